@@ -1,0 +1,98 @@
+/**
+ * Small dense linear algebra on row-major Float64Arrays (D×D, D small). Allocation-free where it
+ * runs once per component per iteration; ml-matrix supplies the symmetric eigensolver.
+ */
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+
+/**
+ * In-place Cholesky factorization A = L Lᵀ of the symmetric matrix stored at `a[off … off+d²)`
+ * (only the lower triangle is read). On success the lower triangle holds L and the strict upper
+ * triangle is zeroed. Returns false (leaving `a` partly overwritten) when A is not positive definite.
+ */
+export function choleskyInPlace(a: Float64Array, d: number, off = 0): boolean {
+  for (let j = 0; j < d; j++) {
+    const rj = off + j * d;
+    let s = a[rj + j]!;
+    for (let k = 0; k < j; k++) s -= a[rj + k]! * a[rj + k]!;
+    if (!(s > 0) || !Number.isFinite(s)) return false;
+    const ljj = Math.sqrt(s);
+    a[rj + j] = ljj;
+    for (let i = j + 1; i < d; i++) {
+      const ri = off + i * d;
+      let t = a[ri + j]!;
+      for (let k = 0; k < j; k++) t -= a[ri + k]! * a[rj + k]!;
+      a[ri + j] = t / ljj;
+    }
+  }
+  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) a[off + i * d + j] = 0;
+  return true;
+}
+
+/** Inverse of the lower-triangular L (row-major, at `l[lOff…]`) into `out[outOff…]` (lower, zeros above). */
+export function invertLower(l: Float64Array, d: number, out: Float64Array, lOff = 0, outOff = 0): void {
+  for (let i = 0; i < d * d; i++) out[outOff + i] = 0;
+  for (let j = 0; j < d; j++) {
+    out[outOff + j * d + j] = 1 / l[lOff + j * d + j]!;
+    for (let i = j + 1; i < d; i++) {
+      let s = 0;
+      for (let k = j; k < i; k++) s += l[lOff + i * d + k]! * out[outOff + k * d + j]!;
+      out[outOff + i * d + j] = -s / l[lOff + i * d + i]!;
+    }
+  }
+}
+
+/** log det(L Lᵀ) from the Cholesky factor L. */
+export function logDetFromCholesky(l: Float64Array, d: number, off = 0): number {
+  let s = 0;
+  for (let i = 0; i < d; i++) s += Math.log(l[off + i * d + i]!);
+  return 2 * s;
+}
+
+/**
+ * Eigendecomposition of a symmetric matrix (row-major d×d): eigenvalues ascending, and the
+ * eigenvectors as the columns of a row-major d×d matrix.
+ */
+export function symmetricEigen(a: Float64Array, d: number, off = 0): { values: Float64Array; vectors: Float64Array } {
+  const m = new Matrix(d, d);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) m.set(i, j, a[off + i * d + j]!);
+  const e = new EigenvalueDecomposition(m, { assumeSymmetric: true });
+  const vals = e.realEigenvalues;
+  const vecs = e.eigenvectorMatrix;
+  const order = vals.map((_, i) => i).sort((x, y) => vals[x]! - vals[y]!);
+  const values = new Float64Array(d);
+  const vectors = new Float64Array(d * d);
+  for (let c = 0; c < d; c++) {
+    const src = order[c]!;
+    values[c] = vals[src]!;
+    for (let r = 0; r < d; r++) vectors[r * d + c] = vecs.get(r, src);
+  }
+  return { values, vectors };
+}
+
+/** Largest |a_ij − a_ji| relative to the largest |a_ij|: 0 for an exactly symmetric matrix. */
+export function asymmetry(a: Float64Array, d: number, off = 0): number {
+  let maxAbs = 0;
+  let maxDiff = 0;
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < d; j++) {
+      const v = a[off + i * d + j]!;
+      if (Math.abs(v) > maxAbs) maxAbs = Math.abs(v);
+      if (j > i) {
+        const diff = Math.abs(v - a[off + j * d + i]!);
+        if (diff > maxDiff) maxDiff = diff;
+      }
+    }
+  }
+  return maxAbs === 0 ? 0 : maxDiff / maxAbs;
+}
+
+/** Replace the matrix by (A + Aᵀ)/2. */
+export function symmetrizeInPlace(a: Float64Array, d: number, off = 0): void {
+  for (let i = 0; i < d; i++) {
+    for (let j = i + 1; j < d; j++) {
+      const v = 0.5 * (a[off + i * d + j]! + a[off + j * d + i]!);
+      a[off + i * d + j] = v;
+      a[off + j * d + i] = v;
+    }
+  }
+}
