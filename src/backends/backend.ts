@@ -1,0 +1,64 @@
+/**
+ * The one interface the EM loop talks to. A backend holds the data (uploaded once per `train()`
+ * call and shared by all trials) and answers one question per iteration: given θ_t, what is
+ * log L(θ_t), and what are the sufficient statistics the M-step turns into θ_{t+1}?
+ */
+import type { CovarianceType } from '../model/gaussian-mixture.js';
+
+/** Which backend ran the E-step. */
+export type BackendKind = 'cpu' | 'webgpu';
+
+/**
+ * θ_t as the E-step needs it, packed for the hot loop (and for upload to a GPU).
+ * `means` are also the shift points c_k of the statistics.
+ */
+export interface MixtureParams {
+  covarianceType: CovarianceType;
+  k: number;
+  d: number;
+  /** K values log w_k (−Infinity for a weight of 0). */
+  logWeights: Float64Array;
+  /** K×D means μ_k(θ_t) = shift points c_k. */
+  means: Float64Array;
+  /** Full: K×D×D lower-triangular P_k = L_k⁻¹ (Σ_k = L_k L_kᵀ); diagonal: K×D values 1/σ². */
+  precisions: Float64Array;
+  /** K values log det Σ_k. */
+  logDets: Float64Array;
+}
+
+/**
+ * Responsibility-weighted sums around the shift points, r_nk including the observation weight:
+ * N_k = Σ r_nk, s_k = Σ r_nk (x_n − c_k), S_k = Σ r_nk (x_n − c_k)(x_n − c_k)ᵀ.
+ */
+export interface SufficientStats {
+  /** K values N_k. */
+  nk: Float64Array;
+  /** K×D values s_k. */
+  sums: Float64Array;
+  /** Full: K × D(D+1)/2, the upper triangle of S_k packed row by row; diagonal: K×D diagonals. */
+  scatter: Float64Array;
+}
+
+export interface PassResult {
+  /** Σ_n w_n log p(x_n | θ_t), over the points whose likelihood is non-zero. */
+  logLikelihood: number;
+  /** Points whose density underflowed to 0 under every component: they add nothing. */
+  zeroLikelihoodPoints: number;
+  stats: SufficientStats;
+}
+
+export interface EStepBackend {
+  readonly kind: BackendKind;
+  /** Number of points and their dimensionality. */
+  readonly n: number;
+  readonly d: number;
+  /** One pass over the data with parameters θ_t. */
+  pass(params: MixtureParams, signal?: AbortSignal): Promise<PassResult>;
+  /** Frees the data (and device buffers). The backend is unusable afterwards. */
+  dispose(): void;
+}
+
+/** Length of a packed upper triangle of a d×d matrix. */
+export function packedSize(d: number): number {
+  return (d * (d + 1)) / 2;
+}

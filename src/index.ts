@@ -1,0 +1,22 @@
+/**
+ * webgmm — Gaussian mixture models trained with EM (mlpack `gmm_train` semantics).
+ *
+ * This is the browser-safe entry: nothing reachable from here imports `node:` modules.
+ * Node programs may import `webgmm/node`, which adds what needs Node.
+ */
+export { train, BACKEND_CHOICES } from './train/train.js';
+export type { TrainOptions, TrainResult, TrialResult, BackendChoice } from './train/train.js';
+export type { IterationInfo } from './train/em.js';
+export { GaussianMixture } from './model/gaussian-mixture.js';
+export type { GaussianMixtureJSON, CovarianceType } from './model/gaussian-mixture.js';
+export { COVARIANCE_CONSTRAINTS } from './train/constraints.js';
+export type { CovarianceConstraint } from './train/constraints.js';
+export type { DataInput, DenseMatrix } from './data.js';
+export type { BackendKind } from './backends/backend.js';
+export {
+  WebGmmError,
+  InvalidArgumentError,
+  InvalidDataError,
+  InvalidModelError,
+  NotPositiveDefiniteError,
+} from './errors.js';

@@ -1,0 +1,109 @@
+/**
+ * The EM loop, backend-agnostic. One backend pass per iteration: pass t gives log L(θ_t) and the
+ * statistics for θ_{t+1}. Convergence is checked on |log L(θ_t) − log L(θ_{t−1})| before the M-step
+ * is applied, so the M-steps performed and the model returned are exactly those of mlpack's loop
+ * (which evaluates the log-likelihood in a second pass over the data).
+ */
+import type { EStepBackend, MixtureParams } from '../backends/backend.js';
+import { GaussianMixture } from '../model/gaussian-mixture.js';
+import { mStep } from './m-step.js';
+import type { CovarianceConstraint } from './constraints.js';
+import { NotPositiveDefiniteError, WebGmmError, throwIfAborted } from '../errors.js';
+
+/** What `onIteration` receives after every E-step. */
+export interface IterationInfo {
+  /** 0-based trial index. */
+  trial: number;
+  /** Number of M-steps applied so far: the model is θ_iteration (0 = the initial model). */
+  iteration: number;
+  /** log L(θ_iteration) on the training data (weighted by the observation weights, if any). */
+  logLikelihood: number;
+  /** log L(θ_iteration) − log L(θ_iteration−1); NaN at iteration 0. */
+  delta: number;
+  /** θ_iteration. */
+  model: GaussianMixture;
+}
+
+export interface EmOptions {
+  /** M-steps at most; 0 = until convergence. */
+  maxIterations: number;
+  tolerance: number;
+  constraint: CovarianceConstraint;
+  forcePositive: boolean;
+  trial: number;
+  signal?: AbortSignal | undefined;
+  onIteration?: ((info: IterationInfo) => void | Promise<void>) | undefined;
+}
+
+export interface EmResult {
+  model: GaussianMixture;
+  logLikelihood: number;
+  /** M-steps performed. */
+  iterations: number;
+  converged: boolean;
+  /** Points with zero likelihood under the returned model. */
+  zeroLikelihoodPoints: number;
+}
+
+/** The E-step's view of a model. */
+export function mixtureParams(model: GaussianMixture): MixtureParams {
+  const logWeights = new Float64Array(model.gaussians);
+  for (let c = 0; c < model.gaussians; c++) logWeights[c] = Math.log(model.weights[c]!);
+  return {
+    covarianceType: model.covarianceType,
+    k: model.gaussians,
+    d: model.dimensionality,
+    logWeights,
+    means: model.means,
+    precisions: model.precisionFactors,
+    logDets: model.logDets,
+  };
+}
+
+export async function runEM(backend: EStepBackend, initial: GaussianMixture, options: EmOptions): Promise<EmResult> {
+  const { maxIterations, tolerance, signal, onIteration } = options;
+  let model = initial;
+  // mlpack starts from lOld = −DBL_MAX, so the first comparison never converges.
+  let previous = -Number.MAX_VALUE;
+  let iterations = 0;
+  for (;;) {
+    throwIfAborted(signal);
+    const { logLikelihood, zeroLikelihoodPoints, stats } = await backend.pass(mixtureParams(model), signal);
+    if (Number.isNaN(logLikelihood)) {
+      throw new WebGmmError('NUMERICAL', `log-likelihood became NaN at iteration ${iterations} of trial ${options.trial}`);
+    }
+    if (onIteration) {
+      await onIteration({
+        trial: options.trial,
+        iteration: iterations,
+        logLikelihood,
+        delta: iterations === 0 ? NaN : logLikelihood - previous,
+        model,
+      });
+      throwIfAborted(signal);
+    }
+    const converged = Math.abs(logLikelihood - previous) <= tolerance;
+    if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
+      return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints };
+    }
+    const next = mStep(model, stats, { constraint: options.constraint, forcePositive: options.forcePositive });
+    try {
+      model = GaussianMixture.fromArrays(model.covarianceType, next.weights, next.means, next.covariances);
+    } catch (e) {
+      if (e instanceof NotPositiveDefiniteError) throw notPositiveDefinite(e.component, iterations + 1, options);
+      throw e;
+    }
+    previous = logLikelihood;
+    iterations++;
+  }
+}
+
+export function notPositiveDefinite(component: number, iteration: number, options: { forcePositive: boolean; trial: number }): NotPositiveDefiniteError {
+  const hint = options.forcePositive
+    ? 'the data may be degenerate (duplicated points or a constant column); try `noise`'
+    : 'drop `noForcePositive` (mlpack: --no_force_positive) so the positive-definite constraint applies, or add `noise`';
+  return new NotPositiveDefiniteError(
+    component,
+    `covariance of component ${component} is not positive definite after M-step ${iteration} of trial ${options.trial}: ${hint}`,
+  );
+}

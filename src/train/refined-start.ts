@@ -1,0 +1,99 @@
+/**
+ * Bradley–Fayyad refined start, as mlpack 4.8.1's RefinedStart::Cluster: k-means on `samplings`
+ * random subsamples, then k-means on the collected centroids.
+ */
+import { InvalidArgumentError, throwIfAborted } from '../errors.js';
+import type { Rng } from '../util/rng.js';
+import { kmeans } from './kmeans.js';
+
+/** mlpack KMeans<> default iteration cap, used for both k-means stages. */
+const KMEANS_MAX_ITERATIONS = 1000;
+
+export interface RefinedStartOptions {
+  /** Number of subsamples (mlpack: samplings, default 100). */
+  samplings: number;
+  /** Fraction of the points in each subsample (mlpack: percentage, default 0.02). */
+  percentage: number;
+  /** Optional non-negative observation weights (length n), used by the subsamples' k-means. */
+  weights?: Float64Array | null;
+  signal?: AbortSignal;
+}
+
+/**
+ * `samplings` times: draw ⌊percentage·n⌋ distinct points uniformly at random (rejection sampling:
+ * an already-used index is redrawn), run k-means on them (random initial centroids from `rng`,
+ * at most 1000 iterations) and collect the k centroids; then run k-means (same settings) on the
+ * samplings·k collected centroids and return its k centroids (K×d row-major).
+ *
+ * With weights, each subsample's k-means uses the sampled points' weights (a subsample whose
+ * weights are all 0 is clustered unweighted); the final k-means on the centroids is unweighted.
+ */
+export async function refinedStartCentroids(
+  data: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  rng: Rng,
+  options: RefinedStartOptions,
+): Promise<Float64Array> {
+  const { samplings, percentage, signal } = options;
+  throwIfAborted(signal);
+  if (!Number.isInteger(d) || d < 1) throw new InvalidArgumentError('data', `dimensionality must be a positive integer, got ${d}`);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('data', `point count must be a non-negative integer, got ${n}`);
+  if (data.length < n * d) {
+    throw new InvalidArgumentError('data', `data holds ${data.length} values, fewer than ${n} points × ${d} dimensions`);
+  }
+  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError('gaussians', `the number of clusters must be an integer ≥ 1, got ${k}`);
+  if (!Number.isInteger(samplings) || samplings < 1) {
+    throw new InvalidArgumentError('samplings', `refined start samplings must be an integer ≥ 1, got ${samplings}`);
+  }
+  if (!Number.isFinite(percentage) || !(percentage > 0) || percentage > 1) {
+    throw new InvalidArgumentError('percentage', `refined start percentage must be in (0, 1], got ${percentage}`);
+  }
+  const m = Math.floor(percentage * n);
+  if (m < k) {
+    throw new InvalidArgumentError(
+      'percentage',
+      `refined start percentage × n = ${percentage} × ${n} gives ${m} point${m === 1 ? '' : 's'} per sampling, fewer than the ${k} gaussians`,
+    );
+  }
+  const weights = options.weights ?? null;
+  if (weights !== null) {
+    if (weights.length !== n) throw new InvalidArgumentError('weights', `expected ${n} observation weights, got ${weights.length}`);
+    for (let i = 0; i < n; i++) {
+      const w = weights[i]!;
+      if (!(w >= 0) || !Number.isFinite(w)) throw new InvalidArgumentError('weights', `observation weight ${i} is ${w}; weights must be finite and non-negative`);
+    }
+  }
+
+  const sample = new Float64Array(m * d);
+  const sampleWeights = weights !== null ? new Float64Array(m) : null;
+  const used = new Uint8Array(n);
+  const collected = new Float64Array(samplings * k * d);
+
+  for (let s = 0; s < samplings; s++) {
+    used.fill(0);
+    let total = 0;
+    for (let cur = 0; cur < m; ) {
+      const idx = rng.nextInt(n);
+      if (used[idx] !== 0) continue;
+      used[idx] = 1;
+      sample.set(data.subarray(idx * d, idx * d + d), cur * d);
+      if (sampleWeights !== null) {
+        const w = weights![idx]!;
+        sampleWeights[cur] = w;
+        total += w;
+      }
+      cur++;
+    }
+    const result = await kmeans(sample, m, d, k, rng, {
+      maxIterations: KMEANS_MAX_ITERATIONS,
+      weights: sampleWeights !== null && total > 0 ? sampleWeights : null,
+      signal,
+    });
+    collected.set(result.centroids, s * k * d);
+  }
+
+  const final = await kmeans(collected, samplings * k, d, k, rng, { maxIterations: KMEANS_MAX_ITERATIONS, signal });
+  return final.centroids;
+}

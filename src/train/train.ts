@@ -1,0 +1,362 @@
+/**
+ * `train()`: mlpack's `gmm_train` as a library call. Validates the options, prepares the data once
+ * (noise, backend upload), then runs the trials — each initialized by k-means (optionally from a
+ * Bradley–Fayyad refined start) or from `inputModel` — and keeps the model with the highest
+ * training log-likelihood.
+ */
+import { toDataset, type DataInput, type Dataset } from '../data.js';
+import { GaussianMixture, type GaussianMixtureJSON, type CovarianceType } from '../model/gaussian-mixture.js';
+import { InvalidArgumentError, InvalidModelError, throwIfAborted } from '../errors.js';
+import { Rng, seedFromClock } from '../util/rng.js';
+import { COVARIANCE_CONSTRAINTS, type CovarianceConstraint } from './constraints.js';
+import { runEM, type IterationInfo } from './em.js';
+import { kmeans, kmeansFromCentroids } from './kmeans.js';
+import { refinedStartCentroids } from './refined-start.js';
+import { modelFromAssignments } from './initialize.js';
+import type { BackendKind, EStepBackend } from '../backends/backend.js';
+import { CpuBackend } from '../backends/cpu/cpu-backend.js';
+
+/** Which backend runs the E-step. `'auto'` picks the best available one (the CPU backend for now). */
+export type BackendChoice = 'auto' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'cpu'];
+
+/** Options of {@link train}: mlpack `gmm_train`'s parameters in camelCase, with mlpack's defaults. */
+export interface TrainOptions {
+  /** Number of components K (required, > 0). mlpack: `--gaussians/-g`. */
+  gaussians: number;
+  /** Independent initializations + EM runs; the best log-likelihood wins. Default 1. */
+  trials?: number;
+  /** EM stops when |Δ log-likelihood| ≤ tolerance. Default 1e-10. */
+  tolerance?: number;
+  /** Maximum M-steps per trial; 0 = until convergence. Default 250 (mlpack performs one fewer). */
+  maxIterations?: number;
+  /** Full covariance only: skip the positive-definite constraint (a non-PD covariance is then an error). */
+  noForcePositive?: boolean;
+  /** Diagonal covariances (variances only). */
+  diagonalCovariance?: boolean;
+  /** Variance of zero-mean Gaussian noise added to every value before training. Default 0. */
+  noise?: number;
+  /** Lloyd iterations cap for k-means; 0 = until convergence. Default 1000. */
+  kmeansMaxIterations?: number;
+  /** Seed k-means with the Bradley–Fayyad refined start. */
+  refinedStart?: boolean;
+  /** Refined start: number of subsamples. Default 100. */
+  samplings?: number;
+  /** Refined start: fraction of the data in each subsample, in (0, 1]. Default 0.02. */
+  percentage?: number;
+  /** PRNG seed; 0 (default) seeds from the clock, and the seed used is in the result. */
+  seed?: number;
+  /** Warm start: every trial starts EM from this model instead of k-means. */
+  inputModel?: GaussianMixture | GaussianMixtureJSON;
+  /** Covariance constraint policy. `'mlpack'`: mlpack's eigenvalue rule (the default, and the only one so far). */
+  covarianceConstraint?: CovarianceConstraint;
+  /** One non-negative weight per point (mlpack's weighted `Train`): weight 2 ≡ the point twice. */
+  observationWeights?: ArrayLike<number>;
+  /** Which backend runs the E-step. Default `'auto'`. */
+  backend?: BackendChoice;
+  /** Called after every E-step with the current model and its log-likelihood; may return a promise. */
+  onIteration?: (info: IterationInfo) => void | Promise<void>;
+  /** Cancels training: the promise rejects with the signal's reason (an `AbortError` by default). */
+  signal?: AbortSignal;
+}
+
+export interface TrialResult {
+  /** Training log-likelihood of this trial's final model. */
+  logLikelihood: number;
+  /** M-steps performed. */
+  iterations: number;
+  converged: boolean;
+  /** Lloyd iterations of the final k-means (0 with `inputModel`). */
+  kmeansIterations: number;
+}
+
+export interface TrainResult {
+  /** The model of the best trial. */
+  model: GaussianMixture;
+  /** Its training log-likelihood Σ w_n log p(x_n) (on the data after `noise` was added). */
+  logLikelihood: number;
+  /** M-steps of the best trial. */
+  iterations: number;
+  /** Whether the best trial stopped on the tolerance (rather than on `maxIterations`). */
+  converged: boolean;
+  /** One entry per trial, in order. */
+  trials: TrialResult[];
+  /** Index of the best trial. */
+  bestTrial: number;
+  /** The seed used (drawn from the clock when `seed` was 0). */
+  seed: number;
+  /** The backend that ran the E-step. */
+  backend: BackendKind;
+  /** Points with zero likelihood under the final model (they add nothing to the log-likelihood). */
+  zeroLikelihoodPoints: number;
+  /** Non-fatal notices, e.g. an option that was ignored. */
+  warnings: string[];
+  /** Wall time per phase, in milliseconds. */
+  timings: { setup: number; initialization: number; em: number; total: number };
+}
+
+const KNOWN_OPTIONS = new Set<string>([
+  'gaussians', 'trials', 'tolerance', 'maxIterations', 'noForcePositive', 'diagonalCovariance', 'noise',
+  'kmeansMaxIterations', 'refinedStart', 'samplings', 'percentage', 'seed', 'inputModel',
+  'covarianceConstraint', 'observationWeights', 'backend', 'onIteration', 'signal',
+]);
+
+interface ResolvedOptions {
+  gaussians: number;
+  trials: number;
+  tolerance: number;
+  maxIterations: number;
+  noForcePositive: boolean;
+  covarianceType: CovarianceType;
+  noise: number;
+  kmeansMaxIterations: number;
+  refinedStart: boolean;
+  samplings: number;
+  percentage: number;
+  seed: number;
+  constraint: CovarianceConstraint;
+  backend: BackendChoice;
+}
+
+/**
+ * Trains a Gaussian mixture with EM, following mlpack's `gmm_train` (see the README for where and
+ * why webgmm differs).
+ *
+ * @example
+ * const { model, logLikelihood } = await train(points, { gaussians: 3, seed: 42 });
+ */
+export async function train(data: DataInput, options: TrainOptions): Promise<TrainResult> {
+  const t0 = now();
+  if (options?.signal) throwIfAborted(options.signal);
+  const opts = resolveOptions(options);
+  const warnings: string[] = [];
+  const signal = options.signal;
+
+  let ds = toDataset(data);
+  if (ds.n < opts.gaussians) {
+    throw new InvalidArgumentError('gaussians', `gaussians = ${opts.gaussians} but the data has only ${ds.n} points (need at least one point per gaussian)`);
+  }
+  const weights = resolveWeights(options.observationWeights, ds.n);
+  const inputModel = resolveInputModel(options.inputModel, ds.d, opts, warnings);
+  if (opts.noForcePositive && opts.covarianceType === 'diagonal') {
+    warnings.push('noForcePositive is ignored with diagonalCovariance (mlpack does the same)');
+  }
+  if (inputModel && opts.trials > 1) {
+    warnings.push(`trials = ${opts.trials} with inputModel: every trial starts from the same model and gives the same result`);
+  }
+
+  const rng = new Rng(opts.seed);
+  if (opts.noise > 0) ds = withNoise(ds, opts.noise, rng);
+
+  const backend: EStepBackend = new CpuBackend(ds, weights);
+  const timings = { setup: 0, initialization: 0, em: 0, total: 0 };
+  timings.setup = now() - t0;
+  try {
+    const trials: TrialResult[] = [];
+    let best: { model: GaussianMixture; logLikelihood: number; iterations: number; converged: boolean; zero: number } | null = null;
+    let bestTrial = 0;
+    for (let trial = 0; trial < opts.trials; trial++) {
+      const tInit = now();
+      let initial: GaussianMixture;
+      let kmeansIterations = 0;
+      if (inputModel) {
+        initial = inputModel;
+      } else {
+        const centroids = opts.refinedStart
+          ? await refinedStartCentroids(ds.data, ds.n, ds.d, opts.gaussians, rng, {
+              samplings: opts.samplings, percentage: opts.percentage, weights, signal,
+            })
+          : null;
+        const kmOpts = { maxIterations: opts.kmeansMaxIterations, weights, signal };
+        const km = centroids
+          ? await kmeansFromCentroids(ds.data, ds.n, ds.d, centroids, opts.gaussians, kmOpts)
+          : await kmeans(ds.data, ds.n, ds.d, opts.gaussians, rng, kmOpts);
+        kmeansIterations = km.iterations;
+        initial = modelFromAssignments(ds, weights, km.assignments, opts.gaussians, {
+          covarianceType: opts.covarianceType,
+          constraint: opts.constraint,
+          forcePositive: !opts.noForcePositive,
+          trial,
+        });
+      }
+      const tEm = now();
+      timings.initialization += tEm - tInit;
+      const em = await runEM(backend, initial, {
+        maxIterations: opts.maxIterations,
+        tolerance: opts.tolerance,
+        constraint: opts.constraint,
+        forcePositive: !opts.noForcePositive,
+        trial,
+        signal,
+        onIteration: options.onIteration,
+      });
+      timings.em += now() - tEm;
+      trials.push({ logLikelihood: em.logLikelihood, iterations: em.iterations, converged: em.converged, kmeansIterations });
+      if (best === null || em.logLikelihood > best.logLikelihood) {
+        best = { model: em.model, logLikelihood: em.logLikelihood, iterations: em.iterations, converged: em.converged, zero: em.zeroLikelihoodPoints };
+        bestTrial = trial;
+      }
+    }
+    const winner = best!;
+    if (winner.zero > 0) {
+      warnings.push(`${winner.zero} point(s) have zero likelihood under the final model (outliers); they add nothing to the log-likelihood`);
+    }
+    timings.total = now() - t0;
+    return {
+      model: winner.model,
+      logLikelihood: winner.logLikelihood,
+      iterations: winner.iterations,
+      converged: winner.converged,
+      trials,
+      bestTrial,
+      seed: opts.seed,
+      backend: backend.kind,
+      zeroLikelihoodPoints: winner.zero,
+      warnings,
+      timings,
+    };
+  } finally {
+    backend.dispose();
+  }
+}
+
+function now(): number {
+  return performance.now();
+}
+
+function checkInteger(name: string, v: unknown, min: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new InvalidArgumentError(name, `${name} must be ${what}, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function checkNumber(name: string, v: unknown, ok: (x: number) => boolean, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) {
+    throw new InvalidArgumentError(name, `${name} must be ${what}, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function checkBoolean(name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new InvalidArgumentError(name, `${name} must be true or false, got ${describe(v)}`);
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  return typeof v;
+}
+
+function resolveOptions(options: TrainOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options', 'train(data, options) needs an options object with at least { gaussians }');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new InvalidArgumentError(key, `unknown option "${key}"; valid options are: ${[...KNOWN_OPTIONS].join(', ')}`);
+    }
+  }
+  const o = options as unknown as Record<string, unknown>;
+  const get = <T>(name: string, dflt: T): unknown => (o[name] === undefined ? dflt : o[name]);
+  if (o.gaussians === undefined) throw new InvalidArgumentError('gaussians', 'gaussians is required (the number of components, > 0)');
+  const gaussians = checkInteger('gaussians', o.gaussians, 1, 'an integer > 0');
+  const trials = checkInteger('trials', get('trials', 1), 1, 'an integer > 0');
+  const tolerance = checkNumber('tolerance', get('tolerance', 1e-10), (x) => x >= 0, 'a finite number ≥ 0');
+  const maxIterations = checkInteger('maxIterations', get('maxIterations', 250), 0, 'an integer ≥ 0 (0 = until convergence)');
+  const noForcePositive = checkBoolean('noForcePositive', get('noForcePositive', false));
+  const diagonal = checkBoolean('diagonalCovariance', get('diagonalCovariance', false));
+  const noise = checkNumber('noise', get('noise', 0), (x) => x >= 0, 'a finite variance ≥ 0');
+  const kmeansMaxIterations = checkInteger('kmeansMaxIterations', get('kmeansMaxIterations', 1000), 0, 'an integer ≥ 0 (0 = until convergence)');
+  const refinedStart = checkBoolean('refinedStart', get('refinedStart', false));
+  const samplings = checkInteger('samplings', get('samplings', 100), 1, 'an integer > 0');
+  const percentage = checkNumber('percentage', get('percentage', 0.02), (x) => x > 0 && x <= 1, 'in (0, 1]');
+  let seed = checkNumber('seed', get('seed', 0), (x) => Number.isInteger(x) && Math.abs(x) <= Number.MAX_SAFE_INTEGER, 'an integer (0 = from the clock)');
+  if (seed === 0) seed = seedFromClock();
+  const constraint = get('covarianceConstraint', 'mlpack');
+  if (!COVARIANCE_CONSTRAINTS.includes(constraint as CovarianceConstraint)) {
+    throw new InvalidArgumentError('covarianceConstraint', `covarianceConstraint must be one of ${COVARIANCE_CONSTRAINTS.map((c) => `'${c}'`).join(', ')}, got ${describe(constraint)}`);
+  }
+  const backend = get('backend', 'auto');
+  if (!BACKEND_CHOICES.includes(backend as BackendChoice)) {
+    throw new InvalidArgumentError('backend', `backend must be one of ${BACKEND_CHOICES.map((c) => `'${c}'`).join(', ')}, got ${describe(backend)}`);
+  }
+  if (o.onIteration !== undefined && typeof o.onIteration !== 'function') {
+    throw new InvalidArgumentError('onIteration', `onIteration must be a function, got ${describe(o.onIteration)}`);
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('signal', 'signal must be an AbortSignal');
+  }
+  return {
+    gaussians, trials, tolerance, maxIterations, noForcePositive,
+    covarianceType: diagonal ? 'diagonal' : 'full',
+    noise, kmeansMaxIterations, refinedStart, samplings, percentage, seed,
+    constraint: constraint as CovarianceConstraint,
+    backend: backend as BackendChoice,
+  };
+}
+
+function resolveWeights(w: ArrayLike<number> | undefined, n: number): Float64Array | null {
+  if (w === undefined) return null;
+  if (typeof w !== 'object' || w === null || typeof w.length !== 'number') {
+    throw new InvalidArgumentError('observationWeights', 'observationWeights must be an array of numbers, one per point');
+  }
+  if (w.length !== n) {
+    throw new InvalidArgumentError('observationWeights', `observationWeights has ${w.length} entries but the data has ${n} points`);
+  }
+  const out = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const v = w[i];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new InvalidArgumentError('observationWeights', `observationWeights[${i}] = ${describe(v)}: weights must be finite and ≥ 0`);
+    }
+    out[i] = v;
+    total += v;
+  }
+  if (!(total > 0)) throw new InvalidArgumentError('observationWeights', 'observationWeights are all zero');
+  return out;
+}
+
+function resolveInputModel(
+  input: GaussianMixture | GaussianMixtureJSON | undefined,
+  d: number,
+  opts: ResolvedOptions,
+  warnings: string[],
+): GaussianMixture | null {
+  if (input === undefined) return null;
+  let model: GaussianMixture;
+  try {
+    model = GaussianMixture.from(input);
+  } catch (e) {
+    if (e instanceof InvalidModelError) throw new InvalidArgumentError('inputModel', `inputModel is invalid: ${e.message}`);
+    throw e;
+  }
+  if (model.dimensionality !== d) {
+    throw new InvalidArgumentError('inputModel', `inputModel has dimensionality ${model.dimensionality} but the data has ${d} columns`);
+  }
+  if (model.gaussians !== opts.gaussians) {
+    throw new InvalidArgumentError('inputModel', `inputModel has ${model.gaussians} gaussians but gaussians = ${opts.gaussians}`);
+  }
+  if (model.covarianceType === opts.covarianceType) return model;
+  const k = model.gaussians;
+  if (opts.covarianceType === 'full') {
+    // A diagonal model is exactly a full one with zero off-diagonals.
+    const cov = new Float64Array(k * d * d);
+    for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) cov[c * d * d + j * d + j] = model.covariances[c * d + j]!;
+    return GaussianMixture.fromArrays('full', Float64Array.from(model.weights), Float64Array.from(model.means), cov);
+  }
+  warnings.push('inputModel has full covariances but diagonalCovariance is set: training starts from their diagonals');
+  const vars = new Float64Array(k * d);
+  for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) vars[c * d + j] = model.covariances[c * d * d + j * d + j]!;
+  return GaussianMixture.fromArrays('diagonal', Float64Array.from(model.weights), Float64Array.from(model.means), vars);
+}
+
+/** A copy of the data with N(0, noise) added to every value (mlpack's `--noise`, read as a variance). */
+function withNoise(ds: Dataset, noise: number, rng: Rng): Dataset {
+  const sd = Math.sqrt(noise);
+  const data = new Float64Array(ds.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = ds.data[i]! + sd * rng.nextNormal();
+  return { data, n: ds.n, d: ds.d };
+}
