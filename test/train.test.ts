@@ -1,0 +1,283 @@
+import { describe, it, expect } from 'vitest';
+import { train, GaussianMixture, InvalidArgumentError, InvalidDataError } from '../src/index.js';
+import { Rng } from '../src/util/rng.js';
+import { sampleMixture, maxRelErr } from './helpers.js';
+
+// A known 3-component, 3-D mixture with distinct shapes.
+const TRUTH = {
+  weights: [0.5, 0.3, 0.2],
+  means: [[0, 0, 0], [6, -4, 2], [-5, 5, 8]],
+  choleskies: [
+    [[1, 0, 0], [0.5, 1.2, 0], [-0.3, 0.2, 0.8]],
+    [[2, 0, 0], [-0.8, 0.6, 0], [0.4, 0.1, 1.5]],
+    [[0.7, 0, 0], [0.1, 0.9, 0], [0, -0.5, 1.1]],
+  ],
+};
+const truthCov = TRUTH.choleskies.map((l) =>
+  l.map((_, i) => l.map((_, j) => l[i]!.reduce((s, _, m) => s + l[i]![m]! * l[j]![m]!, 0))),
+);
+
+function sample(n: number, seed: number) {
+  return sampleMixture(new Rng(seed), n, TRUTH.weights, TRUTH.means, TRUTH.choleskies);
+}
+
+/** Matches fitted components to true ones by nearest mean. */
+function matchComponents(model: GaussianMixture): number[] {
+  const json = model.toJSON();
+  return TRUTH.means.map((m) => {
+    let best = 0, bestD = Infinity;
+    json.means.forEach((fm, c) => {
+      const dist = fm.reduce((s, v, j) => s + (v - m[j]!) ** 2, 0);
+      if (dist < bestD) { bestD = dist; best = c; }
+    });
+    return best;
+  });
+}
+
+describe('train() recovers a known mixture', () => {
+  it.each([false, true])('full covariance, refinedStart=%s', async (refinedStart) => {
+    const n = 20000;
+    const { data } = sample(n, 7);
+    const r = await train(data, { gaussians: 3, seed: 3, trials: 2, refinedStart, samplings: 20, percentage: 0.05 });
+    const json = r.model.toJSON();
+    const match = matchComponents(r.model);
+    expect(new Set(match).size).toBe(3);
+    TRUTH.means.forEach((m, t) => {
+      const c = match[t]!;
+      // Sampling error of a weight is ~sqrt(w(1-w)/n) ≈ 0.004; of a mean ~σ/sqrt(n_k) ≈ 0.03.
+      expect(Math.abs(json.weights[c]! - TRUTH.weights[t]!)).toBeLessThan(0.015);
+      json.means[c]!.forEach((v, j) => expect(Math.abs(v - m[j]!)).toBeLessThan(0.1));
+      const cov = (json.covariances as number[][][])[c]!;
+      expect(maxRelErr(cov.flat(), truthCov[t]!.flat())).toBeLessThan(0.06);
+    });
+    expect(r.converged).toBe(true);
+  }, 60_000);
+
+  it('diagonal covariance recovers a diagonal mixture', async () => {
+    const sds = [[1, 2, 0.5], [0.6, 1.5, 1], [2, 0.8, 1.2]];
+    const choleskies = sds.map((s) => s.map((v, i) => s.map((_, j) => (i === j ? v : 0))));
+    const { data } = sampleMixture(new Rng(8), 20000, TRUTH.weights, TRUTH.means, choleskies);
+    const r = await train(data, { gaussians: 3, seed: 5, diagonalCovariance: true, trials: 3 });
+    expect(r.model.covarianceType).toBe('diagonal');
+    const json = r.model.toJSON();
+    const match = matchComponents(r.model);
+    TRUTH.means.forEach((m, t) => {
+      const c = match[t]!;
+      expect(Math.abs(json.weights[c]! - TRUTH.weights[t]!)).toBeLessThan(0.015);
+      json.means[c]!.forEach((v, j) => expect(Math.abs(v - m[j]!)).toBeLessThan(0.1));
+      // Relative sampling error of a variance from ≥ 4000 points: sqrt(2/4000) ≈ 0.022.
+      (json.covariances as number[][])[c]!.forEach((v, j) => expect(Math.abs(v / sds[t]![j]! ** 2 - 1)).toBeLessThan(0.08));
+    });
+  }, 60_000);
+});
+
+describe('determinism and trials', () => {
+  const { data } = sample(3000, 11);
+
+  it('same seed gives a bitwise identical model', async () => {
+    const a = await train(data, { gaussians: 3, seed: 99, trials: 2, maxIterations: 30 });
+    const b = await train(data, { gaussians: 3, seed: 99, trials: 2, maxIterations: 30 });
+    expect(Array.from(b.model.weights)).toEqual(Array.from(a.model.weights));
+    expect(Array.from(b.model.means)).toEqual(Array.from(a.model.means));
+    expect(Array.from(b.model.covariances)).toEqual(Array.from(a.model.covariances));
+    expect(b.logLikelihood).toBe(a.logLikelihood);
+  });
+
+  it('different seeds start k-means differently', async () => {
+    // One Lloyd iteration from the random centroids: the initial model reflects the random start.
+    const initialMeans = async (seed: number) => {
+      let means: number[] = [];
+      await train(data, {
+        gaussians: 3, seed, maxIterations: 1, kmeansMaxIterations: 1,
+        onIteration: (i) => { if (i.iteration === 0) means = Array.from(i.model.means); },
+      });
+      return means;
+    };
+    const a = await initialMeans(1), b = await initialMeans(2), a2 = await initialMeans(1);
+    expect(a).not.toEqual(b);
+    expect(a2).toEqual(a);
+  });
+
+  it('seed 0 draws a seed from the clock and reports it; reusing it reproduces the run', async () => {
+    const a = await train(data, { gaussians: 3, maxIterations: 5 });
+    expect(Number.isInteger(a.seed)).toBe(true);
+    expect(a.seed).not.toBe(0);
+    const b = await train(data, { gaussians: 3, maxIterations: 5, seed: a.seed });
+    expect(Array.from(b.model.means)).toEqual(Array.from(a.model.means));
+  });
+
+  it('the result is the best of the trials', async () => {
+    // A hard problem (many overlapping components, few iterations) so that trials differ.
+    const r = await train(data, { gaussians: 6, seed: 4, trials: 5, maxIterations: 5 });
+    const lls = r.trials.map((t) => t.logLikelihood);
+    expect(r.trials).toHaveLength(5);
+    expect(new Set(lls).size).toBeGreaterThan(1);
+    expect(r.logLikelihood).toBe(Math.max(...lls));
+    expect(r.trials[r.bestTrial]!.logLikelihood).toBe(r.logLikelihood);
+    expect(r.model.logLikelihood(data)).toBeCloseTo(r.logLikelihood, 6);
+  });
+});
+
+describe('observation weights', () => {
+  it('weight 2 gives the same model as a duplicated point (same start)', async () => {
+    const { data } = sample(600, 21);
+    const start = (await train(data, { gaussians: 3, seed: 2, maxIterations: 3 })).model;
+    const n = data.rows, d = data.cols;
+    const dup = [5, 17, 333, 599];
+    const weights = new Float64Array(n).fill(1);
+    for (const i of dup) weights[i] = 2;
+    const dupData = new Float64Array((n + dup.length) * d);
+    dupData.set(data.data);
+    dup.forEach((i, m) => dupData.set(data.data.subarray(i * d, (i + 1) * d), (n + m) * d));
+    const opts = { gaussians: 3, inputModel: start, maxIterations: 40, tolerance: 1e-12, seed: 1 };
+    const weighted = await train(data, { ...opts, observationWeights: weights });
+    const duplicated = await train({ data: dupData, rows: n + dup.length, cols: d }, opts);
+    expect(weighted.iterations).toBe(duplicated.iterations);
+    expect(weighted.logLikelihood).toBeCloseTo(duplicated.logLikelihood, 8);
+    expect(maxRelErr(weighted.model.weights, duplicated.model.weights)).toBeLessThan(1e-10);
+    expect(maxRelErr(weighted.model.means, duplicated.model.means)).toBeLessThan(1e-10);
+    expect(maxRelErr(weighted.model.covariances, duplicated.model.covariances)).toBeLessThan(1e-10);
+  });
+
+  it('weight 0 is the same as dropping the point', async () => {
+    const { data } = sample(500, 22);
+    const start = (await train(data, { gaussians: 3, seed: 2, maxIterations: 3 })).model;
+    const weights = new Float64Array(500).fill(1);
+    weights[499] = 0;
+    const opts = { gaussians: 3, inputModel: start, maxIterations: 20, seed: 1 };
+    const a = await train(data, { ...opts, observationWeights: weights });
+    const b = await train({ data: data.data.subarray(0, 499 * 3), rows: 499, cols: 3 }, opts);
+    expect(maxRelErr(a.model.means, b.model.means)).toBeLessThan(1e-12);
+    expect(a.logLikelihood).toBeCloseTo(b.logLikelihood, 9);
+  });
+});
+
+describe('warm start', () => {
+  it('training from a converged model changes it by less than the tolerance allows', async () => {
+    const { data } = sample(5000, 31);
+    const first = await train(data, { gaussians: 3, seed: 6, tolerance: 1e-10, maxIterations: 0 }); // 0 = until convergence
+    expect(first.converged).toBe(true);
+    const again = await train(data, { gaussians: 3, inputModel: first.model.toJSON(), tolerance: 1e-10, maxIterations: 0 });
+    expect(again.converged).toBe(true);
+    expect(again.iterations).toBeLessThanOrEqual(1);
+    expect(Math.abs(again.logLikelihood - first.logLikelihood)).toBeLessThanOrEqual(1e-10);
+    expect(maxRelErr(again.model.means, first.model.means)).toBeLessThan(1e-6);
+    expect(maxRelErr(again.model.covariances, first.model.covariances)).toBeLessThan(1e-6);
+  });
+
+  it('uses the input model as the starting point (no k-means)', async () => {
+    const { data } = sample(2000, 32);
+    const start = new GaussianMixture({
+      weights: [0.2, 0.3, 0.5],
+      means: [[1, 1, 1], [2, 2, 2], [3, 3, 3]],
+      covariances: [1, 2, 3].map((s) => [[s, 0, 0], [0, s, 0], [0, 0, s]]),
+    });
+    let initial: number[] = [];
+    const r = await train(data, { gaussians: 3, inputModel: start, maxIterations: 3, onIteration: (i) => { if (i.iteration === 0) initial = Array.from(i.model.means); } });
+    expect(initial).toEqual(Array.from(start.means));
+    expect(r.trials[0]!.kmeansIterations).toBe(0);
+    expect(r.model.logLikelihood(data)).toBeCloseTo(r.logLikelihood, 6);
+  });
+});
+
+describe('noise and constraints', () => {
+  it('noise changes the data by the requested variance and does not modify the input', async () => {
+    const { data } = sample(40000, 41);
+    const copy = Float64Array.from(data.data);
+    const plain = await train(data, { gaussians: 1, seed: 1 });
+    const noisy = await train(data, { gaussians: 1, seed: 1, noise: 4 });
+    expect(Array.from(data.data)).toEqual(Array.from(copy));
+    // One component: its covariance is the data's; noise of variance 4 adds 4 to each diagonal
+    // entry, up to sampling error (sd ≈ 0.1 here).
+    const d = 3;
+    for (let j = 0; j < d; j++) {
+      const added = noisy.model.covariances[j * d + j]! - plain.model.covariances[j * d + j]!;
+      expect(Math.abs(added - 4)).toBeLessThan(0.4);
+    }
+  });
+
+  it('a constant column trains without NaN under the mlpack constraint', async () => {
+    const rng = new Rng(5);
+    const rows = Array.from({ length: 500 }, (_, i) => [rng.nextNormal() + (i % 2) * 8, rng.nextNormal(), 3.25]);
+    const r = await train(rows, { gaussians: 2, seed: 2 });
+    expect(Number.isFinite(r.logLikelihood)).toBe(true);
+    for (const v of r.model.covariances) expect(Number.isFinite(v)).toBe(true);
+  });
+
+  it('noForcePositive with a constant column fails naming the component and suggesting a fix', async () => {
+    const rng = new Rng(5);
+    const rows = Array.from({ length: 200 }, () => [rng.nextNormal(), rng.nextNormal(), 1]);
+    await expect(train(rows, { gaussians: 2, seed: 2, noForcePositive: true })).rejects.toThrow(/component \d+.* not positive definite.*noForcePositive/);
+  });
+
+  it('noForcePositive is ignored with a warning for diagonal covariance', async () => {
+    const { data } = sample(500, 42);
+    const r = await train(data, { gaussians: 2, seed: 2, noForcePositive: true, diagonalCovariance: true });
+    expect(r.warnings.join(' ')).toMatch(/noForcePositive is ignored/);
+  });
+});
+
+describe('bad input is rejected with a typed error naming the problem', () => {
+  const good = [[0, 0], [1, 1], [2, 0], [3, 1], [4, 4], [5, 2]];
+
+  it.each([
+    ['NaN in data', [[0, 0], [1, NaN], [2, 2]], { gaussians: 1 }, InvalidDataError, /row 1, column 1 is NaN/],
+    ['Infinity in data', [[0, 0], [1, 1], [2, -Infinity]], { gaussians: 1 }, InvalidDataError, /row 2, column 1 is -Infinity/],
+    ['ragged rows', [[0, 0], [1]], { gaussians: 1 }, InvalidDataError, /row 1 has 1 values/],
+    ['fewer points than gaussians', good, { gaussians: 7 }, InvalidArgumentError, /gaussians = 7 .* only 6 points/],
+    ['gaussians = 0', good, { gaussians: 0 }, InvalidArgumentError, /gaussians must be an integer > 0/],
+    ['gaussians missing', good, {}, InvalidArgumentError, /gaussians is required/],
+    ['trials = 0', good, { gaussians: 1, trials: 0 }, InvalidArgumentError, /trials must be an integer > 0/],
+    ['negative noise', good, { gaussians: 1, noise: -1 }, InvalidArgumentError, /noise must be a finite variance ≥ 0/],
+    ['percentage 0', good, { gaussians: 1, percentage: 0 }, InvalidArgumentError, /percentage must be in \(0, 1\]/],
+    ['percentage > 1', good, { gaussians: 1, percentage: 1.5 }, InvalidArgumentError, /percentage must be in \(0, 1\]/],
+    ['samplings 0', good, { gaussians: 1, samplings: 0 }, InvalidArgumentError, /samplings must be an integer > 0/],
+    ['negative maxIterations', good, { gaussians: 1, maxIterations: -1 }, InvalidArgumentError, /maxIterations must be an integer ≥ 0/],
+    ['negative kmeansMaxIterations', good, { gaussians: 1, kmeansMaxIterations: -3 }, InvalidArgumentError, /kmeansMaxIterations/],
+    ['negative tolerance', good, { gaussians: 1, tolerance: -1 }, InvalidArgumentError, /tolerance must be a finite number ≥ 0/],
+    ['unknown option', good, { gaussians: 1, maxIteration: 3 }, InvalidArgumentError, /unknown option "maxIteration"/],
+    ['unknown constraint', good, { gaussians: 1, covarianceConstraint: 'sklearn' }, InvalidArgumentError, /covarianceConstraint must be one of 'mlpack'/],
+    ['unknown backend', good, { gaussians: 1, backend: 'cuda' }, InvalidArgumentError, /backend must be one of/],
+    ['weights of the wrong length', good, { gaussians: 1, observationWeights: [1, 2] }, InvalidArgumentError, /observationWeights has 2 entries but the data has 6 points/],
+    ['negative weight', good, { gaussians: 1, observationWeights: [1, 1, -1, 1, 1, 1] }, InvalidArgumentError, /observationWeights\[2\] = -1/],
+    ['all-zero weights', good, { gaussians: 1, observationWeights: [0, 0, 0, 0, 0, 0] }, InvalidArgumentError, /all zero/],
+    ['input model dimension', good, { gaussians: 1, inputModel: { weights: [1], means: [[0, 0, 0]], covariances: [[[1, 0, 0], [0, 1, 0], [0, 0, 1]]] } }, InvalidArgumentError, /inputModel has dimensionality 3 but the data has 2 columns/],
+    ['input model gaussians', good, { gaussians: 2, inputModel: { weights: [1], means: [[0, 0]], covariances: [[[1, 0], [0, 1]]] } }, InvalidArgumentError, /inputModel has 1 gaussians but gaussians = 2/],
+    ['invalid input model', good, { gaussians: 1, inputModel: { weights: [0.5], means: [[0, 0]], covariances: [[[1, 0], [0, 1]]] } }, InvalidArgumentError, /inputModel is invalid: .*sum to 0.5/],
+    ['refined start sample smaller than K', good, { gaussians: 2, refinedStart: true, percentage: 0.2 }, InvalidArgumentError, /percentage/],
+  ] as const)('%s', async (_name, data, options, type, message) => {
+    const p = train(data as number[][], options as never);
+    await expect(p).rejects.toBeInstanceOf(type);
+    await expect(p).rejects.toThrow(message);
+  });
+
+  it('the error carries the parameter / row', async () => {
+    const e1 = await train(good, { gaussians: 1, trials: 0 }).catch((e: unknown) => e);
+    expect((e1 as InvalidArgumentError).parameter).toBe('trials');
+    const e2 = await train([[0, 0], [1, NaN]], { gaussians: 1 }).catch((e: unknown) => e);
+    expect((e2 as InvalidDataError).row).toBe(1);
+  });
+
+  it('an already-aborted signal rejects at once with an AbortError', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const t = performance.now();
+    const err = await train(good, { gaussians: 1, signal: ac.signal }).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('AbortError');
+    expect(performance.now() - t).toBeLessThan(50);
+  });
+
+  it('aborting during training rejects promptly with an AbortError', async () => {
+    const { data } = sample(200_000, 51);
+    const ac = new AbortController();
+    let iterations = 0;
+    const p = train(data, { gaussians: 8, seed: 1, maxIterations: 1000, tolerance: 0, onIteration: () => void iterations++ , signal: ac.signal });
+    setTimeout(() => ac.abort(), 300);
+    const t = performance.now();
+    const err = await p.catch((e: unknown) => e);
+    expect((err as Error).name).toBe('AbortError');
+    // Abort fires at ~300 ms; it must be honoured within one yield interval, not at the end of training.
+    expect(performance.now() - t).toBeLessThan(1500);
+    expect(iterations).toBeLessThan(1000);
+  }, 30_000);
+});
