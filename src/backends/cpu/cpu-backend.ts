@@ -84,14 +84,15 @@ export class CpuBackend implements EStepBackend {
         acc.zero++;
         continue;
       }
+      // lp now holds exp(log p_k − max): one exp per component serves the sum and r_nk.
       let s = 0;
-      for (let c = 0; c < k; c++) s += Math.exp(lp[c]! - max);
-      const logp = max + Math.log(s);
+      for (let c = 0; c < k; c++) s += lp[c] = Math.exp(lp[c]! - max);
       const wn = w === null ? 1 : w[n]!;
       if (wn === 0) continue;
-      acc.logLikelihood += wn * logp;
+      acc.logLikelihood += wn * (max + Math.log(s));
+      const scale = wn / s;
       for (let c = 0; c < k; c++) {
-        const r = wn * Math.exp(lp[c]! - logp);
+        const r = scale * lp[c]!;
         if (r === 0) continue;
         nk[c] = nk[c]! + r;
         const mo = c * d;
@@ -136,14 +137,15 @@ export class CpuBackend implements EStepBackend {
         acc.zero++;
         continue;
       }
+      // lp now holds exp(log p_k − max): one exp per component serves the sum and r_nk.
       let s = 0;
-      for (let c = 0; c < k; c++) s += Math.exp(lp[c]! - max);
-      const logp = max + Math.log(s);
+      for (let c = 0; c < k; c++) s += lp[c] = Math.exp(lp[c]! - max);
       const wn = w === null ? 1 : w[n]!;
       if (wn === 0) continue;
-      acc.logLikelihood += wn * logp;
+      acc.logLikelihood += wn * (max + Math.log(s));
+      const scale = wn / s;
       for (let c = 0; c < k; c++) {
-        const r = wn * Math.exp(lp[c]! - logp);
+        const r = scale * lp[c]!;
         if (r === 0) continue;
         nk[c] = nk[c]! + r;
         const mo = c * d;
