@@ -4,8 +4,12 @@
  * This is the browser-safe entry: nothing reachable from here imports `node:` modules.
  * Node programs may import `webgmm/node`, which adds what needs Node.
  */
-export { train, BACKEND_CHOICES } from './train/train.js';
-export type { TrainOptions, TrainResult, TrialResult, BackendChoice } from './train/train.js';
+export { train } from './train/train.js';
+export type { TrainOptions, TrainResult, TrialResult } from './train/train.js';
+export { BACKEND_CHOICES } from './backends/select.js';
+export type { BackendChoice } from './backends/select.js';
+export { setGpuProvider } from './backends/webgpu/device.js';
+export type { GpuProvider } from './backends/webgpu/device.js';
 export type { IterationInfo } from './train/em.js';
 export { GaussianMixture } from './model/gaussian-mixture.js';
 export type { GaussianMixtureJSON, CovarianceType } from './model/gaussian-mixture.js';

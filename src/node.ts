@@ -1,5 +1,10 @@
 /**
- * webgmm's Node entry: everything the browser-safe root entry exports. File I/O and Dawn device
- * acquisition join it here, so that the root entry never reaches a `node:` import.
+ * webgmm's Node entry (what `import 'webgmm'` resolves to in Node): everything the browser-safe
+ * entry exports, with WebGPU provided by Dawn (the `webgpu` package) instead of `navigator.gpu`.
  */
+import { setGpuProvider } from './backends/webgpu/device.js';
+import { nodeGpuProvider } from './backends/webgpu/node-gpu.js';
+
+setGpuProvider(nodeGpuProvider);
+
 export * from './index.js';

@@ -37,11 +37,21 @@ export interface SufficientStats {
   sums: Float64Array;
   /** Full: K × D(D+1)/2, the upper triangle of S_k packed row by row; diagonal: K×D diagonals. */
   scatter: Float64Array;
+  /**
+   * K×D shift points c_k the sums are taken around, when they differ from `params.means` (the GPU
+   * shifts by the float32-rounded means); absent means c_k = μ_k(θ_t).
+   */
+  shift?: Float64Array;
 }
 
 export interface PassResult {
   /** Σ_n w_n log p(x_n | θ_t), over the points whose likelihood is non-zero. */
   logLikelihood: number;
+  /**
+   * Bound on the rounding error of `logLikelihood` when the backend computes in float32;
+   * absent for float64 backends.
+   */
+  logLikelihoodUncertainty?: number;
   /** Points whose density underflowed to 0 under every component: they add nothing. */
   zeroLikelihoodPoints: number;
   stats: SufficientStats;
@@ -54,6 +64,11 @@ export interface EStepBackend {
   readonly d: number;
   /** One pass over the data with parameters θ_t. */
   pass(params: MixtureParams, signal?: AbortSignal): Promise<PassResult>;
+  /**
+   * log L(θ) in float64, offered by float32 backends: the EM loop asks for it only when a change
+   * in log-likelihood is below the float32 rounding bound but the tolerance is resolvable in float64.
+   */
+  preciseLogLikelihood?(params: MixtureParams, signal?: AbortSignal): Promise<number>;
   /** Frees the data (and device buffers). The backend is unusable afterwards. */
   dispose(): void;
 }

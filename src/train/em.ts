@@ -3,6 +3,10 @@
  * statistics for θ_{t+1}. Convergence is checked on |log L(θ_t) − log L(θ_{t−1})| before the M-step
  * is applied, so the M-steps performed and the model returned are exactly those of mlpack's loop
  * (which evaluates the log-likelihood in a second pass over the data).
+ *
+ * A float32 backend (WebGPU) reports a bound on its log-likelihood's rounding error. When a change
+ * is below that bound but the tolerance is resolvable in float64, the decision is made on float64
+ * log-likelihoods from the host, so that convergence means what it means in mlpack.
  */
 import type { EStepBackend, MixtureParams } from '../backends/backend.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
@@ -60,15 +64,26 @@ export function mixtureParams(model: GaussianMixture): MixtureParams {
   };
 }
 
+/**
+ * A float64 sum of N log-densities carries rounding of a few ε₆₄·|log L|: a tolerance below this
+ * is not resolvable even in float64, and asking the host to decide it would only cost time.
+ */
+const FLOAT64_LL_RESOLUTION = 8 * Number.EPSILON;
+
 export async function runEM(backend: EStepBackend, initial: GaussianMixture, options: EmOptions): Promise<EmResult> {
   const { maxIterations, tolerance, signal, onIteration } = options;
   let model = initial;
+  let params = mixtureParams(model);
   // mlpack starts from lOld = −DBL_MAX, so the first comparison never converges.
   let previous = -Number.MAX_VALUE;
+  let previousUncertainty = 0;
+  let previousParams: MixtureParams | null = null;
+  let previousPrecise: number | null = null;
   let iterations = 0;
   for (;;) {
     throwIfAborted(signal);
-    const { logLikelihood, zeroLikelihoodPoints, stats } = await backend.pass(mixtureParams(model), signal);
+    const pass = await backend.pass(params, signal);
+    const { logLikelihood, zeroLikelihoodPoints, stats } = pass;
     if (Number.isNaN(logLikelihood)) {
       throw new WebGmmError('NUMERICAL', `log-likelihood became NaN at iteration ${iterations} of trial ${options.trial}`);
     }
@@ -82,7 +97,22 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       });
       throwIfAborted(signal);
     }
-    const converged = Math.abs(logLikelihood - previous) <= tolerance;
+    let converged = Math.abs(logLikelihood - previous) <= tolerance;
+    let precise: number | null = null;
+    const uncertainty = pass.logLikelihoodUncertainty ?? 0;
+    if (
+      !converged &&
+      previousParams !== null &&
+      backend.preciseLogLikelihood &&
+      Math.abs(logLikelihood - previous) <= uncertainty + previousUncertainty &&
+      tolerance >= FLOAT64_LL_RESOLUTION * Math.abs(logLikelihood)
+    ) {
+      // A float32 backend cannot tell this change from rounding, but float64 can resolve the
+      // tolerance: decide on float64 log-likelihoods, as mlpack does.
+      precise = await backend.preciseLogLikelihood(params, signal);
+      previousPrecise ??= await backend.preciseLogLikelihood(previousParams, signal);
+      converged = Math.abs(precise - previousPrecise) <= tolerance;
+    }
     if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
       return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints };
     }
@@ -93,7 +123,11 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       if (e instanceof NotPositiveDefiniteError) throw notPositiveDefinite(e.component, iterations + 1, options);
       throw e;
     }
+    previousParams = params;
+    params = mixtureParams(model);
     previous = logLikelihood;
+    previousUncertainty = uncertainty;
+    previousPrecise = precise;
     iterations++;
   }
 }

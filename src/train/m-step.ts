@@ -1,6 +1,6 @@
 /**
  * The M-step on the host in float64: turns the shifted sufficient statistics of θ_t into θ_{t+1}.
- *   μ_k = c_k + s_k / N_k,   Σ_k = S_k / N_k − (s_k / N_k)(s_k / N_k)ᵀ,   w_k = N_k / Σ_j N_j
+ *   μ_k = c_k + s_k / N_k  (c_k: the shift point, μ_k(θ_t) up to the backend's rounding),   Σ_k = S_k / N_k − (s_k / N_k)(s_k / N_k)ᵀ,   w_k = N_k / Σ_j N_j
  * then the covariance constraint. A component with N_k = 0 keeps its mean and covariance (mlpack).
  */
 import type { SufficientStats } from '../backends/backend.js';
@@ -25,6 +25,7 @@ export function mStep(prev: GaussianMixture, stats: SufficientStats, options: MS
   const k = prev.gaussians, d = prev.dimensionality;
   const diagonal = prev.covarianceType === 'diagonal';
   const { nk, sums, scatter } = stats;
+  const shift = stats.shift ?? prev.means;
   const weights = new Float64Array(k);
   const means = Float64Array.from(prev.means);
   const covariances = Float64Array.from(prev.covariances);
@@ -50,11 +51,11 @@ export function mStep(prev: GaussianMixture, stats: SufficientStats, options: MS
     } else {
       for (let p = 0; p < tri; p++) if (!Number.isFinite(scatter[c * tri + p]! / n)) finite = false;
     }
-    for (let j = 0; j < d; j++) if (!Number.isFinite(prev.means[c * d + j]! + delta[j]!)) finite = false;
+    for (let j = 0; j < d; j++) if (!Number.isFinite(shift[c * d + j]! + delta[j]!)) finite = false;
     // N_k so small that the statistics underflowed: keep the component as it is, as for N_k = 0.
     if (!finite) continue;
     updated[c] = 1;
-    for (let j = 0; j < d; j++) means[c * d + j] = prev.means[c * d + j]! + delta[j]!;
+    for (let j = 0; j < d; j++) means[c * d + j] = shift[c * d + j]! + delta[j]!;
     if (diagonal) {
       for (let j = 0; j < d; j++) covariances[c * d + j] = scatter[c * d + j]! / n - delta[j]! * delta[j]!;
     } else {

@@ -13,12 +13,8 @@ import { runEM, type IterationInfo } from './em.js';
 import { kmeans, kmeansFromCentroids } from './kmeans.js';
 import { refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
-import type { BackendKind, EStepBackend } from '../backends/backend.js';
-import { CpuBackend } from '../backends/cpu/cpu-backend.js';
-
-/** Which backend runs the E-step. `'auto'` picks the best available one (the CPU backend for now). */
-export type BackendChoice = 'auto' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'cpu'];
+import type { BackendKind } from '../backends/backend.js';
+import { selectBackend, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 
 /** Options of {@link train}: mlpack `gmm_train`'s parameters in camelCase, with mlpack's defaults. */
 export interface TrainOptions {
@@ -52,8 +48,10 @@ export interface TrainOptions {
   covarianceConstraint?: CovarianceConstraint;
   /** One non-negative weight per point (mlpack's weighted `Train`): weight 2 ≡ the point twice. */
   observationWeights?: ArrayLike<number>;
-  /** Which backend runs the E-step. Default `'auto'`. */
+  /** Which backend runs the E-step: `'auto'` (default: WebGPU when an adapter exists), `'webgpu'` or `'cpu'`. */
   backend?: BackendChoice;
+  /** WebGPU: at most this many points per chunk (default: as many as one storage binding holds). */
+  maxChunkPoints?: number;
   /** Called after every E-step with the current model and its log-likelihood; may return a promise. */
   onIteration?: (info: IterationInfo) => void | Promise<void>;
   /** Cancels training: the promise rejects with the signal's reason (an `AbortError` by default). */
@@ -87,6 +85,8 @@ export interface TrainResult {
   seed: number;
   /** The backend that ran the E-step. */
   backend: BackendKind;
+  /** The WebGPU adapter, when the WebGPU backend ran. */
+  adapter?: string;
   /** Points with zero likelihood under the final model (they add nothing to the log-likelihood). */
   zeroLikelihoodPoints: number;
   /** Non-fatal notices, e.g. an option that was ignored. */
@@ -98,7 +98,7 @@ export interface TrainResult {
 const KNOWN_OPTIONS = new Set<string>([
   'gaussians', 'trials', 'tolerance', 'maxIterations', 'noForcePositive', 'diagonalCovariance', 'noise',
   'kmeansMaxIterations', 'refinedStart', 'samplings', 'percentage', 'seed', 'inputModel',
-  'covarianceConstraint', 'observationWeights', 'backend', 'onIteration', 'signal',
+  'covarianceConstraint', 'observationWeights', 'backend', 'maxChunkPoints', 'onIteration', 'signal',
 ]);
 
 interface ResolvedOptions {
@@ -116,6 +116,7 @@ interface ResolvedOptions {
   seed: number;
   constraint: CovarianceConstraint;
   backend: BackendChoice;
+  maxChunkPoints: number | undefined;
 }
 
 /**
@@ -148,7 +149,13 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   const rng = new Rng(opts.seed);
   if (opts.noise > 0) ds = withNoise(ds, opts.noise, rng);
 
-  const backend: EStepBackend = new CpuBackend(ds, weights);
+  const selected = await selectBackend(opts.backend, ds, weights, {
+    k: opts.gaussians,
+    covarianceType: opts.covarianceType,
+    maxChunkPoints: opts.maxChunkPoints,
+  });
+  const backend = selected.backend;
+  if (selected.note) warnings.push(selected.note);
   const timings = { setup: 0, initialization: 0, em: 0, total: 0 };
   timings.setup = now() - t0;
   try {
@@ -211,6 +218,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       bestTrial,
       seed: opts.seed,
       backend: backend.kind,
+      ...(selected.adapter !== undefined ? { adapter: selected.adapter } : {}),
       zeroLikelihoodPoints: winner.zero,
       warnings,
       timings,
@@ -282,6 +290,7 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
   if (!BACKEND_CHOICES.includes(backend as BackendChoice)) {
     throw new InvalidArgumentError('backend', `backend must be one of ${BACKEND_CHOICES.map((c) => `'${c}'`).join(', ')}, got ${describe(backend)}`);
   }
+  const maxChunkPoints = o.maxChunkPoints === undefined ? undefined : checkInteger('maxChunkPoints', o.maxChunkPoints, 1, 'an integer > 0');
   if (o.onIteration !== undefined && typeof o.onIteration !== 'function') {
     throw new InvalidArgumentError('onIteration', `onIteration must be a function, got ${describe(o.onIteration)}`);
   }
@@ -294,6 +303,7 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
     noise, kmeansMaxIterations, refinedStart, samplings, percentage, seed,
     constraint: constraint as CovarianceConstraint,
     backend: backend as BackendChoice,
+    maxChunkPoints,
   };
 }
 

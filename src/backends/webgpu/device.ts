@@ -1,0 +1,79 @@
+/**
+ * WebGPU device acquisition, browser-safe: the GPU comes from a provider, by default the
+ * browser's `navigator.gpu`; the Node entry installs a provider backed by Dawn (`webgpu` package).
+ * One device is shared by all training calls of a process and recreated after it is lost.
+ */
+
+/** Returns the `GPU` object (navigator.gpu or Dawn's), or undefined when there is none. */
+export type GpuProvider = () => Promise<GPU | undefined>;
+
+export interface GpuHandle {
+  device: GPUDevice;
+  /** Human-readable adapter description, e.g. "llvmpipe (LLVM 19.1.7, 256 bits) (lavapipe)". */
+  adapter: string;
+  /** Resolves when the device is lost. */
+  lost: Promise<GPUDeviceLostInfo>;
+}
+
+let provider: GpuProvider = async () => {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  return nav?.gpu;
+};
+let cached: Promise<GpuHandle | null> | null = null;
+let lastFailure = '';
+
+/** Replaces the source of the `GPU` object (the Node entry installs Dawn's). */
+export function setGpuProvider(p: GpuProvider): void {
+  provider = p;
+  cached = null;
+}
+
+/** Why the last acquisition found no device (empty when it found one or has not run). */
+export function gpuUnavailableReason(): string {
+  return lastFailure;
+}
+
+/** The shared device, or null when no WebGPU adapter is available. */
+export function acquireGpu(): Promise<GpuHandle | null> {
+  if (!cached) {
+    cached = requestGpu().catch((e: unknown) => {
+      lastFailure = `requesting a WebGPU device failed: ${e instanceof Error ? e.message : String(e)}`;
+      cached = null;
+      return null;
+    });
+  }
+  return cached;
+}
+
+function describeAdapter(adapter: GPUAdapter): string {
+  const info = adapter.info as GPUAdapterInfo | undefined;
+  if (!info) return 'unknown adapter';
+  const parts = [info.description, info.vendor, info.architecture, info.device].filter((s) => typeof s === 'string' && s !== '');
+  return parts.length ? [...new Set(parts)].join(' / ') : 'unknown adapter';
+}
+
+async function requestGpu(): Promise<GpuHandle | null> {
+  const gpu = await provider();
+  if (!gpu) {
+    lastFailure = 'this JavaScript environment has no WebGPU (no navigator.gpu; in Node, import webgmm from its Node entry)';
+    return null;
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    lastFailure = 'WebGPU found no adapter (no GPU driver; on Linux without a GPU, install Mesa\'s lavapipe Vulkan driver)';
+    return null;
+  }
+  // Large datasets need the adapter's largest buffers and bindings; everything else stays default.
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+    },
+  });
+  const lost = device.lost;
+  lost.then(() => {
+    cached = null;
+  });
+  lastFailure = '';
+  return { device, adapter: describeAdapter(adapter), lost };
+}
