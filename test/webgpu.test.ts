@@ -1,0 +1,107 @@
+// The WebGPU backend against the float64 CPU reference (same data, same start), its determinism,
+// chunking, cancellation and backend selection.
+import { describe, it, expect } from 'vitest';
+import { train, GaussianMixture, type TrainOptions } from '../src/index.js';
+import { Rng } from '../src/util/rng.js';
+import { sampleMixture, relErr, maxRelErr } from './helpers.js';
+import { GPU_AVAILABLE } from './gpu.js';
+
+function dataset(n: number, seed: number) {
+  // Four overlapping 5-D components with correlations: D not a multiple of 4, K ≠ D.
+  const rng = new Rng(seed);
+  const means = [[0, 0, 0, 0, 0], [3, 1, -2, 0, 1], [-2, 4, 1, 2, -1], [1, -3, 3, -2, 2]];
+  const chol = means.map(() => Array.from({ length: 5 }, (_, i) => Array.from({ length: 5 }, (_, j) => (j < i ? 0.4 * rng.nextNormal() : j === i ? 0.6 + rng.nextFloat() : 0))));
+  return sampleMixture(rng, n, [0.4, 0.3, 0.2, 0.1], means, chol).data;
+}
+
+async function trace(data: Parameters<typeof train>[0], options: TrainOptions) {
+  const lls: number[] = [];
+  const result = await train(data, { ...options, onIteration: (i) => void lls.push(i.logLikelihood) });
+  return { result, lls };
+}
+
+function expectClose(gpu: Awaited<ReturnType<typeof trace>>, cpu: Awaited<ReturnType<typeof trace>>) {
+  expect(gpu.result.backend).toBe('webgpu');
+  expect(cpu.result.backend).toBe('cpu');
+  expect(gpu.lls.length).toBe(cpu.lls.length);
+  gpu.lls.forEach((v, i) => expect(relErr(v, cpu.lls[i]!), `iteration ${i}`).toBeLessThan(1e-5));
+  const g = gpu.result.model, c = cpu.result.model;
+  expect(maxRelErr(g.weights, c.weights)).toBeLessThan(1e-3);
+  const k = g.gaussians, d = g.dimensionality, per = g.covariances.length / k;
+  for (let j = 0; j < k; j++) {
+    expect(maxRelErr(g.means.subarray(j * d, (j + 1) * d), c.means.subarray(j * d, (j + 1) * d))).toBeLessThan(1e-3);
+    expect(maxRelErr(g.covariances.subarray(j * per, (j + 1) * per), c.covariances.subarray(j * per, (j + 1) * per))).toBeLessThan(1e-3);
+  }
+}
+
+describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
+  const data = dataset(8000, 1);
+
+  it('auto picks WebGPU and names the adapter', async () => {
+    const r = await train(data, { gaussians: 4, seed: 3, maxIterations: 2 });
+    expect(r.backend).toBe('webgpu');
+    expect(r.adapter).toMatch(/\S/);
+  });
+
+  it.each([false, true])('matches the CPU reference from the same start (diagonal=%s)', async (diagonalCovariance) => {
+    const start = (await train(data, { gaussians: 4, seed: 5, maxIterations: 1, backend: 'cpu', diagonalCovariance })).model;
+    const opts: TrainOptions = { gaussians: 4, inputModel: start, diagonalCovariance, maxIterations: 25, tolerance: 0 };
+    expectClose(await trace(data, { ...opts, backend: 'webgpu' }), await trace(data, { ...opts, backend: 'cpu' }));
+  }, 60_000);
+
+  it('matches the CPU reference with observation weights', async () => {
+    const rng = new Rng(9);
+    const weights = Array.from({ length: data.rows }, () => (rng.nextFloat() < 0.1 ? 0 : 0.5 + 2 * rng.nextFloat()));
+    const start = (await train(data, { gaussians: 4, seed: 5, maxIterations: 1, backend: 'cpu' })).model;
+    const opts: TrainOptions = { gaussians: 4, inputModel: start, observationWeights: weights, maxIterations: 20, tolerance: 0 };
+    expectClose(await trace(data, { ...opts, backend: 'webgpu' }), await trace(data, { ...opts, backend: 'cpu' }));
+  }, 60_000);
+
+  it('gives the same results with tiny chunks (smaller than a tile)', async () => {
+    const small = dataset(1000, 2);
+    const start = (await train(small, { gaussians: 3, seed: 5, maxIterations: 1, backend: 'cpu' })).model;
+    const opts: TrainOptions = { gaussians: 3, inputModel: start, maxIterations: 10, tolerance: 0, backend: 'webgpu' };
+    const whole = await trace(small, opts);
+    const chunked = await trace(small, { ...opts, maxChunkPoints: 37 });
+    chunked.lls.forEach((v, i) => expect(relErr(v, whole.lls[i]!)).toBeLessThan(1e-6));
+    expect(maxRelErr(chunked.result.model.covariances, whole.result.model.covariances)).toBeLessThan(1e-4);
+  }, 60_000);
+
+  it('is deterministic: the same seed gives a bitwise identical model', async () => {
+    const opts: TrainOptions = { gaussians: 4, seed: 17, trials: 2, maxIterations: 15, backend: 'webgpu' };
+    const a = await train(data, opts);
+    const b = await train(data, opts);
+    expect(Array.from(b.model.weights)).toEqual(Array.from(a.model.weights));
+    expect(Array.from(b.model.means)).toEqual(Array.from(a.model.means));
+    expect(Array.from(b.model.covariances)).toEqual(Array.from(a.model.covariances));
+    expect(b.logLikelihood).toBe(a.logLikelihood);
+  }, 60_000);
+
+  it('recovers a known mixture end to end (k-means start, trials)', async () => {
+    const truth = new GaussianMixture({
+      weights: [0.5, 0.3, 0.2],
+      means: [[0, 0, 0], [8, -4, 2], [-6, 6, 8]],
+      covariances: [[[1, 0.3, 0], [0.3, 1, 0], [0, 0, 0.5]], [[2, 0, 0], [0, 1, 0.4], [0, 0.4, 1]], [[0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5]]],
+    });
+    const pts = truth.sample(30_000, 8);
+    const r = await train(pts, { gaussians: 3, seed: 2, trials: 3, backend: 'webgpu' });
+    const order = Array.from(truth.predict({ data: r.model.means, rows: 3, cols: 3 }));
+    expect(new Set(order).size).toBe(3);
+    order.forEach((t, c) => {
+      expect(Math.abs(r.model.weights[c]! - truth.weights[t]!)).toBeLessThan(0.01);
+      for (let j = 0; j < 3; j++) expect(Math.abs(r.model.means[c * 3 + j]! - truth.means[t * 3 + j]!)).toBeLessThan(0.05);
+      expect(maxRelErr(r.model.covariances.subarray(c * 9, c * 9 + 9), truth.covariances.subarray(t * 9, t * 9 + 9))).toBeLessThan(0.05);
+    });
+  }, 60_000);
+
+  it('aborts promptly, and the device stays usable afterwards', async () => {
+    const big = dataset(200_000, 3);
+    const ac = new AbortController();
+    const p = train(big, { gaussians: 8, seed: 1, maxIterations: 1000, tolerance: 0, backend: 'webgpu', signal: ac.signal });
+    setTimeout(() => ac.abort(), 500);
+    const err = await p.catch((e: unknown) => e);
+    expect((err as Error).name).toBe('AbortError');
+    const after = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu' });
+    expect(Number.isFinite(after.logLikelihood)).toBe(true);
+  }, 60_000);
+});
