@@ -1,21 +1,28 @@
 // E-step over one chunk of points: per point, the log-density of every component through its
 // precision factor (full: ‖P_k (x − μ_k)‖², P_k = L_k⁻¹ lower-triangular; diagonal: Σ (x − μ)²/σ²),
 // an online max-shifted log-sum-exp, and the responsibilities r_nk (times the point's observation
-// weight) written to `resp` for the statistics kernels. Each workgroup also reduces its points'
-// weighted log-likelihood, zero-likelihood count and Σ w|log p| (which bounds the float32 rounding
-// error of the log-likelihood) with a fixed-order tree (deterministic).
+// weight) written to `resp` ([k][point], for the statistics kernels). Each workgroup also reduces
+// its points' weighted log-likelihood, zero-likelihood count and Σ w|log p| (which bounds the
+// float32 rounding error of the log-likelihood) with a fixed-order tree (deterministic).
 //
-// Points are centred on upload (design §2) and padded to vec4 blocks with zeros; parameters are
-// laid out per component as [mean: DP4 vec4][full: D rows × DP4 vec4 of P | diagonal: DP4 vec4 of
-// 1/σ²][vec4(log w − ½(D log 2π + log det Σ), 0, 0, 0)].
+// Each invocation evaluates PPI = 4 points at once, as the four lanes of vec4 values: every
+// parameter load then feeds four independent chains of arithmetic (what CPU drivers such as
+// lavapipe vectorize well, and what hides latency on GPUs). Parameters sit in a uniform buffer,
+// per component: [mean: DP4 vec4][full: P's rows packed (row r: r/4 + 1 vec4) | diagonal: DP4
+// vec4 of 1/σ²][vec4(log w − ½(D log 2π + log det Σ), 0, 0, 0)]. Points are centred on upload
+// (design §2) and padded to vec4 blocks with zeros.
 
 override D: u32;
 override DP4: u32;
 override K: u32;
 override DIAGONAL: bool;
 override HAS_WEIGHTS: bool;
+override TRI4: u32;
+// Responsibilities of component k start at k·NPAD (a multiple of 4).
+override NPAD: u32;
 
 const WG: u32 = 64u;
+const PPI: u32 = 4u;
 // Largest supported D is 4 × MAX_DP4; private arrays need a constant size.
 const MAX_DP4: u32 = 16u;
 // Stands in for −∞ (WGSL does not promise IEEE infinities): log-weight of an empty component.
@@ -30,9 +37,9 @@ struct Chunk {
 }
 
 @group(0) @binding(0) var<storage, read> points: array<vec4f>;
-@group(0) @binding(1) var<storage, read> weights: array<f32>;
-@group(0) @binding(2) var<storage, read> params: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> resp: array<f32>;
+@group(0) @binding(1) var<storage, read> weights: array<vec4f>;
+@group(0) @binding(2) var<uniform> params: array<vec4f, 4096>;
+@group(0) @binding(3) var<storage, read_write> resp: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> llPartials: array<vec4f>;
 @group(0) @binding(5) var<uniform> chunk: Chunk;
 
@@ -42,71 +49,81 @@ fn componentStride() -> u32 {
   if (DIAGONAL) {
     return 2u * DP4 + 1u;
   }
-  return DP4 + D * DP4 + 1u;
+  return DP4 + TRI4 + 1u;
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
-  var x: array<vec4f, MAX_DP4>;
-  var diff: array<vec4f, MAX_DP4>;
+  var x: array<vec4f, PPI * MAX_DP4>;
+  var diff: array<vec4f, PPI * MAX_DP4>;
   var ll = 0.0;
   var zero = 0.0;
   var absLl = 0.0;
   let stride = componentStride();
-  for (var p = wid.x * WG + lid; p < chunk.n; p += chunk.groups * WG) {
-    for (var b = 0u; b < DP4; b++) {
-      x[b] = points[p * DP4 + b];
+  let n = chunk.n;
+  for (var p0 = (wid.x * WG + lid) * PPI; p0 < n; p0 += chunk.groups * WG * PPI) {
+    let valid = vec4<bool>(p0 < n, p0 + 1u < n, p0 + 2u < n, p0 + 3u < n);
+    for (var i = 0u; i < PPI; i++) {
+      let p = min(p0 + i, n - 1u);
+      for (var b = 0u; b < DP4; b++) {
+        x[i * DP4 + b] = points[p * DP4 + b];
+      }
     }
-    var mx = NEG_BIG;
-    var s = 0.0;
+    var mx = vec4f(NEG_BIG);
+    var s = vec4f(0.0);
     for (var k = 0u; k < K; k++) {
       let base = k * stride;
-      for (var b = 0u; b < DP4; b++) {
-        diff[b] = x[b] - params[base + b];
-      }
-      var m = 0.0;
+      var m = vec4f(0.0);
       if (DIAGONAL) {
         for (var b = 0u; b < DP4; b++) {
-          let t = diff[b];
-          m += dot(t * t, params[base + DP4 + b]);
+          let mu = params[base + b];
+          let iv = params[base + DP4 + b];
+          let d0 = x[b] - mu;
+          let d1 = x[DP4 + b] - mu;
+          let d2 = x[2u * DP4 + b] - mu;
+          let d3 = x[3u * DP4 + b] - mu;
+          m += vec4f(dot(d0 * d0, iv), dot(d1 * d1, iv), dot(d2 * d2, iv), dot(d3 * d3, iv));
         }
       } else {
+        for (var b = 0u; b < DP4; b++) {
+          let mu = params[base + b];
+          diff[b] = x[b] - mu;
+          diff[DP4 + b] = x[DP4 + b] - mu;
+          diff[2u * DP4 + b] = x[2u * DP4 + b] - mu;
+          diff[3u * DP4 + b] = x[3u * DP4 + b] - mu;
+        }
         var row = base + DP4;
         for (var r = 0u; r < D; r++) {
-          var y = 0.0;
+          var y = vec4f(0.0);
           let blocks = r / 4u + 1u;
           for (var b = 0u; b < blocks; b++) {
-            y += dot(params[row + b], diff[b]);
+            let pr = params[row + b];
+            y += vec4f(dot(pr, diff[b]), dot(pr, diff[DP4 + b]), dot(pr, diff[2u * DP4 + b]), dot(pr, diff[3u * DP4 + b]));
           }
           m += y * y;
-          row += DP4;
+          row += blocks;
         }
       }
-      let lp = params[base + stride - 1u].x - 0.5 * min(m, 1.0e30);
-      resp[p * K + k] = lp;
-      if (lp > mx) {
-        s = s * exp(mx - lp) + 1.0;
-        mx = lp;
-      } else {
-        s += exp(lp - mx);
-      }
+      let lp = vec4f(params[base + stride - 1u].x) - 0.5 * min(m, vec4f(1.0e30));
+      resp[(k * NPAD + p0) / 4u] = lp;
+      let top = max(mx, lp);
+      s = s * exp(mx - top) + exp(lp - top);
+      mx = top;
     }
-    if (mx <= ZERO_LIKELIHOOD) {
-      zero += 1.0;
-      for (var k = 0u; k < K; k++) {
-        resp[p * K + k] = 0.0;
-      }
-      continue;
-    }
-    var w = 1.0;
+    var w = vec4f(1.0);
     if (HAS_WEIGHTS) {
-      w = weights[p];
+      w = weights[p0 / 4u];
     }
-    let logp = mx + log(s);
-    ll += w * logp;
-    absLl += w * abs(logp);
+    let lost = mx <= vec4f(ZERO_LIKELIHOOD);
+    let counted = valid & !lost;
+    let logp = select(vec4f(0.0), mx + log(s), counted);
+    w = select(vec4f(0.0), w, counted);
+    ll += dot(w, logp);
+    absLl += dot(w, abs(logp));
+    zero += dot(select(vec4f(0.0), vec4f(1.0), valid & lost), vec4f(1.0));
     for (var k = 0u; k < K; k++) {
-      resp[p * K + k] = w * exp(resp[p * K + k] - logp);
+      let i = (k * NPAD + p0) / 4u;
+      resp[i] = w * exp(resp[i] - logp);
     }
   }
 

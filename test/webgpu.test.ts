@@ -16,16 +16,26 @@ function dataset(n: number, seed: number) {
 
 async function trace(data: Parameters<typeof train>[0], options: TrainOptions) {
   const lls: number[] = [];
-  const result = await train(data, { ...options, onIteration: (i) => void lls.push(i.logLikelihood) });
-  return { result, lls };
+  const models: GaussianMixture[] = [];
+  const result = await train(data, {
+    ...options,
+    onIteration: (i) => {
+      lls.push(i.logLikelihood);
+      models.push(i.model);
+    },
+  });
+  return { result, lls, models };
 }
 
 function expectClose(gpu: Awaited<ReturnType<typeof trace>>, cpu: Awaited<ReturnType<typeof trace>>) {
   expect(gpu.result.backend).toBe('webgpu');
   expect(cpu.result.backend).toBe('cpu');
-  expect(gpu.lls.length).toBe(cpu.lls.length);
+  // With tolerance 0 the float32 run may stop early at an exact float32 fixed point (Δ log L = 0).
+  expect(gpu.lls.length).toBeGreaterThan(10);
+  expect(gpu.lls.length).toBeLessThanOrEqual(cpu.lls.length);
   gpu.lls.forEach((v, i) => expect(relErr(v, cpu.lls[i]!), `iteration ${i}`).toBeLessThan(1e-5));
-  const g = gpu.result.model, c = cpu.result.model;
+  // Compare the models of the same iteration.
+  const g = gpu.result.model, c = cpu.models[gpu.lls.length - 1]!;
   expect(maxRelErr(g.weights, c.weights)).toBeLessThan(1e-3);
   const k = g.gaussians, d = g.dimensionality, per = g.covariances.length / k;
   for (let j = 0; j < k; j++) {

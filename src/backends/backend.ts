@@ -65,12 +65,19 @@ export interface EStepBackend {
   /** One pass over the data with parameters θ_t. */
   pass(params: MixtureParams, signal?: AbortSignal): Promise<PassResult>;
   /**
-   * log L(θ) in float64, offered by float32 backends: the EM loop asks for it only when a change
-   * in log-likelihood is below the float32 rounding bound but the tolerance is resolvable in float64.
+   * A float64 backend over the same data, offered by float32 backends. The EM loop switches to it
+   * when a change in log-likelihood falls below the float32 rounding bound while the tolerance is
+   * still resolvable in float64 (mixed precision: the bulk of the iterations in float32, the
+   * finish in float64).
    */
-  preciseLogLikelihood?(params: MixtureParams, signal?: AbortSignal): Promise<number>;
+  readonly reference?: Float64Backend;
   /** Frees the data (and device buffers). The backend is unusable afterwards. */
   dispose(): void;
+}
+
+/** A float64 backend that can also evaluate log L(θ) alone. */
+export interface Float64Backend extends EStepBackend {
+  logLikelihood(params: MixtureParams, signal?: AbortSignal): Promise<number>;
 }
 
 /** Length of a packed upper triangle of a d×d matrix. */

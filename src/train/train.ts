@@ -66,6 +66,11 @@ export interface TrialResult {
   converged: boolean;
   /** Lloyd iterations of the final k-means (0 with `inputModel`). */
   kmeansIterations: number;
+  /**
+   * WebGPU: final passes run in float64 on the CPU because the change in log-likelihood fell below
+   * float32's resolution while `tolerance` was still resolvable in float64 (0 on the CPU backend).
+   */
+  float64Passes: number;
 }
 
 export interface TrainResult {
@@ -198,7 +203,13 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
         onIteration: options.onIteration,
       });
       timings.em += now() - tEm;
-      trials.push({ logLikelihood: em.logLikelihood, iterations: em.iterations, converged: em.converged, kmeansIterations });
+      trials.push({
+        logLikelihood: em.logLikelihood,
+        iterations: em.iterations,
+        converged: em.converged,
+        kmeansIterations,
+        float64Passes: em.float64Passes,
+      });
       if (best === null || em.logLikelihood > best.logLikelihood) {
         best = { model: em.model, logLikelihood: em.logLikelihood, iterations: em.iterations, converged: em.converged, zero: em.zeroLikelihoodPoints };
         bestTrial = trial;

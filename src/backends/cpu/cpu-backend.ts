@@ -3,7 +3,7 @@
  * GPU adapter, and the CPU side of benchmarks. One fused loop per point: component log-densities
  * via the precision factor, max-shifted log-sum-exp, responsibilities, and the shifted statistics.
  */
-import type { EStepBackend, MixtureParams, PassResult } from '../backend.js';
+import type { Float64Backend, MixtureParams, PassResult } from '../backend.js';
 import { packedSize } from '../backend.js';
 import type { Dataset } from '../../data.js';
 import { createYielder } from '../../util/yield.js';
@@ -13,7 +13,7 @@ const LOG_2PI = Math.log(2 * Math.PI);
 /** Points per block between cooperative yields. */
 const BLOCK = 4096;
 
-export class CpuBackend implements EStepBackend {
+export class CpuBackend implements Float64Backend {
   readonly kind = 'cpu' as const;
   readonly n: number;
   readonly d: number;

@@ -27,11 +27,30 @@ const NEG_BIG = -3.0e38;
 /** Caps on the grid-stride dispatches: enough workgroups to fill a GPU, fixed for determinism. */
 const MAX_ESTEP_GROUPS = 4096;
 const MAX_STATS_GROUPS = 256;
+/** The E-step evaluates this many points per invocation (PPI in estep.wgsl). */
+const POINTS_PER_INVOCATION = 4;
+/** Blocks of the augmented scatter matrix per statistics pipeline (MAX_BLOCKS in stats-full.wgsl). */
+const BLOCKS_PER_PIPELINE = 8;
+
+/**
+ * Points per invocation, at least, before more workgroups are used. Each workgroup ends with a tree
+ * reduction whose barriers are costly on CPU drivers (lavapipe), so workgroups should be few and
+ * long; the caps below still give a GPU thousands of invocations per dispatch.
+ */
+const ESTEP_ITERATIONS_PER_INVOCATION = 8;
+const STATS_POINTS_PER_INVOCATION = 64;
+
+/** Workgroups of the statistics kernels for a chunk of n points. */
+function statsGroupsFor(n: number): number {
+  return Math.max(1, Math.min(Math.ceil(n / (WG * STATS_POINTS_PER_INVOCATION)), MAX_STATS_GROUPS));
+}
 /**
  * Bound on the float32 rounding error of log L relative to Σ w|log p|: a few dozen units of
  * float32 roundoff per point (Mahalanobis sums, exp/log, the reductions). Measured errors against
  * float64 stay below a tenth of it.
  */
+/** The parameters live in one uniform binding of this size (uniform loads are broadcasts). */
+const PARAMS_BYTES = 65536;
 const FLOAT32_LL_ERROR = 32 * 2 ** -23;
 
 export interface WebGpuBackendOptions {
@@ -62,26 +81,24 @@ interface Layout {
   dp4: number;
   da4: number;
   nb: number;
-  z: number;
   stride: number;
-  tile: number;
+  /** vec4s of a triangular-packed precision factor: row r holds r/4 + 1 blocks. */
+  tri4: number;
   /** vec4s of reduced statistics per chunk. */
   m: number;
   diagonal: boolean;
 }
 
-function layoutFor(d: number, k: number, type: CovarianceType, maxWorkgroupStorage: number): Layout {
+function layoutFor(d: number, k: number, type: CovarianceType): Layout {
   const diagonal = type === 'diagonal';
   const dp4 = Math.ceil(d / 4);
   const da4 = Math.ceil((d + 1) / 4);
   const nb = (da4 * (da4 + 1)) / 2;
-  const stride = diagonal ? 2 * dp4 + 1 : dp4 + d * dp4 + 1;
-  const perPoint = (diagonal ? dp4 : da4) * 16 + 4;
-  const fixed = diagonal ? 3 * WG * 16 : WG * 64;
-  let tile = 64;
-  while (tile > 4 && tile * perPoint + fixed > maxWorkgroupStorage) tile /= 2;
+  let tri4 = 0;
+  for (let r = 0; r < d; r++) tri4 += (r >> 2) + 1;
+  const stride = diagonal ? 2 * dp4 + 1 : dp4 + tri4 + 1;
   const m = diagonal ? k * dp4 * 3 : k * nb * 4;
-  return { d, k, dp4, da4, nb, z: Math.ceil(nb / WG), stride, tile, m, diagonal };
+  return { d, k, dp4, da4, nb, stride, tri4, m, diagonal };
 }
 
 export class WebGpuBackend implements EStepBackend {
@@ -93,6 +110,8 @@ export class WebGpuBackend implements EStepBackend {
   /** Points per chunk and number of chunks. */
   readonly chunkPoints: number;
   readonly chunkCount: number;
+  /** Stride of one component's responsibilities (chunkPoints rounded up to 4). */
+  private readonly npad: number;
 
   private readonly device: GPUDevice;
   private readonly lost: Promise<GPUDeviceLostInfo>;
@@ -103,11 +122,12 @@ export class WebGpuBackend implements EStepBackend {
   private params!: GPUBuffer;
   private staging!: GPUBuffer;
   private estepPipeline!: GPUComputePipeline;
-  private statsPipeline!: GPUComputePipeline;
+  private statsPipelines: GPUComputePipeline[] = [];
+  private statsLayout!: GPUBindGroupLayout;
   private reducePipeline!: GPUComputePipeline;
   private disposed = false;
-  /** The float64 reference on the same data, for log-likelihoods float32 cannot resolve. */
-  private readonly reference: CpuBackend;
+  /** The float64 reference on the same data, for changes float32 cannot resolve. */
+  readonly reference: CpuBackend;
 
   private constructor(handle: GpuHandle, ds: Dataset, options: WebGpuBackendOptions, weights: Float64Array | null) {
     this.device = handle.device;
@@ -116,7 +136,7 @@ export class WebGpuBackend implements EStepBackend {
     this.n = ds.n;
     this.d = ds.d;
     const limits = this.device.limits;
-    this.layout = layoutFor(ds.d, options.k, options.covarianceType, limits.maxComputeWorkgroupStorageSize);
+    this.layout = layoutFor(ds.d, options.k, options.covarianceType);
     const maxBinding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     let chunk = Math.min(
       ds.n,
@@ -125,6 +145,7 @@ export class WebGpuBackend implements EStepBackend {
     );
     if (options.maxChunkPoints !== undefined) chunk = Math.min(chunk, Math.max(1, Math.floor(options.maxChunkPoints)));
     this.chunkPoints = chunk;
+    this.npad = Math.ceil(chunk / 4) * 4;
     this.chunkCount = Math.ceil(ds.n / chunk);
     this.centre = new Float64Array(ds.d);
     this.reference = new CpuBackend(ds, weights);
@@ -134,15 +155,24 @@ export class WebGpuBackend implements EStepBackend {
    * Uploads the data and builds the pipelines. Throws a `WebGmmError` when the device cannot hold
    * the data or rejects a shader.
    */
+  /** Why this backend cannot train such a model, or null when it can. */
+  static unsupported(d: number, k: number, type: CovarianceType): string | null {
+    if (d > WEBGPU_MAX_DIMENSIONS) return `the WebGPU kernels support up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d}`;
+    const L = layoutFor(d, k, type);
+    if (L.k * L.stride * 16 > PARAMS_BYTES) {
+      return `the parameters of ${k} ${type} ${d}-dimensional components exceed the WebGPU backend's ${PARAMS_BYTES / 1024} KiB uniform block`;
+    }
+    return null;
+  }
+
   static async create(
     handle: GpuHandle,
     ds: Dataset,
     weights: Float64Array | null,
     options: WebGpuBackendOptions,
   ): Promise<WebGpuBackend> {
-    if (ds.d > WEBGPU_MAX_DIMENSIONS) {
-      throw new WebGmmError('UNSUPPORTED', `the WebGPU backend supports up to ${WEBGPU_MAX_DIMENSIONS} dimensions, the data has ${ds.d}; use backend 'cpu'`);
-    }
+    const why = WebGpuBackend.unsupported(ds.d, options.k, options.covarianceType);
+    if (why) throw new WebGmmError('UNSUPPORTED', `${why}; use backend 'cpu'`);
     const backend = new WebGpuBackend(handle, ds, options, weights);
     try {
       await backend.build(ds, weights);
@@ -173,11 +203,9 @@ export class WebGpuBackend implements EStepBackend {
     await this.createPipelines(weights !== null);
 
     const STORAGE = GPUBufferUsage.STORAGE;
-    const paramsSize = L.k * L.stride * 16;
-    this.params = this.createBuffer(paramsSize, STORAGE | GPUBufferUsage.COPY_DST, 'params');
-    const resp = this.createBuffer(this.chunkPoints * L.k * 4, STORAGE, 'responsibilities');
-    const tilesMax = Math.ceil(this.chunkPoints / L.tile);
-    const partialsSize = Math.min(tilesMax, MAX_STATS_GROUPS) * L.m * 16;
+    this.params = this.createBuffer(PARAMS_BYTES, STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
+    const resp = this.createBuffer(this.npad * L.k * 4, STORAGE, 'responsibilities');
+    const partialsSize = statsGroupsFor(this.chunkPoints) * L.m * 16;
     const partials = this.createBuffer(partialsSize, STORAGE, 'partial statistics');
     const dummyWeights = weights === null ? this.createBuffer(16, STORAGE, 'no weights') : null;
 
@@ -195,16 +223,18 @@ export class WebGpuBackend implements EStepBackend {
       device.queue.writeBuffer(points, 0, f32);
       let wbuf: GPUBuffer;
       if (weights) {
-        wbuf = this.createBuffer(cn * 4, STORAGE | GPUBufferUsage.COPY_DST, `weights ${c}`);
-        device.queue.writeBuffer(wbuf, 0, Float32Array.from(weights.subarray(start, start + cn)));
+        // Padded to whole vec4s with zeros: the E-step reads four points' weights at once.
+        const w32 = new Float32Array(Math.ceil(cn / 4) * 4);
+        w32.set(weights.subarray(start, start + cn));
+        wbuf = this.createBuffer(w32.byteLength, STORAGE | GPUBufferUsage.COPY_DST, `weights ${c}`);
+        device.queue.writeBuffer(wbuf, 0, w32);
       } else {
         wbuf = dummyWeights!;
       }
-      const estepGroups = Math.min(Math.ceil(cn / WG), MAX_ESTEP_GROUPS);
-      const tiles = Math.ceil(cn / L.tile);
-      const statsGroups = Math.min(tiles, MAX_STATS_GROUPS);
-      const estepUniform = this.uniform([cn, estepGroups, tiles, 0], `estep uniform ${c}`);
-      const statsUniform = this.uniform([cn, statsGroups, tiles, 0], `stats uniform ${c}`);
+      const estepGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * ESTEP_ITERATIONS_PER_INVOCATION)), MAX_ESTEP_GROUPS);
+      const statsGroups = statsGroupsFor(cn);
+      const estepUniform = this.uniform([cn, estepGroups, 0, 0], `estep uniform ${c}`);
+      const statsUniform = this.uniform([cn, statsGroups, 0, 0], `stats uniform ${c}`);
       const reduceUniform = this.uniform([L.m, statsGroups, 0, 0], `reduce uniform ${c}`);
       const llPartials = this.createBuffer(estepGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
       const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
@@ -222,7 +252,7 @@ export class WebGpuBackend implements EStepBackend {
           entries: entries([points, wbuf, this.params, resp, llPartials, estepUniform]),
         }),
         statsBind: device.createBindGroup({
-          layout: this.statsPipeline.getBindGroupLayout(0),
+          layout: this.statsLayout,
           entries: entries([points, this.params, resp, partials, statsUniform]),
         }),
         reduceBind: device.createBindGroup({
@@ -253,19 +283,50 @@ export class WebGpuBackend implements EStepBackend {
   private async createPipelines(hasWeights: boolean): Promise<void> {
     const L = this.layout;
     const device = this.device;
-    const pipeline = (code: string, constants: Record<string, number>, label: string) =>
+    const pipeline = (code: string, constants: Record<string, number>, label: string, layout: GPUPipelineLayout | 'auto') =>
       device.createComputePipelineAsync({
         label,
-        layout: 'auto',
+        layout,
         compute: { module: device.createShaderModule({ code, label }), entryPoint: 'main', constants },
       });
-    const statsConstants: Record<string, number> = L.diagonal
-      ? { DP4: L.dp4, K: L.k, STRIDE: L.stride, TILE: L.tile }
-      : { D: L.d, DP4: L.dp4, DA4: L.da4, NB: L.nb, K: L.k, STRIDE: L.stride, TILE: L.tile };
-    [this.estepPipeline, this.statsPipeline, this.reducePipeline] = await Promise.all([
-      pipeline(SHADERS.estep, { D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0 }, 'estep'),
-      pipeline(L.diagonal ? SHADERS['stats-diagonal'] : SHADERS['stats-full'], statsConstants, 'stats'),
-      pipeline(SHADERS.reduce, {}, 'reduce'),
+    // The statistics pipelines (one per group of ≤ 8 blocks) share one explicit layout.
+    const ro = { type: 'read-only-storage' } as const;
+    this.statsLayout = device.createBindGroupLayout({
+      label: 'stats',
+      entries: [
+        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: ro },
+        { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: ro },
+        { binding: 2, visibility: GPUShaderStage.COMPUTE, buffer: ro },
+        { binding: 3, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
+        { binding: 4, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+      ],
+    });
+    const statsPipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.statsLayout] });
+    const statsPipelines: Promise<GPUComputePipeline>[] = [];
+    if (L.diagonal) {
+      statsPipelines.push(pipeline(SHADERS['stats-diagonal'], { DP4: L.dp4, K: L.k, STRIDE: L.stride, NPAD: this.npad }, 'stats', statsPipelineLayout));
+    } else {
+      const blocks: [number, number][] = [];
+      for (let bi = 0; bi < L.da4; bi++) for (let bj = bi; bj < L.da4; bj++) blocks.push([bi, bj]);
+      for (let u0 = 0; u0 < blocks.length; u0 += BLOCKS_PER_PIPELINE) {
+        const group = blocks.slice(u0, u0 + BLOCKS_PER_PIPELINE);
+        const constants: Record<string, number> = {
+          D: L.d, DP4: L.dp4, DA4: L.da4, NB: L.nb, K: L.k, STRIDE: L.stride, NPAD: this.npad, U0: u0, BLOCKS: group.length,
+        };
+        group.forEach(([bi, bj], j) => {
+          constants[`BI${j}`] = bi;
+          constants[`BJ${j}`] = bj;
+        });
+        statsPipelines.push(pipeline(SHADERS['stats-full'], constants, `stats ${u0}`, statsPipelineLayout));
+      }
+    }
+    const estepConstants = {
+      D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0, TRI4: L.tri4, NPAD: this.npad,
+    };
+    [this.estepPipeline, this.reducePipeline, ...this.statsPipelines] = await Promise.all([
+      pipeline(SHADERS.estep, estepConstants, 'estep', 'auto'),
+      pipeline(SHADERS.reduce, {}, 'reduce', 'auto'),
+      ...statsPipelines,
     ]);
   }
 
@@ -285,9 +346,10 @@ export class WebGpuBackend implements EStepBackend {
       if (L.diagonal) {
         for (let j = 0; j < d; j++) out[base + L.dp4 * 4 + j] = params.precisions[c * d + j]!;
       } else {
+        let row = base + L.dp4 * 4;
         for (let r = 0; r < d; r++) {
-          const row = base + (L.dp4 + r * L.dp4) * 4;
           for (let j = 0; j <= r; j++) out[row + j] = params.precisions[c * d * d + r * d + j]!;
+          row += ((r >> 2) + 1) * 4;
         }
       }
       const lw = params.logWeights[c]!;
@@ -313,9 +375,11 @@ export class WebGpuBackend implements EStepBackend {
       compute.setPipeline(this.estepPipeline);
       compute.setBindGroup(0, ch.estepBind);
       compute.dispatchWorkgroups(ch.estepGroups);
-      compute.setPipeline(this.statsPipeline);
       compute.setBindGroup(0, ch.statsBind);
-      compute.dispatchWorkgroups(ch.statsGroups, L.k, L.diagonal ? 1 : L.z);
+      for (const p of this.statsPipelines) {
+        compute.setPipeline(p);
+        compute.dispatchWorkgroups(ch.statsGroups, L.k);
+      }
       compute.setPipeline(this.reducePipeline);
       compute.setBindGroup(0, ch.reduceBind);
       compute.dispatchWorkgroups(Math.ceil(L.m / WG));
@@ -412,11 +476,6 @@ export class WebGpuBackend implements EStepBackend {
       zeroLikelihoodPoints: Math.round(zero),
       stats: { nk, sums, scatter, shift },
     };
-  }
-
-  /** log L(θ) in float64 on the host (the CPU reference), for convergence decisions. */
-  preciseLogLikelihood(params: MixtureParams, signal?: AbortSignal): Promise<number> {
-    return this.reference.logLikelihood(params, signal);
   }
 
   dispose(): void {
