@@ -1,0 +1,71 @@
+/**
+ * A dataset larger than one storage binding (128 MiB on lavapipe and Chrome's default) trained
+ * end to end on WebGPU: 5M × 8 float32 = 160 MB, so the backend must split it into chunks.
+ *
+ *   node --import tsx bench/large.ts [--n 5000000] [--d 8] [--k 8] [--iterations 10]
+ *
+ * Prints wall time per phase, the chunking, and the peak resident memory; writes JSON under
+ * bench/results/.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { train } from '../src/node.js';
+import { Rng } from '../src/util/rng.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+const N = arg('n', 5_000_000), D = arg('d', 8), K = arg('k', 8), ITERS = arg('iterations', 10);
+
+const t0 = performance.now();
+const rng = new Rng(11);
+const centres = Array.from({ length: K }, () => Array.from({ length: D }, () => 8 * rng.nextNormal()));
+const data = new Float64Array(N * D);
+for (let n = 0; n < N; n++) {
+  const c = centres[rng.nextInt(K)]!;
+  for (let j = 0; j < D; j++) data[n * D + j] = c[j]! + rng.nextNormal();
+}
+const generated = performance.now() - t0;
+
+const stamps: number[] = [];
+const result = await train({ data, rows: N, cols: D }, {
+  gaussians: K,
+  seed: 3,
+  maxIterations: ITERS,
+  tolerance: 0,
+  kmeansMaxIterations: 20,
+  backend: 'webgpu',
+  onIteration: () => void stamps.push(performance.now()),
+});
+const gaps = stamps.slice(1).map((t, i) => (t - stamps[i]!) / 1000).sort((a, b) => a - b);
+const perIteration = gaps.length ? gaps[gaps.length >> 1]! : NaN;
+const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+const float32MiB = (N * D * 4) / 2 ** 20;
+const report = {
+  n: N, d: D, k: K, iterations: result.iterations, adapter: result.adapter,
+  float32DataMiB: float32MiB, float64DataMiB: 2 * float32MiB,
+  generateSeconds: generated / 1000,
+  setupSeconds: result.timings.setup / 1000,
+  initializationSeconds: result.timings.initialization / 1000,
+  emSeconds: result.timings.em / 1000,
+  secondsPerIteration: perIteration,
+  totalTrainSeconds: result.timings.total / 1000,
+  peakRssMiB,
+  logLikelihood: result.logLikelihood,
+};
+console.log(`\n${N} × ${D}, K = ${K}, ${result.iterations} EM iterations on ${result.backend} (${result.adapter})`);
+console.log(`data: float32 ${float32MiB.toFixed(0)} MiB (the input itself is float64: ${(2 * float32MiB).toFixed(0)} MiB)`);
+console.log('| phase | seconds |\n|---|---:|');
+console.log(`| generate data (not part of training) | ${(generated / 1000).toFixed(2)} |`);
+console.log(`| setup (validation, upload in chunks) | ${(result.timings.setup / 1000).toFixed(2)} |`);
+console.log(`| initialization (k-means, CPU) | ${(result.timings.initialization / 1000).toFixed(2)} |`);
+console.log(`| EM (${result.iterations} iterations; median ${perIteration.toFixed(3)} s each) | ${(result.timings.em / 1000).toFixed(2)} |`);
+console.log(`| train() total | ${(result.timings.total / 1000).toFixed(2)} |`);
+console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB`);
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `large-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify(report, null, 2));
+console.log(`wrote ${out}`);
+process.exit(0);
