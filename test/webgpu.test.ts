@@ -5,6 +5,7 @@ import { train, GaussianMixture, type TrainOptions } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
 import { sampleMixture, relErr, maxRelErr } from './helpers.js';
 import { GPU_AVAILABLE } from './gpu.js';
+import { acquireGpu } from '../src/backends/webgpu/device.js';
 
 function dataset(n: number, seed: number) {
   // Four overlapping 5-D components with correlations: D not a multiple of 4, K ≠ D.
@@ -114,4 +115,17 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     const after = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu' });
     expect(Number.isFinite(after.logLikelihood)).toBe(true);
   }, 60_000);
+
+  it('rejects with a clear error when the device is lost mid-training, then recovers', async () => {
+    const handle = (await acquireGpu())!;
+    const p = train(data, {
+      gaussians: 4, seed: 1, maxIterations: 50, tolerance: 0, backend: 'webgpu',
+      onIteration: ({ iteration }) => {
+        if (iteration === 2) handle.device.destroy();
+      },
+    });
+    await expect(p).rejects.toThrow(/GPU device was lost during training/);
+    const again = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu' });
+    expect(again.backend).toBe('webgpu');
+  });
 });

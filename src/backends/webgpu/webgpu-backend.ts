@@ -400,11 +400,15 @@ export class WebGpuBackend implements EStepBackend {
         signal?.removeEventListener('abort', onAbort);
         fn();
       };
-      void this.lost.then((info) =>
-        settle(() => reject(new WebGmmError('GPU_DEVICE_LOST', `the GPU device was lost during training (${info.reason}: ${info.message || 'no message'}); retry, or use backend 'cpu'`)))(),
-      );
+      const deviceLost = (info: GPUDeviceLostInfo) =>
+        new WebGmmError('GPU_DEVICE_LOST', `the GPU device was lost during training (${info.reason}: ${info.message || 'no message'}); retry, or use backend 'cpu'`);
+      void this.lost.then((info) => settle(() => reject(deviceLost(info)))());
       // On abort or loss the mapping is left pending; dispose() destroys the buffer.
-      this.staging.mapAsync(GPUMapMode.READ).then(settle(resolve), (e: unknown) => settle(() => reject(e))());
+      this.staging.mapAsync(GPUMapMode.READ).then(settle(resolve), async (e: unknown) => {
+        // A lost device fails the mapping first; report the loss, not the failed mapping.
+        const info = await Promise.race([this.lost, new Promise<null>((r) => setTimeout(() => r(null), 200))]);
+        settle(() => reject(info ? deviceLost(info) : new WebGmmError('GPU_ERROR', `reading back an EM pass failed: ${e instanceof Error ? e.message : String(e)}`)))();
+      });
     });
     const err = await invalid;
     if (err) {
