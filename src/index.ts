@@ -16,6 +16,10 @@ export type { GaussianMixtureJSON, CovarianceType } from './model/gaussian-mixtu
 export { COVARIANCE_CONSTRAINTS } from './train/constraints.js';
 export type { CovarianceConstraint } from './train/constraints.js';
 export type { DataInput, DenseMatrix } from './data.js';
+export { parseMlpackModel, serializeMlpackModel } from './io/mlpack-model.js';
+export type { MlpackFormat } from './io/mlpack-model.js';
+export { parseWebgmmModel, serializeWebgmmModel, WEBGMM_MODEL_FORMAT, WEBGMM_MODEL_VERSION } from './io/webgmm-model.js';
+export type { WebgmmModelFile } from './io/webgmm-model.js';
 export type { BackendKind } from './backends/backend.js';
 export {
   WebGmmError,

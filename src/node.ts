@@ -1,6 +1,7 @@
 /**
  * webgmm's Node entry (what `import 'webgmm'` resolves to in Node): everything the browser-safe
- * entry exports, with WebGPU provided by Dawn (the `webgpu` package) instead of `navigator.gpu`.
+ * entry exports, with WebGPU provided by Dawn (the `webgpu` package) instead of `navigator.gpu`,
+ * plus data and model files.
  */
 import { setGpuProvider } from './backends/webgpu/device.js';
 import { nodeGpuProvider } from './backends/webgpu/node-gpu.js';
@@ -8,3 +9,8 @@ import { nodeGpuProvider } from './backends/webgpu/node-gpu.js';
 setGpuProvider(nodeGpuProvider);
 
 export * from './index.js';
+export { readDataFile, readWeightsFile, writeCsv, writeColumn } from './io/data-files.js';
+export type { LoadedData, DataFileFormat, ReadDataFileOptions } from './io/data-files.js';
+export { parseNpy, encodeNpy } from './io/npy.js';
+export { readModelFile, writeModelFile, parseModelFile, MODEL_FORMATS } from './io/model-files.js';
+export type { ModelFormat, ModelFileKind } from './io/model-files.js';

@@ -116,22 +116,12 @@ function buildModel(raw: RawModel, name: string): GaussianMixture {
     }
     covariances.push(cov);
   }
-  let model: GaussianMixture;
   try {
-    model = new GaussianMixture({ covarianceType: 'full', weights: Array.from(w.data), means, covariances });
+    // Weights that sum to 1 up to rounding are kept as stored (as mlpack uses them).
+    return new GaussianMixture({ covarianceType: 'full', weights: Array.from(w.data), means, covariances });
   } catch (e) {
     if (e instanceof InvalidModelError) fail(name, '', `invalid model parameters: ${e.message}`);
     throw e;
-  }
-  // The constructor renormalizes the weights (their sum is 1 only to rounding); mlpack uses them
-  // as stored, and so do we, so that a read → write round trip is exact.
-  let same = true;
-  for (let c = 0; c < k; c++) if (!Object.is(model.weights[c], w.data[c])) same = false;
-  if (same) return model;
-  try {
-    return GaussianMixture.fromArrays('full', Float64Array.from(w.data), model.means, model.covariances);
-  } catch (e) {
-    fail(name, '', `invalid model parameters: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 

@@ -32,7 +32,8 @@ const LOG_2PI = Math.log(2 * Math.PI);
  * A Gaussian mixture with K components in D dimensions.
  *
  * Construct it from the plain-object form (`new GaussianMixture({ weights, means, covariances })`),
- * which is validated: weights ≥ 0 summing to 1 (within 1e-6, then renormalized), finite means of
+ * which is validated: weights ≥ 0 summing to 1 (within 1e-6; renormalized when off by more than
+ * rounding), finite means of
  * dimension D, covariances symmetric (relative tolerance 1e-8, then symmetrized) and positive definite.
  *
  * @example
@@ -351,7 +352,9 @@ function parseJSON(json: GaussianMixtureJSON): Parsed {
     sum += v;
   }
   if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) throw new InvalidModelError(`model.weights sum to ${sum}, not 1 (tolerance ${WEIGHT_SUM_TOLERANCE})`);
-  for (let c = 0; c < k; c++) weights[c] = weights[c]! / sum;
+  // Renormalize weights that are off by more than rounding; keep the others exactly as given, so
+  // that models read from files (mlpack's sum to 1 ± a few ulps) round-trip bit for bit.
+  if (Math.abs(sum - 1) > 4 * k * Number.EPSILON) for (let c = 0; c < k; c++) weights[c] = weights[c]! / sum;
 
   const means = new Float64Array(k * d);
   for (let c = 0; c < k; c++) {

@@ -1,0 +1,333 @@
+/**
+ * `webgmm train | probability | generate` — mlpack's `gmm_train`, `gmm_probability` and
+ * `gmm_generate` with the same flag names. Results go to files (or stdout); progress, notices and
+ * the summary go to stderr; every failure a user can cause is one line on stderr and exit code 1.
+ */
+import { Command, Option, InvalidArgumentError as FlagError, CommanderError } from 'commander';
+import { access, constants as fsConstants, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import '../node.js';
+import { train } from '../train/train.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
+import { COVARIANCE_CONSTRAINTS, type CovarianceConstraint } from '../train/constraints.js';
+import { InvalidArgumentError, WebGmmError } from '../errors.js';
+import type { GaussianMixture } from '../model/gaussian-mixture.js';
+import { readDataFile, readWeightsFile, writeCsv, writeColumn } from '../io/data-files.js';
+import { readModelFile, writeModelFile, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
+import { Progress } from './progress.js';
+
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/** The CLI flag for each `train()` option, so library errors name what the user typed. */
+const FLAG_OF: Record<string, string> = {
+  gaussians: '--gaussians',
+  trials: '--trials',
+  tolerance: '--tolerance',
+  maxIterations: '--max_iterations',
+  noise: '--noise',
+  kmeansMaxIterations: '--kmeans_max_iterations',
+  samplings: '--samplings',
+  percentage: '--percentage',
+  seed: '--seed',
+  inputModel: '--input_model_file',
+  observationWeights: '--weights_file',
+  covarianceConstraint: '--covariance_constraint',
+  backend: '--backend',
+  maxChunkPoints: '--max_chunk_points',
+};
+
+function integer(name: string, min: number, what = `an integer ≥ ${min}`) {
+  return (value: string): number => {
+    const v = Number(value);
+    if (!/^[+-]?\d+$/.test(value.trim()) || !Number.isSafeInteger(v) || v < min) {
+      throw new FlagError(`${name} must be ${what}`);
+    }
+    return v;
+  };
+}
+
+function real(name: string, ok: (v: number) => boolean, what: string) {
+  return (value: string): number => {
+    const v = Number(value);
+    if (value.trim() === '' || !Number.isFinite(v) || !ok(v)) throw new FlagError(`${name} must be ${what}`);
+    return v;
+  };
+}
+
+/** Fails before any long work when `path` cannot be created or replaced. */
+async function checkWritable(path: string, flag: string): Promise<void> {
+  const dir = dirname(resolve(path));
+  try {
+    const s = await stat(dir);
+    if (!s.isDirectory()) throw new Error('ENOTDIR');
+    await access(dir, fsConstants.W_OK);
+  } catch {
+    throw new InvalidArgumentError(flag, `${flag} ${path}: cannot write there (the directory ${dir} does not exist or is not writable)`);
+  }
+  try {
+    if ((await stat(path)).isDirectory()) throw new InvalidArgumentError(flag, `${flag} ${path}: is a directory`);
+  } catch (e) {
+    if (e instanceof WebGmmError) throw e;
+  }
+}
+
+async function loadData(path: string, progress: Progress, label = 'loading') {
+  const t = performance.now();
+  const loaded = await readDataFile(path, { onProgress: (bytes, total) => progress.loading(label, bytes, total) });
+  progress.stop();
+  if (loaded.headerSkipped) {
+    process.stderr.write(`webgmm: ${path}: the first row is not numeric; skipped it as a header\n`);
+  }
+  return { loaded, seconds: (performance.now() - t) / 1000 };
+}
+
+function writeStdout(text: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolvePromise())));
+}
+
+/** One value per line, in blocks, to stdout. */
+async function printColumn(values: ArrayLike<number>): Promise<void> {
+  const BLOCK = 65536;
+  for (let i = 0; i < values.length; i += BLOCK) {
+    let s = '';
+    for (let j = i; j < Math.min(values.length, i + BLOCK); j++) s += `${values[j]}\n`;
+    await writeStdout(s);
+  }
+}
+
+async function printMatrix(m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
+  const BLOCK = 16384;
+  for (let i = 0; i < m.rows; i += BLOCK) {
+    let s = '';
+    for (let r = i; r < Math.min(m.rows, i + BLOCK); r++) {
+      for (let c = 0; c < m.cols; c++) s += (c ? ',' : '') + String(m.data[r * m.cols + c]);
+      s += '\n';
+    }
+    await writeStdout(s);
+  }
+}
+
+function checkDimensions(model: GaussianMixture, modelPath: string, cols: number, dataPath: string): void {
+  if (model.dimensionality !== cols) {
+    throw new InvalidArgumentError(
+      'input_model_file',
+      `${modelPath}: the model has dimensionality ${model.dimensionality} but ${dataPath} has ${cols} columns`,
+    );
+  }
+}
+
+interface TrainFlags {
+  input_file: string;
+  gaussians: number;
+  trials: number;
+  tolerance: number;
+  max_iterations: number;
+  no_force_positive?: boolean;
+  diagonal_covariance?: boolean;
+  noise: number;
+  kmeans_max_iterations: number;
+  refined_start?: boolean;
+  samplings: number;
+  percentage: number;
+  seed: number;
+  input_model_file?: string;
+  output_model_file?: string;
+  verbose?: boolean;
+  weights_file?: string;
+  covariance_constraint: CovarianceConstraint;
+  backend: BackendChoice;
+  model_format?: ModelFormat;
+  max_chunk_points?: number;
+}
+
+async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
+  const progress = new Progress(flags.verbose === true);
+  if (flags.output_model_file) await checkWritable(flags.output_model_file, '--output_model_file');
+  else process.stderr.write('webgmm: warning: --output_model_file (-M) is not given, so no model will be saved\n');
+
+  const { loaded, seconds: loadSeconds } = await loadData(flags.input_file, progress);
+  const weights = flags.weights_file ? await readWeightsFile(flags.weights_file, loaded.rows) : undefined;
+  let inputModel: GaussianMixture | undefined;
+  if (flags.input_model_file) {
+    inputModel = (await readModelFile(flags.input_model_file)).model;
+    checkDimensions(inputModel, flags.input_model_file, loaded.cols, flags.input_file);
+    if (inputModel.gaussians !== flags.gaussians) {
+      throw new InvalidArgumentError('input_model_file', `${flags.input_model_file}: the model has ${inputModel.gaussians} gaussians but --gaussians is ${flags.gaussians}`);
+    }
+  }
+
+  progress.phase(flags.input_model_file ? 'starting from the input model' : `initializing (${flags.refined_start ? 'refined start, ' : ''}k-means)`);
+  const result = await train(loaded, {
+    gaussians: flags.gaussians,
+    trials: flags.trials,
+    tolerance: flags.tolerance,
+    maxIterations: flags.max_iterations,
+    noForcePositive: flags.no_force_positive === true,
+    diagonalCovariance: flags.diagonal_covariance === true,
+    noise: flags.noise,
+    kmeansMaxIterations: flags.kmeans_max_iterations,
+    refinedStart: flags.refined_start === true,
+    samplings: flags.samplings,
+    percentage: flags.percentage,
+    seed: flags.seed,
+    covarianceConstraint: flags.covariance_constraint,
+    backend: flags.backend,
+    ...(flags.max_chunk_points !== undefined ? { maxChunkPoints: flags.max_chunk_points } : {}),
+    ...(inputModel ? { inputModel } : {}),
+    ...(weights ? { observationWeights: weights } : {}),
+    onIteration: (info) => progress.iteration(info, flags.trials, flags.max_iterations),
+    signal,
+  });
+  progress.stop();
+
+  let saveSeconds = 0;
+  if (flags.output_model_file) {
+    const t = performance.now();
+    await writeModelFile(flags.output_model_file, result.model, flags.model_format, {
+      webgmm: VERSION,
+      date: new Date().toISOString(),
+      input: flags.input_file,
+      logLikelihood: result.logLikelihood,
+      iterations: result.iterations,
+      converged: result.converged,
+      trials: result.trials.length,
+      seed: result.seed,
+      backend: result.backend,
+      ...(result.adapter ? { adapter: result.adapter } : {}),
+    });
+    saveSeconds = (performance.now() - t) / 1000;
+  }
+
+  for (const w of result.warnings) process.stderr.write(`webgmm: note: ${w}\n`);
+  const ms = (x: number) => (x / 1000).toFixed(2);
+  process.stderr.write(
+    [
+      `log-likelihood ${result.logLikelihood.toPrecision(15)}`,
+      `iterations ${result.iterations} (best of ${result.trials.length} trial${result.trials.length > 1 ? 's' : ''}: #${result.bestTrial + 1}), converged ${result.converged ? 'yes' : 'no'}`,
+      `backend ${result.backend}${result.adapter ? ` (${result.adapter})` : ''}, seed ${result.seed}`,
+      `time: load ${loadSeconds.toFixed(2)} s, setup ${ms(result.timings.setup)} s, initialization ${ms(result.timings.initialization)} s, EM ${ms(result.timings.em)} s, save ${saveSeconds.toFixed(2)} s, total ${progress.elapsed.toFixed(2)} s`,
+    ].join('\n') + '\n',
+  );
+}
+
+async function runProbability(flags: { input_file: string; input_model_file: string; output_file?: string }): Promise<void> {
+  if (flags.output_file) await checkWritable(flags.output_file, '--output_file');
+  const progress = new Progress(false);
+  const { model } = await readModelFile(flags.input_model_file);
+  const { loaded } = await loadData(flags.input_file, progress);
+  checkDimensions(model, flags.input_model_file, loaded.cols, flags.input_file);
+  const p = model.probabilities(loaded);
+  if (flags.output_file) await writeColumn(flags.output_file, p);
+  else await printColumn(p);
+}
+
+async function runGenerate(flags: { input_model_file: string; samples: number; seed: number; output_file?: string }): Promise<void> {
+  if (flags.output_file) await checkWritable(flags.output_file, '--output_file');
+  const { model } = await readModelFile(flags.input_model_file);
+  const samples = model.sample(flags.samples, flags.seed);
+  if (flags.output_file) await writeCsv(flags.output_file, samples);
+  else await printMatrix(samples);
+}
+
+function buildProgram(signal: AbortSignal): Command {
+  const program = new Command('webgmm')
+    .description('Gaussian mixture models with EM on WebGPU or the CPU, with mlpack\'s gmm_train flags')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .showSuggestionAfterError(true);
+
+  program
+    .command('train')
+    .description('Train a Gaussian mixture model with EM (mlpack gmm_train)')
+    .requiredOption('-i, --input_file <file>', 'data: CSV, TSV or whitespace-separated text (no header), or .npy; one point per row')
+    .requiredOption('-g, --gaussians <n>', 'number of Gaussian components', integer('--gaussians', 1, 'an integer > 0'))
+    .option('-t, --trials <n>', 'independent initializations + EM runs; the best log-likelihood wins', integer('--trials', 1, 'an integer > 0'), 1)
+    .option('-T, --tolerance <x>', 'stop when |Δ log-likelihood| ≤ tolerance', real('--tolerance', (v) => v >= 0, 'a number ≥ 0'), 1e-10)
+    .option('-n, --max_iterations <n>', 'maximum EM iterations per trial; 0 = until convergence', integer('--max_iterations', 0), 250)
+    .option('-P, --no_force_positive', 'full covariance: do not force covariances to be positive definite')
+    .option('-d, --diagonal_covariance', 'diagonal covariances')
+    .option('-N, --noise <variance>', 'variance of Gaussian noise added to the data before training', real('--noise', (v) => v >= 0, 'a variance ≥ 0'), 0)
+    .option('-k, --kmeans_max_iterations <n>', 'k-means iteration cap; 0 = until convergence', integer('--kmeans_max_iterations', 0), 1000)
+    .option('-r, --refined_start', 'seed k-means with the Bradley–Fayyad refined start')
+    .option('-S, --samplings <n>', 'refined start: number of subsamples', integer('--samplings', 1, 'an integer > 0'), 100)
+    .option('-p, --percentage <x>', 'refined start: fraction of the points per subsample, in (0, 1]', real('--percentage', (v) => v > 0 && v <= 1, 'in (0, 1]'), 0.02)
+    .option('-s, --seed <n>', 'random seed; 0 = from the clock (reported)', integer('--seed', 0), 0)
+    .option('-m, --input_model_file <file>', 'start EM from this model (webgmm or mlpack: .json, .xml, .bin)')
+    .option('-M, --output_model_file <file>', 'write the trained model here (.json, or mlpack .xml / .bin)')
+    .option('-v, --verbose', 'print one line per EM iteration to stderr')
+    .option('--weights_file <file>', 'observation weights, one non-negative number per data row')
+    .addOption(new Option('--covariance_constraint <policy>', 'covariance constraint policy').choices(COVARIANCE_CONSTRAINTS).default('mlpack'))
+    .addOption(new Option('--backend <backend>', 'E-step backend').choices(BACKEND_CHOICES).default('auto'))
+    .addOption(new Option('--model_format <format>', 'format of a .json output model (webgmm, or mlpack\'s cereal JSON)').choices(MODEL_FORMATS))
+    .option('--max_chunk_points <n>', 'WebGPU: at most this many points per chunk', integer('--max_chunk_points', 1, 'an integer > 0'))
+    .addHelpText('after', '\nExamples:\n  webgmm train -i data.csv -g 6 -t 3 -s 42 -M gmm.json\n  webgmm train -i data.npy -g 8 --backend webgpu -M gmm.xml --model_format mlpack -v\n')
+    .action((flags: TrainFlags) => runTrain(flags, signal));
+
+  program
+    .command('probability')
+    .description('Density p(x) of every point under a model (mlpack gmm_probability)')
+    .requiredOption('-i, --input_file <file>', 'points: CSV, TSV, whitespace text or .npy')
+    .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)')
+    .option('-o, --output_file <file>', 'write the densities here, one per line (default: stdout)')
+    .addHelpText('after', '\nExample:\n  webgmm probability -i points.csv -m gmm.json -o p.csv\n')
+    .action((flags) => runProbability(flags));
+
+  program
+    .command('generate')
+    .description('Sample points from a model (mlpack gmm_generate)')
+    .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)')
+    .requiredOption('-n, --samples <n>', 'number of points to draw', integer('--samples', 0))
+    .option('-s, --seed <n>', 'random seed; 0 = from the clock', integer('--seed', 0), 0)
+    .option('-o, --output_file <file>', 'write the points here as CSV (default: stdout)')
+    .addHelpText('after', '\nExample:\n  webgmm generate -m gmm.json -n 1000 -s 7 -o samples.csv\n')
+    .action((flags) => runGenerate(flags));
+
+  for (const cmd of [program, ...program.commands]) {
+    cmd.exitOverride();
+    // One line per error: commander puts its "Did you mean …?" on a line of its own.
+    const prefix = `webgmm${cmd === program ? '' : ` ${cmd.name()}`}: error: `;
+    cmd.configureOutput({ outputError: (text, write) => write(`${prefix}${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`) });
+  }
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new DOMException('interrupted', 'AbortError'));
+  process.once('SIGINT', onSigint);
+  const program = buildProgram(controller.signal);
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp({ error: true });
+      return 1;
+    }
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? 0 : 1;
+    }
+    if (e instanceof DOMException && e.name === 'AbortError') {
+      process.stderr.write('\nwebgmm: interrupted; nothing was written\n');
+      return 130;
+    }
+    if (e instanceof InvalidArgumentError) {
+      const flag = FLAG_OF[e.parameter];
+      const message = flag && !e.message.startsWith('--') ? `${flag}: ${e.message}` : e.message;
+      process.stderr.write(`webgmm: error: ${message}\n`);
+      return 1;
+    }
+    if (e instanceof WebGmmError) {
+      process.stderr.write(`webgmm: error: ${e.message}\n`);
+      return 1;
+    }
+    // A defect, not a user error: keep the stack for the report.
+    process.stderr.write(`webgmm: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 70;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Model files (Node): webgmm's own versioned JSON, and mlpack's cereal archives (JSON, XML, binary) so
+ * that models move both ways between webgmm and mlpack's `gmm_train` / `gmm_probability` /
+ * `gmm_generate`. The format is chosen by extension; a `.json` file is recognised on read by its
+ * top-level key (`"model"`: mlpack; `"format": "webgmm.GaussianMixture"`: webgmm).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import type { GaussianMixture } from '../model/gaussian-mixture.js';
+import { InvalidModelError, WebGmmError } from '../errors.js';
+import { parseWebgmmModel, serializeWebgmmModel } from './webgmm-model.js';
+import { parseMlpackModel, serializeMlpackModel, type MlpackFormat } from './mlpack-model.js';
+import { writeFileAtomic } from './atomic.js';
+
+/** Which family of files a model is written as. */
+export type ModelFormat = 'webgmm' | 'mlpack';
+export const MODEL_FORMATS: readonly ModelFormat[] = ['webgmm', 'mlpack'];
+
+/** What a model file turned out to be. */
+export type ModelFileKind = 'webgmm-json' | 'mlpack-json' | 'mlpack-xml' | 'mlpack-bin';
+
+/** Parses model file content of either family; `name` (the file name) picks the format by extension. */
+export function parseModelFile(content: Uint8Array, name: string): { model: GaussianMixture; kind: ModelFileKind } {
+  const ext = extname(name).toLowerCase();
+  if (ext === '.bin') return { model: parseMlpackModel(content, 'bin', name), kind: 'mlpack-bin' };
+  const text = new TextDecoder('utf-8').decode(content);
+  if (ext === '.xml') return { model: parseMlpackModel(text, 'xml', name), kind: 'mlpack-xml' };
+  if (ext === '.json') {
+    // The first key decides: mlpack's archives start with "model", webgmm's with "format".
+    const firstKey = /^\s*\{\s*"([^"]*)"/.exec(text)?.[1];
+    if (firstKey === 'model') return { model: parseMlpackModel(text, 'json', name), kind: 'mlpack-json' };
+    if (text.trim() === '') throw new InvalidModelError(`${name}: the file is empty`);
+    return { model: parseWebgmmModel(text, name), kind: 'webgmm-json' };
+  }
+  throw new InvalidModelError(`${name}: unknown model file extension "${ext}" (use .json, .xml or .bin)`);
+}
+
+/** Reads a model file (webgmm JSON, or mlpack JSON / XML / binary). */
+export async function readModelFile(path: string): Promise<{ model: GaussianMixture; kind: ModelFileKind }> {
+  let content: Uint8Array;
+  try {
+    const s = await stat(path);
+    if (s.isDirectory()) throw new InvalidModelError(`${path}: is a directory, not a model file`);
+    content = await readFile(path);
+  } catch (e) {
+    if (e instanceof WebGmmError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InvalidModelError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? e)}`);
+  }
+  if (content.length === 0) throw new InvalidModelError(`${path}: the file is empty`);
+  return parseModelFile(content, path);
+}
+
+/**
+ * Writes `model` atomically. `.xml` and `.bin` are mlpack archives; `.json` is webgmm's format
+ * unless `format` is `'mlpack'`.
+ */
+export async function writeModelFile(
+  path: string,
+  model: GaussianMixture,
+  format?: ModelFormat,
+  training?: Record<string, unknown>,
+): Promise<void> {
+  const ext = extname(path).toLowerCase();
+  let content: string | Uint8Array;
+  if (ext === '.json') {
+    content = format === 'mlpack' ? serializeMlpackModel(model, 'json') : serializeWebgmmModel(model, training);
+  } else if (ext === '.xml' || ext === '.bin') {
+    if (format === 'webgmm') {
+      throw new WebGmmError('OUTPUT', `${path}: webgmm models are JSON files; use a .json name, or --model_format mlpack for mlpack's ${ext} archive`);
+    }
+    content = serializeMlpackModel(model, ext.slice(1) as MlpackFormat);
+  } else {
+    throw new WebGmmError('OUTPUT', `${path}: unknown model file extension "${ext}" (use .json, .xml or .bin)`);
+  }
+  await writeFileAtomic(path, [content]);
+}

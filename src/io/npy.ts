@@ -1,0 +1,176 @@
+/**
+ * NumPy `.npy` reading and writing for dense float matrices (format versions 1.0, 2.0 and 3.0).
+ *
+ * Reads float64 / float32 arrays of one or two dimensions, little- or big-endian, in C or Fortran
+ * order, into a row-major typed array (rows = points); a 1-D array is one column. Writes float64 or
+ * float32 in C order with a version 1.0 header. No Node APIs: this module works on bytes only.
+ */
+import { InvalidDataError } from '../errors.js';
+
+/** A row-major float matrix as read from or written to a `.npy` file. */
+export interface NpyMatrix {
+  data: Float64Array | Float32Array;
+  rows: number;
+  cols: number;
+}
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function fail(name: string, message: string): never {
+  throw new InvalidDataError(`${name}: ${message}`);
+}
+
+function decodeHeader(bytes: Uint8Array, major: number): string {
+  // Version 3.0 headers are UTF-8; earlier ones are latin-1 (ASCII in practice).
+  if (major >= 3) return new TextDecoder('utf-8').decode(bytes);
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
+}
+
+/**
+ * Parses a `.npy` file's bytes. `name` (usually the file path) prefixes every error message.
+ * When the data is little-endian float in C order and suitably aligned, the result is a view
+ * over `bytes`' buffer (no copy); otherwise it is a new array.
+ * @throws InvalidDataError for a bad magic string, a truncated or malformed header, an unsupported
+ *   dtype, more than two dimensions, or data shorter than the shape requires.
+ */
+export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
+    fail(name, 'not a NumPy .npy file (bad magic string; expected "\\x93NUMPY")');
+  }
+  const major = bytes[6]!, minor = bytes[7]!;
+  if (major < 1 || major > 3) fail(name, `unsupported .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let headerStart: number, headerLen: number;
+  if (major === 1) {
+    headerStart = 10;
+    headerLen = view.getUint16(8, true);
+  } else {
+    if (bytes.length < 12) fail(name, 'truncated .npy header');
+    headerStart = 12;
+    headerLen = view.getUint32(8, true);
+  }
+  const dataOffset = headerStart + headerLen;
+  if (dataOffset > bytes.length) {
+    fail(name, `truncated .npy header (header says ${headerLen} bytes, the file has ${bytes.length - headerStart} after the preamble)`);
+  }
+  const header = decodeHeader(bytes.subarray(headerStart, dataOffset), major);
+
+  const descrM = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header);
+  const fortranM = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header);
+  const shapeM = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header);
+  if (!descrM || !fortranM || !shapeM) {
+    fail(name, `malformed .npy header (expected 'descr', 'fortran_order' and 'shape'): ${header.trim().slice(0, 200)}`);
+  }
+  const descr = descrM[1]!;
+  const fortran = fortranM[1] === 'True';
+  const dims: number[] = [];
+  for (const part of shapeM[1]!.split(',')) {
+    const t = part.trim();
+    if (t === '') continue;
+    if (!/^\d+L?$/.test(t)) fail(name, `malformed shape (${shapeM[1]}) in .npy header`);
+    dims.push(Number.parseInt(t, 10));
+  }
+
+  const dt = /^([<>|=])f([48])$/.exec(descr);
+  if (!dt) {
+    fail(name, `unsupported dtype '${descr}' (expected float64 '<f8' or float32 '<f4')`);
+  }
+  const bigEndian = dt[1] === '>' || (dt[1] === '=' && !HOST_LITTLE_ENDIAN);
+  const itemSize = dt[2] === '8' ? 8 : 4;
+
+  let rows: number, cols: number;
+  if (dims.length === 1) {
+    rows = dims[0]!;
+    cols = 1;
+  } else if (dims.length === 2) {
+    rows = dims[0]!;
+    cols = dims[1]!;
+  } else if (dims.length === 0) {
+    fail(name, 'the array is a scalar (shape ()); expected a 1-D or 2-D array');
+  } else {
+    fail(name, `the array has ${dims.length} dimensions (shape (${dims.join(', ')})); expected a 1-D or 2-D array`);
+  }
+  if (rows === 0 || cols === 0) fail(name, `the array is empty (shape (${dims.join(', ')}${dims.length === 1 ? ',' : ''}))`);
+
+  const count = rows * cols;
+  const needed = count * itemSize;
+  const available = bytes.length - dataOffset;
+  if (available < needed) {
+    fail(name, `data is truncated: shape (${dims.join(', ')}${dims.length === 1 ? ',' : ''}) of ${descr} needs ${needed} bytes but the file has ${available}`);
+  }
+
+  // Raw values in file order.
+  let raw: Float64Array | Float32Array;
+  const byteStart = bytes.byteOffset + dataOffset;
+  if (bigEndian !== !HOST_LITTLE_ENDIAN) {
+    // Byte order differs from the host's: decode value by value.
+    raw = itemSize === 8 ? new Float64Array(count) : new Float32Array(count);
+    const le = !bigEndian;
+    if (itemSize === 8) for (let i = 0; i < count; i++) raw[i] = view.getFloat64(dataOffset + i * 8, le);
+    else for (let i = 0; i < count; i++) raw[i] = view.getFloat32(dataOffset + i * 4, le);
+  } else if (byteStart % itemSize === 0) {
+    raw = itemSize === 8
+      ? new Float64Array(bytes.buffer, byteStart, count)
+      : new Float32Array(bytes.buffer, byteStart, count);
+  } else {
+    // Unaligned: copy the bytes into a fresh (aligned) buffer.
+    const copy = bytes.slice(dataOffset, dataOffset + needed);
+    raw = itemSize === 8 ? new Float64Array(copy.buffer, 0, count) : new Float32Array(copy.buffer, 0, count);
+  }
+
+  if (!fortran || cols === 1 || rows === 1) return { data: raw, rows, cols };
+  // Fortran order: element (i, j) is at j * rows + i. Transpose into row-major.
+  const data = itemSize === 8 ? new Float64Array(count) : new Float32Array(count);
+  for (let j = 0; j < cols; j++) {
+    const src = j * rows;
+    for (let i = 0; i < rows; i++) data[i * cols + j] = raw[src + i]!;
+  }
+  return { data, rows, cols };
+}
+
+/**
+ * Encodes a row-major matrix as a `.npy` file (version 1.0, C order): `<f4` for a Float32Array,
+ * `<f8` otherwise. The header is padded with spaces so the data starts at a multiple of 64 bytes.
+ */
+export function encodeNpy(m: { data: Float64Array | Float32Array | ArrayLike<number>; rows: number; cols: number }): Uint8Array {
+  const { rows, cols } = m;
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
+    throw new RangeError(`encodeNpy: rows and cols must be non-negative integers (got ${rows}×${cols})`);
+  }
+  const count = rows * cols;
+  if (m.data.length < count) {
+    throw new RangeError(`encodeNpy: data has ${m.data.length} values but ${rows}×${cols} needs ${count}`);
+  }
+  const f32 = m.data instanceof Float32Array;
+  const itemSize = f32 ? 4 : 8;
+  let dict = `{'descr': '<${f32 ? 'f4' : 'f8'}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const unpadded = 10 + dict.length + 1; // preamble + dict + '\n'
+  dict += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const headerLen = dict.length;
+  if (headerLen > 0xffff) throw new RangeError('encodeNpy: header too long for format 1.0');
+  const offset = 10 + headerLen;
+  const out = new Uint8Array(offset + count * itemSize);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  out[8] = headerLen & 0xff;
+  out[9] = headerLen >> 8;
+  for (let i = 0; i < headerLen; i++) out[10 + i] = dict.charCodeAt(i);
+  if (HOST_LITTLE_ENDIAN) {
+    // offset is a multiple of 64, so typed views over `out` are aligned.
+    const dst = f32 ? new Float32Array(out.buffer, offset, count) : new Float64Array(out.buffer, offset, count);
+    const src = m.data;
+    if (ArrayBuffer.isView(src)) dst.set((src as Float64Array | Float32Array).subarray(0, count));
+    else for (let i = 0; i < count; i++) dst[i] = src[i]!;
+  } else {
+    const view = new DataView(out.buffer);
+    for (let i = 0; i < count; i++) {
+      if (f32) view.setFloat32(offset + i * 4, m.data[i]!, true);
+      else view.setFloat64(offset + i * 8, m.data[i]!, true);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,84 @@
+/**
+ * webgmm's own model format: versioned JSON (browser-safe; file access is in model-files.ts).
+ */
+import { GaussianMixture, type GaussianMixtureJSON } from '../model/gaussian-mixture.js';
+import { InvalidModelError } from '../errors.js';
+
+/** The `format` tag and current version of webgmm's model JSON. */
+export const WEBGMM_MODEL_FORMAT = 'webgmm.GaussianMixture';
+export const WEBGMM_MODEL_VERSION = 1;
+
+/**
+ * webgmm's model file (version 1):
+ * ```json
+ * { "format": "webgmm.GaussianMixture", "version": 1, "covarianceType": "full",
+ *   "gaussians": K, "dimensionality": D, "weights": [K], "means": [K][D],
+ *   "covariances": [K][D][D] (full) | [K][D] (diagonal: variances),
+ *   "training": { …optional, informative only } }
+ * ```
+ * Numbers are written in JavaScript's shortest round-trip form, so a model read back is
+ * bit-for-bit the model written.
+ */
+export interface WebgmmModelFile extends Required<GaussianMixtureJSON> {
+  format: typeof WEBGMM_MODEL_FORMAT;
+  version: number;
+  gaussians: number;
+  dimensionality: number;
+  training?: Record<string, unknown>;
+}
+
+export function serializeWebgmmModel(model: GaussianMixture, training?: Record<string, unknown>): string {
+  const json = model.toJSON();
+  const file: WebgmmModelFile = {
+    format: WEBGMM_MODEL_FORMAT,
+    version: WEBGMM_MODEL_VERSION,
+    covarianceType: json.covarianceType,
+    gaussians: model.gaussians,
+    dimensionality: model.dimensionality,
+    weights: json.weights,
+    means: json.means,
+    covariances: json.covariances,
+    ...(training ? { training } : {}),
+  };
+  return `${JSON.stringify(file, null, 1)}\n`;
+}
+
+export function parseWebgmmModel(text: string, name: string): GaussianMixture {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new InvalidModelError(`${name}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return webgmmModelFromObject(parsed, name);
+}
+
+function webgmmModelFromObject(parsed: unknown, name: string): GaussianMixture {
+  const o = parsed as Partial<WebgmmModelFile> | null;
+  if (typeof o !== 'object' || o === null || o.format !== WEBGMM_MODEL_FORMAT) {
+    throw new InvalidModelError(`${name}: not a webgmm model (no "format": "${WEBGMM_MODEL_FORMAT}")`);
+  }
+  if (typeof o.version !== 'number' || o.version > WEBGMM_MODEL_VERSION || o.version < 1) {
+    throw new InvalidModelError(`${name}: unsupported webgmm model version ${String(o.version)} (this webgmm reads version ${WEBGMM_MODEL_VERSION})`);
+  }
+  let model: GaussianMixture;
+  try {
+    model = new GaussianMixture({
+      ...(o.covarianceType !== undefined ? { covarianceType: o.covarianceType } : {}),
+      weights: o.weights as number[],
+      means: o.means as number[][],
+      covariances: o.covariances as number[][][],
+    });
+  } catch (e) {
+    if (e instanceof InvalidModelError) throw new InvalidModelError(`${name}: ${e.message}`);
+    throw e;
+  }
+  if (o.gaussians !== undefined && o.gaussians !== model.gaussians) {
+    throw new InvalidModelError(`${name}: "gaussians" is ${o.gaussians} but the file holds ${model.gaussians} components`);
+  }
+  if (o.dimensionality !== undefined && o.dimensionality !== model.dimensionality) {
+    throw new InvalidModelError(`${name}: "dimensionality" is ${o.dimensionality} but the means have ${model.dimensionality}`);
+  }
+  return model;
+}
+

@@ -1,0 +1,307 @@
+// The command line, spawned as a user runs it (`node bin/webgmm.js …`, the package's bin).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GaussianMixture } from '../src/index.js';
+import { FIXTURES, readCsv, readTrace, relErr, maxRelErr } from './helpers.js';
+import { GPU_AVAILABLE } from './gpu.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'webgmm.js');
+const MODELS = join(FIXTURES, 'mlpack-models');
+const BLOBS = join(MODELS, 'mlpack_test_blobs3_N3000_D2_K3.csv');
+let dir: string;
+
+function webgmm(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function file(name: string, content: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, content);
+  return p;
+}
+
+function modelOf(path: string): GaussianMixture {
+  return new GaussianMixture(JSON.parse(readFileSync(path, 'utf8')));
+}
+
+/** A user error: exit 1, one line on stderr matching `message`, no stack trace, nothing on stdout. */
+function expectUserError(r: ReturnType<typeof webgmm>, message: RegExp): void {
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('Warning: maxDynamic'));
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(message);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'webgmm-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('webgmm train', () => {
+  it('trains, writes a webgmm model, prints the summary on stderr and nothing on stdout', () => {
+    const r = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '42', '-t', '2', '-M', 'out.json', '--backend', 'cpu');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/log-likelihood -10911\.\d+/);
+    expect(r.stderr).toMatch(/backend cpu, seed 42/);
+    expect(r.stderr).toMatch(/time: load .* EM .* total/);
+    const saved = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8'));
+    expect(saved.format).toBe('webgmm.GaussianMixture');
+    expect(saved.version).toBe(1);
+    expect(saved.training.seed).toBe(42);
+    const model = modelOf(join(dir, 'out.json'));
+    const data = readCsv(BLOBS);
+    // The summary's log-likelihood is the saved model's, and close to mlpack's own fit of these data.
+    expect(relErr(model.logLikelihood(data), saved.training.logLikelihood)).toBeLessThan(1e-12);
+    expect(relErr(saved.training.logLikelihood, -10911.399478194)).toBeLessThan(1e-3);
+  });
+
+  it('the same seed gives the same model; -t keeps the best trial', () => {
+    webgmm('train', '-i', BLOBS, '-g', '3', '-s', '7', '-t', '3', '-M', 'a.json', '--backend', 'cpu');
+    webgmm('train', '-i', BLOBS, '-g', '3', '-s', '7', '-t', '3', '-M', 'b.json', '--backend', 'cpu');
+    expect(modelOf(join(dir, 'a.json')).toJSON()).toEqual(modelOf(join(dir, 'b.json')).toJSON());
+  });
+
+  it('-n caps the iterations, -T sets the tolerance, -v prints one line per iteration', () => {
+    // Overlapping clusters: EM needs many iterations (well-separated blobs converge exactly in 2).
+    const overlap = join(FIXTURES, 'mlpack-em', 'overlap_N6000_D4_K4.csv');
+    const r = webgmm('train', '-i', overlap, '-g', '4', '-s', '1', '-n', '4', '-T', '0', '-v', '--backend', 'cpu');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => /^trial 1\/1 iteration \d+ log-likelihood/.test(l));
+    expect(lines.map((l) => Number(/iteration (\d+)/.exec(l)![1]))).toEqual([0, 1, 2, 3, 4]);
+    expect(r.stderr).toMatch(/iterations 4 .* converged no/);
+    expect(r.stderr).toMatch(/no model will be saved/);
+    const tight = webgmm('train', '-i', overlap, '-g', '4', '-s', '1', '-T', '1e-6', '--backend', 'cpu');
+    const loose = webgmm('train', '-i', overlap, '-g', '4', '-s', '1', '-T', '1', '--backend', 'cpu');
+    expect(loose.stderr).toMatch(/converged yes/);
+    expect(Number(/iterations (\d+)/.exec(loose.stderr)![1])).toBeLessThan(Number(/iterations (\d+)/.exec(tight.stderr)![1]));
+  });
+
+  it('-d writes diagonal covariances; -P is ignored with a note under -d', () => {
+    const r = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '2', '-d', '-P', '-M', 'diag.json', '--backend', 'cpu');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/noForcePositive is ignored/);
+    expect(modelOf(join(dir, 'diag.json')).covarianceType).toBe('diagonal');
+  });
+
+  it('-P with a degenerate column fails naming the component', () => {
+    const rows = Array.from({ length: 50 }, (_, i) => `${Math.sin(i)},${Math.cos(3 * i)},1`).join('\n');
+    const r = webgmm('train', '-i', file('const.csv', rows), '-g', '2', '-s', '1', '-P', '--backend', 'cpu', '-M', 'never.json');
+    expectUserError(r, /component \d+ .*not positive definite/);
+    expect(existsSync(join(dir, 'never.json'))).toBe(false);
+  });
+
+  it('-N adds noise; -k, -r, -S, -p run the refined k-means start', () => {
+    const a = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '3', '-N', '0.5', '-M', 'noisy.json', '--backend', 'cpu');
+    expect(a.code, a.stderr).toBe(0);
+    const plain = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '3', '-M', 'plain.json', '--backend', 'cpu');
+    expect(plain.code).toBe(0);
+    // Noise of variance 0.5 widens every component's variances.
+    const trace = (m: GaussianMixture) => Array.from({ length: 3 }, (_, c) => m.covariances[c * 4]! + m.covariances[c * 4 + 3]!).reduce((x, y) => x + y);
+    expect(trace(modelOf(join(dir, 'noisy.json')))).toBeGreaterThan(trace(modelOf(join(dir, 'plain.json'))) + 1.5);
+    const r = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '3', '-r', '-S', '10', '-p', '0.1', '-k', '50', '-M', 'refined.json', '--backend', 'cpu', '-v');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/refined start/);
+  });
+
+  it('-m warm-starts from a model (webgmm or mlpack) and --weights_file weights the points', () => {
+    const warm = webgmm('train', '-i', BLOBS, '-g', '3', '-m', join(MODELS, 'blobs3_k3_full.xml'), '-M', 'warm.json', '--backend', 'cpu');
+    expect(warm.code, warm.stderr).toBe(0);
+    // mlpack's model is already converged on these data: EM stops almost at once.
+    expect(Number(/iterations (\d+)/.exec(warm.stderr)![1])).toBeLessThan(5);
+    const n = readCsv(BLOBS).rows;
+    const weights = file('w.csv', Array.from({ length: n }, (_, i) => (i % 3 === 0 ? '2' : '1')).join('\n'));
+    const weighted = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '5', '--weights_file', weights, '-M', 'weighted.json', '--backend', 'cpu');
+    expect(weighted.code, weighted.stderr).toBe(0);
+  });
+
+  it.each(['json', 'xml', 'bin'])('writes mlpack models (%s) that load back with the same parameters', (ext) => {
+    const r = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '9', '-M', `m.${ext}`, '--model_format', 'mlpack', '--backend', 'cpu');
+    expect(r.code, r.stderr).toBe(0);
+    if (ext === 'json') expect(readFileSync(join(dir, 'm.json'), 'utf8')).toMatch(/^\{\s*"model"/);
+    const p = webgmm('probability', '-i', BLOBS, '-m', `m.${ext}`);
+    expect(p.code, p.stderr).toBe(0);
+    const logSum = p.stdout.trim().split('\n').map(Number).reduce((s, v) => s + Math.log(v), 0);
+    expect(relErr(logSum, Number(/log-likelihood (\S+)/.exec(r.stderr)![1]))).toBeLessThan(1e-9);
+  });
+
+  it('--covariance_constraint and --backend accept their values and reject others', () => {
+    expect(webgmm('train', '-i', BLOBS, '-g', '2', '-s', '1', '-n', '2', '--covariance_constraint', 'mlpack', '--backend', 'cpu').code).toBe(0);
+    expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--backend', 'cuda'), /--backend.*cuda.*invalid|Allowed choices/);
+  });
+
+  it.skipIf(!GPU_AVAILABLE)('--backend webgpu trains on the GPU, also in small chunks', () => {
+    const r = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '42', '--backend', 'webgpu', '--max_chunk_points', '1000', '-M', 'gpu.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/backend webgpu \(/);
+    // Same seed, same k-means start (on the CPU): the float32 EM ends where the float64 one does.
+    const cpu = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '42', '--backend', 'cpu');
+    const ll = (out: string) => Number(/log-likelihood (\S+)/.exec(out)![1]);
+    expect(relErr(ll(r.stderr), ll(cpu.stderr))).toBeLessThan(1e-5);
+  });
+
+  it('reproduces mlpack\'s EM from its initial model through the CLI', () => {
+    const trace = readTrace('overlap_N6000_D4_K4');
+    const start = file('start.json', JSON.stringify({ format: 'webgmm.GaussianMixture', version: 1, ...trace.initialModel }));
+    const r = webgmm('train', '-i', join(FIXTURES, 'mlpack-em', trace.data), '-g', '4', '-m', start, '-n', '50', '--backend', 'cpu', '-M', 'parity.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`iterations ${trace.emUpdates} `));
+    const m = modelOf(join(dir, 'parity.json')).toJSON();
+    expect(maxRelErr(m.weights, trace.finalModel.weights)).toBeLessThan(1e-6);
+  });
+});
+
+describe('webgmm probability and generate', () => {
+  it('probability: log-sum of the densities is the log-likelihood in the fixtures README', () => {
+    for (const [model, ll] of [['blobs3_k3_full.json', -10911.399478194], ['blobs3_k3_diag_as_gmm.bin', -15344.459076611327]] as const) {
+      const r = webgmm('probability', '-i', BLOBS, '-m', join(MODELS, model), '-o', 'p.csv');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('');
+      const p = readFileSync(join(dir, 'p.csv'), 'utf8').trim().split('\n').map(Number);
+      expect(p).toHaveLength(3000);
+      expect(relErr(p.reduce((s, v) => s + Math.log(v), 0), ll)).toBeLessThan(1e-9);
+    }
+  });
+
+  it('generate: reproducible with a seed; samples match the model\'s mean and covariance', () => {
+    const model = join(MODELS, 'blobs3_k3_full.json');
+    const a = webgmm('generate', '-m', model, '-n', '20000', '-s', '11', '-o', 'g1.csv');
+    const b = webgmm('generate', '-m', model, '-n', '20000', '-s', '11', '-o', 'g2.csv');
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code).toBe(0);
+    expect(readFileSync(join(dir, 'g1.csv'), 'utf8')).toBe(readFileSync(join(dir, 'g2.csv'), 'utf8'));
+    const toStdout = webgmm('generate', '-m', model, '-n', '5', '-s', '11');
+    expect(toStdout.stdout.trim().split('\n')).toHaveLength(5);
+    const s = readCsv(join(dir, 'g1.csv'));
+    const gmm = webgmm('probability', '-i', join(dir, 'g1.csv'), '-m', model);
+    expect(gmm.code).toBe(0);
+    // Mixture mean and covariance: Σ w μ and Σ w (Σ_k + μ_k μ_kᵀ) − μμᵀ, from the model itself.
+    const m = new GaussianMixture(JSON.parse(JSON.stringify(readMlpackJsonAsPlain(model))));
+    const mean = [0, 1].map((j) => [0, 1, 2].reduce((t, c) => t + m.weights[c]! * m.means[c * 2 + j]!, 0));
+    const cov = [0, 1].map((i) => [0, 1].map((j) => [0, 1, 2].reduce((t, c) => t + m.weights[c]! * (m.covariances[c * 4 + i * 2 + j]! + m.means[c * 2 + i]! * m.means[c * 2 + j]!), 0) - mean[i]! * mean[j]!));
+    const sm = [0, 1].map((j) => Array.from({ length: s.rows }, (_, r) => s.data[r * 2 + j]!).reduce((x, y) => x + y) / s.rows);
+    const sc = [0, 1].map((i) => [0, 1].map((j) => Array.from({ length: s.rows }, (_, r) => (s.data[r * 2 + i]! - sm[i]!) * (s.data[r * 2 + j]! - sm[j]!)).reduce((x, y) => x + y) / s.rows));
+    const scale = Math.sqrt(Math.max(cov[0]![0]!, cov[1]![1]!));
+    [0, 1].forEach((j) => expect(Math.abs(sm[j]! - mean[j]!)).toBeLessThan(0.05 * scale));
+    [0, 1].forEach((i) => [0, 1].forEach((j) => expect(Math.abs(sc[i]![j]! - cov[i]![j]!)).toBeLessThan(0.05 * scale * scale)));
+  });
+});
+
+/** The parameters of an mlpack JSON model via the CLI's own reader would be circular; parse elem values here. */
+function readMlpackJsonAsPlain(path: string) {
+  const text = readFileSync(path, 'utf8');
+  const matrices = [...text.matchAll(/"n_rows": "(\d+)",\s*"n_cols": "(\d+)",\s*"vec_state": "\d+",((?:\s*"elem": [^,}\s]+,?)+)/g)].map((m) => ({
+    rows: Number(m[1]),
+    cols: Number(m[2]),
+    values: [...m[3]!.matchAll(/"elem": ([^,}\s]+)/g)].map((e) => Number(e[1])),
+  }));
+  // Per dist: mean, covariance, covLower, invCov; then the weights.
+  const weights = matrices[matrices.length - 1]!.values;
+  const means: number[][] = [], covariances: number[][][] = [];
+  for (let c = 0; c < weights.length; c++) {
+    means.push(matrices[c * 4]!.values);
+    const v = matrices[c * 4 + 1]!.values, d = matrices[c * 4 + 1]!.rows;
+    covariances.push(Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => v[j * d + i]!)));
+  }
+  return { weights, means, covariances };
+}
+
+describe('help and version', () => {
+  it('--help of each command lists every flag with its default and an example', () => {
+    const r = webgmm('train', '--help');
+    expect(r.code).toBe(0);
+    for (const flag of ['--input_file', '--gaussians', '--trials', '--tolerance', '--max_iterations', '--no_force_positive', '--diagonal_covariance', '--noise', '--kmeans_max_iterations', '--refined_start', '--samplings', '--percentage', '--seed', '--input_model_file', '--output_model_file', '--verbose', '--weights_file', '--covariance_constraint', '--backend', '--model_format']) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toMatch(/default: 250/);
+    expect(r.stdout).toMatch(/default: 1e-10/);
+    expect(r.stdout).toMatch(/Example/);
+    for (const cmd of ['probability', 'generate']) {
+      const h = webgmm(cmd, '--help');
+      expect(h.code).toBe(0);
+      expect(h.stdout).toMatch(/--input_model_file/);
+      expect(h.stdout).toMatch(/Example/);
+    }
+    const v = webgmm('--version');
+    expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+});
+
+describe('bad input: one line on stderr, exit 1, no output file, inputs untouched', () => {
+  const out = () => join(dir, 'should-not-exist.json');
+  const cases: [string, () => string[], RegExp][] = [
+    ['missing file', () => ['train', '-i', 'nope.csv', '-g', '2'], /nope\.csv: no such file/],
+    ['empty file', () => ['train', '-i', file('empty.csv', ''), '-g', '2'], /empty\.csv: the file is empty/],
+    ['ragged row', () => ['train', '-i', file('ragged.csv', '1,2,3\n4,5,6\n7,8\n'), '-g', '1'], /ragged\.csv: line 3 has 2 values but line 1 has 3/],
+    ['non-numeric cell', () => ['train', '-i', file('text.csv', '1,2\n3,abc\n'), '-g', '1'], /text\.csv: line 2, column 2: "abc" is not a number/],
+    ['NaN', () => ['train', '-i', file('nan.csv', '1,2\n3,NaN\n5,6\n'), '-g', '1'], /nan\.csv: line 2, column 2/],
+    ['Inf', () => ['train', '-i', file('inf.csv', '1,2\n3,4\ninf,6\n'), '-g', '1'], /inf\.csv: line 3, column 1/],
+    ['a header only', () => ['train', '-i', file('header.csv', 'x,y\n'), '-g', '1'], /header\.csv: no data rows after the header/],
+    ['unknown flag', () => ['train', '-i', BLOBS, '-g', '2', '--gausians', '3'], /unknown option '--gausians'/],
+    ['missing required flag', () => ['train', '-i', BLOBS], /required option '-g, --gaussians <n>' not specified/],
+    ['value out of range', () => ['train', '-i', BLOBS, '-g', '0'], /--gaussians must be an integer > 0/],
+    ['percentage out of range', () => ['train', '-i', BLOBS, '-g', '2', '-p', '1.5'], /--percentage must be in \(0, 1\]/],
+    ['more gaussians than points', () => ['train', '-i', file('three.csv', '1\n2\n3\n'), '-g', '5'], /--gaussians: gaussians = 5 but the data has only 3 points/],
+    ['model of another dimension', () => ['train', '-i', file('d3.csv', '1,2,3\n4,5,6\n7,8,9\n1,1,2\n'), '-g', '3', '-m', join(MODELS, 'blobs3_k3_full.json')], /blobs3_k3_full\.json: the model has dimensionality 2 but .*d3\.csv has 3 columns/],
+    ['model with another number of gaussians', () => ['train', '-i', BLOBS, '-g', '2', '-m', join(MODELS, 'blobs3_k3_full.json')], /the model has 3 gaussians but --gaussians is 2/],
+    ['unwritable output path', () => ['train', '-i', BLOBS, '-g', '2', '-M', join(dir, 'no', 'such', 'dir', 'm.json')], /--output_model_file .*m\.json: cannot write there/],
+    ['weights file of the wrong length', () => ['train', '-i', BLOBS, '-g', '2', '--weights_file', file('short-w.csv', '1\n2\n3\n')], /short-w\.csv: has 3 weights but the data has 3000 points/],
+    ['negative weight', () => ['train', '-i', file('tiny.csv', '1\n2\n3\n'), '-g', '1', '--weights_file', file('neg-w.csv', '1\n-2\n3\n')], /neg-w\.csv: line 2/],
+    ['probability: model of another dimension', () => ['probability', '-i', file('d1.csv', '1\n2\n'), '-m', join(MODELS, 'blobs3_k3_full.xml')], /has dimensionality 2 but .*d1\.csv has 1 columns/],
+    ['generate: negative samples', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '-5'], /--samples must be an integer ≥ 0/],
+    ['generate: missing model', () => ['generate', '-m', 'nope.json', '-n', '5'], /nope\.json: no such file/],
+  ];
+
+  it.each(cases)('%s', (_name, makeArgs, message) => {
+    const args = makeArgs();
+    const before = snapshot();
+    const r = webgmm(...args, ...(args[0] === 'train' && !args.includes('-M') ? ['-M', out()] : []));
+    expectUserError(r, message);
+    expect(existsSync(out())).toBe(false);
+    expect(snapshot()).toEqual(before);
+  });
+
+  it.each(['json', 'xml', 'bin'])('a corrupt or truncated mlpack %s model', (ext) => {
+    const src = readFileSync(join(MODELS, `blobs3_k3_full.${ext}`));
+    const truncated = file(`trunc.${ext}`, '');
+    writeFileSync(truncated, src.subarray(0, Math.floor(src.length * 0.6)));
+    expectUserError(webgmm('probability', '-i', BLOBS, '-m', truncated), new RegExp(`trunc\\.${ext}: `));
+    const garbage = file(`garbage.${ext}`, '');
+    const g = Buffer.from(src);
+    for (let i = Math.floor(g.length / 3); i < Math.floor(g.length / 3) + 24; i++) g[i] = 0x7a;
+    writeFileSync(garbage, g);
+    expectUserError(webgmm('generate', '-m', garbage, '-n', '3'), new RegExp(`garbage\\.${ext}: `));
+  });
+
+  it('a corrupt webgmm model', () => {
+    expectUserError(webgmm('generate', '-m', file('bad.json', '{"format": "webgmm.GaussianMixture", "version": 1, "weights": [0.5, 0.6], "means": [[0],[1]], "covariances": [[[1]],[[1]]]}'), '-n', '3'), /bad\.json: .*sum to 1\.1/);
+    expectUserError(webgmm('generate', '-m', file('trunc.json', '{"format": "webgmm.Gaus'), '-n', '3'), /trunc\.json: not valid JSON/);
+  });
+
+  it('does not overwrite an existing output when training fails', () => {
+    const target = join(dir, 'keep.json');
+    writeFileSync(target, 'previous');
+    const r = webgmm('train', '-i', file('bad2.csv', '1,2\n3\n'), '-g', '1', '-M', target);
+    expect(r.code).toBe(1);
+    expect(readFileSync(target, 'utf8')).toBe('previous');
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
+
+/** Names, sizes and modification times of every file in the test directory. */
+function snapshot(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of readdirSync(dir)) {
+    const s = statSync(join(dir, f));
+    if (s.isFile()) out[f] = `${s.size}:${s.mtimeMs}`;
+  }
+  return out;
+}

@@ -1,0 +1,703 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidArgumentError, InvalidDataError, WebGmmError } from '../src/errors.js';
+import {
+  fastParseNumber,
+  readDataFile,
+  readWeightsFile,
+  writeColumn,
+  writeCsv,
+} from '../src/io/data-files.js';
+import { encodeNpy, parseNpy } from '../src/io/npy.js';
+import { FIXTURES } from './helpers.js';
+
+const IO = join(FIXTURES, 'io');
+let dir = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'webgmm-io-'));
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+let fileCounter = 0;
+/** Writes `content` to a fresh file named `name` (in its own directory, so names can repeat). */
+async function file(name: string, content: string | Uint8Array): Promise<string> {
+  const sub = join(dir, `f${fileCounter++}`);
+  await mkdir(sub);
+  const p = join(sub, name);
+  await writeFile(p, content);
+  return p;
+}
+
+/** Small seeded PRNG (mulberry32), uniform in [0, 1). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+}
+
+/** Exact (bitwise, -0 distinct) equality of two arrays; returns the first differing index or -1. */
+function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return -2;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+async function expectDataError(p: Promise<unknown>, message: string): Promise<InvalidDataError> {
+  let caught: unknown;
+  try {
+    await p;
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(InvalidDataError);
+  expect((caught as Error).message).toBe(message);
+  return caught as InvalidDataError;
+}
+
+const enc = new TextEncoder();
+
+describe('readDataFile: text formats', () => {
+  it('reads comma-separated values', async () => {
+    const p = await file('a.csv', '1,2,3\n4,5,6\n');
+    const r = await readDataFile(p);
+    expect(r.format).toBe('csv');
+    expect(r.rows).toBe(2);
+    expect(r.cols).toBe(3);
+    expect(r.data).toBeInstanceOf(Float64Array);
+    expect([...r.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(r.headerSkipped).toBe(false);
+    expect(r.header).toBeUndefined();
+  });
+
+  it('tolerates spaces and tabs around values in .csv', async () => {
+    const p = await file('a.csv', ' 1 , 2,3 \n4 ,\t5, 6\t\n');
+    const r = await readDataFile(p);
+    expect([r.rows, r.cols]).toEqual([2, 3]);
+    expect([...r.data]).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('reads tab-separated .tsv (spaces around values allowed)', async () => {
+    const p = await file('a.tsv', '1\t2.5\n -3 \t4e1\n');
+    const r = await readDataFile(p);
+    expect(r.format).toBe('tsv');
+    expect([r.rows, r.cols]).toEqual([2, 2]);
+    expect([...r.data]).toEqual([1, 2.5, -3, 40]);
+  });
+
+  it('reads runs of spaces and tabs in .txt', async () => {
+    const p = await file('a.txt', '  1   2\t 3\n4 5 6   \n');
+    const r = await readDataFile(p);
+    expect(r.format).toBe('whitespace');
+    expect([r.rows, r.cols]).toEqual([2, 3]);
+    expect([...r.data]).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('detects the separator from the first non-empty line for other extensions', async () => {
+    const c = await readDataFile(await file('a.dat', '\n1,2\n3,4\n'));
+    expect(c.format).toBe('csv');
+    expect([...c.data]).toEqual([1, 2, 3, 4]);
+    const t = await readDataFile(await file('a.txt', '1\t2\n3\t4\n'));
+    expect(t.format).toBe('tsv');
+    expect([...t.data]).toEqual([1, 2, 3, 4]);
+    const w = await readDataFile(await file('noext', '1 2\n3 4\n'));
+    expect(w.format).toBe('whitespace');
+    expect([...w.data]).toEqual([1, 2, 3, 4]);
+    const named = await readDataFile(await file('iris.txt', 'sepal length\tsepal width\n5.1\t3.5\n'));
+    expect(named.format).toBe('tsv');
+    expect(named.header).toEqual(['sepal length', 'sepal width']);
+    expect([...named.data]).toEqual([5.1, 3.5]);
+    const mixed = await readDataFile(await file('mixed.txt', '1  2\t3\n4\t5 6\n'));
+    expect(mixed.format).toBe('whitespace');
+    expect([...mixed.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    const one = await readDataFile(await file('col.txt', '1\n2\n3\n'));
+    expect([one.rows, one.cols]).toEqual([3, 1]);
+    expect(one.format).toBe('whitespace');
+  });
+
+  it('reads the fixture with spaces and tabs mixed (.dat)', async () => {
+    const r = await readDataFile(join(IO, 'spaces.dat'));
+    expect(r.format).toBe('whitespace');
+    expect([r.rows, r.cols]).toEqual([2, 3]);
+    expect(firstDiff(r.data, [1.5, -2, 300, 0.25, 4, -0])).toBe(-1);
+  });
+
+  it('handles CRLF, no trailing newline, and blank lines', async () => {
+    const crlf = await readDataFile(await file('a.csv', '1,2\r\n3,4\r\n'));
+    expect([...crlf.data]).toEqual([1, 2, 3, 4]);
+    const noEol = await readDataFile(await file('a.csv', '1,2\n3,4'));
+    expect([noEol.rows, noEol.cols]).toEqual([2, 2]);
+    expect([...noEol.data]).toEqual([1, 2, 3, 4]);
+    const noEolCr = await readDataFile(await file('a.csv', '1,2\r\n3,4\r'));
+    expect([...noEolCr.data]).toEqual([1, 2, 3, 4]);
+    const blanks = await readDataFile(await file('a.csv', '\n\n1,2\n\n   \n\t\n3,4\n\n\r\n'));
+    expect([blanks.rows, blanks.cols]).toEqual([2, 2]);
+    expect([...blanks.data]).toEqual([1, 2, 3, 4]);
+    const tsvBlank = await readDataFile(await file('a.tsv', '1\t2\r\n\r\n3\t4'));
+    expect([...tsvBlank.data]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('skips a non-numeric first row as a header', async () => {
+    const r = await readDataFile(await file('a.csv', 'x, y ,z\n1,2,3\n4,5,6\n'));
+    expect(r.headerSkipped).toBe(true);
+    expect(r.header).toEqual(['x', 'y', 'z']);
+    expect([r.rows, r.cols]).toEqual([2, 3]);
+    expect([...r.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    const w = await readDataFile(await file('a.txt', '\n  height weight\n1.5 60\n'));
+    expect(w.headerSkipped).toBe(true);
+    expect(w.header).toEqual(['height', 'weight']);
+    expect([...w.data]).toEqual([1.5, 60]);
+    // A header with one numeric-looking name is still a header; pandas' empty index name too.
+    const mixed = await readDataFile(await file('a.csv', ',x,2\n0,1,2\n'));
+    expect(mixed.header).toEqual(['', 'x', '2']);
+    expect([...mixed.data]).toEqual([0, 1, 2]);
+  });
+
+  it('reads a BOM-prefixed CRLF fixture with a quoted header', async () => {
+    const r = await readDataFile(join(IO, 'header-crlf-bom.csv'));
+    expect(r.headerSkipped).toBe(true);
+    expect(r.header).toEqual(['sepal length', 'sepal width']);
+    expect([r.rows, r.cols]).toEqual([3, 2]);
+    expect([...r.data]).toEqual([5.1, 3.5, 4.9, 3.0, 4.7, 3.2]);
+  });
+
+  it('accepts every token JavaScript reads as a finite number', async () => {
+    const tokens = ['-0', '+3', '.5', '5.', '-.25e1', '1E+2', '0x1F', '0b101', '0o17', '007', '1e-400', '123456789012345678901234567890'];
+    const r = await readDataFile(await file('a.csv', tokens.join(',') + '\n'));
+    expect(firstDiff(r.data, tokens.map(Number))).toBe(-1);
+    expect(Object.is(r.data[0], -0)).toBe(true);
+  });
+
+  it('streams lines across chunk boundaries and very long lines', async () => {
+    const r = rng(7);
+    const rows = 60_000, cols = 5;
+    const expected = new Float64Array(rows * cols);
+    const lines: string[] = [];
+    for (let i = 0; i < rows; i++) {
+      const cells: string[] = [];
+      for (let j = 0; j < cols; j++) {
+        const v = gaussian(r) * 10 ** Math.floor(r() * 8 - 4);
+        expected[i * cols + j] = v;
+        cells.push(String(v));
+      }
+      lines.push(cells.join(i % 3 === 0 ? ', ' : ','));
+    }
+    // > 1 MiB (several chunks), with \n and \r\n line ends mixed so some CR/LF pairs straddle a chunk boundary.
+    const p = await file('big.csv', lines.map((l, i) => l + (i % 2 ? '\r\n' : '\n')).join(''));
+    const got = await readDataFile(p);
+    expect([got.rows, got.cols]).toEqual([rows, cols]);
+    expect(firstDiff(got.data, expected)).toBe(-1);
+
+    // A CR/LF pair split exactly across the 1 MiB read boundary (CR is the chunk's last byte).
+    const split = await readDataFile(await file('split.csv', '1' + ' '.repeat(2 ** 20 - 2) + '\r\n2\r\n3'));
+    expect([split.rows, split.cols, ...split.data]).toEqual([3, 1, 1, 2, 3]);
+
+    // One row of 300k values: a single line spanning several chunks.
+    const wide = Array.from({ length: 300_000 }, (_, i) => String(i * 0.5 - 7));
+    const w = await readDataFile(await file('wide.txt', wide.join(' ')));
+    expect([w.rows, w.cols]).toEqual([1, 300_000]);
+    expect(firstDiff(w.data, wide.map(Number))).toBe(-1);
+  });
+
+  it('reports progress and honours an AbortSignal', async () => {
+    const p = await file('a.csv', '1,2\n3,4\n');
+    const calls: [number, number][] = [];
+    await readDataFile(p, { onProgress: (a, b) => calls.push([a, b]) });
+    expect(calls).toEqual([[8, 8]]);
+
+    const reason = new Error('stop');
+    const pre = new AbortController();
+    pre.abort(reason);
+    await expect(readDataFile(p, { signal: pre.signal })).rejects.toBe(reason);
+
+    const big = await file('big.csv', '1.25,2.5,3.75\n'.repeat(300_000));
+    const mid = new AbortController();
+    const pending = readDataFile(big, { signal: mid.signal });
+    mid.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+
+    const npy = await file('a.npy', encodeNpy({ data: new Float64Array([1, 2]), rows: 2, cols: 1 }));
+    const n = new AbortController();
+    n.abort(reason);
+    await expect(readDataFile(npy, { signal: n.signal })).rejects.toBe(reason);
+  });
+});
+
+/** Random numeric tokens of many shapes: short decimals, long mantissas, large exponents, JS forms. */
+function randomToken(r: () => number): string {
+  const digits = (k: number) => {
+    let s = '';
+    for (let i = 0; i < k; i++) s += String(Math.floor(r() * 10));
+    return s;
+  };
+  const sign = () => (r() < 0.3 ? '-' : r() < 0.1 ? '+' : '');
+  switch (Math.floor(r() * 7)) {
+    case 0: // JavaScript's own shortest form of a random double over a wide range
+      return String(gaussian(r) * 10 ** Math.floor(r() * 80 - 40));
+    case 1:
+      return gaussian(r).toExponential(Math.floor(r() * 21)).replace('e', r() < 0.5 ? 'e' : 'E');
+    case 2:
+      return (gaussian(r) * 10 ** Math.floor(r() * 10)).toFixed(Math.floor(r() * 21));
+    case 3: { // arbitrary digit strings, long mantissas, exponents out to ±340
+      const int = digits(Math.floor(r() * 22));
+      const frac = r() < 0.7 ? '.' + digits(Math.floor(r() * 26)) : '';
+      const mant = int === '' && (frac === '' || frac === '.') ? '0' + frac : int + frac;
+      const exp = r() < 0.5 ? (r() < 0.5 ? 'e' : 'E') + sign() + String(Math.floor(r() * 341)) : '';
+      return sign() + mant + exp;
+    }
+    case 4: // the common case: a few digits with a short fraction
+      return sign() + String(Math.floor(r() * 100000)) + '.' + digits(1 + Math.floor(r() * 6));
+    case 5: // around 2^53, 15–19 significant digits, small exponents
+      return sign() + String(9007199254740992 + Math.floor((r() - 0.5) * 2e4)) + digits(Math.floor(r() * 3)) +
+        (r() < 0.5 ? `e${Math.floor(r() * 45) - 22}` : '');
+    default: // leading zeros, a leading or trailing point, exponents near the fast-path limit
+      return sign() + '0'.repeat(Math.floor(r() * 4)) + (r() < 0.5 ? '.' + digits(1 + Math.floor(r() * 15)) : digits(1 + Math.floor(r() * 15)) + '.') +
+        `e${Math.floor(r() * 50) - 25}`;
+  }
+}
+
+describe('number parser exactness', () => {
+  const hard = [
+    '0', '-0', '9007199254740992', '9007199254740993', '9007199254740991', '18014398509481985',
+    '0.1', '0.2', '0.3', '1e22', '1e23', '9.999999999999999e22', '123456789012345678', '1.7976931348623157e308',
+    '1.7976931348623159e308', '2.2250738585072011e-308', '2.2250738585072014e-308', '4.9e-324', '5e-324',
+    '2.4703282292062327e-324', '1e-400', '0.000000000000000000000000001', '1.00000000000000000000000',
+    '89255.0e-22', '8925.5e-21', '4.35679e-10', '1448997445238699', '3.14159265358979323846264338327950288',
+  ];
+
+  it('the fast path equals Number() bit for bit on hard cases', () => {
+    for (const t of hard) {
+      const b = enc.encode(t);
+      const v = fastParseNumber(b, 0, b.length);
+      if (!Number.isNaN(v)) expect(Object.is(v, Number(t)), t).toBe(true);
+    }
+  });
+
+  it('the fast path equals Number() bit for bit on 150k random tokens (and handles most of them)', () => {
+    const r = rng(12345);
+    let fast = 0;
+    const n = 150_000;
+    const bad: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const t = randomToken(r);
+      const b = enc.encode(t);
+      const v = fastParseNumber(b, 0, b.length);
+      if (Number.isNaN(v)) continue; // declined: falls back to Number()
+      fast++;
+      if (!Object.is(v, Number(t)) && bad.length < 5) bad.push(t);
+    }
+    expect(bad).toEqual([]);
+    expect(fast).toBeGreaterThan(n * 0.4);
+  });
+
+  it('the fast path is exact next to rounding boundaries (16–19 digits, magnitudes 1e-60 to 1e60)', () => {
+    // Tokens that are the exact midpoint between two adjacent doubles, truncated to 16–19 significant
+    // digits or rounded up in the last digit: within ~1e-19 of where rounding flips.
+    const r = rng(2024);
+    const f64 = new Float64Array(1);
+    const bits = new BigUint64Array(f64.buffer);
+    const n = 40_000;
+    let fast = 0, inRange = 0, fastInRange = 0;
+    const bad: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const mag = Math.floor(r() * 120 - 60);
+      f64[0] = (0.5 + r()) * 10 ** mag;
+      const exponent = Number((bits[0]! >> 52n) & 0x7ffn);
+      const mant = (bits[0]! & ((1n << 52n) - 1n)) | (1n << 52n);
+      const e2 = exponent - 1075 - 1; // midpoint = (2·mant + 1) · 2^e2
+      const odd = 2n * mant + 1n;
+      const big = e2 >= 0 ? odd << BigInt(e2) : odd * 5n ** BigInt(-e2);
+      const e10 = e2 >= 0 ? 0 : e2;
+      const s = big.toString();
+      const nd = 16 + Math.floor(r() * 4);
+      const head = BigInt(s.slice(0, nd)) + (r() < 0.5 ? 1n : 0n);
+      const t = `${r() < 0.5 ? '-' : ''}${head}e${e10 + s.length - nd}`;
+      const b = enc.encode(t);
+      const v = fastParseNumber(b, 0, b.length);
+      const covered = mag >= -24 && mag <= 24; // decimal exponent of the significand within ±44
+      if (covered) inRange++;
+      if (Number.isNaN(v)) continue;
+      fast++;
+      if (covered) fastInRange++;
+      if (!Object.is(v, Number(t)) && bad.length < 5) bad.push(t);
+    }
+    expect(bad).toEqual([]);
+    expect(fast).toBeGreaterThan(n * 0.5);
+    expect(fastInRange).toBeGreaterThan(inRange * 0.99);
+  });
+
+  it('takes the fast path for JavaScript shortest forms and %.18e (numpy.savetxt) forms', () => {
+    const r = rng(5);
+    let fast = 0;
+    for (let k = 0; k < 20_000; k++) {
+      const x = gaussian(r) * 10 ** Math.floor(r() * 40 - 20);
+      for (const t of [String(x), x.toExponential(18)]) {
+        const b = enc.encode(t);
+        const v = fastParseNumber(b, 0, b.length);
+        if (!Number.isNaN(v)) fast++;
+        expect(Object.is(Number.isNaN(v) ? Number(t) : v, Number(t))).toBe(true);
+      }
+    }
+    expect(fast).toBeGreaterThan(40_000 * 0.99);
+  });
+
+  it('readDataFile equals Number() bit for bit on 120k random tokens (fast path and fallback)', async () => {
+    const r = rng(999);
+    const cols = 12, rows = 10_000;
+    const tokens: string[] = [];
+    while (tokens.length < rows * cols) {
+      const t = randomToken(r);
+      if (Number.isFinite(Number(t))) tokens.push(t); // ±340 exponents can overflow: those are errors
+    }
+    const lines: string[] = [];
+    for (let i = 0; i < rows; i++) lines.push(tokens.slice(i * cols, (i + 1) * cols).join(','));
+    const p = await file('tokens.csv', lines.join('\n'));
+    const got = await readDataFile(p);
+    expect([got.rows, got.cols]).toEqual([rows, cols]);
+    const i = firstDiff(got.data, tokens.map(Number));
+    expect(i === -1 ? '' : `${tokens[i]} → ${got.data[i]}`).toBe('');
+  });
+
+  it('rejects near-numbers the way Number() does', () => {
+    for (const t of ['.', '-', '+', 'e5', '1e', '1e+', '1.5.2', '1,5', '--1', '1_000', '0x', '1 2']) {
+      const b = enc.encode(t);
+      expect(Number.isNaN(fastParseNumber(b, 0, b.length)), t).toBe(true);
+    }
+  });
+});
+
+describe('readDataFile: errors', () => {
+  it('names a missing file, a directory, and an unreadable file', async () => {
+    const missing = join(dir, 'missing.csv');
+    await expectDataError(readDataFile(missing), `${missing}: no such file`);
+    await expectDataError(readDataFile(dir), `${dir}: is a directory`);
+    const npyMissing = join(dir, 'missing.npy');
+    await expectDataError(readDataFile(npyMissing), `${npyMissing}: no such file`);
+  });
+
+  it('rejects an empty file and a header without data', async () => {
+    const empty = await file('data.csv', '');
+    await expectDataError(readDataFile(empty), `${empty}: the file is empty`);
+    const blank = await file('data.txt', '\n  \r\n\t\n');
+    await expectDataError(readDataFile(blank), `${blank}: the file is empty`);
+    const headerOnly = await file('data.csv', 'x,y\n\n');
+    await expectDataError(readDataFile(headerOnly), `${headerOnly}: no data rows after the header`);
+    const emptyNpy = await file('data.npy', '');
+    await expectDataError(readDataFile(emptyNpy), `${emptyNpy}: the file is empty`);
+  });
+
+  it('rejects ragged rows with both line numbers', async () => {
+    const p = await file('data.csv', '1,2,3\n4,5,6\n\n7,8\n');
+    const e = await expectDataError(readDataFile(p), `${p}: line 4 has 2 values but line 1 has 3`);
+    expect(e.row).toBe(2);
+    const h = await file('data.csv', 'a,b,c\n\n1,2,3\n4,5,6,7\n');
+    await expectDataError(readDataFile(h), `${h}: line 4 has 4 values but line 3 has 3`);
+    const w = await file('data.txt', '1 2\n3\n');
+    await expectDataError(readDataFile(w), `${w}: line 2 has 1 value but line 1 has 2`);
+    const hw = await file('data.csv', 'a,b,c\n1,2\n');
+    await expectDataError(readDataFile(hw), `${hw}: line 2 has 2 values but the header (line 1) has 3 columns`);
+  });
+
+  it('rejects a non-numeric cell after the first row, and empty cells', async () => {
+    const p = await file('data.csv', '1,2\n3,4\n5,6\n7,abc\n');
+    const e = await expectDataError(readDataFile(p), `${p}: line 4, column 2: "abc" is not a number`);
+    expect([e.row, e.column]).toEqual([3, 1]);
+    const w = await file('data.txt', '1 2\n3 4x\n');
+    await expectDataError(readDataFile(w), `${w}: line 2, column 2: "4x" is not a number`);
+    const q = await file('data.csv', 'x\n"1"\n');
+    await expectDataError(readDataFile(q), `${q}: line 2, column 1: "\\"1\\"" is not a number`);
+    const emptyCell = await file('data.csv', '1,,3\n');
+    await expectDataError(readDataFile(emptyCell), `${emptyCell}: line 1, column 2 is empty`);
+    const trailing = await file('data.csv', '1,2\n3,4,\n');
+    await expectDataError(readDataFile(trailing), `${trailing}: line 2, column 3 is empty`);
+    const tabs = await file('data.tsv', '1\t2\n3\t\t4\n');
+    await expectDataError(readDataFile(tabs), `${tabs}: line 2, column 2 is empty`);
+  });
+
+  it('rejects NaN and ±Infinity in every spelling, with line and column', async () => {
+    const cases: [string, string][] = [
+      ['nan', 'NaN'], ['NaN', 'NaN'], ['-nan', 'NaN'], ['inf', 'Infinity'], ['+Inf', 'Infinity'],
+      ['-inf', '-Infinity'], ['Infinity', 'Infinity'], ['-Infinity', '-Infinity'], ['INFINITY', 'Infinity'],
+    ];
+    for (const [tok, what] of cases) {
+      const p = await file('data.csv', `1,2\n\n${tok},4\n`);
+      const e = await expectDataError(readDataFile(p), `${p}: line 3, column 1 is ${what} (values must be finite)`);
+      expect([e.row, e.column]).toEqual([1, 0]);
+    }
+    // On the first row too (not mistaken for a header).
+    const first = await file('data.txt', '1 NaN\n2 3\n');
+    await expectDataError(readDataFile(first), `${first}: line 1, column 2 is NaN (values must be finite)`);
+  });
+
+  it('rejects values that overflow to Infinity', async () => {
+    const p = await file('data.csv', '1,2\n3,1e999\n');
+    await expectDataError(readDataFile(p), `${p}: line 2, column 2: "1e999" overflows to Infinity (values must be finite)`);
+    const n = await file('data.csv', '-1.8e308\n');
+    await expectDataError(readDataFile(n), `${n}: line 1, column 1: "-1.8e308" overflows to -Infinity (values must be finite)`);
+  });
+
+  it('rejects NaN / Infinity in .npy data with the row and column', async () => {
+    const e = await expectDataError(readDataFile(join(IO, 'numpy-nan.npy')), `${join(IO, 'numpy-nan.npy')}: row 3, column 2 is NaN (values must be finite)`);
+    expect([e.row, e.column]).toEqual([2, 1]);
+    const data = new Float32Array([1, 2, 3, 4, 5, -Infinity]);
+    const p = await file('inf.npy', encodeNpy({ data, rows: 3, cols: 2 }));
+    await expectDataError(readDataFile(p), `${p}: row 3, column 2 is -Infinity (values must be finite)`);
+  });
+});
+
+const NUMPY_A = [
+  -0.55, -0.45000000000000007, -0.35000000000000003, -0.25, -0.15000000000000002, -0.050000000000000044,
+  0.050000000000000044, 0.15000000000000002, 0.25, 0.35, 0.44999999999999996, 0.55,
+];
+
+describe('.npy', () => {
+  it('reads files written by NumPy: float64, float32 Fortran, v2.0, 1-D, big-endian', async () => {
+    const c = await readDataFile(join(IO, 'numpy-f8-c.npy'));
+    expect(c.format).toBe('npy');
+    expect(c.headerSkipped).toBe(false);
+    expect(c.data).toBeInstanceOf(Float64Array);
+    expect([c.rows, c.cols]).toEqual([4, 3]);
+    expect(firstDiff(c.data, NUMPY_A)).toBe(-1);
+
+    const f4 = await readDataFile(join(IO, 'numpy-f4-fortran.npy'));
+    expect(f4.data).toBeInstanceOf(Float32Array);
+    expect([f4.rows, f4.cols]).toEqual([4, 3]);
+    expect(firstDiff(f4.data, NUMPY_A.map(Math.fround))).toBe(-1);
+
+    for (const name of ['numpy-f8-fortran.npy', 'numpy-f8-v2.npy', 'numpy-f8-bigendian.npy']) {
+      const m = await readDataFile(join(IO, name));
+      expect([m.rows, m.cols], name).toEqual([4, 3]);
+      expect(firstDiff(m.data, NUMPY_A), name).toBe(-1);
+    }
+
+    const one = await readDataFile(join(IO, 'numpy-f8-1d.npy'));
+    expect([one.rows, one.cols]).toEqual([4, 1]);
+    expect(firstDiff(one.data, [NUMPY_A[0]!, NUMPY_A[3]!, NUMPY_A[6]!, NUMPY_A[9]!])).toBe(-1);
+  });
+
+  it('names unsupported dtypes and shapes', async () => {
+    const i4 = join(IO, 'numpy-i4.npy');
+    await expectDataError(readDataFile(i4), `${i4}: unsupported dtype '<i4' (expected float64 '<f8' or float32 '<f4')`);
+    const d3 = join(IO, 'numpy-3d.npy');
+    await expectDataError(readDataFile(d3), `${d3}: the array has 3 dimensions (shape (2, 2, 2)); expected a 1-D or 2-D array`);
+  });
+
+  it('round-trips float64, float32 and one column through encodeNpy', async () => {
+    const r = rng(3);
+    const f64 = new Float64Array(37 * 5).map(() => gaussian(r) * 1e3);
+    f64[4] = -0;
+    const f32 = new Float32Array(11 * 3).map(() => gaussian(r));
+    const col = new Float64Array(9).map(() => gaussian(r));
+    for (const [m, Type] of [
+      [{ data: f64, rows: 37, cols: 5 }, Float64Array],
+      [{ data: f32, rows: 11, cols: 3 }, Float32Array],
+      [{ data: col, rows: 9, cols: 1 }, Float64Array],
+    ] as const) {
+      const bytes = encodeNpy(m);
+      const headerLen = bytes[8]! | (bytes[9]! << 8);
+      expect((10 + headerLen) % 64).toBe(0);
+      expect(bytes[10 + headerLen - 1]).toBe(0x0a);
+      const header = new TextDecoder().decode(bytes.subarray(10, 10 + headerLen));
+      expect(header).toContain(`'shape': (${m.rows}, ${m.cols})`);
+      expect(header).toContain(`'descr': '<${Type === Float32Array ? 'f4' : 'f8'}'`);
+      const back = parseNpy(bytes, 'mem');
+      expect(back.data).toBeInstanceOf(Type);
+      expect([back.rows, back.cols]).toEqual([m.rows, m.cols]);
+      expect(firstDiff(back.data, m.data)).toBe(-1);
+      const p = await file('m.npy', bytes);
+      const fromFile = await readDataFile(p);
+      expect(firstDiff(fromFile.data, m.data)).toBe(-1);
+    }
+  });
+
+  /** Builds a .npy file by hand: any version, header text and raw data bytes. */
+  function handmade(major: number, header: string, data: Uint8Array): Uint8Array {
+    const h = enc.encode(header);
+    const pre = major === 1 ? 10 : 12;
+    const out = new Uint8Array(pre + h.length + data.length);
+    out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]);
+    const view = new DataView(out.buffer);
+    if (major === 1) view.setUint16(8, h.length, true);
+    else view.setUint32(8, h.length, true);
+    out.set(h, pre);
+    out.set(data, pre + h.length);
+    return out;
+  }
+  const fortran32 = new Float64Array([1, 3, 5, 2, 4, 6]); // 3×2 [[1,2],[3,4],[5,6]] in column order
+
+  it('reads handcrafted v2.0 and v3.0 headers (Fortran order, 4-byte header length)', () => {
+    const data = new Uint8Array(fortran32.buffer);
+    const header = "{'descr': '<f8', 'fortran_order': True, 'shape': (3, 2), }".padEnd(115, ' ') + '\n'; // 12 + 116 = 128
+    for (const major of [2, 3]) {
+      const m = parseNpy(handmade(major, header, data), 'v.npy');
+      expect([m.rows, m.cols]).toEqual([3, 2]);
+      expect([...m.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    }
+    // Double quotes, '|' byte order, '=' native order, and a 1-D shape with a trailing comma.
+    const one = parseNpy(handmade(1, '{"descr": "|f8", "fortran_order": False, "shape": (3,)}\n', data.subarray(0, 24)), 'v.npy');
+    expect([one.rows, one.cols, ...one.data]).toEqual([3, 1, 1, 3, 5]);
+  });
+
+  it('copies unaligned data into an aligned array', () => {
+    const bytes = encodeNpy({ data: new Float64Array([1.5, -2.5, 3.25]), rows: 3, cols: 1 });
+    const shifted = new Uint8Array(bytes.length + 1);
+    shifted.set(bytes, 1);
+    const m = parseNpy(shifted.subarray(1), 'u.npy');
+    expect(m.data.byteOffset % 8).toBe(0);
+    expect([...m.data]).toEqual([1.5, -2.5, 3.25]);
+    // header length 117 → data at 127 (unaligned) in a handcrafted v1.0 file
+    const odd = handmade(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }".padEnd(116, ' ') + '\n', new Uint8Array(new Float32Array([0.5, 7]).buffer));
+    const m2 = parseNpy(odd, 'odd.npy');
+    expect(m2.data).toBeInstanceOf(Float32Array);
+    expect([...m2.data]).toEqual([0.5, 7]);
+  });
+
+  it('names bad magic, a truncated header, malformed headers and truncated data', () => {
+    const good = encodeNpy({ data: new Float64Array([1, 2, 3, 4]), rows: 2, cols: 2 });
+    const bad = (bytes: Uint8Array) => {
+      try {
+        parseNpy(bytes, 'x.npy');
+      } catch (err) {
+        expect(err).toBeInstanceOf(InvalidDataError);
+        return (err as Error).message;
+      }
+      return 'no error';
+    };
+    expect(bad(enc.encode('1,2,3\n4,5,6\n'))).toBe('x.npy: not a NumPy .npy file (bad magic string; expected "\\x93NUMPY")');
+    expect(bad(good.subarray(0, 40))).toMatch(/^x\.npy: truncated \.npy header/);
+    expect(bad(good.subarray(0, good.length - 1))).toBe("x.npy: data is truncated: shape (2, 2) of <f8 needs 32 bytes but the file has 31");
+    expect(bad(handmade(1, "{'descr': '<f8'}\n", new Uint8Array(0)))).toMatch(/^x\.npy: malformed \.npy header/);
+    expect(bad(handmade(1, "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }\n", new Uint8Array(16)))).toBe(
+      "x.npy: unsupported dtype '<c16' (expected float64 '<f8' or float32 '<f4')",
+    );
+    expect(bad(handmade(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (), }\n", new Uint8Array(8)))).toBe(
+      'x.npy: the array is a scalar (shape ()); expected a 1-D or 2-D array',
+    );
+    expect(bad(handmade(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 3), }\n", new Uint8Array(0)))).toBe(
+      'x.npy: the array is empty (shape (0, 3))',
+    );
+    const v9 = good.slice();
+    v9[6] = 9;
+    expect(bad(v9)).toBe('x.npy: unsupported .npy format version 9.0 (expected 1.0, 2.0 or 3.0)');
+  });
+});
+
+describe('writeCsv / writeColumn', () => {
+  it('writes the shortest round-trip form, comma-separated, \\n line ends', async () => {
+    const p = join(dir, 'out.csv');
+    await writeCsv(p, { data: [1, 0.5, -0, 1e21, 1.5e-7, -123.25], rows: 3, cols: 2 });
+    expect(await readFile(p, 'utf8')).toBe('1,0.5\n-0,1e+21\n1.5e-7,-123.25\n');
+    const c = join(dir, 'col.csv');
+    await writeColumn(c, new Int32Array([3, 1, 2]));
+    expect(await readFile(c, 'utf8')).toBe('3\n1\n2\n');
+  });
+
+  it('round-trips values bit for bit through readDataFile', async () => {
+    const r = rng(42);
+    const rows = 25_000, cols = 4; // several 1 MiB write blocks
+    const data = new Float64Array(rows * cols).map(() => gaussian(r) * 10 ** Math.floor(r() * 600 - 300));
+    data.set([-0, 5e-324, 1.7976931348623157e308, -2.2250738585072014e-308, 0.1, 1 / 3, 2 ** 53 + 2, 0]);
+    const p = join(dir, 'roundtrip.csv');
+    await writeCsv(p, { data, rows, cols });
+    const back = await readDataFile(p);
+    expect([back.rows, back.cols]).toEqual([rows, cols]);
+    expect(firstDiff(back.data, data)).toBe(-1);
+    // float32 input is written as its exact double value
+    const f32 = new Float32Array([0.1, -3.5]);
+    const q = join(dir, 'f32.csv');
+    await writeColumn(q, f32);
+    expect(firstDiff((await readDataFile(q)).data, [...f32])).toBe(-1);
+  });
+
+  it('fails with a WebGmmError naming the path when the directory is missing', async () => {
+    const p = join(dir, 'no-such-dir', 'out.csv');
+    const err = await writeCsv(p, { data: [1], rows: 1, cols: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WebGmmError);
+    expect((err as WebGmmError).code).toBe('OUTPUT');
+    expect((err as Error).message).toBe(`${p}: cannot write: no such directory: ${join(dir, 'no-such-dir')}`);
+  });
+
+  it('replaces an existing file only on success and leaves no temporary file behind', async () => {
+    const sub = join(dir, 'atomic');
+    await mkdir(sub);
+    const target = join(sub, 'out.csv');
+    await writeFile(target, 'old\n');
+    await writeCsv(target, { data: [1, 2], rows: 1, cols: 2 });
+    expect(await readFile(target, 'utf8')).toBe('1,2\n');
+
+    // Failure while producing the content: the old file stays, the temporary file is removed.
+    const throwing = new Proxy({ length: 4 } as ArrayLike<number>, {
+      get(t, key) {
+        if (key === '3') throw new Error('boom');
+        if (typeof key === 'string' && /^\d+$/.test(key)) return Number(key);
+        return Reflect.get(t, key);
+      },
+    });
+    const err = await writeCsv(target, { data: throwing, rows: 2, cols: 2 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WebGmmError);
+    expect((err as Error).message).toBe(`${target}: cannot write: boom`);
+    expect(await readFile(target, 'utf8')).toBe('1,2\n');
+
+    // Failure at the rename (the target is a directory): the temporary file is removed.
+    const asDir = join(sub, 'taken.csv');
+    await mkdir(asDir);
+    const err2 = await writeColumn(asDir, [1, 2]).catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(WebGmmError);
+    expect((err2 as Error).message).toMatch(new RegExp(`^${asDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot write: `));
+    expect((await readdir(sub)).sort()).toEqual(['out.csv', 'taken.csv']);
+  });
+
+  it('rejects a shape that does not match the data', async () => {
+    await expect(writeCsv(join(dir, 'bad.csv'), { data: [1, 2, 3], rows: 2, cols: 2 })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
+describe('readWeightsFile', () => {
+  it('reads one weight per line, a single row, a header, and .npy', async () => {
+    const col = await readWeightsFile(await file('w.csv', '1\n2.5\n\n0\n'), 3);
+    expect(col).toBeInstanceOf(Float64Array);
+    expect([...col]).toEqual([1, 2.5, 0]);
+    expect([...(await readWeightsFile(await file('w.txt', '1 2 3\n'), 3))]).toEqual([1, 2, 3]);
+    expect([...(await readWeightsFile(await file('w.csv', 'weight\n4\n5\n'), 2))]).toEqual([4, 5]);
+    const npy = await file('w.npy', encodeNpy({ data: new Float32Array([0.5, 2]), rows: 2, cols: 1 }));
+    const fromNpy = await readWeightsFile(npy, 2);
+    expect(fromNpy).toBeInstanceOf(Float64Array);
+    expect([...fromNpy]).toEqual([0.5, 2]);
+  });
+
+  it('names the file and line of a bad weight, and a wrong count or shape', async () => {
+    const neg = await file('weights.csv', '1\n\n-0.5\n');
+    const e = await expectDataError(readWeightsFile(neg, 2), `${neg}: line 3, column 1: weight -0.5 is negative (weights must be ≥ 0)`);
+    expect(e.row).toBe(1);
+    const nan = await file('weights.csv', '1\nnan\n');
+    await expectDataError(readWeightsFile(nan, 2), `${nan}: line 2, column 1 is NaN (values must be finite)`);
+    const txt = await file('weights.csv', '1\nheavy\n');
+    await expectDataError(readWeightsFile(txt, 2), `${txt}: line 2, column 1: "heavy" is not a number`);
+    const count = await file('weights.csv', '1\n'.repeat(9));
+    await expectDataError(readWeightsFile(count, 10), `${count}: has 9 weights but the data has 10 points`);
+    const one = await file('weights.csv', '1\n');
+    await expectDataError(readWeightsFile(one, 2), `${one}: has 1 weight but the data has 2 points`);
+    const grid = await file('weights.csv', '1,2\n3,4\n');
+    await expectDataError(
+      readWeightsFile(grid, 4),
+      `${grid}: has 2 rows of 2 values; expected one weight per line (a single column) or a single row`,
+    );
+    const npyNeg = await file('w.npy', encodeNpy({ data: new Float64Array([1, -2]), rows: 2, cols: 1 }));
+    await expectDataError(readWeightsFile(npyNeg, 2), `${npyNeg}: row 2, column 1: weight -2 is negative (weights must be ≥ 0)`);
+    const missing = join(dir, 'nope.csv');
+    await expectDataError(readWeightsFile(missing, 2), `${missing}: no such file`);
+  });
+});

@@ -1,0 +1,92 @@
+// webgmm's model JSON and the extension-driven model file dispatch.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GaussianMixture, parseWebgmmModel, serializeWebgmmModel, InvalidModelError, WebGmmError } from '../src/index.js';
+import { readModelFile, writeModelFile } from '../src/node.js';
+import { Rng } from '../src/util/rng.js';
+import { FIXTURES } from './helpers.js';
+
+function randomModel(k: number, d: number, diagonal: boolean, seed: number): GaussianMixture {
+  const rng = new Rng(seed);
+  const w = Array.from({ length: k }, () => 0.1 + rng.nextFloat());
+  const total = w.reduce((a, b) => a + b);
+  const means = Array.from({ length: k }, () => Array.from({ length: d }, () => 10 * rng.nextNormal()));
+  const covariances = Array.from({ length: k }, () => {
+    if (diagonal) return Array.from({ length: d }, () => 0.1 + rng.nextFloat());
+    const a = Array.from({ length: d }, () => Array.from({ length: d }, () => rng.nextNormal()));
+    return a.map((_, i) => a.map((_, j) => a[i]!.reduce((s, _, m) => s + a[i]![m]! * a[j]![m]!, 0) + (i === j ? d : 0)));
+  });
+  return new GaussianMixture({ weights: w.map((x) => x / total), means, covariances: covariances as number[][][] });
+}
+
+let dir: string;
+beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'webgmm-models-'))));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('webgmm model JSON', () => {
+  it.each([false, true])('round-trips every parameter bit for bit (diagonal=%s)', (diagonal) => {
+    const m = randomModel(4, 5, diagonal, diagonal ? 2 : 1);
+    const text = serializeWebgmmModel(m, { note: 'x' });
+    const parsed = JSON.parse(text);
+    expect(parsed.format).toBe('webgmm.GaussianMixture');
+    expect(parsed.version).toBe(1);
+    expect(parsed.covarianceType).toBe(diagonal ? 'diagonal' : 'full');
+    expect(parsed.training).toEqual({ note: 'x' });
+    const back = parseWebgmmModel(text, 'm.json');
+    expect(back.covarianceType).toBe(m.covarianceType);
+    expect(Array.from(back.weights)).toEqual(Array.from(m.weights));
+    expect(Array.from(back.means)).toEqual(Array.from(m.means));
+    expect(Array.from(back.covariances)).toEqual(Array.from(m.covariances));
+  });
+
+  it.each([
+    ['not JSON', '{"format": ', /m\.json: not valid JSON/],
+    ['another format', '{"model": {}}', /m\.json: not a webgmm model/],
+    ['a future version', '{"format": "webgmm.GaussianMixture", "version": 2, "weights": [1], "means": [[0]], "covariances": [[[1]]]}', /unsupported webgmm model version 2/],
+    ['inconsistent counts', '{"format": "webgmm.GaussianMixture", "version": 1, "gaussians": 2, "weights": [1], "means": [[0]], "covariances": [[[1]]]}', /"gaussians" is 2 but the file holds 1/],
+    ['bad parameters', '{"format": "webgmm.GaussianMixture", "version": 1, "weights": [1], "means": [[0, 1]], "covariances": [[[1, 2], [2, 1]]]}', /m\.json: covariance of component 0 is not positive definite/],
+  ])('rejects %s', (_name, text, message) => {
+    expect(() => parseWebgmmModel(text, 'm.json')).toThrow(InvalidModelError);
+    expect(() => parseWebgmmModel(text, 'm.json')).toThrow(message);
+  });
+});
+
+describe('model files by extension', () => {
+  const m = randomModel(3, 2, false, 7);
+
+  it.each([
+    ['a.json', undefined, 'webgmm-json'],
+    ['b.json', 'mlpack', 'mlpack-json'],
+    ['c.xml', undefined, 'mlpack-xml'],
+    ['d.bin', undefined, 'mlpack-bin'],
+    ['e.json', 'webgmm', 'webgmm-json'],
+  ] as const)('%s (format %s) is written and read back as %s with identical parameters', async (name, format, kind) => {
+    const path = join(dir, name);
+    await writeModelFile(path, m, format);
+    const back = await readModelFile(path);
+    expect(back.kind).toBe(kind);
+    expect(Array.from(back.model.means)).toEqual(Array.from(m.means));
+    expect(Array.from(back.model.covariances)).toEqual(Array.from(m.covariances));
+    expect(Array.from(back.model.weights)).toEqual(Array.from(m.weights));
+  });
+
+  it('webgmm ↔ mlpack: an mlpack fixture rewritten as webgmm JSON and back is unchanged', async () => {
+    const { model } = await readModelFile(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.json'));
+    await writeModelFile(join(dir, 'w.json'), model);
+    const viaWebgmm = (await readModelFile(join(dir, 'w.json'))).model;
+    await writeModelFile(join(dir, 'again.json'), viaWebgmm, 'mlpack');
+    expect(readFileSync(join(dir, 'again.json'), 'utf8')).toBe(readFileSync(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.json'), 'utf8'));
+  });
+
+  it('refuses ambiguous or impossible requests', async () => {
+    await expect(writeModelFile(join(dir, 'x.xml'), m, 'webgmm')).rejects.toThrow(/webgmm models are JSON files/);
+    await expect(writeModelFile(join(dir, 'x.txt'), m)).rejects.toThrow(WebGmmError);
+    await expect(readModelFile(join(dir, 'missing.json'))).rejects.toThrow(/missing\.json: no such file/);
+    writeFileSync(join(dir, 'empty.bin'), '');
+    await expect(readModelFile(join(dir, 'empty.bin'))).rejects.toThrow(/empty\.bin: the file is empty/);
+    writeFileSync(join(dir, 'model.yaml'), 'x');
+    await expect(readModelFile(join(dir, 'model.yaml'))).rejects.toThrow(/unknown model file extension/);
+  });
+});
