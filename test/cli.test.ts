@@ -77,6 +77,7 @@ describe('webgmm train', () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.split('\n').filter((l) => /^trial 1\/1 iteration \d+ log-likelihood/.test(l));
     expect(lines.map((l) => Number(/iteration (\d+)/.exec(l)![1]))).toEqual([0, 1, 2, 3, 4]);
+    expect(r.stderr).toMatch(/^trial 1\/1 k-means iteration 1 shift \d/m);
     expect(r.stderr).toMatch(/iterations 4 .* converged no/);
     expect(r.stderr).toMatch(/no model will be saved/);
     const tight = webgmm('train', '-i', overlap, '-g', '4', '-s', '1', '-T', '1e-6', '--backend', 'cpu');

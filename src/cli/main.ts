@@ -176,6 +176,7 @@ async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
     ...(flags.max_chunk_points !== undefined ? { maxChunkPoints: flags.max_chunk_points } : {}),
     ...(inputModel ? { inputModel } : {}),
     ...(weights ? { observationWeights: weights } : {}),
+    onKmeansIteration: ({ trial, iteration, shift }) => progress.kmeans(trial, flags.trials, iteration, shift, flags.kmeans_max_iterations),
     onIteration: (info) => progress.iteration(info, flags.trials, flags.max_iterations),
     signal,
   });

@@ -36,7 +36,23 @@ export class Progress {
     else if (this.verbose) this.stream.write(`${text}\n`);
   }
 
+  /** A Lloyd iteration of a trial's k-means. */
+  kmeans(trial: number, trials: number, iteration: number, shift: number, maxIterations: number): void {
+    if (this.verbose) {
+      this.stream.write(`trial ${trial + 1}/${trials} k-means iteration ${iteration} shift ${shift.toExponential(2)}\n`);
+      return;
+    }
+    if (!this.live) return;
+    if (!this.bar || iteration === 1) {
+      this.phaseStart = performance.now();
+      this.start(`k-means trial {trial} |{bar}| iteration {value}/{total} shift {delta} {time} s`, maxIterations > 0 ? maxIterations : 1000);
+    }
+    const elapsed = (performance.now() - this.phaseStart) / 1000;
+    this.bar!.update(iteration, { trial: `${trial + 1}/${trials}`, delta: shift.toExponential(2), time: elapsed.toFixed(1) });
+  }
+
   iteration(info: IterationInfo, trials: number, maxIterations: number): void {
+    if (info.iteration === 0) this.phaseStart = performance.now();
     const elapsed = (performance.now() - this.phaseStart) / 1000;
     const delta = Number.isNaN(info.delta) ? '–' : info.delta.toExponential(2);
     if (this.verbose) {

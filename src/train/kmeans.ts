@@ -30,6 +30,8 @@ export interface KMeansOptions {
   /** Optional non-negative observation weights (length n): centroid = weighted mean; a weight-0 point is assigned but moves nothing. */
   weights?: Float64Array | null;
   signal?: AbortSignal;
+  /** Called after every Lloyd iteration with its number (1-based) and the centroid shift. */
+  onIteration?: ((iteration: number, shift: number) => void) | undefined;
 }
 
 export interface KMeansResult {
@@ -148,7 +150,7 @@ export async function kmeans(
   checkMaxIterations(options.maxIterations);
   const weights = checkWeights(options.weights, n);
   const initial = sampleInitialCentroids(data, n, d, k, rng, weights);
-  return lloyd(data, n, d, k, initial, weights, options.maxIterations, options.signal);
+  return lloyd(data, n, d, k, initial, weights, options.maxIterations, options.signal, options.onIteration);
 }
 
 /** k-means starting from the given K×d centroids (copied, not modified). */
@@ -167,7 +169,7 @@ export async function kmeansFromCentroids(
     throw new InvalidArgumentError('initialCentroids', `expected ${k}×${d} = ${k * d} initial centroid values, got ${initial.length}`);
   }
   const weights = checkWeights(options.weights, n);
-  return lloyd(data, n, d, k, Float64Array.from(initial), weights, options.maxIterations, options.signal);
+  return lloyd(data, n, d, k, Float64Array.from(initial), weights, options.maxIterations, options.signal, options.onIteration);
 }
 
 /**
@@ -182,6 +184,7 @@ async function lloyd(
   weights: Float64Array | null,
   maxIterations: number,
   signal: AbortSignal | undefined,
+  onIteration?: (iteration: number, shift: number) => void,
 ): Promise<KMeansResult> {
   let current: Float64Array = start; // centroids used for this iteration's assignment
   let next: Float64Array = new Float64Array(k * d); // centroids produced by this iteration
@@ -242,6 +245,7 @@ async function lloyd(
     else scheduleBoundUpdate(state);
 
     iteration++;
+    onIteration?.(iteration, cNorm);
     if (!Number.isFinite(cNorm)) cNorm = 1e-4; // keep iterating, as mlpack does
     const swap = current;
     current = next;

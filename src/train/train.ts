@@ -54,6 +54,8 @@ export interface TrainOptions {
   maxChunkPoints?: number;
   /** Called after every E-step with the current model and its log-likelihood; may return a promise. */
   onIteration?: (info: IterationInfo) => void | Promise<void>;
+  /** Called after every Lloyd iteration of a trial's (final) k-means, for progress displays. */
+  onKmeansIteration?: (info: { trial: number; iteration: number; shift: number }) => void;
   /** Cancels training: the promise rejects with the signal's reason (an `AbortError` by default). */
   signal?: AbortSignal;
 }
@@ -103,7 +105,7 @@ export interface TrainResult {
 const KNOWN_OPTIONS = new Set<string>([
   'gaussians', 'trials', 'tolerance', 'maxIterations', 'noForcePositive', 'diagonalCovariance', 'noise',
   'kmeansMaxIterations', 'refinedStart', 'samplings', 'percentage', 'seed', 'inputModel',
-  'covarianceConstraint', 'observationWeights', 'backend', 'maxChunkPoints', 'onIteration', 'signal',
+  'covarianceConstraint', 'observationWeights', 'backend', 'maxChunkPoints', 'onIteration', 'onKmeansIteration', 'signal',
 ]);
 
 interface ResolvedOptions {
@@ -179,7 +181,13 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
               samplings: opts.samplings, percentage: opts.percentage, weights, signal,
             })
           : null;
-        const kmOpts = { maxIterations: opts.kmeansMaxIterations, weights, signal };
+        const onKmeans = options.onKmeansIteration;
+        const kmOpts = {
+          maxIterations: opts.kmeansMaxIterations,
+          weights,
+          signal,
+          onIteration: onKmeans ? (iteration: number, shift: number) => onKmeans({ trial, iteration, shift }) : undefined,
+        };
         const km = centroids
           ? await kmeansFromCentroids(ds.data, ds.n, ds.d, centroids, opts.gaussians, kmOpts)
           : await kmeans(ds.data, ds.n, ds.d, opts.gaussians, rng, kmOpts);
@@ -304,6 +312,9 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
   const maxChunkPoints = o.maxChunkPoints === undefined ? undefined : checkInteger('maxChunkPoints', o.maxChunkPoints, 1, 'an integer > 0');
   if (o.onIteration !== undefined && typeof o.onIteration !== 'function') {
     throw new InvalidArgumentError('onIteration', `onIteration must be a function, got ${describe(o.onIteration)}`);
+  }
+  if (o.onKmeansIteration !== undefined && typeof o.onKmeansIteration !== 'function') {
+    throw new InvalidArgumentError('onKmeansIteration', `onKmeansIteration must be a function, got ${describe(o.onKmeansIteration)}`);
   }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw new InvalidArgumentError('signal', 'signal must be an AbortSignal');
