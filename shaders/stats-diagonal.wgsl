@@ -15,7 +15,7 @@ struct Chunk {
   n: u32,
   groups: u32,
   tiles: u32,
-  pad: u32,
+  reduceSlots: u32,   // DP4 + 1, from a uniform: see the reduction loop below
 }
 
 @group(0) @binding(0) var<storage, read> points: array<vec4f>;
@@ -45,10 +45,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
   }
 
-  for (var j = 0u; j <= DP4; j++) {
+  // The bound comes from a uniform so that the compiler keeps this a loop: unrolled, its barriers
+  // multiply, and CPU drivers (lavapipe) take minutes to compile the result.
+  for (var j = 0u; j < chunk.reduceSlots; j++) {
     if (j < DP4) {
-      tree[lid] = s[j];
-      tree[WG + lid] = q[j];
+      tree[lid] = s[min(j, MAX_DP4 - 1u)];
+      tree[WG + lid] = q[min(j, MAX_DP4 - 1u)];
     } else {
       tree[lid] = vec4f(n, 0.0, 0.0, 0.0);
       tree[WG + lid] = vec4f(0.0);

@@ -34,9 +34,9 @@ const MAX_DA4: u32 = 17u;
 
 struct Chunk {
   n: u32,
-  groups: u32,  // workgroups along x
-  tiles: u32,   // unused here
-  pad: u32,
+  groups: u32,        // workgroups along x
+  tiles: u32,         // unused here
+  reduceSlots: u32,   // MAX_BLOCKS, from a uniform: see the reduction loop below
 }
 
 @group(0) @binding(0) var<storage, read> points: array<vec4f>;
@@ -78,8 +78,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
   }
 
-  for (var j = 0u; j < BLOCKS; j++) {
-    tree[lid] = acc[j];
+  // The bound comes from a uniform so that the compiler keeps this a loop: unrolled, its barriers
+  // multiply, and CPU drivers (lavapipe) take minutes to compile the result.
+  for (var j = 0u; j < chunk.reduceSlots; j++) {
+    tree[lid] = acc[min(j, MAX_BLOCKS - 1u)];
     workgroupBarrier();
     for (var half = WG / 2u; half > 0u; half /= 2u) {
       if (lid < half) {
@@ -87,7 +89,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
       workgroupBarrier();
     }
-    if (lid == 0u) {
+    if (lid == 0u && j < BLOCKS) {
       partials[(g * K + k) * NB + U0 + j] = tree[0];
     }
     workgroupBarrier();

@@ -234,7 +234,8 @@ export class WebGpuBackend implements EStepBackend {
       const estepGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * ESTEP_ITERATIONS_PER_INVOCATION)), MAX_ESTEP_GROUPS);
       const statsGroups = statsGroupsFor(cn);
       const estepUniform = this.uniform([cn, estepGroups, 0, 0], `estep uniform ${c}`);
-      const statsUniform = this.uniform([cn, statsGroups, 0, 0], `stats uniform ${c}`);
+      const reduceSlots = L.diagonal ? L.dp4 + 1 : BLOCKS_PER_PIPELINE;
+      const statsUniform = this.uniform([cn, statsGroups, 0, reduceSlots], `stats uniform ${c}`);
       const reduceUniform = this.uniform([L.m, statsGroups, 0, 0], `reduce uniform ${c}`);
       const llPartials = this.createBuffer(estepGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
       const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
