@@ -1,7 +1,7 @@
 // E-step over one chunk of points: per point, the log-density of every component through its
 // precision factor (full: ‖P_k (x − μ_k)‖², P_k = L_k⁻¹ lower-triangular; diagonal: Σ (x − μ)²/σ²),
-// an online max-shifted log-sum-exp, and the responsibilities r_nk (times the point's observation
-// weight) written to `resp` ([k][point], for the statistics kernels). Each workgroup also reduces
+// a max-shifted log-sum-exp; leaves e_nk = exp(log p_nk − max_n) in `resp` ([k][point]) and
+// w_n / Σ_k e_nk in `scale`, so the statistics kernels form r_nk = e_nk · scale_n. Each workgroup also reduces
 // its points' weighted log-likelihood, zero-likelihood count and Σ w|log p| (which bounds the
 // float32 rounding error of the log-likelihood) with a fixed-order tree (deterministic).
 //
@@ -18,8 +18,6 @@ override K: u32;
 override DIAGONAL: bool;
 override HAS_WEIGHTS: bool;
 override TRI4: u32;
-// Responsibilities of component k start at k·NPAD (a multiple of 4).
-override NPAD: u32;
 
 const WG: u32 = 64u;
 const PPI: u32 = 4u;
@@ -30,10 +28,10 @@ const NEG_BIG: f32 = -3.0e38;
 const ZERO_LIKELIHOOD: f32 = -1.0e37;
 
 struct Chunk {
-  n: u32,        // points in this chunk
-  groups: u32,   // workgroups dispatched (grid stride)
-  tiles: u32,    // unused here
-  pad: u32,
+  n: u32,            // points in this chunk
+  groups: u32,       // workgroups dispatched (grid stride)
+  npad: u32,         // component k's values start at k·npad in `resp` (a multiple of 4)
+  reduceSlots: u32,  // unused here
 }
 
 @group(0) @binding(0) var<storage, read> points: array<vec4f>;
@@ -42,6 +40,8 @@ struct Chunk {
 @group(0) @binding(3) var<storage, read_write> resp: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> llPartials: array<vec4f>;
 @group(0) @binding(5) var<uniform> chunk: Chunk;
+// Per point w_n / Σ_k exp(log p_nk − max_n): r_nk = resp[k][n] · scale[n] (0 for points that add nothing).
+@group(0) @binding(6) var<storage, read_write> scale: array<vec4f>;
 
 var<workgroup> llShared: array<vec4f, WG>;
 
@@ -70,7 +70,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
     }
     var mx = vec4f(NEG_BIG);
-    var s = vec4f(0.0);
     for (var k = 0u; k < K; k++) {
       let base = k * stride;
       var m = vec4f(0.0);
@@ -92,23 +91,33 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           diff[2u * DP4 + b] = x[2u * DP4 + b] - mu;
           diff[3u * DP4 + b] = x[3u * DP4 + b] - mu;
         }
+        // Both loops have constant bounds, so the compiler unrolls them and every array index
+        // is static (dynamically indexed private arrays are slow on every driver); the test on b
+        // skips the zero blocks above P's diagonal at compile time.
         var row = base + DP4;
         for (var r = 0u; r < D; r++) {
           var y = vec4f(0.0);
-          let blocks = r / 4u + 1u;
-          for (var b = 0u; b < blocks; b++) {
-            let pr = params[row + b];
-            y += vec4f(dot(pr, diff[b]), dot(pr, diff[DP4 + b]), dot(pr, diff[2u * DP4 + b]), dot(pr, diff[3u * DP4 + b]));
+          for (var b = 0u; b < DP4; b++) {
+            if (b <= r / 4u) {
+              let pr = params[row + b];
+              y += vec4f(dot(pr, diff[b]), dot(pr, diff[DP4 + b]), dot(pr, diff[2u * DP4 + b]), dot(pr, diff[3u * DP4 + b]));
+            }
           }
           m += y * y;
-          row += blocks;
+          row += r / 4u + 1u;
         }
       }
       let lp = vec4f(params[base + stride - 1u].x) - 0.5 * min(m, vec4f(1.0e30));
-      resp[(k * NPAD + p0) / 4u] = lp;
-      let top = max(mx, lp);
-      s = s * exp(mx - top) + exp(lp - top);
-      mx = top;
+      resp[(k * chunk.npad + p0) / 4u] = lp;
+      mx = max(mx, lp);
+    }
+    // One exp per component and point: e = exp(log p_k − max) serves both the sum and r_nk.
+    var s = vec4f(0.0);
+    for (var k = 0u; k < K; k++) {
+      let i = (k * chunk.npad + p0) / 4u;
+      let e = exp(resp[i] - mx);
+      s += e;
+      resp[i] = e;
     }
     var w = vec4f(1.0);
     if (HAS_WEIGHTS) {
@@ -121,10 +130,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     ll += dot(w, logp);
     absLl += dot(w, abs(logp));
     zero += dot(select(vec4f(0.0), vec4f(1.0), valid & lost), vec4f(1.0));
-    for (var k = 0u; k < K; k++) {
-      let i = (k * NPAD + p0) / 4u;
-      resp[i] = w * exp(resp[i] - logp);
-    }
+    scale[p0 / 4u] = select(vec4f(0.0), w / s, counted);
   }
 
   llShared[lid] = vec4f(ll, zero, absLl, 0.0);

@@ -6,7 +6,6 @@
 override DP4: u32;
 override K: u32;
 override STRIDE: u32;
-override NPAD: u32;
 
 const WG: u32 = 64u;
 const MAX_DP4: u32 = 16u;
@@ -14,7 +13,7 @@ const MAX_DP4: u32 = 16u;
 struct Chunk {
   n: u32,
   groups: u32,
-  tiles: u32,
+  npad: u32,          // component k's values start at k·npad in `resp`
   reduceSlots: u32,   // DP4 + 1, from a uniform: see the reduction loop below
 }
 
@@ -23,6 +22,7 @@ struct Chunk {
 @group(0) @binding(2) var<storage, read> resp: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<vec4f>;
 @group(0) @binding(4) var<uniform> chunk: Chunk;
+@group(0) @binding(5) var<storage, read> scale: array<f32>;
 
 var<workgroup> tree: array<vec4f, 2u * WG>;
 
@@ -35,7 +35,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var n = 0.0;
   let mean = k * STRIDE;
   for (var p = g * WG + lid; p < chunk.n; p += chunk.groups * WG) {
-    let r = resp[k * NPAD + p];
+    let r = resp[k * chunk.npad + p] * scale[p];
     n += r;
     for (var j = 0u; j < DP4; j++) {
       let v = points[p * DP4 + j] - params[mean + j];
@@ -49,8 +49,17 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // multiply, and CPU drivers (lavapipe) take minutes to compile the result.
   for (var j = 0u; j < chunk.reduceSlots; j++) {
     if (j < DP4) {
-      tree[lid] = s[min(j, MAX_DP4 - 1u)];
-      tree[WG + lid] = q[min(j, MAX_DP4 - 1u)];
+      // Static indices only (see stats-full.wgsl): pick s[j] and q[j] by comparison.
+      var sj = vec4f(0.0);
+      var qj = vec4f(0.0);
+      for (var i = 0u; i < DP4; i++) {
+        if (i == j) {
+          sj = s[i];
+          qj = q[i];
+        }
+      }
+      tree[lid] = sj;
+      tree[WG + lid] = qj;
     } else {
       tree[lid] = vec4f(n, 0.0, 0.0, 0.0);
       tree[WG + lid] = vec4f(0.0);

@@ -16,7 +16,6 @@ override DA4: u32;      // vec4 blocks per augmented point
 override NB: u32;       // upper-triangular 4×4 blocks in all
 override K: u32;
 override STRIDE: u32;   // component stride in params (vec4s); the mean comes first
-override NPAD: u32;     // responsibilities of component k start at k·NPAD
 override U0: u32;       // first block of this pipeline
 override BLOCKS: u32;   // blocks of this pipeline (≤ 8)
 override BI0: u32 = 0u; override BJ0: u32 = 0u;
@@ -35,7 +34,7 @@ const MAX_DA4: u32 = 17u;
 struct Chunk {
   n: u32,
   groups: u32,        // workgroups along x
-  tiles: u32,         // unused here
+  npad: u32,          // component k's values start at k·npad in `resp`
   reduceSlots: u32,   // MAX_BLOCKS, from a uniform: see the reduction loop below
 }
 
@@ -44,6 +43,7 @@ struct Chunk {
 @group(0) @binding(2) var<storage, read> resp: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<mat4x4f>;
 @group(0) @binding(4) var<uniform> chunk: Chunk;
+@group(0) @binding(5) var<storage, read> scale: array<f32>;
 
 var<workgroup> tree: array<mat4x4f, WG>;
 
@@ -57,7 +57,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var b: array<vec4f, MAX_DA4>;
   let mean = k * STRIDE;
   for (var p = g * WG + lid; p < chunk.n; p += chunk.groups * WG) {
-    let r = resp[k * NPAD + p];
+    let r = resp[k * chunk.npad + p] * scale[p];
     for (var j = 0u; j < DA4; j++) {
       var v = vec4f(0.0);
       if (j < DP4) {
@@ -81,7 +81,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // The bound comes from a uniform so that the compiler keeps this a loop: unrolled, its barriers
   // multiply, and CPU drivers (lavapipe) take minutes to compile the result.
   for (var j = 0u; j < chunk.reduceSlots; j++) {
-    tree[lid] = acc[min(j, MAX_BLOCKS - 1u)];
+    // Pick acc[j] with static indices only: a dynamic index would move all of acc out of
+    // registers into indexable memory, slowing the accumulation loop above.
+    var mine = mat4x4f();
+    for (var i = 0u; i < MAX_BLOCKS; i++) {
+      if (i == j) {
+        mine = acc[i];
+      }
+    }
+    tree[lid] = mine;
     workgroupBarrier();
     for (var half = WG / 2u; half > 0u; half /= 2u) {
       if (lid < half) {

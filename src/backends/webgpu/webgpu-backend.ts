@@ -204,7 +204,8 @@ export class WebGpuBackend implements EStepBackend {
 
     const STORAGE = GPUBufferUsage.STORAGE;
     this.params = this.createBuffer(PARAMS_BYTES, STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
-    const resp = this.createBuffer(this.npad * L.k * 4, STORAGE, 'responsibilities');
+    const resp = this.createBuffer(this.npad * L.k * 4, STORAGE, 'exp-shifted log-densities');
+    const scale = this.createBuffer(this.npad * 4, STORAGE, 'responsibility scales');
     const partialsSize = statsGroupsFor(this.chunkPoints) * L.m * 16;
     const partials = this.createBuffer(partialsSize, STORAGE, 'partial statistics');
     const dummyWeights = weights === null ? this.createBuffer(16, STORAGE, 'no weights') : null;
@@ -233,9 +234,9 @@ export class WebGpuBackend implements EStepBackend {
       }
       const estepGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * ESTEP_ITERATIONS_PER_INVOCATION)), MAX_ESTEP_GROUPS);
       const statsGroups = statsGroupsFor(cn);
-      const estepUniform = this.uniform([cn, estepGroups, 0, 0], `estep uniform ${c}`);
+      const estepUniform = this.uniform([cn, estepGroups, this.npad, 0], `estep uniform ${c}`);
       const reduceSlots = L.diagonal ? L.dp4 + 1 : BLOCKS_PER_PIPELINE;
-      const statsUniform = this.uniform([cn, statsGroups, 0, reduceSlots], `stats uniform ${c}`);
+      const statsUniform = this.uniform([cn, statsGroups, this.npad, reduceSlots], `stats uniform ${c}`);
       const reduceUniform = this.uniform([L.m, statsGroups, 0, 0], `reduce uniform ${c}`);
       const llPartials = this.createBuffer(estepGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
       const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
@@ -250,11 +251,11 @@ export class WebGpuBackend implements EStepBackend {
         reduced,
         estepBind: device.createBindGroup({
           layout: this.estepPipeline.getBindGroupLayout(0),
-          entries: entries([points, wbuf, this.params, resp, llPartials, estepUniform]),
+          entries: entries([points, wbuf, this.params, resp, llPartials, estepUniform, scale]),
         }),
         statsBind: device.createBindGroup({
           layout: this.statsLayout,
-          entries: entries([points, this.params, resp, partials, statsUniform]),
+          entries: entries([points, this.params, resp, partials, statsUniform, scale]),
         }),
         reduceBind: device.createBindGroup({
           layout: this.reducePipeline.getBindGroupLayout(0),
@@ -300,19 +301,20 @@ export class WebGpuBackend implements EStepBackend {
         { binding: 2, visibility: GPUShaderStage.COMPUTE, buffer: ro },
         { binding: 3, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
         { binding: 4, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+        { binding: 5, visibility: GPUShaderStage.COMPUTE, buffer: ro },
       ],
     });
     const statsPipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.statsLayout] });
     const statsPipelines: Promise<GPUComputePipeline>[] = [];
     if (L.diagonal) {
-      statsPipelines.push(pipeline(SHADERS['stats-diagonal'], { DP4: L.dp4, K: L.k, STRIDE: L.stride, NPAD: this.npad }, 'stats', statsPipelineLayout));
+      statsPipelines.push(pipeline(SHADERS['stats-diagonal'], { DP4: L.dp4, K: L.k, STRIDE: L.stride }, 'stats', statsPipelineLayout));
     } else {
       const blocks: [number, number][] = [];
       for (let bi = 0; bi < L.da4; bi++) for (let bj = bi; bj < L.da4; bj++) blocks.push([bi, bj]);
       for (let u0 = 0; u0 < blocks.length; u0 += BLOCKS_PER_PIPELINE) {
         const group = blocks.slice(u0, u0 + BLOCKS_PER_PIPELINE);
         const constants: Record<string, number> = {
-          D: L.d, DP4: L.dp4, DA4: L.da4, NB: L.nb, K: L.k, STRIDE: L.stride, NPAD: this.npad, U0: u0, BLOCKS: group.length,
+          D: L.d, DP4: L.dp4, DA4: L.da4, NB: L.nb, K: L.k, STRIDE: L.stride, U0: u0, BLOCKS: group.length,
         };
         group.forEach(([bi, bj], j) => {
           constants[`BI${j}`] = bi;
@@ -322,7 +324,7 @@ export class WebGpuBackend implements EStepBackend {
       }
     }
     const estepConstants = {
-      D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0, TRI4: L.tri4, NPAD: this.npad,
+      D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0, TRI4: L.tri4,
     };
     [this.estepPipeline, this.reducePipeline, ...this.statsPipelines] = await Promise.all([
       pipeline(SHADERS.estep, estepConstants, 'estep', 'auto'),
