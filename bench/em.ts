@@ -1,0 +1,722 @@
+/**
+ * EM benchmark: seconds per EM iteration on the WebGPU backend, the CPU backend (float64, one
+ * thread) and scikit-learn (when a Python with sklearn is found), on the same data from the same
+ * initial model, with the implied GFLOP/s and the speed ratios measured in the same run.
+ *
+ *   npm run bench                                   # 36 cases: N ∈ {1e4,1e5,1e6} × D ∈ {2,8,32} × K ∈ {4,16} × full/diagonal
+ *   npm run bench -- --quick                        # N ∈ {1e4, 1e5} only
+ *   npm run bench -- --n 1000000 --d 8 --k 8 --cov full --runs 3
+ *
+ * Flags: --n N, --d D, --k K, --cov full|diagonal each replace that dimension of the grid by one
+ * value (which need not be in the grid); --runs R (default 3) timed runs per backend and case;
+ * --budget S (default 20) seconds per backend per case, probe included: a probe run (2 timed
+ * iterations) estimates the time per iteration, from which the number of timed iterations per run
+ * M (2 ≤ M ≤ 10) is chosen so that the R runs fit in what the probe left of the budget (M = 2 may
+ * overrun it). When one iteration alone exceeds the budget, the probe's 2 iterations are the only
+ * run, and the result is marked (†). --timeout S (default 300): each backend measures a case in its
+ * own worker process (this file with --worker), killed after S seconds; the cell then records the
+ * timeout and where it was (on lavapipe, compiling the D = 32 full-covariance WebGPU pipelines takes
+ * about 10 minutes when Mesa's shader cache does not have them yet), and when it was still in setup,
+ * later cases with the same D, K and covariance skip that backend. A worker that crashes (e.g. inside Dawn) likewise fails one cell only.
+ *
+ * Timing: `onIteration` is called after every E-step pass (iteration 0 = the initial model); the
+ * time per EM iteration of a run is the median gap between successive calls, excluding the gap
+ * after iteration 0 (warm-up); a backend's figure is the median over its runs. scikit-learn is
+ * timed by bench/sklearn_em.py: (fit with max_iter = M+1 − fit with max_iter = 1) / M, medians
+ * over RUNS fits each (its probe is one run with M = 2 and counts as a run when M = 2 is chosen).
+ * The initial model (k-means seeding, ≤ 10 Lloyd iterations, then one EM iteration on the CPU) is
+ * built once per case and shared by all three; its k-means time is reported too.
+ *
+ * Output: a markdown table on stdout (progress goes to stderr) and JSON with every number and
+ * per-run value in bench/results/em-<ISO timestamp>.json (rewritten after every case).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { train, GaussianMixture } from '../src/node.js';
+import { Rng } from '../src/util/rng.js';
+
+type Backend = 'webgpu' | 'cpu';
+type Covariance = 'full' | 'diagonal';
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+interface Args {
+  ns: number[];
+  ds: number[];
+  ks: number[];
+  covs: Covariance[];
+  runs: number;
+  budget: number;
+  /** Per backend per case: a worker still running after this many seconds is killed. */
+  timeout: number;
+  quick: boolean;
+}
+
+const USAGE = `usage: npm run bench -- [--quick] [--n N] [--d D] [--k K] [--cov full|diagonal] [--runs R] [--budget S] [--timeout S]`;
+
+function parseArgs(argv: string[]): Args {
+  const values = new Map<string, string>();
+  let quick = false;
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i]!;
+    if (a === '--quick') { quick = true; continue; }
+    if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
+    let v: string | undefined;
+    const eq = a.indexOf('=');
+    if (eq > 0) { v = a.slice(eq + 1); a = a.slice(0, eq); }
+    const name = a.replace(/^--/, '');
+    if (!a.startsWith('--') || !['n', 'd', 'k', 'cov', 'runs', 'budget', 'timeout'].includes(name)) throw new Error(`unknown argument ${JSON.stringify(argv[i])}\n${USAGE}`);
+    v ??= argv[++i];
+    if (v === undefined) throw new Error(`--${name} needs a value\n${USAGE}`);
+    values.set(name, v);
+  }
+  const int = (name: string, min: number): number | undefined => {
+    const s = values.get(name);
+    if (s === undefined) return undefined;
+    const x = Number(s);
+    if (!Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(s)}`);
+    return x;
+  };
+  const n = int('n', 1), d = int('d', 1), k = int('k', 1), runs = int('runs', 1) ?? 3;
+  const seconds = (name: string, dflt: number): number => {
+    const text = values.get(name);
+    const x = text === undefined ? dflt : Number(text);
+    if (!(x > 0) || !Number.isFinite(x)) throw new Error(`--${name} must be a positive number of seconds, got ${JSON.stringify(text)}`);
+    return x;
+  };
+  const budget = seconds('budget', 20), timeout = seconds('timeout', 300);
+  const cov = values.get('cov');
+  if (cov !== undefined && cov !== 'full' && cov !== 'diagonal') throw new Error(`--cov must be full or diagonal, got ${JSON.stringify(cov)}`);
+  if (n !== undefined && k !== undefined && k > n) throw new Error(`--k ${k} exceeds --n ${n}`);
+  return {
+    ns: n !== undefined ? [n] : quick ? [1e4, 1e5] : [1e4, 1e5, 1e6],
+    ds: d !== undefined ? [d] : [2, 8, 32],
+    ks: k !== undefined ? [k] : [4, 16],
+    covs: cov !== undefined ? [cov] : ['full', 'diagonal'],
+    runs,
+    budget,
+    timeout,
+    quick,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+const now = (): number => performance.now() / 1000;
+
+/**
+ * N points from K random well-separated Gaussians with random correlations. Centres are drawn
+ * N(0, 10²) per coordinate and rejected when closer than 8 to an earlier one (the components'
+ * standard deviations are about 0.5–2), so every component is a distinct blob; covariances are
+ * L·Lᵀ with L lower triangular, diagonal U(0.5, 1.5), below it N(0, 0.3²). Deterministic in seed.
+ */
+function makeData(n: number, d: number, k: number, seed: number): Float64Array {
+  const rng = new Rng(seed);
+  const minSeparation = 8;
+  let scale = 10;
+  const centres: Float64Array[] = [];
+  let misses = 0;
+  while (centres.length < k) {
+    const c = Float64Array.from({ length: d }, () => scale * rng.nextNormal());
+    const ok = centres.every((o) => {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += (o[j]! - c[j]!) ** 2;
+      return s >= minSeparation * minSeparation;
+    });
+    if (ok) centres.push(c);
+    else if (++misses % 100 === 0) scale *= 1.1; // crowded (small D, large K): spread out
+  }
+  const chol = Array.from({ length: k }, () => {
+    const l = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) l[i * d + j] = j < i ? 0.3 * rng.nextNormal() : 0.5 + rng.nextFloat();
+    return l;
+  });
+  const data = new Float64Array(n * d);
+  const z = new Float64Array(d);
+  for (let p = 0; p < n; p++) {
+    const c = rng.nextInt(k);
+    const mu = centres[c]!, l = chol[c]!;
+    for (let j = 0; j < d; j++) z[j] = rng.nextNormal();
+    for (let r = 0; r < d; r++) {
+      let s = mu[r]!;
+      for (let j = 0; j <= r; j++) s += l[r * d + j]! * z[j]!;
+      data[p * d + r] = s;
+    }
+  }
+  return data;
+}
+
+/** Seed of a case's data: deterministic in (N, D, K). */
+const dataSeed = (n: number, d: number, k: number): number => 2024 + 1_000_003 * d + 7919 * k + (n % 1_000_000_007);
+
+/**
+ * FLOP model of one EM iteration (multiply-add = 2 flops), per point and component:
+ *   full:     D (x − μ) + D(D+1) (triangular P·(x − μ)) + 2D + 10 (Mahalanobis sum, log-density, exp)
+ *             + 2·(D+1)(D+2)/2 (augmented scatter [1, x−μ][1, x−μ]ᵀ, upper triangle)
+ *   diagonal: 3D + 10 (log-density, exp) + 4D + 2 (weighted first and second moments)
+ */
+const FLOP_MODEL = {
+  unit: 'flops per EM iteration; multiply-add = 2 flops',
+  full: 'N·K·(D + D(D+1) + 2D + 10 + 2·(D+1)(D+2)/2)',
+  diagonal: 'N·K·(3D + 10 + 4D + 2)',
+};
+function flopsPerIteration(n: number, d: number, k: number, cov: Covariance): number {
+  const perPointComponent = cov === 'full' ? d + d * (d + 1) + 2 * d + 10 + (d + 1) * (d + 2) : 3 * d + 10 + 4 * d + 2;
+  return n * k * perPointComponent;
+}
+
+/** Writes an N×D float64 array as a NumPy .npy file (format 1.0, C order, little-endian). */
+function writeNpy(path: string, data: Float64Array, rows: number, cols: number): void {
+  const magic = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]); // \x93NUMPY v1.0
+  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const unpadded = magic.length + 2 + header.length + 1; // + HEADER_LEN (uint16) + '\n'
+  header += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const len = Buffer.alloc(2);
+  len.writeUInt16LE(header.length, 0);
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, Buffer.concat([magic, len, Buffer.from(header, 'latin1')]));
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, Math.min(1 << 26, bytes.length - off));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads an N×D float64 .npy written by {@link writeNpy}. */
+function readNpy(path: string, rows: number, cols: number): Float64Array {
+  const bytes = readFileSync(path);
+  if (bytes.readUInt8(0) !== 0x93 || bytes.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${path} is not a .npy file`);
+  const headerLength = bytes.readUInt16LE(8);
+  const header = bytes.toString('latin1', 10, 10 + headerLength);
+  if (!header.includes("'<f8'") || !header.includes(`(${rows}, ${cols})`)) throw new Error(`${path}: unexpected header ${header.trim()}`);
+  const out = new Float64Array(rows * cols);
+  new Uint8Array(out.buffer).set(bytes.subarray(10 + headerLength, 10 + headerLength + out.byteLength));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timing (runs in a worker process per backend and case)
+
+interface RunTiming {
+  /** Median of `gaps`: this run's seconds per iteration. */
+  secondsPerIteration: number;
+  /** Gaps between successive onIteration calls, the one after iteration 0 excluded. */
+  gaps: number[];
+  /** From the train() call to the first onIteration (upload, setup, the pass on the initial model). */
+  firstCallSeconds: number;
+  /** Gap after iteration 0 (excluded warm-up). */
+  warmupSeconds: number;
+  wallSeconds: number;
+  /** M-steps performed. */
+  iterations: number;
+  float64Passes: number;
+}
+
+interface Measurement {
+  /** Median over runs of the runs' seconds per iteration. */
+  secondsPerIteration?: number;
+  gflops?: number;
+  /** Timed iterations per run. */
+  m?: number;
+  runs?: number[];
+  /** True when one iteration exceeded the budget: the probe's 2 iterations are the only run. */
+  overBudget?: boolean;
+  wallSeconds?: number;
+  error?: string;
+  [extra: string]: unknown;
+}
+
+async function timeRun(
+  backend: Backend, data: Float64Array, n: number, d: number, k: number, cov: Covariance, model: GaussianMixture, m: number,
+  onAdapter: (a: string) => void, what: string,
+): Promise<RunTiming> {
+  const stamps: number[] = [];
+  const t0 = now();
+  progress('setup', `${what}: train() with ${m} timed iteration(s) started`);
+  const result = await train({ data, rows: n, cols: d }, {
+    gaussians: k, inputModel: model, maxIterations: m + 1, tolerance: 0, seed: 1,
+    backend, diagonalCovariance: cov === 'diagonal',
+    onIteration: ({ iteration }) => {
+      stamps.push(now());
+      if (iteration === 0) progress('iterating', `${what}: iteration 0 after ${(stamps[0]! - t0).toFixed(2)} s (setup and first E-step)`);
+    },
+  });
+  const t1 = now();
+  if (result.adapter) onAdapter(result.adapter);
+  if (stamps.length < 3) throw new Error(`EM stopped after ${result.iterations} iteration(s) (converged exactly), nothing to time`);
+  const allGaps = stamps.slice(1).map((t, i) => t - stamps[i]!);
+  const gaps = allGaps.slice(1);
+  return {
+    secondsPerIteration: median(gaps),
+    gaps,
+    firstCallSeconds: stamps[0]! - t0,
+    warmupSeconds: allGaps[0]!,
+    wallSeconds: t1 - t0,
+    iterations: result.iterations,
+    float64Passes: result.trials[0]?.float64Passes ?? 0,
+  };
+}
+
+/** Timed iterations per run so that `runs` runs of `perRunOverhead + (m + 2)·secondsPerIteration` fit in `seconds`. */
+function chooseM(seconds: number, runs: number, perRunOverhead: number, secondsPerIteration: number): number {
+  const m = Math.floor((seconds / runs - perRunOverhead) / secondsPerIteration) - 2;
+  return Math.max(2, Math.min(10, Number.isFinite(m) ? m : 2));
+}
+
+async function measureBackend(
+  backend: Backend, data: Float64Array, n: number, d: number, k: number, cov: Covariance, model: GaussianMixture,
+  opts: { runs: number; budget: number }, onAdapter: (a: string) => void,
+): Promise<Measurement> {
+  const t0 = now();
+  try {
+    const probe = await timeRun(backend, data, n, d, k, cov, model, 2, onAdapter, 'probe');
+    const perIteration = probe.secondsPerIteration;
+    if (perIteration > opts.budget) {
+      return {
+        secondsPerIteration: perIteration, m: 2, runs: [perIteration], overBudget: true,
+        runDetails: [probe], wallSeconds: now() - t0,
+      };
+    }
+    // Per-run overhead beyond the M+2 passes: upload and setup (the first pass is one iteration).
+    const overhead = Math.max(0, probe.firstCallSeconds - perIteration);
+    const m = chooseM(opts.budget - (now() - t0), opts.runs, overhead, perIteration);
+    const details: RunTiming[] = [];
+    for (let r = 0; r < opts.runs; r++) details.push(await timeRun(backend, data, n, d, k, cov, model, m, onAdapter, `run ${r + 1}/${opts.runs}`));
+    const runs = details.map((x) => x.secondsPerIteration);
+    return { secondsPerIteration: median(runs), m, runs, overBudget: false, probe, runDetails: details, wallSeconds: now() - t0 };
+  } catch (e) {
+    return { error: message(e), wallSeconds: now() - t0 };
+  }
+}
+
+/** Progress of a worker, on stderr, for the parent (which reports the last one if the worker times out). */
+function progress(stage: 'setup' | 'iterating', text: string): void {
+  process.stderr.write(`@@progress ${JSON.stringify({ stage, text })}\n`);
+}
+
+interface WorkerSpec {
+  backend: Backend;
+  npy: string;
+  model: string;
+  n: number;
+  d: number;
+  k: number;
+  cov: Covariance;
+  runs: number;
+  budget: number;
+}
+
+/** Worker process: measures one backend on one case and prints `@@result {json}` on stdout. */
+async function workerMain(specPath: string): Promise<void> {
+  const spec = JSON.parse(readFileSync(specPath, 'utf8')) as WorkerSpec;
+  const data = readNpy(spec.npy, spec.n, spec.d);
+  const model = new GaussianMixture(JSON.parse(readFileSync(spec.model, 'utf8')));
+  let adapter: string | undefined;
+  const m = await measureBackend(spec.backend, data, spec.n, spec.d, spec.k, spec.cov, model, spec, (a) => { adapter ??= a; });
+  if (adapter !== undefined) m.adapter = adapter;
+  process.stdout.write(`@@result ${JSON.stringify(m)}\n`);
+}
+
+/** The child process now measuring, killed with the parent. */
+let activeChild: ChildProcess | null = null;
+
+/** Dawn's notices on stderr that carry no information for the bench. */
+const NOISE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced/;
+
+/**
+ * Runs {@link workerMain} in a child process (same Node flags, so tsx is loaded), so that a backend
+ * that hangs (e.g. a shader compilation that takes many minutes) is killed after `timeoutS` and a
+ * crash inside Dawn fails one cell, not the bench.
+ */
+function runWorker(spec: WorkerSpec, specPath: string, timeoutS: number): Promise<Measurement & { timedOutInSetup?: boolean }> {
+  writeFileSync(specPath, JSON.stringify(spec));
+  const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
+  const t0 = now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...execArgv, fileURLToPath(import.meta.url), '--worker', specPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    activeChild = child;
+    let stdout = '';
+    let pending = '';
+    const stderrTail: string[] = [];
+    let last: { stage: string; text: string } | null = null;
+    let timedOut = false;
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith('@@progress ')) {
+          try { last = JSON.parse(line.slice(11)) as { stage: string; text: string }; } catch { /* partial line */ }
+        } else if (line.trim() !== '' && !NOISE.test(line)) {
+          stderrTail.push(line);
+          if (stderrTail.length > 20) stderrTail.shift();
+          process.stderr.write(`    ${spec.backend} worker: ${line}\n`);
+        }
+      }
+    });
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutS * 1000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      activeChild = null;
+      resolve({ error: `could not start the worker: ${message(e)}`, wallSeconds: now() - t0 });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      activeChild = null;
+      const wallSeconds = now() - t0;
+      const lastProgress = last as { stage: string; text: string } | null;
+      if (timedOut) {
+        resolve({
+          error: `timed out after ${timeoutS} s (${lastProgress ? `last: ${lastProgress.text}` : 'before the first train() call'})`,
+          timedOutInSetup: lastProgress === null || lastProgress.stage === 'setup',
+          wallSeconds,
+        });
+        return;
+      }
+      const line = stdout.split('\n').find((l) => l.startsWith('@@result '));
+      if (code === 0 && line) {
+        const m = JSON.parse(line.slice(9)) as Measurement;
+        m.processSeconds = wallSeconds;
+        resolve(m);
+        return;
+      }
+      const tail = stderrTail.slice(-3).join(' | ');
+      resolve({ error: `worker ${signal ? `killed by ${signal}` : `exited with ${code}`}${tail ? `: ${tail}` : ''}`, wallSeconds });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// scikit-learn
+
+interface Sklearn {
+  python: string;
+  script: string;
+}
+
+function findSklearn(): Sklearn | null {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'sklearn_em.py');
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, ['-c', 'import sklearn'], { stdio: 'ignore', timeout: 60_000 });
+    if (r.status === 0) return { python, script };
+  }
+  return null;
+}
+
+interface SklearnOutput {
+  secondsPerIteration: number;
+  sklearn: string;
+  threads: number | null;
+  blas: unknown[];
+  perRun: number[];
+  [extra: string]: unknown;
+}
+
+function runSklearn(sk: Sklearn, npy: string, modelJson: string, m: number, runs: number, timeoutS: number): SklearnOutput {
+  const r = spawnSync(sk.python, [sk.script, npy, modelJson, String(m), String(runs)], {
+    encoding: 'utf8', maxBuffer: 64 << 20, timeout: timeoutS * 1000,
+  });
+  if (r.error) throw new Error(`${sk.python} ${sk.script}: ${r.error.message}`);
+  if (r.status !== 0) {
+    const tail = (r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ');
+    throw new Error(`sklearn_em.py exited with ${r.status ?? r.signal}: ${tail}`);
+  }
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  const out = JSON.parse(line) as SklearnOutput;
+  if (typeof out.secondsPerIteration !== 'number') throw new Error(`sklearn_em.py printed no secondsPerIteration: ${line.slice(0, 200)}`);
+  return out;
+}
+
+function measureSklearn(sk: Sklearn, npy: string, modelJson: string, opts: { runs: number; budget: number; timeout: number }): Measurement {
+  const t0 = now();
+  const timeoutS = opts.timeout;
+  try {
+    const probe = runSklearn(sk, npy, modelJson, 2, 1, timeoutS);
+    const probeWall = now() - t0;
+    const perIteration = probe.secondsPerIteration;
+    if (perIteration > opts.budget || !(perIteration > 0)) {
+      return {
+        secondsPerIteration: perIteration, m: 2, runs: probe.perRun, overBudget: perIteration > opts.budget,
+        ...(perIteration > 0 ? {} : { note: 'probe gave a non-positive time per iteration; reported as measured' }),
+        sklearn: probe.sklearn, threads: probe.threads, blas: probe.blas, details: probe, wallSeconds: now() - t0,
+      };
+    }
+    // The probe ran 3 fits (warm-up, max_iter 1, max_iter 3) plus Python start-up and data loading.
+    const short = median(probe.fitSecondsShort as number[]);
+    const startup = Math.max(0, probeWall - 2 * short - (short + 2 * perIteration));
+    // A run of RUNS pairs costs startup + (2·RUNS + 1)·short + RUNS·M·perIteration.
+    const left = opts.budget - probeWall - startup - (2 * opts.runs + 1) * short;
+    const m = Math.max(2, Math.min(10, Math.floor(left / (opts.runs * perIteration))));
+    if (m === 2) {
+      // The probe already is one run with M = 2: run the other RUNS − 1 and take the medians over all.
+      const out = opts.runs > 1 ? runSklearn(sk, npy, modelJson, 2, opts.runs - 1, timeoutS) : null;
+      const short = [...(probe.fitSecondsShort as number[]), ...((out?.fitSecondsShort as number[] | undefined) ?? [])];
+      const long = [...(probe.fitSecondsLong as number[]), ...((out?.fitSecondsLong as number[] | undefined) ?? [])];
+      return {
+        secondsPerIteration: (median(long) - median(short)) / 2, m, runs: [...probe.perRun, ...(out?.perRun ?? [])], overBudget: false,
+        fitSecondsShort: short, fitSecondsLong: long, probeCountsAsRun: true,
+        sklearn: probe.sklearn, threads: probe.threads, blas: probe.blas, probe, details: out, wallSeconds: now() - t0,
+      };
+    }
+    const out = runSklearn(sk, npy, modelJson, m, opts.runs, timeoutS);
+    return {
+      secondsPerIteration: out.secondsPerIteration, m, runs: out.perRun, overBudget: false,
+      fitSecondsShort: out.fitSecondsShort, fitSecondsLong: out.fitSecondsLong,
+      sklearn: out.sklearn, threads: out.threads, blas: out.blas, probe, details: out, wallSeconds: now() - t0,
+    };
+  } catch (e) {
+    return { error: message(e), wallSeconds: now() - t0 };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+interface CaseResult {
+  case: string;
+  n: number;
+  d: number;
+  k: number;
+  covariance: Covariance;
+  dataSeed: number;
+  flopsPerIteration: number;
+  dataSeconds?: number;
+  /** The initial model: train(cpu, seed 7, kmeansMaxIterations 10, maxIterations 1). */
+  initialModel?: { seconds: number; kmeansSeconds: number; kmeansIterations: number; logLikelihood: number } | { error: string };
+  webgpu?: Measurement;
+  cpu?: Measurement;
+  sklearn?: Measurement;
+  ratios?: { sklearnOverWebgpu?: number; cpuOverWebgpu?: number };
+  error?: string;
+}
+
+function label(n: number, d: number, k: number, cov: Covariance): string {
+  const nText = n >= 1e4 && Number.isInteger(Math.log10(n)) ? `1e${Math.log10(n)}` : String(n);
+  return `N=${nText} D=${d} K=${k} ${cov}`;
+}
+
+function fmt(x: number | undefined, digits = 3): string {
+  if (x === undefined || !Number.isFinite(x)) return '–';
+  return x >= 1e-3 ? x.toPrecision(digits) : x.toExponential(digits - 1);
+}
+
+function cell(m: Measurement | undefined, value: (m: Measurement) => number | undefined, suffix = '', fullError = true): string {
+  if (!m) return '–';
+  if (m.error !== undefined) return fullError ? `error: ${m.error.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 100)}` : 'error';
+  const v = value(m);
+  return v === undefined || !Number.isFinite(v) ? '–' : `${fmt(v)}${suffix}${m.overBudget ? ' †' : ''}`;
+}
+
+async function main(): Promise<void> {
+  const tStart = now();
+  const args = parseArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  const outPath = join(dirname(fileURLToPath(import.meta.url)), 'results', `em-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(dirname(outPath), { recursive: true });
+
+  const sk = findSklearn();
+  if (!sk) console.log('notice: no Python with scikit-learn found (tried python3, /usr/bin/python3): the sklearn column is skipped');
+  else console.error(`scikit-learn: ${sk.python}`);
+  // Every case's data (.npy, read by the workers and by scikit-learn) and initial model (JSON) live here.
+  const tmp = mkdtempSync(join(tmpdir(), 'webgmm-bench-'));
+  const cleanup = (): void => rmSync(tmp, { recursive: true, force: true });
+  process.on('exit', cleanup);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      activeChild?.kill('SIGKILL');
+      cleanup();
+      process.exit(130);
+    });
+  }
+
+  const cpuModel = cpus()[0]?.model?.trim() ?? 'unknown CPU';
+  let adapter: string | undefined;
+  let sklearnInfo: { python: string; version?: string; threads?: unknown; blas?: unknown } | null = sk ? { python: sk.python } : null;
+  const results: CaseResult[] = [];
+  const total = args.ns.length * args.ds.length * args.ks.length * args.covs.length;
+  /** `${backend} D K cov` whose setup timed out: later cases (other N) with the same D, K and covariance skip that backend. */
+  const setupTimeouts = new Map<string, string>();
+
+  const writeJson = (): void => {
+    writeFileSync(outPath, JSON.stringify({
+      date: startedAt.toISOString(),
+      node: process.version,
+      cpu: cpuModel,
+      cpuCount: cpus().length,
+      platform: `${process.platform} ${process.arch}`,
+      adapter: adapter ?? null,
+      sklearn: sklearnInfo,
+      args: { runs: args.runs, budgetSeconds: args.budget, timeoutSeconds: args.timeout, quick: args.quick, ns: args.ns, ds: args.ds, ks: args.ks, covs: args.covs },
+      flopModel: FLOP_MODEL,
+      timing: 'seconds per EM iteration: per run, median gap between successive onIteration calls excluding the gap after iteration 0; per backend, median over runs. '
+        + 'sklearn: (median fit time with max_iter=M+1 − median fit time with max_iter=1) / M. Ratios: sklearn s/it ÷ webgpu s/it and cpu s/it ÷ webgpu s/it.',
+      cases: results,
+      totalWallSeconds: now() - tStart,
+    }, null, 2));
+  };
+
+  let index = 0;
+  for (const n of args.ns) for (const d of args.ds) for (const k of args.ks) {
+    const seed = dataSeed(n, d, k);
+    let data: Float64Array | null = null;
+    let dataError: string | undefined;
+    let dataSeconds = 0;
+    const npy = join(tmp, `data-${n}x${d}-k${k}.npy`);
+    try {
+      if (k > n) throw new Error(`K = ${k} exceeds N = ${n}`);
+      const t = now();
+      data = makeData(n, d, k, seed);
+      dataSeconds = now() - t;
+      writeNpy(npy, data, n, d);
+    } catch (e) {
+      dataError = `data: ${message(e)}`;
+      data = null;
+    }
+    for (const cov of args.covs) {
+      index++;
+      const name = label(n, d, k, cov);
+      const flops = flopsPerIteration(n, d, k, cov);
+      const res: CaseResult = { case: name, n, d, k, covariance: cov, dataSeed: seed, flopsPerIteration: flops, dataSeconds };
+      results.push(res);
+      console.error(`[${index}/${total}] ${name}`);
+      if (!data) {
+        res.error = dataError ?? 'no data';
+        writeJson();
+        continue;
+      }
+      let model: GaussianMixture;
+      try {
+        const t = now();
+        const init = await train({ data, rows: n, cols: d }, {
+          gaussians: k, seed: 7, maxIterations: 1, kmeansMaxIterations: 10, backend: 'cpu', diagonalCovariance: cov === 'diagonal',
+        });
+        model = init.model;
+        res.initialModel = {
+          seconds: now() - t,
+          kmeansSeconds: init.timings.initialization / 1000,
+          kmeansIterations: init.trials[0]?.kmeansIterations ?? 0,
+          logLikelihood: init.logLikelihood,
+        };
+      } catch (e) {
+        res.initialModel = { error: message(e) };
+        res.error = `initial model: ${message(e)}`;
+        writeJson();
+        continue;
+      }
+      const modelPath = join(tmp, 'model.json');
+      writeFileSync(modelPath, JSON.stringify(model.toJSON()));
+      const opts = { runs: args.runs, budget: args.budget };
+      for (const backend of ['webgpu', 'cpu'] as const) {
+        const key = `${backend} D=${d} K=${k} ${cov}`;
+        let m: Measurement;
+        const earlier = setupTimeouts.get(key);
+        if (earlier !== undefined) {
+          m = { error: `skipped: setup timed out (${args.timeout} s) at ${earlier}`, skipped: true };
+        } else {
+          const r = await runWorker({ backend, npy, model: modelPath, n, d, k, cov, ...opts }, join(tmp, 'worker.json'), args.timeout);
+          if (r.timedOutInSetup) setupTimeouts.set(key, name);
+          m = r;
+        }
+        if (m.secondsPerIteration !== undefined) m.gflops = flops / m.secondsPerIteration / 1e9;
+        if (typeof m.adapter === 'string') adapter ??= m.adapter;
+        res[backend] = m;
+        console.error(`  ${backend}: ${m.error ?? `${fmt(m.secondsPerIteration)} s/it (M=${m.m}${m.overBudget ? ', over budget' : ''}), ${fmt(m.wallSeconds)} s`}`);
+      }
+      if (sk) {
+        const m = measureSklearn(sk, npy, modelPath, { ...opts, timeout: 3 * args.timeout });
+        if (m.secondsPerIteration !== undefined && m.secondsPerIteration > 0) m.gflops = flops / m.secondsPerIteration / 1e9;
+        if (m.error === undefined && sklearnInfo && sklearnInfo.version === undefined) {
+          sklearnInfo = { python: sk.python, version: m.sklearn as string, threads: m.threads, blas: m.blas };
+        }
+        res.sklearn = m;
+        console.error(`  sklearn: ${m.error ?? `${fmt(m.secondsPerIteration)} s/it (M=${m.m}${m.overBudget ? ', over budget' : ''}), ${fmt(m.wallSeconds)} s`}`);
+      }
+      rmSync(modelPath, { force: true });
+      const g = res.webgpu?.secondsPerIteration;
+      if (g !== undefined && g > 0) {
+        res.ratios = {};
+        const sks = res.sklearn?.secondsPerIteration, cps = res.cpu?.secondsPerIteration;
+        if (sks !== undefined && sks > 0) res.ratios.sklearnOverWebgpu = sks / g;
+        if (cps !== undefined && cps > 0) res.ratios.cpuOverWebgpu = cps / g;
+      }
+      writeJson();
+    }
+    rmSync(npy, { force: true });
+    data = null;
+  }
+  cleanup();
+
+  // Table
+  const wall = now() - tStart;
+  console.log('');
+  console.log(`webgmm EM benchmark — adapter: ${adapter ?? 'none (WebGPU did not run)'}; CPU: ${cpuModel} × ${cpus().length}; Node ${process.version}; ${startedAt.toISOString()}`);
+  if (sklearnInfo?.version) {
+    const blas = (sklearnInfo.blas as { internal_api?: string; version?: string; num_threads?: number; user_api?: string }[] | undefined)?.filter((b) => b.user_api === 'blas')
+      .map((b) => `${b.internal_api} ${b.version ?? ''} (${b.num_threads} threads)`).join(', ');
+    console.log(`scikit-learn ${sklearnInfo.version} (${sklearnInfo.python}; BLAS: ${blas || 'unknown'}; threads ${String(sklearnInfo.threads)})`);
+  }
+  console.log(`seconds per EM iteration: median over ${args.runs} run(s), budget ${args.budget} s per backend per case; cpu = webgmm float64 CPU backend (one thread)`);
+  console.log('');
+  const withSk = sk !== null;
+  const header = ['case', 'webgpu s/it', 'cpu s/it', ...(withSk ? ['sklearn s/it'] : []), 'webgpu GFLOP/s', 'cpu GFLOP/s',
+    ...(withSk ? ['sklearn/webgpu'] : []), 'cpu/webgpu', ...(withSk ? ['sklearn GFLOP/s'] : []), `M (webgpu/cpu${withSk ? '/sklearn' : ''})`, 'k-means init s (iters)'];
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+  for (const r of results) {
+    if (r.error !== undefined) {
+      console.log(`| ${r.case} | error: ${r.error.replace(/\|/g, '/').slice(0, 120)} |${' |'.repeat(header.length - 2)}`);
+      continue;
+    }
+    const ratio = (x: number | undefined): string => (x === undefined ? '–' : `${x.toFixed(2)}×`);
+    const ms = [r.webgpu, r.cpu, ...(withSk ? [r.sklearn] : [])].map((m) => (m?.m ?? '–')).join('/');
+    const init = r.initialModel && 'kmeansSeconds' in r.initialModel ? `${fmt(r.initialModel.kmeansSeconds)} (${r.initialModel.kmeansIterations})` : '–';
+    const row = [
+      r.case,
+      cell(r.webgpu, (m) => m.secondsPerIteration),
+      cell(r.cpu, (m) => m.secondsPerIteration),
+      ...(withSk ? [cell(r.sklearn, (m) => m.secondsPerIteration)] : []),
+      cell(r.webgpu, (m) => m.gflops, '', false),
+      cell(r.cpu, (m) => m.gflops, '', false),
+      ...(withSk ? [ratio(r.ratios?.sklearnOverWebgpu)] : []),
+      ratio(r.ratios?.cpuOverWebgpu),
+      ...(withSk ? [cell(r.sklearn, (m) => m.gflops, '', false)] : []),
+      ms,
+      init,
+    ];
+    console.log(`| ${row.join(' | ')} |`);
+  }
+  console.log('');
+  console.log(`flop model per EM iteration (multiply-add = 2): full ${FLOP_MODEL.full}; diagonal ${FLOP_MODEL.diagonal}`);
+  if (results.some((r) => [r.webgpu, r.cpu, r.sklearn].some((m) => m?.overBudget))) {
+    console.log('† one iteration exceeded the budget: a single run of 2 timed iterations');
+  }
+  console.log('k-means init: the k-means seeding (≤ 10 Lloyd iterations, seed 7) of the shared initial model');
+  writeJson();
+  console.log(`\nwrote ${outPath}`);
+  console.log(`total bench wall time: ${wall.toFixed(1)} s`);
+}
+
+(process.argv[2] === '--worker' ? workerMain(process.argv[3]!) : main()).then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    process.exit(1);
+  },
+);
