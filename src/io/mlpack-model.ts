@@ -423,15 +423,32 @@ function readJson(text: string, name: string): RawModel {
     ctx.fail(root.pos, `the top-level key must be "model" (mlpack's name for a GMM), found ${keys || 'no key'}`);
   }
   const model = new JsonObjectReader(root, '', ctx).object('model');
+  return readModelFields(model, ctx, () => {
+    const distsValue = model.get('dists');
+    if (distsValue.kind !== 'array') ctx.fail(distsValue.pos, `model.dists must be an array, found ${describeJson(distsValue)}`);
+    return distsValue.items.map((item, c) => {
+      const path = `model.dists[${c}]`;
+      if (item.kind !== 'object') ctx.fail(item.pos, `${path} must be an object, found ${describeJson(item)}`);
+      return { reader: new JsonObjectReader(item, path, ctx), pos: item.pos };
+    });
+  });
+}
+
+/** What the JSON and XML readers share: the same fields, read the same way from either syntax. */
+interface FieldReader {
+  has(key: string): boolean;
+  get(key: string): { pos: number };
+  count(key: string): number;
+  number(key: string): number;
+  matrix(key: string): RawMatrix;
+}
+
+/** The model's fields in mlpack's order; `dists` lists one reader per Gaussian. */
+function readModelFields(model: FieldReader, ctx: JsonContext, dists: () => { reader: FieldReader; pos: number }[]): RawModel {
   model.count('cereal_class_version');
   const gaussians = model.count('gaussians');
   const dimensionality = model.count('dimensionality');
-  const distsValue = model.get('dists');
-  if (distsValue.kind !== 'array') ctx.fail(distsValue.pos, `model.dists must be an array, found ${describeJson(distsValue)}`);
-  const dists: RawDist[] = distsValue.items.map((item, c) => {
-    const path = `model.dists[${c}]`;
-    if (item.kind !== 'object') ctx.fail(item.pos, `${path} must be an object, found ${describeJson(item)}`);
-    const r = new JsonObjectReader(item, path, ctx);
+  const raw = dists().map(({ reader: r, pos }, c): RawDist => {
     // cereal writes the class version with the first instance of a type only, and reads it there.
     if (c === 0 || r.has('cereal_class_version')) r.count('cereal_class_version');
     return {
@@ -440,18 +457,18 @@ function readJson(text: string, name: string): RawModel {
       covLower: r.matrix('covLower'),
       invCov: r.matrix('invCov'),
       logDetCov: r.number('logDetCov'),
-      where: ctx.where(item.pos),
+      where: ctx.where(pos),
     };
   });
   const weights = model.matrix('weights');
   return {
     gaussians,
     dimensionality,
-    dists,
+    dists: raw,
     weights,
     whereGaussians: ctx.where(model.get('gaussians').pos),
     whereDimensionality: ctx.where(model.get('dimensionality').pos),
-    whereDists: ctx.where(distsValue.pos),
+    whereDists: ctx.where(model.get('dists').pos),
   };
 }
 
@@ -692,32 +709,9 @@ function readXml(text: string, name: string): RawModel {
     ctx.fail(root.pos, `the top-level element must be <model> (mlpack's name for a GMM), found ${names || 'none'}`);
   }
   const model = new XmlElementReader(root, '', ctx).child('model');
-  model.count('cereal_class_version');
-  const gaussians = model.count('gaussians');
-  const dimensionality = model.count('dimensionality');
-  const distsEl = model.get('dists');
-  const dists: RawDist[] = distsEl.children.map((item, c) => {
-    const r = new XmlElementReader(item, `model.dists[${c}]`, ctx);
-    if (c === 0 || r.has('cereal_class_version')) r.count('cereal_class_version');
-    return {
-      mean: r.matrix('mean'),
-      covariance: r.matrix('covariance'),
-      covLower: r.matrix('covLower'),
-      invCov: r.matrix('invCov'),
-      logDetCov: r.number('logDetCov'),
-      where: ctx.where(item.pos),
-    };
-  });
-  const weights = model.matrix('weights');
-  return {
-    gaussians,
-    dimensionality,
-    dists,
-    weights,
-    whereGaussians: ctx.where(model.get('gaussians').pos),
-    whereDimensionality: ctx.where(model.get('dimensionality').pos),
-    whereDists: ctx.where(distsEl.pos),
-  };
+  return readModelFields(model, ctx, () =>
+    model.get('dists').children.map((item, c) => ({ reader: new XmlElementReader(item, `model.dists[${c}]`, ctx), pos: item.pos })),
+  );
 }
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────
