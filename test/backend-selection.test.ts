@@ -22,3 +22,19 @@ describe('without a WebGPU adapter', () => {
     expect((err as Error).message).toMatch(/lavapipe/);
   });
 });
+
+describe('a model too large for the WebGPU kernels', () => {
+  // 30 full 32-dimensional components need more than the 64 KiB parameter block, whatever the adapter.
+  const rows = Array.from({ length: 40 }, (_, i) => Array.from({ length: 32 }, (_, j) => Math.sin(i * 7 + j * 3) + (i % 30)));
+
+  it("'auto' falls back to the CPU and says why", async () => {
+    const r = await train(rows, { gaussians: 30, seed: 1, maxIterations: 1 });
+    expect(r.backend).toBe('cpu');
+    expect(r.warnings.join('\n')).toMatch(/using the CPU backend: the parameters of 30 full 32-dimensional components exceed/);
+  });
+
+  it("'webgpu' is an error naming the limit", async () => {
+    const err = await train(rows, { gaussians: 30, seed: 1, maxIterations: 1, backend: 'webgpu' }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/backend 'webgpu': the parameters of 30 full 32-dimensional components exceed .*use backend 'cpu'/);
+  });
+});

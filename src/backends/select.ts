@@ -8,7 +8,7 @@ import type { Dataset } from '../data.js';
 import type { CovarianceType } from '../model/gaussian-mixture.js';
 import { WebGmmError } from '../errors.js';
 import { acquireGpu, gpuUnavailableReason } from './webgpu/device.js';
-import { WebGpuBackend, WEBGPU_MAX_DIMENSIONS } from './webgpu/webgpu-backend.js';
+import { WebGpuBackend } from './webgpu/webgpu-backend.js';
 
 /** Which backend runs the E-step. `'auto'`: WebGPU when an adapter exists, else the CPU. */
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
@@ -34,8 +34,8 @@ export async function selectBackend(
   options: { k: number; covarianceType: CovarianceType; maxChunkPoints?: number | undefined },
 ): Promise<SelectedBackend> {
   if (choice === 'cpu') return { backend: new CpuBackend(ds, weights) };
-  if (ds.d > WEBGPU_MAX_DIMENSIONS) {
-    const why = `the WebGPU kernels support up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${ds.d}`;
+  const why = WebGpuBackend.unsupported(ds.d, options.k, options.covarianceType);
+  if (why) {
     if (choice === 'webgpu') throw new WebGmmError('UNSUPPORTED', `backend 'webgpu': ${why}; use backend 'cpu'`);
     return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${why}` };
   }
