@@ -10,7 +10,7 @@ import type { GaussianMixture } from '../model/gaussian-mixture.js';
 import { InvalidModelError, WebGmmError } from '../errors.js';
 import { parseWebgmmModel, serializeWebgmmModel } from './webgmm-model.js';
 import { parseMlpackModel, serializeMlpackModel, type MlpackFormat } from './mlpack-model.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic, errnoReason } from './atomic.js';
 
 /** Which family of files a model is written as. */
 export type ModelFormat = 'webgmm' | 'mlpack';
@@ -44,8 +44,7 @@ export async function readModelFile(path: string): Promise<{ model: GaussianMixt
     content = await readFile(path);
   } catch (e) {
     if (e instanceof WebGmmError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InvalidModelError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? e)}`);
+    throw new InvalidModelError(`${path}: ${errnoReason(e)}`);
   }
   if (content.length === 0) throw new InvalidModelError(`${path}: the file is empty`);
   return parseModelFile(content, path);

@@ -60,12 +60,10 @@ export interface WebGpuBackendOptions {
   maxChunkPoints?: number | undefined;
 }
 
+/** What a pass needs per chunk (its buffers are owned by `buffers`, which dispose() destroys). */
 interface Chunk {
-  n: number;
   estepGroups: number;
   statsGroups: number;
-  points: GPUBuffer;
-  weights: GPUBuffer;
   llPartials: GPUBuffer;
   reduced: GPUBuffer;
   estepBind: GPUBindGroup;
@@ -242,11 +240,8 @@ export class WebGpuBackend implements EStepBackend {
       const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
       const entries = (buffers: GPUBuffer[]): GPUBindGroupEntry[] => buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
       this.chunks.push({
-        n: cn,
         estepGroups,
         statsGroups,
-        points,
-        weights: wbuf,
         llPartials,
         reduced,
         estepBind: device.createBindGroup({
