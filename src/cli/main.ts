@@ -13,7 +13,7 @@ import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 import { COVARIANCE_CONSTRAINTS, type CovarianceConstraint } from '../train/constraints.js';
 import { InvalidArgumentError, WebGmmError } from '../errors.js';
 import type { GaussianMixture } from '../model/gaussian-mixture.js';
-import { readDataFile, readWeightsFile, writeCsv, writeColumn } from '../io/data-files.js';
+import { readDataFile, readWeightsFile, writeCsv, writeColumn, csvBlocks } from '../io/data-files.js';
 import { readModelFile, writeModelFile, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
 import { Progress } from './progress.js';
 
@@ -86,26 +86,9 @@ function writeStdout(text: string): Promise<void> {
   return new Promise((resolvePromise, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolvePromise())));
 }
 
-/** One value per line, in blocks, to stdout. */
-async function printColumn(values: ArrayLike<number>): Promise<void> {
-  const BLOCK = 65536;
-  for (let i = 0; i < values.length; i += BLOCK) {
-    let s = '';
-    for (let j = i; j < Math.min(values.length, i + BLOCK); j++) s += `${values[j]}\n`;
-    await writeStdout(s);
-  }
-}
-
-async function printMatrix(m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
-  const BLOCK = 16384;
-  for (let i = 0; i < m.rows; i += BLOCK) {
-    let s = '';
-    for (let r = i; r < Math.min(m.rows, i + BLOCK); r++) {
-      for (let c = 0; c < m.cols; c++) s += (c ? ',' : '') + String(m.data[r * m.cols + c]);
-      s += '\n';
-    }
-    await writeStdout(s);
-  }
+/** A matrix to stdout as CSV, in the same form as writeCsv writes files. */
+async function printCsv(m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
+  for (const block of csvBlocks(m.data, m.rows, m.cols)) await writeStdout(block);
 }
 
 function checkDimensions(model: GaussianMixture, modelPath: string, cols: number, dataPath: string): void {
@@ -220,7 +203,7 @@ async function runProbability(flags: { input_file: string; input_model_file: str
   checkDimensions(model, flags.input_model_file, loaded.cols, flags.input_file);
   const p = model.probabilities(loaded);
   if (flags.output_file) await writeColumn(flags.output_file, p);
-  else await printColumn(p);
+  else await printCsv({ data: p, rows: p.length, cols: 1 });
 }
 
 async function runGenerate(flags: { input_model_file: string; samples: number; seed: number; output_file?: string }): Promise<void> {
@@ -228,7 +211,7 @@ async function runGenerate(flags: { input_model_file: string; samples: number; s
   const { model } = await readModelFile(flags.input_model_file);
   const samples = model.sample(flags.samples, flags.seed);
   if (flags.output_file) await writeCsv(flags.output_file, samples);
-  else await printMatrix(samples);
+  else await printCsv(samples);
 }
 
 function buildProgram(signal: AbortSignal): Command {

@@ -656,8 +656,8 @@ export async function writeCsv(path: string, m: { data: ArrayLike<number>; rows:
   await writeFileAtomic(path, csvBlocks(data, rows, cols));
 }
 
-/** The CSV text in blocks of about WRITE_BLOCK characters. */
-function* csvBlocks(data: ArrayLike<number>, rows: number, cols: number): Generator<string> {
+/** The CSV text of a row-major matrix (as writeCsv writes it), in blocks of about WRITE_BLOCK characters. */
+export function* csvBlocks(data: ArrayLike<number>, rows: number, cols: number): Generator<string> {
   let s = '';
   for (let i = 0; i < rows; i++) {
     const o = i * cols;
