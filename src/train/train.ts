@@ -9,7 +9,7 @@ import { GaussianMixture, type GaussianMixtureJSON, type CovarianceType } from '
 import { InvalidArgumentError, InvalidModelError, throwIfAborted } from '../errors.js';
 import { Rng, seedFromClock } from '../util/rng.js';
 import { COVARIANCE_CONSTRAINTS, type CovarianceConstraint } from './constraints.js';
-import { runEM, type IterationInfo } from './em.js';
+import { runEM, type IterationInfo, type EmResult } from './em.js';
 import { kmeans, kmeansFromCentroids } from './kmeans.js';
 import { refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
@@ -167,7 +167,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   timings.setup = now() - t0;
   try {
     const trials: TrialResult[] = [];
-    let best: { model: GaussianMixture; logLikelihood: number; iterations: number; converged: boolean; zero: number } | null = null;
+    let best: EmResult | null = null;
     let bestTrial = 0;
     for (let trial = 0; trial < opts.trials; trial++) {
       const tInit = now();
@@ -219,13 +219,13 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
         float64Passes: em.float64Passes,
       });
       if (best === null || em.logLikelihood > best.logLikelihood) {
-        best = { model: em.model, logLikelihood: em.logLikelihood, iterations: em.iterations, converged: em.converged, zero: em.zeroLikelihoodPoints };
+        best = em;
         bestTrial = trial;
       }
     }
     const winner = best!;
-    if (winner.zero > 0) {
-      warnings.push(`${winner.zero} point(s) have zero likelihood under the final model (outliers); they add nothing to the log-likelihood`);
+    if (winner.zeroLikelihoodPoints > 0) {
+      warnings.push(`${winner.zeroLikelihoodPoints} point(s) have zero likelihood under the final model (outliers); they add nothing to the log-likelihood`);
     }
     timings.total = now() - t0;
     return {
@@ -238,7 +238,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       seed: opts.seed,
       backend: backend.kind,
       ...(selected.adapter !== undefined ? { adapter: selected.adapter } : {}),
-      zeroLikelihoodPoints: winner.zero,
+      zeroLikelihoodPoints: winner.zeroLikelihoodPoints,
       warnings,
       timings,
     };
