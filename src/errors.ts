@@ -7,7 +7,8 @@ export class WebGmmError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
     super(message);
-    this.name = new.target.name;
+    // Literal names, not new.target.name: minifiers rename classes in browser bundles.
+    this.name = 'WebGmmError';
     this.code = code;
   }
 }
@@ -17,6 +18,7 @@ export class InvalidArgumentError extends WebGmmError {
   readonly parameter: string;
   constructor(parameter: string, message: string) {
     super('INVALID_ARGUMENT', message);
+    this.name = 'InvalidArgumentError';
     this.parameter = parameter;
   }
 }
@@ -27,6 +29,7 @@ export class InvalidDataError extends WebGmmError {
   readonly column: number | undefined;
   constructor(message: string, row?: number, column?: number) {
     super('INVALID_DATA', message);
+    this.name = 'InvalidDataError';
     this.row = row;
     this.column = column;
   }
@@ -36,6 +39,7 @@ export class InvalidDataError extends WebGmmError {
 export class InvalidModelError extends WebGmmError {
   constructor(message: string) {
     super('INVALID_MODEL', message);
+    this.name = 'InvalidModelError';
   }
 }
 
@@ -44,6 +48,7 @@ export class NotPositiveDefiniteError extends WebGmmError {
   readonly component: number;
   constructor(component: number, message: string) {
     super('NOT_POSITIVE_DEFINITE', message);
+    this.name = 'NotPositiveDefiniteError';
     this.component = component;
   }
 }

@@ -6,6 +6,8 @@
  */
 export { train } from './train/train.js';
 export type { TrainOptions, TrainResult, TrialResult } from './train/train.js';
+export { trainInWorker } from './worker/train-in-worker.js';
+export type { TrainInWorkerOptions } from './worker/train-in-worker.js';
 export { BACKEND_CHOICES } from './backends/select.js';
 export type { BackendChoice } from './backends/select.js';
 export { setGpuProvider } from './backends/webgpu/device.js';
@@ -16,6 +18,8 @@ export type { GaussianMixtureJSON, CovarianceType } from './model/gaussian-mixtu
 export { COVARIANCE_CONSTRAINTS } from './train/constraints.js';
 export type { CovarianceConstraint } from './train/constraints.js';
 export type { DataInput, DenseMatrix } from './data.js';
+export { parseDelimited } from './io/delimited.js';
+export type { ParseDelimitedOptions, LoadedData, DataFileFormat } from './io/delimited.js';
 export { parseMlpackModel, serializeMlpackModel } from './io/mlpack-model.js';
 export type { MlpackFormat } from './io/mlpack-model.js';
 export { parseWebgmmModel, serializeWebgmmModel, WEBGMM_MODEL_FORMAT, WEBGMM_MODEL_VERSION } from './io/webgmm-model.js';

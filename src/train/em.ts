@@ -9,7 +9,7 @@
  * on the backend's float64 reference (the CPU backend on the same data): float32 does the bulk of
  * the work, float64 the finish, and convergence means what it means in mlpack.
  */
-import type { EStepBackend, MixtureParams } from '../backends/backend.js';
+import type { BackendKind, EStepBackend, MixtureParams } from '../backends/backend.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
 import { mStep } from './m-step.js';
 import type { CovarianceConstraint } from './constraints.js';
@@ -27,6 +27,8 @@ export interface IterationInfo {
   delta: number;
   /** θ_iteration. */
   model: GaussianMixture;
+  /** The backend that ran this E-step (`'cpu'` once a WebGPU run finishes in float64). */
+  backend: BackendKind;
 }
 
 export interface EmOptions {
@@ -122,6 +124,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
         logLikelihood,
         delta: iterations === 0 ? NaN : logLikelihood - previous,
         model,
+        backend: active.kind,
       });
       throwIfAborted(signal);
     }

@@ -1,0 +1,41 @@
+/**
+ * `trainInWorker()` for Node: the same protocol over a `worker_threads` worker, so a server or a
+ * CLI's event loop stays free while EM runs. WebGPU in the worker comes from Dawn.
+ */
+import { Worker } from 'node:worker_threads';
+import type { DataInput } from '../data.js';
+import type { TrainResult } from '../train/train.js';
+import type { FromWorker } from './protocol.js';
+import { runInWorker, type TrainInWorkerOptions, type WorkerChannel } from './train-in-worker.js';
+
+/** Node options: as in browsers, but the worker is a `worker_threads` one. */
+export type NodeTrainInWorkerOptions = Omit<TrainInWorkerOptions, 'createWorker'>;
+
+/**
+ * Trains in a `worker_threads` worker and resolves with the same {@link TrainResult} as `train()`.
+ *
+ * @example
+ * import { trainInWorker } from 'webgmm/node';
+ * const result = await trainInWorker(points, { gaussians: 3, onIteration: (i) => console.log(i.logLikelihood) });
+ */
+export function trainInWorker(data: DataInput, options: NodeTrainInWorkerOptions): Promise<TrainResult> {
+  return runInWorker(() => nodeChannel(new Worker(new URL('./node-worker-entry.js', import.meta.url))), data, options);
+}
+
+function nodeChannel(worker: Worker): WorkerChannel {
+  let done = false;
+  return {
+    send: (message, transfer) => worker.postMessage(message, transfer as never),
+    listen(onMessage, onFailure) {
+      worker.on('message', (m: FromWorker) => onMessage(m));
+      worker.on('error', (e: Error) => onFailure(new Error(`the training worker failed: ${e.message}`)));
+      worker.on('exit', (code) => {
+        if (!done) onFailure(new Error(`the training worker exited unexpectedly (code ${code})`));
+      });
+    },
+    terminate: () => {
+      done = true;
+      void worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The messages between `trainInWorker` and the worker that runs `train()`, and the conversions
+ * that make a `TrainResult`, an `IterationInfo` and a `WebGmmError` survive structured cloning:
+ * models travel as typed arrays (transferred, not copied) and errors by class name and fields.
+ */
+import { GaussianMixture, type CovarianceType } from '../model/gaussian-mixture.js';
+import {
+  WebGmmError,
+  InvalidArgumentError,
+  InvalidDataError,
+  InvalidModelError,
+  NotPositiveDefiniteError,
+} from '../errors.js';
+import type { TrainOptions, TrainResult } from '../train/train.js';
+import type { IterationInfo } from '../train/em.js';
+
+/** A model as arrays; `means`/`covariances` are row-major as in {@link GaussianMixture}. */
+export interface ModelArrays {
+  covarianceType: CovarianceType;
+  weights: Float64Array;
+  means: Float64Array;
+  covariances: Float64Array;
+}
+
+/** The options that cross to the worker: everything but callbacks and the signal. */
+export type WorkerTrainOptions = Omit<TrainOptions, 'onIteration' | 'onKmeansIteration' | 'signal' | 'inputModel' | 'observationWeights'> & {
+  inputModel?: ModelArrays;
+  observationWeights?: Float64Array;
+};
+
+export interface TrainRequest {
+  type: 'train';
+  data: { values: Float64Array | Float32Array; rows: number; cols: number };
+  options: WorkerTrainOptions;
+  /** Whether to send `iteration` messages (the caller gave `onIteration`). */
+  iterations: boolean;
+  /** Whether to send `kmeans` messages (the caller gave `onKmeansIteration`). */
+  kmeansIterations: boolean;
+}
+
+export interface AbortRequest {
+  type: 'abort';
+}
+
+export type ToWorker = TrainRequest | AbortRequest;
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  parameter?: string;
+  row?: number;
+  column?: number;
+  component?: number;
+}
+
+export type IterationMessage = Omit<IterationInfo, 'model'> & { model: ModelArrays };
+export type ResultMessage = Omit<TrainResult, 'model'> & { model: ModelArrays };
+
+export type FromWorker =
+  | { type: 'started'; backendRequested: string; adapter?: string }
+  | { type: 'iteration'; info: IterationMessage }
+  | { type: 'kmeans'; info: { trial: number; iteration: number; shift: number } }
+  | { type: 'result'; result: ResultMessage }
+  | { type: 'error'; error: SerializedError };
+
+/** The model as fresh arrays (safe to transfer) plus the buffers to transfer. */
+export function modelToArrays(model: GaussianMixture): { arrays: ModelArrays; transfer: ArrayBuffer[] } {
+  const weights = new Float64Array(model.weights);
+  const means = new Float64Array(model.means);
+  const covariances = new Float64Array(model.covariances);
+  const arrays: ModelArrays = { covarianceType: model.covarianceType, weights, means, covariances };
+  return { arrays, transfer: [weights.buffer, means.buffer, covariances.buffer] };
+}
+
+export function modelFromArrays(m: ModelArrays): GaussianMixture {
+  return GaussianMixture.fromArrays(m.covarianceType, m.weights, m.means, m.covariances);
+}
+
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof Error) {
+    const out: SerializedError = { name: e.name, message: e.message };
+    const fields = e as unknown as Record<string, unknown>;
+    for (const key of ['code', 'parameter'] as const) if (typeof fields[key] === 'string') out[key] = fields[key] as string;
+    for (const key of ['row', 'column', 'component'] as const) if (typeof fields[key] === 'number') out[key] = fields[key] as number;
+    return out;
+  }
+  return { name: 'Error', message: String(e) };
+}
+
+/** Rebuilds the error the worker threw, as the same class where it is one of webgmm's. */
+export function deserializeError(s: SerializedError): Error {
+  if (s.name === 'AbortError') return new DOMException(s.message, 'AbortError');
+  switch (s.code) {
+    case 'INVALID_ARGUMENT':
+      return new InvalidArgumentError(s.parameter ?? '', s.message);
+    case 'INVALID_DATA':
+      return new InvalidDataError(s.message, s.row, s.column);
+    case 'INVALID_MODEL':
+      return new InvalidModelError(s.message);
+    case 'NOT_POSITIVE_DEFINITE':
+      return new NotPositiveDefiniteError(s.component ?? -1, s.message);
+    case undefined:
+      return Object.assign(new Error(s.message), { name: s.name });
+    default:
+      return new WebGmmError(s.code, s.message);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * `trainInWorker()`: `train()` in a Web Worker, so the page never blocks. The data moves to the
+ * worker as one transferred buffer; iterations stream back as they happen; an `AbortSignal`
+ * rejects the promise at once and terminates the worker.
+ */
+import { toDataset, type DataInput } from '../data.js';
+import { abortError, InvalidArgumentError } from '../errors.js';
+import { GaussianMixture } from '../model/gaussian-mixture.js';
+import type { TrainOptions, TrainResult } from '../train/train.js';
+import {
+  deserializeError,
+  modelFromArrays,
+  type FromWorker,
+  type ToWorker,
+  type WorkerTrainOptions,
+} from './protocol.js';
+
+/** Options of {@link trainInWorker}: those of `train()` plus how to start and feed the worker. */
+export interface TrainInWorkerOptions extends TrainOptions {
+  /**
+   * Creates the worker. Default: the module worker shipped next to this file, found with
+   * `new URL('./worker-entry.js', import.meta.url)` (Vite, webpack 5, Rollup and esbuild's
+   * bundlers recognise that pattern). Give your own when serving the script elsewhere.
+   */
+  createWorker?: () => Worker;
+  /**
+   * Hand the caller's typed array to the worker instead of copying it; it is detached afterwards.
+   * Default false (one memcpy). `number[][]` and `Matrix` input is always packed into a new buffer.
+   */
+  transferData?: boolean;
+  /** Called once the worker has its device, before seeding: the WebGPU adapter, if it has one. */
+  onStart?: (info: { adapter?: string }) => void;
+}
+
+/** What the main side needs of a worker; browsers' `Worker` and Node's `worker_threads` both fit. */
+export interface WorkerChannel {
+  send(message: ToWorker, transfer: Transferable[]): void;
+  /** Registers the handlers; `onFailure` is for the worker dying or failing to load. */
+  listen(onMessage: (message: FromWorker) => void, onFailure: (error: Error) => void): void;
+  terminate(): void;
+}
+
+/**
+ * Trains in a Web Worker and resolves with the same {@link TrainResult} as `train()`.
+ *
+ * @example
+ * const controller = new AbortController();
+ * const result = await trainInWorker(points, {
+ *   gaussians: 3, seed: 1, signal: controller.signal,
+ *   onIteration: ({ iteration, logLikelihood, model }) => draw(model),
+ * });
+ */
+export function trainInWorker(data: DataInput, options: TrainInWorkerOptions): Promise<TrainResult> {
+  const create = options.createWorker ?? (() => new Worker(new URL('./worker-entry.js', import.meta.url), { type: 'module' }));
+  return runInWorker(() => browserChannel(create()), data, options);
+}
+
+function browserChannel(worker: Worker): WorkerChannel {
+  return {
+    send: (message, transfer) => worker.postMessage(message, transfer),
+    listen(onMessage, onFailure) {
+      worker.addEventListener('message', (e: MessageEvent<FromWorker>) => onMessage(e.data));
+      worker.addEventListener('error', (e: ErrorEvent) => {
+        e.preventDefault();
+        onFailure(new Error(`the training worker failed: ${e.message || 'it could not be loaded'}`));
+      });
+      worker.addEventListener('messageerror', () => onFailure(new Error('the training worker sent a message that could not be read')));
+    },
+    terminate: () => worker.terminate(),
+  };
+}
+
+/** The environment-neutral main side: packs the data, runs the protocol, settles once. */
+export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, options: TrainInWorkerOptions): Promise<TrainResult> {
+  const { createWorker: _c, transferData, onStart, onIteration, onKmeansIteration, signal, inputModel, observationWeights, ...plain } = options;
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return Promise.reject(new InvalidArgumentError('signal', 'signal must be an AbortSignal'));
+  }
+  let packed;
+  try {
+    packed = packData(data, transferData === true);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const workerOptions: WorkerTrainOptions = { ...plain };
+  const transfer: Transferable[] = [packed.values.buffer as ArrayBuffer];
+  if (observationWeights !== undefined) {
+    // Validation (length, finiteness) happens in the worker's train(); this only packs.
+    const w = Float64Array.from(observationWeights as ArrayLike<number>);
+    workerOptions.observationWeights = w;
+    transfer.push(w.buffer);
+  }
+  if (inputModel !== undefined) {
+    const m = GaussianMixture.from(inputModel);
+    workerOptions.inputModel = { covarianceType: m.covarianceType, weights: m.weights, means: m.means, covariances: m.covariances };
+  }
+
+  return new Promise<TrainResult>((resolve, reject) => {
+    const channel = openChannel();
+    let settled = false;
+    const finish = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      channel.terminate();
+      outcome();
+    };
+    const onAbort = (): void => {
+      // Ask nicely first (lets the worker release its GPU buffers), then stop it regardless.
+      try {
+        channel.send({ type: 'abort' }, []);
+      } catch {
+        /* already gone */
+      }
+      finish(() => reject(abortError(signal!)));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    channel.listen(
+      (message) => {
+        if (settled) return;
+        try {
+          switch (message.type) {
+            case 'started':
+              onStart?.(message.adapter !== undefined ? { adapter: message.adapter } : {});
+              break;
+            case 'iteration':
+              void onIteration?.({ ...message.info, model: modelFromArrays(message.info.model) });
+              break;
+            case 'kmeans':
+              onKmeansIteration?.(message.info);
+              break;
+            case 'result':
+              finish(() => resolve({ ...message.result, model: modelFromArrays(message.result.model) }));
+              break;
+            case 'error':
+              finish(() => reject(deserializeError(message.error)));
+              break;
+          }
+        } catch (e) {
+          // A throwing callback fails the call, as it would in train().
+          finish(() => reject(e));
+        }
+      },
+      (error) => finish(() => reject(error)),
+    );
+    channel.send(
+      { type: 'train', data: packed, options: workerOptions, iterations: onIteration !== undefined, kmeansIterations: onKmeansIteration !== undefined },
+      transfer,
+    );
+  });
+}
+
+/** One contiguous row-major buffer that can be transferred: the caller's own, a copy, or packed. */
+function packData(data: DataInput, transfer: boolean): { values: Float64Array | Float32Array; rows: number; cols: number } {
+  const dense = data as { data?: unknown; rows?: unknown; cols?: unknown };
+  if (dense && (dense.data instanceof Float64Array || dense.data instanceof Float32Array)) {
+    const values = dense.data;
+    const rows = dense.rows, cols = dense.cols;
+    if (typeof rows !== 'number' || typeof cols !== 'number' || !Number.isInteger(rows) || !Number.isInteger(cols) || rows * cols > values.length) {
+      // toDataset names the exact problem.
+      toDataset(data);
+    }
+    const n = (rows as number) * (cols as number);
+    const whole = values.buffer instanceof ArrayBuffer && values.byteOffset === 0 && values.length === n && values.buffer.byteLength === values.byteLength;
+    const out = transfer && whole ? values : values.slice(0, n);
+    return { values: out, rows: rows as number, cols: cols as number };
+  }
+  const ds = toDataset(data);
+  return { values: ds.data, rows: ds.n, cols: ds.d };
+}

@@ -1,0 +1,16 @@
+/**
+ * The module worker script `trainInWorker` starts in browsers
+ * (`new Worker(new URL('./worker-entry.js', import.meta.url), { type: 'module' })`).
+ * WebGPU comes from the worker's own `navigator.gpu`.
+ */
+import { createTrainingServer } from './serve.js';
+import type { ToWorker } from './protocol.js';
+
+interface WorkerGlobal {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (e: MessageEvent<ToWorker>) => void): void;
+}
+
+const scope = globalThis as unknown as WorkerGlobal;
+const handle = createTrainingServer((message, transfer) => scope.postMessage(message, transfer ?? []));
+scope.addEventListener('message', (e) => handle(e.data));

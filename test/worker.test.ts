@@ -1,0 +1,102 @@
+// trainInWorker (Node, worker_threads): same result as train() on the main thread, iterations
+// streamed, errors rebuilt as webgmm's classes, abort stops the worker. Uses the built package
+// (dist/), because the worker script is the compiled one a user would run.
+import { describe, it, expect } from 'vitest';
+import { trainInWorker, train, InvalidArgumentError, InvalidDataError, type IterationInfo } from '../dist/node.js';
+import { GPU_AVAILABLE } from './gpu.js';
+import { Rng } from '../src/util/rng.js';
+import { sampleMixture, relErr } from './helpers.js';
+
+const blobs = sampleMixture(
+  new Rng(7),
+  3000,
+  [0.3, 0.3, 0.4],
+  [[0, 0], [6, 1], [2, 7]],
+  [[[1, 0], [0.3, 1]], [[0.7, 0], [0, 1.4]], [[1.2, 0], [-0.5, 0.6]]],
+).data;
+
+describe('trainInWorker (worker_threads)', () => {
+  it('gives the same result and iteration stream as train() on the main thread (CPU)', async () => {
+    const opts = { gaussians: 3, seed: 11, maxIterations: 30, backend: 'cpu' as const };
+    const mainIters: number[] = [];
+    const expected = await train(blobs, { ...opts, onIteration: (i: IterationInfo) => void mainIters.push(i.logLikelihood) });
+    const workerIters: IterationInfo[] = [];
+    let started = 0;
+    const got = await trainInWorker(blobs, {
+      ...opts,
+      onStart: () => void started++,
+      onIteration: (i) => void workerIters.push(i),
+    });
+    expect(started).toBe(1);
+    expect(got.logLikelihood).toBe(expected.logLikelihood);
+    expect(got.iterations).toBe(expected.iterations);
+    expect(got.backend).toBe('cpu');
+    expect(Array.from(got.model.means)).toEqual(Array.from(expected.model.means));
+    expect(Array.from(got.model.covariances)).toEqual(Array.from(expected.model.covariances));
+    expect(got.model.predict(blobs)).toEqual(expected.model.predict(blobs));
+    expect(workerIters.map((i) => i.logLikelihood)).toEqual(mainIters);
+    // Each streamed model is a usable GaussianMixture, and the last one is the result.
+    const last = workerIters[workerIters.length - 1]!;
+    expect(last.backend).toBe('cpu');
+    expect(Array.from(last.model.weights)).toEqual(Array.from(got.model.weights));
+    expect(blobs.data.byteLength).toBeGreaterThan(0); // copied by default, not detached
+  });
+
+  it.skipIf(!GPU_AVAILABLE)('runs the WebGPU backend in the worker, matching the main thread', async () => {
+    const opts = { gaussians: 3, seed: 5, maxIterations: 15, tolerance: 0, backend: 'webgpu' as const };
+    const expected = await train(blobs, opts);
+    let adapter: string | undefined;
+    const got = await trainInWorker(blobs, { ...opts, onStart: (s) => void (adapter = s.adapter) });
+    expect(got.backend).toBe('webgpu');
+    expect(adapter).toBeTruthy();
+    expect(got.adapter).toBe(adapter);
+    expect(relErr(got.logLikelihood, expected.logLikelihood)).toBeLessThan(1e-9);
+  });
+
+  it('transferData hands the caller\'s buffer over (detached afterwards)', async () => {
+    const copy = { data: blobs.data.slice(), rows: blobs.rows, cols: blobs.cols };
+    const got = await trainInWorker(copy, { gaussians: 3, seed: 11, maxIterations: 5, backend: 'cpu', transferData: true });
+    expect(copy.data.byteLength).toBe(0);
+    const expected = await train(blobs, { gaussians: 3, seed: 11, maxIterations: 5, backend: 'cpu' });
+    expect(got.logLikelihood).toBe(expected.logLikelihood);
+  });
+
+  it('accepts float32 data and observation weights', async () => {
+    const f32 = { data: Float32Array.from(blobs.data), rows: blobs.rows, cols: blobs.cols };
+    const w = Array.from({ length: blobs.rows }, (_, i) => 1 + (i % 3));
+    const opts = { gaussians: 3, seed: 3, maxIterations: 8, backend: 'cpu' as const, observationWeights: w };
+    const expected = await train(f32, opts);
+    const got = await trainInWorker(f32, opts);
+    expect(got.logLikelihood).toBe(expected.logLikelihood);
+  });
+
+  it('rebuilds errors as webgmm\'s classes, naming the parameter or the row', async () => {
+    const bad = trainInWorker(blobs, { gaussians: 3, trials: 0 });
+    await expect(bad).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(bad).rejects.toMatchObject({ parameter: 'trials', code: 'INVALID_ARGUMENT' });
+    const nan = blobs.data.slice();
+    nan[2 * blobs.cols + 1] = NaN;
+    // Dense typed input is validated in the worker, so this error crosses the boundary.
+    const badData = trainInWorker({ data: nan, rows: blobs.rows, cols: blobs.cols }, { gaussians: 3 });
+    await expect(badData).rejects.toBeInstanceOf(InvalidDataError);
+    await expect(badData).rejects.toMatchObject({ row: 2, column: 1 });
+  });
+
+  it('abort rejects at once and no iteration arrives afterwards', async () => {
+    const controller = new AbortController();
+    const seen: number[] = [];
+    let afterAbort = 0;
+    const run = trainInWorker(blobs, {
+      gaussians: 3, seed: 2, maxIterations: 0, tolerance: 0, backend: 'cpu', signal: controller.signal,
+      onIteration: (i) => {
+        if (controller.signal.aborted) afterAbort++;
+        seen.push(i.iteration);
+        if (i.iteration === 3) controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen.at(-1)).toBe(3);
+    expect(afterAbort).toBe(0);
+  });
+});
