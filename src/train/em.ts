@@ -29,6 +29,8 @@ export interface IterationInfo {
   model: GaussianMixture;
   /** The backend that ran this E-step (`'cpu'` once a WebGPU run finishes in float64). */
   backend: BackendKind;
+  /** Wall time since the previous iteration's callback (for iteration 0: since EM started), in ms. */
+  elapsedMs: number;
 }
 
 export interface EmOptions {
@@ -95,6 +97,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let active = backend;
   let iterations = 0;
   let float64Passes = 0;
+  let lastCallback = performance.now();
   for (;;) {
     throwIfAborted(signal);
     let pass = await active.pass(params, signal);
@@ -118,6 +121,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       throw new WebGmmError('NUMERICAL', `log-likelihood became NaN at iteration ${iterations} of trial ${options.trial}`);
     }
     if (onIteration) {
+      const callbackAt = performance.now();
       await onIteration({
         trial: options.trial,
         iteration: iterations,
@@ -125,7 +129,9 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
         delta: iterations === 0 ? NaN : logLikelihood - previous,
         model,
         backend: active.kind,
+        elapsedMs: callbackAt - lastCallback,
       });
+      lastCallback = callbackAt;
       throwIfAborted(signal);
     }
     const converged = Math.abs(logLikelihood - previous) <= tolerance;
