@@ -1,0 +1,35 @@
+// The root entry and the training worker bundle for browsers: nothing reachable imports a Node
+// built-in (esbuild's browser platform fails the build on one), and the WGSL shaders are inside.
+import { describe, it, expect } from 'vitest';
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+async function bundle(entry: string): Promise<{ code: string; inputs: string[] }> {
+  const result = await build({
+    entryPoints: [entry], absWorkingDir: ROOT, bundle: true, format: 'esm', platform: 'browser',
+    target: 'es2022', write: false, metafile: true, logLevel: 'silent',
+  });
+  return { code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs) };
+}
+
+describe('browser bundle', () => {
+  it.each(['dist/index.js', 'dist/worker/worker-entry.js'])('%s bundles for the browser without Node built-ins', async (entry) => {
+    const { code, inputs } = await bundle(entry);
+    expect(inputs.filter((i) => i.startsWith('node:') || /(^|\/)node_modules\/webgpu\//.test(i))).toEqual([]);
+    expect(inputs.some((i) => i.endsWith('dist/backends/webgpu/shaders.generated.js'))).toBe(true);
+    expect(code).toMatch(/@compute/); // the embedded WGSL
+  });
+
+  it('the root entry finds its worker script with the bundler-recognised URL pattern', async () => {
+    const { code } = await bundle('dist/index.js');
+    expect(code).toMatch(/new Worker\(new URL\("\.\/worker-entry\.js", import\.meta\.url\)/);
+  });
+
+  it('a Node built-in reachable from the root entry would fail the build (the check can fail)', async () => {
+    await expect(
+      build({ stdin: { contents: "import 'node:fs'; export * from './dist/index.js';", resolveDir: ROOT }, bundle: true, platform: 'browser', write: false, logLevel: 'silent' }),
+    ).rejects.toThrow(/node:fs/);
+  });
+});
