@@ -94,6 +94,24 @@ describe.skipIf(!HAVE_BROWSER)('demo in headless Chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 200_000);
 
+  it('reads a dropped CSV with its header, and names the line of a bad one', async () => {
+    const drop = async (name: string, text: string): Promise<void> => {
+      const transfer = await page.evaluateHandle(([n, t]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([t!], n!, { type: 'text/csv' }));
+        return dt;
+      }, [name, text]);
+      await page.dispatchEvent('#drop', 'drop', { dataTransfer: transfer });
+    };
+    await drop('heights.csv', 'height_cm,weight_kg\n170,65\n180,80\n165,55\n');
+    await page.waitForFunction(() => document.getElementById('data-info')!.textContent!.startsWith('heights.csv: 3 points'));
+    expect(await page.getAttribute('#scatter', 'aria-label')).toBe('scatter plot of height_cm against weight_kg');
+    await drop('broken.csv', '1,2\n3,x\n');
+    await page.waitForFunction(() => document.getElementById('message')!.textContent !== '');
+    expect(await page.textContent('#message')).toBe('broken.csv: line 2, column 2: "x" is not a number');
+    expect(await page.textContent('#data-info')).toMatch(/^heights\.csv/); // the good data stays loaded
+  }, 60_000);
+
   it('projects D > 2 data on principal components with labelled axes', async () => {
     await fill({ 'gen-n': '4000', 'gen-d': '5', 'gen-c': '3', 'gen-seed': '3' });
     await page.click('#generate');
