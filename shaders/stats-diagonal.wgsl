@@ -1,88 +1,80 @@
-// Sufficient statistics of one component for diagonal covariance: per vec4 block of dimensions,
-// s = Σ r (x − c) and q = Σ r (x − c)², and N = Σ r. Each invocation accumulates its own points
-// with no barrier; the workgroup's partials are then summed by a fixed-order tree.
-// Output per (g, k, block): three vec4s [s, q, (N, 0, 0, 0)].
+// Sufficient statistics for diagonal covariance, around each component's current mean c_k:
+// per vec4 block of dimensions s = Σ r (x − c_k) and q = Σ r (x − c_k)², and N = Σ r.
+// Same layout as stats-full.wgsl: an invocation is one component, a workgroup one block b for all
+// components over a contiguous range of points, so point loads are workgroup-uniform broadcasts
+// and only r_nk differs per lane. Output: partials[((g·DP4 + b)·K + k)·3 + 0..2] = s, q, (N, 0, 0, 0).
 
 override DP4: u32;
 override K: u32;
+override KW: u32;        // components per workgroup (= workgroup size), ≤ 256
 override STRIDE: u32;
 
-const WG: u32 = 64u;
-const MAX_DP4: u32 = 16u;
+const BLOCK: u32 = 32u;
 
 struct Chunk {
   n: u32,
   groups: u32,
-  npad: u32,          // component k's values start at k·npad in `resp`
-  reduceSlots: u32,   // DP4 + 1, from a uniform: see the reduction loop below
+  npad: u32,             // component k's values start at k·npad in `resp`
+  perGroup: u32,         // points per range, a multiple of BLOCK
 }
 
 @group(0) @binding(0) var<storage, read> points: array<vec4f>;
 @group(0) @binding(1) var<storage, read> params: array<vec4f>;
-@group(0) @binding(2) var<storage, read> resp: array<f32>;
+@group(0) @binding(2) var<storage, read> resp: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> partials: array<vec4f>;
 @group(0) @binding(4) var<uniform> chunk: Chunk;
-@group(0) @binding(5) var<storage, read> scale: array<f32>;
+@group(0) @binding(5) var<storage, read> scale: array<vec4f>;
 
-var<workgroup> tree: array<vec4f, 2u * WG>;
-
-@compute @workgroup_size(WG)
+@compute @workgroup_size(KW)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let g = wid.x;
-  let k = wid.y;
-  var s: array<vec4f, MAX_DP4>;
-  var q: array<vec4f, MAX_DP4>;
-  var n = 0.0;
-  let mean = k * STRIDE;
-  for (var p = g * WG + lid; p < chunk.n; p += chunk.groups * WG) {
-    let r = resp[k * chunk.npad + p] * scale[p];
-    n += r;
-    for (var j = 0u; j < DP4; j++) {
-      let v = points[p * DP4 + j] - params[mean + j];
-      let rv = r * v;
-      s[j] += rv;
-      q[j] += rv * v;
+  let b = wid.y;
+  let k = wid.z * KW + lid;
+  let kk = min(k, K - 1u);
+  let c = params[kk * STRIDE + b];
+  let rk = kk * chunk.npad / 4u;
+  // Two-level summation, as in stats-full.wgsl: block sums into Kahan-compensated totals.
+  var s = vec4f(0.0);
+  var q = vec4f(0.0);
+  var nk = vec4f(0.0);
+  var sComp = vec4f(0.0);
+  var qComp = vec4f(0.0);
+  var nkComp = vec4f(0.0);
+  let start = g * chunk.perGroup;
+  let end = min(start + chunk.perGroup, chunk.n);
+  for (var p0 = start; p0 < end; p0 += BLOCK) {
+    var bs = vec4f(0.0);
+    var bq = vec4f(0.0);
+    var bn = 0.0;
+    // Four points per step, as in stats-full.wgsl.
+    let q1 = (min(p0 + BLOCK, end) + 3u) / 4u;
+    for (var q = p0 / 4u; q < q1; q++) {
+      let r4 = resp[rk + q] * scale[q];
+      bn += dot(r4, vec4f(1.0));
+      for (var i = 0u; i < 4u; i++) {
+        let d = points[(4u * q + i) * DP4 + b] - c;
+        let a = r4[i] * d;
+        bs += a;
+        bq += a * d;
+      }
     }
+    let ys = bs - sComp;
+    let ts = s + ys;
+    sComp = (ts - s) - ys;
+    s = ts;
+    let yq = bq - qComp;
+    let tq = q + yq;
+    qComp = (tq - q) - yq;
+    q = tq;
+    let yn = vec4f(bn, 0.0, 0.0, 0.0) - nkComp;
+    let tn = nk + yn;
+    nkComp = (tn - nk) - yn;
+    nk = tn;
   }
-
-  // The bound comes from a uniform so that the compiler keeps this a loop: unrolled, its barriers
-  // multiply, and CPU drivers (lavapipe) take minutes to compile the result.
-  for (var j = 0u; j < chunk.reduceSlots; j++) {
-    if (j < DP4) {
-      // Static indices only (see stats-full.wgsl): pick s[j] and q[j] by comparison.
-      var sj = vec4f(0.0);
-      var qj = vec4f(0.0);
-      for (var i = 0u; i < DP4; i++) {
-        if (i == j) {
-          sj = s[i];
-          qj = q[i];
-        }
-      }
-      tree[lid] = sj;
-      tree[WG + lid] = qj;
-    } else {
-      tree[lid] = vec4f(n, 0.0, 0.0, 0.0);
-      tree[WG + lid] = vec4f(0.0);
-    }
-    workgroupBarrier();
-    for (var half = WG / 2u; half > 0u; half /= 2u) {
-      if (lid < half) {
-        tree[lid] += tree[lid + half];
-        tree[WG + lid] += tree[WG + lid + half];
-      }
-      workgroupBarrier();
-    }
-    if (lid == 0u) {
-      let out = 3u * ((g * K + k) * DP4);
-      if (j < DP4) {
-        partials[out + 3u * j] = tree[0];
-        partials[out + 3u * j + 1u] = tree[WG];
-      } else {
-        for (var u = 0u; u < DP4; u++) {
-          partials[out + 3u * u + 2u] = tree[0];
-        }
-      }
-    }
-    workgroupBarrier();
+  if (k < K) {
+    let o = ((g * DP4 + b) * K + k) * 3u;
+    partials[o] = s;
+    partials[o + 1u] = q;
+    partials[o + 2u] = nk;
   }
 }

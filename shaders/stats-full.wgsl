@@ -1,105 +1,110 @@
-// Sufficient statistics of one component for full covariance. With b_n = [x_n − c_k; 1] (the
-// augmented, shifted point), the upper triangle of
-//   Σ_n r_nk b_n b_nᵀ
-// holds S_k = Σ r (x − c)(x − c)ᵀ, s_k = Σ r (x − c) (last column) and N_k = Σ r (corner), so one
-// kind of accumulator — a mat4x4 per 4×4 block of the upper triangle — computes all of them.
+// Sufficient statistics for full covariance, around each component's current mean c_k
+// (d = x − c_k keeps float32 accurate however far the clusters lie from the origin):
+//   S_k = Σ_n r_nk d dᵀ (upper 4×4 blocks),  s_k = Σ_n r_nk d,  N_k = Σ_n r_nk.
 //
-// Workgroup (g, k): g strides over the chunk's points, k is the component. Each pipeline handles
-// up to 8 blocks, whose coordinates (BI*, BJ*) are override constants, so every index below is
-// static after specialization and the accumulators stay in registers. Each invocation accumulates
-// its own points with no barrier; the workgroup's 64 partials are then summed by a fixed-order tree.
-// Output: partials[(g·K + k)·NB + U0 + j], reduced over g by reduce.wgsl.
+// Layout, chosen for how CPU drivers (lavapipe) run compute shaders — one invocation per SIMD
+// lane — and good for GPUs too: an invocation is one component (lanes run across components), a
+// workgroup is one 4×4 block (bi, bj) of S for all components over one contiguous range of points.
+// Every point value a workgroup loads is then workgroup-uniform (one scalar load broadcast to all
+// lanes, no gathers), the per-component mean sits in registers, and each point costs 16 FMAs per
+// lane into 16 private accumulators; only r_nk differs per lane. Diagonal blocks also accumulate
+// s_k and N_k. No barriers: each workgroup writes its own partials, summed by reduce.wgsl.
+// Output: partials[((g·T + t)·K + k)·6 + 0..5] = S block columns 0..3, s block, (N, 0, 0, 0).
 
-override D: u32;
-override DP4: u32;      // vec4 blocks per point
-override DA4: u32;      // vec4 blocks per augmented point
-override NB: u32;       // upper-triangular 4×4 blocks in all
+override DP4: u32;       // vec4 blocks per point
 override K: u32;
-override STRIDE: u32;   // component stride in params (vec4s); the mean comes first
-override U0: u32;       // first block of this pipeline
-override BLOCKS: u32;   // blocks of this pipeline (≤ 8)
-override BI0: u32 = 0u; override BJ0: u32 = 0u;
-override BI1: u32 = 0u; override BJ1: u32 = 0u;
-override BI2: u32 = 0u; override BJ2: u32 = 0u;
-override BI3: u32 = 0u; override BJ3: u32 = 0u;
-override BI4: u32 = 0u; override BJ4: u32 = 0u;
-override BI5: u32 = 0u; override BJ5: u32 = 0u;
-override BI6: u32 = 0u; override BJ6: u32 = 0u;
-override BI7: u32 = 0u; override BJ7: u32 = 0u;
+override KW: u32;        // components per workgroup (= workgroup size), ≤ 256
+override STRIDE: u32;    // component stride in params (vec4s); the mean comes first
 
-const WG: u32 = 64u;
-const MAX_BLOCKS: u32 = 8u;
-const MAX_DA4: u32 = 17u;
+const BLOCK: u32 = 32u;
 
 struct Chunk {
   n: u32,
-  groups: u32,        // workgroups along x
-  npad: u32,          // component k's values start at k·npad in `resp`
-  reduceSlots: u32,   // MAX_BLOCKS, from a uniform: see the reduction loop below
+  groups: u32,           // point ranges (workgroups along x)
+  npad: u32,             // component k's values start at k·npad in `resp`
+  perGroup: u32,         // points per range
 }
 
 @group(0) @binding(0) var<storage, read> points: array<vec4f>;
 @group(0) @binding(1) var<storage, read> params: array<vec4f>;
 @group(0) @binding(2) var<storage, read> resp: array<f32>;
-@group(0) @binding(3) var<storage, read_write> partials: array<mat4x4f>;
+@group(0) @binding(3) var<storage, read_write> partials: array<vec4f>;
 @group(0) @binding(4) var<uniform> chunk: Chunk;
 @group(0) @binding(5) var<storage, read> scale: array<f32>;
 
-var<workgroup> tree: array<mat4x4f, WG>;
-
-@compute @workgroup_size(WG)
+@compute @workgroup_size(KW)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   let g = wid.x;
-  let k = wid.y;
-  let bi = array<u32, MAX_BLOCKS>(BI0, BI1, BI2, BI3, BI4, BI5, BI6, BI7);
-  let bj = array<u32, MAX_BLOCKS>(BJ0, BJ1, BJ2, BJ3, BJ4, BJ5, BJ6, BJ7);
-  var acc: array<mat4x4f, MAX_BLOCKS>;
-  var b: array<vec4f, MAX_DA4>;
-  let mean = k * STRIDE;
-  for (var p = g * WG + lid; p < chunk.n; p += chunk.groups * WG) {
-    let r = resp[k * chunk.npad + p] * scale[p];
-    for (var j = 0u; j < DA4; j++) {
-      var v = vec4f(0.0);
-      if (j < DP4) {
-        v = points[p * DP4 + j] - params[mean + j];
+  let t = wid.y;
+  let k = wid.z * KW + lid;
+  let kk = min(k, K - 1u);
+  // Block t of the upper triangle, enumerated row by row.
+  var bi = 0u;
+  var rest = t;
+  while (rest >= DP4 - bi) {
+    rest -= DP4 - bi;
+    bi++;
+  }
+  let bj = bi + rest;
+  let diagonal = bi == bj;
+  let ci = params[kk * STRIDE + bi];
+  let cj = params[kk * STRIDE + bj];
+  let rk = kk * chunk.npad;
+
+  // Two-level summation keeps float32 accurate over long ranges: plain sums over blocks of
+  // BLOCK points, added into Kahan-compensated totals once per block.
+  var total = mat4x4f();
+  var totalComp = mat4x4f();
+  var sum = vec4f(0.0);
+  var sumComp = vec4f(0.0);
+  var nk = 0.0;
+  var nkComp = 0.0;
+  let start = g * chunk.perGroup;
+  let end = min(start + chunk.perGroup, chunk.n);
+  for (var p0 = start; p0 < end; p0 += BLOCK) {
+    var s0 = vec4f(0.0);
+    var s1 = vec4f(0.0);
+    var s2 = vec4f(0.0);
+    var s3 = vec4f(0.0);
+    var bs = vec4f(0.0);
+    var bn = 0.0;
+    let p1 = min(p0 + BLOCK, end);
+    for (var p = p0; p < p1; p++) {
+      let r = resp[rk + p] * scale[p];
+      let di = points[p * DP4 + bi] - ci;
+      let dj = points[p * DP4 + bj] - cj;
+      let a = r * di;
+      s0 += a * dj.x;
+      s1 += a * dj.y;
+      s2 += a * dj.z;
+      s3 += a * dj.w;
+      if (diagonal) {
+        bs += a;
+        bn += r;
       }
-      if (j == D / 4u) {
-        v[D % 4u] = 1.0;
-      }
-      b[j] = v;
     }
-    for (var j = 0u; j < BLOCKS; j++) {
-      let a = r * b[bi[j]];
-      let c = b[bj[j]];
-      acc[j][0] += a * c.x;
-      acc[j][1] += a * c.y;
-      acc[j][2] += a * c.z;
-      acc[j][3] += a * c.w;
+    let y = mat4x4f(s0, s1, s2, s3) - totalComp;
+    let t = total + y;
+    totalComp = (t - total) - y;
+    total = t;
+    if (diagonal) {
+      let ys = bs - sumComp;
+      let ts = sum + ys;
+      sumComp = (ts - sum) - ys;
+      sum = ts;
+      let yn = bn - nkComp;
+      let tn = nk + yn;
+      nkComp = (tn - nk) - yn;
+      nk = tn;
     }
   }
-
-  // The bound comes from a uniform so that the compiler keeps this a loop: unrolled, its barriers
-  // multiply, and CPU drivers (lavapipe) take minutes to compile the result.
-  for (var j = 0u; j < chunk.reduceSlots; j++) {
-    // Pick acc[j] with static indices only: a dynamic index would move all of acc out of
-    // registers into indexable memory, slowing the accumulation loop above.
-    var mine = mat4x4f();
-    for (var i = 0u; i < MAX_BLOCKS; i++) {
-      if (i == j) {
-        mine = acc[i];
-      }
-    }
-    tree[lid] = mine;
-    workgroupBarrier();
-    for (var half = WG / 2u; half > 0u; half /= 2u) {
-      if (lid < half) {
-        tree[lid] += tree[lid + half];
-      }
-      workgroupBarrier();
-    }
-    if (lid == 0u && j < BLOCKS) {
-      partials[(g * K + k) * NB + U0 + j] = tree[0];
-    }
-    workgroupBarrier();
+  if (k < K) {
+    let o = ((g * ((DP4 * (DP4 + 1u)) / 2u) + t) * K + k) * 6u;
+    partials[o] = total[0];
+    partials[o + 1u] = total[1];
+    partials[o + 2u] = total[2];
+    partials[o + 3u] = total[3];
+    partials[o + 4u] = sum;
+    partials[o + 5u] = vec4f(nk, 0.0, 0.0, 0.0);
   }
 }

@@ -27,10 +27,12 @@ const NEG_BIG = -3.0e38;
 /** Caps on the grid-stride dispatches: enough workgroups to fill a GPU, fixed for determinism. */
 const MAX_ESTEP_GROUPS = 4096;
 const MAX_STATS_GROUPS = 256;
+/** Largest statistics workgroup (one invocation per component); WebGPU guarantees 256. */
+const MAX_STATS_WORKGROUP = 256;
+/** The statistics partials buffer stays below this (point ranges are reduced to fit). */
+const MAX_PARTIALS_BYTES = 32 * 1024 * 1024;
 /** The E-step evaluates this many points per invocation (PPI in estep.wgsl). */
 const POINTS_PER_INVOCATION = 4;
-/** Blocks of the augmented scatter matrix per statistics pipeline (MAX_BLOCKS in stats-full.wgsl). */
-const BLOCKS_PER_PIPELINE = 8;
 
 /**
  * Points per invocation, at least, before more workgroups are used. Each workgroup ends with a tree
@@ -38,11 +40,15 @@ const BLOCKS_PER_PIPELINE = 8;
  * long; the caps below still give a GPU thousands of invocations per dispatch.
  */
 const ESTEP_ITERATIONS_PER_INVOCATION = 8;
-const STATS_POINTS_PER_INVOCATION = 64;
+/** Points per statistics workgroup, at least, before the point range is split further. */
+const STATS_POINTS_PER_GROUP = 2048;
+/** Point ranges of the statistics kernels are multiples of this (BLOCK in stats-*.wgsl). */
+const STATS_BLOCK = 32;
 
-/** Workgroups of the statistics kernels for a chunk of n points. */
-function statsGroupsFor(n: number): number {
-  return Math.max(1, Math.min(Math.ceil(n / (WG * STATS_POINTS_PER_INVOCATION)), MAX_STATS_GROUPS));
+/** Point ranges (workgroups along x) of the statistics kernels for a chunk of n points. */
+function statsGroupsFor(n: number, L: Layout): number {
+  const fit = Math.floor(MAX_PARTIALS_BYTES / (L.m * 16));
+  return Math.max(1, Math.min(Math.ceil(n / STATS_POINTS_PER_GROUP), MAX_STATS_GROUPS, fit));
 }
 /**
  * Bound on the float32 rounding error of log L relative to Σ w|log p|: a few dozen units of
@@ -77,8 +83,13 @@ interface Layout {
   d: number;
   k: number;
   dp4: number;
-  da4: number;
-  nb: number;
+  /** Statistics tiles: upper 4×4 blocks of S (full) or vec4 blocks (diagonal). */
+  tiles: number;
+  /** vec4s per (tile, component) in the statistics: 6 full (S block, s, N), 3 diagonal (s, q, N). */
+  slot: number;
+  /** Components per statistics workgroup, and the workgroups along z that cover K. */
+  kw: number;
+  kGroups: number;
   stride: number;
   /** vec4s of a triangular-packed precision factor: row r holds r/4 + 1 blocks. */
   tri4: number;
@@ -90,13 +101,14 @@ interface Layout {
 function layoutFor(d: number, k: number, type: CovarianceType): Layout {
   const diagonal = type === 'diagonal';
   const dp4 = Math.ceil(d / 4);
-  const da4 = Math.ceil((d + 1) / 4);
-  const nb = (da4 * (da4 + 1)) / 2;
+  const tiles = diagonal ? dp4 : (dp4 * (dp4 + 1)) / 2;
+  const slot = diagonal ? 3 : 6;
+  const kw = Math.min(k, MAX_STATS_WORKGROUP);
   let tri4 = 0;
   for (let r = 0; r < d; r++) tri4 += (r >> 2) + 1;
   const stride = diagonal ? 2 * dp4 + 1 : dp4 + tri4 + 1;
-  const m = diagonal ? k * dp4 * 3 : k * nb * 4;
-  return { d, k, dp4, da4, nb, stride, tri4, m, diagonal };
+  const m = tiles * k * slot;
+  return { d, k, dp4, tiles, slot, kw, kGroups: Math.ceil(k / kw), stride, tri4, m, diagonal };
 }
 
 export class WebGpuBackend implements EStepBackend {
@@ -124,6 +136,11 @@ export class WebGpuBackend implements EStepBackend {
   private statsLayout!: GPUBindGroupLayout;
   private reducePipeline!: GPUComputePipeline;
   private disposed = false;
+  /**
+   * When set (benchmarks), every pass submits each dispatch alone, waits for it, and appends its
+   * wall time in ms under the kernel's name. Slower than a normal pass; for finding bottlenecks.
+   */
+  profile: Record<string, number[]> | null = null;
   /** The float64 reference on the same data, for changes float32 cannot resolve. */
   readonly reference: CpuBackend;
 
@@ -204,7 +221,7 @@ export class WebGpuBackend implements EStepBackend {
     this.params = this.createBuffer(PARAMS_BYTES, STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
     const resp = this.createBuffer(this.npad * L.k * 4, STORAGE, 'exp-shifted log-densities');
     const scale = this.createBuffer(this.npad * 4, STORAGE, 'responsibility scales');
-    const partialsSize = statsGroupsFor(this.chunkPoints) * L.m * 16;
+    const partialsSize = statsGroupsFor(this.chunkPoints, L) * L.m * 16;
     const partials = this.createBuffer(partialsSize, STORAGE, 'partial statistics');
     const dummyWeights = weights === null ? this.createBuffer(16, STORAGE, 'no weights') : null;
 
@@ -212,7 +229,8 @@ export class WebGpuBackend implements EStepBackend {
     for (let c = 0; c < this.chunkCount; c++) {
       const start = c * this.chunkPoints;
       const cn = Math.min(this.chunkPoints, n - start);
-      const f32 = new Float32Array(cn * L.dp4 * 4);
+      // Rows padded with zeros to a multiple of 4: the kernels read points four at a time.
+      const f32 = new Float32Array(Math.ceil(cn / 4) * 4 * L.dp4 * 4);
       for (let i = 0; i < cn; i++) {
         const src = (start + i) * d;
         const dst = i * L.dp4 * 4;
@@ -231,10 +249,10 @@ export class WebGpuBackend implements EStepBackend {
         wbuf = dummyWeights!;
       }
       const estepGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * ESTEP_ITERATIONS_PER_INVOCATION)), MAX_ESTEP_GROUPS);
-      const statsGroups = statsGroupsFor(cn);
+      const statsGroups = statsGroupsFor(cn, L);
       const estepUniform = this.uniform([cn, estepGroups, this.npad, 0], `estep uniform ${c}`);
-      const reduceSlots = L.diagonal ? L.dp4 + 1 : BLOCKS_PER_PIPELINE;
-      const statsUniform = this.uniform([cn, statsGroups, this.npad, reduceSlots], `stats uniform ${c}`);
+      const perGroup = Math.ceil(Math.ceil(cn / statsGroups) / STATS_BLOCK) * STATS_BLOCK;
+      const statsUniform = this.uniform([cn, statsGroups, this.npad, perGroup], `stats uniform ${c}`);
       const reduceUniform = this.uniform([L.m, statsGroups, 0, 0], `reduce uniform ${c}`);
       const llPartials = this.createBuffer(estepGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
       const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
@@ -300,24 +318,8 @@ export class WebGpuBackend implements EStepBackend {
       ],
     });
     const statsPipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.statsLayout] });
-    const statsPipelines: Promise<GPUComputePipeline>[] = [];
-    if (L.diagonal) {
-      statsPipelines.push(pipeline(SHADERS['stats-diagonal'], { DP4: L.dp4, K: L.k, STRIDE: L.stride }, 'stats', statsPipelineLayout));
-    } else {
-      const blocks: [number, number][] = [];
-      for (let bi = 0; bi < L.da4; bi++) for (let bj = bi; bj < L.da4; bj++) blocks.push([bi, bj]);
-      for (let u0 = 0; u0 < blocks.length; u0 += BLOCKS_PER_PIPELINE) {
-        const group = blocks.slice(u0, u0 + BLOCKS_PER_PIPELINE);
-        const constants: Record<string, number> = {
-          D: L.d, DP4: L.dp4, DA4: L.da4, NB: L.nb, K: L.k, STRIDE: L.stride, U0: u0, BLOCKS: group.length,
-        };
-        group.forEach(([bi, bj], j) => {
-          constants[`BI${j}`] = bi;
-          constants[`BJ${j}`] = bj;
-        });
-        statsPipelines.push(pipeline(SHADERS['stats-full'], constants, `stats ${u0}`, statsPipelineLayout));
-      }
-    }
+    const statsKernel = L.diagonal ? SHADERS['stats-diagonal'] : SHADERS['stats-full'];
+    const statsPipelines = [pipeline(statsKernel, { DP4: L.dp4, K: L.k, KW: L.kw, STRIDE: L.stride }, 'stats', statsPipelineLayout)];
     const estepConstants = {
       D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0, TRI4: L.tri4,
     };
@@ -367,21 +369,14 @@ export class WebGpuBackend implements EStepBackend {
     const device = this.device;
     device.pushErrorScope('validation');
     const shift = this.writeParams(params);
+    if (this.profile) await this.profiledDispatches();
     const encoder = device.createCommandEncoder({ label: 'EM pass' });
     for (const ch of this.chunks) {
-      const compute = encoder.beginComputePass({ label: 'E-step and statistics' });
-      compute.setPipeline(this.estepPipeline);
-      compute.setBindGroup(0, ch.estepBind);
-      compute.dispatchWorkgroups(ch.estepGroups);
-      compute.setBindGroup(0, ch.statsBind);
-      for (const p of this.statsPipelines) {
-        compute.setPipeline(p);
-        compute.dispatchWorkgroups(ch.statsGroups, L.k);
+      if (!this.profile) {
+        const compute = encoder.beginComputePass({ label: 'E-step and statistics' });
+        for (const kernel of this.kernels(ch)) kernel.encode(compute);
+        compute.end();
       }
-      compute.setPipeline(this.reducePipeline);
-      compute.setBindGroup(0, ch.reduceBind);
-      compute.dispatchWorkgroups(Math.ceil(L.m / WG));
-      compute.end();
       encoder.copyBufferToBuffer(ch.llPartials, 0, this.staging, ch.stagingLl, ch.estepGroups * 16);
       encoder.copyBufferToBuffer(ch.reduced, 0, this.staging, ch.stagingStats, L.m * 16);
     }
@@ -418,6 +413,54 @@ export class WebGpuBackend implements EStepBackend {
     return this.collect(view, shift);
   }
 
+  /** The dispatches of one chunk's pass, in order, each named for profiling. */
+  private kernels(ch: Chunk): { name: string; encode: (c: GPUComputePassEncoder) => void }[] {
+    const L = this.layout;
+    return [
+      {
+        name: 'estep',
+        encode: (c) => {
+          c.setPipeline(this.estepPipeline);
+          c.setBindGroup(0, ch.estepBind);
+          c.dispatchWorkgroups(ch.estepGroups);
+        },
+      },
+      ...this.statsPipelines.map((p, i) => ({
+        name: `stats${this.statsPipelines.length > 1 ? ` ${i}` : ''}`,
+        encode: (c: GPUComputePassEncoder) => {
+          c.setPipeline(p);
+          c.setBindGroup(0, ch.statsBind);
+          c.dispatchWorkgroups(ch.statsGroups, L.tiles, L.kGroups);
+        },
+      })),
+      {
+        name: 'reduce',
+        encode: (c) => {
+          c.setPipeline(this.reducePipeline);
+          c.setBindGroup(0, ch.reduceBind);
+          c.dispatchWorkgroups(Math.ceil(L.m / WG));
+        },
+      },
+    ];
+  }
+
+  /** Profiling (benchmarks only): each dispatch submitted alone and timed to completion. */
+  private async profiledDispatches(): Promise<void> {
+    const profile = this.profile!;
+    for (const ch of this.chunks) {
+      for (const kernel of this.kernels(ch)) {
+        const t0 = performance.now();
+        const encoder = this.device.createCommandEncoder();
+        const compute = encoder.beginComputePass();
+        kernel.encode(compute);
+        compute.end();
+        this.device.queue.submit([encoder.finish()]);
+        await this.device.queue.onSubmittedWorkDone();
+        (profile[kernel.name] ??= []).push(performance.now() - t0);
+      }
+    }
+  }
+
   /** Adds the chunks' float32 totals in float64 and unpacks them into `SufficientStats`. */
   private collect(view: Float32Array, shift: Float64Array): PassResult {
     const L = this.layout;
@@ -439,37 +482,38 @@ export class WebGpuBackend implements EStepBackend {
     const nk = new Float64Array(k);
     const sums = new Float64Array(k * d);
     let scatter: Float64Array;
+    // Slot (tile t, component c) starts at vec4 (t·K + c)·slot; see the statistics shaders.
+    const slotBase = (t: number, c: number): number => (t * k + c) * L.slot * 4;
     if (L.diagonal) {
       scatter = new Float64Array(k * d);
       for (let c = 0; c < k; c++) {
         for (let j = 0; j < d; j++) {
-          const unitBase = ((c * L.dp4 + (j >> 2)) * 3) * 4;
-          sums[c * d + j] = totals[unitBase + (j & 3)]!;
-          scatter[c * d + j] = totals[unitBase + 4 + (j & 3)]!;
+          const base = slotBase(j >> 2, c);
+          sums[c * d + j] = totals[base + (j & 3)]!;
+          scatter[c * d + j] = totals[base + 4 + (j & 3)]!;
         }
-        nk[c] = totals[c * L.dp4 * 3 * 4 + 8]!;
+        nk[c] = totals[slotBase(0, c) + 8]!;
       }
     } else {
       const tri = packedSize(d);
       scatter = new Float64Array(k * tri);
-      // unitOf[bi][bj]: upper blocks enumerated row by row, as the shader does.
-      const unitOf: number[][] = [];
-      let u = 0;
-      for (let bi = 0; bi < L.da4; bi++) {
-        unitOf.push([]);
-        for (let bj = bi; bj < L.da4; bj++) unitOf[bi]![bj] = u++;
+      // tileOf[bi][bj]: upper blocks enumerated row by row, as the shader does.
+      const tileOf: number[][] = [];
+      let t = 0;
+      for (let bi = 0; bi < L.dp4; bi++) {
+        tileOf.push([]);
+        for (let bj = bi; bj < L.dp4; bj++) tileOf[bi]![bj] = t++;
       }
-      const entry = (c: number, i: number, j: number): number => {
-        const unit = unitOf[i >> 2]![j >> 2]!;
-        return totals[((c * L.nb + unit) * 16) + (j & 3) * 4 + (i & 3)]!;
-      };
       for (let c = 0; c < k; c++) {
         let p = c * tri;
         for (let i = 0; i < d; i++) {
-          for (let j = i; j < d; j++) scatter[p++] = entry(c, i, j);
-          sums[c * d + i] = entry(c, i, d);
+          for (let j = i; j < d; j++) {
+            // Column j & 3 of the block, row i & 3.
+            scatter[p++] = totals[slotBase(tileOf[i >> 2]![j >> 2]!, c) + (j & 3) * 4 + (i & 3)]!;
+          }
+          sums[c * d + i] = totals[slotBase(tileOf[i >> 2]![i >> 2]!, c) + 16 + (i & 3)]!;
         }
-        nk[c] = entry(c, d, d);
+        nk[c] = totals[slotBase(0, c) + 20]!;
       }
     }
     return {

@@ -1,0 +1,67 @@
+/**
+ * Per-kernel profile of one WebGPU EM pass: each dispatch submitted alone and timed to completion,
+ * plus the whole pass as training runs it. For finding the bottleneck before optimizing.
+ *
+ *   node --import tsx bench/profile.ts --n 1000000 --d 8 --k 8 --cov full [--passes 5]
+ */
+import { acquireGpu, setGpuProvider } from '../src/backends/webgpu/device.js';
+import { nodeGpuProvider } from '../src/backends/webgpu/node-gpu.js';
+import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
+import { GaussianMixture } from '../src/model/gaussian-mixture.js';
+import { mixtureParams } from '../src/train/em.js';
+import { Rng } from '../src/util/rng.js';
+import { SHADERS } from '../src/backends/webgpu/shaders.generated.js';
+import { readFileSync } from 'node:fs';
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+};
+const n = Number(arg('n', '1000000')), d = Number(arg('d', '8')), k = Number(arg('k', '8'));
+const cov = arg('cov', 'full') as 'full' | 'diagonal';
+const passes = Number(arg('passes', '5'));
+// --shader name=file.wgsl: try a variant of a kernel without rebuilding (A/B comparisons).
+for (let i = 0; i < process.argv.length; i++) {
+  if (process.argv[i] !== '--shader') continue;
+  const [name, file] = process.argv[i + 1]!.split('=');
+  (SHADERS as Record<string, string>)[name!] = readFileSync(file!, 'utf8');
+}
+
+const rng = new Rng(1);
+const data = new Float64Array(n * d);
+for (let i = 0; i < n; i++) {
+  const c = i % k;
+  for (let j = 0; j < d; j++) data[i * d + j] = 3 * Math.sin(c * 7 + j) + rng.nextNormal();
+}
+const means: number[][] = [], covs: (number[][] | number[])[] = [];
+for (let c = 0; c < k; c++) {
+  means.push(Array.from(data.subarray(c * d, c * d + d)));
+  covs.push(cov === 'full' ? Array.from({ length: d }, (_, r) => Array.from({ length: d }, (_, s) => (r === s ? 1.5 : 0.3))) : Array(d).fill(1.5));
+}
+const model = new GaussianMixture({ weights: Array(k).fill(1 / k), means, covariances: covs as number[][][] });
+const params = mixtureParams(model);
+
+setGpuProvider(nodeGpuProvider);
+const gpu = await acquireGpu();
+if (!gpu) throw new Error('no WebGPU adapter');
+const t0 = performance.now();
+const backend = await WebGpuBackend.create(gpu, { data, n, d }, null, { k, covarianceType: cov });
+console.log(`${n}×${d} K=${k} ${cov} on ${gpu.adapter}: setup ${(performance.now() - t0).toFixed(0)} ms, ${backend.chunkCount} chunk(s)`);
+await backend.pass(params);
+const whole: number[] = [];
+for (let i = 0; i < passes; i++) {
+  const t = performance.now();
+  await backend.pass(params);
+  whole.push(performance.now() - t);
+}
+backend.profile = {};
+for (let i = 0; i < passes; i++) await backend.pass(params);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const flops = 2 * n * k * (cov === 'full' ? d * (d + 1) : 2 * d); // E-step + statistics, FMA = 2
+console.log(`whole pass: ${median(whole).toFixed(1)} ms (${(flops / median(whole) / 1e6).toFixed(2)} GFLOP/s useful)`);
+for (const [name, times] of Object.entries(backend.profile)) {
+  const per = times.length / passes;
+  console.log(`  ${name.padEnd(10)} ${(median(times) * per).toFixed(1)} ms (min ${(Math.min(...times) * per).toFixed(1)})`);
+}
+backend.dispose();
+process.exit(0);
