@@ -36,6 +36,9 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { train, GaussianMixture } from '../src/node.js';
+import { acquireGpu } from '../src/backends/webgpu/device.js';
+import { calibrateAdapter, blasPeak } from './calibrate.js';
+import { chartSvg } from './chart.js';
 import { Rng } from '../src/util/rng.js';
 
 type Backend = 'webgpu' | 'cpu';
@@ -54,22 +57,34 @@ interface Args {
   /** Per backend per case: a worker still running after this many seconds is killed. */
   timeout: number;
   quick: boolean;
+  /** The cases to run: the grid's product, or the targets' list. */
+  cases: { n: number; d: number; k: number; covs: Covariance[] }[];
+  /** Also write the chart here (e.g. docs/bench.svg for the README). */
+  chart?: string;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--n N] [--d D] [--k K] [--cov full|diagonal] [--runs R] [--budget S] [--timeout S]`;
+/** The cases of the speed targets (issue 6): the headline comparisons with scikit-learn. */
+const TARGET_CASES: Args['cases'] = [
+  { n: 1_000_000, d: 8, k: 8, covs: ['full', 'diagonal'] },
+  { n: 100_000, d: 32, k: 16, covs: ['diagonal', 'full'] },
+];
+
+const USAGE = `usage: npm run bench -- [--quick | --targets] [--n N] [--d D] [--k K] [--cov full|diagonal] [--runs R] [--budget S] [--timeout S] [--chart FILE.svg]`;
 
 function parseArgs(argv: string[]): Args {
   const values = new Map<string, string>();
   let quick = false;
+  let targets = false;
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
     if (a === '--quick') { quick = true; continue; }
+    if (a === '--targets') { targets = true; continue; }
     if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
     let v: string | undefined;
     const eq = a.indexOf('=');
     if (eq > 0) { v = a.slice(eq + 1); a = a.slice(0, eq); }
     const name = a.replace(/^--/, '');
-    if (!a.startsWith('--') || !['n', 'd', 'k', 'cov', 'runs', 'budget', 'timeout'].includes(name)) throw new Error(`unknown argument ${JSON.stringify(argv[i])}\n${USAGE}`);
+    if (!a.startsWith('--') || !['n', 'd', 'k', 'cov', 'runs', 'budget', 'timeout', 'chart'].includes(name)) throw new Error(`unknown argument ${JSON.stringify(argv[i])}\n${USAGE}`);
     v ??= argv[++i];
     if (v === undefined) throw new Error(`--${name} needs a value\n${USAGE}`);
     values.set(name, v);
@@ -92,16 +107,16 @@ function parseArgs(argv: string[]): Args {
   const cov = values.get('cov');
   if (cov !== undefined && cov !== 'full' && cov !== 'diagonal') throw new Error(`--cov must be full or diagonal, got ${JSON.stringify(cov)}`);
   if (n !== undefined && k !== undefined && k > n) throw new Error(`--k ${k} exceeds --n ${n}`);
-  return {
-    ns: n !== undefined ? [n] : quick ? [1e4, 1e5] : [1e4, 1e5, 1e6],
-    ds: d !== undefined ? [d] : [2, 8, 32],
-    ks: k !== undefined ? [k] : [4, 16],
-    covs: cov !== undefined ? [cov] : ['full', 'diagonal'],
-    runs,
-    budget,
-    timeout,
-    quick,
-  };
+  if (targets && (quick || n !== undefined || d !== undefined || k !== undefined || cov !== undefined)) {
+    throw new Error(`--targets runs its own list of cases; it does not combine with --quick, --n, --d, --k or --cov\n${USAGE}`);
+  }
+  const ns = n !== undefined ? [n] : quick ? [1e4, 1e5] : [1e4, 1e5, 1e6];
+  const ds = d !== undefined ? [d] : [2, 8, 32];
+  const ks = k !== undefined ? [k] : [4, 16];
+  const covs: Covariance[] = cov !== undefined ? [cov] : ['full', 'diagonal'];
+  const cases = targets ? TARGET_CASES : ns.flatMap((nn) => ds.flatMap((dd) => ks.map((kk) => ({ n: nn, d: dd, k: kk, covs }))));
+  const chart = values.get('chart');
+  return { ns, ds, ks, covs, runs, budget, timeout, quick, cases, ...(chart !== undefined ? { chart } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -503,7 +518,7 @@ interface CaseResult {
   webgpu?: Measurement;
   cpu?: Measurement;
   sklearn?: Measurement;
-  ratios?: { sklearnOverWebgpu?: number; cpuOverWebgpu?: number };
+  ratios?: { sklearnOverWebgpu?: number; cpuOverWebgpu?: number; sklearnOverBest?: number };
   error?: string;
 }
 
@@ -546,11 +561,18 @@ async function main(): Promise<void> {
     });
   }
 
+  // Yardsticks, measured before any case so that nothing else runs meanwhile.
+  const gpu = await acquireGpu();
+  const adapterPeak = gpu ? await calibrateAdapter(gpu.device) : undefined;
+  if (adapterPeak !== undefined) console.error(`adapter peak (calibration kernel): ${adapterPeak.toFixed(1)} GFLOP/s`);
+  const blas = sk ? blasPeak(sk.python) ?? undefined : undefined;
+  if (blas !== undefined) console.error(`float32 BLAS peak (numpy 4096² matmul, OPENBLAS_CORETYPE=SkylakeX): ${blas.toFixed(1)} GFLOP/s`);
+
   const cpuModel = cpus()[0]?.model?.trim() ?? 'unknown CPU';
   let adapter: string | undefined;
   let sklearnInfo: { python: string; version?: string; threads?: unknown; blas?: unknown } | null = sk ? { python: sk.python } : null;
   const results: CaseResult[] = [];
-  const total = args.ns.length * args.ds.length * args.ks.length * args.covs.length;
+  const total = args.cases.reduce((sum, c) => sum + c.covs.length, 0);
   /** `${backend} D K cov` whose setup timed out: later cases (other N) with the same D, K and covariance skip that backend. */
   const setupTimeouts = new Map<string, string>();
 
@@ -563,8 +585,14 @@ async function main(): Promise<void> {
       platform: `${process.platform} ${process.arch}`,
       adapter: adapter ?? null,
       sklearn: sklearnInfo,
-      args: { runs: args.runs, budgetSeconds: args.budget, timeoutSeconds: args.timeout, quick: args.quick, ns: args.ns, ds: args.ds, ks: args.ks, covs: args.covs },
+      args: { runs: args.runs, budgetSeconds: args.budget, timeoutSeconds: args.timeout, quick: args.quick, cases: args.cases },
       flopModel: FLOP_MODEL,
+      yardsticks: {
+        adapterPeakGflops: adapterPeak ?? null,
+        adapterPeak: 'shaders/calibrate.wgsl: independent vec4 FMA chains, no memory traffic (median of 5 dispatches)',
+        blasPeakGflops: blas ?? null,
+        blasPeak: 'numpy float32 4096×4096 matmul with OPENBLAS_CORETYPE=SkylakeX (median of 3)',
+      },
       timing: 'seconds per EM iteration: per run, median gap between successive onIteration calls excluding the gap after iteration 0; per backend, median over runs. '
         + 'sklearn: (median fit time with max_iter=M+1 − median fit time with max_iter=1) / M. Ratios: sklearn s/it ÷ webgpu s/it and cpu s/it ÷ webgpu s/it.',
       cases: results,
@@ -573,7 +601,7 @@ async function main(): Promise<void> {
   };
 
   let index = 0;
-  for (const n of args.ns) for (const d of args.ds) for (const k of args.ks) {
+  for (const { n, d, k, covs } of args.cases) {
     const seed = dataSeed(n, d, k);
     let data: Float64Array | null = null;
     let dataError: string | undefined;
@@ -589,7 +617,7 @@ async function main(): Promise<void> {
       dataError = `data: ${message(e)}`;
       data = null;
     }
-    for (const cov of args.covs) {
+    for (const cov of covs) {
       index++;
       const name = label(n, d, k, cov);
       const flops = flopsPerIteration(n, d, k, cov);
@@ -656,6 +684,11 @@ async function main(): Promise<void> {
         if (sks !== undefined && sks > 0) res.ratios.sklearnOverWebgpu = sks / g;
         if (cps !== undefined && cps > 0) res.ratios.cpuOverWebgpu = cps / g;
       }
+      const best = Math.min(res.webgpu?.secondsPerIteration ?? Infinity, res.cpu?.secondsPerIteration ?? Infinity);
+      const sks = res.sklearn?.secondsPerIteration;
+      if (Number.isFinite(best) && sks !== undefined && sks > 0) (res.ratios ??= {}).sklearnOverBest = sks / best;
+      if (adapterPeak !== undefined && res.webgpu?.gflops !== undefined) res.webgpu.fractionOfAdapterPeak = res.webgpu.gflops / adapterPeak;
+      if (blas !== undefined && res.webgpu?.gflops !== undefined) res.webgpu.fractionOfBlasPeak = res.webgpu.gflops / blas;
       writeJson();
     }
     rmSync(npy, { force: true });
@@ -673,10 +706,12 @@ async function main(): Promise<void> {
     console.log(`scikit-learn ${sklearnInfo.version} (${sklearnInfo.python}; BLAS: ${blas || 'unknown'}; threads ${String(sklearnInfo.threads)})`);
   }
   console.log(`seconds per EM iteration: median over ${args.runs} run(s), budget ${args.budget} s per backend per case; cpu = webgmm float64 CPU backend (one thread)`);
+  console.log(`yardsticks: adapter peak ${adapterPeak === undefined ? '–' : adapterPeak.toFixed(1)} GFLOP/s (calibration kernel); float32 BLAS peak ${blas === undefined ? '–' : blas.toFixed(1)} GFLOP/s (numpy, OPENBLAS_CORETYPE=SkylakeX)`);
   console.log('');
   const withSk = sk !== null;
   const header = ['case', 'webgpu s/it', 'cpu s/it', ...(withSk ? ['sklearn s/it'] : []), 'webgpu GFLOP/s', 'cpu GFLOP/s',
-    ...(withSk ? ['sklearn/webgpu'] : []), 'cpu/webgpu', ...(withSk ? ['sklearn GFLOP/s'] : []), `M (webgpu/cpu${withSk ? '/sklearn' : ''})`, 'k-means init s (iters)'];
+    ...(withSk ? ['sklearn/webgpu', 'sklearn/best'] : []), 'cpu/webgpu', 'webgpu % adapter peak', 'webgpu % BLAS peak',
+    ...(withSk ? ['sklearn GFLOP/s'] : []), `M (webgpu/cpu${withSk ? '/sklearn' : ''})`, 'k-means init s (iters)'];
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
   for (const r of results) {
@@ -685,6 +720,7 @@ async function main(): Promise<void> {
       continue;
     }
     const ratio = (x: number | undefined): string => (x === undefined ? '–' : `${x.toFixed(2)}×`);
+    const percent = (x: unknown): string => (typeof x === 'number' ? `${(100 * x).toFixed(0)}%` : '–');
     const ms = [r.webgpu, r.cpu, ...(withSk ? [r.sklearn] : [])].map((m) => (m?.m ?? '–')).join('/');
     const init = r.initialModel && 'kmeansSeconds' in r.initialModel ? `${fmt(r.initialModel.kmeansSeconds)} (${r.initialModel.kmeansIterations})` : '–';
     const row = [
@@ -694,8 +730,10 @@ async function main(): Promise<void> {
       ...(withSk ? [cell(r.sklearn, (m) => m.secondsPerIteration)] : []),
       cell(r.webgpu, (m) => m.gflops, '', false),
       cell(r.cpu, (m) => m.gflops, '', false),
-      ...(withSk ? [ratio(r.ratios?.sklearnOverWebgpu)] : []),
+      ...(withSk ? [ratio(r.ratios?.sklearnOverWebgpu), ratio(r.ratios?.sklearnOverBest)] : []),
       ratio(r.ratios?.cpuOverWebgpu),
+      percent(r.webgpu?.fractionOfAdapterPeak),
+      percent(r.webgpu?.fractionOfBlasPeak),
       ...(withSk ? [cell(r.sklearn, (m) => m.gflops, '', false)] : []),
       ms,
       init,
@@ -708,7 +746,16 @@ async function main(): Promise<void> {
     console.log('† one iteration exceeded the budget: a single run of 2 timed iterations');
   }
   console.log('k-means init: the k-means seeding (≤ 10 Lloyd iterations, seed 7) of the shared initial model');
+  console.log('sklearn/best: scikit-learn s/it ÷ the faster webgmm backend\'s s/it');
   writeJson();
+  const svg = chartSvg(results, { adapter, cpu: cpuModel, date: startedAt.toISOString().slice(0, 10) });
+  const svgPath = outPath.replace(/\.json$/, '.svg');
+  writeFileSync(svgPath, svg);
+  console.log(`wrote ${svgPath}`);
+  if (args.chart) {
+    writeFileSync(args.chart, svg);
+    console.log(`wrote ${args.chart}`);
+  }
   console.log(`\nwrote ${outPath}`);
   console.log(`total bench wall time: ${wall.toFixed(1)} s`);
 }
