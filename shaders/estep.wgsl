@@ -25,6 +25,9 @@ const PPI: u32 = 4u;
 const MAX_DP4: u32 = 16u;
 // Stands in for −∞ (WGSL does not promise IEEE infinities): log-weight of an empty component.
 const NEG_BIG: f32 = -3.0e38;
+// Up to this many components keep their log-densities in private memory between the two passes
+// over k (with K constant the loops unroll and the indices are static); more go through `resp`.
+const MAX_K_PRIVATE: u32 = 32u;
 const ZERO_LIKELIHOOD: f32 = -1.0e37;
 
 struct Chunk {
@@ -55,6 +58,7 @@ fn componentStride() -> u32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   var x: array<vec4f, PPI * MAX_DP4>;
+  var lps: array<vec4f, MAX_K_PRIVATE>;
   var diff: array<vec4f, PPI * MAX_DP4>;
   var ll = 0.0;
   var zero = 0.0;
@@ -108,14 +112,24 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
       }
       let lp = vec4f(params[base + stride - 1u].x) - 0.5 * min(m, vec4f(1.0e30));
-      resp[(k * chunk.npad + p0) / 4u] = lp;
+      if (K <= MAX_K_PRIVATE) {
+        lps[min(k, MAX_K_PRIVATE - 1u)] = lp;
+      } else {
+        resp[(k * chunk.npad + p0) / 4u] = lp;
+      }
       mx = max(mx, lp);
     }
     // One exp per component and point: e = exp(log p_k − max) serves both the sum and r_nk.
     var s = vec4f(0.0);
     for (var k = 0u; k < K; k++) {
       let i = (k * chunk.npad + p0) / 4u;
-      let e = exp(resp[i] - mx);
+      var lp: vec4f;
+      if (K <= MAX_K_PRIVATE) {
+        lp = lps[min(k, MAX_K_PRIVATE - 1u)];
+      } else {
+        lp = resp[i];
+      }
+      let e = exp(lp - mx);
       s += e;
       resp[i] = e;
     }
