@@ -29,7 +29,7 @@ export function chartSvg(cases: ChartCase[], meta: { adapter?: string | undefine
   const lo = values.length ? 10 ** Math.floor(Math.log10(Math.min(...values))) : 1e-3;
   const hi = values.length ? 10 ** Math.ceil(Math.log10(Math.max(...values))) : 1;
   const group = 22 * SERIES.length + 26;
-  const left = 70, top = 56, plotH = 300, bottom = 150;
+  const left = 70, top = 70, plotH = 300, bottom = 150;
   const width = Math.max(520, left + 20 + cases.length * group);
   const height = top + plotH + bottom;
   const y = (v: number): number => top + plotH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo) || 1)) * plotH;
@@ -37,7 +37,9 @@ export function chartSvg(cases: ChartCase[], meta: { adapter?: string | undefine
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="11">`);
   out.push(`<rect width="100%" height="100%" fill="#fff"/>`);
   out.push(`<text x="${left}" y="18" font-size="14" font-weight="600">Seconds per EM iteration (log scale; lower is better)</text>`);
-  out.push(`<text x="${left}" y="34" fill="#555">${esc(`${meta.date} · WebGPU adapter: ${meta.adapter ?? 'none'} · CPU: ${meta.cpu}`)}</text>`);
+  const clip = (t: string): string => (t.length > 64 ? `${t.slice(0, 63)}…` : t);
+  out.push(`<text x="${left}" y="34" fill="#555">${esc(`${meta.date} · WebGPU adapter: ${clip(meta.adapter ?? 'none')}`)}</text>`);
+  out.push(`<text x="${left}" y="49" fill="#555">${esc(`CPU: ${clip(meta.cpu)}`)}</text>`);
   for (let e = Math.log10(lo); e <= Math.log10(hi) + 1e-9; e++) {
     const v = 10 ** e;
     out.push(`<line x1="${left}" x2="${width - 10}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/>`);
