@@ -1,0 +1,79 @@
+/**
+ * k-means seeding against scikit-learn's KMeans(n_init=1) on the same data (default 1M × 8, K = 8).
+ *
+ *   node --import tsx bench/kmeans.ts [--n 1000000] [--d 8] [--k 8] [--runs 3]
+ *
+ * webgmm: mlpack's k-means (Hamerly-accelerated Lloyd, float64, one thread) from K points sampled
+ * as mlpack samples them, to convergence; scikit-learn: from the same centroids with tol=0 (same
+ * start, same stopping rule), and with its defaults (k-means++, tol=1e-4) as a user would run it.
+ * Medians over runs; prints a table and writes JSON under bench/results/.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { kmeansFromCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
+import { encodeNpy } from '../src/io/npy.js';
+import { Rng } from '../src/util/rng.js';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const N = arg('n', 1_000_000), D = arg('d', 8), K = arg('k', 8), RUNS = arg('runs', 3);
+
+const rng = new Rng(5);
+const centres = Array.from({ length: K }, () => Array.from({ length: D }, () => 4 * rng.nextNormal()));
+const data = new Float64Array(N * D);
+for (let i = 0; i < N; i++) {
+  const c = centres[rng.nextInt(K)]!;
+  for (let j = 0; j < D; j++) data[i * D + j] = c[j]! + rng.nextNormal();
+}
+const start = sampleInitialCentroids(data, N, D, K, new Rng(9));
+
+const times: number[] = [];
+let iterations = 0;
+let inertia = 0;
+for (let r = 0; r < RUNS; r++) {
+  const t = performance.now();
+  const km = await kmeansFromCentroids(data, N, D, Float64Array.from(start), K, { maxIterations: 0 });
+  times.push((performance.now() - t) / 1000);
+  iterations = km.iterations;
+  inertia = 0;
+  for (let i = 0; i < N; i++) {
+    const a = km.assignments[i]!;
+    for (let j = 0; j < D; j++) inertia += (data[i * D + j]! - km.centroids[a * D + j]!) ** 2;
+  }
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+const tmp = mkdtempSync(join(tmpdir(), 'webgmm-kmeans-'));
+let sk: Record<string, number | string> | null = null;
+try {
+  writeFileSync(join(tmp, 'data.npy'), encodeNpy({ data, rows: N, cols: D }));
+  writeFileSync(join(tmp, 'centroids.npy'), encodeNpy({ data: start, rows: K, cols: D }));
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'sklearn_kmeans.py');
+  const r = spawnSync('/usr/bin/python3', [script, join(tmp, 'data.npy'), join(tmp, 'centroids.npy'), String(RUNS)], { encoding: 'utf8' });
+  if (r.status === 0) sk = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  else console.error(`scikit-learn did not run: ${r.stderr.trim().split('\n').pop()}`);
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+const ours = median(times);
+console.log(`k-means, ${N} × ${D}, K = ${K}, medians of ${RUNS} runs`);
+console.log('| implementation | seconds | Lloyd iterations | s / iteration |');
+console.log('|---|---:|---:|---:|');
+console.log(`| webgmm (Hamerly, float64, 1 thread), same start | ${ours.toFixed(3)} | ${iterations} | ${(ours / iterations).toFixed(4)} |`);
+if (sk) {
+  const s = sk as { sameStartSeconds: number; sameStartIterations: number; defaultSeconds: number; defaultIterations: number; sameStartInertia: number };
+  console.log(`| scikit-learn ${sk.sklearn} KMeans(n_init=1), same start, tol=0 | ${s.sameStartSeconds.toFixed(3)} | ${s.sameStartIterations} | ${(s.sameStartSeconds / s.sameStartIterations).toFixed(4)} |`);
+  console.log(`| scikit-learn KMeans(n_init=1) defaults (k-means++, tol=1e-4) | ${s.defaultSeconds.toFixed(3)} | ${s.defaultIterations} | ${(s.defaultSeconds / s.defaultIterations).toFixed(4)} |`);
+  console.log(`inertia: webgmm ${inertia.toExponential(6)}, scikit-learn (same start) ${s.sameStartInertia.toExponential(6)}`);
+  console.log(`scikit-learn (same start) / webgmm: ${(s.sameStartSeconds / ours).toFixed(2)}×`);
+}
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `kmeans-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({ n: N, d: D, k: K, runs: RUNS, webgmm: { seconds: times, iterations, inertia }, sklearn: sk }, null, 2));
+console.log(`wrote ${out}`);
