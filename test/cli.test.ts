@@ -136,6 +136,10 @@ describe('webgmm train', () => {
 
   it('--covariance_constraint and --backend accept their values and reject others', () => {
     expect(webgmm('train', '-i', BLOBS, '-g', '2', '-s', '1', '-n', '2', '--covariance_constraint', 'mlpack', '--backend', 'cpu').code).toBe(0);
+    expect(webgmm('train', '-i', BLOBS, '-g', '2', '-s', '1', '-n', '2', '--covariance_constraint', 'unit-invariant', '--max_condition', '1e6', '--variance_floor', '1e-9', '--backend', 'cpu').code).toBe(0);
+    expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--covariance_constraint', 'sklearn'), /--covariance_constraint.*sklearn.*invalid|Allowed choices/);
+    expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--max_condition', '0.5'), /--max_condition must be a number ≥ 1/);
+    expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--variance_floor', '0'), /--variance_floor must be a number > 0/);
     expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--backend', 'cuda'), /--backend.*cuda.*invalid|Allowed choices/);
   });
 
@@ -152,7 +156,7 @@ describe('webgmm train', () => {
   it('reproduces mlpack\'s EM from its initial model through the CLI', () => {
     const trace = readTrace('overlap_N6000_D4_K4');
     const start = file('start.json', JSON.stringify({ format: 'webgmm.GaussianMixture', version: 1, ...trace.initialModel }));
-    const r = webgmm('train', '-i', join(FIXTURES, 'mlpack-em', trace.data), '-g', '4', '-m', start, '-n', '50', '--backend', 'cpu', '-M', 'parity.json');
+    const r = webgmm('train', '-i', join(FIXTURES, 'mlpack-em', trace.data), '-g', '4', '-m', start, '-n', '50', '--covariance_constraint', 'mlpack', '--backend', 'cpu', '-M', 'parity.json');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`iterations ${trace.emUpdates} `));
     const m = modelOf(join(dir, 'parity.json')).toJSON();
@@ -219,7 +223,7 @@ describe('help and version', () => {
   it('--help of each command lists every flag with its default and an example', () => {
     const r = webgmm('train', '--help');
     expect(r.code).toBe(0);
-    for (const flag of ['--input_file', '--gaussians', '--trials', '--tolerance', '--max_iterations', '--no_force_positive', '--diagonal_covariance', '--noise', '--kmeans_max_iterations', '--refined_start', '--samplings', '--percentage', '--seed', '--input_model_file', '--output_model_file', '--verbose', '--weights_file', '--covariance_constraint', '--backend', '--model_format']) {
+    for (const flag of ['--input_file', '--gaussians', '--trials', '--tolerance', '--max_iterations', '--no_force_positive', '--diagonal_covariance', '--noise', '--kmeans_max_iterations', '--refined_start', '--samplings', '--percentage', '--seed', '--input_model_file', '--output_model_file', '--verbose', '--weights_file', '--covariance_constraint', '--max_condition', '--variance_floor', '--backend', '--model_format']) {
       expect(r.stdout).toContain(flag);
     }
     expect(r.stdout).toMatch(/default: 250/);

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import '../node.js';
 import { train } from '../train/train.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
-import { COVARIANCE_CONSTRAINTS, type CovarianceConstraint } from '../train/constraints.js';
+import { COVARIANCE_CONSTRAINTS, DEFAULT_COVARIANCE_CONSTRAINT, DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR, type CovarianceConstraint } from '../train/constraints.js';
 import { InvalidArgumentError, WebGmmError } from '../errors.js';
 import type { GaussianMixture } from '../model/gaussian-mixture.js';
 import { readDataFile, readWeightsFile, writeCsv, writeColumn, csvBlocks } from '../io/data-files.js';
@@ -33,6 +33,8 @@ const FLAG_OF: Record<string, string> = {
   inputModel: '--input_model_file',
   observationWeights: '--weights_file',
   covarianceConstraint: '--covariance_constraint',
+  maxCondition: '--max_condition',
+  varianceFloor: '--variance_floor',
   backend: '--backend',
   maxChunkPoints: '--max_chunk_points',
 };
@@ -119,6 +121,8 @@ interface TrainFlags {
   verbose?: boolean;
   weights_file?: string;
   covariance_constraint: CovarianceConstraint;
+  max_condition?: number;
+  variance_floor?: number;
   backend: BackendChoice;
   model_format?: ModelFormat;
   max_chunk_points?: number;
@@ -155,6 +159,8 @@ async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
     percentage: flags.percentage,
     seed: flags.seed,
     covarianceConstraint: flags.covariance_constraint,
+    ...(flags.max_condition !== undefined ? { maxCondition: flags.max_condition } : {}),
+    ...(flags.variance_floor !== undefined ? { varianceFloor: flags.variance_floor } : {}),
     backend: flags.backend,
     ...(flags.max_chunk_points !== undefined ? { maxChunkPoints: flags.max_chunk_points } : {}),
     ...(inputModel ? { inputModel } : {}),
@@ -241,11 +247,24 @@ function buildProgram(signal: AbortSignal): Command {
     .option('-M, --output_model_file <file>', 'write the trained model here (.json, or mlpack .xml / .bin)')
     .option('-v, --verbose', 'print one line per EM iteration to stderr')
     .option('--weights_file <file>', 'observation weights, one non-negative number per data row')
-    .addOption(new Option('--covariance_constraint <policy>', 'covariance constraint policy').choices(COVARIANCE_CONSTRAINTS).default('mlpack'))
+    .addOption(
+      new Option(
+        '--covariance_constraint <policy>',
+        "covariance policy: 'unit-invariant' (k-means and the eigenvalue clamp in per-feature scaled units: a feature's units do not change the fit) or 'mlpack' (mlpack gmm_train's exact behaviour: clamp in the data's units)",
+      )
+        .choices(COVARIANCE_CONSTRAINTS)
+        .default(DEFAULT_COVARIANCE_CONSTRAINT),
+    )
+    .option('--max_condition <x>', `unit-invariant: largest condition number of a covariance in scaled units (default: ${DEFAULT_MAX_CONDITION.toExponential().replace("+", "")})`, real('--max_condition', (v) => v >= 1, 'a number ≥ 1'))
+    .option('--variance_floor <x>', `unit-invariant: smallest eigenvalue of a covariance in scaled units, i.e. relative to each feature's squared range (default: ${DEFAULT_VARIANCE_FLOOR})`, real('--variance_floor', (v) => v > 0, 'a number > 0'))
     .addOption(new Option('--backend <backend>', 'E-step backend').choices(BACKEND_CHOICES).default('auto'))
     .addOption(new Option('--model_format <format>', 'format of a .json output model (webgmm, or mlpack\'s cereal JSON)').choices(MODEL_FORMATS))
     .option('--max_chunk_points <n>', 'WebGPU: at most this many points per chunk', integer('--max_chunk_points', 1, 'an integer > 0'))
-    .addHelpText('after', '\nExamples:\n  webgmm train -i data.csv -g 6 -t 3 -s 42 -M gmm.json\n  webgmm train -i data.npy -g 8 --backend webgpu -M gmm.xml --model_format mlpack -v\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  webgmm train -i data.csv -g 6 -t 3 -s 42 -M gmm.json\n  webgmm train -i data.npy -g 8 --backend webgpu -M gmm.xml --model_format mlpack -v\n' +
+        '  webgmm train -i data.csv -g 6 -t 3 -s 42 --covariance_constraint mlpack -M gmm.xml   # exactly mlpack_gmm_train\n',
+    )
     .action((flags: TrainFlags) => runTrain(flags, signal));
 
   program

@@ -5,15 +5,55 @@
  * upper triangle, eigendecompose, and if the smallest eigenvalue is negative, the condition number
  * exceeds 1e5, or the largest eigenvalue is below 1e-50, raise every eigenvalue to at least
  * max(λmax / 1e5, 1e-50) and rebuild V Λ Vᵀ. The diagonal form applies the same rule per variance.
+ * Its thresholds are in the data's own units, so a feature measured in millimetres instead of
+ * metres changes what it does.
+ *
+ * `'unit-invariant'` (the default) applies a rule of the same shape in per-feature scaled
+ * coordinates: with S = diag(s_1 … s_D), s_d the range of feature d in the training data (see
+ * `featureScales` in feature-scale.ts), it constrains Σ_s = S⁻¹ Σ S⁻¹ — the diagonal entry of a
+ * nearly constant feature raised to its floor, then every eigenvalue raised to at least
+ * max(λmax(Σ_s) / maxCondition, varianceFloor) — and maps back Σ = S Σ_s S. Rescaling a feature by
+ * c multiplies its s_d by c (and its floor by c²), so Σ_s, the rule's decision and the fitted
+ * model's shape do not depend on the units.
  */
 import { symmetricEigen } from '../util/linalg.js';
 
-/** Which covariance constraint policy to apply. Only mlpack's exists for now. */
-export type CovarianceConstraint = 'mlpack';
-export const COVARIANCE_CONSTRAINTS: readonly CovarianceConstraint[] = ['mlpack'];
+/** Which covariance constraint policy to apply. */
+export type CovarianceConstraint = 'unit-invariant' | 'mlpack';
+export const COVARIANCE_CONSTRAINTS: readonly CovarianceConstraint[] = ['unit-invariant', 'mlpack'];
+/** The policy `train()` and the CLI use when none is named. */
+export const DEFAULT_COVARIANCE_CONSTRAINT: CovarianceConstraint = 'unit-invariant';
+
+/**
+ * `'unit-invariant'`: the largest allowed condition number of a covariance in scaled coordinates
+ * (λmax(Σ_s) / λmin(Σ_s)). Chosen on bench/quality.ts (see bench/QUALITY.md): 1e5 (mlpack's number)
+ * blurs exact linear relations and point masses that held-out data keep; 1e8 lets components
+ * collapse onto pixels that are constant in a training split of the digits.
+ */
+export const DEFAULT_MAX_CONDITION = 1e7;
+/**
+ * `'unit-invariant'`: the smallest allowed eigenvalue of a covariance in scaled coordinates, i.e. a
+ * variance floor relative to each feature's squared range (1e-9 × range² ≈ 1e-6 for a feature
+ * spanning ±15: scikit-learn's reg_covar, made relative to the units).
+ */
+export const DEFAULT_VARIANCE_FLOOR = 1e-9;
 
 const MAX_CONDITION = 1e5;
 const MIN_EIGENVALUE = 1e-50;
+
+/** Everything a constraint needs besides the covariances: the policy and, for `'unit-invariant'`, its scale and knobs. */
+export interface ConstraintSpec {
+  policy: CovarianceConstraint;
+  /** `'unit-invariant'`: the D per-feature scales s_d > 0 (ignored by `'mlpack'`). */
+  scale: Float64Array | null;
+  maxCondition: number;
+  varianceFloor: number;
+  /** `'unit-invariant'`: D per-feature variance floors in the data's units (nearly constant features), or null. */
+  featureFloor: Float64Array | null;
+}
+
+/** mlpack's constraint (needs no scale). */
+export const MLPACK_CONSTRAINT: ConstraintSpec = { policy: 'mlpack', scale: null, maxCondition: MAX_CONDITION, varianceFloor: MIN_EIGENVALUE, featureFloor: null };
 
 /** mlpack's PositiveDefiniteConstraint on the full d×d covariance at `cov[off…]`, in place. */
 export function applyMlpackFull(cov: Float64Array, d: number, off = 0): void {
@@ -25,14 +65,7 @@ export function applyMlpackFull(cov: Float64Array, d: number, off = 0): void {
   if (!(lmin < 0 || lmax / lmin > MAX_CONDITION || lmax < MIN_EIGENVALUE)) return;
   const floor = Math.max(lmax / MAX_CONDITION, MIN_EIGENVALUE);
   for (let i = 0; i < d; i++) if (values[i]! < floor) values[i] = floor;
-  for (let i = 0; i < d; i++) {
-    for (let j = i; j < d; j++) {
-      let s = 0;
-      for (let m = 0; m < d; m++) s += vectors[i * d + m]! * values[m]! * vectors[j * d + m]!;
-      cov[off + i * d + j] = s;
-      cov[off + j * d + i] = s;
-    }
-  }
+  rebuild(cov, d, off, values, vectors);
 }
 
 /** mlpack's PositiveDefiniteConstraint for a diagonal covariance (d variances at `v[off…]`), in place. */
@@ -46,20 +79,124 @@ export function applyMlpackDiagonal(v: Float64Array, d: number, off = 0): void {
   }
 }
 
-/** Applies `policy` to every component of a packed K×D×D (full) or K×D (diagonal) covariance array. */
+/** cov[off…] = V diag(values) Vᵀ (symmetric by construction). */
+function rebuild(cov: Float64Array, d: number, off: number, values: Float64Array, vectors: Float64Array): void {
+  for (let i = 0; i < d; i++) {
+    for (let j = i; j < d; j++) {
+      let s = 0;
+      for (let m = 0; m < d; m++) s += vectors[i * d + m]! * values[m]! * vectors[j * d + m]!;
+      cov[off + i * d + j] = s;
+      cov[off + j * d + i] = s;
+    }
+  }
+}
+
+/**
+ * The unit-invariant constraint on the full d×d covariance at `cov[off…]`, in place: in scaled
+ * coordinates Σ_s = S⁻¹ Σ S⁻¹, each diagonal entry is first raised to its feature's floor
+ * (featureFloor_j / s_j², which keeps Σ_s positive semi-definite), then every eigenvalue below
+ * max(λmax / maxCondition, varianceFloor) is raised to it, and Σ = S Σ_s S. A covariance that
+ * already satisfies the rule is only symmetrized. `work` is d×d scratch.
+ */
+export function applyUnitInvariantFull(
+  cov: Float64Array,
+  d: number,
+  off: number,
+  scale: Float64Array,
+  maxCondition: number,
+  varianceFloor: number,
+  work: Float64Array = new Float64Array(d * d),
+  featureFloor: Float64Array | null = null,
+): void {
+  for (let i = 0; i < d; i++) {
+    const si = scale[i]!;
+    for (let j = i; j < d; j++) {
+      const v = cov[off + i * d + j]! / (si * scale[j]!);
+      work[i * d + j] = v;
+      work[j * d + i] = v;
+    }
+  }
+  let raised = false;
+  if (featureFloor) {
+    for (let j = 0; j < d; j++) {
+      const f = featureFloor[j]! / (scale[j]! * scale[j]!);
+      if (!(work[j * d + j]! >= f)) {
+        work[j * d + j] = f;
+        raised = true;
+      }
+    }
+  }
+  const { values, vectors } = symmetricEigen(work, d, 0);
+  let lmax = values[d - 1]!;
+  if (!(lmax > 0) || !Number.isFinite(lmax)) lmax = 0;
+  const floor = Math.max(lmax / maxCondition, varianceFloor);
+  let raise = raised;
+  for (let i = 0; i < d; i++) if (!(values[i]! >= floor)) raise = true;
+  if (!raise) {
+    for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) cov[off + j * d + i] = cov[off + i * d + j]!;
+    return;
+  }
+  for (let i = 0; i < d; i++) if (!(values[i]! >= floor)) values[i] = floor;
+  rebuild(work, d, 0, values, vectors);
+  for (let i = 0; i < d; i++) {
+    const si = scale[i]!;
+    for (let j = i; j < d; j++) {
+      const v = work[i * d + j]! * si * scale[j]!;
+      cov[off + i * d + j] = v;
+      cov[off + j * d + i] = v;
+    }
+  }
+}
+
+/** The unit-invariant constraint for a diagonal covariance (d variances at `v[off…]`), in place: the same rule per variance. */
+export function applyUnitInvariantDiagonal(
+  v: Float64Array,
+  d: number,
+  off: number,
+  scale: Float64Array,
+  maxCondition: number,
+  varianceFloor: number,
+  featureFloor: Float64Array | null = null,
+): void {
+  if (featureFloor) {
+    for (let j = 0; j < d; j++) if (!(v[off + j]! >= featureFloor[j]!)) v[off + j] = featureFloor[j]!;
+  }
+  let vmax = 0;
+  for (let j = 0; j < d; j++) {
+    const x = v[off + j]! / (scale[j]! * scale[j]!);
+    if (x > vmax && Number.isFinite(x)) vmax = x;
+  }
+  const floor = Math.max(vmax / maxCondition, varianceFloor);
+  for (let j = 0; j < d; j++) {
+    const s2 = scale[j]! * scale[j]!;
+    if (!(v[off + j]! / s2 >= floor)) v[off + j] = floor * s2;
+  }
+}
+
+/** Applies `spec` to every component of a packed K×D×D (full) or K×D (diagonal) covariance array. */
 export function applyConstraint(
-  policy: CovarianceConstraint,
+  spec: ConstraintSpec,
   diagonal: boolean,
   covariances: Float64Array,
   k: number,
   d: number,
 ): void {
-  switch (policy) {
+  switch (spec.policy) {
     case 'mlpack':
       for (let c = 0; c < k; c++) {
         if (diagonal) applyMlpackDiagonal(covariances, d, c * d);
         else applyMlpackFull(covariances, d, c * d * d);
       }
       return;
+    case 'unit-invariant': {
+      const scale = spec.scale;
+      if (scale === null || scale.length !== d) throw new Error(`internal: the unit-invariant constraint needs ${d} feature scales`);
+      const work = diagonal ? null : new Float64Array(d * d);
+      for (let c = 0; c < k; c++) {
+        if (diagonal) applyUnitInvariantDiagonal(covariances, d, c * d, scale, spec.maxCondition, spec.varianceFloor, spec.featureFloor);
+        else applyUnitInvariantFull(covariances, d, c * d * d, scale, spec.maxCondition, spec.varianceFloor, work!, spec.featureFloor);
+      }
+      return;
+    }
   }
 }

@@ -12,7 +12,7 @@
 import type { BackendKind, EStepBackend, MixtureParams } from '../backends/backend.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
 import { mStep } from './m-step.js';
-import type { CovarianceConstraint } from './constraints.js';
+import type { ConstraintSpec } from './constraints.js';
 import { NotPositiveDefiniteError, WebGmmError, throwIfAborted } from '../errors.js';
 
 /** What `onIteration` receives after every E-step. */
@@ -37,7 +37,7 @@ export interface EmOptions {
   /** M-steps at most; 0 = until convergence. */
   maxIterations: number;
   tolerance: number;
-  constraint: CovarianceConstraint;
+  constraint: ConstraintSpec;
   forcePositive: boolean;
   trial: number;
   signal?: AbortSignal | undefined;

@@ -9,12 +9,12 @@
  */
 import { GaussianMixture, type CovarianceType } from '../model/gaussian-mixture.js';
 import type { Dataset } from '../data.js';
-import { applyConstraint, type CovarianceConstraint } from './constraints.js';
+import { applyConstraint, type ConstraintSpec } from './constraints.js';
 import { NotPositiveDefiniteError } from '../errors.js';
 
 export interface InitialModelOptions {
   covarianceType: CovarianceType;
-  constraint: CovarianceConstraint;
+  constraint: ConstraintSpec;
   forcePositive: boolean;
   trial: number;
 }

@@ -6,11 +6,11 @@
 import type { SufficientStats } from '../backends/backend.js';
 import { packedSize } from '../backends/backend.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
-import { applyConstraint, type CovarianceConstraint } from './constraints.js';
+import { applyConstraint, type ConstraintSpec } from './constraints.js';
 import { WebGmmError } from '../errors.js';
 
 export interface MStepOptions {
-  constraint: CovarianceConstraint;
+  constraint: ConstraintSpec;
   /** false = mlpack's `no_force_positive` for full covariances: no constraint at all. */
   forcePositive: boolean;
 }

@@ -8,7 +8,16 @@ import { toDataset, type DataInput, type Dataset } from '../data.js';
 import { GaussianMixture, type GaussianMixtureJSON, type CovarianceType } from '../model/gaussian-mixture.js';
 import { InvalidArgumentError, InvalidModelError, throwIfAborted } from '../errors.js';
 import { Rng, seedFromClock } from '../util/rng.js';
-import { COVARIANCE_CONSTRAINTS, type CovarianceConstraint } from './constraints.js';
+import {
+  COVARIANCE_CONSTRAINTS,
+  DEFAULT_COVARIANCE_CONSTRAINT,
+  DEFAULT_MAX_CONDITION,
+  DEFAULT_VARIANCE_FLOOR,
+  MLPACK_CONSTRAINT,
+  type ConstraintSpec,
+  type CovarianceConstraint,
+} from './constraints.js';
+import { featureScales, scaledData } from './feature-scale.js';
 import { runEM, type IterationInfo, type EmResult } from './em.js';
 import { kmeans, kmeansFromCentroids } from './kmeans.js';
 import { refinedStartCentroids } from './refined-start.js';
@@ -44,8 +53,23 @@ export interface TrainOptions {
   seed?: number;
   /** Warm start: every trial starts EM from this model instead of k-means. */
   inputModel?: GaussianMixture | GaussianMixtureJSON;
-  /** Covariance constraint policy. `'mlpack'`: mlpack's eigenvalue rule (the default, and the only one so far). */
+  /**
+   * Covariance policy. `'unit-invariant'` (default): k-means runs on per-feature scaled data and the
+   * covariance constraint acts in scaled coordinates (scale of feature d = its range in the training
+   * data), so changing a feature's units changes nothing but the model's units. `'mlpack'`:
+   * mlpack's eigenvalue rule in the data's own units and k-means on the raw data, exactly as mlpack.
+   */
   covarianceConstraint?: CovarianceConstraint;
+  /**
+   * `'unit-invariant'`: the largest condition number of a covariance in scaled coordinates; smaller
+   * eigenvalues are raised to λmax / maxCondition. Default 1e7 (≥ 1).
+   */
+  maxCondition?: number;
+  /**
+   * `'unit-invariant'`: the smallest eigenvalue of a covariance in scaled coordinates, i.e. a
+   * variance floor of varianceFloor × (range of feature d)². Default 1e-9 (> 0).
+   */
+  varianceFloor?: number;
   /** One non-negative weight per point (mlpack's weighted `Train`): weight 2 ≡ the point twice. */
   observationWeights?: ArrayLike<number>;
   /** Which backend runs the E-step: `'auto'` (default: WebGPU when an adapter exists), `'webgpu'` or `'cpu'`. */
@@ -105,7 +129,7 @@ export interface TrainResult {
 const KNOWN_OPTIONS = new Set<string>([
   'gaussians', 'trials', 'tolerance', 'maxIterations', 'noForcePositive', 'diagonalCovariance', 'noise',
   'kmeansMaxIterations', 'refinedStart', 'samplings', 'percentage', 'seed', 'inputModel',
-  'covarianceConstraint', 'observationWeights', 'backend', 'maxChunkPoints', 'onIteration', 'onKmeansIteration', 'signal',
+  'covarianceConstraint', 'maxCondition', 'varianceFloor', 'observationWeights', 'backend', 'maxChunkPoints', 'onIteration', 'onKmeansIteration', 'signal',
 ]);
 
 interface ResolvedOptions {
@@ -122,6 +146,8 @@ interface ResolvedOptions {
   percentage: number;
   seed: number;
   constraint: CovarianceConstraint;
+  maxCondition: number;
+  varianceFloor: number;
   backend: BackendChoice;
   maxChunkPoints: number | undefined;
 }
@@ -156,6 +182,32 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   const rng = new Rng(opts.seed);
   if (opts.noise > 0) ds = withNoise(ds, opts.noise, rng);
 
+  // The covariance policy: 'unit-invariant' measures each feature's scale once, on the training
+  // data; k-means then runs on the scaled data and the constraint in scaled coordinates.
+  let constraint: ConstraintSpec = MLPACK_CONSTRAINT;
+  let kmeansData = ds.data;
+  if (opts.constraint === 'unit-invariant') {
+    const scaling = featureScales(ds.data, ds.n, ds.d, weights);
+    constraint = {
+      policy: 'unit-invariant',
+      scale: scaling.scale,
+      maxCondition: opts.maxCondition,
+      varianceFloor: opts.varianceFloor,
+      featureFloor: scaling.floor,
+    };
+    if (!inputModel) kmeansData = scaledData(ds.data, ds.n, ds.d, scaling);
+    const constant = scaling.constantFeatures;
+    if (constant.length > 0) {
+      const list = constant.slice(0, 10).join(', ') + (constant.length > 10 ? ', …' : '');
+      warnings.push(
+        `feature${constant.length > 1 ? 's' : ''} ${list} ${constant.length > 1 ? 'are' : 'is'} constant in the training data: ` +
+          `${constant.length > 1 ? 'their' : 'its'} scale is taken as the median range of the other features`,
+      );
+    }
+  } else if (options.maxCondition !== undefined || options.varianceFloor !== undefined) {
+    warnings.push(`maxCondition and varianceFloor apply to covarianceConstraint 'unit-invariant' only; '${opts.constraint}' ignores them`);
+  }
+
   const selected = await selectBackend(opts.backend, ds, weights, {
     k: opts.gaussians,
     covarianceType: opts.covarianceType,
@@ -177,7 +229,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
         initial = inputModel;
       } else {
         const centroids = opts.refinedStart
-          ? await refinedStartCentroids(ds.data, ds.n, ds.d, opts.gaussians, rng, {
+          ? await refinedStartCentroids(kmeansData, ds.n, ds.d, opts.gaussians, rng, {
               samplings: opts.samplings, percentage: opts.percentage, weights, signal,
             })
           : null;
@@ -189,12 +241,12 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
           onIteration: onKmeans ? (iteration: number, shift: number) => onKmeans({ trial, iteration, shift }) : undefined,
         };
         const km = centroids
-          ? await kmeansFromCentroids(ds.data, ds.n, ds.d, centroids, opts.gaussians, kmOpts)
-          : await kmeans(ds.data, ds.n, ds.d, opts.gaussians, rng, kmOpts);
+          ? await kmeansFromCentroids(kmeansData, ds.n, ds.d, centroids, opts.gaussians, kmOpts)
+          : await kmeans(kmeansData, ds.n, ds.d, opts.gaussians, rng, kmOpts);
         kmeansIterations = km.iterations;
         initial = modelFromAssignments(ds, weights, km.assignments, opts.gaussians, {
           covarianceType: opts.covarianceType,
-          constraint: opts.constraint,
+          constraint,
           forcePositive: !opts.noForcePositive,
           trial,
         });
@@ -204,7 +256,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       const em = await runEM(backend, initial, {
         maxIterations: opts.maxIterations,
         tolerance: opts.tolerance,
-        constraint: opts.constraint,
+        constraint,
         forcePositive: !opts.noForcePositive,
         trial,
         signal,
@@ -301,10 +353,12 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
   const percentage = checkNumber('percentage', get('percentage', 0.02), (x) => x > 0 && x <= 1, 'in (0, 1]');
   let seed = checkNumber('seed', get('seed', 0), (x) => Number.isInteger(x) && Math.abs(x) <= Number.MAX_SAFE_INTEGER, 'an integer (0 = from the clock)');
   if (seed === 0) seed = seedFromClock();
-  const constraint = get('covarianceConstraint', 'mlpack');
+  const constraint = get('covarianceConstraint', DEFAULT_COVARIANCE_CONSTRAINT);
   if (!COVARIANCE_CONSTRAINTS.includes(constraint as CovarianceConstraint)) {
     throw new InvalidArgumentError('covarianceConstraint', `covarianceConstraint must be one of ${COVARIANCE_CONSTRAINTS.map((c) => `'${c}'`).join(', ')}, got ${describe(constraint)}`);
   }
+  const maxCondition = checkNumber('maxCondition', get('maxCondition', DEFAULT_MAX_CONDITION), (x) => x >= 1, 'a finite number ≥ 1');
+  const varianceFloor = checkNumber('varianceFloor', get('varianceFloor', DEFAULT_VARIANCE_FLOOR), (x) => x > 0, 'a finite number > 0');
   const backend = get('backend', 'auto');
   if (!BACKEND_CHOICES.includes(backend as BackendChoice)) {
     throw new InvalidArgumentError('backend', `backend must be one of ${BACKEND_CHOICES.map((c) => `'${c}'`).join(', ')}, got ${describe(backend)}`);
@@ -324,6 +378,8 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
     covarianceType: diagonal ? 'diagonal' : 'full',
     noise, kmeansMaxIterations, refinedStart, samplings, percentage, seed,
     constraint: constraint as CovarianceConstraint,
+    maxCondition,
+    varianceFloor,
     backend: backend as BackendChoice,
     maxChunkPoints,
   };

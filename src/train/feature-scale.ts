@@ -1,0 +1,119 @@
+/**
+ * What the `'unit-invariant'` covariance policy measures on the training data, once per `train()`
+ * call: per feature d a location (the weighted mean), a scale s_d (the range), and a variance floor
+ * for nearly constant features. k-means runs on (x − location) / scale; the covariance constraint
+ * acts on S⁻¹ Σ S⁻¹ with S = diag(scale) and keeps every component's variance of a nearly constant
+ * feature at least its floor.
+ *
+ * Everything here moves with the units: x_d → c_d·x_d + b_d (c_d > 0) gives location → c·location + b,
+ * scale → c·scale, floor → c²·floor, so the scaled quantities — and the fit — do not change. The one
+ * exception is a feature that is constant in the training data: it has no scale of its own and
+ * borrows the median scale of the other features.
+ *
+ * Observation weights count as copies of a point (weight 2 ≡ the point twice); points of weight 0
+ * are ignored.
+ */
+
+export interface FeatureScaling {
+  /** D locations (weighted means). */
+  location: Float64Array;
+  /** D scales s_d > 0: the range max − min, or the borrowed scale of a constant feature. */
+  scale: Float64Array;
+  /** Features whose values are all equal (among the points of positive weight). */
+  constantFeatures: number[];
+  /** D variance floors in the data's units (0 where a feature is not nearly constant). */
+  floor: Float64Array;
+}
+
+/**
+ * Rarity constant of the near-constant floor: a feature whose values differ from its majority value
+ * in c points (total weight) gets the floor M₂·exp(−c / RARE_DEVIATIONS), M₂ the feature's mean
+ * squared deviation from that value. Deviations seen in only a handful of points cannot be modelled
+ * by any component (they are scattered across them), so held-out points that deviate would meet a
+ * variance of almost zero; seen in hundreds of points they are modelled and the floor vanishes
+ * (e^-40 at c = 200).
+ */
+export const RARE_DEVIATIONS = 5;
+
+/**
+ * Location, scale and near-constant floor of every feature of the n×d row-major `data`.
+ */
+export function featureScales(data: Float64Array, n: number, d: number, weights: Float64Array | null): FeatureScaling {
+  const location = new Float64Array(d);
+  const lo = new Float64Array(d).fill(Infinity);
+  const hi = new Float64Array(d).fill(-Infinity);
+  // Weighted Boyer–Moore majority vote per feature: the value holding more than half of the weight,
+  // if there is one (a second pass checks).
+  const candidate = new Float64Array(d);
+  const votes = new Float64Array(d);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weights ? weights[i]! : 1;
+    if (!(w > 0)) continue;
+    total += w;
+    const o = i * d;
+    for (let j = 0; j < d; j++) {
+      const v = data[o + j]!;
+      location[j] = location[j]! + w * v;
+      if (v < lo[j]!) lo[j] = v;
+      if (v > hi[j]!) hi[j] = v;
+      if (v === candidate[j]) votes[j] = votes[j]! + w;
+      else if (votes[j]! >= w) votes[j] = votes[j]! - w;
+      else {
+        votes[j] = w - votes[j]!;
+        candidate[j] = v;
+      }
+    }
+  }
+  for (let j = 0; j < d; j++) location[j] = location[j]! / total;
+
+  const scale = new Float64Array(d);
+  const constantFeatures: number[] = [];
+  const ranges: number[] = [];
+  for (let j = 0; j < d; j++) {
+    const r = hi[j]! - lo[j]!;
+    if (r > 0 && Number.isFinite(r)) {
+      scale[j] = r;
+      ranges.push(r);
+    } else {
+      constantFeatures.push(j);
+    }
+  }
+  ranges.sort((a, b) => a - b);
+  const borrowed = ranges.length === 0 ? 1 : ranges.length % 2 ? ranges[ranges.length >> 1]! : 0.5 * (ranges[(ranges.length >> 1) - 1]! + ranges[ranges.length >> 1]!);
+  for (const j of constantFeatures) scale[j] = borrowed;
+
+  // Near-constant floor: mass off the majority value c and mean squared deviation from it M₂.
+  const off = new Float64Array(d);
+  const m2 = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const w = weights ? weights[i]! : 1;
+    if (!(w > 0)) continue;
+    const o = i * d;
+    for (let j = 0; j < d; j++) {
+      const t = data[o + j]! - candidate[j]!;
+      if (t !== 0) {
+        off[j] = off[j]! + w;
+        m2[j] = m2[j]! + w * t * t;
+      }
+    }
+  }
+  const floor = new Float64Array(d);
+  for (let j = 0; j < d; j++) {
+    // Without a majority value (more than half of the weight) the feature is not nearly constant.
+    if (!(off[j]! < 0.5 * total) || off[j] === 0) continue;
+    const f = (m2[j]! / total) * Math.exp(-off[j]! / RARE_DEVIATIONS);
+    if (f > 0 && Number.isFinite(f)) floor[j] = f;
+  }
+  return { location, scale, constantFeatures, floor };
+}
+
+/** (x − location) / scale for every point: a new row-major n×d array. */
+export function scaledData(data: Float64Array, n: number, d: number, s: FeatureScaling): Float64Array {
+  const out = new Float64Array(n * d);
+  const { location, scale } = s;
+  for (let i = 0, o = 0; i < n; i++, o += d) {
+    for (let j = 0; j < d; j++) out[o + j] = (data[o + j]! - location[j]!) / scale[j]!;
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+// The covariance constraints in isolation: 'unit-invariant' is S·clamp(S⁻¹ Σ S⁻¹)·S, commutes with
+// rescaling, leaves a covariance that satisfies it alone, and the feature scales move with the units.
+import { describe, it, expect } from 'vitest';
+import { applyConstraint, applyMlpackFull, type ConstraintSpec } from '../src/train/constraints.js';
+import { featureScales, RARE_DEVIATIONS } from '../src/train/feature-scale.js';
+import { symmetricEigen } from '../src/util/linalg.js';
+import { Rng } from '../src/util/rng.js';
+import { maxRelErr } from './helpers.js';
+
+function randomSpd(rng: Rng, d: number, spread: number): Float64Array {
+  // V diag(λ) Vᵀ with eigenvalues spread over `spread` decades.
+  const a = new Float64Array(d * d);
+  for (let i = 0; i < d * d; i++) a[i] = rng.nextNormal();
+  const { vectors } = symmetricEigen(Float64Array.from(a, (_, i) => a[i]! + a[(i % d) * d + Math.floor(i / d)]!), d);
+  const lambda = Array.from({ length: d }, (_, i) => 10 ** (-spread * (i / (d - 1))));
+  const out = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
+    let s = 0;
+    for (let m = 0; m < d; m++) s += vectors[i * d + m]! * lambda[m]! * vectors[j * d + m]!;
+    out[i * d + j] = s;
+  }
+  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) out[j * d + i] = out[i * d + j]!;
+  return out;
+}
+
+const spec = (scale: Float64Array, maxCondition = 1e5, varianceFloor = 1e-6, featureFloor: Float64Array | null = null): ConstraintSpec =>
+  ({ policy: 'unit-invariant', scale, maxCondition, varianceFloor, featureFloor });
+
+describe("the 'unit-invariant' constraint", () => {
+  it('equals S · mlpack-style clamp(S⁻¹ Σ S⁻¹) · S', () => {
+    const rng = new Rng(1);
+    const d = 5;
+    const s = Float64Array.from({ length: d }, () => 10 ** (4 * rng.nextFloat() - 2));
+    const scaledCov = randomSpd(rng, d, 8); // condition 1e8 in scaled units: the clamp acts
+    const cov = Float64Array.from(scaledCov, (v, i) => v * s[Math.floor(i / d)]! * s[i % d]!);
+    applyConstraint(spec(s, 1e5, 1e-50), false, cov, 1, d);
+    const want = Float64Array.from(scaledCov);
+    applyMlpackFull(want, d); // mlpack's rule with its 1e5 and 1e-50 on the scaled covariance
+    const got = Float64Array.from(cov, (v, i) => v / (s[Math.floor(i / d)]! * s[i % d]!));
+    expect(maxRelErr(got, want)).toBeLessThan(1e-12);
+    const { values } = symmetricEigen(got, d);
+    expect(values[d - 1]! / values[0]!).toBeLessThan(1e5 * (1 + 1e-9));
+  });
+
+  it('commutes with rescaling the features', () => {
+    const rng = new Rng(2);
+    const d = 4;
+    const s = Float64Array.from({ length: d }, () => 0.5 + rng.nextFloat());
+    const cov = randomSpd(rng, d, 9);
+    const c = [1e-3, 1, 30, 1e3];
+    const moved = Float64Array.from(cov, (v, i) => v * c[Math.floor(i / d)]! * c[i % d]!);
+    const floor = Float64Array.from({ length: d }, (_, j) => (j === 2 ? 1e-3 : 0));
+    applyConstraint(spec(s, 1e6, 1e-8, floor), false, cov, 1, d);
+    applyConstraint(spec(Float64Array.from(s, (v, j) => v * c[j]!), 1e6, 1e-8, Float64Array.from(floor, (v, j) => v * c[j]! * c[j]!)), false, moved, 1, d);
+    const back = Float64Array.from(moved, (v, i) => v / (c[Math.floor(i / d)]! * c[i % d]!));
+    expect(maxRelErr(back, cov)).toBeLessThan(1e-12);
+  });
+
+  it('leaves a covariance that satisfies the rule unchanged, and fixes a negative one', () => {
+    const d = 3;
+    const s = Float64Array.of(1, 100, 0.01);
+    const ok = Float64Array.of(1, 20, 0.001, 20, 1e4, 0.1, 0.001, 0.1, 1e-4);
+    const copy = Float64Array.from(ok);
+    applyConstraint(spec(s), false, ok, 1, d);
+    expect(Array.from(ok)).toEqual(Array.from(copy));
+    const bad = Float64Array.of(1, 0, 0, 0, -5, 0, 0, 0, 1e-4);
+    applyConstraint(spec(s), false, bad, 1, d);
+    const { values } = symmetricEigen(Float64Array.from(bad, (v, i) => v / (s[Math.floor(i / d)]! * s[i % d]!)), d);
+    expect(values[0]!).toBeGreaterThan(0);
+  });
+
+  it('diagonal: the same rule per variance', () => {
+    const s = Float64Array.of(1, 1e3, 1e-3);
+    const v = Float64Array.of(0.5, 0, 1e-20); // scaled: 0.5, 0, 1e-14
+    applyConstraint(spec(s, 1e4, 1e-6, Float64Array.of(0, 0, 2e-7)), true, v, 1, 3);
+    expect(v[0]).toBe(0.5);
+    expect(v[1]).toBeCloseTo((0.5 / 1e4) * 1e6, 6);
+    expect(v[2]).toBeCloseTo(2e-7, 18);
+  });
+});
+
+describe('feature scales', () => {
+  it('range, mean, near-constant floor; they move with the units', () => {
+    const rows = [[0, 1, 5], [0, 3, 5], [0, 2, 5], [2, 7, 5], [0, 2, 5], [0, 5, 5]];
+    const n = rows.length, d = 3;
+    const data = Float64Array.from(rows.flat());
+    const f = featureScales(data, n, d, null);
+    expect(Array.from(f.scale)).toEqual([2, 6, 4]); // the constant feature borrows the median range (2, 6 → 4)
+    expect(f.constantFeatures).toEqual([2]);
+    expect(f.location[0]).toBeCloseTo(2 / 6, 15);
+    // Feature 0: one point off the majority value 0, by 2: M₂ = 4/6, floor M₂·e^(−1/κ).
+    expect(f.floor[0]).toBeCloseTo((4 / 6) * Math.exp(-1 / RARE_DEVIATIONS), 15);
+    expect(f.floor[1]).toBe(0); // no majority value
+    expect(f.floor[2]).toBe(0);
+    const c = [1e3, 1e-2, 7], b = [-5, 3, 1];
+    const moved = Float64Array.from(data, (v, i) => c[i % d]! * v + b[i % d]!);
+    const g = featureScales(moved, n, d, null);
+    for (let j = 0; j < 2; j++) {
+      expect(g.scale[j]! / f.scale[j]!).toBeCloseTo(c[j]!, 9);
+      expect(g.floor[j]!).toBeCloseTo(f.floor[j]! * c[j]! * c[j]!, 9);
+    }
+  });
+
+  it('weights count as copies; weight-0 points are ignored', () => {
+    const data = Float64Array.of(0, 0, 0, 4, 100);
+    const w = Float64Array.of(1, 2, 1, 1, 0);
+    const f = featureScales(data, 5, 1, w);
+    const dup = featureScales(Float64Array.of(0, 0, 0, 0, 4), 5, 1, null);
+    expect(f.scale[0]).toBe(4);
+    expect(f.floor[0]).toBe(dup.floor[0]);
+    expect(f.location[0]).toBe(dup.location[0]);
+  });
+});
