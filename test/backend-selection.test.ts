@@ -2,6 +2,16 @@
 // that finds no GPU, as on a machine without a driver).
 import { describe, it, expect, afterAll } from 'vitest';
 import { train, setGpuProvider, WebGmmError } from '../src/index.js';
+import { fasterBackend } from '../src/backends/select.js';
+
+describe("'auto' chooses by measured speed", () => {
+  it('keeps WebGPU unless the CPU is clearly faster', () => {
+    expect(fasterBackend(0.01, 0.5)).toBe('webgpu');
+    expect(fasterBackend(0.01, 0.0085)).toBe('webgpu'); // within the margin
+    expect(fasterBackend(0.01, 0.007)).toBe('cpu');
+    expect(fasterBackend(1e-3, 2e-6)).toBe('cpu');
+  });
+});
 
 describe('without a WebGPU adapter', () => {
   setGpuProvider(async () => undefined);

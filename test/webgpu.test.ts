@@ -48,10 +48,17 @@ function expectClose(gpu: Awaited<ReturnType<typeof trace>>, cpu: Awaited<Return
 describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
   const data = dataset(8000, 1);
 
-  it('auto picks WebGPU and names the adapter', async () => {
-    const r = await train(data, { gaussians: 4, seed: 3, maxIterations: 2 });
+  it('auto measures both backends: WebGPU for a large problem, the CPU for a tiny one', async () => {
+    // 200k × 5, K = 8 full: a WebGPU pass is several times faster than the CPU's even on lavapipe.
+    const large = dataset(200_000, 4);
+    const r = await train(large, { gaussians: 8, seed: 3, maxIterations: 1, kmeansMaxIterations: 2 });
     expect(r.backend).toBe('webgpu');
     expect(r.adapter).toMatch(/\S/);
+    // 40 points: the CPU pass takes microseconds, a GPU dispatch and readback at least ~100 µs.
+    const tiny = dataset(40, 5);
+    const t = await train(tiny, { gaussians: 2, seed: 3, maxIterations: 2 });
+    expect(t.backend).toBe('cpu');
+    expect(t.warnings.join('\n')).toMatch(/using the CPU backend: one E-step pass measured \S+ ms on the CPU \(estimated from 40 points\) against \S+ ms on WebGPU/);
   });
 
   it.each([false, true])('matches the CPU reference from the same start (diagonal=%s)', async (diagonalCovariance) => {
