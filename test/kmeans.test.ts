@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { InvalidArgumentError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
-import { kmeans, kmeansFromCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
+import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
 import { refinedStartCentroids } from '../src/train/refined-start.js';
 
 interface Reference {
@@ -412,6 +412,64 @@ describe('kmeans behaviour', () => {
     const p = kmeans(data, n, d, k, rng, { maxIterations: 0, signal: ac.signal });
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe('kmeansPlusPlusCentroids (the unit-invariant policy\'s seeding)', () => {
+  it('is deterministic for a seed and returns data points', () => {
+    const rng = new Rng(31);
+    const n = 300, d = 3, k = 5;
+    const data = Float64Array.from({ length: n * d }, () => rng.nextNormal());
+    const a = kmeansPlusPlusCentroids(data, n, d, k, new Rng(4));
+    const b = kmeansPlusPlusCentroids(data, n, d, k, new Rng(4));
+    const c = kmeansPlusPlusCentroids(data, n, d, k, new Rng(5));
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(Array.from(c)).not.toEqual(Array.from(a));
+    for (let j = 0; j < k; j++) {
+      let found = false;
+      for (let i = 0; i < n && !found; i++) found = sqDist(data, i * d, a, j * d, d) === 0;
+      expect(found).toBe(true);
+    }
+  });
+
+  it('puts one centroid in each of k well-separated blobs, on every seed', () => {
+    const rng = new Rng(32);
+    const n = 400, d = 2, k = 4;
+    const centres = [0, 0, 100, 0, 0, 100, 100, 100];
+    // Unequal blob sizes: a uniform draw would often miss the small one.
+    const sizes = [250, 100, 40, 10];
+    const data = new Float64Array(n * d);
+    let i = 0;
+    sizes.forEach((m, c) => {
+      for (let r = 0; r < m; r++, i++) {
+        for (let t = 0; t < d; t++) data[i * d + t] = centres[c * d + t]! + rng.nextNormal();
+      }
+    });
+    for (let seed = 1; seed <= 20; seed++) {
+      const cent = kmeansPlusPlusCentroids(data, n, d, k, new Rng(seed));
+      const hit = new Set<number>();
+      for (let j = 0; j < k; j++) hit.add(blobOf(cent, j));
+      expect(hit.size).toBe(k);
+    }
+    function blobOf(cent: Float64Array, j: number): number {
+      return nearest(cent, j, new Float64Array(centres), k, d);
+    }
+  });
+
+  it('never picks a weight-0 point; coincident points do not break it', () => {
+    const d = 1;
+    const data = new Float64Array([0, 0, 0, 5, 100]);
+    const w = new Float64Array([1, 1, 1, 1, 0]);
+    for (let seed = 1; seed <= 50; seed++) {
+      const cent = kmeansPlusPlusCentroids(data, 5, d, 3, new Rng(seed), w);
+      expect(Array.from(cent)).not.toContain(100);
+      // Only two distinct positive-weight values exist: the third centroid repeats one of them.
+      expect(new Set(Array.from(cent)).size).toBe(2);
+    }
+  });
+
+  it('validates k and n', () => {
+    expect(() => kmeansPlusPlusCentroids(new Float64Array(4), 2, 2, 3, new Rng(1))).toThrow(InvalidArgumentError);
   });
 });
 

@@ -116,6 +116,43 @@ describe('determinism and trials', () => {
     expect(r.trials[r.bestTrial]!.logLikelihood).toBe(r.logLikelihood);
     expect(r.model.logLikelihood(data)).toBeCloseTo(r.logLikelihood, 6);
   });
+
+  it("'unit-invariant': a later trial must beat the best by more than 1e-9 nat per point (ties keep the earliest)", async () => {
+    // Well-separated components: every k-means++ start reaches the same optimum.
+    const r = await train(data, { gaussians: 3, seed: 7, trials: 4 });
+    const lls = r.trials.map((t) => t.logLikelihood);
+    expect(Math.max(...lls) - Math.min(...lls)).toBeLessThan(1e-9 * 3000);
+    expect(r.bestTrial).toBe(0);
+    // mlpack's rule stays strict ">".
+    const m = await train(data, { gaussians: 3, seed: 7, trials: 4, covarianceConstraint: 'mlpack' });
+    const mlls = m.trials.map((t) => t.logLikelihood);
+    expect(m.bestTrial).toBe(mlls.indexOf(Math.max(...mlls)));
+  });
+
+  it("'unit-invariant' seeds k-means with k-means++ (mlpack's uniform draw is covered by the parity tests)", async () => {
+    // A tiny, far-away cluster (2 % of the points): k-means++ (D² sampling) puts a centroid on it
+    // on every seed.
+    const rng = new Rng(8);
+    const n = 1000;
+    const pts = new Float64Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      const c = i < 20 ? 2 : i % 2;
+      pts[2 * i] = [0, 10, 1000][c]! + rng.nextNormal();
+      pts[2 * i + 1] = (c === 2 ? 1000 : 0) + rng.nextNormal();
+    }
+    const m = { data: pts, rows: n, cols: 2 };
+    // After one Lloyd iteration, a component holding exactly the 20 far points (weight 0.02)
+    // shows that a centroid started there.
+    const seeded = async (seed: number, covarianceConstraint: 'unit-invariant') => {
+      let weights: number[] = [];
+      await train(m, {
+        gaussians: 3, seed, maxIterations: 1, kmeansMaxIterations: 1, backend: 'cpu', covarianceConstraint,
+        onIteration: (i) => { if (i.iteration === 0) weights = Array.from(i.model.weights); },
+      });
+      return weights.some((w) => Math.abs(w - 0.02) < 1e-12);
+    };
+    for (let seed = 1; seed <= 10; seed++) expect(await seeded(seed, 'unit-invariant')).toBe(true);
+  });
 });
 
 describe('observation weights', () => {
@@ -178,6 +215,7 @@ describe('warm start', () => {
     expect(r.trials[0]!.kmeansIterations).toBe(0);
     expect(r.model.logLikelihood(data)).toBeCloseTo(r.logLikelihood, 6);
   });
+
 });
 
 describe('noise and constraints', () => {

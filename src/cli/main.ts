@@ -250,7 +250,7 @@ function buildProgram(signal: AbortSignal): Command {
     .addOption(
       new Option(
         '--covariance_constraint <policy>',
-        "covariance policy: 'unit-invariant' (k-means and the eigenvalue clamp in per-feature scaled units: a feature's units do not change the fit) or 'mlpack' (mlpack gmm_train's exact behaviour: clamp in the data's units)",
+        "covariance policy: 'unit-invariant' (k-means++-seeded k-means and the eigenvalue clamp in per-feature scaled units: a feature's units do not change the fit) or 'mlpack' (mlpack gmm_train's exact behaviour: clamp in the data's units)",
       )
         .choices(COVARIANCE_CONSTRAINTS)
         .default(DEFAULT_COVARIANCE_CONSTRAINT),

@@ -618,3 +618,85 @@ function maxVarianceNewCluster(
   variances[maxJ] = c <= 1 ? 0 : (1 / c) * ((c + 1) * maxVar - wFar * farDist);
   return true;
 }
+
+/**
+ * k-means++ seeding (Arthur & Vassilvitskii 2007), greedy variant as scikit-learn's: the first
+ * centroid is a point drawn with probability ∝ its weight; each further one is the best of
+ * `2 + ⌊ln k⌋` candidates drawn with probability ∝ w_i·D(x_i)² (D = distance to the nearest centroid
+ * so far), best = the one that leaves the smallest Σ w_i D². Deterministic for a given `rng`.
+ * Not an mlpack behaviour: the `'unit-invariant'` policy uses it for some trials (see train.ts).
+ */
+export function kmeansPlusPlusCentroids(
+  data: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  rng: Rng,
+  weights?: Float64Array | null,
+): Float64Array {
+  checkShape(data, n, d, k);
+  const w = checkWeights(weights, n);
+  const centroids = new Float64Array(k * d);
+  const closest = new Float64Array(n);
+  const trial = new Float64Array(n);
+  const bestTrial = new Float64Array(n);
+  const localTrials = 2 + Math.floor(Math.log(k));
+  const wt = (i: number): number => (w ? (w[i] as number) : 1);
+  /** Index drawn with probability ∝ mass[i] (mass[i] ≥ 0, total > 0); falls back to the last positive. */
+  const draw = (mass: (i: number) => number, total: number): number => {
+    let target = rng.nextFloat() * total;
+    let last = -1;
+    for (let i = 0; i < n; i++) {
+      const m = mass(i);
+      if (!(m > 0)) continue;
+      last = i;
+      if (target < m) return i;
+      target -= m;
+    }
+    return last;
+  };
+  let total = 0;
+  for (let i = 0; i < n; i++) total += wt(i);
+  const first = draw(wt, total);
+  centroids.set(data.subarray(first * d, first * d + d), 0);
+  let potential = 0;
+  for (let i = 0; i < n; i++) {
+    const s = sqDistTo(data, i * d, centroids, 0, d);
+    closest[i] = s;
+    potential += wt(i) * s;
+  }
+  for (let c = 1; c < k; c++) {
+    let chosen = -1;
+    let chosenPotential = Infinity;
+    for (let t = 0; t < localTrials; t++) {
+      // All points coincide with the centroids so far: draw by weight alone.
+      const idx = potential > 0 ? draw((i) => wt(i) * (closest[i] as number), potential) : draw(wt, total);
+      const o = idx * d;
+      let p = 0;
+      for (let i = 0; i < n; i++) {
+        const s = sqDistTo(data, i * d, data, o, d);
+        const m = s < (closest[i] as number) ? s : (closest[i] as number);
+        trial[i] = m;
+        p += wt(i) * m;
+      }
+      if (p < chosenPotential) {
+        chosenPotential = p;
+        chosen = idx;
+        bestTrial.set(trial);
+      }
+    }
+    centroids.set(data.subarray(chosen * d, chosen * d + d), c * d);
+    closest.set(bestTrial);
+    potential = chosenPotential;
+  }
+  return centroids;
+}
+
+function sqDistTo(a: Float64Array, ao: number, b: Float64Array, bo: number, d: number): number {
+  let s = 0;
+  for (let t = 0; t < d; t++) {
+    const diff = (a[ao + t] as number) - (b[bo + t] as number);
+    s += diff * diff;
+  }
+  return s;
+}

@@ -19,7 +19,7 @@ import {
 } from './constraints.js';
 import { featureScales, scaledData } from './feature-scale.js';
 import { runEM, type IterationInfo, type EmResult } from './em.js';
-import { kmeans, kmeansFromCentroids } from './kmeans.js';
+import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids } from './kmeans.js';
 import { refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
 import type { BackendKind } from '../backends/backend.js';
@@ -54,7 +54,7 @@ export interface TrainOptions {
   /** Warm start: every trial starts EM from this model instead of k-means. */
   inputModel?: GaussianMixture | GaussianMixtureJSON;
   /**
-   * Covariance policy. `'unit-invariant'` (default): k-means runs on per-feature scaled data and the
+   * Covariance policy. `'unit-invariant'` (default): k-means (seeded by k-means++) runs on per-feature scaled data and the
    * covariance constraint acts in scaled coordinates (scale of feature d = its range in the training
    * data), so changing a feature's units changes nothing but the model's units. `'mlpack'`:
    * mlpack's eigenvalue rule in the data's own units and k-means on the raw data, exactly as mlpack.
@@ -219,6 +219,19 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   timings.setup = now() - t0;
   try {
     const trials: TrialResult[] = [];
+    // 'mlpack': a later trial wins when its log-likelihood is strictly higher (mlpack's rule).
+    // 'unit-invariant': only when higher by more than 1e-9 nat per point, so that trials that reach
+    // the same optimum (often, from k-means++ starts) tie and the earliest wins whatever the units:
+    // their log-likelihoods differ by rounding only, and rounding differs between unit systems.
+    let tieMargin = 0;
+    if (opts.constraint === 'unit-invariant') {
+      let totalWeight = ds.n;
+      if (weights) {
+        totalWeight = 0;
+        for (let i = 0; i < ds.n; i++) totalWeight += weights[i]!;
+      }
+      tieMargin = 1e-9 * totalWeight;
+    }
     let best: EmResult | null = null;
     let bestTrial = 0;
     for (let trial = 0; trial < opts.trials; trial++) {
@@ -240,9 +253,13 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
           signal,
           onIteration: onKmeans ? (iteration: number, shift: number) => onKmeans({ trial, iteration, shift }) : undefined,
         };
+        // 'unit-invariant' seeds k-means with k-means++ in the scaled space; 'mlpack' (and the
+        // refined start) keeps mlpack's uniform draw, bit for bit.
         const km = centroids
           ? await kmeansFromCentroids(kmeansData, ds.n, ds.d, centroids, opts.gaussians, kmOpts)
-          : await kmeans(kmeansData, ds.n, ds.d, opts.gaussians, rng, kmOpts);
+          : opts.constraint === 'unit-invariant'
+            ? await kmeansFromCentroids(kmeansData, ds.n, ds.d, kmeansPlusPlusCentroids(kmeansData, ds.n, ds.d, opts.gaussians, rng, weights), opts.gaussians, kmOpts)
+            : await kmeans(kmeansData, ds.n, ds.d, opts.gaussians, rng, kmOpts);
         kmeansIterations = km.iterations;
         initial = modelFromAssignments(ds, weights, km.assignments, opts.gaussians, {
           covarianceType: opts.covarianceType,
@@ -270,7 +287,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
         kmeansIterations,
         float64Passes: em.float64Passes,
       });
-      if (best === null || em.logLikelihood > best.logLikelihood) {
+      if (best === null || em.logLikelihood > best.logLikelihood + tieMargin) {
         best = em;
         bestTrial = trial;
       }
