@@ -60,6 +60,8 @@ function useData(d: Data): void {
   result = null;
   curves = [];
   projection = makeProjection(d.data, d.rows, d.cols, d.header);
+  // Set with the projection, not at the next frame's draw: the label describes the plot's axes.
+  $('scatter').setAttribute('aria-label', `scatter plot of ${projection.labels[0]} against ${projection.labels[1]}`);
   prepareDrawn();
   $('data-info').textContent = `${d.name}: ${d.rows.toLocaleString()} points × ${d.cols} dimensions`;
   message('');
@@ -102,7 +104,6 @@ function draw(): void {
   const colourOn = $<HTMLInputElement>('colour').checked;
   const assignment = model && colourOn ? model.predict({ data: drawn.sub, rows: drawn.indices.length, cols: data.cols }) : null;
   const twoSigma = $<HTMLInputElement>('two-sigma').checked;
-  $('scatter').setAttribute('aria-label', `scatter plot of ${projection.labels[0]} against ${projection.labels[1]}`);
   drawScatter($('scatter'), { uv: drawn.uv, assignment, projection, model, showTwoSigma: twoSigma, bounds: drawn.bounds });
   drawCurve($('curve'), curves);
   redraws++;
