@@ -80,10 +80,11 @@ export function fasterBackend(gpuSeconds: number, cpuSeconds: number): 'webgpu' 
 const CPU_PROBE_FLOPS = 4e6;
 
 /**
- * Seconds per E-step pass: WebGPU on all the data (best of two: the first also warms up), the CPU
- * on the first points (best of two, scaled by N / sample). The parameters are a stand-in with the
- * problem's shape — K components at data points with unit covariance — since the cost of a pass
- * does not depend on their values.
+ * Seconds per E-step pass: the CPU on the first points (best of two, scaled by N / sample), then
+ * WebGPU on all the data — one pass when it already beats the CPU's estimate (large problems: the
+ * probe then costs one pass), a second to exclude warm-up when it does not. The parameters are a
+ * stand-in with the problem's shape — K components at data points with unit covariance — since
+ * the cost of a pass does not depend on their values.
  */
 async function measurePasses(
   gpu: EStepBackend,
@@ -94,24 +95,23 @@ async function measurePasses(
   const { n, d } = ds;
   const { k, covarianceType } = options;
   const params = probeParams(ds, k, covarianceType);
-  const best = async (backend: EStepBackend): Promise<number> => {
-    let t = Infinity;
-    for (let i = 0; i < 2; i++) {
-      const t0 = performance.now();
-      await backend.pass(params);
-      t = Math.min(t, (performance.now() - t0) / 1000);
-    }
-    return t;
+  const timePass = async (backend: EStepBackend): Promise<number> => {
+    const t0 = performance.now();
+    await backend.pass(params);
+    return (performance.now() - t0) / 1000;
   };
-  const gpuSeconds = await best(gpu);
   const perPoint = k * (covarianceType === 'full' ? d * (d + 3) : 4 * d);
   const sample = Math.min(n, Math.max(256, Math.floor(CPU_PROBE_FLOPS / perPoint)));
   const cpu = new CpuBackend({ data: ds.data.subarray(0, sample * d), n: sample, d }, weights ? weights.subarray(0, sample) : null);
+  let cpuSeconds: number;
   try {
-    return { gpuSeconds, cpuSeconds: ((await best(cpu)) * n) / sample, sample };
+    cpuSeconds = (Math.min(await timePass(cpu), await timePass(cpu)) * n) / sample;
   } finally {
     cpu.dispose();
   }
+  let gpuSeconds = await timePass(gpu);
+  if (fasterBackend(gpuSeconds, cpuSeconds) === 'cpu') gpuSeconds = Math.min(gpuSeconds, await timePass(gpu));
+  return { gpuSeconds, cpuSeconds, sample };
 }
 
 function probeParams(ds: Dataset, k: number, covarianceType: CovarianceType): MixtureParams {
