@@ -70,6 +70,18 @@ describe('trainInWorker (worker_threads)', () => {
     expect(got.logLikelihood).toBe(expected.logLikelihood);
   });
 
+  it('accepts number[][] data and a warm-start model, and rejects an already aborted signal', async () => {
+    const rows = Array.from({ length: 600 }, (_, i) => [blobs.data[2 * i]!, blobs.data[2 * i + 1]!]);
+    const start = (await train(rows, { gaussians: 3, seed: 4, maxIterations: 1, backend: 'cpu' })).model;
+    const opts = { gaussians: 3, inputModel: start, maxIterations: 6, tolerance: 0, backend: 'cpu' as const };
+    const expected = await train(rows, opts);
+    const got = await trainInWorker(rows, { ...opts, inputModel: start.toJSON() });
+    expect(got.logLikelihood).toBe(expected.logLikelihood);
+    expect(Array.from(got.model.covariances)).toEqual(Array.from(expected.model.covariances));
+    const aborted = AbortSignal.abort();
+    await expect(trainInWorker(rows, { gaussians: 3, signal: aborted })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('rebuilds errors as webgmm\'s classes, naming the parameter or the row', async () => {
     const bad = trainInWorker(blobs, { gaussians: 3, trials: 0 });
     await expect(bad).rejects.toBeInstanceOf(InvalidArgumentError);
