@@ -624,7 +624,8 @@ function maxVarianceNewCluster(
  * centroid is a point drawn with probability ∝ its weight; each further one is the best of
  * `2 + ⌊ln k⌋` candidates drawn with probability ∝ w_i·D(x_i)² (D = distance to the nearest centroid
  * so far), best = the one that leaves the smallest Σ w_i D². Deterministic for a given `rng`.
- * Not an mlpack behaviour: the `'unit-invariant'` policy uses it for some trials (see train.ts).
+ * Not an mlpack behaviour: the `'unit-invariant'` policy seeds every trial with it unless the refined
+ * start is asked for (see train.ts).
  */
 export function kmeansPlusPlusCentroids(
   data: Float64Array,
