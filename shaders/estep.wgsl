@@ -34,7 +34,7 @@ struct Chunk {
   n: u32,            // points in this chunk
   groups: u32,       // workgroups dispatched (grid stride)
   npad: u32,         // component k's values start at k·npad in `resp` (a multiple of 4)
-  reduceSlots: u32,  // unused here
+  unused: u32,
 }
 
 @group(0) @binding(0) var<storage, read> points: array<vec4f>;

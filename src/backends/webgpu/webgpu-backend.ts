@@ -132,8 +132,7 @@ export class WebGpuBackend implements EStepBackend {
   private params!: GPUBuffer;
   private staging!: GPUBuffer;
   private estepPipeline!: GPUComputePipeline;
-  private statsPipelines: GPUComputePipeline[] = [];
-  private statsLayout!: GPUBindGroupLayout;
+  private statsPipeline!: GPUComputePipeline;
   private reducePipeline!: GPUComputePipeline;
   private disposed = false;
   /**
@@ -267,7 +266,7 @@ export class WebGpuBackend implements EStepBackend {
           entries: entries([points, wbuf, this.params, resp, llPartials, estepUniform, scale]),
         }),
         statsBind: device.createBindGroup({
-          layout: this.statsLayout,
+          layout: this.statsPipeline.getBindGroupLayout(0),
           entries: entries([points, this.params, resp, partials, statsUniform, scale]),
         }),
         reduceBind: device.createBindGroup({
@@ -298,35 +297,20 @@ export class WebGpuBackend implements EStepBackend {
   private async createPipelines(hasWeights: boolean): Promise<void> {
     const L = this.layout;
     const device = this.device;
-    const pipeline = (code: string, constants: Record<string, number>, label: string, layout: GPUPipelineLayout | 'auto') =>
+    const pipeline = (code: string, constants: Record<string, number>, label: string) =>
       device.createComputePipelineAsync({
         label,
-        layout,
+        layout: 'auto',
         compute: { module: device.createShaderModule({ code, label }), entryPoint: 'main', constants },
       });
-    // The statistics pipelines (one per group of ≤ 8 blocks) share one explicit layout.
-    const ro = { type: 'read-only-storage' } as const;
-    this.statsLayout = device.createBindGroupLayout({
-      label: 'stats',
-      entries: [
-        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: ro },
-        { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: ro },
-        { binding: 2, visibility: GPUShaderStage.COMPUTE, buffer: ro },
-        { binding: 3, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
-        { binding: 4, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
-        { binding: 5, visibility: GPUShaderStage.COMPUTE, buffer: ro },
-      ],
-    });
-    const statsPipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.statsLayout] });
     const statsKernel = L.diagonal ? SHADERS['stats-diagonal'] : SHADERS['stats-full'];
-    const statsPipelines = [pipeline(statsKernel, { DP4: L.dp4, K: L.k, KW: L.kw, STRIDE: L.stride }, 'stats', statsPipelineLayout)];
     const estepConstants = {
       D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0, TRI4: L.tri4,
     };
-    [this.estepPipeline, this.reducePipeline, ...this.statsPipelines] = await Promise.all([
-      pipeline(SHADERS.estep, estepConstants, 'estep', 'auto'),
-      pipeline(SHADERS.reduce, {}, 'reduce', 'auto'),
-      ...statsPipelines,
+    [this.estepPipeline, this.reducePipeline, this.statsPipeline] = await Promise.all([
+      pipeline(SHADERS.estep, estepConstants, 'estep'),
+      pipeline(SHADERS.reduce, {}, 'reduce'),
+      pipeline(statsKernel, { DP4: L.dp4, K: L.k, KW: L.kw, STRIDE: L.stride }, 'stats'),
     ]);
   }
 
@@ -425,14 +409,14 @@ export class WebGpuBackend implements EStepBackend {
           c.dispatchWorkgroups(ch.estepGroups);
         },
       },
-      ...this.statsPipelines.map((p, i) => ({
-        name: `stats${this.statsPipelines.length > 1 ? ` ${i}` : ''}`,
-        encode: (c: GPUComputePassEncoder) => {
-          c.setPipeline(p);
+      {
+        name: 'stats',
+        encode: (c) => {
+          c.setPipeline(this.statsPipeline);
           c.setBindGroup(0, ch.statsBind);
           c.dispatchWorkgroups(ch.statsGroups, L.tiles, L.kGroups);
         },
-      })),
+      },
       {
         name: 'reduce',
         encode: (c) => {
