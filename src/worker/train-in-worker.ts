@@ -10,6 +10,7 @@ import type { TrainOptions, TrainResult } from '../train/train.js';
 import {
   deserializeError,
   modelFromArrays,
+  modelToArrays,
   type FromWorker,
   type ToWorker,
   type WorkerTrainOptions,
@@ -92,8 +93,9 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
     transfer.push(w.buffer);
   }
   if (inputModel !== undefined) {
-    const m = GaussianMixture.from(inputModel);
-    workerOptions.inputModel = { covarianceType: m.covarianceType, weights: m.weights, means: m.means, covariances: m.covariances };
+    const model = modelToArrays(GaussianMixture.from(inputModel));
+    workerOptions.inputModel = model.arrays;
+    transfer.push(...model.transfer);
   }
 
   return new Promise<TrainResult>((resolve, reject) => {
