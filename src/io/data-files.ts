@@ -12,7 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from '../errors.js';
 import { parseNpy } from './npy.js';
-import { TextParser, COMMA, TAB, LF, plural, type LoadedData } from './delimited.js';
+import { TextParser, COMMA, TAB, LF, plural, byteOrderMarkLength, type LoadedData } from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
 
 export type { LoadedData, DataFileFormat } from './delimited.js';
@@ -104,7 +104,7 @@ async function load(path: string, options: ReadDataFileOptions, nonneg: boolean)
       let start = 0;
       if (first) {
         first = false;
-        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) start = 3; // UTF-8 byte-order mark
+        start = byteOrderMarkLength(chunk);
       }
       const nl = chunk.lastIndexOf(LF);
       if (nl < start) {

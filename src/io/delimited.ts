@@ -456,6 +456,11 @@ function looksNumeric(cell: string): boolean {
   return !Number.isNaN(Number(cell));
 }
 
+/** 3 when `bytes` begins with a UTF-8 byte-order mark (which the parser must skip), else 0. */
+export function byteOrderMarkLength(bytes: Uint8Array): number {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+}
+
 /** Options of {@link parseDelimited}. */
 export interface ParseDelimitedOptions {
   /** Names the input in error messages (e.g. the file name). Default "data". */
@@ -479,7 +484,6 @@ export function parseDelimited(input: string | Uint8Array | ArrayBuffer, options
   const format = options.format ?? 'auto';
   const mode: Mode | -1 = format === 'csv' ? COMMA : format === 'tsv' ? TAB : format === 'whitespace' ? 0 : -1;
   const parser = new TextParser(name, mode, false);
-  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0; // UTF-8 byte-order mark
-  parser.feed(bytes, start, bytes.length);
+  parser.feed(bytes, byteOrderMarkLength(bytes), bytes.length);
   return parser.finish();
 }
