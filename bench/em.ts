@@ -48,10 +48,6 @@ type Covariance = 'full' | 'diagonal';
 // Command line
 
 interface Args {
-  ns: number[];
-  ds: number[];
-  ks: number[];
-  covs: Covariance[];
   runs: number;
   budget: number;
   /** Per backend per case: a worker still running after this many seconds is killed. */
@@ -116,7 +112,7 @@ function parseArgs(argv: string[]): Args {
   const covs: Covariance[] = cov !== undefined ? [cov] : ['full', 'diagonal'];
   const cases = targets ? TARGET_CASES : ns.flatMap((nn) => ds.flatMap((dd) => ks.map((kk) => ({ n: nn, d: dd, k: kk, covs }))));
   const chart = values.get('chart');
-  return { ns, ds, ks, covs, runs, budget, timeout, quick, cases, ...(chart !== undefined ? { chart } : {}) };
+  return { runs, budget, timeout, quick, cases, ...(chart !== undefined ? { chart } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
