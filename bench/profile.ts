@@ -2,7 +2,9 @@
  * Per-kernel profile of one WebGPU EM pass: each dispatch submitted alone and timed to completion,
  * plus the whole pass as training runs it. For finding the bottleneck before optimizing.
  *
- *   node --import tsx bench/profile.ts --n 1000000 --d 8 --k 8 --cov full [--passes 5]
+ *   node --import tsx bench/profile.ts --n 1000000 --d 8 --k 8 --cov full [--passes 5] [--split]
+ *
+ * --split: the E-step and statistics as two kernels even where the fused kernel applies.
  */
 import { acquireGpu, setGpuProvider } from '../src/backends/webgpu/device.js';
 import { nodeGpuProvider } from '../src/backends/webgpu/node-gpu.js';
@@ -45,7 +47,7 @@ setGpuProvider(nodeGpuProvider);
 const gpu = await acquireGpu();
 if (!gpu) throw new Error('no WebGPU adapter');
 const t0 = performance.now();
-const backend = await WebGpuBackend.create(gpu, { data, n, d }, null, { k, covarianceType: cov });
+const backend = await WebGpuBackend.create(gpu, { data, n, d }, null, { k, covarianceType: cov, fused: !process.argv.includes('--split') });
 console.log(`${n}×${d} K=${k} ${cov} on ${gpu.adapter}: setup ${(performance.now() - t0).toFixed(0)} ms, ${backend.chunkCount} chunk(s)`);
 await backend.pass(params);
 const whole: number[] = [];

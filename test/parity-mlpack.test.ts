@@ -22,11 +22,6 @@ interface Variant {
 const VARIANTS: [string, Variant][] = [
   ['CPU float64', { backend: 'cpu', llTolerance: 1e-9, modelTolerance: 1e-6 }],
   ['WebGPU float32', { backend: 'webgpu', llTolerance: 1e-5, modelTolerance: 1e-3 }],
-  // The converging fixture stops where mlpack's last |Δ| (9.46e-11) is within 6% of the tolerance
-  // (1e-10), at float64's own rounding of log L: any difference in float32 rounding before the
-  // float64 finish moves that decision. Measured over 2–10 chunks: 22 updates for most splits,
-  // 23 or 24 for some (3, 5, 10 with the current statistics kernel; 2 and 7 with the previous one).
-  // The test pins a split that reproduces mlpack's count; the trace and model tolerances hold for all.
   ['WebGPU float32, ≥ 3 chunks', { backend: 'webgpu', llTolerance: 1e-5, modelTolerance: 1e-3, chunks: 4 }],
 ];
 
@@ -50,14 +45,23 @@ describe.each(VARIANTS)('mlpack EM parity, %s', (_label, variant) => {
     });
 
     expect(result.backend).toBe(variant.backend);
-    expect(result.iterations).toBe(trace.emUpdates);
     expect(result.converged).toBe(trace.emUpdates < FIXTURE_MAX_UPDATES);
-    expect(seen.map((s) => s.iteration)).toEqual(Array.from({ length: trace.emUpdates + 1 }, (_, i) => i));
-    for (let i = 0; i < trace.emUpdates; i++) {
+    // The converging fixture stops where mlpack's last |Δ| (9.46e-11) is within 6% of the
+    // tolerance (1e-10), at float64's own rounding of log L. Float32 passes before the float64
+    // finish leave the parameters ~1e-6 (relative) off mlpack's path, enough to move that decision
+    // by an update or two (22–24 measured across kernels and chunkings). Float32 backends may
+    // differ there, and only there; float64 must match exactly.
+    const n = trace.emUpdates;
+    const lastDelta = n > 0 ? Math.abs(trace.finalLogLikelihood - trace.logLikelihoodTrace[n - 1]!) : Infinity;
+    const atResolution = variant.backend === 'webgpu' && n < FIXTURE_MAX_UPDATES && lastDelta > 0.9 * 1e-10;
+    if (atResolution) expect(Math.abs(result.iterations - n)).toBeLessThanOrEqual(2);
+    else expect(result.iterations).toBe(n);
+    expect(seen.map((s) => s.iteration)).toEqual(Array.from({ length: result.iterations + 1 }, (_, i) => i));
+    for (let i = 0; i < Math.min(n, result.iterations); i++) {
       expect(relErr(seen[i]!.logLikelihood, trace.logLikelihoodTrace[i]!), `trace[${i}]`).toBeLessThan(variant.llTolerance);
     }
     expect(relErr(result.logLikelihood, trace.finalLogLikelihood)).toBeLessThan(variant.llTolerance);
-    expect(seen[trace.emUpdates]!.logLikelihood).toBe(result.logLikelihood);
+    expect(seen[result.iterations]!.logLikelihood).toBe(result.logLikelihood);
 
     const got = result.model.toJSON();
     const want = trace.finalModel;

@@ -2,12 +2,18 @@
 // iterations from the same start: many components (K > 32: log-densities through global memory,
 // several statistics workgroups along z beyond 256), several statistics tiles (D = 13: blocks
 // 0..3 with a partial last one), point counts that are not multiples of 4, and chunks that split
-// statistics ranges unevenly.
+// statistics ranges unevenly. Then one pass of each kernel path — the fused kernel (D ≤ 8,
+// K ≤ the subgroup size) and the E-step + statistics pair — on the same shapes, against the CPU.
 import { describe, it, expect } from 'vitest';
 import { train, type TrainOptions } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
 import { relErr, maxRelErr } from './helpers.js';
 import { GPU_AVAILABLE } from './gpu.js';
+import { acquireGpu } from '../src/backends/webgpu/device.js';
+import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
+import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import { mixtureParams } from '../src/train/em.js';
+import { packedSize, type PassResult } from '../src/backends/backend.js';
 import { featureScales, scaledData } from '../src/train/feature-scale.js';
 import { kmeans } from '../src/train/kmeans.js';
 import { modelFromAssignments } from '../src/train/initialize.js';
@@ -51,6 +57,8 @@ const CASES: [string, { n: number; d: number; k: number; diagonal: boolean; spre
   ['D = 13 full (10 statistics tiles), n % 4 = 1', { n: 3001, d: 13, k: 5, diagonal: false }],
   ['D = 13 diagonal, uneven chunks', { n: 3001, d: 13, k: 5, diagonal: true, maxChunkPoints: 777 }],
   ['D = 2 full, overlapping, chunks of 5 points', { n: 203, d: 2, k: 3, diagonal: false, spread: 1, maxChunkPoints: 5 }],
+  ['D = 8 full, K = 8 (fused kernel)', { n: 5003, d: 8, k: 8, diagonal: false }],
+  ['D = 5 diagonal, K = 6 (fused kernel), uneven chunks', { n: 4001, d: 5, k: 6, diagonal: true, maxChunkPoints: 1234 }],
 ];
 
 describe.skipIf(!GPU_AVAILABLE)('WebGPU kernels across shapes', () => {
@@ -71,5 +79,74 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU kernels across shapes', () => {
       expect(maxRelErr(g.means.subarray(j * c.d, (j + 1) * c.d), m.means.subarray(j * c.d, (j + 1) * c.d)), `mean ${j}`).toBeLessThan(1e-3);
       expect(maxRelErr(g.covariances.subarray(j * per, (j + 1) * per), m.covariances.subarray(j * per, (j + 1) * per)), `covariance ${j}`).toBeLessThan(1e-3);
     }
+  });
+});
+
+/** Per component: weight N_k, mean c_k + s_k/N_k and covariance S_k/N_k − δδᵀ (upper triangle or diagonal). */
+function moments(r: PassResult, params: { means: Float64Array }, k: number, d: number, diagonal: boolean) {
+  const { nk, sums, scatter, shift } = r.stats;
+  const c = shift ?? params.means;
+  const per = diagonal ? d : packedSize(d);
+  const mean = new Float64Array(k * d), cov = new Float64Array(k * per);
+  for (let j = 0; j < k; j++) {
+    const n = nk[j]!;
+    for (let a = 0; a < d; a++) mean[j * d + a] = c[j * d + a]! + sums[j * d + a]! / n;
+    let t = 0;
+    for (let a = 0; a < d; a++) {
+      for (let b = diagonal ? a : a; b < (diagonal ? a + 1 : d); b++) {
+        const da = sums[j * d + a]! / n, db = sums[j * d + b]! / n;
+        cov[j * per + t] = scatter[j * per + t]! / n - da * db;
+        t++;
+      }
+    }
+  }
+  return { mean, cov };
+}
+
+const PASS_CASES: [string, { n: number; d: number; k: number; diagonal: boolean; weights?: boolean; outliers?: boolean; maxChunkPoints?: number }][] = [
+  ['D = 8 full, K = 8', { n: 3001, d: 8, k: 8, diagonal: false }],
+  ['D = 3 diagonal, K = 5, weights, chunks of 700', { n: 2999, d: 3, k: 5, diagonal: true, weights: true, maxChunkPoints: 700 }],
+  ['D = 6 full, K = 4, far outliers (every density underflows)', { n: 2000, d: 6, k: 4, diagonal: false, outliers: true }],
+  ['D = 1 full, K = 2, weights', { n: 1001, d: 1, k: 2, diagonal: false, weights: true }],
+];
+
+describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU', () => {
+  it.each(PASS_CASES)('%s', async (_name, c) => {
+    const data = blobs(c.n, c.d, c.k, 7 * c.n + c.d, 5);
+    const weights = c.weights ? Float64Array.from({ length: c.n }, (_, i) => (i % 7 === 3 ? 0 : 0.25 + (i % 5))) : null;
+    const start = await roughStart(data, c.k, c.diagonal);
+    if (c.outliers) {
+      // Points added after the start was fitted, ~1e2–1e3 standard deviations from every
+      // component: log-densities far below float32's exp range, so only the max-shifted
+      // log-sum-exp keeps them.
+      for (let i = 0; i < c.n; i += 97) for (let j = 0; j < c.d; j++) data.data[i * c.d + j] = (i % 2 ? 1 : -1) * (300 + i + 10 * j);
+    }
+    const params = mixtureParams(start);
+    const ds = { data: data.data, n: c.n, d: c.d };
+    const cpu = await new CpuBackend(ds, weights).pass(params);
+    const expected = moments(cpu, params, c.k, c.d, c.diagonal);
+    const handle = (await acquireGpu())!;
+    const kernels: string[] = [];
+    for (const fused of [true, false]) {
+      const backend = await WebGpuBackend.create(handle, ds, weights, {
+        k: c.k, covarianceType: c.diagonal ? 'diagonal' : 'full', fused, maxChunkPoints: c.maxChunkPoints,
+      });
+      try {
+        backend.profile = {};
+        const r = await backend.pass(params);
+        kernels.push(Object.keys(backend.profile).join('+'));
+        const got = moments(r, params, c.k, c.d, c.diagonal);
+        expect(relErr(r.logLikelihood, cpu.logLikelihood), `log-likelihood (${kernels.at(-1)})`).toBeLessThan(1e-5);
+        expect(r.zeroLikelihoodPoints).toBe(cpu.zeroLikelihoodPoints);
+        expect(maxRelErr(r.stats.nk, cpu.stats.nk), `N_k (${kernels.at(-1)})`).toBeLessThan(1e-4);
+        expect(maxRelErr(got.mean, expected.mean), `means (${kernels.at(-1)})`).toBeLessThan(1e-4);
+        expect(maxRelErr(got.cov, expected.cov), `covariances (${kernels.at(-1)})`).toBeLessThan(1e-3);
+      } finally {
+        backend.dispose();
+      }
+    }
+    // Both paths ran: the fused kernel where the device has subgroups of at least K lanes.
+    expect(kernels[1]).toBe('estep+stats+reduce');
+    expect(kernels[0]).toBe(handle.subgroupMinSize >= c.k ? 'fused+reduce' : 'estep+stats+reduce');
   });
 });

@@ -13,6 +13,11 @@ export interface GpuHandle {
   adapter: string;
   /** Resolves when the device is lost. */
   lost: Promise<GPUDeviceLostInfo>;
+  /**
+   * The smallest subgroup the device may run a shader with, when it has the `subgroups` feature
+   * (enabled on the device); 0 without it.
+   */
+  subgroupMinSize: number;
 }
 
 let provider: GpuProvider = async () => {
@@ -63,8 +68,14 @@ async function requestGpu(): Promise<GpuHandle | null> {
     lastFailure = 'WebGPU found no adapter (no GPU driver; on Linux without a GPU, install Mesa\'s lavapipe Vulkan driver)';
     return null;
   }
-  // Large datasets need the adapter's largest buffers and bindings; everything else stays default.
+  // Large datasets need the adapter's largest buffers and bindings; everything else stays default
+  // except subgroups, which let a workgroup of at most that many components share values without
+  // barriers (fused-subgroup.wgsl).
+  const subgroups = adapter.features.has('subgroups');
+  const minSize = (adapter.info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
+  const subgroupMinSize = subgroups && Number.isInteger(minSize) && minSize > 0 ? minSize : 0;
   const device = await adapter.requestDevice({
+    requiredFeatures: subgroupMinSize > 0 ? ['subgroups' as GPUFeatureName] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,
@@ -75,5 +86,5 @@ async function requestGpu(): Promise<GpuHandle | null> {
     cached = null;
   });
   lastFailure = '';
-  return { device, adapter: describeAdapter(adapter), lost };
+  return { device, adapter: describeAdapter(adapter), lost, subgroupMinSize };
 }

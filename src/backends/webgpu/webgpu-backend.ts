@@ -3,9 +3,13 @@
  *
  * Upload (once per `train()` call): the data is centred on its float64 mean, converted to float32,
  * padded to vec4 blocks and split into chunks that each fit one storage binding. A pass (one per EM
- * iteration) writes θ_t once, then per chunk runs estep.wgsl (responsibilities and per-workgroup
- * log-likelihood), stats-full/diagonal.wgsl (per-block partial statistics around the current means)
- * and reduce.wgsl (fixed-order sum of the partials), copies the chunk's totals into one staging
+ * iteration) writes θ_t once, then per chunk runs either
+ *  - fused.wgsl (D ≤ 8 and K ≤ the subgroup size, where the device has subgroups): E-step and
+ *    statistics in one kernel, the responsibilities never stored; or
+ *  - estep.wgsl (responsibilities and per-workgroup log-likelihood) then stats-full/diagonal.wgsl
+ *    (per-block partial statistics around the current means), whose private arrays scale to
+ *    D = 64 and K beyond a workgroup;
+ * then reduce.wgsl (fixed-order sum of the partials), copies the chunk's totals into one staging
  * buffer, and submits once. The host adds the chunks' totals in float64.
  */
 import type { EStepBackend, MixtureParams, PassResult } from '../backend.js';
@@ -33,6 +37,8 @@ const MAX_STATS_WORKGROUP = 256;
 const MAX_PARTIALS_BYTES = 32 * 1024 * 1024;
 /** The E-step evaluates this many points per invocation (PPI in estep.wgsl). */
 const POINTS_PER_INVOCATION = 4;
+/** The fused kernel's private arrays hold D ≤ 8 (MAXD in fused.wgsl); its subgroup, all K components. */
+const FUSED_MAX_D = 8;
 
 /**
  * Points per invocation, at least, before more workgroups are used. Each workgroup ends with a tree
@@ -64,17 +70,25 @@ export interface WebGpuBackendOptions {
   covarianceType: CovarianceType;
   /** Upper bound on points per chunk (tests force small chunks to exercise chunking). */
   maxChunkPoints?: number | undefined;
+  /** false: E-step and statistics as two kernels even where the fused kernel applies (tests, benchmarks). */
+  fused?: boolean;
+}
+
+/** One dispatch of a pass, named for profiling. */
+interface Dispatch {
+  name: string;
+  pipeline: GPUComputePipeline;
+  bind: GPUBindGroup;
+  groups: [number, number, number];
 }
 
 /** What a pass needs per chunk (its buffers are owned by `buffers`, which dispose() destroys). */
 interface Chunk {
-  estepGroups: number;
-  statsGroups: number;
+  /** Workgroups that each leave one log-likelihood partial. */
+  llGroups: number;
   llPartials: GPUBuffer;
   reduced: GPUBuffer;
-  estepBind: GPUBindGroup;
-  statsBind: GPUBindGroup;
-  reduceBind: GPUBindGroup;
+  dispatches: Dispatch[];
   stagingLl: number;
   stagingStats: number;
 }
@@ -96,19 +110,23 @@ interface Layout {
   /** vec4s of reduced statistics per chunk. */
   m: number;
   diagonal: boolean;
+  /** One fused kernel per chunk (fused.wgsl) rather than E-step + statistics. */
+  fused: boolean;
 }
 
-function layoutFor(d: number, k: number, type: CovarianceType): Layout {
+function layoutFor(d: number, k: number, type: CovarianceType, subgroupMinSize = 0): Layout {
   const diagonal = type === 'diagonal';
   const dp4 = Math.ceil(d / 4);
-  const tiles = diagonal ? dp4 : (dp4 * (dp4 + 1)) / 2;
-  const slot = diagonal ? 3 : 6;
+  const fused = d <= FUSED_MAX_D && k <= subgroupMinSize;
+  // Fused: per component the packed statistics [S (full) | s | N] (diagonal [s | q | N]) in vec4s.
+  const tiles = fused ? 1 : diagonal ? dp4 : (dp4 * (dp4 + 1)) / 2;
+  const slot = fused ? Math.ceil(((diagonal ? 2 * d : packedSize(d) + d) + 1) / 4) : diagonal ? 3 : 6;
   const kw = Math.min(k, MAX_STATS_WORKGROUP);
   let tri4 = 0;
   for (let r = 0; r < d; r++) tri4 += (r >> 2) + 1;
   const stride = diagonal ? 2 * dp4 + 1 : dp4 + tri4 + 1;
   const m = tiles * k * slot;
-  return { d, k, dp4, tiles, slot, kw, kGroups: Math.ceil(k / kw), stride, tri4, m, diagonal };
+  return { d, k, dp4, tiles, slot, kw, kGroups: Math.ceil(k / kw), stride, tri4, m, diagonal, fused };
 }
 
 export class WebGpuBackend implements EStepBackend {
@@ -133,6 +151,7 @@ export class WebGpuBackend implements EStepBackend {
   private staging!: GPUBuffer;
   private estepPipeline!: GPUComputePipeline;
   private statsPipeline!: GPUComputePipeline;
+  private fusedPipeline!: GPUComputePipeline;
   private reducePipeline!: GPUComputePipeline;
   private disposed = false;
   /**
@@ -150,13 +169,11 @@ export class WebGpuBackend implements EStepBackend {
     this.n = ds.n;
     this.d = ds.d;
     const limits = this.device.limits;
-    this.layout = layoutFor(ds.d, options.k, options.covarianceType);
+    this.layout = layoutFor(ds.d, options.k, options.covarianceType, options.fused === false ? 0 : handle.subgroupMinSize);
     const maxBinding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-    let chunk = Math.min(
-      ds.n,
-      Math.floor(maxBinding / (this.layout.dp4 * 16)),
-      Math.floor(maxBinding / (options.k * 4)),
-    );
+    // The split kernels also bind the chunk's N×K responsibilities.
+    let chunk = Math.min(ds.n, Math.floor(maxBinding / (this.layout.dp4 * 16)));
+    if (!this.layout.fused) chunk = Math.min(chunk, Math.floor(maxBinding / (options.k * 4)));
     if (options.maxChunkPoints !== undefined) chunk = Math.min(chunk, Math.max(1, Math.floor(options.maxChunkPoints)));
     this.chunkPoints = chunk;
     this.npad = Math.ceil(chunk / 4) * 4;
@@ -218,8 +235,8 @@ export class WebGpuBackend implements EStepBackend {
 
     const STORAGE = GPUBufferUsage.STORAGE;
     this.params = this.createBuffer(PARAMS_BYTES, STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
-    const resp = this.createBuffer(this.npad * L.k * 4, STORAGE, 'exp-shifted log-densities');
-    const scale = this.createBuffer(this.npad * 4, STORAGE, 'responsibility scales');
+    const resp = L.fused ? null : this.createBuffer(this.npad * L.k * 4, STORAGE, 'exp-shifted log-densities');
+    const scale = L.fused ? null : this.createBuffer(this.npad * 4, STORAGE, 'responsibility scales');
     const partialsSize = statsGroupsFor(this.chunkPoints, L) * L.m * 16;
     const partials = this.createBuffer(partialsSize, STORAGE, 'partial statistics');
     const dummyWeights = weights === null ? this.createBuffer(16, STORAGE, 'no weights') : null;
@@ -247,36 +264,57 @@ export class WebGpuBackend implements EStepBackend {
       } else {
         wbuf = dummyWeights!;
       }
-      const estepGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * ESTEP_ITERATIONS_PER_INVOCATION)), MAX_ESTEP_GROUPS);
-      const statsGroups = statsGroupsFor(cn, L);
-      const estepUniform = this.uniform([cn, estepGroups, this.npad, 0], `estep uniform ${c}`);
-      const perGroup = Math.ceil(Math.ceil(cn / statsGroups) / STATS_BLOCK) * STATS_BLOCK;
-      const statsUniform = this.uniform([cn, statsGroups, this.npad, perGroup], `stats uniform ${c}`);
-      const reduceUniform = this.uniform([L.m, statsGroups, 0, 0], `reduce uniform ${c}`);
-      const llPartials = this.createBuffer(estepGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
-      const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
       const entries = (buffers: GPUBuffer[]): GPUBindGroupEntry[] => buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
-      this.chunks.push({
-        estepGroups,
-        statsGroups,
-        llPartials,
-        reduced,
-        estepBind: device.createBindGroup({
-          layout: this.estepPipeline.getBindGroupLayout(0),
-          entries: entries([points, wbuf, this.params, resp, llPartials, estepUniform, scale]),
-        }),
-        statsBind: device.createBindGroup({
-          layout: this.statsPipeline.getBindGroupLayout(0),
-          entries: entries([points, this.params, resp, partials, statsUniform, scale]),
-        }),
-        reduceBind: device.createBindGroup({
-          layout: this.reducePipeline.getBindGroupLayout(0),
-          entries: entries([partials, reduced, reduceUniform]),
-        }),
-        stagingLl: staging,
-        stagingStats: staging + estepGroups * 16,
-      });
-      staging += estepGroups * 16 + L.m * 16;
+      const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
+        device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: entries(buffers) });
+      const statsGroups = statsGroupsFor(cn, L);
+      const perGroup = Math.ceil(Math.ceil(cn / statsGroups) / STATS_BLOCK) * STATS_BLOCK;
+      const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
+      const reduce: Dispatch = {
+        name: 'reduce',
+        pipeline: this.reducePipeline,
+        bind: bind(this.reducePipeline, [partials, reduced, this.uniform([L.m, statsGroups, 0, 0], `reduce uniform ${c}`)]),
+        groups: [Math.ceil(L.m / WG), 1, 1],
+      };
+      let llGroups: number;
+      let llPartials: GPUBuffer;
+      let dispatches: Dispatch[];
+      if (L.fused) {
+        llGroups = statsGroups;
+        llPartials = this.createBuffer(llGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
+        const uniform = this.uniform([cn, statsGroups, perGroup, 0], `fused uniform ${c}`);
+        dispatches = [
+          {
+            name: 'fused',
+            pipeline: this.fusedPipeline,
+            bind: bind(this.fusedPipeline, [points, wbuf, this.params, partials, llPartials, uniform]),
+            groups: [statsGroups, 1, 1],
+          },
+          reduce,
+        ];
+      } else {
+        llGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * ESTEP_ITERATIONS_PER_INVOCATION)), MAX_ESTEP_GROUPS);
+        llPartials = this.createBuffer(llGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
+        const estepUniform = this.uniform([cn, llGroups, this.npad, 0], `estep uniform ${c}`);
+        const statsUniform = this.uniform([cn, statsGroups, this.npad, perGroup], `stats uniform ${c}`);
+        dispatches = [
+          {
+            name: 'estep',
+            pipeline: this.estepPipeline,
+            bind: bind(this.estepPipeline, [points, wbuf, this.params, resp!, llPartials, estepUniform, scale!]),
+            groups: [llGroups, 1, 1],
+          },
+          {
+            name: 'stats',
+            pipeline: this.statsPipeline,
+            bind: bind(this.statsPipeline, [points, this.params, resp!, partials, statsUniform, scale!]),
+            groups: [statsGroups, L.tiles, L.kGroups],
+          },
+          reduce,
+        ];
+      }
+      this.chunks.push({ llGroups, llPartials, reduced, dispatches, stagingLl: staging, stagingStats: staging + llGroups * 16 });
+      staging += llGroups * 16 + L.m * 16;
     }
     this.staging = this.createBuffer(staging, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging');
 
@@ -303,13 +341,22 @@ export class WebGpuBackend implements EStepBackend {
         layout: 'auto',
         compute: { module: device.createShaderModule({ code, label }), entryPoint: 'main', constants },
       });
+    const reduce = pipeline(SHADERS.reduce, {}, 'reduce');
+    if (L.fused) {
+      const constants = {
+        D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0,
+        STRIDE: L.stride, SLOTS: L.slot,
+      };
+      [this.fusedPipeline, this.reducePipeline] = await Promise.all([pipeline(SHADERS.fused, constants, 'fused'), reduce]);
+      return;
+    }
     const statsKernel = L.diagonal ? SHADERS['stats-diagonal'] : SHADERS['stats-full'];
     const estepConstants = {
       D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0, TRI4: L.tri4,
     };
     [this.estepPipeline, this.reducePipeline, this.statsPipeline] = await Promise.all([
       pipeline(SHADERS.estep, estepConstants, 'estep'),
-      pipeline(SHADERS.reduce, {}, 'reduce'),
+      reduce,
       pipeline(statsKernel, { DP4: L.dp4, K: L.k, KW: L.kw, STRIDE: L.stride }, 'stats'),
     ]);
   }
@@ -358,10 +405,10 @@ export class WebGpuBackend implements EStepBackend {
     for (const ch of this.chunks) {
       if (!this.profile) {
         const compute = encoder.beginComputePass({ label: 'E-step and statistics' });
-        for (const kernel of this.kernels(ch)) kernel.encode(compute);
+        for (const d of ch.dispatches) WebGpuBackend.encode(compute, d);
         compute.end();
       }
-      encoder.copyBufferToBuffer(ch.llPartials, 0, this.staging, ch.stagingLl, ch.estepGroups * 16);
+      encoder.copyBufferToBuffer(ch.llPartials, 0, this.staging, ch.stagingLl, ch.llGroups * 16);
       encoder.copyBufferToBuffer(ch.reduced, 0, this.staging, ch.stagingStats, L.m * 16);
     }
     device.queue.submit([encoder.finish()]);
@@ -397,50 +444,25 @@ export class WebGpuBackend implements EStepBackend {
     return this.collect(view, shift);
   }
 
-  /** The dispatches of one chunk's pass, in order, each named for profiling. */
-  private kernels(ch: Chunk): { name: string; encode: (c: GPUComputePassEncoder) => void }[] {
-    const L = this.layout;
-    return [
-      {
-        name: 'estep',
-        encode: (c) => {
-          c.setPipeline(this.estepPipeline);
-          c.setBindGroup(0, ch.estepBind);
-          c.dispatchWorkgroups(ch.estepGroups);
-        },
-      },
-      {
-        name: 'stats',
-        encode: (c) => {
-          c.setPipeline(this.statsPipeline);
-          c.setBindGroup(0, ch.statsBind);
-          c.dispatchWorkgroups(ch.statsGroups, L.tiles, L.kGroups);
-        },
-      },
-      {
-        name: 'reduce',
-        encode: (c) => {
-          c.setPipeline(this.reducePipeline);
-          c.setBindGroup(0, ch.reduceBind);
-          c.dispatchWorkgroups(Math.ceil(L.m / WG));
-        },
-      },
-    ];
+  private static encode(c: GPUComputePassEncoder, d: Dispatch): void {
+    c.setPipeline(d.pipeline);
+    c.setBindGroup(0, d.bind);
+    c.dispatchWorkgroups(...d.groups);
   }
 
   /** Profiling (benchmarks only): each dispatch submitted alone and timed to completion. */
   private async profiledDispatches(): Promise<void> {
     const profile = this.profile!;
     for (const ch of this.chunks) {
-      for (const kernel of this.kernels(ch)) {
+      for (const d of ch.dispatches) {
         const t0 = performance.now();
         const encoder = this.device.createCommandEncoder();
         const compute = encoder.beginComputePass();
-        kernel.encode(compute);
+        WebGpuBackend.encode(compute, d);
         compute.end();
         this.device.queue.submit([encoder.finish()]);
         await this.device.queue.onSubmittedWorkDone();
-        (profile[kernel.name] ??= []).push(performance.now() - t0);
+        (profile[d.name] ??= []).push(performance.now() - t0);
       }
     }
   }
@@ -455,7 +477,7 @@ export class WebGpuBackend implements EStepBackend {
     const totals = new Float64Array(L.m * 4);
     for (const ch of this.chunks) {
       const llBase = ch.stagingLl / 4;
-      for (let g = 0; g < ch.estepGroups; g++) {
+      for (let g = 0; g < ch.llGroups; g++) {
         logLikelihood += view[llBase + 4 * g]!;
         zero += view[llBase + 4 * g + 1]!;
         absSum += view[llBase + 4 * g + 2]!;
@@ -468,7 +490,19 @@ export class WebGpuBackend implements EStepBackend {
     let scatter: Float64Array;
     // Slot (tile t, component c) starts at vec4 (t·K + c)·slot; see the statistics shaders.
     const slotBase = (t: number, c: number): number => (t * k + c) * L.slot * 4;
-    if (L.diagonal) {
+    if (L.fused) {
+      // Per component, consecutive floats: [S packed | s | N] (full), [s | q | N] (diagonal).
+      const tri = L.diagonal ? d : packedSize(d);
+      scatter = new Float64Array(k * tri);
+      for (let c = 0; c < k; c++) {
+        const base = c * L.slot * 4;
+        const sOff = L.diagonal ? 0 : tri;
+        const qOff = L.diagonal ? d : 0;
+        for (let i = 0; i < tri; i++) scatter[c * tri + i] = totals[base + qOff + i]!;
+        for (let j = 0; j < d; j++) sums[c * d + j] = totals[base + sOff + j]!;
+        nk[c] = totals[base + tri + d]!;
+      }
+    } else if (L.diagonal) {
       scatter = new Float64Array(k * d);
       for (let c = 0; c < k; c++) {
         for (let j = 0; j < d; j++) {
