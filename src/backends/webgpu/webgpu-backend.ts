@@ -214,8 +214,8 @@ export class WebGpuBackend implements EStepBackend {
     return backend;
   }
 
-  private createBuffer(size: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
-    const buffer = this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage, label });
+  private createBuffer(size: number, usage: GPUBufferUsageFlags, label: string, mappedAtCreation = false): GPUBuffer {
+    const buffer = this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage, label, mappedAtCreation });
     this.buffers.push(buffer);
     return buffer;
   }
@@ -245,15 +245,19 @@ export class WebGpuBackend implements EStepBackend {
     for (let c = 0; c < this.chunkCount; c++) {
       const start = c * this.chunkPoints;
       const cn = Math.min(this.chunkPoints, n - start);
-      // Rows padded with zeros to a multiple of 4: the kernels read points four at a time.
-      const f32 = new Float32Array(Math.ceil(cn / 4) * 4 * L.dp4 * 4);
+      // Written in place through a mapping (no float32 copy in JavaScript, no queue staging copy),
+      // one chunk at a time so at most one chunk's upload is in flight. Rows are padded with
+      // zeros (new buffers are zeroed) to vec4 blocks and to a multiple of 4 points: the kernels
+      // read points four at a time.
+      const points = this.createBuffer(Math.ceil(cn / 4) * 4 * L.dp4 * 16, STORAGE, `points ${c}`, true);
+      const f32 = new Float32Array(points.getMappedRange());
       for (let i = 0; i < cn; i++) {
         const src = (start + i) * d;
         const dst = i * L.dp4 * 4;
         for (let j = 0; j < d; j++) f32[dst + j] = data[src + j]! - this.centre[j]!;
       }
-      const points = this.createBuffer(f32.byteLength, STORAGE | GPUBufferUsage.COPY_DST, `points ${c}`);
-      device.queue.writeBuffer(points, 0, f32);
+      points.unmap();
+      await device.queue.onSubmittedWorkDone();
       let wbuf: GPUBuffer;
       if (weights) {
         // Padded to whole vec4s with zeros: the E-step reads four points' weights at once.
