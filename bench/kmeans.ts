@@ -6,14 +6,18 @@
  * webgmm: mlpack's k-means (Hamerly-accelerated Lloyd, float64, one thread) from K points sampled
  * as mlpack samples them, to convergence; scikit-learn: from the same centroids with tol=0 (same
  * start, same stopping rule), and with its defaults (k-means++, tol=1e-4) as a user would run it.
- * Medians over runs; prints a table and writes JSON under bench/results/.
+ * Also webgmm's default seeding exactly as train() runs it under the default 'unit-invariant'
+ * policy: feature scaling, the scaled copy, greedy k-means++ and Lloyd to convergence — the number
+ * to hold against scikit-learn's defaults. Medians over runs; prints a table and writes JSON under
+ * bench/results/.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kmeansFromCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
+import { kmeansFromCentroids, kmeansPlusPlusCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
+import { featureScales, scaledData } from '../src/train/feature-scale.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -32,6 +36,15 @@ for (let i = 0; i < N; i++) {
 }
 const start = sampleInitialCentroids(data, N, D, K, new Rng(9));
 
+const inertiaOf = (assignments: ArrayLike<number>, centroids: Float64Array): number => {
+  let sum = 0;
+  for (let i = 0; i < N; i++) {
+    const a = assignments[i]!;
+    for (let j = 0; j < D; j++) sum += (data[i * D + j]! - centroids[a * D + j]!) ** 2;
+  }
+  return sum;
+};
+
 const times: number[] = [];
 let iterations = 0;
 let inertia = 0;
@@ -40,13 +53,26 @@ for (let r = 0; r < RUNS; r++) {
   const km = await kmeansFromCentroids(data, N, D, Float64Array.from(start), K, { maxIterations: 0 });
   times.push((performance.now() - t) / 1000);
   iterations = km.iterations;
-  inertia = 0;
-  for (let i = 0; i < N; i++) {
-    const a = km.assignments[i]!;
-    for (let j = 0; j < D; j++) inertia += (data[i * D + j]! - km.centroids[a * D + j]!) ** 2;
-  }
+  inertia = inertiaOf(km.assignments, km.centroids);
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+// webgmm's default seeding, timed from the raw data as train() starts it.
+const defaultTimes: number[] = [];
+let defaultIterations = 0;
+let defaultInertia = 0;
+for (let r = 0; r < RUNS; r++) {
+  const t = performance.now();
+  const scaling = featureScales(data, N, D, null);
+  const scaled = scaledData(data, N, D, scaling);
+  const seeds = kmeansPlusPlusCentroids(scaled, N, D, K, new Rng(100 + r), null);
+  const km = await kmeansFromCentroids(scaled, N, D, seeds, K, { maxIterations: 0 });
+  defaultTimes.push((performance.now() - t) / 1000);
+  defaultIterations = km.iterations;
+  // Centroids back in raw units, to compare inertia with scikit-learn's.
+  const raw = new Float64Array(K * D);
+  for (let c = 0; c < K; c++) for (let j = 0; j < D; j++) raw[c * D + j] = km.centroids[c * D + j]! * scaling.scale[j]! + scaling.location[j]!;
+  defaultInertia = inertiaOf(km.assignments, raw);
+}
 
 const tmp = mkdtempSync(join(tmpdir(), 'webgmm-kmeans-'));
 let sk: Record<string, number | string> | null = null;
@@ -66,14 +92,18 @@ console.log(`k-means, ${N} × ${D}, K = ${K}, medians of ${RUNS} runs`);
 console.log('| implementation | seconds | Lloyd iterations | s / iteration |');
 console.log('|---|---:|---:|---:|');
 console.log(`| webgmm (Hamerly, float64, 1 thread), same start | ${ours.toFixed(3)} | ${iterations} | ${(ours / iterations).toFixed(4)} |`);
+const oursDefault = median(defaultTimes);
+console.log(`| webgmm default seeding (scaling, k-means++, Lloyd to convergence) | ${oursDefault.toFixed(3)} | ${defaultIterations} | ${(oursDefault / Math.max(1, defaultIterations)).toFixed(4)} |`);
 if (sk) {
   const s = sk as { sameStartSeconds: number; sameStartIterations: number; defaultSeconds: number; defaultIterations: number; sameStartInertia: number };
   console.log(`| scikit-learn ${sk.sklearn} KMeans(n_init=1), same start, tol=0 | ${s.sameStartSeconds.toFixed(3)} | ${s.sameStartIterations} | ${(s.sameStartSeconds / s.sameStartIterations).toFixed(4)} |`);
   console.log(`| scikit-learn KMeans(n_init=1) defaults (k-means++, tol=1e-4) | ${s.defaultSeconds.toFixed(3)} | ${s.defaultIterations} | ${(s.defaultSeconds / s.defaultIterations).toFixed(4)} |`);
   console.log(`inertia: webgmm ${inertia.toExponential(6)}, scikit-learn (same start) ${s.sameStartInertia.toExponential(6)}`);
+  console.log(`inertia (defaults): webgmm ${defaultInertia.toExponential(6)}, scikit-learn ${Number(sk.defaultInertia).toExponential(6)}`);
   console.log(`scikit-learn (same start) / webgmm: ${(s.sameStartSeconds / ours).toFixed(2)}×`);
+  console.log(`scikit-learn defaults / webgmm default seeding: ${(s.defaultSeconds / oursDefault).toFixed(2)}×`);
 }
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `kmeans-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ n: N, d: D, k: K, runs: RUNS, webgmm: { seconds: times, iterations, inertia }, sklearn: sk }, null, 2));
+writeFileSync(out, JSON.stringify({ n: N, d: D, k: K, runs: RUNS, webgmm: { seconds: times, iterations, inertia }, webgmmDefault: { seconds: defaultTimes, iterations: defaultIterations, inertia: defaultInertia }, sklearn: sk }, null, 2));
 console.log(`wrote ${out}`);

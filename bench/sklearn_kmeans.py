@@ -40,6 +40,7 @@ def main():
         'sameStartInertia': float(km.inertia_),
         'defaultSeconds': statistics.median(default),
         'defaultIterations': iters_default,
+        'defaultInertia': float(km2.inertia_),
     }))
 
 
