@@ -16,7 +16,8 @@
  * the seeds. ARI is computed here, in one place, for every method; scikit-learn's own
  * `adjusted_rand_score` of its predictions is checked against it.
  *
- * webgmm runs with its library defaults (k-means start, tolerance 1e-10, at most 250 iterations)
+ * webgmm runs with its library defaults (k-means start — and for the default policy its wider search
+ * where it applies, see bench/QUALITY.md item 8 — tolerance 1e-10, at most 250 iterations)
  * on the CPU backend (float64), in this process. scikit-learn runs in bench/sklearn_quality.py
  * with its own defaults otherwise (tol 1e-3, max_iter 100), found as /usr/bin/python3 or python3
  * with sklearn importable (Debian: python3-sklearn); without it the column is skipped with a notice.

@@ -27,7 +27,7 @@ function transform(m: DenseMatrix<Float64Array>, c: number[], b: number[]): Dens
 }
 
 describe("unit invariance of the default policy ('unit-invariant')", () => {
-  type Case = { d: number; k: number; diagonal: boolean; weighted: boolean; refinedStart: boolean; degenerate?: boolean };
+  type Case = { d: number; k: number; diagonal: boolean; weighted: boolean; refinedStart: boolean; degenerate?: boolean; pointMass?: boolean };
   const cases: [string, Case][] = [
     ['full, D = 3, K = 3', { d: 3, k: 3, diagonal: false, weighted: false, refinedStart: false }],
     ['full, D = 5, K = 4, observation weights', { d: 5, k: 4, diagonal: false, weighted: true, refinedStart: false }],
@@ -36,7 +36,22 @@ describe("unit invariance of the default policy ('unit-invariant')", () => {
     // The clamp and the near-constant floor act: a nearly collinear column and a rarely non-zero one.
     ['full, D = 5 with a nearly collinear and a nearly constant column', { d: 3, k: 3, diagonal: false, weighted: false, refinedStart: false, degenerate: true }],
     ['diagonal, D = 5 with a nearly collinear and a nearly constant column', { d: 3, k: 3, diagonal: true, weighted: false, refinedStart: false, degenerate: true }],
+    // A point mass (a column exactly 0 in about half the points): the wider search's validation
+    // split sharpens the clamp (checked below), and its choices must not depend on the units either.
+    ['full, D = 4 with a point mass (the clamp ladder acts)', { d: 3, k: 3, diagonal: false, weighted: false, refinedStart: false, pointMass: true }],
+    ['full, D = 4 with a point mass, observation weights', { d: 3, k: 3, diagonal: false, weighted: true, refinedStart: false, pointMass: true }],
   ];
+
+  /** Appends max(0, x_1): exactly 0 in about half the points. */
+  function withPointMass(m: DenseMatrix<Float64Array>): DenseMatrix<Float64Array> {
+    const d = m.cols + 1;
+    const out = new Float64Array(m.rows * d);
+    for (let i = 0; i < m.rows; i++) {
+      for (let j = 0; j < m.cols; j++) out[i * d + j] = m.data[i * m.cols + j]!;
+      out[i * d + m.cols] = Math.max(0, m.data[i * m.cols]! - m.data[0]!);
+    }
+    return { data: out, rows: m.rows, cols: d };
+  }
 
   /** Appends x_{d+1} = x_1 − x_2 + 1e-5·N(0, 1) and a column that is 0 except for three points. */
   function withDegenerateColumns(rng: Rng, m: DenseMatrix<Float64Array>): DenseMatrix<Float64Array> {
@@ -50,12 +65,12 @@ describe("unit invariance of the default policy ('unit-invariant')", () => {
     return { data: out, rows: m.rows, cols: d };
   }
 
-  it.each(cases)('%s: random rescalings (c_d ∈ [1e-3, 1e3]) and shifts', async (_label, { d: d0, k, diagonal, weighted, refinedStart, degenerate }) => {
+  it.each(cases)('%s: random rescalings (c_d ∈ [1e-3, 1e3]) and shifts', async (_label, { d: d0, k, diagonal, weighted, refinedStart, degenerate, pointMass }) => {
     for (let rep = 0; rep < 3; rep++) {
-      const rng = new Rng(1000 * d0 + 10 * k + rep + (diagonal ? 7 : 0) + (weighted ? 3 : 0) + (degenerate ? 50 : 0));
+      const rng = new Rng(1000 * d0 + 10 * k + rep + (diagonal ? 7 : 0) + (weighted ? 3 : 0) + (degenerate ? 50 : 0) + (pointMass ? 90 : 0));
       const n = 600;
       const base = randomData(rng, n, d0, k);
-      const data = degenerate ? withDegenerateColumns(rng, base) : base;
+      const data = degenerate ? withDegenerateColumns(rng, base) : pointMass ? withPointMass(base) : base;
       const d = data.cols;
       const c = Array.from({ length: d }, () => 10 ** (6 * rng.nextFloat() - 3));
       const b = c.map((cd) => cd * 20 * (rng.nextFloat() - 0.5));
@@ -68,12 +83,20 @@ describe("unit invariance of the default policy ('unit-invariant')", () => {
       };
       const a = await train(data, opts);
       const m = await train(moved, opts);
+      if (pointMass) {
+        // The ladder acted: the fit differs from the one with the clamp fixed at its defaults.
+        const fixed = await train(data, { ...opts, maxCondition: 1e7, varianceFloor: 1e-9 });
+        expect(fixed.logLikelihood).not.toBe(a.logLikelihood);
+      }
 
       expect(Array.from(m.model.predict(moved))).toEqual(Array.from(a.model.predict(data)));
       expect(m.bestTrial).toBe(a.bestTrial);
       const totalWeight = weights ? weights.reduce((s, w) => s + w, 0) : n;
       const shift = -totalWeight * c.reduce((s, cd) => s + Math.log(cd), 0);
-      expect(relErr(m.logLikelihood, a.logLikelihood + shift)).toBeLessThan(1e-9);
+      // A point mass slows EM near the collapsed direction, and where it stops within the tolerance
+      // depends on rounding, which differs between unit systems (even with the clamp fixed at 1e7
+      // the iteration counts differ there): the log-likelihoods then agree to 1e-7, not 1e-9.
+      expect(relErr(m.logLikelihood, a.logLikelihood + shift)).toBeLessThan(pointMass ? 1e-7 : 1e-9);
 
       // The model moves with the data: μ' = c μ + b, Σ' = C Σ C.
       const got = m.model, ref = a.model;

@@ -23,6 +23,12 @@ export interface FeatureScaling {
   constantFeatures: number[];
   /** D variance floors in the data's units (0 where a feature is not nearly constant). */
   floor: Float64Array;
+  /**
+   * The least, over the features, of the weight of the points that differ from the feature's
+   * majority value (0 for a constant feature; a feature without a majority value counts its
+   * whole weight): how rarely the rarest feature deviates.
+   */
+  minDeviating: number;
 }
 
 /**
@@ -99,13 +105,15 @@ export function featureScales(data: Float64Array, n: number, d: number, weights:
     }
   }
   const floor = new Float64Array(d);
+  let minDeviating = total;
   for (let j = 0; j < d; j++) {
+    if (off[j]! < 0.5 * total && off[j]! < minDeviating) minDeviating = off[j]!;
     // Without a majority value (more than half of the weight) the feature is not nearly constant.
     if (!(off[j]! < 0.5 * total) || off[j] === 0) continue;
     const f = (m2[j]! / total) * Math.exp(-off[j]! / RARE_DEVIATIONS);
     if (f > 0 && Number.isFinite(f)) floor[j] = f;
   }
-  return { location, scale, constantFeatures, floor };
+  return { location, scale, constantFeatures, floor, minDeviating };
 }
 
 /** (x − location) / scale for every point: a new row-major n×d array. */
@@ -114,6 +122,38 @@ export function scaledData(data: Float64Array, n: number, d: number, s: FeatureS
   const { location, scale } = s;
   for (let i = 0, o = 0; i < n; i++, o += d) {
     for (let j = 0; j < d; j++) out[o + j] = (data[o + j]! - location[j]!) / scale[j]!;
+  }
+  return out;
+}
+
+/**
+ * (x − mean) / standard deviation for every point (weighted; a feature with deviation 0 becomes 0):
+ * a new row-major n×d array. Unit-invariant like `scaledData`, with the other natural scale.
+ */
+export function standardizedData(data: Float64Array, n: number, d: number, weights: Float64Array | null): Float64Array {
+  const mean = new Float64Array(d);
+  const m2 = new Float64Array(d);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weights ? weights[i]! : 1;
+    if (!(w > 0)) continue;
+    total += w;
+    for (let j = 0; j < d; j++) mean[j] = mean[j]! + w * data[i * d + j]!;
+  }
+  for (let j = 0; j < d; j++) mean[j] = mean[j]! / total;
+  for (let i = 0; i < n; i++) {
+    const w = weights ? weights[i]! : 1;
+    if (!(w > 0)) continue;
+    for (let j = 0; j < d; j++) {
+      const t = data[i * d + j]! - mean[j]!;
+      m2[j] = m2[j]! + w * t * t;
+    }
+  }
+  const out = new Float64Array(n * d);
+  for (let j = 0; j < d; j++) {
+    const sd = Math.sqrt(m2[j]! / total);
+    if (!(sd > 0) || !Number.isFinite(sd)) continue;
+    for (let i = 0; i < n; i++) out[i * d + j] = (data[i * d + j]! - mean[j]!) / sd;
   }
   return out;
 }

@@ -2,7 +2,9 @@
  * `train()`: mlpack's `gmm_train` as a library call. Validates the options, prepares the data once
  * (noise, backend upload), then runs the trials — each initialized by k-means (optionally from a
  * Bradley–Fayyad refined start) or from `inputModel` — and keeps the model with the highest
- * training log-likelihood.
+ * training log-likelihood. Under the default policy, on data whose every feature varies, the search
+ * is wider: each trial also starts from k-means on standardized data, and an internal validation
+ * split may overrule the training log-likelihood and sharpen the clamp (`chooseByValidation`).
  */
 import { toDataset, type DataInput, type Dataset } from '../data.js';
 import { GaussianMixture, type GaussianMixtureJSON, type CovarianceType } from '../model/gaussian-mixture.js';
@@ -17,12 +19,12 @@ import {
   type ConstraintSpec,
   type CovarianceConstraint,
 } from './constraints.js';
-import { featureScales, scaledData } from './feature-scale.js';
+import { featureScales, scaledData, standardizedData, RARE_DEVIATIONS } from './feature-scale.js';
 import { runEM, type IterationInfo, type EmResult } from './em.js';
 import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids } from './kmeans.js';
 import { refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
-import type { BackendKind } from '../backends/backend.js';
+import type { BackendKind, EStepBackend } from '../backends/backend.js';
 import { selectBackend, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 
 /** Options of {@link train}: mlpack `gmm_train`'s parameters in camelCase, with mlpack's defaults. */
@@ -58,16 +60,32 @@ export interface TrainOptions {
    * covariance constraint acts in scaled coordinates (scale of feature d = its range in the training
    * data), so changing a feature's units changes nothing but the model's units. `'mlpack'`:
    * mlpack's eigenvalue rule in the data's own units and k-means on the raw data, exactly as mlpack.
+   *
+   * `'unit-invariant'` widens its search when every feature deviates from its most common value in
+   * at least 35 points of weight (no constant or nearly constant feature), there are at most
+   * 100 000 points and no `inputModel` is given: each trial also runs from k-means++ on standardized data (both fits count as the trial's;
+   * the better training log-likelihood is its entry), and 20 % of the points (a seeded draw) are
+   * held out to check the candidates: each distinct candidate is refitted on the other 80 % from
+   * where it converged and scored on the held-out points; a candidate replaces the one with the best
+   * training log-likelihood only when the held-out points prefer it significantly (paired z > 2),
+   * and a sharper clamp (maxCondition × 10, × 100 with varianceFloor ÷ 10, ÷ 100; only when neither
+   * knob is given) is taken when they prefer it significantly and none of them loses more than
+   * ½ ln 10 nat. The final model is always fitted on all the points. This costs about twice the EM
+   * work of the narrow search (plus the refits). `onIteration` and `onKmeansIteration` follow the
+   * first start of each trial and, when a sharper clamp is taken, its refit on all the points; the
+   * second start and the refits on the 80 % run silently.
    */
   covarianceConstraint?: CovarianceConstraint;
   /**
    * `'unit-invariant'`: the largest condition number of a covariance in scaled coordinates; smaller
-   * eigenvalues are raised to λmax / maxCondition. Default 1e7 (≥ 1).
+   * eigenvalues are raised to λmax / maxCondition. Default 1e7 (≥ 1), which the wider search (see
+   * `covarianceConstraint`) may raise to 1e8 or 1e9 on held-out evidence; given explicitly, it is used as is.
    */
   maxCondition?: number;
   /**
    * `'unit-invariant'`: the smallest eigenvalue of a covariance in scaled coordinates, i.e. a
-   * variance floor of varianceFloor × (range of feature d)². Default 1e-9 (> 0).
+   * variance floor of varianceFloor × (range of feature d)². Default 1e-9 (> 0), lowered with
+   * maxCondition by the wider search (1e-10, 1e-11); given explicitly, it is used as is.
    */
   varianceFloor?: number;
   /** One non-negative weight per point (mlpack's weighted `Train`): weight 2 ≡ the point twice. */
@@ -108,7 +126,11 @@ export interface TrainResult {
   iterations: number;
   /** Whether the best trial stopped on the tolerance (rather than on `maxIterations`). */
   converged: boolean;
-  /** One entry per trial, in order. */
+  /**
+   * One entry per trial, in order. With the wider search of `'unit-invariant'`, a trial's entry is
+   * its better start's fit, and the trial of the chosen model has the chosen fit's (after a sharper
+   * clamp: its refit from the trial's converged model, whose iterations alone are counted).
+   */
   trials: TrialResult[];
   /** Index of the best trial. */
   bestTrial: number;
@@ -186,8 +208,10 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   // data; k-means then runs on the scaled data and the constraint in scaled coordinates.
   let constraint: ConstraintSpec = MLPACK_CONSTRAINT;
   let kmeansData = ds.data;
+  let widen = false;
   if (opts.constraint === 'unit-invariant') {
     const scaling = featureScales(ds.data, ds.n, ds.d, weights);
+    widen = !inputModel && ds.n <= WIDE_SEARCH_MAX_POINTS && scaling.minDeviating >= WIDE_SEARCH_MIN_DEVIATING;
     constraint = {
       policy: 'unit-invariant',
       scale: scaling.scale,
@@ -234,63 +258,97 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     }
     let best: EmResult | null = null;
     let bestTrial = 0;
+    // 'unit-invariant' on data whose every feature varies (widen): each trial also starts from
+    // k-means on standardized data, and an internal validation split may overrule the training
+    // log-likelihood and sharpen the clamp (see chooseByValidation).
+    const validation = widen ? validationSplit(ds, weights, opts, new Rng(-opts.seed)) : null;
+    const startKinds: readonly StartKind[] = widen ? ['range', 'standardized'] : ['range'];
+    const stdData = widen ? standardizedData(ds.data, ds.n, ds.d, weights) : null;
+    const candidates: Candidate[] = [];
     for (let trial = 0; trial < opts.trials; trial++) {
-      const tInit = now();
-      let initial: GaussianMixture;
-      let kmeansIterations = 0;
-      if (inputModel) {
-        initial = inputModel;
-      } else {
-        const centroids = opts.refinedStart
-          ? await refinedStartCentroids(kmeansData, ds.n, ds.d, opts.gaussians, rng, {
-              samplings: opts.samplings, percentage: opts.percentage, weights, signal,
-            })
-          : null;
-        const onKmeans = options.onKmeansIteration;
-        const kmOpts = {
-          maxIterations: opts.kmeansMaxIterations,
-          weights,
-          signal,
-          onIteration: onKmeans ? (iteration: number, shift: number) => onKmeans({ trial, iteration, shift }) : undefined,
-        };
-        // 'unit-invariant' seeds k-means with k-means++ in the scaled space; 'mlpack' (and the
-        // refined start) keeps mlpack's uniform draw, bit for bit.
-        const km = centroids
-          ? await kmeansFromCentroids(kmeansData, ds.n, ds.d, centroids, opts.gaussians, kmOpts)
-          : opts.constraint === 'unit-invariant'
-            ? await kmeansFromCentroids(kmeansData, ds.n, ds.d, kmeansPlusPlusCentroids(kmeansData, ds.n, ds.d, opts.gaussians, rng, weights), opts.gaussians, kmOpts)
-            : await kmeans(kmeansData, ds.n, ds.d, opts.gaussians, rng, kmOpts);
-        kmeansIterations = km.iterations;
-        initial = modelFromAssignments(ds, weights, km.assignments, opts.gaussians, {
-          covarianceType: opts.covarianceType,
+      let trialBest: Candidate | null = null;
+      for (const startKind of startKinds) {
+        const tInit = now();
+        let initial: GaussianMixture;
+        let kmeansIterations = 0;
+        if (inputModel) {
+          initial = inputModel;
+        } else {
+          const data = startKind === 'standardized' ? stdData! : kmeansData;
+          const centroids = opts.refinedStart && startKind === 'range'
+            ? await refinedStartCentroids(data, ds.n, ds.d, opts.gaussians, rng, {
+                samplings: opts.samplings, percentage: opts.percentage, weights, signal,
+              })
+            : null;
+          // The second start runs silently: progress callbacks follow one fit per trial.
+          const onKmeans = startKind === 'range' ? options.onKmeansIteration : undefined;
+          const kmOpts = {
+            maxIterations: opts.kmeansMaxIterations,
+            weights,
+            signal,
+            onIteration: onKmeans ? (iteration: number, shift: number) => onKmeans({ trial, iteration, shift }) : undefined,
+          };
+          // 'unit-invariant' seeds k-means with k-means++ in the scaled space; 'mlpack' (and the
+          // refined start) keeps mlpack's uniform draw, bit for bit.
+          const km = centroids
+            ? await kmeansFromCentroids(data, ds.n, ds.d, centroids, opts.gaussians, kmOpts)
+            : opts.constraint === 'unit-invariant'
+              ? await kmeansFromCentroids(data, ds.n, ds.d, kmeansPlusPlusCentroids(data, ds.n, ds.d, opts.gaussians, rng, weights), opts.gaussians, kmOpts)
+              : await kmeans(data, ds.n, ds.d, opts.gaussians, rng, kmOpts);
+          kmeansIterations = km.iterations;
+          initial = modelFromAssignments(ds, weights, km.assignments, opts.gaussians, {
+            covarianceType: opts.covarianceType,
+            constraint,
+            forcePositive: !opts.noForcePositive,
+            trial,
+          });
+        }
+        const tEm = now();
+        timings.initialization += tEm - tInit;
+        const em = await runEM(backend, initial, {
+          maxIterations: opts.maxIterations,
+          tolerance: opts.tolerance,
           constraint,
           forcePositive: !opts.noForcePositive,
           trial,
+          signal,
+          onIteration: startKind === 'range' ? options.onIteration : undefined,
         });
+        timings.em += now() - tEm;
+        const c: Candidate = { em, trial, kmeansIterations };
+        candidates.push(c);
+        if (trialBest === null || em.logLikelihood > trialBest.em.logLikelihood + tieMargin) trialBest = c;
       }
-      const tEm = now();
-      timings.initialization += tEm - tInit;
-      const em = await runEM(backend, initial, {
-        maxIterations: opts.maxIterations,
-        tolerance: opts.tolerance,
-        constraint,
-        forcePositive: !opts.noForcePositive,
-        trial,
-        signal,
-        onIteration: options.onIteration,
-      });
-      timings.em += now() - tEm;
+      const tb = trialBest!;
       trials.push({
-        logLikelihood: em.logLikelihood,
-        iterations: em.iterations,
-        converged: em.converged,
-        kmeansIterations,
-        float64Passes: em.float64Passes,
+        logLikelihood: tb.em.logLikelihood,
+        iterations: tb.em.iterations,
+        converged: tb.em.converged,
+        kmeansIterations: tb.kmeansIterations,
+        float64Passes: tb.em.float64Passes,
       });
-      if (best === null || em.logLikelihood > best.logLikelihood + tieMargin) {
-        best = em;
+      if (best === null || tb.em.logLikelihood > best.logLikelihood + tieMargin) {
+        best = tb.em;
         bestTrial = trial;
       }
+    }
+    if (validation) {
+      const tEm = now();
+      const ladder = options.maxCondition === undefined && options.varianceFloor === undefined ? CLAMP_LADDER : 0;
+      const chosen = await chooseByValidation(validation, candidates, candidates.find((c) => c.em === best)!, ladder, opts, backend, constraint, options, signal);
+      if (chosen) {
+        best = chosen.em;
+        bestTrial = chosen.trial;
+        // The chosen fit becomes its trial's entry.
+        trials[bestTrial] = {
+          logLikelihood: best.logLikelihood,
+          iterations: best.iterations,
+          converged: best.converged,
+          kmeansIterations: chosen.kmeansIterations,
+          float64Passes: best.float64Passes,
+        };
+      }
+      timings.em += now() - tEm;
     }
     const winner = best!;
     if (winner.zeroLikelihoodPoints > 0) {
@@ -464,4 +522,212 @@ function withNoise(ds: Dataset, noise: number, rng: Rng): Dataset {
   const data = new Float64Array(ds.data.length);
   for (let i = 0; i < data.length; i++) data[i] = ds.data[i]! + sd * rng.nextNormal();
   return { data, n: ds.n, d: ds.d };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wider search of 'unit-invariant' (a second start per trial, an internal validation split)
+
+type StartKind = 'range' | 'standardized';
+
+/**
+ * The wider search runs only when every feature deviates from its most common value in at least
+ * this much weight of training points (7 × RARE_DEVIATIONS: the near-constant floor factor
+ * e^(−c/5) is then below e^(−7) ≈ 1e-3 for every feature). A feature that deviates more rarely
+ * makes both extras unsafe, in ways the split cannot see: standardizing amplifies its rare
+ * deviations (a start that wins the training likelihood with a worse fit), and a sharper clamp
+ * multiplies, tenfold per decade, what a held-out point pays for deviating where the training
+ * points never did, while such points are too rare to show up in the validation part.
+ */
+export const WIDE_SEARCH_MIN_DEVIATING = 7 * RARE_DEVIATIONS;
+/**
+ * The wider search costs about twice the EM work of the narrow one: above this many points it is
+ * skipped, so that large problems (where a pass over the data dominates) keep one fit per trial.
+ */
+export const WIDE_SEARCH_MAX_POINTS = 100_000;
+/** Fraction of the training points held out (internally) to check candidate fits. */
+export const VALIDATION_FRACTION = 0.2;
+/** A candidate overrules the incumbent when the held-out points prefer it with a paired z above this. */
+export const VALIDATION_Z = 2;
+/** Sharper clamps tried: maxCondition × 10^j and varianceFloor / 10^j for j = 1 … CLAMP_LADDER. */
+export const CLAMP_LADDER = 2;
+/** A sharper clamp is refused if it makes any held-out point less likely by more than this (nats). */
+export const CLAMP_MAX_LOSS = 0.5 * Math.LN10;
+
+interface ValidationSplit {
+  fit: Dataset;
+  fitWeights: Float64Array | null;
+  check: Dataset;
+  checkWeights: Float64Array | null;
+  checkWeight: number;
+}
+
+function gatherRows(ds: Dataset, idx: Int32Array): Dataset {
+  const d = ds.d;
+  const data = new Float64Array(idx.length * d);
+  for (let r = 0; r < idx.length; r++) data.set(ds.data.subarray(idx[r]! * d, idx[r]! * d + d), r * d);
+  return { data, n: idx.length, d };
+}
+
+/**
+ * A seeded random VALIDATION_FRACTION of the points (at least one) held out, the rest to fit; null
+ * when the fitting part would have fewer than K points of positive weight or the held-out part no
+ * weight. `rng` is a stream of its own, so the trials draw exactly what they draw without it.
+ */
+function validationSplit(ds: Dataset, weights: Float64Array | null, opts: ResolvedOptions, rng: Rng): ValidationSplit | null {
+  const n = ds.n;
+  const nCheck = Math.floor(VALIDATION_FRACTION * n);
+  if (nCheck < 1) return null;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  const checkIdx = order.slice(0, nCheck).sort();
+  const fitIdx = order.slice(nCheck).sort();
+  let positive = 0;
+  let checkWeight = 0;
+  for (const i of fitIdx) if (!weights || weights[i]! > 0) positive++;
+  for (const i of checkIdx) checkWeight += weights ? weights[i]! : 1;
+  if (positive < opts.gaussians || !(checkWeight > 0)) return null;
+  return {
+    fit: gatherRows(ds, fitIdx),
+    fitWeights: weights ? Float64Array.from(fitIdx, (i) => weights[i]!) : null,
+    check: gatherRows(ds, checkIdx),
+    checkWeights: weights ? Float64Array.from(checkIdx, (i) => weights[i]!) : null,
+    checkWeight,
+  };
+}
+
+interface Candidate {
+  em: EmResult;
+  trial: number;
+  kmeansIterations: number;
+}
+
+/**
+ * Every distinct candidate fit (trial × start, on all the training points) is refitted by EM on the
+ * fitting part of the split, starting from where it converged, and scored point by point on the
+ * held-out part. The incumbent is the candidate with the best training log-likelihood (the usual
+ * rule); another replaces it only when the held-out points prefer it significantly (paired z of the
+ * per-point log-density differences > VALIDATION_Z). Then sharper clamps (`ladder` decades) are
+ * refitted the same way from the winner, each accepted when the held-out points prefer it over the
+ * level so far with z > VALIDATION_Z and none of them loses more than CLAMP_MAX_LOSS; the accepted
+ * level is then refitted on all the training points. Returns null when the incumbent stands as it is.
+ */
+async function chooseByValidation(
+  v: ValidationSplit,
+  candidates: Candidate[],
+  incumbent: Candidate,
+  ladder: number,
+  opts: ResolvedOptions,
+  backend: EStepBackend,
+  base: ConstraintSpec,
+  options: TrainOptions,
+  signal: AbortSignal | undefined,
+): Promise<{ em: EmResult; trial: number; kmeansIterations: number } | null> {
+  const { fit, fitWeights } = v;
+  const scaling = featureScales(fit.data, fit.n, fit.d, fitWeights);
+  const fitConstraint: ConstraintSpec = { ...base, scale: scaling.scale, featureFloor: scaling.floor };
+  const sub = await selectBackend(backend.kind, fit, fitWeights, { k: opts.gaussians, covarianceType: opts.covarianceType, maxChunkPoints: opts.maxChunkPoints });
+  const checkInput = { data: v.check.data, rows: v.check.n, cols: v.check.d };
+  const margin = 1e-9 * v.checkWeight;
+  let fitWeight = fit.n;
+  if (fitWeights) {
+    fitWeight = 0;
+    for (let i = 0; i < fit.n; i++) fitWeight += fitWeights[i]!;
+  }
+  const refit = async (start: GaussianMixture, constraint: ConstraintSpec, trial: number): Promise<Float64Array> => {
+    const em = await runEM(sub.backend, start, { maxIterations: opts.maxIterations, tolerance: opts.tolerance, constraint, forcePositive: !opts.noForcePositive, trial, signal });
+    return em.model.scoreSamples(checkInput);
+  };
+  try {
+    // Candidates that reached the same optimum as an earlier one (training log-likelihoods equal
+    // to 1e-9 nat per point) add nothing.
+    const scored: { c: Candidate; lp: Float64Array }[] = [];
+    const same = 1e-9 * (fitWeight + v.checkWeight);
+    for (const c of candidates) {
+      if (c !== incumbent && scored.some((s) => Math.abs(s.c.em.logLikelihood - c.em.logLikelihood) <= same)) continue;
+      scored.push({ c, lp: await refit(c.em.model, fitConstraint, c.trial) });
+    }
+    const inc = scored.find((s) => s.c === incumbent)!;
+    let winner = inc;
+    let bestZ = VALIDATION_Z;
+    for (const s of scored) {
+      const z = pairedZ(s.lp, inc.lp, v.checkWeights, margin);
+      if (z > bestZ) {
+        bestZ = z;
+        winner = s;
+      }
+    }
+    let level = 0;
+    let levelLp = winner.lp;
+    for (let j = 1; j <= ladder; j++) {
+      const c = { ...fitConstraint, maxCondition: opts.maxCondition * 10 ** j, varianceFloor: opts.varianceFloor / 10 ** j };
+      const lp = await refit(winner.c.em.model, c, winner.c.trial);
+      if (pairedZ(lp, levelLp, v.checkWeights, margin) > VALIDATION_Z && largestLoss(lp, levelLp, v.checkWeights) <= CLAMP_MAX_LOSS) {
+        level = j;
+        levelLp = lp;
+      }
+    }
+    if (winner === inc && level === 0) return null;
+    let em = winner.c.em;
+    if (level > 0) {
+      em = await runEM(backend, em.model, {
+        maxIterations: opts.maxIterations,
+        tolerance: opts.tolerance,
+        constraint: { ...base, maxCondition: opts.maxCondition * 10 ** level, varianceFloor: opts.varianceFloor / 10 ** level },
+        forcePositive: !opts.noForcePositive,
+        trial: winner.c.trial,
+        signal,
+        onIteration: options.onIteration,
+      });
+    }
+    return { em, trial: winner.c.trial, kmeansIterations: winner.c.kmeansIterations };
+  } finally {
+    sub.backend.dispose();
+  }
+}
+
+/** The largest log p_a(x) − log p_b(x) over the points of positive weight. */
+function largestLoss(b: Float64Array, a: Float64Array, w: Float64Array | null): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (w && !(w[i]! > 0)) continue;
+    const loss = a[i]! - b[i]!;
+    if (!(loss <= worst)) worst = Number.isNaN(loss) ? Infinity : loss;
+  }
+  return worst;
+}
+
+/**
+ * How strongly the held-out points prefer model B to model A: the weighted mean of the per-point
+ * differences log p_B(x) − log p_A(x) over its standard error (a paired z statistic). 0 when the
+ * total difference is within `margin` (the same model up to rounding, which differs between unit
+ * systems) or undefined.
+ */
+function pairedZ(b: Float64Array, a: Float64Array, w: Float64Array | null, margin: number): number {
+  let sw = 0, sw2 = 0, total = 0;
+  for (let i = 0; i < a.length; i++) {
+    const wi = w ? w[i]! : 1;
+    if (!(wi > 0)) continue;
+    sw += wi;
+    sw2 += wi * wi;
+    total += wi * (b[i]! - a[i]!);
+  }
+  if (Number.isNaN(total) || !(Math.abs(total) > margin)) return 0;
+  if (!Number.isFinite(total)) return total;
+  const mean = total / sw;
+  let v = 0;
+  for (let i = 0; i < a.length; i++) {
+    const wi = w ? w[i]! : 1;
+    if (!(wi > 0)) continue;
+    const t = b[i]! - a[i]! - mean;
+    v += wi * t * t;
+  }
+  const se = Math.sqrt((v / sw) * (sw2 / (sw * sw)));
+  if (!(se > 0)) return mean > 0 ? Infinity : -Infinity;
+  return mean / se;
 }

@@ -1,0 +1,82 @@
+// The wider search of the default policy ('unit-invariant'): when every feature of the training
+// data varies, each trial also starts from k-means on standardized data, and an internal validation
+// split may overrule the training log-likelihood and sharpen the clamp (maxCondition × 10^j,
+// varianceFloor / 10^j, j ≤ 3). When some feature is (nearly) constant, none of that runs.
+import { describe, it, expect } from 'vitest';
+import { train, type TrainOptions } from '../src/index.js';
+import { Rng } from '../src/util/rng.js';
+import type { DenseMatrix } from '../src/data.js';
+
+/**
+ * Rain-like data: 3 clusters in 3-D; in the first, feature 0 is exactly 0 (a point mass, as a dry
+ * day's precipitation), in the others it is a positive amount. `rare`: a fourth column that is 0
+ * except in 3 points.
+ */
+function rainy(rng: Rng, n: number, rare = false): DenseMatrix<Float64Array> {
+  const d = rare ? 4 : 3;
+  const data = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const c = rng.nextFloat() < 0.5 ? 0 : rng.nextFloat() < 0.5 ? 1 : 2;
+    const o = i * d;
+    data[o] = c === 0 ? 0 : Math.abs(3 * c + 2 * rng.nextNormal());
+    data[o + 1] = 10 + 4 * c + 3 * rng.nextNormal();
+    data[o + 2] = 5 - 2 * c + rng.nextNormal();
+    if (rare) data[o + 3] = i % 300 === 7 ? 1 : 0;
+  }
+  return { data, rows: n, cols: d };
+}
+
+const base: TrainOptions = { gaussians: 3, seed: 5, trials: 2, backend: 'cpu' };
+/** The settings the wider search starts from, given explicitly: no clamp ladder. */
+const fixedClamp: TrainOptions = { ...base, maxCondition: 1e7, varianceFloor: 1e-9 };
+
+describe('the wider search of the default policy', () => {
+  it('sharpens the clamp on a point mass, judged on held-out points, and gains on fresh data', async () => {
+    const rng = new Rng(21);
+    const data = rainy(rng, 900);
+    const fresh = rainy(rng, 900);
+    const wide = await train(data, base);
+    const fixed = await train(data, fixedClamp);
+    // Each held-out dry day gains ½ ln 10 per decade of sharper floor; nothing else moves much.
+    const gain = (wide.model.logLikelihood(fresh) - fixed.model.logLikelihood(fresh)) / fresh.rows;
+    expect(gain).toBeGreaterThan(0.5);
+    expect(Array.from(wide.model.predict(fresh))).toEqual(Array.from(fixed.model.predict(fresh)));
+    // The chosen fit is its trial's entry.
+    expect(wide.trials[wide.bestTrial]!.logLikelihood).toBe(wide.logLikelihood);
+  });
+
+  it('is deterministic for a given seed', async () => {
+    const data = rainy(new Rng(22), 600);
+    const a = await train(data, base);
+    const b = await train(data, base);
+    expect(Array.from(b.model.covariances)).toEqual(Array.from(a.model.covariances));
+    expect(b.logLikelihood).toBe(a.logLikelihood);
+  });
+
+  it('does not run when a feature is nearly constant (the default is then the fixed clamp exactly)', async () => {
+    const data = rainy(new Rng(23), 900, true);
+    const wide = await train(data, base);
+    const fixed = await train(data, fixedClamp);
+    expect(Array.from(wide.model.covariances)).toEqual(Array.from(fixed.model.covariances));
+    expect(wide.logLikelihood).toBe(fixed.logLikelihood);
+  });
+
+  it('leaves the mlpack policy alone', async () => {
+    const data = rainy(new Rng(24), 600);
+    const r = await train(data, { ...base, covarianceConstraint: 'mlpack' });
+    expect(r.trials).toHaveLength(2);
+    expect(r.trials[r.bestTrial]!.logLikelihood).toBe(r.logLikelihood);
+  });
+
+  it('runs with observation weights (weighted fits, weighted held-out scores)', async () => {
+    const rng = new Rng(25);
+    const data = rainy(rng, 600);
+    const fresh = rainy(rng, 600);
+    const w = Array.from({ length: 600 }, (_, i) => (i % 10 === 3 ? 0 : 1 + (i % 3)));
+    const r = await train(data, { ...base, observationWeights: w });
+    expect(Number.isFinite(r.logLikelihood)).toBe(true);
+    expect(Number.isFinite(r.model.logLikelihood(fresh))).toBe(true);
+    // The log-likelihood reported is the weighted one of the returned model.
+    expect(r.model.logLikelihood(data, w)).toBeCloseTo(r.logLikelihood, 6);
+  });
+});
