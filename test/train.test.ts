@@ -83,6 +83,22 @@ describe('determinism and trials', () => {
     expect(b.logLikelihood).toBe(a.logLikelihood);
   });
 
+  it('float32 input is used as given and trains exactly as its values in float64', async () => {
+    // Every float32 value is exact in float64: no copy is needed for the same result.
+    const f32 = Float32Array.from(data.data);
+    const input = { data: f32, rows: data.rows, cols: data.cols };
+    const asF64 = { data: Float64Array.from(f32), rows: data.rows, cols: data.cols };
+    for (const policy of ['unit-invariant', 'mlpack'] as const) {
+      const opts = { gaussians: 3, seed: 5, trials: 2, maxIterations: 30, backend: 'cpu' as const, covarianceConstraint: policy };
+      const a = await train(input, opts);
+      const b = await train(asF64, opts);
+      expect(Array.from(a.model.means), policy).toEqual(Array.from(b.model.means));
+      expect(Array.from(a.model.covariances), policy).toEqual(Array.from(b.model.covariances));
+      expect(a.logLikelihood, policy).toBe(b.logLikelihood);
+    }
+    expect(Array.from(f32)).toEqual(Array.from(data.data, Math.fround)); // the input is not modified
+  });
+
   it('different seeds start k-means differently', async () => {
     // One Lloyd iteration from the random centroids: the initial model reflects the random start.
     const initialMeans = async (seed: number) => {

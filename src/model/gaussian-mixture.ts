@@ -3,7 +3,7 @@
  * with density evaluation, prediction and sampling on the CPU in float64.
  */
 import { InvalidModelError, InvalidArgumentError, NotPositiveDefiniteError } from '../errors.js';
-import { toDataset, type DataInput, type DenseMatrix, type Dataset } from '../data.js';
+import { toDataset, type DataInput, type DenseMatrix, type Dataset, type Values } from '../data.js';
 import { choleskyInPlace, invertLower, logDetFromCholesky, asymmetry, symmetrizeInPlace } from '../util/linalg.js';
 import { Rng, seedFromClock } from '../util/rng.js';
 
@@ -277,7 +277,7 @@ export class GaussianMixture {
    * log p(x) for the point at `x[off…]`; leaves log w_k + log N(x | k) in scratch[0…K) and, when
    * `posterior` is given, writes the responsibilities there.
    */
-  private logPdfAt(x: Float64Array, off: number, scratch: Float64Array, posterior: Float64Array | null): number {
+  private logPdfAt(x: Values, off: number, scratch: Float64Array, posterior: Float64Array | null): number {
     const k = this.gaussians, d = this.dimensionality;
     const diff = scratch.subarray(k, k + d);
     const full = this.covarianceType === 'full';

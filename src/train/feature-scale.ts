@@ -14,6 +14,8 @@
  * are ignored.
  */
 
+import type { Values } from '../data.js';
+
 export interface FeatureScaling {
   /** D locations (weighted means). */
   location: Float64Array;
@@ -44,7 +46,7 @@ export const RARE_DEVIATIONS = 5;
 /**
  * Location, scale and near-constant floor of every feature of the n×d row-major `data`.
  */
-export function featureScales(data: Float64Array, n: number, d: number, weights: Float64Array | null): FeatureScaling {
+export function featureScales(data: Values, n: number, d: number, weights: Float64Array | null): FeatureScaling {
   const location = new Float64Array(d);
   const lo = new Float64Array(d).fill(Infinity);
   const hi = new Float64Array(d).fill(-Infinity);
@@ -117,7 +119,7 @@ export function featureScales(data: Float64Array, n: number, d: number, weights:
 }
 
 /** (x − location) / scale for every point: a new row-major n×d array. */
-export function scaledData(data: Float64Array, n: number, d: number, s: FeatureScaling): Float64Array {
+export function scaledData(data: Values, n: number, d: number, s: FeatureScaling): Float64Array {
   const out = new Float64Array(n * d);
   const { location, scale } = s;
   for (let i = 0, o = 0; i < n; i++, o += d) {
@@ -130,7 +132,7 @@ export function scaledData(data: Float64Array, n: number, d: number, s: FeatureS
  * (x − mean) / standard deviation for every point (weighted; a feature with deviation 0 becomes 0):
  * a new row-major n×d array. Unit-invariant like `scaledData`, with the other natural scale.
  */
-export function standardizedData(data: Float64Array, n: number, d: number, weights: Float64Array | null): Float64Array {
+export function standardizedData(data: Values, n: number, d: number, weights: Float64Array | null): Float64Array {
   const mean = new Float64Array(d);
   const m2 = new Float64Array(d);
   let total = 0;

@@ -22,6 +22,7 @@
  */
 import { InvalidArgumentError, throwIfAborted } from '../errors.js';
 import type { Rng } from '../util/rng.js';
+import type { Values } from '../data.js';
 import { createYielder } from '../util/yield.js';
 
 export interface KMeansOptions {
@@ -58,7 +59,7 @@ const UNIT_ROUNDOFF = 1.1102230246251565e-16;
 const ROUND_UP = 1 + 4 * UNIT_ROUNDOFF;
 const ROUND_DOWN = 1 - 4 * UNIT_ROUNDOFF;
 
-function checkShape(data: Float64Array, n: number, d: number, k: number): void {
+function checkShape(data: Values, n: number, d: number, k: number): void {
   if (!Number.isInteger(d) || d < 1) throw new InvalidArgumentError('data', `dimensionality must be a positive integer, got ${d}`);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('data', `point count must be a non-negative integer, got ${n}`);
   if (data.length < n * d) {
@@ -93,7 +94,7 @@ function checkWeights(weights: Float64Array | null | undefined, n: number): Floa
  * weights, each draw picks point i with probability w_i / Σw (a weight-2 point counts twice).
  */
 export function sampleInitialCentroids(
-  data: Float64Array,
+  data: Values,
   n: number,
   d: number,
   k: number,
@@ -138,7 +139,7 @@ export function sampleInitialCentroids(
 
 /** k-means from centroids drawn by {@link sampleInitialCentroids} from `rng`. */
 export async function kmeans(
-  data: Float64Array,
+  data: Values,
   n: number,
   d: number,
   k: number,
@@ -155,7 +156,7 @@ export async function kmeans(
 
 /** k-means starting from the given K×d centroids (copied, not modified). */
 export async function kmeansFromCentroids(
-  data: Float64Array,
+  data: Values,
   n: number,
   d: number,
   initial: Float64Array,
@@ -176,7 +177,7 @@ export async function kmeansFromCentroids(
  * The Lloyd loop. `start` is owned (becomes one of the two ping-pong centroid buffers).
  */
 async function lloyd(
-  data: Float64Array,
+  data: Values,
   n: number,
   d: number,
   k: number,
@@ -269,7 +270,7 @@ async function lloyd(
 }
 
 interface AssignState {
-  data: Float64Array;
+  data: Values;
   n: number;
   d: number;
   k: number;
@@ -400,7 +401,7 @@ function assignStep(
 
 /** Brute-force nearest and second-nearest centroid of point i; sets its assignment and bounds. */
 function fullScan(
-  data: Float64Array,
+  data: Values,
   off: number,
   centroids: Float64Array,
   k: number,
@@ -493,7 +494,7 @@ function finishCentroids(
 
 /** Recomputes centroid j alone as the (weighted) mean of its assigned points, in point order. */
 function recomputeCentroid(
-  data: Float64Array,
+  data: Values,
   n: number,
   d: number,
   j: number,
@@ -525,7 +526,7 @@ function recomputeCentroid(
  * cluster has at most one point.
  */
 function clusterVariances(
-  data: Float64Array,
+  data: Values,
   n: number,
   d: number,
   k: number,
@@ -561,7 +562,7 @@ function clusterVariances(
  * Returns false (nothing changed) when the largest variance is 0.
  */
 function maxVarianceNewCluster(
-  data: Float64Array,
+  data: Values,
   n: number,
   d: number,
   k: number,
@@ -628,7 +629,7 @@ function maxVarianceNewCluster(
  * start is asked for (see train.ts).
  */
 export function kmeansPlusPlusCentroids(
-  data: Float64Array,
+  data: Values,
   n: number,
   d: number,
   k: number,
@@ -693,7 +694,7 @@ export function kmeansPlusPlusCentroids(
   return centroids;
 }
 
-function sqDistTo(a: Float64Array, ao: number, b: Float64Array, bo: number, d: number): number {
+function sqDistTo(a: Values, ao: number, b: Values, bo: number, d: number): number {
   let s = 0;
   for (let t = 0; t < d; t++) {
     const diff = (a[ao + t] as number) - (b[bo + t] as number);

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, throwIfAborted } from '../errors.js';
 import type { Rng } from '../util/rng.js';
+import type { Values } from '../data.js';
 import { kmeans } from './kmeans.js';
 
 /** mlpack KMeans<> default iteration cap, used for both k-means stages. */
@@ -29,7 +30,7 @@ export interface RefinedStartOptions {
  * weights are all 0 is clustered unweighted); the final k-means on the centroids is unweighted.
  */
 export async function refinedStartCentroids(
-  data: Float64Array,
+  data: Values,
   n: number,
   d: number,
   k: number,

@@ -5,7 +5,7 @@
  */
 import type { Float64Backend, MixtureParams, PassResult } from '../backend.js';
 import { packedSize } from '../backend.js';
-import type { Dataset } from '../../data.js';
+import type { Dataset, Values } from '../../data.js';
 import { createYielder } from '../../util/yield.js';
 import { throwIfAborted } from '../../errors.js';
 
@@ -17,7 +17,7 @@ export class CpuBackend implements Float64Backend {
   readonly kind = 'cpu' as const;
   readonly n: number;
   readonly d: number;
-  private data: Float64Array | null;
+  private data: Values | null;
   private readonly weights: Float64Array | null;
 
   /** `weights`: optional per-point observation weights (validated by the caller). */
@@ -85,7 +85,7 @@ export class CpuBackend implements Float64Backend {
  * log w_k + log N(x | μ_k, Σ_k) of the point at data[xo…] into lp, and x − μ_k into diff (row k);
  * returns the largest. The Mahalanobis term is ‖P_k (x − μ_k)‖² with P_k lower-triangular.
  */
-function logDensitiesFull(data: Float64Array, xo: number, params: MixtureParams, lp: Float64Array, diff: Float64Array): number {
+function logDensitiesFull(data: Values, xo: number, params: MixtureParams, lp: Float64Array, diff: Float64Array): number {
   const { k, d, logWeights, means, precisions, logDets } = params;
   const constTerm = d * LOG_2PI;
   let max = -Infinity;
@@ -108,7 +108,7 @@ function logDensitiesFull(data: Float64Array, xo: number, params: MixtureParams,
 }
 
 /** As logDensitiesFull, with `precisions` holding 1/σ² per dimension. */
-function logDensitiesDiagonal(data: Float64Array, xo: number, params: MixtureParams, lp: Float64Array, diff: Float64Array): number {
+function logDensitiesDiagonal(data: Values, xo: number, params: MixtureParams, lp: Float64Array, diff: Float64Array): number {
   const { k, d, logWeights, means, precisions, logDets } = params;
   const constTerm = d * LOG_2PI;
   let max = -Infinity;
