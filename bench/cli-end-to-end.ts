@@ -5,6 +5,10 @@
  *
  *   node --import tsx bench/cli-end-to-end.ts --n 3000000 --d 3 --k 8 --iterations 20 --format csv
  *   node --import tsx bench/cli-end-to-end.ts --n 10000000 --d 16 --k 16 --iterations 20 --format npy
+ *
+ * `--backend cpu|webgpu` is passed to the CLI (default: its own 'auto'). With `cpu` no device
+ * buffers exist, so the peak RSS is what the host holds when the GPU's memory is its own (on
+ * lavapipe the device buffers are host memory too).
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -21,6 +25,7 @@ const arg = (name: string, dflt: string): string => {
 const N = Number(arg('n', '3000000')), D = Number(arg('d', '3')), K = Number(arg('k', '8'));
 const ITERATIONS = Number(arg('iterations', '20'));
 const FORMAT = arg('format', 'csv') as 'csv' | 'npy';
+const BACKEND = arg('backend', '');
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const tmp = mkdtempSync(join(tmpdir(), 'webgmm-e2e-'));
@@ -55,7 +60,7 @@ try {
   const bytes = statSync(file).size;
   console.log(`data: ${N} × ${D} ${FORMAT}, ${(bytes / 2 ** 20).toFixed(0)} MiB (float32 would be ${((N * D * 4) / 2 ** 20).toFixed(0)} MiB), written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const cli = [join(ROOT, 'bin', 'webgmm.js'), 'train', '-i', file, '-g', String(K), '-n', String(ITERATIONS), '-s', '1', '-M', join(tmp, 'model.json')];
+  const cli = [join(ROOT, 'bin', 'webgmm.js'), 'train', '-i', file, '-g', String(K), '-n', String(ITERATIONS), '-s', '1', '-M', join(tmp, 'model.json'), ...(BACKEND ? ['--backend', BACKEND] : [])];
   const gnuTime = existsSync('/usr/bin/time');
   const t1 = performance.now();
   const r = gnuTime ? spawnSync('/usr/bin/time', ['-v', process.execPath, ...cli], { encoding: 'utf8' }) : spawnSync(process.execPath, cli, { encoding: 'utf8' });

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { train, GaussianMixture, InvalidArgumentError, InvalidDataError } from '../src/index.js';
+import { train, GaussianMixture, InvalidArgumentError, InvalidDataError, KMEANS_MAX_POINTS } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
 import { sampleMixture, maxRelErr } from './helpers.js';
 
@@ -232,6 +232,34 @@ describe('warm start', () => {
     expect(r.model.logLikelihood(data)).toBeCloseTo(r.logLikelihood, 6);
   });
 
+});
+
+describe('seeding on more than KMEANS_MAX_POINTS points', () => {
+  it('k-means on a uniform subsample, then every point assigned: recovers the blobs, unit-invariantly', async () => {
+    const n = KMEANS_MAX_POINTS + 50_000;
+    const rng = new Rng(31);
+    const centres = [[0, 0], [12, 3], [-4, 15]];
+    const data = new Float64Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      const c = centres[i % 3]!;
+      data[2 * i] = c[0]! + rng.nextNormal();
+      data[2 * i + 1] = c[1]! + 2 * rng.nextNormal();
+    }
+    const opts = { gaussians: 3, seed: 4, maxIterations: 2, backend: 'cpu' as const };
+    const a = await train({ data, rows: n, cols: 2 }, opts);
+    expect(a.trials[0]!.kmeansIterations).toBeGreaterThan(0);
+    // The initial model came from all the points: each blob holds a third of them.
+    const means = a.model.toJSON().means.map((m) => m.map((v) => Math.round(v))).sort((x, y) => x[0]! - y[0]!);
+    expect(means).toEqual([[-4, 15], [0, 0], [12, 3]]);
+    for (const w of a.model.weights) expect(w).toBeCloseTo(1 / 3, 3);
+    // Units: the subsample depends on the seed only.
+    const moved = Float64Array.from(data, (v, i) => (i % 2 ? 1e3 * v - 7 : 1e-2 * v + 3));
+    const b = await train({ data: moved, rows: n, cols: 2 }, opts);
+    expect(Array.from(b.model.predict({ data: moved.subarray(0, 2000), rows: 1000, cols: 2 }))).toEqual(
+      Array.from(a.model.predict({ data: data.subarray(0, 2000), rows: 1000, cols: 2 })),
+    );
+    expect(b.logLikelihood - a.logLikelihood).toBeCloseTo(-n * (Math.log(1e3) + Math.log(1e-2)), 3);
+  }, 60_000);
 });
 
 describe('noise and constraints', () => {

@@ -159,3 +159,44 @@ export function standardizedData(data: Values, n: number, d: number, weights: Fl
   }
   return out;
 }
+
+/** (x − location) / scale for the rows `rows` (ascending indices): a new row-major array. */
+export function scaledRows(data: Values, d: number, rows: Int32Array, s: FeatureScaling): Float64Array {
+  const out = new Float64Array(rows.length * d);
+  const { location, scale } = s;
+  for (let r = 0; r < rows.length; r++) {
+    const o = rows[r]! * d;
+    for (let j = 0; j < d; j++) out[r * d + j] = (data[o + j]! - location[j]!) / scale[j]!;
+  }
+  return out;
+}
+
+/**
+ * For every point, the index of the nearest of the k centroids (given in scaled coordinates) in
+ * scaled coordinates, computed on the fly with the same arithmetic as `scaledData` (no copy of
+ * the data); ties go to the lower index.
+ */
+export function nearestScaled(data: Values, n: number, d: number, s: FeatureScaling, centroids: Float64Array, k: number): Int32Array {
+  const out = new Int32Array(n);
+  const z = new Float64Array(d);
+  const { location, scale } = s;
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let j = 0; j < d; j++) z[j] = (data[o + j]! - location[j]!) / scale[j]!;
+    let best = 0;
+    let bestDist = Infinity;
+    for (let c = 0; c < k; c++) {
+      let dist = 0;
+      for (let j = 0; j < d; j++) {
+        const t = z[j]! - centroids[c * d + j]!;
+        dist += t * t;
+      }
+      if (dist < bestDist) {
+        bestDist = dist;
+        best = c;
+      }
+    }
+    out[i] = best;
+  }
+  return out;
+}

@@ -19,7 +19,7 @@ import {
   type ConstraintSpec,
   type CovarianceConstraint,
 } from './constraints.js';
-import { featureScales, scaledData, standardizedData, RARE_DEVIATIONS } from './feature-scale.js';
+import { featureScales, scaledData, scaledRows, nearestScaled, standardizedData, RARE_DEVIATIONS, type FeatureScaling } from './feature-scale.js';
 import { runEM, type IterationInfo, type EmResult } from './em.js';
 import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids } from './kmeans.js';
 import { refinedStartCentroids } from './refined-start.js';
@@ -56,7 +56,8 @@ export interface TrainOptions {
   /** Warm start: every trial starts EM from this model instead of k-means. */
   inputModel?: GaussianMixture | GaussianMixtureJSON;
   /**
-   * Covariance policy. `'unit-invariant'` (default): k-means (seeded by k-means++) runs on per-feature scaled data and the
+   * Covariance policy. `'unit-invariant'` (default): k-means (seeded by k-means++) runs on per-feature scaled data
+   * (above `KMEANS_MAX_POINTS` points, on a uniform subsample, with every point then assigned) and the
    * covariance constraint acts in scaled coordinates (scale of feature d = its range in the training
    * data), so changing a feature's units changes nothing but the model's units. `'mlpack'`:
    * mlpack's eigenvalue rule in the data's own units and k-means on the raw data, exactly as mlpack.
@@ -209,6 +210,8 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   let constraint: ConstraintSpec = MLPACK_CONSTRAINT;
   let kmeansData = ds.data;
   let widen = false;
+  // Above KMEANS_MAX_POINTS the default policy runs k-means on a uniform subsample (see below).
+  let seeding: { rows: Int32Array; weights: Float64Array | null; scaling: FeatureScaling } | null = null;
   if (opts.constraint === 'unit-invariant') {
     const scaling = featureScales(ds.data, ds.n, ds.d, weights);
     widen = !inputModel && ds.n <= WIDE_SEARCH_MAX_POINTS && scaling.minDeviating >= WIDE_SEARCH_MIN_DEVIATING;
@@ -219,7 +222,13 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       varianceFloor: opts.varianceFloor,
       featureFloor: scaling.floor,
     };
-    if (!inputModel) kmeansData = scaledData(ds.data, ds.n, ds.d, scaling);
+    if (!inputModel && !opts.refinedStart && ds.n > KMEANS_MAX_POINTS) {
+      const rows = uniformSubsample(ds.n, KMEANS_MAX_POINTS, rng);
+      seeding = { rows, weights: weights ? Float64Array.from(rows, (i) => weights[i]!) : null, scaling };
+      kmeansData = scaledRows(ds.data, ds.d, rows, scaling);
+    } else if (!inputModel) {
+      kmeansData = scaledData(ds.data, ds.n, ds.d, scaling);
+    }
     const constant = scaling.constantFeatures;
     if (constant.length > 0) {
       const list = constant.slice(0, 10).join(', ') + (constant.length > 10 ? ', …' : '');
@@ -275,6 +284,9 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
           initial = inputModel;
         } else {
           const data = startKind === 'standardized' ? stdData! : kmeansData;
+          // k-means runs on the subsample when there is one; every point is then assigned.
+          const kn = seeding ? seeding.rows.length : ds.n;
+          const kWeights = seeding ? seeding.weights : weights;
           const centroids = opts.refinedStart && startKind === 'range'
             ? await refinedStartCentroids(data, ds.n, ds.d, opts.gaussians, rng, {
                 samplings: opts.samplings, percentage: opts.percentage, weights, signal,
@@ -284,19 +296,20 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
           const onKmeans = startKind === 'range' ? options.onKmeansIteration : undefined;
           const kmOpts = {
             maxIterations: opts.kmeansMaxIterations,
-            weights,
+            weights: kWeights,
             signal,
             onIteration: onKmeans ? (iteration: number, shift: number) => onKmeans({ trial, iteration, shift }) : undefined,
           };
           // 'unit-invariant' seeds k-means with k-means++ in the scaled space; 'mlpack' (and the
           // refined start) keeps mlpack's uniform draw, bit for bit.
           const km = centroids
-            ? await kmeansFromCentroids(data, ds.n, ds.d, centroids, opts.gaussians, kmOpts)
+            ? await kmeansFromCentroids(data, kn, ds.d, centroids, opts.gaussians, kmOpts)
             : opts.constraint === 'unit-invariant'
-              ? await kmeansFromCentroids(data, ds.n, ds.d, kmeansPlusPlusCentroids(data, ds.n, ds.d, opts.gaussians, rng, weights), opts.gaussians, kmOpts)
-              : await kmeans(data, ds.n, ds.d, opts.gaussians, rng, kmOpts);
+              ? await kmeansFromCentroids(data, kn, ds.d, kmeansPlusPlusCentroids(data, kn, ds.d, opts.gaussians, rng, kWeights), opts.gaussians, kmOpts)
+              : await kmeans(data, kn, ds.d, opts.gaussians, rng, kmOpts);
           kmeansIterations = km.iterations;
-          initial = modelFromAssignments(ds, weights, km.assignments, opts.gaussians, {
+          const assignments = seeding ? nearestScaled(ds.data, ds.n, ds.d, seeding.scaling, km.centroids, opts.gaussians) : km.assignments;
+          initial = modelFromAssignments(ds, weights, assignments, opts.gaussians, {
             covarianceType: opts.covarianceType,
             constraint,
             forcePositive: !opts.noForcePositive,
@@ -522,6 +535,28 @@ function withNoise(ds: Dataset, noise: number, rng: Rng): Dataset {
   const data = new Float64Array(ds.data.length);
   for (let i = 0; i < data.length; i++) data[i] = ds.data[i]! + sd * rng.nextNormal();
   return { data, n: ds.n, d: ds.d };
+}
+
+/**
+ * Above this many points, the default policy seeds on a uniform random subsample of this many
+ * (k-means++ and Lloyd in scaled units), then assigns every point to its nearest centroid and
+ * builds the initial model from all the points. k-means only seeds EM; on more points it costs
+ * time (one pass per Lloyd iteration) and a scaled float64 copy of the whole data set for little
+ * change in the start. The refined start and 'mlpack' keep k-means on all the points.
+ */
+export const KMEANS_MAX_POINTS = 1_000_000;
+
+/** m distinct indices of 0 … n−1 drawn uniformly (partial Fisher–Yates), in ascending order. */
+function uniformSubsample(n: number, m: number, rng: Rng): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = 0; i < m; i++) {
+    const j = i + rng.nextInt(n - i);
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order.slice(0, m).sort();
 }
 
 // ---------------------------------------------------------------------------------------------
