@@ -70,7 +70,7 @@ async function requestGpu(): Promise<GpuHandle | null> {
   }
   // Large datasets need the adapter's largest buffers and bindings; everything else stays default
   // except subgroups, which let a workgroup of at most that many components share values without
-  // barriers (fused-subgroup.wgsl).
+  // barriers (fused.wgsl).
   const subgroups = adapter.features.has('subgroups');
   const minSize = (adapter.info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
   const subgroupMinSize = subgroups && Number.isInteger(minSize) && minSize > 0 ? minSize : 0;
