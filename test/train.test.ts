@@ -260,6 +260,28 @@ describe('seeding on more than KMEANS_MAX_POINTS points', () => {
     );
     expect(b.logLikelihood - a.logLikelihood).toBeCloseTo(-n * (Math.log(1e3) + Math.log(1e-2)), 3);
   }, 60_000);
+
+  it('with observation weights, seeds among the points of positive weight', async () => {
+    // 1.1M points, of which only 3000 have positive weight: a uniform subsample of all points
+    // would hold ~3 of them; seeding must use the weighted points and match training on them alone.
+    const n = KMEANS_MAX_POINTS + 100_000;
+    const rng = new Rng(32);
+    const data = new Float64Array(n * 2);
+    const weights = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = i % 3;
+      data[2 * i] = 10 * c + rng.nextNormal();
+      data[2 * i + 1] = -5 * c + rng.nextNormal();
+      if (i % 367 === 0) weights[i] = 1 + (i % 3);
+    }
+    const opts = { gaussians: 3, seed: 6, maxIterations: 3, backend: 'cpu' as const };
+    const r = await train({ data, rows: n, cols: 2 }, { ...opts, observationWeights: weights });
+    const idx = Array.from({ length: n }, (_, i) => i).filter((i) => weights[i]! > 0);
+    const kept = { data: Float64Array.from(idx.flatMap((i) => [data[2 * i]!, data[2 * i + 1]!])), rows: idx.length, cols: 2 };
+    const alone = await train(kept, { ...opts, observationWeights: idx.map((i) => weights[i]!) });
+    expect(maxRelErr(r.model.means, alone.model.means)).toBeLessThan(1e-9);
+    expect(r.logLikelihood).toBeCloseTo(alone.logLikelihood, 6);
+  }, 60_000);
 });
 
 describe('noise and constraints', () => {

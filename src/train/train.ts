@@ -223,7 +223,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       featureFloor: scaling.floor,
     };
     if (!inputModel && !opts.refinedStart && ds.n > KMEANS_MAX_POINTS) {
-      const rows = uniformSubsample(ds.n, KMEANS_MAX_POINTS, rng);
+      const rows = seedingSample(ds.n, weights, KMEANS_MAX_POINTS, rng);
       seeding = { rows, weights: weights ? Float64Array.from(rows, (i) => weights[i]!) : null, scaling };
       kmeansData = scaledRows(ds.data, ds.d, rows, scaling);
     } else if (!inputModel) {
@@ -546,17 +546,30 @@ function withNoise(ds: Dataset, noise: number, rng: Rng): Dataset {
  */
 export const KMEANS_MAX_POINTS = 1_000_000;
 
-/** m distinct indices of 0 … n−1 drawn uniformly (partial Fisher–Yates), in ascending order. */
-function uniformSubsample(n: number, m: number, rng: Rng): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = 0; i < m; i++) {
-    const j = i + rng.nextInt(n - i);
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
+/**
+ * The points k-means seeds on: m of the points of positive weight drawn uniformly (partial
+ * Fisher–Yates), in ascending order — or all of them when there are at most m. Points of weight 0
+ * take no part in k-means, and a sample of them alone would have no weight.
+ */
+function seedingSample(n: number, weights: Float64Array | null, m: number, rng: Rng): Int32Array {
+  let pool: Int32Array;
+  if (weights) {
+    let positive = 0;
+    for (let i = 0; i < n; i++) if (weights[i]! > 0) positive++;
+    pool = new Int32Array(positive);
+    for (let i = 0, p = 0; i < n; i++) if (weights[i]! > 0) pool[p++] = i;
+  } else {
+    pool = new Int32Array(n);
+    for (let i = 0; i < n; i++) pool[i] = i;
   }
-  return order.slice(0, m).sort();
+  if (pool.length <= m) return pool;
+  for (let i = 0; i < m; i++) {
+    const j = i + rng.nextInt(pool.length - i);
+    const t = pool[i]!;
+    pool[i] = pool[j]!;
+    pool[j] = t;
+  }
+  return pool.slice(0, m).sort();
 }
 
 // ---------------------------------------------------------------------------------------------
