@@ -1,6 +1,7 @@
 // One EM pass over a range of points in one kernel — the E-step and the sufficient statistics
-// fused — for D ≤ MAXD and K ≤ the device's smallest subgroup. The responsibilities never leave
-// the invocation (no N×K buffer, no second dispatch), and each point is loaded and differenced once.
+// fused — for K ≤ the device's smallest subgroup and D ≤ FULL_MAXD (full) or MAXD (diagonal).
+// The responsibilities never leave the invocation (no N×K buffer, no second dispatch), and each
+// point is loaded and differenced once.
 //
 // A workgroup is a single subgroup and an invocation is one component k: its mean μ_k and
 // precision factor P_k = L_k⁻¹ (or 1/σ²) sit in private memory and every point value is a
@@ -30,13 +31,15 @@ override HAS_WEIGHTS: bool;
 override STRIDE: u32;      // vec4s per component in params
 override SLOTS: u32;       // vec4s per component in partials
 
-// Private arrays need constant sizes; matrices are stored square (row r, column j at r·MAXD + j)
-// and every loop has a constant trip count (D), with triangles selected by conditions on the loop
-// indices: the compiler then unrolls the loops and every private index is static. Beyond D = 8
-// lavapipe stops unrolling and the kernel runs slower than the two-kernel path (measured: D = 12
-// 1.8× slower), so the host uses it up to MAXD only.
-const MAXD: u32 = 8u;
-const MAXT: u32 = 64u;     // MAXD²
+// Private arrays need constant sizes. Full covariance stores its matrices square (row r, column
+// j at r·FULL_MAXD + j) and every loop has a constant trip count (D), with triangles selected by
+// conditions on the loop indices: the compiler then unrolls the loops and every private index is
+// static. Beyond D = 8 lavapipe stops unrolling those nested loops and the kernel runs slower than
+// the two-kernel path (D = 12: 1.8× slower), so full covariance uses it up to FULL_MAXD only;
+// diagonal statistics are vectors (entry j at j), with single loops, up to MAXD.
+const MAXD: u32 = 32u;
+const FULL_MAXD: u32 = 8u;
+const MAXT: u32 = 64u;     // FULL_MAXD², ≥ MAXD
 // Points per plain float32 sum of the statistics before it joins the compensated totals.
 const SUB: u32 = 32u;
 const ZERO_LIKELIHOOD: f32 = -1.0e37;
@@ -81,7 +84,7 @@ fn main(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec
     for (var r = 0u; r < D; r++) {
       for (var j = 0u; j < D; j++) {
         if (j <= r) {
-          prec[r * MAXD + j] = element(params[row + j / 4u], j % 4u);
+          prec[r * FULL_MAXD + j] = element(params[row + j / 4u], j % 4u);
         }
       }
       row += r / 4u + 1u;
@@ -107,8 +110,12 @@ fn main(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec
   for (var s0 = start; s0 < end; s0 += SUB) {
     for (var a0 = 0u; a0 < D; a0++) {
       blks[a0] = 0.0;
-      for (var b0 = 0u; b0 < D; b0++) {
-        blkS[a0 * MAXD + b0] = 0.0;
+      if (DIAGONAL) {
+        blkS[a0] = 0.0;
+      } else {
+        for (var b0 = 0u; b0 < D; b0++) {
+          blkS[a0 * FULL_MAXD + b0] = 0.0;
+        }
       }
     }
     var blkN = 0.0;
@@ -127,7 +134,7 @@ fn main(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec
           var y = 0.0;
           for (var j = 0u; j < D; j++) {
             if (j <= r) {
-              y += prec[r * MAXD + j] * diff[j];
+              y += prec[r * FULL_MAXD + j] * diff[j];
             }
           }
           m += y * y;
@@ -163,7 +170,7 @@ fn main(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec
         for (var j = 0u; j < D; j++) {
           let a = r * diff[j];
           blks[j] += a;
-          blkS[j * MAXD + j] += a * diff[j];
+          blkS[j] += a * diff[j];
         }
       } else {
         for (var a0 = 0u; a0 < D; a0++) {
@@ -171,20 +178,29 @@ fn main(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec
           blks[a0] += a;
           for (var b0 = 0u; b0 < D; b0++) {
             if (b0 >= a0) {
-              blkS[a0 * MAXD + b0] += a * diff[b0];
+              blkS[a0 * FULL_MAXD + b0] += a * diff[b0];
             }
           }
         }
       }
     }
-    for (var a0 = 0u; a0 < D; a0++) {
-      for (var b0 = 0u; b0 < D; b0++) {
-        if (b0 == a0 || (b0 > a0 && !DIAGONAL)) {
-          let t = a0 * MAXD + b0;
-          let y = blkS[t] - compS[t];
-          let u = totS[t] + y;
-          compS[t] = (u - totS[t]) - y;
-          totS[t] = u;
+    if (DIAGONAL) {
+      for (var t = 0u; t < D; t++) {
+        let y = blkS[t] - compS[t];
+        let u = totS[t] + y;
+        compS[t] = (u - totS[t]) - y;
+        totS[t] = u;
+      }
+    } else {
+      for (var a0 = 0u; a0 < D; a0++) {
+        for (var b0 = 0u; b0 < D; b0++) {
+          if (b0 >= a0) {
+            let t = a0 * FULL_MAXD + b0;
+            let y = blkS[t] - compS[t];
+            let u = totS[t] + y;
+            compS[t] = (u - totS[t]) - y;
+            totS[t] = u;
+          }
         }
       }
     }
@@ -206,7 +222,7 @@ fn main(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec
     for (var a0 = 0u; a0 < D; a0++) {
       for (var b0 = 0u; b0 < D; b0++) {
         if (b0 >= a0) {
-          partials[o] = totS[a0 * MAXD + b0];
+          partials[o] = totS[a0 * FULL_MAXD + b0];
           o++;
         }
       }
@@ -218,7 +234,7 @@ fn main(@builtin(local_invocation_index) k: u32, @builtin(workgroup_id) wid: vec
   }
   if (DIAGONAL) {
     for (var j = 0u; j < D; j++) {
-      partials[o] = totS[j * MAXD + j];
+      partials[o] = totS[j];
       o++;
     }
   }

@@ -4,8 +4,8 @@
  * Upload (once per `train()` call): the data is centred on its float64 mean, converted to float32,
  * padded to vec4 blocks and split into chunks that each fit one storage binding. A pass (one per EM
  * iteration) writes θ_t once, then per chunk runs either
- *  - fused.wgsl (D ≤ 8 and K ≤ the subgroup size, where the device has subgroups): E-step and
- *    statistics in one kernel, the responsibilities never stored; or
+ *  - fused.wgsl (K ≤ the subgroup size, where the device has subgroups, and D ≤ 8 full or
+ *    D ≤ 32 diagonal): E-step and statistics in one kernel, the responsibilities never stored; or
  *  - estep.wgsl (responsibilities and per-workgroup log-likelihood) then stats-full/diagonal.wgsl
  *    (per-block partial statistics around the current means), whose private arrays scale to
  *    D = 64 and K beyond a workgroup;
@@ -37,8 +37,11 @@ const MAX_STATS_WORKGROUP = 256;
 const MAX_PARTIALS_BYTES = 32 * 1024 * 1024;
 /** The E-step evaluates this many points per invocation (PPI in estep.wgsl). */
 const POINTS_PER_INVOCATION = 4;
-/** The fused kernel's private arrays hold D ≤ 8 (MAXD in fused.wgsl); its subgroup, all K components. */
-const FUSED_MAX_D = 8;
+/**
+ * The fused kernel's private arrays hold D ≤ 8 for full covariance (FULL_MAXD in fused.wgsl) and
+ * D ≤ 32 for diagonal (MAXD); its subgroup, all K components.
+ */
+const FUSED_MAX_D = { full: 8, diagonal: 32 } as const;
 
 /**
  * Points per invocation, at least, before more workgroups are used. Each workgroup ends with a tree
@@ -117,7 +120,7 @@ interface Layout {
 function layoutFor(d: number, k: number, type: CovarianceType, subgroupMinSize = 0): Layout {
   const diagonal = type === 'diagonal';
   const dp4 = Math.ceil(d / 4);
-  const fused = d <= FUSED_MAX_D && k <= subgroupMinSize;
+  const fused = d <= FUSED_MAX_D[type] && k <= subgroupMinSize;
   // Fused: per component the packed statistics [S (full) | s | N] (diagonal [s | q | N]) in vec4s.
   const tiles = fused ? 1 : diagonal ? dp4 : (dp4 * (dp4 + 1)) / 2;
   const slot = fused ? Math.ceil(((diagonal ? 2 * d : packedSize(d) + d) + 1) / 4) : diagonal ? 3 : 6;
