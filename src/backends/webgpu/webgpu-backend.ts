@@ -4,8 +4,9 @@
  * Upload (once per `train()` call): the data is centred on its float64 mean, converted to float32,
  * padded to vec4 blocks and split into chunks that each fit one storage binding. A pass (one per EM
  * iteration) writes θ_t once, then per chunk runs either
- *  - fused.wgsl (K ≤ the subgroup size, where the device has subgroups, and D ≤ 8 full or
- *    D ≤ 32 diagonal): E-step and statistics in one kernel, the responsibilities never stored; or
+ *  - fused.wgsl (K ≤ twice the subgroup size, where the device has subgroups, and D ≤ 8 full
+ *    or D ≤ 32 diagonal): E-step and statistics in one kernel, the responsibilities never
+ *    stored; or
  *  - estep.wgsl (responsibilities and per-workgroup log-likelihood) then stats-full/diagonal.wgsl
  *    (per-block partial statistics around the current means), whose private arrays scale to
  *    D = 64 and K beyond a workgroup;
@@ -39,9 +40,11 @@ const MAX_PARTIALS_BYTES = 32 * 1024 * 1024;
 const POINTS_PER_INVOCATION = 4;
 /**
  * The fused kernel's private arrays hold D ≤ 8 for full covariance (FULL_MAXD in fused.wgsl) and
- * D ≤ 32 for diagonal (MAXD); its subgroup, all K components.
+ * D ≤ 32 for diagonal (MAXD); its one subgroup, all K components.
  */
 const FUSED_MAX_D = { full: 8, diagonal: 32 } as const;
+/** Components per invocation of the fused kernel, at most (KPL_MAX in fused.wgsl). */
+const FUSED_MAX_PER_LANE = 2;
 
 /**
  * Points per invocation, at least, before more workgroups are used. Each workgroup ends with a tree
@@ -115,12 +118,18 @@ interface Layout {
   diagonal: boolean;
   /** One fused kernel per chunk (fused.wgsl) rather than E-step + statistics. */
   fused: boolean;
+  /** Fused: invocations per workgroup (one subgroup), and components per invocation. */
+  lanes: number;
+  perLane: number;
 }
 
 function layoutFor(d: number, k: number, type: CovarianceType, subgroupMinSize = 0): Layout {
   const diagonal = type === 'diagonal';
   const dp4 = Math.ceil(d / 4);
-  const fused = d <= FUSED_MAX_D[type] && k <= subgroupMinSize;
+  // Fused: one subgroup of `lanes` invocations, each owning `perLane` components.
+  const perLane = subgroupMinSize > 0 ? Math.ceil(k / subgroupMinSize) : Infinity;
+  const fused = d <= FUSED_MAX_D[type] && perLane <= FUSED_MAX_PER_LANE;
+  const lanes = fused ? Math.ceil(k / perLane) : 0;
   // Fused: per component the packed statistics [S (full) | s | N] (diagonal [s | q | N]) in vec4s.
   const tiles = fused ? 1 : diagonal ? dp4 : (dp4 * (dp4 + 1)) / 2;
   const slot = fused ? Math.ceil(((diagonal ? 2 * d : packedSize(d) + d) + 1) / 4) : diagonal ? 3 : 6;
@@ -129,7 +138,7 @@ function layoutFor(d: number, k: number, type: CovarianceType, subgroupMinSize =
   for (let r = 0; r < d; r++) tri4 += (r >> 2) + 1;
   const stride = diagonal ? 2 * dp4 + 1 : dp4 + tri4 + 1;
   const m = tiles * k * slot;
-  return { d, k, dp4, tiles, slot, kw, kGroups: Math.ceil(k / kw), stride, tri4, m, diagonal, fused };
+  return { d, k, dp4, tiles, slot, kw, kGroups: Math.ceil(k / kw), stride, tri4, m, diagonal, fused, lanes, perLane };
 }
 
 export class WebGpuBackend implements EStepBackend {
@@ -351,8 +360,8 @@ export class WebGpuBackend implements EStepBackend {
     const reduce = pipeline(SHADERS.reduce, {}, 'reduce');
     if (L.fused) {
       const constants = {
-        D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0,
-        STRIDE: L.stride, SLOTS: L.slot,
+        D: L.d, DP4: L.dp4, K: L.k, LANES: L.lanes, KPL: L.perLane, DIAGONAL: L.diagonal ? 1 : 0,
+        HAS_WEIGHTS: hasWeights ? 1 : 0, STRIDE: L.stride, SLOTS: L.slot,
       };
       [this.fusedPipeline, this.reducePipeline] = await Promise.all([pipeline(SHADERS.fused, constants, 'fused'), reduce]);
       return;
