@@ -31,7 +31,7 @@ function fail(what: string, message: string, row?: number, col?: number): never 
   throw new InvalidDataError(`${what}: ${message}`, row, col);
 }
 
-function checkFinite(data: Float64Array | Float32Array, n: number, d: number, what: string): void {
+function checkFinite(data: Values, n: number, d: number, what: string): void {
   for (let i = 0; i < n; i++) {
     const o = i * d;
     for (let j = 0; j < d; j++) {

@@ -94,7 +94,7 @@ function moments(r: PassResult, params: { means: Float64Array }, k: number, d: n
     for (let a = 0; a < d; a++) mean[j * d + a] = c[j * d + a]! + sums[j * d + a]! / n;
     let t = 0;
     for (let a = 0; a < d; a++) {
-      for (let b = diagonal ? a : a; b < (diagonal ? a + 1 : d); b++) {
+      for (let b = a; b < (diagonal ? a + 1 : d); b++) {
         const da = sums[j * d + a]! / n, db = sums[j * d + b]! / n;
         cov[j * per + t] = scatter[j * per + t]! / n - da * db;
         t++;

@@ -118,34 +118,35 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
   return { location, scale, constantFeatures, floor, minDeviating };
 }
 
-/** (x − location) / scale for every point: a new row-major n×d array. */
-export function scaledData(data: Values, n: number, d: number, s: FeatureScaling): Float64Array {
-  const out = new Float64Array(n * d);
-  const { location, scale } = s;
-  for (let i = 0, o = 0; i < n; i++, o += d) {
-    for (let j = 0; j < d; j++) out[o + j] = (data[o + j]! - location[j]!) / scale[j]!;
-  }
+/**
+ * (x − location) / scale for every point, or for the points `rows` (ascending indices) only: a new
+ * row-major array.
+ */
+export function scaledData(data: Values, n: number, d: number, s: FeatureScaling, rows: Int32Array | null = null): Float64Array {
+  const count = rows ? rows.length : n;
+  const out = new Float64Array(count * d);
+  for (let r = 0; r < count; r++) scaleRow(data, (rows ? rows[r]! : r) * d, d, s, out, r * d);
   return out;
+}
+
+/** out[to…] = (x − location) / scale for the point at data[o…]: the one scaling arithmetic. */
+function scaleRow(data: Values, o: number, d: number, s: FeatureScaling, out: Float64Array, to: number): void {
+  const { location, scale } = s;
+  for (let j = 0; j < d; j++) out[to + j] = (data[o + j]! - location[j]!) / scale[j]!;
 }
 
 /**
  * (x − mean) / standard deviation for every point (weighted; a feature with deviation 0 becomes 0):
  * a new row-major n×d array. Unit-invariant like `scaledData`, with the other natural scale.
+ * `mean`: the weighted means, as `featureScales` measured them (its `location`).
  */
-export function standardizedData(data: Values, n: number, d: number, weights: Float64Array | null): Float64Array {
-  const mean = new Float64Array(d);
+export function standardizedData(data: Values, n: number, d: number, weights: Float64Array | null, mean: Float64Array): Float64Array {
   const m2 = new Float64Array(d);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const w = weights ? weights[i]! : 1;
     if (!(w > 0)) continue;
     total += w;
-    for (let j = 0; j < d; j++) mean[j] = mean[j]! + w * data[i * d + j]!;
-  }
-  for (let j = 0; j < d; j++) mean[j] = mean[j]! / total;
-  for (let i = 0; i < n; i++) {
-    const w = weights ? weights[i]! : 1;
-    if (!(w > 0)) continue;
     for (let j = 0; j < d; j++) {
       const t = data[i * d + j]! - mean[j]!;
       m2[j] = m2[j]! + w * t * t;
@@ -160,29 +161,16 @@ export function standardizedData(data: Values, n: number, d: number, weights: Fl
   return out;
 }
 
-/** (x − location) / scale for the rows `rows` (ascending indices): a new row-major array. */
-export function scaledRows(data: Values, d: number, rows: Int32Array, s: FeatureScaling): Float64Array {
-  const out = new Float64Array(rows.length * d);
-  const { location, scale } = s;
-  for (let r = 0; r < rows.length; r++) {
-    const o = rows[r]! * d;
-    for (let j = 0; j < d; j++) out[r * d + j] = (data[o + j]! - location[j]!) / scale[j]!;
-  }
-  return out;
-}
-
 /**
  * For every point, the index of the nearest of the k centroids (given in scaled coordinates) in
- * scaled coordinates, computed on the fly with the same arithmetic as `scaledData` (no copy of
- * the data); ties go to the lower index.
+ * scaled coordinates, computed on the fly with the arithmetic of `scaledData` (no copy of the
+ * data); ties go to the lower index.
  */
 export function nearestScaled(data: Values, n: number, d: number, s: FeatureScaling, centroids: Float64Array, k: number): Int32Array {
   const out = new Int32Array(n);
   const z = new Float64Array(d);
-  const { location, scale } = s;
   for (let i = 0; i < n; i++) {
-    const o = i * d;
-    for (let j = 0; j < d; j++) z[j] = (data[o + j]! - location[j]!) / scale[j]!;
+    scaleRow(data, i * d, d, s, z, 0);
     let best = 0;
     let bestDist = Infinity;
     for (let c = 0; c < k; c++) {

@@ -19,7 +19,7 @@ import {
   type ConstraintSpec,
   type CovarianceConstraint,
 } from './constraints.js';
-import { featureScales, scaledData, scaledRows, nearestScaled, standardizedData, RARE_DEVIATIONS, type FeatureScaling } from './feature-scale.js';
+import { featureScales, scaledData, nearestScaled, standardizedData, RARE_DEVIATIONS, type FeatureScaling } from './feature-scale.js';
 import { runEM, type IterationInfo, type EmResult } from './em.js';
 import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids } from './kmeans.js';
 import { refinedStartCentroids } from './refined-start.js';
@@ -210,10 +210,11 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   let constraint: ConstraintSpec = MLPACK_CONSTRAINT;
   let kmeansData = ds.data;
   let widen = false;
+  let scaling: FeatureScaling | null = null;
   // Above KMEANS_MAX_POINTS the default policy runs k-means on a uniform subsample (see below).
   let seeding: { rows: Int32Array; weights: Float64Array | null; scaling: FeatureScaling } | null = null;
   if (opts.constraint === 'unit-invariant') {
-    const scaling = featureScales(ds.data, ds.n, ds.d, weights);
+    scaling = featureScales(ds.data, ds.n, ds.d, weights);
     widen = !inputModel && ds.n <= WIDE_SEARCH_MAX_POINTS && scaling.minDeviating >= WIDE_SEARCH_MIN_DEVIATING;
     constraint = {
       policy: 'unit-invariant',
@@ -225,7 +226,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     if (!inputModel && !opts.refinedStart && ds.n > KMEANS_MAX_POINTS) {
       const rows = seedingSample(ds.n, weights, KMEANS_MAX_POINTS, rng);
       seeding = { rows, weights: weights ? Float64Array.from(rows, (i) => weights[i]!) : null, scaling };
-      kmeansData = scaledRows(ds.data, ds.d, rows, scaling);
+      kmeansData = scaledData(ds.data, ds.n, ds.d, scaling, rows);
     } else if (!inputModel) {
       kmeansData = scaledData(ds.data, ds.n, ds.d, scaling);
     }
@@ -272,7 +273,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     // log-likelihood and sharpen the clamp (see chooseByValidation).
     const validation = widen ? validationSplit(ds, weights, opts, new Rng(-opts.seed)) : null;
     const startKinds: readonly StartKind[] = widen ? ['range', 'standardized'] : ['range'];
-    const stdData = widen ? standardizedData(ds.data, ds.n, ds.d, weights) : null;
+    const stdData = widen ? standardizedData(ds.data, ds.n, ds.d, weights, scaling!.location) : null;
     const candidates: Candidate[] = [];
     for (let trial = 0; trial < opts.trials; trial++) {
       let trialBest: Candidate | null = null;
@@ -348,7 +349,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     if (validation) {
       const tEm = now();
       const ladder = options.maxCondition === undefined && options.varianceFloor === undefined ? CLAMP_LADDER : 0;
-      const chosen = await chooseByValidation(validation, candidates, candidates.find((c) => c.em === best)!, ladder, opts, backend, constraint, options, signal);
+      const chosen = await chooseByValidation(validation, candidates, candidates.find((c) => c.em === best)!, ladder, tieMargin, opts, backend, constraint, options, signal);
       if (chosen) {
         best = chosen.em;
         bestTrial = chosen.trial;
@@ -670,6 +671,7 @@ async function chooseByValidation(
   candidates: Candidate[],
   incumbent: Candidate,
   ladder: number,
+  tieMargin: number,
   opts: ResolvedOptions,
   backend: EStepBackend,
   base: ConstraintSpec,
@@ -682,22 +684,16 @@ async function chooseByValidation(
   const sub = await selectBackend(backend.kind, fit, fitWeights, { k: opts.gaussians, covarianceType: opts.covarianceType, maxChunkPoints: opts.maxChunkPoints });
   const checkInput = { data: v.check.data, rows: v.check.n, cols: v.check.d };
   const margin = 1e-9 * v.checkWeight;
-  let fitWeight = fit.n;
-  if (fitWeights) {
-    fitWeight = 0;
-    for (let i = 0; i < fit.n; i++) fitWeight += fitWeights[i]!;
-  }
   const refit = async (start: GaussianMixture, constraint: ConstraintSpec, trial: number): Promise<Float64Array> => {
     const em = await runEM(sub.backend, start, { maxIterations: opts.maxIterations, tolerance: opts.tolerance, constraint, forcePositive: !opts.noForcePositive, trial, signal });
     return em.model.scoreSamples(checkInput);
   };
   try {
-    // Candidates that reached the same optimum as an earlier one (training log-likelihoods equal
-    // to 1e-9 nat per point) add nothing.
+    // Candidates that reached the same optimum as an earlier one (training log-likelihoods within
+    // the trials' tie margin, 1e-9 nat per point) add nothing.
     const scored: { c: Candidate; lp: Float64Array }[] = [];
-    const same = 1e-9 * (fitWeight + v.checkWeight);
     for (const c of candidates) {
-      if (c !== incumbent && scored.some((s) => Math.abs(s.c.em.logLikelihood - c.em.logLikelihood) <= same)) continue;
+      if (c !== incumbent && scored.some((s) => Math.abs(s.c.em.logLikelihood - c.em.logLikelihood) <= tieMargin)) continue;
       scored.push({ c, lp: await refit(c.em.model, fitConstraint, c.trial) });
     }
     const inc = scored.find((s) => s.c === incumbent)!;
