@@ -8,7 +8,8 @@
  *
  * `--backend cpu|webgpu` is passed to the CLI (default: its own 'auto'). With `cpu` no device
  * buffers exist, so the peak RSS is what the host holds when the GPU's memory is its own (on
- * lavapipe the device buffers are host memory too).
+ * lavapipe the device buffers are host memory too). `--residency auto|device|streamed` is passed
+ * as `--data_residency` (default: the CLI's 'auto', which streams on lavapipe above 256 MiB).
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ const N = Number(arg('n', '3000000')), D = Number(arg('d', '3')), K = Number(arg
 const ITERATIONS = Number(arg('iterations', '20'));
 const FORMAT = arg('format', 'csv') as 'csv' | 'npy';
 const BACKEND = arg('backend', '');
+const RESIDENCY = arg('residency', '');
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const tmp = mkdtempSync(join(tmpdir(), 'webgmm-e2e-'));
@@ -60,7 +62,7 @@ try {
   const bytes = statSync(file).size;
   console.log(`data: ${N} × ${D} ${FORMAT}, ${(bytes / 2 ** 20).toFixed(0)} MiB (float32 would be ${((N * D * 4) / 2 ** 20).toFixed(0)} MiB), written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const cli = [join(ROOT, 'bin', 'webgmm.js'), 'train', '-i', file, '-g', String(K), '-n', String(ITERATIONS), '-s', '1', '-M', join(tmp, 'model.json'), ...(BACKEND ? ['--backend', BACKEND] : [])];
+  const cli = [join(ROOT, 'bin', 'webgmm.js'), 'train', '-i', file, '-g', String(K), '-n', String(ITERATIONS), '-s', '1', '-M', join(tmp, 'model.json'), ...(BACKEND ? ['--backend', BACKEND] : []), ...(RESIDENCY ? ['--data_residency', RESIDENCY] : [])];
   const gnuTime = existsSync('/usr/bin/time');
   const t1 = performance.now();
   const r = gnuTime ? spawnSync('/usr/bin/time', ['-v', process.execPath, ...cli], { encoding: 'utf8' }) : spawnSync(process.execPath, cli, { encoding: 'utf8' });

@@ -10,6 +10,8 @@ export { trainInWorker } from './worker/train-in-worker.js';
 export type { TrainInWorkerOptions } from './worker/train-in-worker.js';
 export { BACKEND_CHOICES } from './backends/select.js';
 export type { BackendChoice } from './backends/select.js';
+export { RESIDENCIES } from './backends/webgpu/webgpu-backend.js';
+export type { Residency } from './backends/webgpu/webgpu-backend.js';
 export { setGpuProvider } from './backends/webgpu/device.js';
 export type { GpuProvider } from './backends/webgpu/device.js';
 export type { IterationInfo } from './train/em.js';

@@ -141,6 +141,7 @@ describe('webgmm train', () => {
     expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--max_condition', '0.5'), /--max_condition must be a number ≥ 1/);
     expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--variance_floor', '0'), /--variance_floor must be a number > 0/);
     expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--backend', 'cuda'), /--backend.*cuda.*invalid|Allowed choices/);
+    expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--data_residency', 'host'), /--data_residency.*host.*invalid|Allowed choices/);
   });
 
   it.skipIf(!GPU_AVAILABLE)('--backend webgpu trains on the GPU, also in small chunks', () => {

@@ -342,6 +342,7 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     ['unknown option', good, { gaussians: 1, maxIteration: 3 }, InvalidArgumentError, /unknown option "maxIteration"/],
     ['unknown constraint', good, { gaussians: 1, covarianceConstraint: 'sklearn' }, InvalidArgumentError, /covarianceConstraint must be one of 'unit-invariant', 'mlpack'/],
     ['unknown backend', good, { gaussians: 1, backend: 'cuda' }, InvalidArgumentError, /backend must be one of/],
+    ['unknown data residency', good, { gaussians: 1, dataResidency: 'host' }, InvalidArgumentError, /dataResidency must be one of 'auto', 'device', 'streamed', got "host"/],
     ['weights of the wrong length', good, { gaussians: 1, observationWeights: [1, 2] }, InvalidArgumentError, /observationWeights has 2 entries but the data has 6 points/],
     ['negative weight', good, { gaussians: 1, observationWeights: [1, 1, -1, 1, 1, 1] }, InvalidArgumentError, /observationWeights\[2\] = -1/],
     ['all-zero weights', good, { gaussians: 1, observationWeights: [0, 0, 0, 0, 0, 0] }, InvalidArgumentError, /all zero/],

@@ -6,6 +6,8 @@ import { Rng } from '../src/util/rng.js';
 import { sampleMixture, relErr, maxRelErr } from './helpers.js';
 import { GPU_AVAILABLE } from './gpu.js';
 import { acquireGpu } from '../src/backends/webgpu/device.js';
+import { WebGpuBackend, streamsPoints } from '../src/backends/webgpu/webgpu-backend.js';
+import { toDataset } from '../src/data.js';
 
 function dataset(n: number, seed: number) {
   // Four overlapping 5-D components with correlations: D not a multiple of 4, K ≠ D.
@@ -134,5 +136,79 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     await expect(p).rejects.toThrow(/GPU device was lost during training/);
     const again = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu' });
     expect(again.backend).toBe('webgpu');
+  });
+
+  describe('streamed points (dataResidency)', () => {
+    const rng = new Rng(21);
+    const weights = Array.from({ length: data.rows }, () => (rng.nextFloat() < 0.1 ? 0 : 0.5 + 2 * rng.nextFloat()));
+    // K = 20 exceeds the fused kernel on lavapipe (subgroups of 8, two components per lane).
+    it.each([
+      ['full, K = 4', 4, false],
+      ['diagonal, K = 4', 4, true],
+      ['full, K = 20', 20, false],
+    ] as const)('give bitwise the results of resident points at the same chunking (%s)', async (_name, gaussians, diagonalCovariance) => {
+      const start = (await train(data, { gaussians, seed: 5, maxIterations: 1, backend: 'cpu', diagonalCovariance })).model;
+      // 8000 points in chunks of 337: 24 chunks, the last of 249 (not a multiple of 4).
+      const opts: TrainOptions = {
+        gaussians, inputModel: start, diagonalCovariance, observationWeights: weights, maxIterations: 6, tolerance: 0,
+        backend: 'webgpu', maxChunkPoints: 337,
+      };
+      const resident = await trace(data, { ...opts, dataResidency: 'device' });
+      const streamed = await trace(data, { ...opts, dataResidency: 'streamed' });
+      expect(streamed.lls).toEqual(resident.lls);
+      expect(Array.from(streamed.result.model.means)).toEqual(Array.from(resident.result.model.means));
+      expect(Array.from(streamed.result.model.covariances)).toEqual(Array.from(resident.result.model.covariances));
+      expect(Array.from(streamed.result.model.weights)).toEqual(Array.from(resident.result.model.weights));
+    }, 60_000);
+
+    it('streams only when asked, or on a software adapter above 256 MiB of points', async () => {
+      const MiB = 1024 * 1024;
+      expect(streamsPoints('streamed', false, 1)).toBe(true);
+      expect(streamsPoints('device', true, 4096 * MiB)).toBe(false);
+      expect(streamsPoints('auto', true, 257 * MiB)).toBe(true);
+      expect(streamsPoints('auto', true, 256 * MiB)).toBe(false);
+      expect(streamsPoints('auto', false, 4096 * MiB)).toBe(false);
+      const handle = (await acquireGpu())!;
+      if (/llvmpipe|lavapipe|swiftshader/i.test(handle.adapter)) expect(handle.hostMemory).toBe(true);
+      // A streamed backend's chunks are small (about 32 MiB) whatever the binding limit.
+      const ds = toDataset(data);
+      const options = { k: 4, covarianceType: 'full' as const };
+      const streamed = await WebGpuBackend.create(handle, ds, null, { ...options, residency: 'streamed' });
+      const resident = await WebGpuBackend.create(handle, ds, null, { ...options, residency: 'auto' });
+      try {
+        expect(streamed.streamed).toBe(true);
+        expect(resident.streamed).toBe(false);
+        expect(streamed.chunkPoints * 2 * 16).toBeLessThanOrEqual(32 * MiB);
+      } finally {
+        streamed.dispose();
+        resident.dispose();
+      }
+    });
+
+    it('aborts promptly between streamed chunks, and the device stays usable afterwards', async () => {
+      const big = dataset(200_000, 3);
+      const ac = new AbortController();
+      const p = train(big, {
+        gaussians: 8, seed: 1, maxIterations: 1000, tolerance: 0, backend: 'webgpu', dataResidency: 'streamed', maxChunkPoints: 5000, signal: ac.signal,
+      });
+      setTimeout(() => ac.abort(), 500);
+      const err = await p.catch((e: unknown) => e);
+      expect((err as Error).name).toBe('AbortError');
+      const after = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu', dataResidency: 'streamed', maxChunkPoints: 999 });
+      expect(Number.isFinite(after.logLikelihood)).toBe(true);
+    }, 60_000);
+
+    it('rejects with a clear error when the device is lost while streaming', async () => {
+      const handle = (await acquireGpu())!;
+      const p = train(data, {
+        gaussians: 4, seed: 1, maxIterations: 50, tolerance: 0, backend: 'webgpu', dataResidency: 'streamed', maxChunkPoints: 500,
+        onIteration: ({ iteration }) => {
+          if (iteration === 2) handle.device.destroy();
+        },
+      });
+      await expect(p).rejects.toThrow(/GPU device was lost during training/);
+      const again = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu' });
+      expect(again.backend).toBe('webgpu');
+    });
   });
 });

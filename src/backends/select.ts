@@ -11,7 +11,7 @@ import type { Dataset } from '../data.js';
 import type { CovarianceType } from '../model/gaussian-mixture.js';
 import { WebGmmError } from '../errors.js';
 import { acquireGpu, gpuUnavailableReason } from './webgpu/device.js';
-import { WebGpuBackend } from './webgpu/webgpu-backend.js';
+import { WebGpuBackend, type Residency } from './webgpu/webgpu-backend.js';
 
 /** Which backend runs the E-step. `'auto'`: the faster of WebGPU (when an adapter exists) and the CPU, measured. */
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
@@ -34,7 +34,7 @@ export async function selectBackend(
   choice: BackendChoice,
   ds: Dataset,
   weights: Float64Array | null,
-  options: { k: number; covarianceType: CovarianceType; maxChunkPoints?: number | undefined },
+  options: { k: number; covarianceType: CovarianceType; maxChunkPoints?: number | undefined; residency?: Residency | undefined },
 ): Promise<SelectedBackend> {
   if (choice === 'cpu') return { backend: new CpuBackend(ds, weights) };
   const why = WebGpuBackend.unsupported(ds.d, options.k, options.covarianceType);

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import '../node.js';
 import { train } from '../train/train.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
+import { RESIDENCIES, type Residency } from '../backends/webgpu/webgpu-backend.js';
 import { COVARIANCE_CONSTRAINTS, DEFAULT_COVARIANCE_CONSTRAINT, DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR, type CovarianceConstraint } from '../train/constraints.js';
 import { InvalidArgumentError, WebGmmError } from '../errors.js';
 import type { GaussianMixture } from '../model/gaussian-mixture.js';
@@ -37,6 +38,7 @@ const FLAG_OF: Record<string, string> = {
   varianceFloor: '--variance_floor',
   backend: '--backend',
   maxChunkPoints: '--max_chunk_points',
+  dataResidency: '--data_residency',
 };
 
 function integer(name: string, min: number, what = `an integer ≥ ${min}`) {
@@ -126,6 +128,7 @@ interface TrainFlags {
   backend: BackendChoice;
   model_format?: ModelFormat;
   max_chunk_points?: number;
+  data_residency: Residency;
 }
 
 async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
@@ -163,6 +166,7 @@ async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
     ...(flags.variance_floor !== undefined ? { varianceFloor: flags.variance_floor } : {}),
     backend: flags.backend,
     ...(flags.max_chunk_points !== undefined ? { maxChunkPoints: flags.max_chunk_points } : {}),
+    dataResidency: flags.data_residency,
     ...(inputModel ? { inputModel } : {}),
     ...(weights ? { observationWeights: weights } : {}),
     onKmeansIteration: ({ trial, iteration, shift }) => progress.kmeans(trial, flags.trials, iteration, shift, flags.kmeans_max_iterations),
@@ -260,6 +264,11 @@ function buildProgram(signal: AbortSignal): Command {
     .addOption(new Option('--backend <backend>', 'E-step backend; auto: the faster of WebGPU and the CPU, measured on this problem').choices(BACKEND_CHOICES).default('auto'))
     .addOption(new Option('--model_format <format>', 'format of a .json output model (webgmm, or mlpack\'s cereal JSON)').choices(MODEL_FORMATS))
     .option('--max_chunk_points <n>', 'WebGPU: at most this many points per chunk', integer('--max_chunk_points', 1, 'an integer > 0'))
+    .addOption(
+      new Option('--data_residency <where>', 'WebGPU: keep the points on the device, or stream them every iteration; auto: streamed on software adapters above 256 MiB and when the device is out of memory')
+        .choices(RESIDENCIES)
+        .default('auto'),
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  webgmm train -i data.csv -g 6 -t 3 -s 42 -M gmm.json\n  webgmm train -i data.npy -g 8 --backend webgpu -M gmm.xml --model_format mlpack -v\n' +

@@ -26,6 +26,7 @@ import { refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
 import type { BackendKind, EStepBackend } from '../backends/backend.js';
 import { selectBackend, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
+import { RESIDENCIES, type Residency } from '../backends/webgpu/webgpu-backend.js';
 
 /** Options of {@link train}: mlpack `gmm_train`'s parameters in camelCase, with mlpack's defaults. */
 export interface TrainOptions {
@@ -95,6 +96,14 @@ export interface TrainOptions {
   backend?: BackendChoice;
   /** WebGPU: at most this many points per chunk (default: as many as one storage binding holds). */
   maxChunkPoints?: number;
+  /**
+   * WebGPU: where the points live between EM iterations. `'device'` uploads them once; `'streamed'`
+   * uploads them again, chunk by chunk, every iteration, so device memory stays a few chunks however
+   * large the data. `'auto'` (default) streams on software adapters (lavapipe, SwiftShader, whose
+   * device memory is the process's memory) above 256 MiB of points, and where the device runs out
+   * of memory; otherwise it keeps them on the device.
+   */
+  dataResidency?: Residency;
   /** Called after every E-step with the current model and its log-likelihood; may return a promise. */
   onIteration?: (info: IterationInfo) => void | Promise<void>;
   /** Called after every Lloyd iteration of a trial's (final) k-means, for progress displays. */
@@ -152,7 +161,7 @@ export interface TrainResult {
 const KNOWN_OPTIONS = new Set<string>([
   'gaussians', 'trials', 'tolerance', 'maxIterations', 'noForcePositive', 'diagonalCovariance', 'noise',
   'kmeansMaxIterations', 'refinedStart', 'samplings', 'percentage', 'seed', 'inputModel',
-  'covarianceConstraint', 'maxCondition', 'varianceFloor', 'observationWeights', 'backend', 'maxChunkPoints', 'onIteration', 'onKmeansIteration', 'signal',
+  'covarianceConstraint', 'maxCondition', 'varianceFloor', 'observationWeights', 'backend', 'maxChunkPoints', 'dataResidency', 'onIteration', 'onKmeansIteration', 'signal',
 ]);
 
 interface ResolvedOptions {
@@ -173,6 +182,7 @@ interface ResolvedOptions {
   varianceFloor: number;
   backend: BackendChoice;
   maxChunkPoints: number | undefined;
+  dataResidency: Residency;
 }
 
 /**
@@ -246,6 +256,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     k: opts.gaussians,
     covarianceType: opts.covarianceType,
     maxChunkPoints: opts.maxChunkPoints,
+    residency: opts.dataResidency,
   });
   const backend = selected.backend;
   if (selected.note) warnings.push(selected.note);
@@ -453,6 +464,10 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
     throw new InvalidArgumentError('backend', `backend must be one of ${BACKEND_CHOICES.map((c) => `'${c}'`).join(', ')}, got ${describe(backend)}`);
   }
   const maxChunkPoints = o.maxChunkPoints === undefined ? undefined : checkInteger('maxChunkPoints', o.maxChunkPoints, 1, 'an integer > 0');
+  const dataResidency = get('dataResidency', 'auto');
+  if (!RESIDENCIES.includes(dataResidency as Residency)) {
+    throw new InvalidArgumentError('dataResidency', `dataResidency must be one of ${RESIDENCIES.map((c) => `'${c}'`).join(', ')}, got ${describe(dataResidency)}`);
+  }
   if (o.onIteration !== undefined && typeof o.onIteration !== 'function') {
     throw new InvalidArgumentError('onIteration', `onIteration must be a function, got ${describe(o.onIteration)}`);
   }
@@ -471,6 +486,7 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
     varianceFloor,
     backend: backend as BackendChoice,
     maxChunkPoints,
+    dataResidency: dataResidency as Residency,
   };
 }
 
@@ -681,7 +697,12 @@ async function chooseByValidation(
   const { fit, fitWeights } = v;
   const scaling = featureScales(fit.data, fit.n, fit.d, fitWeights);
   const fitConstraint: ConstraintSpec = { ...base, scale: scaling.scale, featureFloor: scaling.floor };
-  const sub = await selectBackend(backend.kind, fit, fitWeights, { k: opts.gaussians, covarianceType: opts.covarianceType, maxChunkPoints: opts.maxChunkPoints });
+  const sub = await selectBackend(backend.kind, fit, fitWeights, {
+    k: opts.gaussians,
+    covarianceType: opts.covarianceType,
+    maxChunkPoints: opts.maxChunkPoints,
+    residency: opts.dataResidency,
+  });
   const checkInput = { data: v.check.data, rows: v.check.n, cols: v.check.d };
   const margin = 1e-9 * v.checkWeight;
   const refit = async (start: GaussianMixture, constraint: ConstraintSpec, trial: number): Promise<Float64Array> => {

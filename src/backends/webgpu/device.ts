@@ -18,6 +18,11 @@ export interface GpuHandle {
    * (enabled on the device); 0 without it.
    */
   subgroupMinSize: number;
+  /**
+   * True for a fallback (software) adapter such as lavapipe or SwiftShader: its "device memory"
+   * is the process's own memory, so data kept on the device costs host memory a second time.
+   */
+  hostMemory: boolean;
 }
 
 let provider: GpuProvider = async () => {
@@ -86,5 +91,7 @@ async function requestGpu(): Promise<GpuHandle | null> {
     cached = null;
   });
   lastFailure = '';
-  return { device, adapter: describeAdapter(adapter), lost, subgroupMinSize };
+  // `isFallbackAdapter` moved from the adapter to its info in the spec; browsers have either.
+  const fallback = (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  return { device, adapter: describeAdapter(adapter), lost, subgroupMinSize, hostMemory: fallback === true };
 }

@@ -2,8 +2,9 @@
  * The WebGPU backend: the E-step and the sufficient statistics as WGSL compute shaders.
  *
  * Upload (once per `train()` call): the data is centred on its float64 mean, converted to float32,
- * padded to vec4 blocks and split into chunks that each fit one storage binding. A pass (one per EM
- * iteration) writes θ_t once, then per chunk runs either
+ * padded to vec4 blocks and split into chunks that each fit one storage binding. Streamed instead
+ * (see `residency`), each pass converts and uploads every chunk again into one reused buffer. A
+ * pass (one per EM iteration) writes θ_t once, then per chunk runs either
  *  - fused.wgsl (K ≤ twice the subgroup size, where the device has subgroups, and D ≤ 8 full
  *    or D ≤ 32 diagonal): E-step and statistics in one kernel, the responsibilities never
  *    stored; or
@@ -21,6 +22,10 @@ import { WebGmmError, throwIfAborted, abortError } from '../../errors.js';
 import type { GpuHandle } from './device.js';
 import { SHADERS } from './shaders.generated.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
+
+function deviceLostError(info: GPUDeviceLostInfo): WebGmmError {
+  return new WebGmmError('GPU_DEVICE_LOST', `the GPU device was lost during training (${info.reason}: ${info.message || 'no message'}); retry, or use backend 'cpu'`);
+}
 
 /** Largest dimensionality the kernels support (their private arrays are sized for it). */
 export const WEBGPU_MAX_DIMENSIONS = 64;
@@ -45,6 +50,13 @@ const POINTS_PER_INVOCATION = 4;
 const FUSED_MAX_D = { full: 8, diagonal: 32 } as const;
 /** Components per invocation of the fused kernel, at most (KPL_MAX in fused.wgsl). */
 const FUSED_MAX_PER_LANE = 2;
+/**
+ * Under `residency: 'auto'` a software adapter streams the points when they exceed this many bytes:
+ * below it the second copy costs little memory and the per-pass conversion would cost time.
+ */
+const STREAM_MIN_BYTES = 256 * 1024 * 1024;
+/** Points per streamed chunk: about this many bytes, so the buffers streaming needs stay small. */
+const STREAM_CHUNK_BYTES = 32 * 1024 * 1024;
 
 /**
  * Points per invocation, at least, before more workgroups are used. Each workgroup ends with a tree
@@ -78,7 +90,28 @@ export interface WebGpuBackendOptions {
   maxChunkPoints?: number | undefined;
   /** false: E-step and statistics as two kernels even where the fused kernel applies (tests, benchmarks). */
   fused?: boolean;
+  /**
+   * Where the points live between passes. `'device'`: uploaded once and kept on the device (the
+   * fastest). `'streamed'`: converted and uploaded again, chunk by chunk, on every pass, into one
+   * reused chunk buffer — device memory no longer grows with the data, at the cost of one
+   * conversion of the data per pass. `'auto'` (default): streamed on a software adapter
+   * (lavapipe, SwiftShader: its device memory is host memory, a second copy of the data) when the
+   * points exceed 256 MiB as float32, and wherever the device runs out of memory for them;
+   * otherwise on the device.
+   */
+  residency?: Residency | undefined;
 }
+
+/**
+ * Whether `residency` streams `bytes` of uploaded points (float32 rows of vec4 blocks) on an
+ * adapter whose device memory is (`hostMemory`) or is not the process's memory.
+ */
+export function streamsPoints(residency: Residency, hostMemory: boolean, bytes: number): boolean {
+  return residency === 'streamed' || (residency === 'auto' && hostMemory && bytes > STREAM_MIN_BYTES);
+}
+
+export const RESIDENCIES = ['auto', 'device', 'streamed'] as const;
+export type Residency = (typeof RESIDENCIES)[number];
 
 /** One dispatch of a pass, named for profiling. */
 interface Dispatch {
@@ -90,6 +123,9 @@ interface Dispatch {
 
 /** What a pass needs per chunk (its buffers are owned by `buffers`, which dispose() destroys). */
 interface Chunk {
+  /** The chunk's first point and its number of points. */
+  start: number;
+  count: number;
   /** Workgroups that each leave one log-likelihood partial. */
   llGroups: number;
   llPartials: GPUBuffer;
@@ -152,15 +188,23 @@ export class WebGpuBackend implements EStepBackend {
   readonly chunkCount: number;
   /** Stride of one component's responsibilities (chunkPoints rounded up to 4). */
   private readonly npad: number;
+  /** True when the points are uploaded again on every pass (see `WebGpuBackendOptions.residency`). */
+  readonly streamed: boolean;
 
   private readonly device: GPUDevice;
   private readonly lost: Promise<GPUDeviceLostInfo>;
+  /** Pending mappings, told when the device is lost (one listener on `lost`, not one per mapping). */
+  private readonly waiting = new Set<(info: GPUDeviceLostInfo) => void>();
   private readonly layout: Layout;
   private readonly centre: Float64Array;
   private readonly buffers: GPUBuffer[] = [];
   private readonly chunks: Chunk[] = [];
   private params!: GPUBuffer;
   private staging!: GPUBuffer;
+  /** Streamed: the data, the chunk buffer the kernels read, and the mappable buffers that fill it in turn. */
+  private readonly ds: Dataset;
+  private points: GPUBuffer | null = null;
+  private uploads: GPUBuffer[] = [];
   private estepPipeline!: GPUComputePipeline;
   private statsPipeline!: GPUComputePipeline;
   private fusedPipeline!: GPUComputePipeline;
@@ -177,15 +221,24 @@ export class WebGpuBackend implements EStepBackend {
   private constructor(handle: GpuHandle, ds: Dataset, options: WebGpuBackendOptions, weights: Float64Array | null) {
     this.device = handle.device;
     this.lost = handle.lost;
+    // The device (and its `lost`) outlives this backend: the listener holds only the set, not `this`.
+    const waiting = this.waiting;
+    void this.lost.then((info) => {
+      for (const onLost of [...waiting]) onLost(info);
+    });
     this.adapter = handle.adapter;
+    this.ds = ds;
     this.n = ds.n;
     this.d = ds.d;
     const limits = this.device.limits;
     this.layout = layoutFor(ds.d, options.k, options.covarianceType, options.fused === false ? 0 : handle.subgroupMinSize);
     const maxBinding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    const pointBytes = this.layout.dp4 * 16;
+    this.streamed = streamsPoints(options.residency ?? 'auto', handle.hostMemory, ds.n * pointBytes);
     // The split kernels also bind the chunk's N×K responsibilities.
-    let chunk = Math.min(ds.n, Math.floor(maxBinding / (this.layout.dp4 * 16)));
+    let chunk = Math.min(ds.n, Math.floor(maxBinding / pointBytes));
     if (!this.layout.fused) chunk = Math.min(chunk, Math.floor(maxBinding / (options.k * 4)));
+    if (this.streamed) chunk = Math.min(chunk, Math.max(1, Math.floor(STREAM_CHUNK_BYTES / pointBytes)));
     if (options.maxChunkPoints !== undefined) chunk = Math.min(chunk, Math.max(1, Math.floor(options.maxChunkPoints)));
     this.chunkPoints = chunk;
     this.npad = Math.ceil(chunk / 4) * 4;
@@ -221,6 +274,11 @@ export class WebGpuBackend implements EStepBackend {
       await backend.build(ds, weights);
     } catch (e) {
       backend.dispose();
+      // Points the device cannot hold can still pass through it a chunk at a time.
+      const oom = e instanceof WebGmmError && e.code === 'GPU_OUT_OF_MEMORY';
+      if (oom && !backend.streamed && (options.residency ?? 'auto') === 'auto') {
+        return WebGpuBackend.create(handle, ds, weights, { ...options, residency: 'streamed' });
+      }
       throw e;
     }
     return backend;
@@ -253,23 +311,27 @@ export class WebGpuBackend implements EStepBackend {
     const partials = this.createBuffer(partialsSize, STORAGE, 'partial statistics');
     const dummyWeights = weights === null ? this.createBuffer(16, STORAGE, 'no weights') : null;
 
+    if (this.streamed) {
+      const bytes = this.pointsBytes(this.chunkPoints);
+      this.points = this.createBuffer(bytes, STORAGE | GPUBufferUsage.COPY_DST, 'points (streamed)');
+      // Two, so that one chunk is converted while the device works on the previous one.
+      for (let i = 0; i < Math.min(2, this.chunkCount); i++) {
+        this.uploads.push(this.createBuffer(bytes, GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, `points upload ${i}`));
+      }
+    }
     let staging = 0;
     for (let c = 0; c < this.chunkCount; c++) {
       const start = c * this.chunkPoints;
       const cn = Math.min(this.chunkPoints, n - start);
-      // Written in place through a mapping (no float32 copy in JavaScript, no queue staging copy),
-      // one chunk at a time so at most one chunk's upload is in flight. Rows are padded with
-      // zeros (new buffers are zeroed) to vec4 blocks and to a multiple of 4 points: the kernels
-      // read points four at a time.
-      const points = this.createBuffer(Math.ceil(cn / 4) * 4 * L.dp4 * 16, STORAGE, `points ${c}`, true);
-      const f32 = new Float32Array(points.getMappedRange());
-      for (let i = 0; i < cn; i++) {
-        const src = (start + i) * d;
-        const dst = i * L.dp4 * 4;
-        for (let j = 0; j < d; j++) f32[dst + j] = data[src + j]! - this.centre[j]!;
+      let points = this.points;
+      if (!points) {
+        // Written in place through a mapping (no float32 copy in JavaScript, no queue staging
+        // copy), one chunk at a time so at most one chunk's upload is in flight.
+        points = this.createBuffer(this.pointsBytes(cn), STORAGE, `points ${c}`, true);
+        this.fillPoints(new Float32Array(points.getMappedRange()), start, cn);
+        points.unmap();
+        await device.queue.onSubmittedWorkDone();
       }
-      points.unmap();
-      await device.queue.onSubmittedWorkDone();
       let wbuf: GPUBuffer;
       if (weights) {
         // Padded to whole vec4s with zeros: the E-step reads four points' weights at once.
@@ -329,7 +391,7 @@ export class WebGpuBackend implements EStepBackend {
           reduce,
         ];
       }
-      this.chunks.push({ llGroups, llPartials, reduced, dispatches, stagingLl: staging, stagingStats: staging + llGroups * 16 });
+      this.chunks.push({ start, count: cn, llGroups, llPartials, reduced, dispatches, stagingLl: staging, stagingStats: staging + llGroups * 16 });
       staging += llGroups * 16 + L.m * 16;
     }
     this.staging = this.createBuffer(staging, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging');
@@ -337,9 +399,44 @@ export class WebGpuBackend implements EStepBackend {
     const oom = await device.popErrorScope();
     const invalid = await device.popErrorScope();
     if (oom) {
-      throw new WebGmmError('GPU_OUT_OF_MEMORY', `the GPU has not enough memory for ${n} points × ${d} dimensions (${oom.message}); use backend 'cpu'`);
+      const what = this.streamed ? `chunks of ${this.chunkPoints} points` : `${n} points`;
+      throw new WebGmmError('GPU_OUT_OF_MEMORY', `the GPU has not enough memory for ${what} × ${d} dimensions (${oom.message}); use backend 'cpu'`);
     }
     if (invalid) throw new WebGmmError('GPU_ERROR', `WebGPU rejected the backend's setup: ${invalid.message}`);
+  }
+
+  /** Bytes of a chunk of points: rows of vec4 blocks, rounded up to 4 points (the kernels read points four at a time). */
+  private pointsBytes(count: number): number {
+    return Math.ceil(count / 4) * 4 * this.layout.dp4 * 16;
+  }
+
+  /**
+   * Points start … start + count − 1 into `f32`, centred, as float32 rows of vec4 blocks. Padding
+   * stays zero: a buffer's padding columns are never written (new buffers are zeroed), and the
+   * rows after `count` up to a multiple of 4 are cleared (a streamed buffer held another chunk).
+   */
+  private fillPoints(f32: Float32Array, start: number, count: number): void {
+    const { data } = this.ds;
+    const d = this.d;
+    const row = this.layout.dp4 * 4;
+    for (let i = 0; i < count; i++) {
+      const src = (start + i) * d;
+      const dst = i * row;
+      for (let j = 0; j < d; j++) f32[dst + j] = data[src + j]! - this.centre[j]!;
+    }
+    f32.fill(0, count * row, Math.ceil(count / 4) * 4 * row);
+  }
+
+  /** Streamed: fills the next upload buffer with chunk c and encodes its copy into the chunk buffer. */
+  private async stage(c: number, encoder: GPUCommandEncoder, signal: AbortSignal | undefined): Promise<void> {
+    const ch = this.chunks[c]!;
+    const upload = this.uploads[c % this.uploads.length]!;
+    const bytes = this.pointsBytes(ch.count);
+    // Resolves once the device has finished copying this buffer's previous chunk.
+    await this.mapped(upload, GPUMapMode.WRITE, signal, 'uploading a chunk of points');
+    this.fillPoints(new Float32Array(upload.getMappedRange(0, bytes)), ch.start, ch.count);
+    upload.unmap();
+    encoder.copyBufferToBuffer(upload, 0, this.points!, 0, bytes);
   }
 
   private uniform(values: number[], label: string): GPUBuffer {
@@ -414,11 +511,22 @@ export class WebGpuBackend implements EStepBackend {
       throw new Error('parameters do not match the backend the data was uploaded for');
     }
     const device = this.device;
+    // Validation errors of every submission, checked once the results are back.
+    const scopes: Promise<GPUError | null>[] = [];
+    const submit = (encoder: GPUCommandEncoder) => {
+      device.pushErrorScope('validation');
+      device.queue.submit([encoder.finish()]);
+      scopes.push(device.popErrorScope());
+    };
     device.pushErrorScope('validation');
     const shift = this.writeParams(params);
-    if (this.profile) await this.profiledDispatches();
-    const encoder = device.createCommandEncoder({ label: 'EM pass' });
-    for (const ch of this.chunks) {
+    scopes.push(device.popErrorScope());
+    if (this.profile) await this.profiledDispatches(signal);
+    // Resident points: one submission for the whole pass. Streamed: one per chunk, each carrying
+    // its points, so that the next chunk is converted while the device runs this one.
+    let encoder = device.createCommandEncoder({ label: 'EM pass' });
+    for (const [c, ch] of this.chunks.entries()) {
+      if (this.streamed && !this.profile) await this.stage(c, encoder, signal);
       if (!this.profile) {
         const compute = encoder.beginComputePass({ label: 'E-step and statistics' });
         for (const d of ch.dispatches) WebGpuBackend.encode(compute, d);
@@ -426,31 +534,15 @@ export class WebGpuBackend implements EStepBackend {
       }
       encoder.copyBufferToBuffer(ch.llPartials, 0, this.staging, ch.stagingLl, ch.llGroups * 16);
       encoder.copyBufferToBuffer(ch.reduced, 0, this.staging, ch.stagingStats, L.m * 16);
+      if (this.streamed && c < this.chunks.length - 1) {
+        submit(encoder);
+        encoder = device.createCommandEncoder({ label: 'EM pass' });
+      }
     }
-    device.queue.submit([encoder.finish()]);
-    const invalid = device.popErrorScope();
+    submit(encoder);
 
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        signal?.removeEventListener('abort', onAbort);
-        reject(abortError(signal!));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const settle = (fn: () => void) => () => {
-        signal?.removeEventListener('abort', onAbort);
-        fn();
-      };
-      const deviceLost = (info: GPUDeviceLostInfo) =>
-        new WebGmmError('GPU_DEVICE_LOST', `the GPU device was lost during training (${info.reason}: ${info.message || 'no message'}); retry, or use backend 'cpu'`);
-      void this.lost.then((info) => settle(() => reject(deviceLost(info)))());
-      // On abort or loss the mapping is left pending; dispose() destroys the buffer.
-      this.staging.mapAsync(GPUMapMode.READ).then(settle(resolve), async (e: unknown) => {
-        // A lost device fails the mapping first; report the loss, not the failed mapping.
-        const info = await Promise.race([this.lost, new Promise<null>((r) => setTimeout(() => r(null), 200))]);
-        settle(() => reject(info ? deviceLost(info) : new WebGmmError('GPU_ERROR', `reading back an EM pass failed: ${e instanceof Error ? e.message : String(e)}`)))();
-      });
-    });
-    const err = await invalid;
+    await this.mapped(this.staging, GPUMapMode.READ, signal, 'reading back an EM pass');
+    const err = (await Promise.all(scopes)).find((e) => e !== null);
     if (err) {
       this.staging.unmap();
       throw new WebGmmError('GPU_ERROR', `WebGPU rejected an EM pass: ${err.message}`);
@@ -460,25 +552,61 @@ export class WebGpuBackend implements EStepBackend {
     return this.collect(view, shift);
   }
 
+  /**
+   * Maps `buffer`, turning an abort into the signal's reason and a lost device or failed mapping
+   * into a `WebGmmError`. On abort or loss the mapping is left pending; dispose() destroys the buffer.
+   */
+  private mapped(buffer: GPUBuffer, mode: GPUMapModeFlags, signal: AbortSignal | undefined, what: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortError(signal));
+        return;
+      }
+      const onLost = (info: GPUDeviceLostInfo) => settle(() => reject(deviceLostError(info)))();
+      const onAbort = () => settle(() => reject(abortError(signal!)))();
+      const settle = (fn: () => void) => () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.waiting.delete(onLost);
+        fn();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.add(onLost);
+      buffer.mapAsync(mode).then(settle(resolve), async (e: unknown) => {
+        // A lost device fails the mapping first; report the loss, not the failed mapping.
+        const info = await Promise.race([this.lost, new Promise<null>((r) => setTimeout(() => r(null), 200))]);
+        settle(() => reject(info ? deviceLostError(info) : new WebGmmError('GPU_ERROR', `${what} failed: ${e instanceof Error ? e.message : String(e)}`)))();
+      });
+    });
+  }
+
   private static encode(c: GPUComputePassEncoder, d: Dispatch): void {
     c.setPipeline(d.pipeline);
     c.setBindGroup(0, d.bind);
     c.dispatchWorkgroups(...d.groups);
   }
 
-  /** Profiling (benchmarks only): each dispatch submitted alone and timed to completion. */
-  private async profiledDispatches(): Promise<void> {
+  /**
+   * Profiling (benchmarks only): each dispatch submitted alone and timed to completion; streamed
+   * chunks' uploads are timed as 'upload'.
+   */
+  private async profiledDispatches(signal: AbortSignal | undefined): Promise<void> {
     const profile = this.profile!;
-    for (const ch of this.chunks) {
+    const timed = async (name: string, encode: (encoder: GPUCommandEncoder) => Promise<void> | void) => {
+      const t0 = performance.now();
+      const encoder = this.device.createCommandEncoder();
+      await encode(encoder);
+      this.device.queue.submit([encoder.finish()]);
+      await this.device.queue.onSubmittedWorkDone();
+      (profile[name] ??= []).push(performance.now() - t0);
+    };
+    for (const [c, ch] of this.chunks.entries()) {
+      if (this.streamed) await timed('upload', (encoder) => this.stage(c, encoder, signal));
       for (const d of ch.dispatches) {
-        const t0 = performance.now();
-        const encoder = this.device.createCommandEncoder();
-        const compute = encoder.beginComputePass();
-        WebGpuBackend.encode(compute, d);
-        compute.end();
-        this.device.queue.submit([encoder.finish()]);
-        await this.device.queue.onSubmittedWorkDone();
-        (profile[d.name] ??= []).push(performance.now() - t0);
+        await timed(d.name, (encoder) => {
+          const compute = encoder.beginComputePass();
+          WebGpuBackend.encode(compute, d);
+          compute.end();
+        });
       }
     }
   }
