@@ -5,6 +5,9 @@
  *   node --import tsx bench/profile.ts --n 1000000 --d 8 --k 8 --cov full [--passes 5] [--split]
  *
  * --split: the E-step and statistics as two kernels even where the fused kernel applies.
+ * --weights: per-point weights (0.25–4.25, every 7th point 0) instead of none.
+ * --shader name=file.wgsl (repeatable): a variant of shaders/name.wgsl, for A/B runs.
+ * --help: this text.
  */
 import { acquireGpu, setGpuProvider } from '../src/backends/webgpu/device.js';
 import { nodeGpuProvider } from '../src/backends/webgpu/node-gpu.js';
@@ -15,6 +18,10 @@ import { Rng } from '../src/util/rng.js';
 import { SHADERS } from '../src/backends/webgpu/shaders.generated.js';
 import { readFileSync } from 'node:fs';
 
+if (process.argv.includes('--help')) {
+  console.log('usage: node --import tsx bench/profile.ts [--n 1000000] [--d 8] [--k 8] [--cov full|diagonal] [--passes 5] [--split] [--weights] [--shader name=file.wgsl]...');
+  process.exit(0);
+}
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : dflt;
@@ -47,8 +54,9 @@ setGpuProvider(nodeGpuProvider);
 const gpu = await acquireGpu();
 if (!gpu) throw new Error('no WebGPU adapter');
 const t0 = performance.now();
-const backend = await WebGpuBackend.create(gpu, { data, n, d }, null, { k, covarianceType: cov, fused: !process.argv.includes('--split') });
-console.log(`${n}×${d} K=${k} ${cov} on ${gpu.adapter}: setup ${(performance.now() - t0).toFixed(0)} ms, ${backend.chunkCount} chunk(s)`);
+const weights = process.argv.includes('--weights') ? Float64Array.from({ length: n }, (_, i) => (i % 7 === 3 ? 0 : 0.25 + (i % 5))) : null;
+const backend = await WebGpuBackend.create(gpu, { data, n, d }, weights, { k, covarianceType: cov, fused: !process.argv.includes('--split') });
+console.log(`${n}×${d} K=${k} ${cov}${weights ? ' weighted' : ''} on ${gpu.adapter}: setup ${(performance.now() - t0).toFixed(0)} ms, ${backend.chunkCount} chunk(s)`);
 await backend.pass(params);
 const whole: number[] = [];
 for (let i = 0; i < passes; i++) {

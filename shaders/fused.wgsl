@@ -1,19 +1,23 @@
 // One EM pass over a range of points in one kernel — the E-step and the sufficient statistics
 // fused — for K ≤ KPL_MAX × the device's smallest subgroup and D ≤ FULL_MAXD (full) or MAXD
 // (diagonal). The responsibilities never leave the invocation (no N×K buffer, no second dispatch),
-// and each point is loaded once.
+// and each point is loaded once. The host runs this kernel for full covariance; diagonal runs
+// fused-diagonal.wgsl (four points per loop step as vec4 lanes), and the diagonal path here, one
+// point per step, remains for A/B comparisons (bench/profile.ts --shader fused-diagonal=…).
 //
 // A workgroup is a single subgroup of LANES invocations; invocation l owns components l, l + LANES,
 // … (KPL of them): their means μ_k and precision factors P_k = L_k⁻¹ (or 1/σ²) sit in private
-// memory and every point value is a workgroup-uniform load (a broadcast on CPU drivers such as
-// lavapipe, no gathers). Per point each lane evaluates log p_nk = log w_k + log N(x | μ_k, Σ_k) for
-// its components; the log-sum-exp across components is a subgroup sum (no barriers, no workgroup
-// memory: on lavapipe a barrier makes the driver keep every invocation's private state in memory,
-// which costs more than the arithmetic); then each lane adds r_nk (x − μ_k), the upper triangle
-// of r_nk (x − μ_k)(x − μ_k)ᵀ (diagonal: the squares) and r_nk into plain sums over SUB points,
-// which then join Kahan-compensated totals (two-level summation keeps float32 accurate over long
-// ranges). Statistics are taken around μ_k (design §2), in the centred frame the points were
-// uploaded in.
+// memory. Point values are the same in every lane: lavapipe loads them lane by lane (with bounds
+// checks; only compile-time constant addresses become one broadcast load), so where four points'
+// vec4s fit one per lane (TILED), each lane loads one every fourth point and each point's vec4s
+// are broadcast with subgroupShuffle. Per point each lane evaluates log p_nk = log w_k +
+// log N(x | μ_k, Σ_k) for its components; the log-sum-exp across components is a subgroup sum (no
+// barriers, no workgroup memory: on lavapipe a barrier makes the driver keep every invocation's
+// private state in memory, which costs more than the arithmetic); then each lane adds
+// r_nk (x − μ_k), the upper triangle of r_nk (x − μ_k)(x − μ_k)ᵀ (diagonal: the squares) and r_nk
+// into plain sums over SUB points, which then join Kahan-compensated totals (two-level summation
+// keeps float32 accurate over long ranges). Statistics are taken around μ_k (design §2), in the
+// centred frame the points were uploaded in.
 //
 // Output per workgroup g: partials[(g·K + k)·SLOTS·4 …] = [S packed row by row (full only)] [s] [N]
 // (diagonal: [s] [q] [N]) as consecutive floats, padded to SLOTS vec4s; llPartials[g] =
@@ -49,6 +53,9 @@ const NEG_BIG: f32 = -3.0e38;
 // Points per plain float32 sum of the statistics before it joins the compensated totals.
 const SUB: u32 = 32u;
 const ZERO_LIKELIHOOD: f32 = -1.0e37;
+const MAXB: u32 = MAXD / 4u;
+// Four points' vec4s are loaded one per lane (see the point loop).
+override TILED: bool = 4u * DP4 <= LANES;
 
 struct Chunk {
   n: u32,
@@ -121,6 +128,9 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
   var lp: array<f32, KPL_MAX>;
   var e: array<f32, KPL_MAX>;
   var ll = vec4f(0.0);
+  var tile = vec4f(0.0);
+  var wtile = 0.0;
+  var x: array<vec4f, MAXB>;
 
   let start = g * chunk.perGroup;
   let end = min(start + chunk.perGroup, chunk.n);
@@ -139,11 +149,33 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
       }
     }
     for (var p = s0; p < min(s0 + SUB, end); p++) {
-      let row = p * DP4;
+      // Lavapipe loads a storage buffer lane by lane (with bounds checks) unless the address is
+      // a compile-time constant, so a load all LANES lanes share costs as much as one with LANES
+      // different addresses. Where four points fit one vec4 per lane (TILED), every fourth point
+      // each lane loads one vec4 of the next four points, and each point's vec4s are broadcast
+      // from the lanes that hold them. (Reads past the buffer, of points past `end`, are
+      // clamped by robust buffer access and unused; the host pads to 4 points anyway.) With
+      // fewer lanes the saving is smaller than the cost of indexing a tile of several vec4s.
+      let i = (p - start) % 4u;
+      if (TILED) {
+        if (i == 0u) {
+          tile = points[p * DP4 + lane];
+          if (HAS_WEIGHTS) {
+            wtile = weights[p + lane];
+          }
+        }
+        for (var b = 0u; b < DP4; b++) {
+          x[b] = subgroupShuffle(tile, i * DP4 + b);
+        }
+      } else {
+        for (var b = 0u; b < DP4; b++) {
+          x[b] = points[p * DP4 + b];
+        }
+      }
       var top = NEG_BIG;
       for (var q = 0u; q < KPL; q++) {
         for (var j = 0u; j < D; j++) {
-          diff[q * MAXD + j] = element(points[row + j / 4u], j % 4u) - mu[q * MAXD + j];
+          diff[q * MAXD + j] = element(x[j / 4u], j % 4u) - mu[q * MAXD + j];
         }
         var m = 0.0;
         if (DIAGONAL) {
@@ -186,7 +218,11 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
       }
       var w = 1.0;
       if (HAS_WEIGHTS) {
-        w = weights[p];
+        if (TILED) {
+          w = subgroupShuffle(wtile, i);
+        } else {
+          w = weights[p];
+        }
       }
       var scale = 0.0;
       if (mx <= ZERO_LIKELIHOOD) {

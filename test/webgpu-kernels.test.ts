@@ -3,8 +3,8 @@
 // several statistics workgroups along z beyond 256), several statistics tiles (D = 13: blocks
 // 0..3 with a partial last one), point counts that are not multiples of 4, and chunks that split
 // statistics ranges unevenly. Then one pass of each kernel path — the fused kernel (K ≤ twice the
-// subgroup size, D ≤ 8 full or ≤ 32 diagonal) and the E-step + statistics pair — on the same
-// shapes, against the CPU.
+// subgroup size, D ≤ 8 full or ≤ 32 diagonal: fused.wgsl, fused-diagonal.wgsl) and the E-step +
+// statistics pair — on the same shapes, against the CPU.
 import { describe, it, expect } from 'vitest';
 import { train, type TrainOptions } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
@@ -113,6 +113,20 @@ const PASS_CASES: [string, { n: number; d: number; k: number; diagonal: boolean;
   ['D = 12 full, K = 3 (beyond the fused kernel: both runs use the pair)', { n: 1500, d: 12, k: 3, diagonal: false }],
   ['D = 8 full, K = 16 (two components per invocation on 8-lane subgroups)', { n: 4000, d: 8, k: 16, diagonal: false }],
   ['D = 24 diagonal, K = 11, weights, chunks of 900 (an empty slot)', { n: 3001, d: 24, k: 11, diagonal: true, weights: true, maxChunkPoints: 900 }],
+  // The fused full-covariance kernel loads four points at a time, one vec4 per lane, where they
+  // fit (4 · ⌈D/4⌉ ≤ lanes): weights, chunks and tails with that.
+  ['D = 3 full, K = 5, weights, chunks of 998 (four points per load)', { n: 3001, d: 3, k: 5, diagonal: false, weights: true, maxChunkPoints: 998 }],
+  ['D = 4 full, K = 15, weights, far outliers, n % 4 = 3', { n: 2003, d: 4, k: 15, diagonal: false, weights: true, outliers: true }],
+  // The fused diagonal kernel walks four points per step (vec4 lanes): counts that are not a
+  // multiple of 4, fewer points than one step, chunks, one and two components per invocation, odd
+  // K and D, and the subgroupMax fallback where every density of a point underflows.
+  ['D = 1 diagonal, K = 1, n = 3 (fewer points than one step)', { n: 3, d: 1, k: 1, diagonal: true }],
+  ['D = 1 diagonal, K = 3, weights, chunks of 5 points', { n: 203, d: 1, k: 3, diagonal: true, weights: true, maxChunkPoints: 5 }],
+  ['D = 5 diagonal, K = 16 (two components per invocation), weights, n % 4 = 2', { n: 4002, d: 5, k: 16, diagonal: true, weights: true }],
+  ['D = 32 diagonal, K = 1, n % 4 = 3', { n: 1003, d: 32, k: 1, diagonal: true }],
+  ['D = 32 diagonal, K = 13, weights, chunks of 333 (n % 4 = 1 per chunk)', { n: 2000, d: 32, k: 13, diagonal: true, weights: true, maxChunkPoints: 333 }],
+  ['D = 7 diagonal, K = 9, far outliers (every density underflows)', { n: 2001, d: 7, k: 9, diagonal: true, outliers: true }],
+  ['D = 5 diagonal, K = 16, weights, far outliers, chunks of 997', { n: 3001, d: 5, k: 16, diagonal: true, weights: true, outliers: true, maxChunkPoints: 997 }],
 ];
 
 describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU', () => {

@@ -5,9 +5,9 @@
  * padded to vec4 blocks and split into chunks that each fit one storage binding. Streamed instead
  * (see `residency`), each pass converts and uploads every chunk again into one reused buffer. A
  * pass (one per EM iteration) writes θ_t once, then per chunk runs either
- *  - fused.wgsl (K ≤ twice the subgroup size, where the device has subgroups, and D ≤ 8 full
- *    or D ≤ 32 diagonal): E-step and statistics in one kernel, the responsibilities never
- *    stored; or
+ *  - fused.wgsl (full, D ≤ 8) or fused-diagonal.wgsl (diagonal, D ≤ 32), where K ≤ twice the
+ *    subgroup size and the device has subgroups: E-step and statistics in one kernel, the
+ *    responsibilities never stored; or
  *  - estep.wgsl (responsibilities and per-workgroup log-likelihood) then stats-full/diagonal.wgsl
  *    (per-block partial statistics around the current means), whose private arrays scale to
  *    D = 64 and K beyond a workgroup;
@@ -460,7 +460,9 @@ export class WebGpuBackend implements EStepBackend {
         D: L.d, DP4: L.dp4, K: L.k, LANES: L.lanes, KPL: L.perLane, DIAGONAL: L.diagonal ? 1 : 0,
         HAS_WEIGHTS: hasWeights ? 1 : 0, STRIDE: L.stride, SLOTS: L.slot,
       };
-      [this.fusedPipeline, this.reducePipeline] = await Promise.all([pipeline(SHADERS.fused, constants, 'fused'), reduce]);
+      // Diagonal: fused-diagonal.wgsl (four points per loop step as vec4 lanes); full: fused.wgsl.
+      const code = L.diagonal ? SHADERS['fused-diagonal'] : SHADERS.fused;
+      [this.fusedPipeline, this.reducePipeline] = await Promise.all([pipeline(code, constants, 'fused'), reduce]);
       return;
     }
     const statsKernel = L.diagonal ? SHADERS['stats-diagonal'] : SHADERS['stats-full'];
