@@ -1,22 +1,27 @@
 /**
  * k-means seeding against scikit-learn's KMeans(n_init=1) on the same data (default 1M × 8, K = 8).
  *
- *   node --import tsx bench/kmeans.ts [--n 1000000] [--d 8] [--k 8] [--runs 3]
+ *   node --import tsx bench/kmeans.ts [--n 1000000] [--d 8] [--k 8] [--runs 3] [--compare MODULE]
  *
- * webgmm: mlpack's k-means (Hamerly-accelerated Lloyd, float64, one thread) from K points sampled
- * as mlpack samples them, to convergence; scikit-learn: from the same centroids with tol=0 (same
- * start, same stopping rule), and with its defaults (k-means++, tol=1e-4) as a user would run it.
+ * webgmm: mlpack's k-means (Hamerly-accelerated Lloyd, float64) from K points sampled as mlpack
+ * samples them, to convergence; scikit-learn: from the same centroids with tol=0 (same start, same
+ * stopping rule), and with its defaults (k-means++, tol=1e-4) as a user would run it.
  * Also webgmm's default seeding exactly as train() runs it under the default 'unit-invariant'
  * policy: feature scaling, the scaled copy, greedy k-means++ and Lloyd to convergence — the number
- * to hold against scikit-learn's defaults. Medians over runs; prints a table and writes JSON under
- * bench/results/.
+ * to hold against scikit-learn's defaults — with k-means' helper threads, as the Node entry
+ * installs them (the scaled copy is then made in shared memory), and on one thread. `--compare MODULE` adds the
+ * same default seeding with another build of kmeans.ts (a module exporting
+ * kmeansPlusPlusCentroids and kmeansFromCentroids), run alternately with ours for A/B timing.
+ * Medians over runs; prints a table and writes JSON under bench/results/.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { kmeansFromCentroids, kmeansPlusPlusCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
+import { setKMeansThreadProvider } from '../src/train/kmeans-parallel.js';
+import { nodeKMeansThreads } from '../src/worker/kmeans-threads.js';
 import { featureScales, scaledData } from '../src/train/feature-scale.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { Rng } from '../src/util/rng.js';
@@ -26,6 +31,10 @@ const arg = (name: string, dflt: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const N = arg('n', 1_000_000), D = arg('d', 8), K = arg('k', 8), RUNS = arg('runs', 3);
+const compareAt = process.argv.indexOf('--compare');
+type KMeansModule = { kmeansPlusPlusCentroids: typeof kmeansPlusPlusCentroids; kmeansFromCentroids: typeof kmeansFromCentroids };
+const baseline: KMeansModule | null =
+  compareAt >= 0 ? ((await import(pathToFileURL(resolve(process.argv[compareAt + 1]!)).href)) as KMeansModule) : null;
 
 const rng = new Rng(5);
 const centres = Array.from({ length: K }, () => Array.from({ length: D }, () => 4 * rng.nextNormal()));
@@ -44,6 +53,11 @@ const inertiaOf = (assignments: ArrayLike<number>, centroids: Float64Array): num
   }
   return sum;
 };
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+// The helper threads, as the Node entry installs them (started here, outside the timings).
+setKMeansThreadProvider(nodeKMeansThreads);
+const helpers = nodeKMeansThreads()?.helpers ?? 0;
 
 const times: number[] = [];
 let iterations = 0;
@@ -55,24 +69,40 @@ for (let r = 0; r < RUNS; r++) {
   iterations = km.iterations;
   inertia = inertiaOf(km.assignments, km.centroids);
 }
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-// webgmm's default seeding, timed from the raw data as train() starts it.
-const defaultTimes: number[] = [];
-let defaultIterations = 0;
-let defaultInertia = 0;
-for (let r = 0; r < RUNS; r++) {
-  const t = performance.now();
-  const scaling = featureScales(data, N, D, null);
-  const scaled = scaledData(data, N, D, scaling);
-  const seeds = kmeansPlusPlusCentroids(scaled, N, D, K, new Rng(100 + r), null);
-  const km = await kmeansFromCentroids(scaled, N, D, seeds, K, { maxIterations: 0 });
-  defaultTimes.push((performance.now() - t) / 1000);
-  defaultIterations = km.iterations;
-  // Centroids back in raw units, to compare inertia with scikit-learn's.
-  const raw = new Float64Array(K * D);
-  for (let c = 0; c < K; c++) for (let j = 0; j < D; j++) raw[c * D + j] = km.centroids[c * D + j]! * scaling.scale[j]! + scaling.location[j]!;
-  defaultInertia = inertiaOf(km.assignments, raw);
+
+/** webgmm's default seeding, timed from the raw data as train() starts it. */
+interface Variant {
+  label: string;
+  threads: boolean;
+  impl: KMeansModule;
+  seconds: number[];
+  iterations: number[];
+  inertia: number;
 }
+const ours: KMeansModule = { kmeansPlusPlusCentroids, kmeansFromCentroids };
+const variants: Variant[] = [
+  { label: `webgmm default seeding, ${helpers + 1} threads (scaling, k-means++, Lloyd to convergence)`, threads: true, impl: ours, seconds: [], iterations: [], inertia: 0 },
+  { label: 'webgmm default seeding, 1 thread', threads: false, impl: ours, seconds: [], iterations: [], inertia: 0 },
+];
+if (baseline) variants.push({ label: `--compare ${process.argv[compareAt + 1]} default seeding, 1 thread`, threads: false, impl: baseline, seconds: [], iterations: [], inertia: 0 });
+for (let r = 0; r < RUNS; r++) {
+  for (const v of variants) {
+    setKMeansThreadProvider(v.threads ? nodeKMeansThreads : null);
+    const t = performance.now();
+    const scaling = featureScales(data, N, D, null);
+    // With the provider installed (as the Node entry does) the scaled copy is in shared memory.
+    const scaled = scaledData(data, N, D, scaling);
+    const seeds = v.impl.kmeansPlusPlusCentroids(scaled, N, D, K, new Rng(100 + r), null);
+    const km = await v.impl.kmeansFromCentroids(scaled, N, D, seeds, K, { maxIterations: 0 });
+    v.seconds.push((performance.now() - t) / 1000);
+    v.iterations.push(km.iterations);
+    // Centroids back in raw units, to compare inertia with scikit-learn's.
+    const raw = new Float64Array(K * D);
+    for (let c = 0; c < K; c++) for (let j = 0; j < D; j++) raw[c * D + j] = km.centroids[c * D + j]! * scaling.scale[j]! + scaling.location[j]!;
+    v.inertia = inertiaOf(km.assignments, raw);
+  }
+}
+setKMeansThreadProvider(null);
 
 const tmp = mkdtempSync(join(tmpdir(), 'webgmm-kmeans-'));
 let sk: Record<string, number | string> | null = null;
@@ -87,23 +117,39 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-const ours = median(times);
-console.log(`k-means, ${N} × ${D}, K = ${K}, medians of ${RUNS} runs`);
+const sameStart = median(times);
+console.log(`k-means, ${N} × ${D}, K = ${K}, medians of ${RUNS} runs; webgmm with ${helpers} helper thread${helpers === 1 ? '' : 's'} where it says so`);
 console.log('| implementation | seconds | Lloyd iterations | s / iteration |');
 console.log('|---|---:|---:|---:|');
-console.log(`| webgmm (Hamerly, float64, 1 thread), same start | ${ours.toFixed(3)} | ${iterations} | ${(ours / iterations).toFixed(4)} |`);
-const oursDefault = median(defaultTimes);
-console.log(`| webgmm default seeding (scaling, k-means++, Lloyd to convergence) | ${oursDefault.toFixed(3)} | ${defaultIterations} | ${(oursDefault / Math.max(1, defaultIterations)).toFixed(4)} |`);
+console.log(`| webgmm (Hamerly, float64, ${helpers + 1} threads), same start | ${sameStart.toFixed(3)} | ${iterations} | ${(sameStart / iterations).toFixed(4)} |`);
+for (const v of variants) {
+  const s = median(v.seconds);
+  const its = median(v.iterations);
+  console.log(`| ${v.label} | ${s.toFixed(3)} | ${its} | ${(s / Math.max(1, its)).toFixed(4)} |`);
+}
 if (sk) {
   const s = sk as { sameStartSeconds: number; sameStartIterations: number; defaultSeconds: number; defaultIterations: number; sameStartInertia: number };
   console.log(`| scikit-learn ${sk.sklearn} KMeans(n_init=1), same start, tol=0 | ${s.sameStartSeconds.toFixed(3)} | ${s.sameStartIterations} | ${(s.sameStartSeconds / s.sameStartIterations).toFixed(4)} |`);
   console.log(`| scikit-learn KMeans(n_init=1) defaults (k-means++, tol=1e-4) | ${s.defaultSeconds.toFixed(3)} | ${s.defaultIterations} | ${(s.defaultSeconds / s.defaultIterations).toFixed(4)} |`);
   console.log(`inertia: webgmm ${inertia.toExponential(6)}, scikit-learn (same start) ${s.sameStartInertia.toExponential(6)}`);
-  console.log(`inertia (defaults): webgmm ${defaultInertia.toExponential(6)}, scikit-learn ${Number(sk.defaultInertia).toExponential(6)}`);
-  console.log(`scikit-learn (same start) / webgmm: ${(s.sameStartSeconds / ours).toFixed(2)}×`);
-  console.log(`scikit-learn defaults / webgmm default seeding: ${(s.defaultSeconds / oursDefault).toFixed(2)}×`);
+  console.log(`inertia (defaults): webgmm ${variants[0]!.inertia.toExponential(6)}, scikit-learn ${Number(sk.defaultInertia).toExponential(6)}`);
+  console.log(`scikit-learn (same start) / webgmm: ${(s.sameStartSeconds / sameStart).toFixed(2)}×`);
+  for (const v of variants) console.log(`scikit-learn defaults / ${v.label}: ${(s.defaultSeconds / median(v.seconds)).toFixed(2)}×`);
 }
+console.log(`per run (s): ${variants.map((v) => `${v.label.split(' (')[0]}: ${v.seconds.map((x) => x.toFixed(3)).join(' ')} [its ${v.iterations.join(' ')}]`).join('; ')}`);
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `kmeans-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ n: N, d: D, k: K, runs: RUNS, webgmm: { seconds: times, iterations, inertia }, webgmmDefault: { seconds: defaultTimes, iterations: defaultIterations, inertia: defaultInertia }, sklearn: sk }, null, 2));
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      n: N, d: D, k: K, runs: RUNS, helpers,
+      webgmm: { seconds: times, iterations, inertia },
+      webgmmDefault: Object.fromEntries(variants.map((v) => [v.label, { seconds: v.seconds, iterations: v.iterations, inertia: v.inertia }])),
+      sklearn: sk,
+    },
+    null,
+    2,
+  ),
+);
 console.log(`wrote ${out}`);

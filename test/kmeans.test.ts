@@ -1,8 +1,15 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
 import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
 import { refinedStartCentroids } from '../src/train/refined-start.js';
+import { setKMeansThreadProvider } from '../src/train/kmeans-parallel.js';
+import { createKMeansThreadPool, nodeKMeansThreads, terminateKMeansThreads } from '../src/worker/kmeans-threads.js';
 
 interface Reference {
   centroids: Float64Array;
@@ -550,5 +557,233 @@ describe('refinedStartCentroids', () => {
       parameter: 'percentage',
       message: expect.stringMatching(/gives 2 points.*fewer than the 5 gaussians/),
     });
+  });
+});
+
+/**
+ * Greedy k-means++ written plainly, as it was first implemented: one candidate at a time, every
+ * sum and every draw sequential over all points.
+ */
+function referencePlusPlus(data: Float64Array, n: number, d: number, k: number, rng: Rng, w: Float64Array | null): Float64Array {
+  const wt = (i: number): number => (w ? w[i]! : 1);
+  const draw = (mass: (i: number) => number, total: number): number => {
+    let target = rng.nextFloat() * total;
+    let last = -1;
+    for (let i = 0; i < n; i++) {
+      const m = mass(i);
+      if (!(m > 0)) continue;
+      last = i;
+      if (target < m) return i;
+      target -= m;
+    }
+    return last;
+  };
+  const centroids = new Float64Array(k * d);
+  const closest = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += wt(i);
+  const first = draw(wt, total);
+  centroids.set(data.subarray(first * d, first * d + d), 0);
+  let potential = 0;
+  for (let i = 0; i < n; i++) {
+    closest[i] = sqDist(data, i * d, centroids, 0, d);
+    potential += wt(i) * closest[i]!;
+  }
+  for (let c = 1; c < k; c++) {
+    let chosen = -1;
+    let chosenPotential = Infinity;
+    let chosenTrial: Float64Array | null = null;
+    for (let t = 0; t < 2 + Math.floor(Math.log(k)); t++) {
+      const idx = potential > 0 ? draw((i) => wt(i) * closest[i]!, potential) : draw(wt, total);
+      const trial = new Float64Array(n);
+      let p = 0;
+      for (let i = 0; i < n; i++) {
+        trial[i] = Math.min(sqDist(data, i * d, data, idx * d, d), closest[i]!);
+        p += wt(i) * trial[i]!;
+      }
+      if (p < chosenPotential) {
+        chosenPotential = p;
+        chosen = idx;
+        chosenTrial = trial;
+      }
+    }
+    centroids.set(data.subarray(chosen * d, chosen * d + d), c * d);
+    closest.set(chosenTrial!);
+    potential = chosenPotential;
+  }
+  return centroids;
+}
+
+const same = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
+
+describe('k-means++ and Lloyd kernels: blocks, pruning, the hand-off and helper threads', () => {
+  const pools: { terminate(): void }[] = [];
+  afterAll(() => {
+    setKMeansThreadProvider(null);
+    terminateKMeansThreads();
+    for (const p of pools) p.terminate();
+  });
+  const helpersOf = (count: number) => {
+    // Not adaptive: the helpers take part in every job however busy the machine is.
+    const pool = createKMeansThreadPool(count, { adaptive: false });
+    pools.push(pool);
+    return () => pool;
+  };
+  const oneHelper = helpersOf(1);
+  const threeHelpers = helpersOf(3);
+  // Run small inputs on the helper threads too.
+  const parallel = { minWork: 0, minPoints: 0 };
+
+  const cases = [
+    { name: '20000×1, k=3, weights', seed: 21, n: 20000, d: 1, k: 3, clusters: 4, weighted: true, integer: false },
+    { name: '12000×2, k=5', seed: 22, n: 12000, d: 2, k: 5, clusters: 5, weighted: false, integer: false },
+    { name: '9000×3, k=8, weights with zeros', seed: 23, n: 9000, d: 3, k: 8, clusters: 8, weighted: true, integer: false },
+    { name: '6000×8, k=8 (one group of 4 candidates)', seed: 24, n: 6000, d: 8, k: 8, clusters: 8, weighted: false, integer: false },
+    { name: '3000×13, k=21, weights (5 candidates)', seed: 25, n: 3000, d: 13, k: 21, clusters: 10, weighted: true, integer: false },
+    { name: '2500×64, k=4 (3 candidates)', seed: 26, n: 2500, d: 64, k: 4, clusters: 3, weighted: false, integer: false },
+    { name: '5000×5, k=60 (6 candidates)', seed: 27, n: 5000, d: 5, k: 60, clusters: 30, weighted: false, integer: false },
+    { name: '8000×4 small integers (ties, duplicates), k=12, integer weights', seed: 28, n: 8000, d: 4, k: 12, clusters: 6, weighted: true, integer: true },
+  ];
+  for (const cs of cases) {
+    it(cs.name, async () => {
+      const rng = new Rng(cs.seed);
+      const { data } = blobs(rng, cs.n, cs.d, cs.clusters, 4);
+      if (cs.integer) for (let i = 0; i < data.length; i++) data[i] = Math.round(data[i]!);
+      let w: Float64Array | null = null;
+      if (cs.weighted) {
+        w = new Float64Array(cs.n);
+        for (let i = 0; i < cs.n; i++) w[i] = i % 7 === 0 ? 0 : cs.integer ? 1 + rng.nextInt(3) : 0.1 + 2 * rng.nextFloat();
+      }
+      const { n, d, k } = cs;
+
+      // k-means++: blocked sums, pruning and the candidates' lists choose what the plain version does.
+      setKMeansThreadProvider(null);
+      const ref = referencePlusPlus(data, n, d, k, new Rng(cs.seed + 100), w);
+      const single = kmeansPlusPlusCentroids(data, n, d, k, new Rng(cs.seed + 100), w);
+      expect(same(single, ref)).toBe(true);
+      // Lloyd from those seeds, without the hand-off (a copy) and with it, on one thread.
+      const plain = await kmeansFromCentroids(data, n, d, Float64Array.from(single), k, { maxIterations: 0, weights: w });
+      const handed = await kmeansFromCentroids(data, n, d, single, k, { maxIterations: 0, weights: w });
+      const naive = naiveKMeans(data, n, d, single, k, 1000, w);
+      expect(plain.iterations).toBe(naive.iterations);
+      expect(plain.converged).toBe(naive.converged);
+      expect(maxAbsDiff(plain.centroids, naive.centroids)).toBeLessThanOrEqual(1e-12);
+      expect(Array.from(plain.assignments)).toEqual(Array.from(naive.assignments));
+      expect(same(handed.centroids, plain.centroids)).toBe(true);
+      expect(Array.from(handed.assignments)).toEqual(Array.from(plain.assignments));
+      expect(handed.iterations).toBe(plain.iterations);
+      // The hand-off spares the first full scan.
+      expect(handed.distanceComputations).toBeLessThan(plain.distanceComputations);
+
+      // The same on helper threads, with one or three helpers (different task splits): bit for bit.
+      for (const provider of [oneHelper, threeHelpers, nodeKMeansThreads]) {
+        setKMeansThreadProvider(provider, parallel);
+        const par = kmeansPlusPlusCentroids(data, n, d, k, new Rng(cs.seed + 100), w);
+        expect(same(par, single)).toBe(true);
+        const km = await kmeansFromCentroids(data, n, d, par, k, { maxIterations: 0, weights: w });
+        expect(same(km.centroids, plain.centroids)).toBe(true);
+        expect(Array.from(km.assignments)).toEqual(Array.from(plain.assignments));
+        expect(km.iterations).toBe(plain.iterations);
+        expect(km.distanceComputations).toBe(handed.distanceComputations);
+        // Ordinary arrays come back, whatever the threads shared.
+        expect(km.centroids.buffer).toBeInstanceOf(ArrayBuffer);
+        expect(km.assignments.buffer).toBeInstanceOf(ArrayBuffer);
+        // mlpack's k-means (uniform start, point-order sums) is bit for bit the one-thread result.
+        const mlpack = await kmeans(data, n, d, k, new Rng(cs.seed + 200), { maxIterations: 50, weights: w });
+        setKMeansThreadProvider(null);
+        const mlpack1 = await kmeans(data, n, d, k, new Rng(cs.seed + 200), { maxIterations: 50, weights: w });
+        expect(same(mlpack.centroids, mlpack1.centroids)).toBe(true);
+        expect(Array.from(mlpack.assignments)).toEqual(Array.from(mlpack1.assignments));
+        expect(mlpack.iterations).toBe(mlpack1.iterations);
+      }
+    });
+  }
+
+  it('fills empty clusters on the helper threads as on one thread (duplicate starts, weights)', async () => {
+    const rng = new Rng(41);
+    const n = 4000, d = 3, k = 7;
+    const { data } = blobs(rng, n, d, 7, 3);
+    const w = Float64Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : 1 + rng.nextFloat()));
+    const init = new Float64Array(k * d);
+    for (let j = 0; j < k; j++) init.set(data.subarray((j % 3) * d, (j % 3) * d + d), j * d); // only 3 distinct
+    setKMeansThreadProvider(null);
+    const one = await kmeansFromCentroids(data, n, d, init, k, { maxIterations: 0, weights: w });
+    const ref = naiveKMeans(data, n, d, init, k, 1000, w);
+    expect(one.iterations).toBe(ref.iterations);
+    expect(maxAbsDiff(one.centroids, ref.centroids)).toBeLessThanOrEqual(1e-12);
+    setKMeansThreadProvider(threeHelpers, parallel);
+    const par = await kmeansFromCentroids(data, n, d, init, k, { maxIterations: 0, weights: w });
+    setKMeansThreadProvider(null);
+    expect(same(par.centroids, one.centroids)).toBe(true);
+    expect(Array.from(par.assignments)).toEqual(Array.from(one.assignments));
+  });
+
+  it('runs float32 data on the helper threads as on one thread (mlpack k-means, k-means++)', async () => {
+    const rng = new Rng(43);
+    const n = 7000, d = 6, k = 9;
+    const data = Float32Array.from(blobs(rng, n, d, 9, 3).data);
+    setKMeansThreadProvider(null);
+    const one = await kmeans(data, n, d, k, new Rng(5), { maxIterations: 0 });
+    const seeds1 = kmeansPlusPlusCentroids(data, n, d, k, new Rng(6));
+    const pp1 = await kmeansFromCentroids(data, n, d, seeds1, k, { maxIterations: 0 });
+    setKMeansThreadProvider(threeHelpers, parallel);
+    const par = await kmeans(data, n, d, k, new Rng(5), { maxIterations: 0 });
+    const seeds = kmeansPlusPlusCentroids(data, n, d, k, new Rng(6));
+    const pp = await kmeansFromCentroids(data, n, d, seeds, k, { maxIterations: 0 });
+    setKMeansThreadProvider(null);
+    expect(same(par.centroids, one.centroids)).toBe(true);
+    expect(Array.from(par.assignments)).toEqual(Array.from(one.assignments));
+    expect(same(seeds, seeds1)).toBe(true);
+    expect(same(pp.centroids, pp1.centroids)).toBe(true);
+    expect(same(seeds1, referencePlusPlus(Float64Array.from(data), n, d, k, new Rng(6), null))).toBe(true);
+  });
+
+  it('stays on the calling thread below the size threshold', () => {
+    let asked = 0;
+    setKMeansThreadProvider(() => {
+      asked++;
+      return null;
+    });
+    const rng = new Rng(42);
+    const data = Float64Array.from({ length: 300 * 2 }, () => rng.nextNormal());
+    kmeansPlusPlusCentroids(data, 300, 2, 3, new Rng(1));
+    setKMeansThreadProvider(null);
+    expect(asked).toBe(0);
+  });
+
+  it('does not keep a Node process alive once k-means is done', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webgmm-kmeans-threads-'));
+    try {
+      const src = (f: string) => JSON.stringify(new URL(`../src/${f}`, import.meta.url).href);
+      const script = join(dir, 'run.mts');
+      writeFileSync(
+        script,
+        `import { kmeansPlusPlusCentroids, kmeansFromCentroids } from ${src('train/kmeans.js')};
+import { setKMeansThreadProvider } from ${src('train/kmeans-parallel.js')};
+import { nodeKMeansThreads } from ${src('worker/kmeans-threads.js')};
+import { Rng } from ${src('util/rng.js')};
+setKMeansThreadProvider(nodeKMeansThreads, { minWork: 0, minPoints: 0 });
+const n = 20000, d = 3, r = new Rng(3);
+const data = Float64Array.from({ length: n * d }, () => r.nextNormal());
+const km = await kmeansFromCentroids(data, n, d, kmeansPlusPlusCentroids(data, n, d, 5, new Rng(4)), 5, { maxIterations: 0 });
+console.log(JSON.stringify(Array.from(km.centroids)));
+`,
+      );
+      const root = fileURLToPath(new URL('..', import.meta.url));
+      const t0 = Date.now();
+      const run = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      // …and computed what one thread computes here.
+      setKMeansThreadProvider(null);
+      const n = 20000, d = 3, r = new Rng(3);
+      const data = Float64Array.from({ length: n * d }, () => r.nextNormal());
+      return kmeansFromCentroids(data, n, d, kmeansPlusPlusCentroids(data, n, d, 5, new Rng(4)), 5, { maxIterations: 0 }).then((km) => {
+        expect(JSON.parse(run.stdout.trim())).toEqual(Array.from(km.centroids));
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -15,6 +15,7 @@
  */
 
 import type { Values } from '../data.js';
+import { kmeansDataArray } from './kmeans-parallel.js';
 
 export interface FeatureScaling {
   /** D locations (weighted means). */
@@ -124,7 +125,8 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
  */
 export function scaledData(data: Values, n: number, d: number, s: FeatureScaling, rows: Int32Array | null = null): Float64Array {
   const count = rows ? rows.length : n;
-  const out = new Float64Array(count * d);
+  // In shared memory where k-means has helper threads, so that they need no copy of their own.
+  const out = kmeansDataArray(count * d);
   for (let r = 0; r < count; r++) scaleRow(data, (rows ? rows[r]! : r) * d, d, s, out, r * d);
   return out;
 }
@@ -152,7 +154,7 @@ export function standardizedData(data: Values, n: number, d: number, weights: Fl
       m2[j] = m2[j]! + w * t * t;
     }
   }
-  const out = new Float64Array(n * d);
+  const out = kmeansDataArray(n * d);
   for (let j = 0; j < d; j++) {
     const sd = Math.sqrt(m2[j]! / total);
     if (!(sd > 0) || !Number.isFinite(sd)) continue;

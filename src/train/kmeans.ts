@@ -19,11 +19,20 @@
  * its remaining points. With weights, only positive-weight points are candidates.
  *
  * Data layout: row-major Float64Array, n points × d dims; centroids K×d row-major.
+ *
+ * Speed: the per-point loops live in kmeans-kernels.ts (several distances per pass over a point,
+ * tight loops over typed arrays). With a helper-thread provider installed (kmeans-parallel.ts; the
+ * Node entry installs worker threads) and a large enough problem, the assignment passes and
+ * k-means++ run on several threads over shared memory with exactly the one-thread results: every
+ * pass writes per-point, per-block or per-cluster results that one thread computes whole, and the
+ * centroid sums stay in point order per cluster (mlpack's results bit for bit).
  */
 import { InvalidArgumentError, throwIfAborted } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 import type { Values } from '../data.js';
 import { createYielder } from '../util/yield.js';
+import { kmAccumulate, kmFullScan, kmHamerly, kmPlusPlusBlocks, kmPlusPlusFirst } from './kmeans-kernels.js';
+import { float64, int32, isShared, kmeansThreadsFor, sharedCopy, type KMeansThreadPool } from './kmeans-parallel.js';
 
 export interface KMeansOptions {
   /** Lloyd iterations cap; 0 = until convergence (mlpack: kmeans_max_iterations, default 1000). */
@@ -53,6 +62,11 @@ export interface KMeansResult {
 
 /** mlpack's KMeans::Cluster stops once the centroid shift (Frobenius norm) is ≤ this. */
 const CONVERGENCE_TOLERANCE = 1e-5;
+/**
+ * Tasks per thread a parallel pass is split into: small enough that a thread held up by the
+ * operating system delays the others by little, large enough to cost nothing to hand out.
+ */
+const TASKS_PER_THREAD = 24;
 /** Unit roundoff 2^-53. */
 const UNIT_ROUNDOFF = 1.1102230246251565e-16;
 /** Widening factors for one rounded addition / subtraction in the bound updates. */
@@ -151,7 +165,7 @@ export async function kmeans(
   checkMaxIterations(options.maxIterations);
   const weights = checkWeights(options.weights, n);
   const initial = sampleInitialCentroids(data, n, d, k, rng, weights);
-  return lloyd(data, n, d, k, initial, weights, options.maxIterations, options.signal, options.onIteration);
+  return lloyd(data, n, d, k, initial, weights, options.maxIterations, options.signal, options.onIteration, null);
 }
 
 /** k-means starting from the given K×d centroids (copied, not modified). */
@@ -170,11 +184,14 @@ export async function kmeansFromCentroids(
     throw new InvalidArgumentError('initialCentroids', `expected ${k}×${d} = ${k * d} initial centroid values, got ${initial.length}`);
   }
   const weights = checkWeights(options.weights, n);
-  return lloyd(data, n, d, k, Float64Array.from(initial), weights, options.maxIterations, options.signal, options.onIteration);
+  const seed = takeSeeding(initial, data, n, d, k);
+  return lloyd(data, n, d, k, Float64Array.from(initial), weights, options.maxIterations, options.signal, options.onIteration, seed);
 }
 
 /**
- * The Lloyd loop. `start` is owned (becomes one of the two ping-pong centroid buffers).
+ * The Lloyd loop. `start` is owned (copied into one of the two ping-pong centroid buffers). With
+ * `seed` (k-means++'s nearest-seed assignments and squared distances for these very centroids),
+ * the first assignment pass starts from them instead of scanning every centroid.
  */
 async function lloyd(
   data: Values,
@@ -185,17 +202,36 @@ async function lloyd(
   weights: Float64Array | null,
   maxIterations: number,
   signal: AbortSignal | undefined,
-  onIteration?: (iteration: number, shift: number) => void,
+  onIteration: ((iteration: number, shift: number) => void) | undefined,
+  seed: Seeding | null,
 ): Promise<KMeansResult> {
-  let current: Float64Array = start; // centroids used for this iteration's assignment
-  let next: Float64Array = new Float64Array(k * d); // centroids produced by this iteration
-  const assignments = new Int32Array(n);
-  const upper = new Float64Array(n);
-  const lower = new Float64Array(n);
+  const pool = kmeansThreadsFor(n, d, k);
+  const par = pool !== null;
+  if (par) {
+    data = seed?.sharedData ?? sharedCopy(data, n * d);
+    if (weights) weights = sharedCopy(weights, n);
+  }
+  let current = float64(k * d, par); // centroids used for this iteration's assignment
+  current.set(start);
+  let next = float64(k * d, par); // centroids produced by this iteration
+  let assignments: Int32Array;
+  let upper: Float64Array;
+  if (seed !== null && isShared(seed.assign) === par) {
+    assignments = seed.assign;
+    upper = seed.closest;
+  } else {
+    assignments = int32(n, par);
+    upper = float64(n, par);
+    if (seed !== null) {
+      assignments.set(seed.assign);
+      upper.set(seed.closest);
+    }
+  }
+  const lower = float64(n, par);
   const half = new Float64Array(k);
   const movement = new Float64Array(k);
-  const counts = new Int32Array(k);
-  const weightSums = new Float64Array(k);
+  const counts = int32(k, par);
+  const weightSums = float64(k, par);
   const variances = new Float64Array(k);
   // Relative error bound of a computed Euclidean distance (d squared differences summed, sqrt),
   // with a generous safety factor.
@@ -203,8 +239,8 @@ async function lloyd(
   const distUp = 1 + rel;
   const distDown = 1 - rel;
   const state: AssignState = {
-    data, n, d, k, assignments, upper, lower, half, distUp, distDown,
-    boundsValid: false, pending: false, movement, maxJ: -1, maxMove: 0, secondMove: 0, distanceComputations: 0,
+    data, n, d, k, assignments, upper, lower, half, centHalf: float64(k * k, par), distUp, distDown, pool,
+    boundsValid: seed !== null, seeded: seed !== null, pending: false, movement, maxJ: -1, maxMove: 0, secondMove: 0, distanceComputations: 0,
   };
 
   let iteration = 0;
@@ -261,12 +297,49 @@ async function lloyd(
   assignStep(state, current, null, weights, counts, weightSums);
 
   return {
-    centroids: current,
-    assignments,
+    // Ordinary arrays for the caller, whatever the threads worked on.
+    centroids: par ? Float64Array.from(current) : current,
+    assignments: par ? Int32Array.from(assignments) : assignments,
     iterations: iteration,
     converged: !(cNorm > CONVERGENCE_TOLERANCE),
     distanceComputations: state.distanceComputations,
   };
+}
+
+/** [tasks, chunk, limit] of a pass over n points split for the pool (chunks of ≥ 2048 points). */
+function pointTasks(n: number, pool: KMeansThreadPool): [number, number, number] {
+  const chunk = Math.max(2048, Math.ceil(n / (TASKS_PER_THREAD * (pool.helpers + 1))));
+  return [Math.ceil(n / chunk), chunk, n];
+}
+
+/**
+ * What k-means++ knows when it returns: every point's nearest seed and squared distance to it. kmeansFromCentroids picks it up when it is given
+ * those very centroids for the same data, so its first Lloyd pass need not scan every centroid.
+ * This assumes the data is not modified in between, as train() does not.
+ */
+interface Seeding {
+  data: Values;
+  n: number;
+  d: number;
+  k: number;
+  /** The centroids as returned (to notice a caller's changes). */
+  centroids: Float64Array;
+  assign: Int32Array;
+  closest: Float64Array;
+  /** The data in shared memory when the helper threads ran k-means++ (reused by Lloyd). */
+  sharedData: Values | null;
+}
+
+/** Keyed by the centroid array kmeansPlusPlusCentroids returned; taken once. */
+const seedings = new WeakMap<Float64Array, Seeding>();
+
+function takeSeeding(initial: Float64Array, data: Values, n: number, d: number, k: number): Seeding | null {
+  const s = seedings.get(initial);
+  if (s === undefined) return null;
+  seedings.delete(initial);
+  if (s.data !== data || s.n !== n || s.d !== d || s.k !== k) return null;
+  for (let i = 0; i < k * d; i++) if (!Object.is(s.centroids[i], initial[i])) return null;
+  return s;
 }
 
 interface AssignState {
@@ -281,10 +354,16 @@ interface AssignState {
   lower: Float64Array;
   /** s(j): half the distance from centre j to its nearest other centre (lower bound). */
   half: Float64Array;
+  /** ½‖c_a − c_b‖ (rounded down) for every pair, k×k (diagonal 0). */
+  centHalf: Float64Array;
   distUp: number;
   distDown: number;
+  /** Helper threads for the passes, or null. */
+  pool: KMeansThreadPool | null;
   /** The bounds hold for the last centroids assigned with (once `pending` movements are applied). */
   boundsValid: boolean;
+  /** `assignments` are every point's nearest centroid and `upper` the squared distances to it (k-means++ hand-off). */
+  seeded: boolean;
   /** Centroid movements not yet applied to the bounds (applied lazily in the next pass). */
   pending: boolean;
   /** Per-centroid movement (rounded up) of the last update. */
@@ -321,8 +400,9 @@ function assignStep(
   }
 
   if (!full) {
-    // s(j) = ½ min_{j'≠j} ‖c_j − c_j'‖ (rounded down).
+    // s(j) = ½ min_{j'≠j} ‖c_j − c_j'‖ (rounded down), and every ½‖c_a − c_b‖ (centHalf).
     half.fill(Infinity);
+    const centHalf = st.centHalf;
     for (let a = 0; a < k; a++) {
       const oa = a * d;
       for (let b = a + 1; b < k; b++) {
@@ -333,6 +413,8 @@ function assignStep(
           s += diff * diff;
         }
         const h = 0.5 * Math.sqrt(s) * distDown;
+        centHalf[a * k + b] = h;
+        centHalf[b * k + a] = h;
         if (h < half[a]!) half[a] = h;
         if (h < half[b]!) half[b] = h;
       }
@@ -340,99 +422,33 @@ function assignStep(
     computations += (k * (k - 1)) / 2;
   }
 
+  const pool = st.pool;
+  // On one thread the sums are accumulated inside the pass, slice by slice in point order.
+  const fused = pool === null ? sums : null;
   if (full) {
-    for (let i = 0, off = 0; i < n; i++, off += d) fullScan(data, off, centroids, k, d, i, assignments, upper, lower, distUp, distDown);
+    if (pool) pool.run(1, [data, d, k, centroids, assignments, upper, lower, distUp, distDown, counts, weightSums], ...pointTasks(n, pool));
+    else kmFullScan(data, d, k, centroids, 0, n, assignments, upper, lower, distUp, distDown, weights, fused, counts, weightSums);
     computations += n * k;
+  } else if (pool) {
+    const args = [data, d, k, centroids, assignments, upper, lower, half, st.centHalf, movement,
+      pending, st.seeded, maxJ, maxMove, secondMove, distUp, distDown, ROUND_UP, ROUND_DOWN, counts, weightSums];
+    computations += pool.run(2, args, ...pointTasks(n, pool));
   } else {
-    for (let i = 0, off = 0; i < n; i++, off += d) {
-      const a = assignments[i]!;
-      let u = upper[i]!;
-      let l = lower[i]!;
-      if (pending) {
-        u = (u + movement[a]!) * ROUND_UP;
-        // Negative lower bounds carry no information (s(j) ≥ 0 dominates), so rounding them
-        // toward zero is harmless.
-        l = (l - (a === maxJ ? secondMove : maxMove)) * ROUND_DOWN;
-        upper[i] = u;
-        lower[i] = l;
-      }
-      const h = half[a]!;
-      const m = l > h ? l : h;
-      if (u < m) continue;
-      // Tighten the upper bound with the exact distance to the assigned centre.
-      const oa = a * d;
-      let s = 0;
-      for (let t = 0; t < d; t++) {
-        const diff = data[off + t]! - centroids[oa + t]!;
-        s += diff * diff;
-      }
-      computations++;
-      u = Math.sqrt(s) * distUp;
-      upper[i] = u;
-      if (u < m) continue;
-      fullScan(data, off, centroids, k, d, i, assignments, upper, lower, distUp, distDown);
-      computations += k;
-    }
+    computations += kmHamerly(
+      data, d, k, centroids, 0, n, assignments, upper, lower, half, st.centHalf, movement,
+      pending, st.seeded, maxJ, maxMove, secondMove, distUp, distDown, ROUND_UP, ROUND_DOWN,
+      weights, fused, counts, weightSums,
+    );
   }
-  // Accumulate the new centroids' (weighted) sums in point order.
-  if (sums !== null) {
-    if (weights === null) {
-      for (let i = 0, off = 0; i < n; i++, off += d) {
-        const j = assignments[i]!;
-        counts[j]!++;
-        const o = j * d;
-        for (let t = 0; t < d; t++) sums[o + t]! += data[off + t]!;
-      }
-    } else {
-      for (let i = 0, off = 0; i < n; i++, off += d) {
-        const j = assignments[i]!;
-        const w = weights[i]!;
-        counts[j]!++;
-        weightSums[j]! += w;
-        const o = j * d;
-        for (let t = 0; t < d; t++) sums[o + t]! += w * data[off + t]!;
-      }
-    }
+  // With helper threads: the new centroids' (weighted) sums, each cluster's in point order.
+  if (sums !== null && pool) {
+    const phases = Math.min(k, pool.helpers + 1);
+    pool.run(3, [data, d, n, assignments, weights, sums, counts, weightSums, k], phases, 1, phases);
   }
+  st.seeded = false;
   st.boundsValid = true;
   st.pending = false;
   st.distanceComputations += computations;
-}
-
-/** Brute-force nearest and second-nearest centroid of point i; sets its assignment and bounds. */
-function fullScan(
-  data: Values,
-  off: number,
-  centroids: Float64Array,
-  k: number,
-  d: number,
-  i: number,
-  assignments: Int32Array,
-  upper: Float64Array,
-  lower: Float64Array,
-  distUp: number,
-  distDown: number,
-): void {
-  let best = Infinity;
-  let second = Infinity;
-  let bestJ = 0;
-  for (let j = 0, o = 0; j < k; j++, o += d) {
-    let s = 0;
-    for (let t = 0; t < d; t++) {
-      const diff = data[off + t]! - centroids[o + t]!;
-      s += diff * diff;
-    }
-    if (s < best) {
-      second = best;
-      best = s;
-      bestJ = j;
-    } else if (s < second) {
-      second = s;
-    }
-  }
-  assignments[i] = bestJ;
-  upper[i] = Math.sqrt(best) * distUp;
-  lower[i] = Math.sqrt(second) * distDown;
 }
 
 /**
@@ -621,12 +637,34 @@ function maxVarianceNewCluster(
 }
 
 /**
+ * Points per k-means++ block: the unit of the fixed partition over which potentials are summed
+ * (block sums in point order, then over blocks in block order) — a power of two near 32 Ki values,
+ * so that a block's coordinates stay in cache while several candidates are scored against it.
+ * It depends on d only, never on how many threads run, so results do not either.
+ */
+export function plusPlusBlockPoints(d: number): number {
+  let b = 256;
+  while (b < 16384 && b * 2 * d <= 32768) b *= 2;
+  return b;
+}
+
+/**
  * k-means++ seeding (Arthur & Vassilvitskii 2007), greedy variant as scikit-learn's: the first
  * centroid is a point drawn with probability ∝ its weight; each further one is the best of
  * `2 + ⌊ln k⌋` candidates drawn with probability ∝ w_i·D(x_i)² (D = distance to the nearest centroid
  * so far), best = the one that leaves the smallest Σ w_i D². Deterministic for a given `rng`.
  * Not an mlpack behaviour: the `'unit-invariant'` policy seeds every trial with it unless the refined
  * start is asked for (see train.ts).
+ *
+ * How it runs: all candidates of a round are drawn first (they come from the same distribution),
+ * then scored together in one pass over the data (kmPlusPlusBlocks), skipping the points that the
+ * triangle inequality proves farther from a candidate than from their centroid (exactly: the
+ * skipped terms are the ones the computation would give), and listing the points each candidate
+ * would bring closer, so that the winner updates D² without a second pass. Sums run over fixed
+ * blocks of points (block sums in point order, combined in block order, whatever the number of
+ * threads); a draw finds its block from the block sums, then walks that block. The choices are the
+ * plain algorithm's, up to rounding in the sums (ties within rounding). The result remembers each
+ * point's nearest seed for kmeansFromCentroids (see Seeding).
  */
 export function kmeansPlusPlusCentroids(
   data: Values,
@@ -637,19 +675,71 @@ export function kmeansPlusPlusCentroids(
   weights?: Float64Array | null,
 ): Float64Array {
   checkShape(data, n, d, k);
-  const w = checkWeights(weights, n);
+  let w = checkWeights(weights, n);
+  const source = data;
+  const pool = kmeansThreadsFor(n, d, k);
+  const par = pool !== null;
+  if (par) {
+    data = sharedCopy(data, n * d);
+    if (w) w = sharedCopy(w, n);
+  }
   const centroids = new Float64Array(k * d);
-  const closest = new Float64Array(n);
-  const trial = new Float64Array(n);
-  const bestTrial = new Float64Array(n);
   const localTrials = 2 + Math.floor(Math.log(k));
-  const wt = (i: number): number => (w ? (w[i] as number) : 1);
-  /** Index drawn with probability ∝ mass[i] (mass[i] ≥ 0, total > 0); falls back to the last positive. */
-  const draw = (mass: (i: number) => number, total: number): number => {
-    let target = rng.nextFloat() * total;
+  const block = plusPlusBlockPoints(d);
+  const nb = Math.ceil(n / block);
+  const closest = float64(n, par);
+  const assign = int32(n, par);
+  // Per-block total weight (for draws by weight) and Σ w·D² (for draws by D²).
+  const weightMass = new Float64Array(nb);
+  const mass = float64(nb, par);
+  const pot = float64(nb * localTrials, par);
+  // Per block and candidate, the points it would bring closer and their new D² (mostly untouched
+  // memory: a candidate improves few points outside its neighbourhood).
+  const listIdx = int32(nb * localTrials * block, par);
+  const listS = float64(nb * localTrials * block, par);
+  const listCnt = int32(nb * localTrials, par);
+  const cand = new Float64Array(localTrials * d);
+  const candThr = new Float64Array(localTrials * k);
+  const factor = pruneFactor(d);
+  const blocksPerTask = pool ? Math.max(1, Math.ceil(nb / (TASKS_PER_THREAD * (pool.helpers + 1)))) : nb;
+  const tasks = Math.ceil(nb / blocksPerTask);
+  let total = 0;
+  for (let b = 0; b < nb; b++) {
+    const start = b * block;
+    const end = Math.min(n, start + block);
+    let s = 0;
+    if (w) for (let i = start; i < end; i++) s += w[i]!;
+    else s = end - start;
+    weightMass[b] = s;
+    total += s;
+  }
+  /**
+   * Index drawn with probability ∝ per-point mass (w_i·D² when `byDistance`, else w_i): the block
+   * where the target falls by the block sums, then a walk through that block; rounding that runs
+   * past the end falls back on the last point of positive mass.
+   */
+  const drawIndex = (byDistance: boolean): number => {
+    const sums = byDistance ? mass : weightMass;
+    let target = rng.nextFloat() * (byDistance ? potential : total);
+    let lastBlock = -1;
+    let b = 0;
+    for (; b < nb; b++) {
+      const m = sums[b]!;
+      if (!(m > 0)) continue;
+      lastBlock = b;
+      if (target < m) break;
+      target -= m;
+    }
+    if (b === nb) {
+      if (lastBlock < 0) return 0; // no mass anywhere (unreachable: callers check the total)
+      b = lastBlock;
+      target = Infinity;
+    }
+    const start = b * block;
+    const end = Math.min(n, start + block);
     let last = -1;
-    for (let i = 0; i < n; i++) {
-      const m = mass(i);
+    for (let i = start; i < end; i++) {
+      const m = byDistance ? (w ? w[i]! * closest[i]! : closest[i]!) : w ? w[i]! : 1;
       if (!(m > 0)) continue;
       last = i;
       if (target < m) return i;
@@ -657,48 +747,82 @@ export function kmeansPlusPlusCentroids(
     }
     return last;
   };
-  let total = 0;
-  for (let i = 0; i < n; i++) total += wt(i);
-  const first = draw(wt, total);
-  centroids.set(data.subarray(first * d, first * d + d), 0);
   let potential = 0;
-  for (let i = 0; i < n; i++) {
-    const s = sqDistTo(data, i * d, centroids, 0, d);
-    closest[i] = s;
-    potential += wt(i) * s;
-  }
+  const first = drawIndex(false);
+  centroids.set(data.subarray(first * d, first * d + d), 0);
+  const firstRow = centroids.slice(0, d);
+  if (pool) pool.run(4, [data, d, n, w, closest, block, firstRow, mass], tasks, blocksPerTask, nb);
+  else kmPlusPlusFirst(data, d, n, w, closest, block, 0, nb, firstRow, mass);
+  for (let b = 0; b < nb; b++) potential += mass[b]!;
+  const chosenIdx = new Int32Array(localTrials);
   for (let c = 1; c < k; c++) {
-    let chosen = -1;
+    // All points coincide with the centroids so far: draw by weight alone.
+    for (let t = 0; t < localTrials; t++) {
+      const idx = potential > 0 ? drawIndex(true) : drawIndex(false);
+      chosenIdx[t] = idx;
+      cand.set(data.subarray(idx * d, idx * d + d), t * d);
+    }
+    // Pruning thresholds: a point whose D² (to centroid j) is ≤ ‖cand − c_j‖²/factor is at least
+    // as far from the candidate (triangle inequality, with room for rounding).
+    for (let t = 0; t < localTrials; t++) {
+      for (let j = 0; j < c; j++) candThr[t * k + j] = pruneThreshold(cand, t * d, centroids, j * d, d, factor);
+    }
+    if (pool) {
+      const args = [data, d, n, w, closest, assign, k, block, cand, localTrials, candThr, pot, listIdx, listS, listCnt];
+      pool.run(0, args, tasks, blocksPerTask, nb);
+    } else {
+      kmPlusPlusBlocks(data, d, n, w, closest, assign, k, block, 0, nb, cand, localTrials, candThr, pot, listIdx, listS, listCnt);
+    }
+    let chosen = 0;
     let chosenPotential = Infinity;
     for (let t = 0; t < localTrials; t++) {
-      // All points coincide with the centroids so far: draw by weight alone.
-      const idx = potential > 0 ? draw((i) => wt(i) * (closest[i] as number), potential) : draw(wt, total);
-      const o = idx * d;
       let p = 0;
-      for (let i = 0; i < n; i++) {
-        const s = sqDistTo(data, i * d, data, o, d);
-        const m = s < (closest[i] as number) ? s : (closest[i] as number);
-        trial[i] = m;
-        p += wt(i) * m;
-      }
+      for (let b = 0; b < nb; b++) p += pot[b * localTrials + t]!;
       if (p < chosenPotential) {
         chosenPotential = p;
-        chosen = idx;
-        bestTrial.set(trial);
+        chosen = t;
       }
     }
-    centroids.set(data.subarray(chosen * d, chosen * d + d), c * d);
-    closest.set(bestTrial);
+    const idx = chosenIdx[chosen]!;
+    centroids.set(data.subarray(idx * d, idx * d + d), c * d);
+    // D² ← min(D², distance to the new centroid): exactly the chosen candidate's lists.
+    for (let b = 0; b < nb; b++) {
+      const o = b * localTrials + chosen;
+      const base = o * block;
+      const count = listCnt[o]!;
+      for (let r = 0; r < count; r++) {
+        const i = listIdx[base + r]!;
+        closest[i] = listS[base + r]!;
+        assign[i] = c;
+      }
+      mass[b] = pot[o]!;
+    }
     potential = chosenPotential;
   }
+  seedings.set(centroids, {
+    data: source, n, d, k, centroids: centroids.slice(), assign, closest, sharedData: par ? data : null,
+  });
   return centroids;
 }
 
-function sqDistTo(a: Values, ao: number, b: Values, bo: number, d: number): number {
+/** Unit roundoff-based factor F of the k-means++ pruning test D² ≤ ‖c − c_j‖² / F (F ≥ 4). */
+function pruneFactor(d: number): number {
+  // A computed squared distance is within a relative (2d + 16)·u of the exact one; F = 4·(1 + 16γ)
+  // leaves room for both distances' rounding and the division (see kmPlusPlusBlocks).
+  return 4 * (1 + 16 * (2 * d + 16) * UNIT_ROUNDOFF);
+}
+
+/**
+ * ‖a − b‖² / factor, less an absolute 1e-290 for underflow; −1 (never prune) when not finite.
+ * Exact pruning: D² ≤ this ⇒ ‖x − a‖ ≥ ‖a − b‖ − ‖x − b‖ ≥ (1 + ε)·D, so the computed ‖x − a‖²
+ * is ≥ the computed D².
+ */
+function pruneThreshold(a: Float64Array, ao: number, b: Float64Array, bo: number, d: number, factor: number): number {
   let s = 0;
   for (let t = 0; t < d; t++) {
-    const diff = (a[ao + t] as number) - (b[bo + t] as number);
+    const diff = a[ao + t]! - b[bo + t]!;
     s += diff * diff;
   }
-  return s;
+  const thr = s / factor - 1e-290;
+  return Number.isFinite(thr) ? thr : -1;
 }
