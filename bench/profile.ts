@@ -5,6 +5,8 @@
  *   node --import tsx bench/profile.ts --n 1000000 --d 8 --k 8 --cov full [--passes 5] [--split]
  *
  * --split: the E-step and statistics as two kernels even where the fused kernel applies.
+ * --no-subgroups: no subgroup operations, as on a device without them (implies the two kernels,
+ *   and the split statistics kernels without subgroups).
  * --weights: per-point weights (0.25–4.25, every 7th point 0) instead of none.
  * --shader name=file.wgsl (repeatable): a variant of shaders/name.wgsl, for A/B runs.
  * --help: this text.
@@ -19,7 +21,7 @@ import { SHADERS } from '../src/backends/webgpu/shaders.generated.js';
 import { readFileSync } from 'node:fs';
 
 if (process.argv.includes('--help')) {
-  console.log('usage: node --import tsx bench/profile.ts [--n 1000000] [--d 8] [--k 8] [--cov full|diagonal] [--passes 5] [--split] [--weights] [--shader name=file.wgsl]...');
+  console.log('usage: node --import tsx bench/profile.ts [--n 1000000] [--d 8] [--k 8] [--cov full|diagonal] [--passes 5] [--split] [--no-subgroups] [--weights] [--shader name=file.wgsl]...');
   process.exit(0);
 }
 const arg = (name: string, dflt: string): string => {
@@ -55,7 +57,7 @@ const gpu = await acquireGpu();
 if (!gpu) throw new Error('no WebGPU adapter');
 const t0 = performance.now();
 const weights = process.argv.includes('--weights') ? Float64Array.from({ length: n }, (_, i) => (i % 7 === 3 ? 0 : 0.25 + (i % 5))) : null;
-const backend = await WebGpuBackend.create(gpu, { data, n, d }, weights, { k, covarianceType: cov, fused: !process.argv.includes('--split') });
+const backend = await WebGpuBackend.create(gpu, { data, n, d }, weights, { k, covarianceType: cov, fused: !process.argv.includes('--split'), subgroups: !process.argv.includes('--no-subgroups') });
 console.log(`${n}×${d} K=${k} ${cov}${weights ? ' weighted' : ''} on ${gpu.adapter}: setup ${(performance.now() - t0).toFixed(0)} ms, ${backend.chunkCount} chunk(s)`);
 await backend.pass(params);
 const whole: number[] = [];

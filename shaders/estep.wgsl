@@ -10,7 +10,8 @@
 // lavapipe vectorize well, and what hides latency on GPUs). Parameters sit in a uniform buffer,
 // per component: [mean: DP4 vec4][full: P's rows packed (row r: r/4 + 1 vec4) | diagonal: DP4
 // vec4 of 1/σ²][vec4(log w − ½(D log 2π + log det Σ), 0, 0, 0)]. Points are centred on upload
-// (design §2) and padded to vec4 blocks with zeros.
+// (design §2) and padded to vec4 blocks with zeros. Diagonal covariance with D ≥ 45 walks the
+// dimension blocks outside the components instead (DIMS_OUTER).
 
 override D: u32;
 override DP4: u32;
@@ -29,6 +30,13 @@ const NEG_BIG: f32 = -3.0e38;
 // over k (with K constant the loops unroll and the indices are static); more go through `resp`.
 const MAX_K_PRIVATE: u32 = 32u;
 const ZERO_LIKELIHOOD: f32 = -1.0e37;
+// Diagonal with many dimensions: the loop over dimension blocks outside the loop over components,
+// so the four points need no private copy x (PPI·DP4 vec4s). With D ≥ 45 (48 vec4s and more)
+// lavapipe no longer keeps x in registers and indexes it dynamically; measured on 1M points
+// (A/B alternated, lavapipe): D = 64, K = 8 E-step 320 against 572 ms, D = 64, K = 2 178 against
+// 246 ms, D = 48, K = 32 (300k) 298 against 448 ms; below, where x fits, it was slower
+// (D = 16, K = 24 331 against 252 ms, D = 32 and 40, K = 24 ~1.3×).
+override DIMS_OUTER: bool = DIAGONAL && K <= MAX_K_PRIVATE && DP4 >= 12u;
 
 struct Chunk {
   n: u32,            // points in this chunk
@@ -68,16 +76,49 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var p0 = (wid.x * WG + lid) * PPI; p0 < n; p0 += chunk.groups * WG * PPI) {
     let valid = vec4<bool>(p0 < n, p0 + 1u < n, p0 + 2u < n, p0 + 3u < n);
     for (var i = 0u; i < PPI; i++) {
+      if (DIMS_OUTER) {
+        break;
+      }
       let p = min(p0 + i, n - 1u);
       for (var b = 0u; b < DP4; b++) {
         x[i * DP4 + b] = points[p * DP4 + b];
       }
     }
     var mx = vec4f(NEG_BIG);
+    // DIMS_OUTER (see its definition): blocks of dimensions outer, components inner, each block's
+    // four point vec4s loaded as it is used, every component's sum in a private vec4.
+    var msum: array<vec4f, MAX_K_PRIVATE>;
+    if (DIMS_OUTER) {
+      for (var k = 0u; k < K; k++) {
+        msum[min(k, MAX_K_PRIVATE - 1u)] = vec4f(0.0);
+      }
+      let q0 = min(p0, n - 1u) * DP4;
+      let q1 = min(p0 + 1u, n - 1u) * DP4;
+      let q2 = min(p0 + 2u, n - 1u) * DP4;
+      let q3 = min(p0 + 3u, n - 1u) * DP4;
+      for (var b = 0u; b < DP4; b++) {
+        let x0 = points[q0 + b];
+        let x1 = points[q1 + b];
+        let x2 = points[q2 + b];
+        let x3 = points[q3 + b];
+        for (var k = 0u; k < K; k++) {
+          let base = k * stride;
+          let mu = params[base + b];
+          let iv = params[base + DP4 + b];
+          let d0 = x0 - mu;
+          let d1 = x1 - mu;
+          let d2 = x2 - mu;
+          let d3 = x3 - mu;
+          msum[min(k, MAX_K_PRIVATE - 1u)] += vec4f(dot(d0 * d0, iv), dot(d1 * d1, iv), dot(d2 * d2, iv), dot(d3 * d3, iv));
+        }
+      }
+    }
     for (var k = 0u; k < K; k++) {
       let base = k * stride;
       var m = vec4f(0.0);
-      if (DIAGONAL) {
+      if (DIMS_OUTER) {
+        m = msum[min(k, MAX_K_PRIVATE - 1u)];
+      } else if (DIAGONAL) {
         for (var b = 0u; b < DP4; b++) {
           let mu = params[base + b];
           let iv = params[base + DP4 + b];

@@ -4,7 +4,8 @@
 // 0..3 with a partial last one), point counts that are not multiples of 4, and chunks that split
 // statistics ranges unevenly. Then one pass of each kernel path — the fused kernel (K ≤ twice the
 // subgroup size, D ≤ 8 full or ≤ 32 diagonal: fused.wgsl, fused-diagonal.wgsl) and the E-step +
-// statistics pair — on the same shapes, against the CPU.
+// statistics pair, with subgroups (stats-*-subgroup.wgsl) and without (stats-*.wgsl, as on a
+// device without the feature) — on the same shapes, against the CPU.
 import { describe, it, expect } from 'vitest';
 import { train, type TrainOptions } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
@@ -127,6 +128,24 @@ const PASS_CASES: [string, { n: number; d: number; k: number; diagonal: boolean;
   ['D = 32 diagonal, K = 13, weights, chunks of 333 (n % 4 = 1 per chunk)', { n: 2000, d: 32, k: 13, diagonal: true, weights: true, maxChunkPoints: 333 }],
   ['D = 7 diagonal, K = 9, far outliers (every density underflows)', { n: 2001, d: 7, k: 9, diagonal: true, outliers: true }],
   ['D = 5 diagonal, K = 16, weights, far outliers, chunks of 997', { n: 3001, d: 5, k: 16, diagonal: true, weights: true, outliers: true, maxChunkPoints: 997 }],
+  // The E-step + statistics pair, with and without subgroups (stats-*-subgroup.wgsl load SG points
+  // at a time, one per lane, and mask the points past a range's end; K rounds up to whole
+  // subgroups of lanes): several statistics tiles, K beyond a subgroup and odd, ranges and chunks
+  // that end inside a step of SG points, fewer points than one step, zero weights, outliers.
+  ['D = 9 full, K = 17, weights, chunks of 333', { n: 1001, d: 9, k: 17, diagonal: false, weights: true, maxChunkPoints: 333 }],
+  ['D = 9 full, K = 3, chunks of 5 points', { n: 203, d: 9, k: 3, diagonal: false, maxChunkPoints: 5 }],
+  ['D = 16 full, K = 33, far outliers, n % 4 = 2', { n: 2002, d: 16, k: 33, diagonal: false, outliers: true }],
+  ['D = 32 full, K = 1, n = 3', { n: 3, d: 32, k: 1, diagonal: false }],
+  ['D = 32 full, K = 16, weights, n % 4 = 3', { n: 1003, d: 32, k: 16, diagonal: false, weights: true }],
+  ['D = 64 full, K = 3, weights, far outliers, chunks of 500', { n: 1501, d: 64, k: 3, diagonal: false, weights: true, outliers: true, maxChunkPoints: 500 }],
+  ['D = 9 diagonal, K = 17, far outliers, n % 4 = 1', { n: 1001, d: 9, k: 17, diagonal: true, outliers: true }],
+  ['D = 12 diagonal, K = 3, n = 6', { n: 6, d: 12, k: 3, diagonal: true }],
+  ['D = 16 diagonal, K = 33, weights, chunks of 777', { n: 2001, d: 16, k: 33, diagonal: true, weights: true, maxChunkPoints: 777 }],
+  ['D = 40 diagonal, K = 1, n = 5', { n: 5, d: 40, k: 1, diagonal: true }],
+  ['D = 64 diagonal, K = 8, weights, far outliers, n % 4 = 3', { n: 2003, d: 64, k: 8, diagonal: true, weights: true, outliers: true }],
+  // The diagonal E-step walks dimensions outside components from D = 45 (K ≤ 32), and not beyond.
+  ['D = 52 diagonal, K = 3, n = 7, chunks of 5 points', { n: 7, d: 52, k: 3, diagonal: true, maxChunkPoints: 5 }],
+  ['D = 48 diagonal, K = 33, weights, chunks of 600', { n: 1801, d: 48, k: 33, diagonal: true, weights: true, maxChunkPoints: 600 }],
 ];
 
 describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU', () => {
@@ -146,9 +165,11 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU',
     const expected = moments(cpu, params, c.k, c.d, c.diagonal);
     const handle = (await acquireGpu())!;
     const kernels: string[] = [];
-    for (const fused of [true, false]) {
+    // The default (fused where it applies), the pair with subgroups where the device has them, and
+    // the pair without subgroup operations (as on a device without them).
+    for (const variant of [{}, { fused: false }, { subgroups: false }]) {
       const backend = await WebGpuBackend.create(handle, ds, weights, {
-        k: c.k, covarianceType: c.diagonal ? 'diagonal' : 'full', fused, maxChunkPoints: c.maxChunkPoints,
+        k: c.k, covarianceType: c.diagonal ? 'diagonal' : 'full', maxChunkPoints: c.maxChunkPoints, ...variant,
       });
       try {
         backend.profile = {};
@@ -175,6 +196,7 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU',
     // Both paths ran: the fused kernel where the device has subgroups of at least K/2 lanes and
     // D ≤ 8 (full) or ≤ 32 (diagonal).
     expect(kernels[1]).toBe('estep+stats+reduce');
+    expect(kernels[2]).toBe('estep+stats+reduce');
     const fusable = 2 * handle.subgroupMinSize >= c.k && c.d <= (c.diagonal ? 32 : 8);
     expect(kernels[0]).toBe(fusable ? 'fused+reduce' : 'estep+stats+reduce');
   });

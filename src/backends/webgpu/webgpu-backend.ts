@@ -9,8 +9,8 @@
  *    subgroup size and the device has subgroups: E-step and statistics in one kernel, the
  *    responsibilities never stored; or
  *  - estep.wgsl (responsibilities and per-workgroup log-likelihood) then stats-full/diagonal.wgsl
- *    (per-block partial statistics around the current means), whose private arrays scale to
- *    D = 64 and K beyond a workgroup;
+ *    (per-block partial statistics around the current means; the -subgroup variants where the
+ *    device has subgroups), whose private arrays scale to D = 64 and K beyond a workgroup;
  * then reduce.wgsl (fixed-order sum of the partials), copies the chunk's totals into one staging
  * buffer, and submits once. The host adds the chunks' totals in float64.
  */
@@ -90,6 +90,8 @@ export interface WebGpuBackendOptions {
   maxChunkPoints?: number | undefined;
   /** false: E-step and statistics as two kernels even where the fused kernel applies (tests, benchmarks). */
   fused?: boolean;
+  /** false: no subgroup operations even where the device has them, as on a device without (tests, benchmarks). */
+  subgroups?: boolean;
   /**
    * Where the points live between passes. `'device'`: uploaded once and kept on the device (the
    * fastest). `'streamed'`: converted and uploaded again, chunk by chunk, on every pass, into one
@@ -157,24 +159,40 @@ interface Layout {
   /** Fused: invocations per workgroup (one subgroup), and components per invocation. */
   lanes: number;
   perLane: number;
+  /**
+   * Split statistics with subgroups (stats-*-subgroup.wgsl): points per shared load (SG), a power
+   * of two ≤ the smallest subgroup, 4 … 32; 0 where the device has no subgroups (stats-*.wgsl).
+   */
+  sg: number;
 }
 
-function layoutFor(d: number, k: number, type: CovarianceType, subgroupMinSize = 0): Layout {
+/** Largest SG of the subgroup statistics kernels (a divisor of STATS_BLOCK). */
+const STATS_MAX_SG = 32;
+
+/**
+ * `subgroupMinSize` 0: no subgroup operations (the device has none, or the caller turned them off).
+ * `fusable` false: the E-step + statistics pair even where the fused kernel applies.
+ */
+function layoutFor(d: number, k: number, type: CovarianceType, subgroupMinSize = 0, fusable = true): Layout {
   const diagonal = type === 'diagonal';
   const dp4 = Math.ceil(d / 4);
   // Fused: one subgroup of `lanes` invocations, each owning `perLane` components.
   const perLane = subgroupMinSize > 0 ? Math.ceil(k / subgroupMinSize) : Infinity;
-  const fused = d <= FUSED_MAX_D[type] && perLane <= FUSED_MAX_PER_LANE;
+  const fused = fusable && d <= FUSED_MAX_D[type] && perLane <= FUSED_MAX_PER_LANE;
   const lanes = fused ? Math.ceil(k / perLane) : 0;
   // Fused: per component the packed statistics [S (full) | s | N] (diagonal [s | q | N]) in vec4s.
   const tiles = fused ? 1 : diagonal ? dp4 : (dp4 * (dp4 + 1)) / 2;
   const slot = fused ? Math.ceil(((diagonal ? 2 * d : packedSize(d) + d) + 1) / 4) : diagonal ? 3 : 6;
-  const kw = Math.min(k, MAX_STATS_WORKGROUP);
+  // Split statistics: one invocation per component; with subgroups, whole subgroups of SG lanes
+  // (the lanes that load the shared points must exist), the spare lanes idle.
+  let sg = 0;
+  if (!fused && subgroupMinSize >= 4) sg = Math.min(2 ** Math.floor(Math.log2(subgroupMinSize)), STATS_MAX_SG);
+  const kw = sg > 0 ? Math.min(Math.ceil(Math.min(k, MAX_STATS_WORKGROUP) / sg) * sg, MAX_STATS_WORKGROUP) : Math.min(k, MAX_STATS_WORKGROUP);
   let tri4 = 0;
   for (let r = 0; r < d; r++) tri4 += (r >> 2) + 1;
   const stride = diagonal ? 2 * dp4 + 1 : dp4 + tri4 + 1;
   const m = tiles * k * slot;
-  return { d, k, dp4, tiles, slot, kw, kGroups: Math.ceil(k / kw), stride, tri4, m, diagonal, fused, lanes, perLane };
+  return { d, k, dp4, tiles, slot, kw, kGroups: Math.ceil(k / kw), stride, tri4, m, diagonal, fused, lanes, perLane, sg };
 }
 
 export class WebGpuBackend implements EStepBackend {
@@ -231,7 +249,7 @@ export class WebGpuBackend implements EStepBackend {
     this.n = ds.n;
     this.d = ds.d;
     const limits = this.device.limits;
-    this.layout = layoutFor(ds.d, options.k, options.covarianceType, options.fused === false ? 0 : handle.subgroupMinSize);
+    this.layout = layoutFor(ds.d, options.k, options.covarianceType, options.subgroups === false ? 0 : handle.subgroupMinSize, options.fused !== false);
     const maxBinding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     const pointBytes = this.layout.dp4 * 16;
     this.streamed = streamsPoints(options.residency ?? 'auto', handle.hostMemory, ds.n * pointBytes);
@@ -465,14 +483,18 @@ export class WebGpuBackend implements EStepBackend {
       [this.fusedPipeline, this.reducePipeline] = await Promise.all([pipeline(code, constants, 'fused'), reduce]);
       return;
     }
-    const statsKernel = L.diagonal ? SHADERS['stats-diagonal'] : SHADERS['stats-full'];
+    // With subgroups, the statistics kernels share each point's loads across a subgroup.
+    const statsName = `stats-${L.diagonal ? 'diagonal' : 'full'}${L.sg > 0 ? '-subgroup' : ''}` as const;
+    const statsKernel = SHADERS[statsName as keyof typeof SHADERS];
+    const statsConstants: Record<string, number> = { DP4: L.dp4, K: L.k, KW: L.kw, STRIDE: L.stride };
+    if (L.sg > 0) statsConstants.SG = L.sg;
     const estepConstants = {
       D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0, TRI4: L.tri4,
     };
     [this.estepPipeline, this.reducePipeline, this.statsPipeline] = await Promise.all([
       pipeline(SHADERS.estep, estepConstants, 'estep'),
       reduce,
-      pipeline(statsKernel, { DP4: L.dp4, K: L.k, KW: L.kw, STRIDE: L.stride }, 'stats'),
+      pipeline(statsKernel, statsConstants, 'stats'),
     ]);
   }
 

@@ -1,0 +1,124 @@
+// stats-full.wgsl for devices with subgroups: the same statistics, layout and output, with the
+// points' values loaded once per subgroup instead of once per lane.
+//
+// Every lane (component) of a workgroup needs the same point values. Lavapipe loads a storage
+// buffer address that all lanes share lane by lane, with a bounds check each, unless the address
+// is a compile-time constant, so a shared load costs as much as one with a different address per
+// lane. Here, every SG points, lane l of each subgroup loads point l's two vec4 blocks and scale
+// (l < SG ≤ the subgroup size; lanes beyond SG duplicate them), and the points are then handed
+// round with subgroupShuffle from a loop-constant lane: one load per SG points instead of one per
+// point. Each lane also reads its own responsibilities four points at a time (vec4). Points past
+// the range's end are masked out (r = 0) and their loads clamped to its last point.
+// Output: partials[((g·T + t)·K + k)·6 + 0..5] = S block columns 0..3, s block, (N, 0, 0, 0).
+
+enable subgroups;
+
+override DP4: u32;       // vec4 blocks per point
+override K: u32;
+override KW: u32;        // invocations per workgroup, a multiple of SG, ≤ 256 (lanes ≥ K idle)
+override STRIDE: u32;    // component stride in params (vec4s); the mean comes first
+override SG: u32;        // points per shared load: 4, 8, 16 or 32, ≤ the smallest subgroup size
+
+const BLOCK: u32 = 32u;
+
+struct Chunk {
+  n: u32,
+  groups: u32,           // point ranges (workgroups along x)
+  npad: u32,             // component k's values start at k·npad in `resp` (a multiple of 4)
+  perGroup: u32,         // points per range, a multiple of BLOCK
+}
+
+@group(0) @binding(0) var<storage, read> points: array<vec4f>;
+@group(0) @binding(1) var<storage, read> params: array<vec4f>;
+@group(0) @binding(2) var<storage, read> resp: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> partials: array<vec4f>;
+@group(0) @binding(4) var<uniform> chunk: Chunk;
+@group(0) @binding(5) var<storage, read> scale: array<f32>;
+
+@compute @workgroup_size(KW)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u,
+        @builtin(subgroup_invocation_id) sid: u32) {
+  let g = wid.x;
+  let t = wid.y;
+  let k = wid.z * KW + lid;
+  let kk = min(k, K - 1u);
+  // Block t of the upper triangle, enumerated row by row.
+  var bi = 0u;
+  var rest = t;
+  while (rest >= DP4 - bi) {
+    rest -= DP4 - bi;
+    bi++;
+  }
+  let bj = bi + rest;
+  let diagonal = bi == bj;
+  let ci = params[kk * STRIDE + bi];
+  let cj = params[kk * STRIDE + bj];
+  let rk = kk * chunk.npad / 4u;
+  let mine = sid % SG;
+
+  // Two-level summation, as in stats-full.wgsl.
+  var total = mat4x4f();
+  var totalComp = mat4x4f();
+  var sum = vec4f(0.0);
+  var sumComp = vec4f(0.0);
+  var nk = 0.0;
+  var nkComp = 0.0;
+  let start = g * chunk.perGroup;
+  let end = min(start + chunk.perGroup, chunk.n);
+  for (var p0 = start; p0 < end; p0 += BLOCK) {
+    var s0 = vec4f(0.0);
+    var s1 = vec4f(0.0);
+    var s2 = vec4f(0.0);
+    var s3 = vec4f(0.0);
+    var bs = vec4f(0.0);
+    var bn = 0.0;
+    for (var ps = p0; ps < min(p0 + BLOCK, end); ps += SG) {
+      // This lane's point of the next SG (clamped to the range; masked below).
+      let pl = min(ps + mine, end - 1u);
+      let xi = points[pl * DP4 + bi];
+      let xj = points[pl * DP4 + bj];
+      let sl = scale[pl];
+      for (var m = 0u; m < SG / 4u; m++) {
+        let r4 = resp[rk + ps / 4u + m];
+        for (var c = 0u; c < 4u; c++) {
+          let i = 4u * m + c;
+          let r = select(0.0, r4[c] * subgroupShuffle(sl, i), ps + i < end);
+          let di = subgroupShuffle(xi, i) - ci;
+          let dj = subgroupShuffle(xj, i) - cj;
+          let a = r * di;
+          s0 += a * dj.x;
+          s1 += a * dj.y;
+          s2 += a * dj.z;
+          s3 += a * dj.w;
+          if (diagonal) {
+            bs += a;
+            bn += r;
+          }
+        }
+      }
+    }
+    let y = mat4x4f(s0, s1, s2, s3) - totalComp;
+    let t = total + y;
+    totalComp = (t - total) - y;
+    total = t;
+    if (diagonal) {
+      let ys = bs - sumComp;
+      let ts = sum + ys;
+      sumComp = (ts - sum) - ys;
+      sum = ts;
+      let yn = bn - nkComp;
+      let tn = nk + yn;
+      nkComp = (tn - nk) - yn;
+      nk = tn;
+    }
+  }
+  if (k < K) {
+    let o = ((g * ((DP4 * (DP4 + 1u)) / 2u) + t) * K + k) * 6u;
+    partials[o] = total[0];
+    partials[o + 1u] = total[1];
+    partials[o + 2u] = total[2];
+    partials[o + 3u] = total[3];
+    partials[o + 4u] = sum;
+    partials[o + 5u] = vec4f(nk, 0.0, 0.0, 0.0);
+  }
+}
