@@ -8,8 +8,8 @@
  * stopping rule), and with its defaults (k-means++, tol=1e-4) as a user would run it.
  * Also webgmm's default seeding exactly as train() runs it under the default 'unit-invariant'
  * policy: feature scaling, the scaled copy, greedy k-means++ and Lloyd to convergence — the number
- * to hold against scikit-learn's defaults — with k-means' helper threads, as the Node entry
- * installs them (the scaled copy is then made in shared memory), and on one thread. `--compare MODULE` adds the
+ * to hold against scikit-learn's defaults — with k-means' helper threads, as the Node entry's
+ * `useKMeansThreads()` installs them (the scaled copy is then made in shared memory), and on one thread. `--compare MODULE` adds the
  * same default seeding with another build of kmeans.ts (a module exporting
  * kmeansPlusPlusCentroids and kmeansFromCentroids), run alternately with ours for A/B timing.
  * Medians over runs; prints a table and writes JSON under bench/results/.
@@ -55,7 +55,7 @@ const inertiaOf = (assignments: ArrayLike<number>, centroids: Float64Array): num
 };
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-// The helper threads, as the Node entry installs them (started here, outside the timings).
+// The helper threads, as useKMeansThreads() installs them (started here, outside the timings).
 setKMeansThreadProvider(nodeKMeansThreads);
 const helpers = nodeKMeansThreads()?.helpers ?? 0;
 
@@ -90,7 +90,7 @@ for (let r = 0; r < RUNS; r++) {
     setKMeansThreadProvider(v.threads ? nodeKMeansThreads : null);
     const t = performance.now();
     const scaling = featureScales(data, N, D, null);
-    // With the provider installed (as the Node entry does) the scaled copy is in shared memory.
+    // With the provider installed (as useKMeansThreads() does) the scaled copy is in shared memory.
     const scaled = scaledData(data, N, D, scaling);
     const seeds = v.impl.kmeansPlusPlusCentroids(scaled, N, D, K, new Rng(100 + r), null);
     const km = await v.impl.kmeansFromCentroids(scaled, N, D, seeds, K, { maxIterations: 0 });

@@ -22,7 +22,7 @@
  *
  * Speed: the per-point loops live in kmeans-kernels.ts (several distances per pass over a point,
  * tight loops over typed arrays). With a helper-thread provider installed (kmeans-parallel.ts; the
- * Node entry installs worker threads) and a large enough problem, the assignment passes and
+ * Node entry's `useKMeansThreads()` installs worker threads) and a large enough problem, the assignment passes and
  * k-means++ run on several threads over shared memory with exactly the one-thread results: every
  * pass writes per-point, per-block or per-cluster results that one thread computes whole, and the
  * centroid sums stay in point order per cluster (mlpack's results bit for bit).

@@ -2,7 +2,7 @@
  * The Node helper threads of k-means (see train/kmeans-parallel.ts): `worker_threads` workers that
  * run the kernels of train/kmeans-kernels.ts on shared memory while the calling thread takes its
  * own share and then blocks on `Atomics.wait` — so the k-means API stays synchronous where it is.
- * Node only: install with `setKMeansThreadProvider(nodeKMeansThreads)` (the Node entry does).
+ * Node only: install with `setKMeansThreadProvider(nodeKMeansThreads)` (the Node entry's `useKMeansThreads()` does).
  *
  * The workers are started from source text (`eval`): the kernels' own `toString()` plus a small
  * driver. That needs no script file next to this one, so it works the same from the compiled

@@ -5,13 +5,10 @@
 import { parentPort } from 'node:worker_threads';
 import { setGpuProvider } from '../backends/webgpu/device.js';
 import { nodeGpuProvider } from '../backends/webgpu/node-gpu.js';
-import { setKMeansThreadProvider } from '../train/kmeans-parallel.js';
-import { nodeKMeansThreads } from './kmeans-threads.js';
 import { createTrainingServer } from './serve.js';
 import type { ToWorker } from './protocol.js';
 
 setGpuProvider(nodeGpuProvider);
-setKMeansThreadProvider(nodeKMeansThreads);
 const port = parentPort;
 if (!port) throw new Error('node-worker-entry must run in a worker thread');
 const handle = createTrainingServer((message, transfer) => port.postMessage(message, (transfer ?? []) as never));
