@@ -3,7 +3,7 @@
 // The scheme of fused.wgsl (which the host uses for full covariance), walking FOUR points per loop
 // step: a point's state is a vec4 per block of 4 dimensions, as in the points buffer, and the
 // per-point scalars of a component — squared Mahalanobis distance, log p, exp, responsibility —
-// are vec4s of the four points, so the log-sum-exp is one subgroupAdd of a vec4, and each
+// are vec4s of the four points, so the log-sum-exp is one cross-lane sum of a vec4, and each
 // statistic gets one update per four points. One loop step, branch and subgroup operation per
 // four points instead of per point: on lavapipe (each invocation one SIMD lane, the cost the
 // operation count, and every variable written in a loop a masked load-blend-store) that overhead
@@ -15,10 +15,13 @@
 // holds each with subgroupShuffle: lavapipe loads a storage buffer lane by lane, with bounds
 // checks, unless the address is a compile-time constant, so a load shared by all lanes costs as
 // much as LANES different ones. Per four points each lane evaluates log p_nk = log w_k +
-// log N(x | μ_k, Σ_k) for its components; the log-sum-exp across components is a subgroup sum
-// shifted by `cap` (≥ every log p_nk), with a subgroupMax for the points where every term
-// underflows. Then each lane adds r_nk (x − μ_k), r_nk (x − μ_k)² and r_nk of the four points
-// (summed across them) into plain sums over SUB points, which then join Kahan-compensated totals.
+// log N(x | μ_k, Σ_k) for its components (in base 2, relative to `cap` ≥ every log p_nk); the
+// log-sum-exp across components is a butterfly of subgroupShuffleXor (laneSum: lavapipe's
+// subgroupAdd is a scalar loop over the lanes, and was a third of the pass at 1M×8, K = 8), with a
+// subgroupMax for the points where every term underflows. With LANES ≥ 4, lane l < 4 takes the log
+// of point l's sum for the log-likelihood (one log per lane instead of four). Then each lane adds
+// r_nk (x − μ_k), r_nk (x − μ_k)² and r_nk of the four points (summed across them) into plain sums
+// over SUB points, which then join Kahan-compensated totals.
 // Statistics are taken around μ_k (design §2), in the centred frame the points were uploaded in.
 //
 // Points are read four at a time from each workgroup's first point; those at or past the range's
@@ -32,7 +35,7 @@
 // points, Σ w |log p|, 0).
 
 enable subgroups;
-// The sum of a subgroup operation is the same in every lane, but the uniformity analysis cannot
+// The cross-lane sum (laneSum) is the same in every lane, but the uniformity analysis cannot
 // know it: branching on it (the underflow fallback below) is subgroup-uniform.
 diagnostic(off, subgroup_uniformity);
 
@@ -60,10 +63,15 @@ const KPL_MAX: u32 = 2u;
 const MAXB: u32 = 8u;      // vec4 blocks of dimensions: D ≤ 32
 const NEG_BIG: f32 = -3.0e38;
 // Points per plain float32 sum of the statistics before it joins the compensated totals
-// (a multiple of 4).
-const SUB: u32 = 32u;
+// (a multiple of 4; 64 measured 3–6% faster than 32 on lavapipe, the sums' error still ~1e-7).
+const SUB: u32 = 64u;
 const ZERO_LIKELIHOOD: f32 = -1.0e37;
 const UNDERFLOW: f32 = 1.0e-30;
+// log p is carried in base 2 (exp2 and log2 are what lavapipe computes; the natural ones scale
+// around them): log₂ e, and ½ log₂ e folded into the precisions.
+const LOG2E: f32 = 1.4426950408889634;
+const HALF_LOG2E: f32 = 0.7213475204444817;
+const LN2: f32 = 0.6931471805599453;
 // Loads per lane of the four points' vec4s and weights.
 override ROUNDS: u32 = (4u * DP4 + LANES - 1u) / LANES;
 override WEIGHT_ROUNDS: u32 = (4u + LANES - 1u) / LANES;
@@ -82,8 +90,9 @@ struct Chunk {
 @group(0) @binding(4) var<storage, read_write> llPartials: array<vec4f>;
 @group(0) @binding(5) var<uniform> chunk: Chunk;
 
-// This lane's components (slot q at q · MAXB): means, precisions 1/σ², and
-// log w − ½(D log 2π + log det Σ) (NEG_BIG for a slot beyond K).
+// This lane's components (slot q at q · MAXB): means, precisions times ½ log₂ e (½ log₂ e / σ²),
+// and log₂ e · (log w − ½(D log 2π + log det Σ)) (NEG_BIG for a slot beyond K), less `cap` once
+// that is known.
 var<private> mu: array<vec4f, KPL_MAX * MAXB>;
 var<private> prec: array<vec4f, KPL_MAX * MAXB>;
 var<private> logConst: array<f32, KPL_MAX>;
@@ -107,6 +116,29 @@ var<private> wtile: array<f32, 4>;
 
 fn hsum(v: vec4f) -> f32 {
   return (v.x + v.y) + (v.z + v.w);
+}
+
+// The sum of v across the LANES lanes, in every lane: a butterfly of subgroupShuffleXor
+// (lavapipe's subgroupAdd is a scalar loop over the lanes, one branch per lane). For a power-of-two
+// LANES every lane adds the same pairs (a + b = b + a), so every lane gets the same bits; otherwise
+// a partner past LANES adds 0, which leaves the whole sum in lane 0, broadcast from there.
+override POW2_LANES: bool = (LANES & (LANES - 1u)) == 0u;
+fn laneSum(v: vec4f, lane: u32) -> vec4f {
+  var s = v;
+  for (var m = 1u; m < 128u; m <<= 1u) {
+    if (m < LANES) {
+      let o = subgroupShuffleXor(s, m);
+      if (POW2_LANES) {
+        s += o;
+      } else {
+        s += select(vec4f(0.0), o, (lane ^ m) < LANES);
+      }
+    }
+  }
+  if (POW2_LANES) {
+    return s;
+  }
+  return subgroupBroadcast(s, 0u);
 }
 
 // Squared Mahalanobis distances of the four points to slot q.
@@ -177,9 +209,9 @@ fn loadComponent(q: u32, lane: u32) {
     let base = k * STRIDE;
     for (var b = 0u; b < DP4; b++) {
       mu[q * MAXB + b] = params[base + b];
-      prec[q * MAXB + b] = params[base + DP4 + b];
+      prec[q * MAXB + b] = params[base + DP4 + b] * HALF_LOG2E;
     }
-    logConst[q] = params[base + STRIDE - 1u].x;
+    logConst[q] = params[base + STRIDE - 1u].x * LOG2E;
   }
 }
 
@@ -205,12 +237,17 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
   if (KPL > 1u) {
     loadComponent(1u, lane);
   }
-  // log p_nk ≤ log w_k − ½(D log 2π + log det Σ_k) ≤ cap for every point.
+  // log₂ p_nk ≤ log₂ e · (log w_k − ½(D log 2π + log det Σ_k)) ≤ cap for every point.
   var top = logConst[0];
   if (KPL > 1u) {
     top = max(top, logConst[1]);
   }
   let cap = subgroupMax(top);
+  // From here on log p is carried relative to cap.
+  logConst[0] -= cap;
+  if (KPL > 1u) {
+    logConst[1] -= cap;
+  }
 
   var llSum = 0.0;
   var llAbs = 0.0;
@@ -240,32 +277,42 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
         }
       }
       // log p of the four points for each slot (a slot beyond K: NEG_BIG, e = 0).
-      let lp0 = logConst[0] - 0.5 * min(distances(0u), vec4f(1.0e30));
-      var lp1 = vec4f(NEG_BIG);
+      let d0 = distances(0u);
+      var d1 = vec4f(0.0);
       if (KPL > 1u) {
-        lp1 = logConst[1] - 0.5 * min(distances(1u), vec4f(1.0e30));
+        d1 = distances(1u);
       }
       // Log-sum-exp across the components = across the lanes and each lane's slots, shifted by
       // `cap`; only for a point where every term underflows (far from all components) is the
       // max needed, at the cost of a second pair of subgroup operations for the four points.
-      var e0 = exp(lp0 - cap);
+      var e0 = exp2(logConst[0] - d0);
       var e1 = vec4f(0.0);
       if (KPL > 1u) {
-        e1 = exp(lp1 - cap);
+        e1 = exp2(logConst[1] - d1);
       }
-      var s = subgroupAdd(e0 + e1);
-      var mx = vec4f(cap);
+      var s = laneSum(e0 + e1, lane);
+      var mx = vec4f(0.0);
+      // Points at or past `end` (padding) count nowhere; only the fallback can find a point of zero
+      // likelihood (cap + mx ≤ ZERO_LIKELIHOOD: cap is finite, and mx = 0 outside it).
+      let valid = vec4u(p0, p0 + 1u, p0 + 2u, p0 + 3u) < vec4u(end);
+      var live = valid;
       let under = s < vec4f(UNDERFLOW);
       if (any(under)) {
-        mx = select(mx, subgroupMax(max(lp0, lp1)), under);
-        e0 = exp(lp0 - mx);
+        // (Distances capped: an infinite one would make mx and lp both −∞.)
+        let lp0 = logConst[0] - min(d0, vec4f(1.0e30));
+        var lp1 = vec4f(NEG_BIG);
         if (KPL > 1u) {
-          e1 = exp(lp1 - mx);
+          lp1 = logConst[1] - min(d1, vec4f(1.0e30));
         }
-        s = subgroupAdd(e0 + e1);
+        mx = select(mx, subgroupMax(max(lp0, lp1)), under);
+        e0 = exp2(lp0 - mx);
+        if (KPL > 1u) {
+          e1 = exp2(lp1 - mx);
+        }
+        s = laneSum(e0 + e1, lane);
+        live = valid & (mx + cap > vec4f(ZERO_LIKELIHOOD));
+        zeros += hsum(select(vec4f(0.0), vec4f(1.0), valid & !live));
       }
-      // Points at or past `end` (padding) count nowhere.
-      let valid = vec4u(p0, p0 + 1u, p0 + 2u, p0 + 3u) < vec4u(end);
       var w = vec4f(1.0);
       if (HAS_WEIGHTS) {
         // The same way as the points: one load per lane, then broadcasts.
@@ -280,11 +327,19 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
           }
         }
       }
-      let live = valid & (mx > vec4f(ZERO_LIKELIHOOD));
-      zeros += hsum(select(vec4f(0.0), vec4f(1.0), valid & !live));
-      let logp = mx + log(s);
-      llSum += hsum(select(vec4f(0.0), w * logp, live));
-      llAbs += hsum(select(vec4f(0.0), w * abs(logp), live));
+      // log p of the four points: with LANES ≥ 4, lane l < 4 takes point l alone (one log per lane
+      // rather than four), and the lanes' sums are added at the end.
+      if (LANES >= 4u) {
+        let i = lane & 3u;
+        let logp = ((cap + mx[i]) + log2(s[i])) * LN2;
+        let own = live[i] && lane < 4u;
+        llSum += select(0.0, w[i] * logp, own);
+        llAbs += select(0.0, w[i] * abs(logp), own);
+      } else {
+        let logp = ((cap + mx) + log2(s)) * LN2;
+        llSum += hsum(select(vec4f(0.0), w * logp, live));
+        llAbs += hsum(select(vec4f(0.0), w * abs(logp), live));
+      }
       let scale = select(vec4f(0.0), w / s, live);
       accumulate(0u, e0 * scale);
       if (KPL > 1u) {
@@ -301,8 +356,14 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
   if (KPL > 1u) {
     store(1u, lane, g);
   }
-  // Every lane holds the same log-likelihood sums.
+  // Every lane holds the same zero count, and (LANES < 4) the same log-likelihood sums.
+  var llTotal = llSum;
+  var llAbsTotal = llAbs;
+  if (LANES >= 4u) {
+    llTotal = subgroupAdd(llSum);
+    llAbsTotal = subgroupAdd(llAbs);
+  }
   if (lane == 0u) {
-    llPartials[g] = vec4f(llSum, zeros, llAbs, 0.0);
+    llPartials[g] = vec4f(llTotal, zeros, llAbsTotal, 0.0);
   }
 }
