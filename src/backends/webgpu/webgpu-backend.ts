@@ -12,7 +12,8 @@
  *    (per-block partial statistics around the current means; the -subgroup variants where the
  *    device has subgroups), whose private arrays scale to D = 64 and K beyond a workgroup;
  * then reduce.wgsl (fixed-order sum of the partials), copies the chunk's totals into one staging
- * buffer, and submits once. The host adds the chunks' totals in float64.
+ * buffer, and submits once (once per chunk when streamed). The host adds the chunks' totals in
+ * float64.
  */
 import type { EStepBackend, MixtureParams, PassResult } from '../backend.js';
 import { packedSize } from '../backend.js';
