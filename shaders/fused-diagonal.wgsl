@@ -47,9 +47,6 @@ override KPL: u32;         // components per lane, ⌈K / LANES⌉ ≤ KPL_MAX
 override HAS_WEIGHTS: bool;
 override STRIDE: u32;      // vec4s per component in params
 override SLOTS: u32;       // vec4s per component in partials
-// Unused: the host passes fused.wgsl's constants, so either kernel runs in A/B comparisons
-// (bench/profile.ts --shader fused-diagonal=shaders/fused.wgsl: one point per step).
-override DIAGONAL: bool = true;
 
 // Private arrays need constant sizes. Each of a lane's components keeps its means, precisions
 // and statistics as MAXB vec4 blocks of dimensions (the points' layout: padding dimensions are 0 in

@@ -1,12 +1,10 @@
 // One EM pass over a range of points in one kernel — the E-step and the sufficient statistics
-// fused — for K ≤ KPL_MAX × the device's smallest subgroup and D ≤ FULL_MAXD (full) or MAXD
-// (diagonal). The responsibilities never leave the invocation (no N×K buffer, no second dispatch),
-// and each point is loaded once. The host runs this kernel for full covariance; diagonal runs
-// fused-diagonal.wgsl (four points per loop step as vec4 lanes), and the diagonal path here, one
-// point per step, remains for A/B comparisons (bench/profile.ts --shader fused-diagonal=…).
+// fused — for FULL covariance, K ≤ KPL_MAX × the device's smallest subgroup and D ≤ FULL_MAXD.
+// The responsibilities never leave the invocation (no N×K buffer, no second dispatch), and each
+// point is loaded once. (Diagonal covariance: fused-diagonal.wgsl, four points per loop step.)
 //
 // A workgroup is a single subgroup of LANES invocations; invocation l owns components l, l + LANES,
-// … (KPL of them): their means μ_k and precision factors P_k = L_k⁻¹ (or 1/σ²) sit in private
+// … (KPL of them): their means μ_k and precision factors P_k = L_k⁻¹ sit in private
 // memory. Point values are the same in every lane: lavapipe loads them lane by lane (with bounds
 // checks; only compile-time constant addresses become one broadcast load), so where four points'
 // vec4s fit one per lane (TILED), each lane loads one every fourth point and each point's vec4s
@@ -14,13 +12,13 @@
 // log N(x | μ_k, Σ_k) for its components; the log-sum-exp across components is a cross-lane sum
 // (laneSum; no barriers, no workgroup memory: on lavapipe a barrier makes the driver keep every
 // invocation's private state in memory, which costs more than the arithmetic); then each lane adds
-// r_nk (x − μ_k), the upper triangle of r_nk (x − μ_k)(x − μ_k)ᵀ (diagonal: the squares) and r_nk
+// r_nk (x − μ_k), the upper triangle of r_nk (x − μ_k)(x − μ_k)ᵀ and r_nk
 // into plain sums over SUB points, which then join Kahan-compensated totals (two-level summation
 // keeps float32 accurate over long ranges). Statistics are taken around μ_k (design §2), in the
 // centred frame the points were uploaded in.
 //
-// Output per workgroup g: partials[(g·K + k)·SLOTS·4 …] = [S packed row by row (full only)] [s] [N]
-// (diagonal: [s] [q] [N]) as consecutive floats, padded to SLOTS vec4s; llPartials[g] =
+// Output per workgroup g: partials[(g·K + k)·SLOTS·4 …] = [S packed row by row] [s] [N] as
+// consecutive floats, padded to SLOTS vec4s; llPartials[g] =
 // (Σ w log p, zero-likelihood points, Σ w |log p|, 0).
 
 enable subgroups;
@@ -33,27 +31,24 @@ override DP4: u32;
 override K: u32;
 override LANES: u32;       // workgroup size ≤ the subgroup size
 override KPL: u32;         // components per lane, ⌈K / LANES⌉ ≤ KPL_MAX
-override DIAGONAL: bool;
 override HAS_WEIGHTS: bool;
 override STRIDE: u32;      // vec4s per component in params
 override SLOTS: u32;       // vec4s per component in partials
 
-// Private arrays need constant sizes. Each of a lane's components has a vector block of MAXD
-// floats and a matrix block of MAT floats. Full covariance stores its matrices square (row r,
-// column j at r·FULL_MAXD + j) and every loop has a constant trip count (KPL, D), with triangles
-// selected by conditions on the loop indices: the compiler then unrolls the loops and every
-// private index is static. Beyond D = 8 lavapipe stops unrolling those nested loops and the kernel
-// runs slower than the two-kernel path (D = 12: 1.8× slower), so full covariance uses it up to
-// FULL_MAXD only; diagonal statistics are vectors (entry j at j), with single loops, up to MAXD.
+// Private arrays need constant sizes. Each of a lane's components has a vector block of FULL_MAXD
+// floats and a matrix block of MAT floats, stored square (row r, column j at r·FULL_MAXD + j); every
+// loop has a constant trip count (KPL, D), with triangles selected by conditions on the loop
+// indices: the compiler then unrolls the loops and every private index is static. Beyond D = 8
+// lavapipe stops unrolling those nested loops and the kernel runs slower than the two-kernel path
+// (D = 12: 1.8× slower), so it is used up to FULL_MAXD only.
 const KPL_MAX: u32 = 2u;
-const MAXD: u32 = 32u;
 const FULL_MAXD: u32 = 8u;
-const MAT: u32 = 64u;      // FULL_MAXD², ≥ MAXD
+const MAT: u32 = 64u;      // FULL_MAXD²
 const NEG_BIG: f32 = -3.0e38;
 // Points per plain float32 sum of the statistics before it joins the compensated totals.
 const SUB: u32 = 32u;
 const ZERO_LIKELIHOOD: f32 = -1.0e37;
-const MAXB: u32 = MAXD / 4u;
+const MAXB: u32 = FULL_MAXD / 4u;
 // Four points' vec4s are loaded one per lane (see the point loop).
 override TILED: bool = 4u * DP4 <= LANES;
 
@@ -105,7 +100,7 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
 
   // This lane's components: means, precision factors (row r of P holds r/4 + 1 vec4 in params),
   // and log w − ½(D log 2π + log det Σ); NEG_BIG for a slot beyond K.
-  var mu: array<f32, KPL_MAX * MAXD>;
+  var mu: array<f32, KPL_MAX * FULL_MAXD>;
   var prec: array<f32, KPL_MAX * MAT>;
   var logConst: array<f32, KPL_MAX>;
   var top = NEG_BIG;
@@ -115,22 +110,16 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
     if (k < K) {
       let base = k * STRIDE;
       for (var j = 0u; j < D; j++) {
-        mu[q * MAXD + j] = element(params[base + j / 4u], j % 4u);
+        mu[q * FULL_MAXD + j] = element(params[base + j / 4u], j % 4u);
       }
-      if (DIAGONAL) {
+      var row = base + DP4;
+      for (var r = 0u; r < D; r++) {
         for (var j = 0u; j < D; j++) {
-          prec[q * MAT + j] = element(params[base + DP4 + j / 4u], j % 4u);
-        }
-      } else {
-        var row = base + DP4;
-        for (var r = 0u; r < D; r++) {
-          for (var j = 0u; j < D; j++) {
-            if (j <= r) {
-              prec[q * MAT + r * FULL_MAXD + j] = element(params[row + j / 4u], j % 4u);
-            }
+          if (j <= r) {
+            prec[q * MAT + r * FULL_MAXD + j] = element(params[row + j / 4u], j % 4u);
           }
-          row += r / 4u + 1u;
         }
+        row += r / 4u + 1u;
       }
       logConst[q] = params[base + STRIDE - 1u].x;
     }
@@ -142,10 +131,10 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
   var totS: array<f32, KPL_MAX * MAT>;
   var compS: array<f32, KPL_MAX * MAT>;
   var blkS: array<f32, KPL_MAX * MAT>;
-  var tots: array<f32, KPL_MAX * MAXD>;
-  var comps: array<f32, KPL_MAX * MAXD>;
-  var blks: array<f32, KPL_MAX * MAXD>;
-  var diff: array<f32, KPL_MAX * MAXD>;
+  var tots: array<f32, KPL_MAX * FULL_MAXD>;
+  var comps: array<f32, KPL_MAX * FULL_MAXD>;
+  var blks: array<f32, KPL_MAX * FULL_MAXD>;
+  var diff: array<f32, KPL_MAX * FULL_MAXD>;
   var totN: array<f32, KPL_MAX>;
   var compN: array<f32, KPL_MAX>;
   var blkN: array<f32, KPL_MAX>;
@@ -162,13 +151,9 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
     for (var q = 0u; q < KPL; q++) {
       blkN[q] = 0.0;
       for (var a0 = 0u; a0 < D; a0++) {
-        blks[q * MAXD + a0] = 0.0;
-        if (DIAGONAL) {
-          blkS[q * MAT + a0] = 0.0;
-        } else {
-          for (var b0 = 0u; b0 < D; b0++) {
-            blkS[q * MAT + a0 * FULL_MAXD + b0] = 0.0;
-          }
+        blks[q * FULL_MAXD + a0] = 0.0;
+        for (var b0 = 0u; b0 < D; b0++) {
+          blkS[q * MAT + a0 * FULL_MAXD + b0] = 0.0;
         }
       }
     }
@@ -199,24 +184,17 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
       var top = NEG_BIG;
       for (var q = 0u; q < KPL; q++) {
         for (var j = 0u; j < D; j++) {
-          diff[q * MAXD + j] = element(x[j / 4u], j % 4u) - mu[q * MAXD + j];
+          diff[q * FULL_MAXD + j] = element(x[j / 4u], j % 4u) - mu[q * FULL_MAXD + j];
         }
         var m = 0.0;
-        if (DIAGONAL) {
+        for (var r = 0u; r < D; r++) {
+          var y = 0.0;
           for (var j = 0u; j < D; j++) {
-            let t = diff[q * MAXD + j];
-            m += t * t * prec[q * MAT + j];
-          }
-        } else {
-          for (var r = 0u; r < D; r++) {
-            var y = 0.0;
-            for (var j = 0u; j < D; j++) {
-              if (j <= r) {
-                y += prec[q * MAT + r * FULL_MAXD + j] * diff[q * MAXD + j];
-              }
+            if (j <= r) {
+              y += prec[q * MAT + r * FULL_MAXD + j] * diff[q * FULL_MAXD + j];
             }
-            m += y * y;
           }
+          m += y * y;
         }
         lp[q] = logConst[q] - 0.5 * min(m, 1.0e30);
         top = max(top, lp[q]);
@@ -260,49 +238,31 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
       for (var q = 0u; q < KPL; q++) {
         let r = e[q] * scale;
         blkN[q] += r;
-        if (DIAGONAL) {
-          for (var j = 0u; j < D; j++) {
-            let a = r * diff[q * MAXD + j];
-            blks[q * MAXD + j] += a;
-            blkS[q * MAT + j] += a * diff[q * MAXD + j];
-          }
-        } else {
-          for (var a0 = 0u; a0 < D; a0++) {
-            let a = r * diff[q * MAXD + a0];
-            blks[q * MAXD + a0] += a;
-            for (var b0 = 0u; b0 < D; b0++) {
-              if (b0 >= a0) {
-                blkS[q * MAT + a0 * FULL_MAXD + b0] += a * diff[q * MAXD + b0];
-              }
+        for (var a0 = 0u; a0 < D; a0++) {
+          let a = r * diff[q * FULL_MAXD + a0];
+          blks[q * FULL_MAXD + a0] += a;
+          for (var b0 = 0u; b0 < D; b0++) {
+            if (b0 >= a0) {
+              blkS[q * MAT + a0 * FULL_MAXD + b0] += a * diff[q * FULL_MAXD + b0];
             }
           }
         }
       }
     }
     for (var q = 0u; q < KPL; q++) {
-      if (DIAGONAL) {
-        for (var t = 0u; t < D; t++) {
-          let i = q * MAT + t;
-          let y = blkS[i] - compS[i];
-          let u = totS[i] + y;
-          compS[i] = (u - totS[i]) - y;
-          totS[i] = u;
-        }
-      } else {
-        for (var a0 = 0u; a0 < D; a0++) {
-          for (var b0 = 0u; b0 < D; b0++) {
-            if (b0 >= a0) {
-              let i = q * MAT + a0 * FULL_MAXD + b0;
-              let y = blkS[i] - compS[i];
-              let u = totS[i] + y;
-              compS[i] = (u - totS[i]) - y;
-              totS[i] = u;
-            }
+      for (var a0 = 0u; a0 < D; a0++) {
+        for (var b0 = 0u; b0 < D; b0++) {
+          if (b0 >= a0) {
+            let i = q * MAT + a0 * FULL_MAXD + b0;
+            let y = blkS[i] - compS[i];
+            let u = totS[i] + y;
+            compS[i] = (u - totS[i]) - y;
+            totS[i] = u;
           }
         }
       }
       for (var j = 0u; j < D; j++) {
-        let i = q * MAXD + j;
+        let i = q * FULL_MAXD + j;
         let y = blks[i] - comps[i];
         let u = tots[i] + y;
         comps[i] = (u - tots[i]) - y;
@@ -315,32 +275,24 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
     }
   }
 
-  // Output: [S packed (full only)] [s] [N], padded to SLOTS vec4s.
+  // Output: [S packed] [s] [N], padded to SLOTS vec4s.
   for (var q = 0u; q < KPL; q++) {
     let k = q * LANES + lane;
     if (k >= K) {
       continue;
     }
     var o = (g * K + k) * SLOTS * 4u;
-    if (!DIAGONAL) {
-      for (var a0 = 0u; a0 < D; a0++) {
-        for (var b0 = 0u; b0 < D; b0++) {
-          if (b0 >= a0) {
-            partials[o] = totS[q * MAT + a0 * FULL_MAXD + b0];
-            o++;
-          }
+    for (var a0 = 0u; a0 < D; a0++) {
+      for (var b0 = 0u; b0 < D; b0++) {
+        if (b0 >= a0) {
+          partials[o] = totS[q * MAT + a0 * FULL_MAXD + b0];
+          o++;
         }
       }
     }
     for (var j = 0u; j < D; j++) {
-      partials[o] = tots[q * MAXD + j];
+      partials[o] = tots[q * FULL_MAXD + j];
       o++;
-    }
-    if (DIAGONAL) {
-      for (var j = 0u; j < D; j++) {
-        partials[o] = totS[q * MAT + j];
-        o++;
-      }
     }
     partials[o] = totN[q];
   }

@@ -476,7 +476,7 @@ export class WebGpuBackend implements EStepBackend {
     const reduce = pipeline(SHADERS.reduce, {}, 'reduce');
     if (L.fused) {
       const constants = {
-        D: L.d, DP4: L.dp4, K: L.k, LANES: L.lanes, KPL: L.perLane, DIAGONAL: L.diagonal ? 1 : 0,
+        D: L.d, DP4: L.dp4, K: L.k, LANES: L.lanes, KPL: L.perLane,
         HAS_WEIGHTS: hasWeights ? 1 : 0, STRIDE: L.stride, SLOTS: L.slot,
       };
       // Diagonal: fused-diagonal.wgsl (four points per loop step as vec4 lanes); full: fused.wgsl.
