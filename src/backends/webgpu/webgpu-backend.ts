@@ -536,16 +536,16 @@ export class WebGpuBackend implements EStepBackend {
       throw new Error('parameters do not match the backend the data was uploaded for');
     }
     const device = this.device;
-    // Validation errors of every submission, checked once the results are back.
+    // Validation errors of the parameter write and of every submission, checked after readback.
     const scopes: Promise<GPUError | null>[] = [];
-    const submit = (encoder: GPUCommandEncoder) => {
+    const scoped = <T>(fn: () => T): T => {
       device.pushErrorScope('validation');
-      device.queue.submit([encoder.finish()]);
+      const result = fn();
       scopes.push(device.popErrorScope());
+      return result;
     };
-    device.pushErrorScope('validation');
-    const shift = this.writeParams(params);
-    scopes.push(device.popErrorScope());
+    const submit = (encoder: GPUCommandEncoder) => scoped(() => device.queue.submit([encoder.finish()]));
+    const shift = scoped(() => this.writeParams(params));
     if (this.profile) await this.profiledDispatches(signal);
     // Resident points: one submission for the whole pass. Streamed: one per chunk, each carrying
     // its points, so that the next chunk is converted while the device runs this one.
