@@ -110,4 +110,46 @@ describe('feature scales', () => {
     expect(f.floor[0]).toBe(dup.floor[0]);
     expect(f.location[0]).toBe(dup.location[0]);
   });
+
+  it('many points (several scan blocks): weights as copies, and a majority value found across blocks', () => {
+    // d = 3 and 9000 points span several of the scan's blocks. Feature 0 is 0 except every 97th
+    // point (nearly constant), feature 1 continuous, feature 2 constant; weights 0–3 (0 = absent).
+    const n = 9000, d = 3;
+    const rng = new Rng(4);
+    const data = new Float64Array(n * d);
+    const w = new Float64Array(n);
+    const copies: number[] = [];
+    for (let i = 0; i < n; i++) {
+      data[i * d] = i % 97 === 5 ? 1 + (i % 3) : 0;
+      data[i * d + 1] = rng.nextNormal() * 3 + 10;
+      data[i * d + 2] = -2;
+      w[i] = i % 4;
+      for (let r = 0; r < w[i]!; r++) copies.push(data[i * d]!, data[i * d + 1]!, data[i * d + 2]!);
+    }
+    const f = featureScales(data, n, d, w);
+    const g = featureScales(Float64Array.from(copies), copies.length / d, d, null);
+    // Reference values by a direct computation over the weighted points.
+    let total = 0, sum1 = 0, lo1 = Infinity, hi1 = -Infinity, off0 = 0, m2 = 0;
+    for (let i = 0; i < n; i++) {
+      if (w[i] === 0) continue;
+      total += w[i]!;
+      const x0 = data[i * d]!, x1 = data[i * d + 1]!;
+      sum1 += w[i]! * x1;
+      lo1 = Math.min(lo1, x1);
+      hi1 = Math.max(hi1, x1);
+      if (x0 !== 0) {
+        off0 += w[i]!;
+        m2 += w[i]! * x0 * x0;
+      }
+    }
+    expect(f.location[1]).toBeCloseTo(sum1 / total, 12);
+    expect(f.scale[1]).toBe(hi1 - lo1);
+    expect(f.constantFeatures).toEqual([2]);
+    expect(f.minDeviating).toBe(0); // the constant feature deviates nowhere
+    expect(f.floor[0]).toBeCloseTo((m2 / total) * Math.exp(-off0 / RARE_DEVIATIONS), 15);
+    for (const key of ['scale', 'floor'] as const) {
+      for (let j = 0; j < d; j++) expect(f[key][j]).toBeCloseTo(g[key][j]!, 12);
+    }
+    for (let j = 0; j < d; j++) expect(f.location[j]).toBeCloseTo(g.location[j]!, 12);
+  });
 });

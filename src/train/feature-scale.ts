@@ -55,23 +55,36 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
   // if there is one (a second pass checks).
   const candidate = new Float64Array(d);
   const votes = new Float64Array(d);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const w = weights ? weights[i]! : 1;
-    if (!(w > 0)) continue;
-    total += w;
-    const o = i * d;
+  let total = weights ? 0 : n;
+  if (weights) {
+    for (let i = 0; i < n; i++) if (weights[i]! > 0) total += weights[i]!;
+  }
+  // Feature by feature over cache-sized blocks of points: the running values stay in registers
+  // (twice as fast as point by point), and each feature still sees the points in order.
+  const rows = scanRows(d);
+  for (let b = 0; b < n; b += rows) {
+    const e = b + rows < n ? b + rows : n;
     for (let j = 0; j < d; j++) {
-      const v = data[o + j]!;
-      location[j] = location[j]! + w * v;
-      if (v < lo[j]!) lo[j] = v;
-      if (v > hi[j]!) hi[j] = v;
-      if (v === candidate[j]) votes[j] = votes[j]! + w;
-      else if (votes[j]! >= w) votes[j] = votes[j]! - w;
-      else {
-        votes[j] = w - votes[j]!;
-        candidate[j] = v;
+      let sum = location[j]!, min = lo[j]!, max = hi[j]!, cand = candidate[j]!, vote = votes[j]!;
+      for (let i = b, o = b * d + j; i < e; i++, o += d) {
+        const w = weights ? weights[i]! : 1;
+        if (!(w > 0)) continue;
+        const v = data[o]!;
+        sum += w * v;
+        if (v < min) min = v;
+        if (v > max) max = v;
+        if (v === cand) vote += w;
+        else if (vote >= w) vote -= w;
+        else {
+          vote = w - vote;
+          cand = v;
+        }
       }
+      location[j] = sum;
+      lo[j] = min;
+      hi[j] = max;
+      candidate[j] = cand;
+      votes[j] = vote;
     }
   }
   for (let j = 0; j < d; j++) location[j] = location[j]! / total;
@@ -95,16 +108,22 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
   // Near-constant floor: mass off the majority value c and mean squared deviation from it M₂.
   const off = new Float64Array(d);
   const m2 = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
-    const w = weights ? weights[i]! : 1;
-    if (!(w > 0)) continue;
-    const o = i * d;
+  for (let b = 0; b < n; b += rows) {
+    const e = b + rows < n ? b + rows : n;
     for (let j = 0; j < d; j++) {
-      const t = data[o + j]! - candidate[j]!;
-      if (t !== 0) {
-        off[j] = off[j]! + w;
-        m2[j] = m2[j]! + w * t * t;
+      const c = candidate[j]!;
+      let mass = off[j]!, dev = m2[j]!;
+      for (let i = b, o = b * d + j; i < e; i++, o += d) {
+        const w = weights ? weights[i]! : 1;
+        if (!(w > 0)) continue;
+        const t = data[o]! - c;
+        if (t !== 0) {
+          mass += w;
+          dev += w * t * t;
+        }
       }
+      off[j] = mass;
+      m2[j] = dev;
     }
   }
   const floor = new Float64Array(d);
@@ -117,6 +136,11 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
     if (f > 0 && Number.isFinite(f)) floor[j] = f;
   }
   return { location, scale, constantFeatures, floor, minDeviating };
+}
+
+/** Points per block of the feature-by-feature scans: about 64 KiB of float64 rows. */
+function scanRows(d: number): number {
+  return Math.max(1, Math.floor(8192 / d));
 }
 
 /**
