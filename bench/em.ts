@@ -559,8 +559,12 @@ async function main(): Promise<void> {
 
   // Yardsticks, measured before any case so that nothing else runs meanwhile.
   const gpu = await acquireGpu();
-  const adapterPeak = gpu ? await calibrateAdapter(gpu.device) : undefined;
-  if (adapterPeak !== undefined) console.error(`adapter peak (calibration kernel): ${adapterPeak.toFixed(1)} GFLOP/s`);
+  const calibration = gpu ? await calibrateAdapter(gpu.device) : undefined;
+  const adapterPeak = calibration?.gflops;
+  if (calibration !== undefined) {
+    const tried = Object.entries(calibration.byChains).map(([c, g]) => `${c}: ${g.toFixed(1)}`).join(', ');
+    console.error(`adapter peak (calibration kernel): ${calibration.gflops.toFixed(1)} GFLOP/s with ${calibration.chains} chains (GFLOP/s by chains per invocation: ${tried})`);
+  }
   const blas = sk ? blasPeak(sk.python) ?? undefined : undefined;
   if (blas !== undefined) console.error(`float32 BLAS peak (numpy 4096² matmul, OPENBLAS_CORETYPE=SkylakeX): ${blas.toFixed(1)} GFLOP/s`);
 
@@ -585,7 +589,8 @@ async function main(): Promise<void> {
       flopModel: FLOP_MODEL,
       yardsticks: {
         adapterPeakGflops: adapterPeak ?? null,
-        adapterPeak: 'shaders/calibrate.wgsl: independent vec4 FMA chains, no memory traffic (median of 5 dispatches)',
+        adapterPeakByChains: calibration?.byChains ?? null,
+        adapterPeak: 'shaders/calibrate.wgsl: independent vec4 FMA chains, no memory traffic; per chain count (1, 2, 3, 4, 6, 8 per invocation) the median of 5 dispatches, the best of those',
         blasPeakGflops: blas ?? null,
         blasPeak: 'numpy float32 4096×4096 matmul with OPENBLAS_CORETYPE=SkylakeX (median of 3)',
       },
