@@ -77,6 +77,23 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     expectClose(await trace(data, { ...opts, backend: 'webgpu' }), await trace(data, { ...opts, backend: 'cpu' }));
   }, 60_000);
 
+  it.each([
+    ['huge and tiny features, huge weights', 2 ** 130, 2 ** -110, 2 ** 140],
+    ['tiny and huge features, tiny weights', 2 ** -120, 2 ** 125, 2 ** -140],
+  ])('matches the CPU reference on values float32 cannot hold (%s)', async (_, big, small, weightScale) => {
+    // Feature 0 beyond float32's range (±3.4e38) or below its normal range (1.2e-38), feature 1 the
+    // other way, weights likewise: the upload's power-of-two units must bring all of them in range.
+    const scaled = Float64Array.from(data.data, (v, i) => (i % data.cols === 0 ? v * big : i % data.cols === 1 ? v * small : v));
+    const input = { data: scaled, rows: data.rows, cols: data.cols };
+    const rng = new Rng(12);
+    const weights = Array.from({ length: data.rows }, () => (0.5 + 2 * rng.nextFloat()) * weightScale);
+    for (const diagonalCovariance of [false, true]) {
+      const start = (await train(input, { gaussians: 4, seed: 5, maxIterations: 1, backend: 'cpu', diagonalCovariance, observationWeights: weights })).model;
+      const opts: TrainOptions = { gaussians: 4, inputModel: start, diagonalCovariance, observationWeights: weights, maxIterations: 15, tolerance: 0 };
+      expectClose(await trace(input, { ...opts, backend: 'webgpu' }), await trace(input, { ...opts, backend: 'cpu' }));
+    }
+  }, 120_000);
+
   it('gives the same results with tiny chunks (smaller than a tile)', async () => {
     const small = dataset(1000, 2);
     const start = (await train(small, { gaussians: 3, seed: 5, maxIterations: 1, backend: 'cpu' })).model;

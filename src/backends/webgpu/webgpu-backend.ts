@@ -1,8 +1,9 @@
 /**
  * The WebGPU backend: the E-step and the sufficient statistics as WGSL compute shaders.
  *
- * Upload (once per `train()` call): the data is centred on its float64 mean, converted to float32,
- * padded to vec4 blocks and split into chunks that each fit one storage binding. Streamed instead
+ * Upload (once per `train()` call): the data is centred on its float64 mean, each feature divided by
+ * a power of two near its largest deviation (and the observation weights by one near the largest
+ * weight), converted to float32, padded to vec4 blocks and split into chunks that each fit one storage binding. Streamed instead
  * (see `residency`), each pass converts and uploads every chunk again into one reused buffer. A
  * pass (one per EM iteration) writes θ_t once, then per chunk runs either
  *  - fused.wgsl (full, D ≤ 8) or fused-diagonal.wgsl (diagonal, D ≤ 32), where K ≤ twice the
@@ -83,6 +84,16 @@ function statsGroupsFor(n: number, L: Layout): number {
 /** The parameters live in one uniform binding of this size (uniform loads are broadcasts). */
 const PARAMS_BYTES = 65536;
 const FLOAT32_LL_ERROR = 32 * 2 ** -23;
+
+/**
+ * The power of two nearest `x` (rounded in the log), 1 for 0 or a non-finite x: dividing by it
+ * brings x near 1 and rounds nothing.
+ */
+function powerOfTwoNear(x: number): number {
+  if (!(x > 0) || !Number.isFinite(x)) return 1;
+  // Within the normal range either way, so that 1/u is exact too.
+  return 2 ** Math.max(-1000, Math.min(1000, Math.round(Math.log2(x))));
+}
 
 export interface WebGpuBackendOptions {
   k: number;
@@ -216,6 +227,14 @@ export class WebGpuBackend implements EStepBackend {
   private readonly waiting = new Set<(info: GPUDeviceLostInfo) => void>();
   private readonly layout: Layout;
   private readonly centre: Float64Array;
+  /**
+   * Per feature the power of two u_d the points are divided by on upload, and the power of two the
+   * weights are divided by: float32 then holds data and weights of any float64 magnitude (its range
+   * is 1e±38) without overflow or underflow. Powers of two scale exactly, so on data that float32
+   * holds anyway the kernels compute bit for bit what they would unscaled (see writeParams, collect).
+   */
+  private readonly unit: Float64Array;
+  private weightUnit = 1;
   private readonly buffers: GPUBuffer[] = [];
   private readonly chunks: Chunk[] = [];
   private params!: GPUBuffer;
@@ -263,6 +282,7 @@ export class WebGpuBackend implements EStepBackend {
     this.npad = Math.ceil(chunk / 4) * 4;
     this.chunkCount = Math.ceil(ds.n / chunk);
     this.centre = new Float64Array(ds.d);
+    this.unit = new Float64Array(ds.d).fill(1);
     this.reference = new CpuBackend(ds, weights);
   }
 
@@ -317,8 +337,25 @@ export class WebGpuBackend implements EStepBackend {
 
     // The centre is the float64 mean, so float32 keeps the points' relative precision.
     const { data, n, d } = ds;
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) this.centre[j] = this.centre[j]! + data[i * d + j]!;
-    for (let j = 0; j < d; j++) this.centre[j] = this.centre[j]! / n;
+    const lo = new Float64Array(d).fill(Infinity);
+    const hi = new Float64Array(d).fill(-Infinity);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) {
+        const v = data[i * d + j]!;
+        this.centre[j] = this.centre[j]! + v;
+        if (v < lo[j]!) lo[j] = v;
+        if (v > hi[j]!) hi[j] = v;
+      }
+    }
+    for (let j = 0; j < d; j++) {
+      this.centre[j] = this.centre[j]! / n;
+      this.unit[j] = powerOfTwoNear(Math.max(hi[j]! - this.centre[j]!, this.centre[j]! - lo[j]!));
+    }
+    if (weights) {
+      let most = 0;
+      for (let i = 0; i < n; i++) if (weights[i]! > most) most = weights[i]!;
+      this.weightUnit = powerOfTwoNear(most);
+    }
 
     await this.createPipelines(weights !== null);
 
@@ -355,7 +392,7 @@ export class WebGpuBackend implements EStepBackend {
       if (weights) {
         // Padded to whole vec4s with zeros: the E-step reads four points' weights at once.
         const w32 = new Float32Array(Math.ceil(cn / 4) * 4);
-        w32.set(weights.subarray(start, start + cn));
+        for (let i = 0; i < cn; i++) w32[i] = weights[start + i]! / this.weightUnit;
         wbuf = this.createBuffer(w32.byteLength, STORAGE | GPUBufferUsage.COPY_DST, `weights ${c}`);
         device.queue.writeBuffer(wbuf, 0, w32);
       } else {
@@ -430,7 +467,7 @@ export class WebGpuBackend implements EStepBackend {
   }
 
   /**
-   * Points start … start + count − 1 into `f32`, centred, as float32 rows of vec4 blocks. Padding
+   * Points start … start + count − 1 into `f32`, centred and in units u_d, as float32 rows of vec4 blocks. Padding
    * stays zero: a buffer's padding columns are never written (new buffers are zeroed), and the
    * rows after `count` up to a multiple of 4 are cleared (a streamed buffer held another chunk).
    */
@@ -441,7 +478,7 @@ export class WebGpuBackend implements EStepBackend {
     for (let i = 0; i < count; i++) {
       const src = (start + i) * d;
       const dst = i * row;
-      for (let j = 0; j < d; j++) f32[dst + j] = data[src + j]! - this.centre[j]!;
+      for (let j = 0; j < d; j++) f32[dst + j] = (data[src + j]! - this.centre[j]!) / this.unit[j]!;
     }
     f32.fill(0, count * row, Math.ceil(count / 4) * 4 * row);
   }
@@ -499,7 +536,11 @@ export class WebGpuBackend implements EStepBackend {
     ]);
   }
 
-  /** θ_t in the shaders' float32 layout, with the means in the centred frame. */
+  /**
+   * θ_t in the shaders' float32 layout, in the points' frame: means centred and in units u_d,
+   * precision factors P·diag(u) (full; ‖P·diag(u)·(x − μ)/u‖ = ‖P(x − μ)‖) or u²/σ² (diagonal), so
+   * the Mahalanobis terms — and the log-normalizers, kept in the data's units — are unchanged.
+   */
   private writeParams(params: MixtureParams): Float64Array {
     const L = this.layout;
     const { k, d } = params;
@@ -508,16 +549,16 @@ export class WebGpuBackend implements EStepBackend {
     for (let c = 0; c < k; c++) {
       const base = c * L.stride * 4;
       for (let j = 0; j < d; j++) {
-        out[base + j] = params.means[c * d + j]! - this.centre[j]!;
+        out[base + j] = (params.means[c * d + j]! - this.centre[j]!) / this.unit[j]!;
         // The statistics are shifted by the float32 mean the shader used, in the original frame.
-        shift[c * d + j] = out[base + j]! + this.centre[j]!;
+        shift[c * d + j] = out[base + j]! * this.unit[j]! + this.centre[j]!;
       }
       if (L.diagonal) {
-        for (let j = 0; j < d; j++) out[base + L.dp4 * 4 + j] = params.precisions[c * d + j]!;
+        for (let j = 0; j < d; j++) out[base + L.dp4 * 4 + j] = params.precisions[c * d + j]! * this.unit[j]! * this.unit[j]!;
       } else {
         let row = base + L.dp4 * 4;
         for (let r = 0; r < d; r++) {
-          for (let j = 0; j <= r; j++) out[row + j] = params.precisions[c * d * d + r * d + j]!;
+          for (let j = 0; j <= r; j++) out[row + j] = params.precisions[c * d * d + r * d + j]! * this.unit[j]!;
           row += ((r >> 2) + 1) * 4;
         }
       }
@@ -636,7 +677,10 @@ export class WebGpuBackend implements EStepBackend {
     }
   }
 
-  /** Adds the chunks' float32 totals in float64 and unpacks them into `SufficientStats`. */
+  /**
+   * Adds the chunks' float32 totals in float64 and unpacks them into `SufficientStats`, back in
+   * the data's units and weights.
+   */
   private collect(view: Float32Array, shift: Float64Array): PassResult {
     const L = this.layout;
     const { k, d } = L;
@@ -703,9 +747,23 @@ export class WebGpuBackend implements EStepBackend {
         nk[c] = totals[slotBase(0, c) + 20]!;
       }
     }
+    // Out of the upload's units: sums × u_d, scatter × u_i·u_j, all × the weights' unit (exact).
+    const wu = this.weightUnit;
+    const u = this.unit;
+    for (let c = 0; c < k; c++) {
+      nk[c] = nk[c]! * wu;
+      for (let j = 0; j < d; j++) sums[c * d + j] = sums[c * d + j]! * u[j]! * wu;
+    }
+    if (L.diagonal) {
+      for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) scatter[c * d + j] = scatter[c * d + j]! * u[j]! * u[j]! * wu;
+    } else {
+      for (let c = 0, p = 0; c < k; c++) {
+        for (let i = 0; i < d; i++) for (let j = i; j < d; j++, p++) scatter[p] = scatter[p]! * u[i]! * u[j]! * wu;
+      }
+    }
     return {
-      logLikelihood,
-      logLikelihoodUncertainty: FLOAT32_LL_ERROR * absSum,
+      logLikelihood: logLikelihood * wu,
+      logLikelihoodUncertainty: FLOAT32_LL_ERROR * absSum * wu,
       zeroLikelihoodPoints: Math.round(zero),
       stats: { nk, sums, scatter, shift },
     };
