@@ -44,6 +44,66 @@ function checkFinite(data: Values, n: number, d: number, what: string): void {
 }
 
 /**
+ * Largest Σ w·|x| and Σ w·x² a column may reach, and the least nonzero spread it may have:
+ * EM forms those sums (and products of deviations) in float64, whose range is 1e±308; the margins
+ * leave room for the products and for sums over components.
+ */
+const MAX_SUM = 1e280;
+const MIN_SPREAD = 1e-140;
+
+/**
+ * Rejects data whose magnitudes float64 EM cannot work with: a column whose (weighted) sum of
+ * values or of their squares would overflow, or whose values differ by so little that their
+ * variances underflow. `context` is said first in the message (e.g. that noise was added).
+ */
+export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what = 'data', context = ''): void {
+  const { data, n, d } = ds;
+  let totalWeight = n;
+  if (weights) {
+    totalWeight = 0;
+    for (let i = 0; i < n; i++) totalWeight += weights[i]!;
+  }
+  const lo = new Float64Array(d).fill(Infinity);
+  const hi = new Float64Array(d).fill(-Infinity);
+  // Feature by feature over ~64 KiB blocks of points, the extremes in registers.
+  const rows = Math.max(1, Math.floor(8192 / d));
+  for (let b = 0; b < n; b += rows) {
+    const e = Math.min(n, b + rows) * d;
+    for (let j = 0; j < d; j++) {
+      let min = lo[j]!, max = hi[j]!;
+      for (let o = b * d + j; o < e; o += d) {
+        const v = data[o]!;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      lo[j] = min;
+      hi[j] = max;
+    }
+  }
+  // Deviations from a computed mean are bounded by the spread plus the mean's rounding error, which
+  // grows with the magnitude (a constant column of 1e200 deviates by ~1e184): bound by the magnitude.
+  const tooLarge = (total: number, largest: number) => !(total * largest <= MAX_SUM) || !(total * largest * largest <= MAX_SUM);
+  for (let j = 0; j < d; j++) {
+    const spread = hi[j]! - lo[j]!;
+    const range = `from ${lo[j]!.toPrecision(3)} to ${hi[j]!.toPrecision(3)}`;
+    const largest = Math.max(Math.abs(lo[j]!), Math.abs(hi[j]!));
+    if (tooLarge(totalWeight, largest)) {
+      if (weights && !tooLarge(n, largest)) {
+        fail(
+          what,
+          `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too large for float64 arithmetic with column ${j}'s values ${range} ` +
+            '(their weighted sums and squares overflow); rescale the weights (only their ratios matter)',
+        );
+      }
+      fail(what, `${context}column ${j} holds values ${range}: too large for float64 arithmetic (their sums and squares overflow); rescale the column`, undefined, j);
+    }
+    if (spread > 0 && spread < MIN_SPREAD) {
+      fail(what, `${context}column ${j} holds values ${range}: they differ by only ${spread.toPrecision(3)}, too little for float64 arithmetic (their variances underflow); rescale the column`, undefined, j);
+    }
+  }
+}
+
+/**
  * Converts and validates `input`. Dense typed input (float64 or float32) is used without copying
  * (it is only read); everything else is copied into a new Float64Array.
  * @param what names the argument in error messages (e.g. "data").

@@ -350,10 +350,27 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     ['input model gaussians', good, { gaussians: 2, inputModel: { weights: [1], means: [[0, 0]], covariances: [[[1, 0], [0, 1]]] } }, InvalidArgumentError, /inputModel has 1 gaussians but gaussians = 2/],
     ['invalid input model', good, { gaussians: 1, inputModel: { weights: [0.5], means: [[0, 0]], covariances: [[[1, 0], [0, 1]]] } }, InvalidArgumentError, /inputModel is invalid: .*sum to 0.5/],
     ['refined start sample smaller than K', good, { gaussians: 2, refinedStart: true, percentage: 0.2 }, InvalidArgumentError, /percentage/],
+    // Magnitudes float64 cannot square and sum (the covariances would be Inf or NaN).
+    ['values too large to square', [[1e160, 0], [-1e160, 1], [3, 2]], { gaussians: 1 }, InvalidDataError, /column 0 holds values from -1\.00e\+160 to 1\.00e\+160: too large for float64/],
+    ['a constant column too large to square', [[0, 1e200], [1, 1e200], [3, 1e200]], { gaussians: 1 }, InvalidDataError, /column 1 holds values from 1\.00e\+200 to 1\.00e\+200: too large/],
+    ['values too close to tell apart', [[0, 1e-300], [1, -1e-300], [2, 3e-300]], { gaussians: 1, covarianceConstraint: 'mlpack' }, InvalidDataError, /column 1 .* differ by only 4\.00e-300/],
+    ['weights too large', good, { gaussians: 1, observationWeights: Array(6).fill(1e305) }, InvalidDataError, /observation weights sum to 6\.00e\+305: too large .* rescale the weights/],
+    ['noise too large', good, { gaussians: 1, noise: 1.7e308 }, InvalidDataError, /after adding noise of variance 1\.7e\+308, column \d holds values .* too large/],
+    ['full covariances too large', [Array(20_000).fill(0), Array(20_000).fill(1)], { gaussians: 1 }, InvalidArgumentError, /full covariances for 1 gaussian of 20000 dimensions need 4\.00e\+8 values \(3 GiB per copy\); use diagonalCovariance/],
   ] as const)('%s', async (_name, data, options, type, message) => {
     const p = train(data as number[][], options as never);
     await expect(p).rejects.toBeInstanceOf(type);
     await expect(p).rejects.toThrow(message);
+  });
+
+  it('huge and tiny magnitudes within float64 arithmetic train (a constant large column, tiny spreads)', async () => {
+    const rng = new Rng(3);
+    const data = Array.from({ length: 60 }, (_, i) => [1e130, (i % 2) * 5e-130 + rng.nextNormal() * 1e-131, 1e120 * (i % 2 ? 1 : -1) + rng.nextNormal() * 1e119]);
+    for (const covarianceConstraint of ['unit-invariant', 'mlpack'] as const) {
+      const r = await train(data, { gaussians: 2, seed: 2, covarianceConstraint });
+      expect(Number.isFinite(r.logLikelihood), covarianceConstraint).toBe(true);
+      expect([...r.model.means, ...r.model.covariances].every(Number.isFinite), covarianceConstraint).toBe(true);
+    }
   });
 
   it('the error carries the parameter / row', async () => {

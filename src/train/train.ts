@@ -6,7 +6,7 @@
  * is wider: each trial also starts from k-means on standardized data, and an internal validation
  * split may overrule the training log-likelihood and sharpen the clamp (`chooseByValidation`).
  */
-import { toDataset, type DataInput, type Dataset } from '../data.js';
+import { checkMagnitudes, toDataset, type DataInput, type Dataset } from '../data.js';
 import { GaussianMixture, type GaussianMixtureJSON, type CovarianceType } from '../model/gaussian-mixture.js';
 import { InvalidArgumentError, InvalidModelError, throwIfAborted } from '../errors.js';
 import { Rng, seedFromClock } from '../util/rng.js';
@@ -186,6 +186,13 @@ interface ResolvedOptions {
 }
 
 /**
+ * Above this many values (2 GiB of float64) one K×D×D array of full covariances is refused before
+ * training: the trainer holds several such arrays at once (covariances, Cholesky and precision
+ * factors, the M-step's), so it would run out of memory or take far too long.
+ */
+export const MAX_FULL_COVARIANCE_VALUES = 2 ** 28;
+
+/**
  * Trains a Gaussian mixture with EM, following mlpack's `gmm_train` (see the README for where and
  * why webgmm differs).
  *
@@ -203,6 +210,14 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   if (ds.n < opts.gaussians) {
     throw new InvalidArgumentError('gaussians', `gaussians = ${opts.gaussians} but the data has only ${ds.n} points (need at least one point per gaussian)`);
   }
+  const covarianceValues = opts.gaussians * ds.d * ds.d;
+  if (opts.covarianceType === 'full' && covarianceValues > MAX_FULL_COVARIANCE_VALUES) {
+    throw new InvalidArgumentError(
+      'diagonalCovariance',
+      `full covariances for ${opts.gaussians} gaussian${opts.gaussians > 1 ? 's' : ''} of ${ds.d} dimensions need ${covarianceValues.toExponential(2)} values ` +
+        `(${((covarianceValues * 8) / 2 ** 30).toFixed(0)} GiB per copy); use diagonalCovariance, or check that the data has one point per row`,
+    );
+  }
   const weights = resolveWeights(options.observationWeights, ds.n);
   const inputModel = resolveInputModel(options.inputModel, ds.d, opts, warnings);
   if (opts.noForcePositive && opts.covarianceType === 'diagonal') {
@@ -214,6 +229,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
 
   const rng = new Rng(opts.seed);
   if (opts.noise > 0) ds = withNoise(ds, opts.noise, rng);
+  checkMagnitudes(ds, weights, 'data', opts.noise > 0 ? `after adding noise of variance ${opts.noise}, ` : '');
 
   // The covariance policy: 'unit-invariant' measures each feature's scale once, on the training
   // data; k-means then runs on the scaled data and the constraint in scaled coordinates.
