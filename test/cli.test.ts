@@ -1,11 +1,11 @@
 // The command line, spawned as a user runs it (`node bin/webgmm.js …`, the package's bin).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync, linkSync, symlinkSync, copyFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GaussianMixture } from '../src/index.js';
+import { GaussianMixture, InvalidArgumentError } from '../src/index.js';
 import { FIXTURES, readCsv, readTrace, relErr, maxRelErr } from './helpers.js';
 import { GPU_AVAILABLE } from './gpu.js';
 
@@ -264,6 +264,17 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     ['probability: model of another dimension', () => ['probability', '-i', file('d1.csv', '1\n2\n'), '-m', join(MODELS, 'blobs3_k3_full.xml')], /has dimensionality 2 but .*d1\.csv has 1 columns/],
     ['generate: negative samples', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '-5'], /--samples must be an integer ≥ 0/],
     ['generate: missing model', () => ['generate', '-m', 'nope.json', '-n', '5'], /nope\.json: no such file/],
+    // The extension is checked before the data are read (nope.csv would fail first otherwise), not after training.
+    ['output model of an unknown extension', () => ['train', '-i', 'nope.csv', '-g', '3', '-M', 'model.txt'], /model\.txt: unknown model file extension "\.txt" \(use \.json, \.xml or \.bin\)/],
+    ['webgmm format in an mlpack extension', () => ['train', '-i', 'nope.csv', '-g', '3', '-M', 'model.xml', '--model_format', 'webgmm'], /model\.xml: webgmm models are JSON files/],
+    ['empty --output_model_file', () => ['train', '-i', BLOBS, '-g', '2', '-M', ''], /--output_model_file: empty path/],
+    ['empty --input_file', () => ['train', '-i', '', '-g', '2'], /--input_file: empty path/],
+    ['empty --weights_file', () => ['train', '-i', BLOBS, '-g', '2', '--weights_file', ''], /--weights_file: empty path/],
+    ['probability: empty --output_file', () => ['probability', '-i', BLOBS, '-m', join(MODELS, 'blobs3_k3_full.json'), '-o', ''], /--output_file: empty path/],
+    ['generate: empty --output_file', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '3', '-o', ''], /--output_file: empty path/],
+    ['generate: empty --input_model_file', () => ['generate', '-m', '', '-n', '3'], /--input_model_file: empty path/],
+    ['generate: more samples than can be held', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '1000000000000000'], /--samples 1000000000000000: .*draw fewer/],
+    ['full covariances of wide data', () => ['train', '-i', file('wide.csv', [0, 1].map((r) => Array.from({ length: 100_000 }, (_, j) => (r + j) % 7).join(',')).join('\n')), '-g', '1'], /wide\.csv: 100000 columns: full covariances .* use --diagonal_covariance/],
   ];
 
   it.each(cases)('%s', (_name, makeArgs, message) => {
@@ -292,6 +303,29 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     expectUserError(webgmm('generate', '-m', file('trunc.json', '{"format": "webgmm.Gaus'), '-n', '3'), /trunc\.json: not valid JSON/);
   });
 
+  it('refuses an output that is one of the inputs (same path, symbolic link, hard link), writing nothing', () => {
+    const model = join(MODELS, 'blobs3_k3_full.json');
+    const points = file('points.csv', '1,2\n3,4\n');
+    copyFileSync(model, join(dir, 'mm.json'));
+    linkSync(points, join(dir, 'points-hardlink.csv'));
+    symlinkSync(points, join(dir, 'points-symlink.csv'));
+    const runs: [string[], RegExp][] = [
+      [['probability', '-i', 'points.csv', '-m', model, '-o', 'points.csv'], /--output_file points\.csv is the same file as --input_file points\.csv/],
+      [['probability', '-i', 'points.csv', '-m', model, '-o', 'points-hardlink.csv'], /--output_file points-hardlink\.csv is the same file as --input_file/],
+      [['probability', '-i', 'points.csv', '-m', model, '-o', 'points-symlink.csv'], /--output_file points-symlink\.csv is the same file as --input_file points\.csv/],
+      [['probability', '-i', 'points.csv', '-m', 'mm.json', '-o', join(dir, 'mm.json')], /--output_file .*mm\.json is the same file as --input_model_file mm\.json/],
+      [['generate', '-m', 'mm.json', '-n', '3', '-o', 'mm.json'], /--output_file mm\.json is the same file as --input_model_file mm\.json/],
+      [['train', '-i', 'points.csv', '-g', '1', '-M', 'mm.json', '-m', 'mm.json'], /--output_model_file mm\.json is the same file as --input_model_file mm\.json/],
+      [['train', '-i', BLOBS, '-g', '1', '--weights_file', 'w-as-model.json', '-M', 'w-as-model.json'], /--output_model_file w-as-model\.json is the same file as --weights_file/],
+    ];
+    file('w-as-model.json', '');
+    for (const [args, message] of runs) {
+      const before = snapshot();
+      expectUserError(webgmm(...args), message);
+      expect(snapshot()).toEqual(before);
+    }
+  });
+
   it('does not overwrite an existing output when training fails', () => {
     const target = join(dir, 'keep.json');
     writeFileSync(target, 'previous');
@@ -299,6 +333,38 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     expect(r.code).toBe(1);
     expect(readFileSync(target, 'utf8')).toBe('previous');
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
+
+describe('standard output that cannot be written', () => {
+  it('a reader that stops early (| head): exit 0, quietly', async () => {
+    const child = spawn(process.execPath, [BIN, 'generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '200000', '-s', '1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    // Close our end after the first chunk, as `head -1` does: the rest of the 200000 lines hit EPIPE.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it.skipIf(!existsSync('/dev/full'))('a full device: one line naming standard output, exit 1', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'probability', '-i', BLOBS, '-m', join(MODELS, 'blobs3_k3_full.json')], { cwd: dir, encoding: 'utf8', stdio: ['ignore', full, 'pipe'] });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toBe('webgmm: error: writing standard output: no space left on device\n');
+    } finally {
+      closeSync(full);
+    }
+  });
+});
+
+describe('GaussianMixture.sample', () => {
+  it('more samples than can be held: InvalidArgumentError naming n, not a RangeError', () => {
+    const m = new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[1, 0], [0, 1]]] });
+    expect(() => m.sample(1e15, 1)).toThrow(InvalidArgumentError);
+    expect(() => m.sample(1e15, 1)).toThrow(/1000000000000000 samples of dimensionality 2/);
   });
 });
 

@@ -5,17 +5,18 @@
  */
 import { Command, Option, InvalidArgumentError as FlagError, CommanderError } from 'commander';
 import { access, constants as fsConstants, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import '../node.js';
-import { train } from '../train/train.js';
+import { train, MAX_FULL_COVARIANCE_VALUES } from '../train/train.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 import { RESIDENCIES, type Residency } from '../backends/webgpu/webgpu-backend.js';
 import { COVARIANCE_CONSTRAINTS, DEFAULT_COVARIANCE_CONSTRAINT, DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR, type CovarianceConstraint } from '../train/constraints.js';
-import { InvalidArgumentError, WebGmmError } from '../errors.js';
+import { InvalidArgumentError, InvalidDataError, WebGmmError } from '../errors.js';
 import type { GaussianMixture } from '../model/gaussian-mixture.js';
 import { readDataFile, readWeightsFile, writeCsv, writeColumn, csvBlocks } from '../io/data-files.js';
 import { readModelFile, writeModelFile, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
+import { errnoReason } from '../io/atomic.js';
 import { Progress } from './progress.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -59,6 +60,52 @@ function real(name: string, ok: (v: number) => boolean, what: string) {
   };
 }
 
+/** A file path flag: an explicit `""` is a mistake (an unset variable, say), not "not given". */
+function filePath(name: string) {
+  return (value: string): string => {
+    if (value === '') throw new FlagError(`${name}: empty path`);
+    return value;
+  };
+}
+
+/**
+ * The most values `generate` draws at once: the samples are held in one Float64Array (16 GiB at
+ * this bound) before they are written.
+ */
+const MAX_SAMPLE_VALUES = 2 ** 31 - 1;
+
+/** The format is chosen by the extension (as writeModelFile does), so a bad name fails before training, not after it. */
+function checkModelFileName(path: string, format: ModelFormat | undefined): void {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') return;
+  if (ext === '.xml' || ext === '.bin') {
+    if (format === 'webgmm') {
+      throw new WebGmmError('OUTPUT', `${path}: webgmm models are JSON files; use a .json name, or --model_format mlpack for mlpack's ${ext} archive`);
+    }
+    return;
+  }
+  throw new WebGmmError('OUTPUT', `${path}: unknown model file extension "${ext}" (use .json, .xml or .bin)`);
+}
+
+/**
+ * Whether two paths name one file: through symbolic links, `..` or hard links (same device and
+ * inode) when both exist; otherwise whether they resolve to the same path.
+ */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a).catch(() => null), stat(b).catch(() => null)]);
+  if (sa && sb) return sa.dev === sb.dev && sa.ino === sb.ino;
+  return resolve(a) === resolve(b);
+}
+
+/** Refuses an output that would replace one of the inputs (`[path, flag]`; unset ones are skipped). */
+async function checkNotAnInput(output: string, outputFlag: string, inputs: [string | undefined, string][]): Promise<void> {
+  for (const [input, inputFlag] of inputs) {
+    if (input !== undefined && (await sameFile(output, input))) {
+      throw new InvalidArgumentError(outputFlag, `${outputFlag} ${output} is the same file as ${inputFlag} ${input}; refusing to overwrite an input`);
+    }
+  }
+}
+
 /** Fails before any long work when `path` cannot be created or replaced. */
 async function checkWritable(path: string, flag: string): Promise<void> {
   const dir = dirname(resolve(path));
@@ -86,8 +133,26 @@ async function loadData(path: string, progress: Progress, label = 'loading') {
   return { loaded, seconds: (performance.now() - t) / 1000 };
 }
 
+/** The reader of stdout has gone (`| head`): not a failure, just no reason to go on. */
+class StdoutClosed extends Error {}
+
+/**
+ * A failed write also emits 'error' on process.stdout (a tick after the write's callback), which
+ * would crash the process with a stack unless someone listens; the callback reports it instead.
+ */
+function ignoreStdoutErrorEvents(): void {
+  if (!process.stdout.listeners('error').includes(noop)) process.stdout.on('error', noop);
+}
+function noop(): void {}
+
 function writeStdout(text: string): Promise<void> {
-  return new Promise((resolvePromise, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolvePromise())));
+  return new Promise((resolvePromise, reject) =>
+    process.stdout.write(text, (e) => {
+      if (!e) resolvePromise();
+      else if ((e as NodeJS.ErrnoException).code === 'EPIPE') reject(new StdoutClosed());
+      else reject(new WebGmmError('OUTPUT', `writing standard output: ${errnoReason(e)}`));
+    }),
+  );
 }
 
 /** A matrix to stdout as CSV, in the same form as writeCsv writes files. */
@@ -102,6 +167,16 @@ function checkDimensions(model: GaussianMixture, modelPath: string, cols: number
       `${modelPath}: the model has dimensionality ${model.dimensionality} but ${dataPath} has ${cols} columns`,
     );
   }
+}
+
+/** Wide data (or a transposed file) would make K×D×D full covariances too large to hold: said before the weights and models load, naming the file. */
+function checkFullCovarianceSize(gaussians: number, d: number, dataPath: string): void {
+  const values = gaussians * d * d;
+  if (values <= MAX_FULL_COVARIANCE_VALUES) return;
+  throw new InvalidArgumentError(
+    'input_file',
+    `${dataPath}: ${d} columns: full covariances for ${gaussians} gaussian${gaussians > 1 ? 's' : ''} need ${gaussians}×${d}×${d} = ${values.toExponential(2)} values (${(values * 8 / 2 ** 30).toFixed(0)} GiB per copy); use --diagonal_covariance (-d), or check that the file has one point per row`,
+  );
 }
 
 interface TrainFlags {
@@ -133,10 +208,20 @@ interface TrainFlags {
 
 async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
   const progress = new Progress(flags.verbose === true);
-  if (flags.output_model_file) await checkWritable(flags.output_model_file, '--output_model_file');
-  else process.stderr.write('webgmm: warning: --output_model_file (-M) is not given, so no model will be saved\n');
+  if (flags.output_model_file !== undefined) {
+    checkModelFileName(flags.output_model_file, flags.model_format);
+    await checkNotAnInput(flags.output_model_file, '--output_model_file', [
+      [flags.input_file, '--input_file'],
+      [flags.input_model_file, '--input_model_file'],
+      [flags.weights_file, '--weights_file'],
+    ]);
+    await checkWritable(flags.output_model_file, '--output_model_file');
+  } else {
+    process.stderr.write('webgmm: warning: --output_model_file (-M) is not given, so no model will be saved\n');
+  }
 
   const { loaded, seconds: loadSeconds } = await loadData(flags.input_file, progress);
+  if (flags.diagonal_covariance !== true) checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
   const weights = flags.weights_file ? await readWeightsFile(flags.weights_file, loaded.rows) : undefined;
   let inputModel: GaussianMixture | undefined;
   if (flags.input_model_file) {
@@ -172,11 +257,17 @@ async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
     onKmeansIteration: ({ trial, iteration, shift }) => progress.kmeans(trial, flags.trials, iteration, shift, flags.kmeans_max_iterations),
     onIteration: (info) => progress.iteration(info, flags.trials, flags.max_iterations),
     signal,
+  }).catch((e: unknown) => {
+    // The library calls the points "data"; here they are the input file.
+    if (e instanceof InvalidDataError && e.message.startsWith('data: ')) {
+      throw new InvalidDataError(`${flags.input_file}: ${e.message.slice('data: '.length)}`, e.row, e.column);
+    }
+    throw e;
   });
   progress.stop();
 
   let saveSeconds = 0;
-  if (flags.output_model_file) {
+  if (flags.output_model_file !== undefined) {
     const t = performance.now();
     await writeModelFile(flags.output_model_file, result.model, flags.model_format, {
       webgmm: VERSION,
@@ -206,21 +297,37 @@ async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
 }
 
 async function runProbability(flags: { input_file: string; input_model_file: string; output_file?: string }): Promise<void> {
-  if (flags.output_file) await checkWritable(flags.output_file, '--output_file');
+  if (flags.output_file !== undefined) {
+    await checkNotAnInput(flags.output_file, '--output_file', [
+      [flags.input_file, '--input_file'],
+      [flags.input_model_file, '--input_model_file'],
+    ]);
+    await checkWritable(flags.output_file, '--output_file');
+  }
   const progress = new Progress(false);
   const { model } = await readModelFile(flags.input_model_file);
   const { loaded } = await loadData(flags.input_file, progress);
   checkDimensions(model, flags.input_model_file, loaded.cols, flags.input_file);
   const p = model.probabilities(loaded);
-  if (flags.output_file) await writeColumn(flags.output_file, p);
+  if (flags.output_file !== undefined) await writeColumn(flags.output_file, p);
   else await printCsv({ data: p, rows: p.length, cols: 1 });
 }
 
 async function runGenerate(flags: { input_model_file: string; samples: number; seed: number; output_file?: string }): Promise<void> {
-  if (flags.output_file) await checkWritable(flags.output_file, '--output_file');
+  if (flags.output_file !== undefined) {
+    await checkNotAnInput(flags.output_file, '--output_file', [[flags.input_model_file, '--input_model_file']]);
+    await checkWritable(flags.output_file, '--output_file');
+  }
   const { model } = await readModelFile(flags.input_model_file);
+  const values = flags.samples * model.dimensionality;
+  if (values > MAX_SAMPLE_VALUES) {
+    throw new InvalidArgumentError(
+      'samples',
+      `--samples ${flags.samples}: ${flags.samples} points of dimensionality ${model.dimensionality} are ${values.toExponential(2)} values, more than the ${MAX_SAMPLE_VALUES} that can be drawn at once; draw fewer, in several runs with different --seed values`,
+    );
+  }
   const samples = model.sample(flags.samples, flags.seed);
-  if (flags.output_file) await writeCsv(flags.output_file, samples);
+  if (flags.output_file !== undefined) await writeCsv(flags.output_file, samples);
   else await printCsv(samples);
 }
 
@@ -234,7 +341,7 @@ function buildProgram(signal: AbortSignal): Command {
   program
     .command('train')
     .description('Train a Gaussian mixture model with EM (mlpack gmm_train)')
-    .requiredOption('-i, --input_file <file>', 'data: CSV, TSV or whitespace-separated text (no header), or .npy; one point per row')
+    .requiredOption('-i, --input_file <file>', 'data: CSV, TSV or whitespace-separated text (no header), or .npy; one point per row', filePath('--input_file'))
     .requiredOption('-g, --gaussians <n>', 'number of Gaussian components', integer('--gaussians', 1, 'an integer > 0'))
     .option('-t, --trials <n>', 'independent initializations + EM runs; the best log-likelihood wins', integer('--trials', 1, 'an integer > 0'), 1)
     .option('-T, --tolerance <x>', 'stop when |Δ log-likelihood| ≤ tolerance', real('--tolerance', (v) => v >= 0, 'a number ≥ 0'), 1e-10)
@@ -247,10 +354,10 @@ function buildProgram(signal: AbortSignal): Command {
     .option('-S, --samplings <n>', 'refined start: number of subsamples', integer('--samplings', 1, 'an integer > 0'), 100)
     .option('-p, --percentage <x>', 'refined start: fraction of the points per subsample, in (0, 1]', real('--percentage', (v) => v > 0 && v <= 1, 'in (0, 1]'), 0.02)
     .option('-s, --seed <n>', 'random seed; 0 = from the clock (reported)', integer('--seed', 0), 0)
-    .option('-m, --input_model_file <file>', 'start EM from this model (webgmm or mlpack: .json, .xml, .bin)')
-    .option('-M, --output_model_file <file>', 'write the trained model here (.json, or mlpack .xml / .bin)')
+    .option('-m, --input_model_file <file>', 'start EM from this model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
+    .option('-M, --output_model_file <file>', 'write the trained model here (.json, or mlpack .xml / .bin)', filePath('--output_model_file'))
     .option('-v, --verbose', 'print one line per EM iteration to stderr')
-    .option('--weights_file <file>', 'observation weights, one non-negative number per data row')
+    .option('--weights_file <file>', 'observation weights, one non-negative number per data row', filePath('--weights_file'))
     .addOption(
       new Option(
         '--covariance_constraint <policy>',
@@ -279,19 +386,19 @@ function buildProgram(signal: AbortSignal): Command {
   program
     .command('probability')
     .description('Density p(x) of every point under a model (mlpack gmm_probability)')
-    .requiredOption('-i, --input_file <file>', 'points: CSV, TSV, whitespace text or .npy')
-    .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)')
-    .option('-o, --output_file <file>', 'write the densities here, one per line (default: stdout)')
+    .requiredOption('-i, --input_file <file>', 'points: CSV, TSV, whitespace text or .npy', filePath('--input_file'))
+    .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
+    .option('-o, --output_file <file>', 'write the densities here, one per line (default: stdout)', filePath('--output_file'))
     .addHelpText('after', '\nExample:\n  webgmm probability -i points.csv -m gmm.json -o p.csv\n')
     .action((flags) => runProbability(flags));
 
   program
     .command('generate')
     .description('Sample points from a model (mlpack gmm_generate)')
-    .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)')
+    .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
     .requiredOption('-n, --samples <n>', 'number of points to draw', integer('--samples', 0))
     .option('-s, --seed <n>', 'random seed; 0 = from the clock', integer('--seed', 0), 0)
-    .option('-o, --output_file <file>', 'write the points here as CSV (default: stdout)')
+    .option('-o, --output_file <file>', 'write the points here as CSV (default: stdout)', filePath('--output_file'))
     .addHelpText('after', '\nExample:\n  webgmm generate -m gmm.json -n 1000 -s 7 -o samples.csv\n')
     .action((flags) => runGenerate(flags));
 
@@ -309,6 +416,7 @@ export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => controller.abort(new DOMException('interrupted', 'AbortError'));
   process.once('SIGINT', onSigint);
+  ignoreStdoutErrorEvents();
   const program = buildProgram(controller.signal);
   try {
     if (argv.length <= 2) {
@@ -321,6 +429,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       // Help and version exit 0; usage errors were already printed by commander.
       return e.exitCode === 0 ? 0 : 1;
+    }
+    if (e instanceof StdoutClosed) {
+      // Exit 0, not 141 (death by SIGPIPE): the reader stopping early is what `| head` asks for,
+      // and a non-zero status would fail such pipelines under `set -o pipefail`.
+      return 0;
     }
     if (e instanceof DOMException && e.name === 'AbortError') {
       process.stderr.write('\nwebgmm: interrupted; nothing was written\n');

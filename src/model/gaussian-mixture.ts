@@ -234,6 +234,7 @@ export class GaussianMixture {
   /**
    * Draws `n` points, an n×D row-major matrix. The same `seed` gives the same points; `seed` 0 or
    * omitted seeds from the clock.
+   * @throws InvalidArgumentError when n×D values cannot be allocated.
    */
   sample(n: number, seed = 0): DenseMatrix<Float64Array> {
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('n', `number of samples must be a non-negative integer, got ${n}`);
@@ -243,7 +244,14 @@ export class GaussianMixture {
     const cdf = new Float64Array(k);
     let acc = 0;
     for (let c = 0; c < k; c++) cdf[c] = acc += this.weights[c]!;
-    const out = new Float64Array(n * d);
+    let out: Float64Array;
+    try {
+      out = new Float64Array(n * d);
+    } catch (e) {
+      // Beyond the largest typed array, or more memory than can be allocated.
+      if (!(e instanceof RangeError)) throw e;
+      throw new InvalidArgumentError('n', `${n} samples of dimensionality ${d} are ${n * d} values, more than can be held in one Float64Array`);
+    }
     const z = new Float64Array(d);
     for (let i = 0; i < n; i++) {
       const u = rng.nextFloat() * acc;
