@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDelimited } from '../src/io/delimited.js';
+import { parseDelimited, TextParser, COMMA } from '../src/io/delimited.js';
 import { readDataFile } from '../src/io/data-files.js';
 import { InvalidDataError } from '../src/errors.js';
 
@@ -39,5 +39,54 @@ describe('parseDelimited', () => {
     expect(() => parseDelimited('1,NaN\n')).toThrow(InvalidDataError);
     expect(() => parseDelimited('\n\n')).toThrow(/empty/);
     expect(() => parseDelimited('a,b\n')).toThrow(/no data rows/);
+  });
+
+  it('ends a line at a lone CR (classic Mac), like LF and CRLF', async () => {
+    const lf = 'a,b\n1.5,-2\n\n3,4e-3\n5,6\n';
+    const cr = lf.replace(/\n/g, '\r');
+    const fromLf = parseDelimited(lf);
+    const fromCr = parseDelimited(cr);
+    expect([fromCr.rows, fromCr.cols, fromCr.header]).toEqual([3, 2, ['a', 'b']]);
+    expect(Array.from(fromCr.data)).toEqual(Array.from(fromLf.data));
+    // The file reader too (no LF at all: the whole file is one piece of its stream).
+    const dir = mkdtempSync(join(tmpdir(), 'webgmm-delim-'));
+    const file = join(dir, 'mac.csv');
+    writeFileSync(file, cr);
+    expect(Array.from((await readDataFile(file)).data)).toEqual(Array.from(fromLf.data));
+    // Mixed breaks; "\r\r\n" is a lone CR then a CRLF (a blank line), never an empty row.
+    const mixed = parseDelimited('x y\r1 2\n3 4\r\n5 6\r\r\n7 8\r');
+    expect([mixed.rows, mixed.cols, mixed.format]).toEqual([4, 2, 'whitespace']);
+    expect(Array.from(mixed.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('counts a CRLF split across two chunks as one line break', () => {
+    const bytes = new TextEncoder().encode('1,2\r\n3,4\r\n5,x\n');
+    const cut = bytes.indexOf(10); // the chunk ends with the CR, the next begins with the LF
+    const parser = new TextParser('s.csv', COMMA, false);
+    parser.feed(bytes, 0, cut);
+    parser.feed(bytes, cut, cut); // an empty chunk in between changes nothing
+    parser.feed(bytes, cut, cut + 6); // "\n3,4\r\n"
+    expect([parser.rows, parser.line]).toEqual([2, 2]);
+    // Line numbers stay right after the split: the bad cell is on line 3.
+    expect(() => parser.feed(bytes, cut + 6, bytes.length)).toThrow(/^s\.csv: line 3, column 2: "x" is not a number$/);
+    // Split in a CR-only stream as well: a CR ending a chunk followed by a blank CR line.
+    const p2 = new TextParser('t', -1, false);
+    const b2 = new TextEncoder().encode('1 2\r\r3 4\r');
+    p2.feed(b2, 0, 4);
+    p2.feed(b2, 4, b2.length);
+    const m = p2.finish();
+    expect([m.rows, p2.line, ...m.data]).toEqual([2, 3, 1, 2, 3, 4]);
+  });
+
+  it('numbers lines of CR-only and mixed input in error messages', () => {
+    expect(() => parseDelimited('1,2\r3,4\r5,abc\r', { name: 'm.csv' })).toThrow(/^m\.csv: line 3, column 2: "abc" is not a number$/);
+    expect(() => parseDelimited('1,2\r\n3,4\r\r5\n', { name: 'm.csv' })).toThrow(/^m\.csv: line 4 has 1 value but line 1 has 2$/);
+  });
+
+  it('writes counts of values and columns in the singular and plural', () => {
+    expect(() => parseDelimited('a,b\n1\n', { name: 'f' })).toThrow(/^f: line 2 has 1 value but the header \(line 1\) has 2 columns$/);
+    expect(() => parseDelimited('a\n1,2\n', { name: 'f', format: 'csv' })).toThrow(/^f: line 2 has 2 values but the header \(line 1\) has 1 column$/);
+    expect(() => parseDelimited('1\n2,3\n', { name: 'f', format: 'csv' })).toThrow(/^f: line 2 has 2 values but line 1 has 1$/);
+    expect(() => new TextParser('g', COMMA, false).grow(1, 2 ** 60)).toThrow(/^g: too large to load \(1 value read so far, could not allocate room for \d+ values\)$/);
   });
 });

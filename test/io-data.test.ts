@@ -135,6 +135,30 @@ describe('readDataFile: text formats', () => {
     expect(firstDiff(r.data, [1.5, -2, 300, 0.25, 4, -0])).toBe(-1);
   });
 
+  it('reads files of several read chunks with CR-only and CRLF line ends as their LF version', async () => {
+    // ~3 MiB: the reader cuts its 1 MiB chunks at line ends, and a CRLF may straddle a cut.
+    const rows: string[] = [];
+    for (let i = 0; i < 120_000; i++) rows.push(`${(i * 0.37) % 101},${i % 7},-${i}.25`);
+    const lf = await readDataFile(await file('lf.csv', rows.join('\n') + '\n'));
+    expect(lf.rows).toBe(120_000);
+    for (const [name, end] of [['cr.csv', '\r'], ['crlf.csv', '\r\n'], ['straddle.csv', '\r\n']] as const) {
+      let text = rows.join(end) + end;
+      if (name === 'straddle.csv') {
+        // Leading spaces on the first row put a "\r" on the first chunk's last byte, its "\n" on the next.
+        const last = (1 << 20) - 1;
+        text = ' '.repeat(last - text.lastIndexOf('\r', last)) + text;
+        expect(text.slice(last, last + 2)).toBe('\r\n');
+      }
+      const r = await readDataFile(await file(name, text));
+      expect([r.rows, r.cols], name).toEqual([lf.rows, lf.cols]);
+      expect(firstDiff(r.data, Array.from(lf.data)), name).toBe(-1);
+    }
+    // A bad cell is reported on its line whatever the line ends.
+    const bad = rows.slice();
+    bad[99_999] = '1,oops,3';
+    await expect(readDataFile(await file('bad.csv', bad.join('\r')))).rejects.toThrow(/line 100000, column 2/);
+  });
+
   it('handles CRLF, no trailing newline, and blank lines', async () => {
     const crlf = await readDataFile(await file('a.csv', '1,2\r\n3,4\r\n'));
     expect([...crlf.data]).toEqual([1, 2, 3, 4]);

@@ -12,7 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from '../errors.js';
 import { parseNpy } from './npy.js';
-import { TextParser, COMMA, TAB, LF, plural, byteOrderMarkLength, type LoadedData } from './delimited.js';
+import { TextParser, COMMA, TAB, LF, CR, plural, byteOrderMarkLength, type LoadedData } from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
 
 export type { LoadedData, DataFileFormat } from './delimited.js';
@@ -106,13 +106,16 @@ async function load(path: string, options: ReadDataFileOptions, nonneg: boolean)
         first = false;
         start = byteOrderMarkLength(chunk);
       }
-      const nl = chunk.lastIndexOf(LF);
+      // Lines end at LF, CRLF or a lone CR (classic Mac files); the parser joins a CRLF split here.
+      const nl = Math.max(chunk.lastIndexOf(LF), chunk.lastIndexOf(CR));
       if (nl < start) {
         pending.push(Buffer.from(chunk.subarray(start)));
       } else {
         if (pending.length > 0) {
           // Complete the line begun in earlier chunks, then parse the rest of this one in place.
-          const lineEnd = chunk.indexOf(LF) + 1;
+          const lf = chunk.indexOf(LF);
+          const cr = chunk.indexOf(CR);
+          const lineEnd = (lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr)) + 1;
           pending.push(chunk.subarray(0, lineEnd));
           const joined = Buffer.concat(pending); // a new buffer: pending pieces are copies
           pending = [];
@@ -153,7 +156,7 @@ async function load(path: string, options: ReadDataFileOptions, nonneg: boolean)
  * Reads a data matrix (rows = points) from a file. `.npy` is NumPy's format (float64 / float32,
  * 1-D or 2-D); `.csv` is comma-separated, `.tsv` tab-separated; any other extension is detected from
  * the first non-empty line (a comma, else a tab, else runs of spaces / tabs). Blank lines are skipped;
- * lines may end in `\n` or `\r\n`. If the first non-empty row holds a non-numeric cell it is taken as a
+ * lines may end in `\n`, `\r\n` or `\r`. If the first non-empty row holds a non-numeric cell it is taken as a
  * header and skipped (`headerSkipped`). Values must be finite numbers.
  * @throws InvalidDataError naming the file (and the 1-based line and column) for a missing,
  *   unreadable or empty file, a ragged row, a non-numeric cell, or NaN / ±Infinity / overflow.

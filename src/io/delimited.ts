@@ -218,7 +218,7 @@ export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** Streaming text parser: fed whole lines, it appends values to a growable Float64Array. */
+/** Streaming text parser: fed whole lines (ending in "\n", "\r\n" or "\r"), it appends values to a growable Float64Array. */
 export class TextParser {
   out: Float64Array = new Float64Array(4096);
   n = 0;
@@ -232,6 +232,8 @@ export class TextParser {
   headerLine = 0;
   mode: Mode;
   private readonly detect: boolean;
+  /** The last `feed` ended with a "\r": a "\n" beginning the next one completes that line break. */
+  private endedInCR = false;
 
   constructor(
     readonly path: string,
@@ -244,17 +246,44 @@ export class TextParser {
     this.detect = mode === -1;
   }
 
-  /** Parses the lines in `b[start, end)`; the last one may lack its '\n' only at end of input. */
+  /**
+   * Parses the lines in `b[start, end)`. A line ends at "\n", "\r\n" or a lone "\r" (classic Mac);
+   * the last one may lack its break only at end of input. A "\r\n" pair split across two calls (this
+   * one ending in "\r", the next beginning with "\n") is one line break.
+   */
   feed(b: Uint8Array, start: number, end: number): void {
     const nonneg = this.nonneg;
     let pos = start;
+    if (this.endedInCR && pos < end) {
+      this.endedInCR = false;
+      if (b[pos] === LF) pos++; // the "\n" of a "\r\n" begun in the last call
+    }
+    if (pos >= end) return;
+    this.endedInCR = b[end - 1] === CR;
+    // The next LF and CR at or after `pos` (`end` when none). Each is searched for again only once
+    // passed, so input without a CR (or without an LF) costs one scan for it per call; `upTo` (same
+    // offsets as `b`) keeps those scans from running past `end`.
+    const upTo = end < b.length ? b.subarray(0, end) : b;
+    let lf = -1;
+    let cr = -1;
     while (pos < end) {
-      let nl = b.indexOf(LF, pos);
-      if (nl < 0 || nl >= end) nl = end;
+      if (lf < pos) {
+        lf = upTo.indexOf(LF, pos);
+        if (lf < 0) lf = end;
+      }
+      if (cr < pos) {
+        cr = upTo.indexOf(CR, pos);
+        if (cr < 0) cr = end;
+      }
       const s = pos;
-      let e = nl;
-      pos = nl + 1;
-      if (e > s && b[e - 1] === CR) e--;
+      let e: number;
+      if (cr < lf) {
+        e = cr; // "\r\n" or a lone "\r"
+        pos = cr + 1 === lf ? lf + 1 : cr + 1;
+      } else {
+        e = lf;
+        pos = lf + 1;
+      }
       this.line++;
       let k = s;
       while (k < e && (b[k] === SPACE || b[k] === TAB)) k++;
@@ -412,7 +441,7 @@ export class TextParser {
     try {
       next = new Float64Array(cap);
     } catch {
-      this.fail(`too large to load (${n} values read so far, could not allocate room for ${cap})`);
+      this.fail(`too large to load (${plural(n, 'value')} read so far, could not allocate room for ${plural(cap, 'value')})`);
     }
     next.set(this.out.subarray(0, n));
     this.out = next;
