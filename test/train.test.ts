@@ -192,6 +192,21 @@ describe('observation weights', () => {
     expect(maxRelErr(weighted.model.covariances, duplicated.model.covariances)).toBeLessThan(1e-10);
   });
 
+  it('rescaling every weight changes only the log-likelihood, by the same factor (the tolerance follows)', async () => {
+    const { data } = sampleMixture(new Rng(21), 400, [0.5, 0.5], [[0, 0], [3, 2]], [[[1, 0], [0.3, 1]], [[0.8, 0], [-0.2, 0.6]]]);
+    const ratios = Array.from({ length: 400 }, (_, i) => 1 + (i % 3));
+    const runs = await Promise.all([1, 1 / 1200, 2 ** -40, 2 ** 40].map((c) =>
+      train(data, { gaussians: 2, seed: 4, backend: 'cpu', observationWeights: ratios.map((w) => w * c) }).then((r) => ({ r, c })),
+    ));
+    const [base] = runs;
+    expect(base!.r.converged).toBe(true);
+    for (const { r, c } of runs.slice(1)) {
+      expect(r.iterations, `×${c}`).toBe(base!.r.iterations);
+      expect(maxRelErr(r.model.means, base!.r.model.means), `×${c}`).toBeLessThan(1e-9);
+      expect(r.logLikelihood / c).toBeCloseTo(base!.r.logLikelihood, 6);
+    }
+  });
+
   it('weight 0 is the same as dropping the point', async () => {
     const { data } = sample(500, 22);
     const start = (await train(data, { gaussians: 3, seed: 2, maxIterations: 3 })).model;

@@ -34,7 +34,11 @@ export interface TrainOptions {
   gaussians: number;
   /** Independent initializations + EM runs; the best log-likelihood wins. Default 1. */
   trials?: number;
-  /** EM stops when |Δ log-likelihood| ≤ tolerance. Default 1e-10. */
+  /**
+   * EM stops when |Δ log-likelihood| ≤ tolerance. Default 1e-10. With `observationWeights` the
+   * log-likelihood is Σ w·log p and the tolerance is multiplied by the mean positive weight, so
+   * that rescaling all weights (e.g. to sum to 1) changes nothing but the reported log-likelihood.
+   */
   tolerance?: number;
   /** Maximum M-steps per trial; 0 = until convergence. Default 250 (mlpack performs one fewer). */
   maxIterations?: number;
@@ -219,6 +223,10 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     );
   }
   const weights = resolveWeights(options.observationWeights, ds.n);
+  // Σ w·log p grows with the weights' scale while the model depends on their ratios only: the
+  // tolerance is per unit of mean positive weight, so weights normalized to sum to 1 (mlpack's
+  // "probabilities") stop where unweighted data would. Unit weights: unchanged.
+  if (weights) opts.tolerance *= meanPositiveWeight(weights);
   const inputModel = resolveInputModel(options.inputModel, ds.d, opts, warnings);
   if (opts.noForcePositive && opts.covarianceType === 'diagonal') {
     warnings.push('noForcePositive is ignored with diagonalCovariance (mlpack does the same)');
@@ -560,6 +568,19 @@ function resolveInputModel(
   const vars = new Float64Array(k * d);
   for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) vars[c * d + j] = model.covariances[c * d * d + j * d + j]!;
   return GaussianMixture.fromArrays('diagonal', Float64Array.from(model.weights), Float64Array.from(model.means), vars);
+}
+
+/** The mean of the positive weights (those of the points that count). */
+function meanPositiveWeight(weights: Float64Array): number {
+  let total = 0;
+  let count = 0;
+  for (const w of weights) {
+    if (w > 0) {
+      total += w;
+      count++;
+    }
+  }
+  return total / count;
 }
 
 /** A copy of the data with N(0, noise) added to every value (mlpack's `--noise`, read as a variance). */
