@@ -40,7 +40,21 @@ const FLAG_OF: Record<string, string> = {
   backend: '--backend',
   maxChunkPoints: '--max_chunk_points',
   dataResidency: '--data_residency',
+  noForcePositive: '--no_force_positive',
+  diagonalCovariance: '--diagonal_covariance',
+  refinedStart: '--refined_start',
 };
+
+/**
+ * A library message in the CLI's words: option names (`noise`, diagonalCovariance) as flags,
+ * "backend 'cpu'" as --backend cpu.
+ */
+function inFlags(message: string): string {
+  return message
+    .replace(/`(\w+)`(?: \(mlpack: --\w+\))?/g, (whole, name: string) => FLAG_OF[name] ?? whole)
+    .replace(/\buse (\w+Covariance|noForcePositive)\b/g, (whole, name: string) => (FLAG_OF[name] ? `use ${FLAG_OF[name]}` : whole))
+    .replace(/\bbackend '(\w+)'/g, '--backend $1');
+}
 
 function integer(name: string, min: number, what = `an integer ≥ ${min}`) {
   return (value: string): number => {
@@ -442,11 +456,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof InvalidArgumentError) {
       const flag = FLAG_OF[e.parameter];
       const message = flag && !e.message.startsWith('--') ? `${flag}: ${e.message}` : e.message;
-      process.stderr.write(`webgmm: error: ${message}\n`);
+      process.stderr.write(`webgmm: error: ${inFlags(message)}\n`);
       return 1;
     }
     if (e instanceof WebGmmError) {
-      process.stderr.write(`webgmm: error: ${e.message}\n`);
+      process.stderr.write(`webgmm: error: ${inFlags(e.message)}\n`);
       return 1;
     }
     // A defect, not a user error: keep the stack for the report.

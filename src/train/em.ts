@@ -118,7 +118,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     if (active !== backend) float64Passes++;
     const { logLikelihood, zeroLikelihoodPoints, stats } = pass;
     if (Number.isNaN(logLikelihood)) {
-      throw new WebGmmError('NUMERICAL', `log-likelihood became NaN at iteration ${iterations} of trial ${options.trial}`);
+      throw new WebGmmError('NUMERICAL', `log-likelihood became NaN at iteration ${iterations} of trial ${options.trial + 1}`);
     }
     if (onIteration) {
       const callbackAt = performance.now();
@@ -159,6 +159,6 @@ export function notPositiveDefinite(component: number, iteration: number, option
     : 'drop `noForcePositive` (mlpack: --no_force_positive) so the positive-definite constraint applies, or add `noise`';
   return new NotPositiveDefiniteError(
     component,
-    `covariance of component ${component} is not positive definite after M-step ${iteration} of trial ${options.trial}: ${hint}`,
+    `covariance of component ${component} is not positive definite after M-step ${iteration} of trial ${options.trial + 1}: ${hint}`,
   );
 }

@@ -84,7 +84,7 @@ export function modelFromAssignments(
     if (e instanceof NotPositiveDefiniteError) {
       throw new NotPositiveDefiniteError(
         e.component,
-        `the initial covariance of component ${e.component} (from k-means, trial ${options.trial}) is not positive definite: ` +
+        `the initial covariance of component ${e.component} (from k-means, trial ${options.trial + 1}) is not positive definite: ` +
           (options.forcePositive
             ? 'the cluster is degenerate; try `noise`'
             : 'a cluster with one point or on a subspace has a singular covariance; drop `noForcePositive` or add `noise`'),

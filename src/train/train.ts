@@ -226,7 +226,16 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   // Σ w·log p grows with the weights' scale while the model depends on their ratios only: the
   // tolerance is per unit of mean positive weight, so weights normalized to sum to 1 (mlpack's
   // "probabilities") stop where unweighted data would. Unit weights: unchanged.
-  if (weights) opts.tolerance *= meanPositiveWeight(weights);
+  if (weights) {
+    const counted = weights.reduce((count, w) => (w > 0 ? count + 1 : count), 0);
+    if (counted < opts.gaussians) {
+      throw new InvalidArgumentError(
+        'gaussians',
+        `gaussians = ${opts.gaussians} but only ${counted} of the ${ds.n} points have a positive weight (need at least one per gaussian)`,
+      );
+    }
+    opts.tolerance *= meanPositiveWeight(weights);
+  }
   const inputModel = resolveInputModel(options.inputModel, ds.d, opts, warnings);
   if (opts.noForcePositive && opts.covarianceType === 'diagonal') {
     warnings.push('noForcePositive is ignored with diagonalCovariance (mlpack does the same)');
