@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDelimited, TextParser, COMMA } from '../src/io/delimited.js';
 import { readDataFile } from '../src/io/data-files.js';
-import { InvalidDataError } from '../src/errors.js';
+import { InvalidArgumentError, InvalidDataError } from '../src/errors.js';
 
 describe('parseDelimited', () => {
   it('matches readDataFile on the same text (header, CRLF, BOM, blank lines)', async () => {
@@ -88,5 +88,49 @@ describe('parseDelimited', () => {
     expect(() => parseDelimited('a\n1,2\n', { name: 'f', format: 'csv' })).toThrow(/^f: line 2 has 2 values but the header \(line 1\) has 1 column$/);
     expect(() => parseDelimited('1\n2,3\n', { name: 'f', format: 'csv' })).toThrow(/^f: line 2 has 2 values but line 1 has 1$/);
     expect(() => new TextParser('g', COMMA, false).grow(1, 2 ** 60)).toThrow(/^g: too large to load \(1 value read so far, could not allocate room for \d+ values\)$/);
+  });
+});
+
+describe('parseDelimited argument checks', () => {
+  function rejects(f: () => unknown, parameter: string, message: RegExp): void {
+    let error: unknown;
+    try {
+      f();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).parameter).toBe(parameter);
+    expect((error as Error).message).toMatch(message);
+  }
+
+  it('rejects input that is not text or UTF-8 bytes, naming what it got', () => {
+    const expected = 'input must be the text as a string, or its UTF-8 bytes as a Uint8Array or an ArrayBuffer, got';
+    rejects(() => parseDelimited(12345 as never), 'input', new RegExp(`^${expected} 12345$`));
+    rejects(() => parseDelimited(null as never), 'input', new RegExp(`^${expected} null$`));
+    rejects(() => parseDelimited(undefined as never), 'input', new RegExp(`^${expected} undefined$`));
+    rejects(() => parseDelimited([1, 2] as never), 'input', new RegExp(`^${expected} an array$`));
+    rejects(() => parseDelimited(new Float64Array([1, 2]) as never), 'input', new RegExp(`^${expected} a Float64Array$`));
+  });
+
+  it('rejects bad options: not an object, unknown keys, a non-string name, an unknown format', () => {
+    rejects(() => parseDelimited('1,2\n', null as never), 'options', /^options must be an object \{ name\?, format\? \}, got null$/);
+    rejects(() => parseDelimited('1,2\n', 'csv' as never), 'options', /^options must be an object \{ name\?, format\? \}, got "csv"$/);
+    rejects(() => parseDelimited('1,2\n', { delimiter: ';' } as never), 'delimiter', /^unknown option "delimiter"; valid options are: name, format$/);
+    rejects(() => parseDelimited('1,2\n', { name: 3 } as never), 'name', /^name must be a string \(naming the input in error messages\), got 3$/);
+    rejects(() => parseDelimited('1,2\n', { format: 'xlsx' } as never), 'format', /^format must be one of 'csv', 'tsv', 'whitespace', 'auto', got "xlsx"$/);
+    rejects(() => parseDelimited('1,2\n', { format: 'npy' } as never), 'format', /got "npy"$/);
+  });
+
+  it('accepts every documented input form and option as before', () => {
+    const text = '1,2\n3,4\n';
+    const bytes = new TextEncoder().encode(text);
+    for (const input of [text, bytes, bytes.buffer, Buffer.from(text)]) {
+      const m = parseDelimited(input as Uint8Array, { name: 'f', format: 'csv' });
+      expect([m.rows, m.cols, ...m.data]).toEqual([2, 2, 1, 2, 3, 4]);
+    }
+    expect(parseDelimited(text, {}).format).toBe('csv');
+    expect(parseDelimited(text, { name: undefined, format: undefined }).format).toBe('csv');
+    expect(parseDelimited('1 2\n', { format: 'auto' }).format).toBe('whitespace');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { Matrix, inverse, determinant } from 'ml-matrix';
-import { GaussianMixture, InvalidModelError } from '../src/index.js';
+import { GaussianMixture, InvalidModelError, InvalidArgumentError, InvalidDataError, NotPositiveDefiniteError } from '../src/index.js';
 
 const full = new GaussianMixture({
   weights: [0.3, 0.7],
@@ -140,5 +140,186 @@ describe('GaussianMixture validation and plain-object form', () => {
 
   it('rejects data of the wrong dimension', () => {
     expect(() => full.predict([[1, 2]])).toThrow(/2 columns but the model has dimensionality 3/);
+  });
+});
+
+/** Asserts that `f` throws an error of class `type` whose message matches `message`, and returns it. */
+function thrown<T extends Error>(f: () => unknown, type: new (...args: never[]) => T, message: RegExp): T {
+  let error: unknown;
+  try {
+    f();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(type);
+  expect((error as Error).message).toMatch(message);
+  return error as T;
+}
+
+describe('GaussianMixture point validation', () => {
+  const pts = [[0, 1, -1], [4, 4, 2], [2, 2, 0.5]];
+
+  it('logPdf and pdf reject a missing point, strings, non-arrays and NaN as the matrix methods do', () => {
+    for (const f of [(x: unknown) => full.logPdf(x as never), (x: unknown) => full.pdf(x as never)]) {
+      thrown(() => f(null), InvalidDataError, /^x: is missing$/);
+      thrown(() => f(undefined), InvalidDataError, /^x: is missing$/);
+      thrown(() => f('123'), InvalidDataError, /^x: must be one point, an array of 3 numbers, got "123"$/);
+      thrown(() => f(7), InvalidDataError, /^x: must be one point, an array of 3 numbers, got 7$/);
+      thrown(() => f(['1', '2', '3']), InvalidDataError, /^x: value 0 is not a number \(string\)$/);
+      const e = thrown(() => f([0, NaN, 1]), InvalidDataError, /^x: value 1 is NaN \(every value must be finite\)$/);
+      expect(e.column).toBe(1);
+      thrown(() => f(new Float64Array([0, 1, Infinity])), InvalidDataError, /^x: value 2 is Infinity/);
+      thrown(() => f([1, 2]), InvalidArgumentError, /^point has 2 values but the model has dimensionality 3$/);
+    }
+    const one = new GaussianMixture({ weights: [1], means: [[0]], covariances: [[1]] });
+    thrown(() => one.logPdf([[1]] as never), InvalidDataError, /value 0 is not a number \(object\): logPdf and pdf take one point; use scoreSamples/);
+    // The matrix methods reject the same NaN with the same wording.
+    for (const f of [
+      (d: number[][]) => full.probabilities(d), (d: number[][]) => full.scoreSamples(d), (d: number[][]) => full.predict(d),
+      (d: number[][]) => full.predictProba(d), (d: number[][]) => full.logLikelihood(d), (d: number[][]) => full.bic(d), (d: number[][]) => full.aic(d),
+    ]) {
+      thrown(() => f([[0, NaN, 1]]), InvalidDataError, /^data: row 0, column 1 is NaN \(every value must be finite\)$/);
+      thrown(() => f(null as never), InvalidDataError, /^data: is missing$/);
+      thrown(() => f([['1', '2', '3']] as never), InvalidDataError, /^data: row 0, column 0 is not a number \(string\)$/);
+    }
+  });
+
+  it('valid points give the same values as before: typed arrays, Float32Array, plain arrays', () => {
+    const x = [1, -2, 3];
+    expect(full.logPdf(new Float64Array(x))).toBe(full.logPdf(x));
+    expect(full.logPdf(new Float32Array(x))).toBe(full.logPdf(x));
+    expect(full.pdf(x)).toBe(Math.exp(full.logPdf(x)));
+    expect(full.logPdf(x)).toBe(full.scoreSamples([x])[0]);
+  });
+
+  it('logLikelihood checks observation weights as train() does', () => {
+    const cases: [unknown, RegExp][] = [
+      [[1, NaN, 1], /^observationWeights\[1\] = NaN: weights must be finite and ≥ 0$/],
+      [[1, 1, -2], /^observationWeights\[2\] = -2: weights must be finite and ≥ 0$/],
+      [[1, '1', 1], /^observationWeights\[1\] = "1": weights must be finite and ≥ 0$/],
+      [[1, 1], /^observationWeights has 2 entries but the data has 3 points$/],
+      [[1, 1, 1, 1], /^observationWeights has 4 entries but the data has 3 points$/],
+      [[0, 0, 0], /^observationWeights are all zero$/],
+      [null, /^observationWeights must be an array of numbers, one per point, got null$/],
+      [5, /^observationWeights must be an array of numbers, one per point, got 5$/],
+    ];
+    for (const [w, message] of cases) {
+      const e = thrown(() => full.logLikelihood(pts, w as never), InvalidArgumentError, message);
+      expect(e.parameter).toBe('observationWeights');
+    }
+    // Valid weights, typed or plain, weigh as before.
+    const scores = full.scoreSamples(pts);
+    expect(full.logLikelihood(pts, new Float64Array([2, 0, 1]))).toBe(2 * scores[0]! + 0 * scores[1]! + scores[2]!);
+    expect(full.logLikelihood(pts, undefined)).toBe(full.logLikelihood(pts));
+    // A point of weight 0 is absent even where its density underflows to 0 (no 0 · −∞ = NaN).
+    const far = [...pts, [1e200, 0, 0]];
+    expect(full.scoreSamples(far)[3]).toBe(-Infinity);
+    expect(full.logLikelihood(far, [2, 0, 1, 0])).toBe(full.logLikelihood(pts, [2, 0, 1]));
+  });
+});
+
+describe('GaussianMixture.sample argument checks', () => {
+  it.each([
+    [1.5, /^seed must be an integer \(0 = from the clock\), got 1.5$/],
+    [NaN, /^seed must be an integer \(0 = from the clock\), got NaN$/],
+    [Infinity, /^seed must be an integer \(0 = from the clock\), got Infinity$/],
+    [2 ** 60, /^seed must be an integer \(0 = from the clock\), got 1152921504606847000$/],
+    ['7', /^seed must be an integer \(0 = from the clock\), got "7"$/],
+  ])('rejects seed %s as train() does', (seed, message) => {
+    const e = thrown(() => full.sample(2, seed as never), InvalidArgumentError, message);
+    expect(e.parameter).toBe('seed');
+  });
+
+  it('rejects a bad n, and keeps integer seeds (negative ones too, as train() does) working', () => {
+    thrown(() => full.sample(2.5, 1), InvalidArgumentError, /^number of samples must be a non-negative integer, got 2.5$/);
+    thrown(() => full.sample('2' as never, 1), InvalidArgumentError, /^number of samples must be a non-negative integer, got "2"$/);
+    expect(Array.from(full.sample(3, -5).data)).toEqual(Array.from(full.sample(3, -5).data));
+    expect(Array.from(full.sample(3, -5).data)).not.toEqual(Array.from(full.sample(3, 5).data));
+  });
+});
+
+describe('GaussianMixture.fromArrays validation', () => {
+  const w = () => Float64Array.from([0.4, 0.6]);
+  const mu = () => Float64Array.from([0, 0, 3, 1]);
+  const diag = () => Float64Array.from([1, 2, 0.5, 4]);
+  const fullCov = () => Float64Array.from([1, 0.2, 0.2, 2, 0.5, 0, 0, 4]);
+
+  it('builds the same model as the constructor from valid arrays, without copying', () => {
+    const weights = w(), means = mu(), cov = fullCov();
+    const m = GaussianMixture.fromArrays('full', weights, means, cov);
+    expect(m.weights).toBe(weights);
+    expect(m.covariances).toBe(cov);
+    const ref = new GaussianMixture(m.toJSON());
+    expect(m.logPdf([1, 2])).toBe(ref.logPdf([1, 2]));
+    expect(GaussianMixture.fromArrays('diagonal', w(), mu(), diag()).logPdf([1, 2])).toBe(
+      new GaussianMixture({ weights: [0.4, 0.6], means: [[0, 0], [3, 1]], covariances: [[1, 2], [0.5, 4]] }).logPdf([1, 2]),
+    );
+  });
+
+  it.each([
+    ['an unknown covariance type', () => GaussianMixture.fromArrays('spherical' as never, w(), mu(), diag()), /^covarianceType must be 'full' or 'diagonal', got "spherical"$/],
+    ['NaN weights', () => GaussianMixture.fromArrays('diagonal', Float64Array.from([NaN, 1]), mu(), diag()), /^weights\[0\] = NaN: weights must be finite and ≥ 0$/],
+    ['negative weights', () => GaussianMixture.fromArrays('diagonal', Float64Array.from([1.5, -0.5]), mu(), diag()), /^weights\[1\] = -0.5: weights must be finite and ≥ 0$/],
+    ['weights not summing to 1', () => GaussianMixture.fromArrays('diagonal', Float64Array.from([0.5, 0.4]), mu(), diag()), /^weights sum to 0.9, not 1/],
+    ['no weights', () => GaussianMixture.fromArrays('diagonal', new Float64Array(0), mu(), diag()), /^weights is empty/],
+    ['plain-array weights', () => GaussianMixture.fromArrays('diagonal', [0.4, 0.6] as never, mu(), diag()), /^weights must be a Float64Array, got an array$/],
+    ['means not K×D', () => GaussianMixture.fromArrays('diagonal', w(), Float64Array.from([0, 0, 3]), diag()), /^means has 3 values, which is not K×D for the K = 2 weights/],
+    ['NaN means', () => GaussianMixture.fromArrays('diagonal', w(), Float64Array.from([0, 0, 3, NaN]), diag()), /^means\[1\]\[1\] = NaN is not a finite number$/],
+    ['covariances of the wrong length', () => GaussianMixture.fromArrays('full', w(), mu(), diag()), /^covariances has 4 values but full covariances of 2 components in 2 dimensions need 8 \(K×D×D\)$/],
+    ['NaN covariances', () => GaussianMixture.fromArrays('full', w(), mu(), Float64Array.from([1, 0, 0, 1, 1, 0, 0, NaN])), /^covariances\[1\]\[1\]\[1\] = NaN is not a finite number$/],
+    ['NaN variances', () => GaussianMixture.fromArrays('diagonal', w(), mu(), Float64Array.from([1, NaN, 1, 1])), /^covariances\[0\]\[1\] = NaN: variances must be finite and > 0$/],
+    ['asymmetric covariances', () => GaussianMixture.fromArrays('full', w(), mu(), Float64Array.from([1, 0.5, 0.4, 1, 1, 0, 0, 1])), /^covariances\[0\] is not symmetric/],
+  ])('rejects %s with InvalidModelError', (_name, f, message) => {
+    thrown(f, InvalidModelError, message);
+  });
+
+  it('still reports non-positive-definite covariances (variances ≤ 0 included) as NotPositiveDefiniteError', () => {
+    const e = thrown(() => GaussianMixture.fromArrays('diagonal', w(), mu(), Float64Array.from([1, 1, 0, 1])), NotPositiveDefiniteError, /^covariance of component 1 is not positive definite$/);
+    expect(e.component).toBe(1);
+    thrown(() => GaussianMixture.fromArrays('full', w(), mu(), Float64Array.from([1, 2, 2, 1, 1, 0, 0, 1])), NotPositiveDefiniteError, /component 0 is not positive definite/);
+  });
+});
+
+describe('GaussianMixture plain-object shapes', () => {
+  it('accepts typed-array rows and vectors, with the same result as nested arrays', () => {
+    const nested = {
+      weights: [0.3, 0.7], means: [[0, 1], [4, 4]],
+      covariances: [[[2, 0.5], [0.5, 1]], [[1, 0], [0, 3]]],
+    };
+    const typed = new GaussianMixture({
+      weights: Float64Array.from(nested.weights),
+      means: nested.means.map((m) => Float64Array.from(m)),
+      covariances: nested.covariances.map((c) => c.map((r) => Float64Array.from(r))),
+    });
+    expect(typed.covarianceType).toBe('full');
+    const ref = new GaussianMixture(nested);
+    expect(Array.from(typed.covariances)).toEqual(Array.from(ref.covariances));
+    expect(typed.logPdf([1, 2])).toBe(ref.logPdf([1, 2]));
+    const diag = new GaussianMixture({ weights: [1], means: [Float32Array.from([0, 1])], covariances: [Float64Array.from([2, 3])] });
+    expect(diag.covarianceType).toBe('diagonal');
+    expect(Array.from(diag.covariances)).toEqual([2, 3]);
+  });
+
+  it.each([
+    ['full matrices under covarianceType diagonal',
+      { covarianceType: 'diagonal', weights: [0.5, 0.5], means: [[0, 0], [1, 1]], covariances: [[[1.09, -0.16], [-0.16, 1]], [[1, 0], [0, 1]]] },
+      /^diagonal covariances are K arrays of D variances; got a 2×2 matrix at model\.covariances\[0\]/],
+    ['variance vectors under covarianceType full',
+      { covarianceType: 'full', weights: [1], means: [[0, 0]], covariances: [[1, 2]] },
+      /^full covariances are K matrices of D×D values; got an array of 2 numbers at model\.covariances\[0\] \(for variances, set covarianceType: 'diagonal'\)$/],
+    ['an unknown covariance type', { covarianceType: 'spherical', weights: [1], means: [[0]], covariances: [[1]] },
+      /^model\.covarianceType must be 'full' or 'diagonal', got "spherical"$/],
+    ['a short means[0] when the others agree',
+      { weights: [0.2, 0.3, 0.5], means: [[0], [1, 1], [2, 2]], covariances: [[1, 1], [1, 1], [1, 1]] },
+      /^model\.means\[0\] must have 2 values \(the length of 2 of the 3 means and 3 of the 3 covariances\), got 1$/],
+    ['a short means[0] of two, the covariances deciding',
+      { weights: [0.5, 0.5], means: [[0], [1, 1]], covariances: [[[1, 0], [0, 1]], [[1, 0], [0, 1]]] },
+      /^model\.means\[0\] must have 2 values .*got 1$/],
+    ['a mean that is not an array', { weights: [0.5, 0.5], means: [[0], 'x'], covariances: [[1], [1]] },
+      /^model\.means\[1\] must be a non-empty array of numbers, got "x"$/],
+    ['a string weight', { weights: ['1'], means: [[0]], covariances: [[1]] }, /^model\.weights\[0\] = "1": weights must be finite and ≥ 0$/],
+    ['a string covariance entry', { weights: [1], means: [[0, 0]], covariances: [[[1, '0'], [0, 1]]] }, /^model\.covariances\[0\]\[0\]\[1\] = "0" is not a number$/],
+  ])('rejects %s', (_name, json, message) => {
+    thrown(() => new GaussianMixture(json as never), InvalidModelError, message);
   });
 });

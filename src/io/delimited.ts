@@ -4,7 +4,7 @@
  * into a {@link TextParser}, and {@link parseDelimited} for text already in memory (a browser's File).
  * Numbers are parsed exactly: every value equals `Number(token)` bit for bit.
  */
-import { InvalidDataError } from '../errors.js';
+import { InvalidArgumentError, InvalidDataError } from '../errors.js';
 
 export type DataFileFormat = 'csv' | 'tsv' | 'whitespace' | 'npy';
 
@@ -498,16 +498,64 @@ export interface ParseDelimitedOptions {
   format?: 'csv' | 'tsv' | 'whitespace' | 'auto';
 }
 
+const PARSE_DELIMITED_FORMATS = ['csv', 'tsv', 'whitespace', 'auto'];
+const PARSE_DELIMITED_OPTIONS = ['name', 'format'];
+
+function describeArgument(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return `a ${Object.prototype.toString.call(v).slice(8, -1)}`;
+  return typeof v;
+}
+
+/**
+ * parseDelimited's argument checks, up front: anything else would be parsed as something it is not
+ * (a number as no bytes — "no data rows" — a Float64Array as its values cast to bytes) or fall back
+ * silently (an unknown format as 'auto'). Tags, not instanceof, so buffers from another realm pass.
+ */
+function checkParseDelimitedArguments(input: unknown, options: unknown): void {
+  const tag = typeof input === 'object' && input !== null ? Object.prototype.toString.call(input) : '';
+  const bytes = ArrayBuffer.isView(input) ? tag === '[object Uint8Array]' : tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]';
+  if (typeof input !== 'string' && !bytes) {
+    throw new InvalidArgumentError(
+      'input',
+      `input must be the text as a string, or its UTF-8 bytes as a Uint8Array or an ArrayBuffer, got ${describeArgument(input)}`,
+    );
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError('options', `options must be an object { name?, format? }, got ${describeArgument(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!PARSE_DELIMITED_OPTIONS.includes(key)) {
+      throw new InvalidArgumentError(key, `unknown option "${key}"; valid options are: ${PARSE_DELIMITED_OPTIONS.join(', ')}`);
+    }
+  }
+  const { name, format } = options as Record<string, unknown>;
+  if (name !== undefined && typeof name !== 'string') {
+    throw new InvalidArgumentError('name', `name must be a string (naming the input in error messages), got ${describeArgument(name)}`);
+  }
+  if (format !== undefined && !PARSE_DELIMITED_FORMATS.includes(format as string)) {
+    throw new InvalidArgumentError(
+      'format',
+      `format must be one of ${PARSE_DELIMITED_FORMATS.map((f) => `'${f}'`).join(', ')}, got ${describeArgument(format)}`,
+    );
+  }
+}
+
 /**
  * Parses delimited numeric text held in memory — a string, or UTF-8 bytes such as a browser
  * `File`'s `arrayBuffer()` — with the same rules as the CLI's file reader: a header row is detected
  * and skipped, blank lines are skipped, every value must be a finite number.
+ * @throws InvalidArgumentError naming the parameter when `input` is not a string, Uint8Array or
+ *   ArrayBuffer, or an option is unknown or of the wrong kind.
  * @throws InvalidDataError naming the line and column of a ragged row or a bad cell.
  *
  * @example
  * const { data, rows, cols, header } = parseDelimited('x,y\n1,2\n3,4\n');
  */
 export function parseDelimited(input: string | Uint8Array | ArrayBuffer, options: ParseDelimitedOptions = {}): LoadedData {
+  checkParseDelimitedArguments(input, options);
   const name = options.name ?? 'data';
   const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input instanceof Uint8Array ? input : new Uint8Array(input);
   const format = options.format ?? 'auto';

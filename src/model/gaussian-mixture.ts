@@ -2,7 +2,7 @@
  * A Gaussian mixture model: weights, means and covariances (full, or diagonal stored as variances),
  * with density evaluation, prediction and sampling on the CPU in float64.
  */
-import { InvalidModelError, InvalidArgumentError, NotPositiveDefiniteError } from '../errors.js';
+import { InvalidModelError, InvalidArgumentError, InvalidDataError, NotPositiveDefiniteError } from '../errors.js';
 import { toDataset, type DataInput, type DenseMatrix, type Dataset, type Values } from '../data.js';
 import { choleskyInPlace, invertLower, logDetFromCholesky, asymmetry, symmetrizeInPlace } from '../util/linalg.js';
 import { Rng, seedFromClock } from '../util/rng.js';
@@ -19,6 +19,18 @@ export interface GaussianMixtureJSON {
   weights: number[];
   means: number[][];
   covariances: number[][][] | number[][];
+}
+
+/**
+ * The plain-object form as the constructor accepts it: {@link GaussianMixtureJSON}, where the
+ * weights, each mean and each variance vector or covariance row may also be a typed array (as
+ * visualization code often holds them).
+ */
+export interface GaussianMixtureInput {
+  covarianceType?: CovarianceType;
+  weights: ArrayLike<number>;
+  means: readonly ArrayLike<number>[];
+  covariances: readonly (readonly ArrayLike<number>[])[] | readonly ArrayLike<number>[];
 }
 
 /** Relative tolerance for symmetry of covariances from files or other programs (rounding ~1e-16). */
@@ -63,7 +75,8 @@ export class GaussianMixture {
   /** K values of log det Σ_k. */
   readonly logDets: Float64Array;
 
-  constructor(json: GaussianMixtureJSON) {
+  /** @throws InvalidModelError naming the field (and index) at fault. */
+  constructor(json: GaussianMixtureInput) {
     const parsed = parseJSON(json);
     this.gaussians = parsed.k;
     this.dimensionality = parsed.d;
@@ -81,9 +94,14 @@ export class GaussianMixture {
   }
 
   /**
-   * Builds a model from packed arrays without copying or validating. Covariances must already be
-   * symmetric; they are factorized, and a non-positive-definite one throws
-   * `NotPositiveDefiniteError` naming the component. Used by the trainer.
+   * Builds a model from packed arrays (K weights, K×D means, and K×D×D covariances or K×D
+   * variances, row-major) without copying them. They are validated as the constructor validates
+   * the plain-object form, but never modified: covariances must already be symmetric (within 1e-8)
+   * and weights must sum to 1 (within 1e-6); they are neither symmetrized nor renormalized, so the
+   * trainer's models are used bit for bit.
+   * @throws InvalidModelError for a bad `type`, inconsistent lengths, or a non-finite or negative value.
+   * @throws NotPositiveDefiniteError naming the component whose covariance is not positive
+   *   definite (a variance ≤ 0 included), which the trainer turns into advice.
    */
   static fromArrays(
     type: CovarianceType,
@@ -91,8 +109,26 @@ export class GaussianMixture {
     means: Float64Array,
     covariances: Float64Array,
   ): GaussianMixture {
+    checkCovarianceType(type, 'covarianceType');
+    for (const [name, a] of [['weights', weights], ['means', means], ['covariances', covariances]] as const) {
+      if (!(a instanceof Float64Array)) throw new InvalidModelError(`${name} must be a Float64Array, got ${describe(a)}`);
+    }
     const k = weights.length;
+    if (k === 0) throw new InvalidModelError('weights is empty: a model needs at least one component');
     const d = means.length / k;
+    if (!Number.isInteger(d) || d === 0) {
+      throw new InvalidModelError(`means has ${means.length} values, which is not K×D for the K = ${k} weights (D ≥ 1)`);
+    }
+    const need = type === 'full' ? k * d * d : k * d;
+    if (covariances.length !== need) {
+      throw new InvalidModelError(
+        `covariances has ${covariances.length} values but ${type} covariances of ${k} components in ${d} dimensions need ${need} ` +
+          (type === 'full' ? '(K×D×D)' : '(K×D variances)'),
+      );
+    }
+    checkWeights(weights, '');
+    checkMeans(means, 0, k, d, '');
+    checkCovariances(type, covariances, 0, k, d, '', false);
     const f = factorize(type, k, d, covariances);
     if (typeof f === 'number') throw new NotPositiveDefiniteError(f, `covariance of component ${f} is not positive definite`);
     const m: GaussianMixture = Object.create(GaussianMixture.prototype);
@@ -111,7 +147,7 @@ export class GaussianMixture {
   }
 
   /** Accepts a model or its plain-object form. */
-  static from(model: GaussianMixture | GaussianMixtureJSON): GaussianMixture {
+  static from(model: GaussianMixture | GaussianMixtureInput): GaussianMixture {
     return model instanceof GaussianMixture ? model : new GaussianMixture(model);
   }
 
@@ -144,16 +180,18 @@ export class GaussianMixture {
     return k - 1 + k * d + k * covParams;
   }
 
-  /** log p(x) of one point. */
+  /**
+   * log p(x) of one point (an array or typed array of D finite numbers; for several points, see
+   * {@link scoreSamples}).
+   * @throws InvalidDataError when `x` is missing, not an array, or holds a non-number or NaN / ±Infinity.
+   * @throws InvalidArgumentError when `x` does not have D values.
+   */
   logPdf(x: ArrayLike<number>): number {
-    if (x.length !== this.dimensionality) {
-      throw new InvalidArgumentError('x', `point has ${x.length} values but the model has dimensionality ${this.dimensionality}`);
-    }
     const scratch = new Float64Array(this.gaussians + this.dimensionality);
-    return this.logPdfAt(Float64Array.from(x), 0, scratch, null);
+    return this.logPdfAt(this.checkPoint(x), 0, scratch, null);
   }
 
-  /** p(x) of one point. */
+  /** p(x) of one point; validated as by {@link logPdf}. */
   pdf(x: ArrayLike<number>): number {
     return Math.exp(this.logPdf(x));
   }
@@ -182,16 +220,19 @@ export class GaussianMixture {
    * underflows to 0 give −Infinity, as in mlpack.
    */
   logLikelihood(data: DataInput, observationWeights?: ArrayLike<number>): number {
-    return this.totalLogLikelihood(this.checkData(data), observationWeights);
+    const ds = this.checkData(data);
+    // Checked as train() checks them, before any work: one finite weight ≥ 0 per point, not all zero.
+    return this.totalLogLikelihood(ds, checkObservationWeights(observationWeights, ds.n));
   }
 
-  private totalLogLikelihood(ds: Dataset, observationWeights?: ArrayLike<number>): number {
+  private totalLogLikelihood(ds: Dataset, observationWeights: Float64Array | null = null): number {
     const lp = this.scoreDataset(ds);
-    if (observationWeights && observationWeights.length !== lp.length) {
-      throw new InvalidArgumentError('observationWeights', `has ${observationWeights.length} entries but the data has ${lp.length} points`);
-    }
     let s = 0;
-    for (let i = 0; i < lp.length; i++) s += observationWeights ? observationWeights[i]! * lp[i]! : lp[i]!;
+    // A point of weight 0 counts as absent, even where its density is 0 (0 · −∞ would be NaN).
+    for (let i = 0; i < lp.length; i++) {
+      if (!observationWeights) s += lp[i]!;
+      else if (observationWeights[i]! > 0) s += observationWeights[i]! * lp[i]!;
+    }
     return s;
   }
 
@@ -234,11 +275,18 @@ export class GaussianMixture {
   /**
    * Draws `n` points, an n×D row-major matrix. The same `seed` gives the same points; `seed` 0 or
    * omitted seeds from the clock.
-   * @throws InvalidArgumentError when n×D values cannot be allocated.
+   * @param seed an integer, as `train()`'s `seed` (|seed| ≤ 2^53 − 1; 0 = from the clock).
+   * @throws InvalidArgumentError when `n` is not a non-negative integer, `seed` is not such an
+   *   integer, or n×D values cannot be allocated.
    */
   sample(n: number, seed = 0): DenseMatrix<Float64Array> {
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('n', `number of samples must be a non-negative integer, got ${n}`);
-    if (!Number.isFinite(seed)) throw new InvalidArgumentError('seed', `seed must be a finite number, got ${seed}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      throw new InvalidArgumentError('n', `number of samples must be a non-negative integer, got ${describe(n)}`);
+    }
+    // train()'s rule and message: a fractional seed would silently select its integer part's stream.
+    if (typeof seed !== 'number' || !Number.isInteger(seed) || Math.abs(seed) > Number.MAX_SAFE_INTEGER) {
+      throw new InvalidArgumentError('seed', `seed must be an integer (0 = from the clock), got ${describe(seed)}`);
+    }
     const rng = new Rng(seed === 0 ? seedFromClock() : seed);
     const k = this.gaussians, d = this.dimensionality;
     const cdf = new Float64Array(k);
@@ -271,6 +319,34 @@ export class GaussianMixture {
       }
     }
     return { data: out, rows: n, cols: d };
+  }
+
+  /**
+   * One point as float64, checked as toDataset checks a row (the same messages, `x` for `data`), so
+   * that logPdf rejects what scoreSamples rejects rather than coercing strings or scoring NaN.
+   */
+  private checkPoint(x: unknown): Float64Array {
+    const d = this.dimensionality;
+    if (x === null || x === undefined) throw new InvalidDataError('x: is missing');
+    // Strings have a length too, and Float64Array.from would parse their characters.
+    if (typeof x !== 'object' || typeof (x as ArrayLike<unknown>).length !== 'number') {
+      throw new InvalidDataError(`x: must be one point, an array of ${d} numbers, got ${describe(x)}`);
+    }
+    const p = x as ArrayLike<unknown>;
+    if (p.length !== d) {
+      throw new InvalidArgumentError('x', `point has ${p.length} values but the model has dimensionality ${d}`);
+    }
+    const out = new Float64Array(d);
+    for (let j = 0; j < d; j++) {
+      const v = p[j];
+      if (typeof v !== 'number') {
+        const hint = isNumberArray(v) ? ': logPdf and pdf take one point; use scoreSamples or probabilities for several' : '';
+        throw new InvalidDataError(`x: value ${j} is not a number (${typeof v})${hint}`, undefined, j);
+      }
+      if (!Number.isFinite(v)) throw new InvalidDataError(`x: value ${j} is ${v} (every value must be finite)`, undefined, j);
+      out[j] = v;
+    }
+    return out;
   }
 
   private checkData(data: DataInput): Dataset {
@@ -330,11 +406,124 @@ interface Parsed {
   covariances: Float64Array;
 }
 
-function isNumberArray(v: unknown): v is number[] {
-  return Array.isArray(v) || ArrayBuffer.isView(v);
+function isNumberArray(v: unknown): v is ArrayLike<number> {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
 }
 
-function parseJSON(json: GaussianMixtureJSON): Parsed {
+/** A value as a message shows it: strings quoted (so `"1"` is told from 1), objects by their kind. */
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  return typeof v;
+}
+
+function checkCovarianceType(type: unknown, name: string): asserts type is CovarianceType {
+  if (type !== 'full' && type !== 'diagonal') throw new InvalidModelError(`${name} must be 'full' or 'diagonal', got ${describe(type)}`);
+}
+
+/*
+ * The value checks shared by the constructor (after it has packed the nested arrays) and
+ * fromArrays, so that both accept and reject the same models with the same messages. `prefix` is
+ * "model." for the plain-object form. They read only; fixing up (renormalizing, symmetrizing) is the
+ * constructor's.
+ */
+
+/** Weights finite, ≥ 0 and summing to 1 within WEIGHT_SUM_TOLERANCE; returns the sum. */
+function checkWeights(w: ArrayLike<unknown>, prefix: string): number {
+  let sum = 0;
+  for (let c = 0; c < w.length; c++) {
+    const v = w[c];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidModelError(`${prefix}weights[${c}] = ${describe(v)}: weights must be finite and ≥ 0`);
+    sum += v;
+  }
+  if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) throw new InvalidModelError(`${prefix}weights sum to ${sum}, not 1 (tolerance ${WEIGHT_SUM_TOLERANCE})`);
+  return sum;
+}
+
+/** Means `from` to `to` (exclusive) of the packed K×D means finite. */
+function checkMeans(means: Float64Array, from: number, to: number, d: number, prefix: string): void {
+  for (let c = from; c < to; c++) {
+    for (let j = 0; j < d; j++) {
+      const v = means[c * d + j]!;
+      if (!Number.isFinite(v)) throw new InvalidModelError(`${prefix}means[${c}][${j}] = ${v} is not a finite number`);
+    }
+  }
+}
+
+/**
+ * Covariances `from` to `to` (exclusive) of the packed ones finite and, when full, symmetric within
+ * SYMMETRY_TOLERANCE. `positiveVariances`: reject diagonal variances ≤ 0 here (the constructor);
+ * fromArrays leaves them to factorize, whose NotPositiveDefiniteError the trainer relies on.
+ */
+function checkCovariances(
+  type: CovarianceType,
+  cov: Float64Array,
+  from: number,
+  to: number,
+  d: number,
+  prefix: string,
+  positiveVariances: boolean,
+): void {
+  for (let c = from; c < to; c++) {
+    if (type === 'full') {
+      const o = c * d * d;
+      for (let i = 0; i < d; i++) {
+        for (let j = 0; j < d; j++) {
+          const v = cov[o + i * d + j]!;
+          if (!Number.isFinite(v)) throw new InvalidModelError(`${prefix}covariances[${c}][${i}][${j}] = ${v} is not a finite number`);
+        }
+      }
+      const asym = asymmetry(cov, d, o);
+      if (asym > SYMMETRY_TOLERANCE) throw new InvalidModelError(`${prefix}covariances[${c}] is not symmetric (relative asymmetry ${asym.toExponential(2)})`);
+    } else {
+      for (let j = 0; j < d; j++) {
+        const v = cov[c * d + j]!;
+        if (!Number.isFinite(v) || (positiveVariances && v <= 0)) {
+          throw new InvalidModelError(`${prefix}covariances[${c}][${j}] = ${v}: variances must be finite and > 0`);
+        }
+      }
+    }
+  }
+}
+
+/** Copies `row` into `out` at `off`, rejecting non-numbers (finiteness is checked on the packed copy). */
+function copyNumbers(row: ArrayLike<unknown>, out: Float64Array, off: number, label: (j: number) => string): void {
+  for (let j = 0; j < row.length; j++) {
+    const v = row[j];
+    if (typeof v !== 'number') throw new InvalidModelError(`${label(j)} = ${describe(v)} is not a number`);
+    out[off + j] = v;
+  }
+}
+
+/**
+ * D from the means: their common length, or where they disagree the length most of the means and
+ * covariances have (ties to the earliest mean's), so that the odd one out is the one reported.
+ */
+function meanDimensionality(mu: readonly unknown[], cov: readonly unknown[]): { d: number; why: string } {
+  const k = mu.length;
+  const meanVotes = new Map<number, number>();
+  for (let c = 0; c < k; c++) {
+    const m = mu[c];
+    if (!isNumberArray(m)) throw new InvalidModelError(`model.means[${c}] must be a non-empty array of numbers, got ${describe(m)}`);
+    meanVotes.set(m.length, (meanVotes.get(m.length) ?? 0) + 1);
+  }
+  if (meanVotes.size === 1) return { d: (mu[0] as ArrayLike<number>).length, why: 'the dimensionality of the other means' };
+  const covVotes = new Map<number, number>();
+  for (const m of cov) if (isNumberArray(m)) covVotes.set(m.length, (covVotes.get(m.length) ?? 0) + 1);
+  let d = 0, best = -1;
+  // Map order is first appearance among the means, so a tie goes to the earliest mean's length.
+  for (const [len, n] of meanVotes) {
+    const votes = n + (covVotes.get(len) ?? 0);
+    if (len > 0 && votes > best) [d, best] = [len, votes];
+  }
+  const fromMeans = meanVotes.get(d) ?? 0, fromCovs = covVotes.get(d) ?? 0;
+  const why = `the length of ${fromMeans} of the ${k} means${fromCovs > 0 ? ` and ${fromCovs} of the ${k} covariances` : ''}`;
+  return { d, why };
+}
+
+function parseJSON(json: GaussianMixtureInput): Parsed {
   if (typeof json !== 'object' || json === null) throw new InvalidModelError('model must be an object { weights, means, covariances }');
   const { weights: w, means: mu, covariances: cov } = json;
   if (!isNumberArray(w) || w.length === 0) throw new InvalidModelError('model.weights must be a non-empty array of numbers');
@@ -342,71 +531,94 @@ function parseJSON(json: GaussianMixtureJSON): Parsed {
   if (!Array.isArray(mu) || mu.length !== k) {
     throw new InvalidModelError(`model.means must hold one mean per component: ${k} weights but ${Array.isArray(mu) ? mu.length : 'no'} means`);
   }
-  if (!isNumberArray(mu[0]) || mu[0].length === 0) throw new InvalidModelError('model.means[0] must be a non-empty array of numbers');
-  const d = mu[0].length;
   if (!Array.isArray(cov) || cov.length !== k) {
     throw new InvalidModelError(`model.covariances must hold one covariance per component: ${k} weights but ${Array.isArray(cov) ? cov.length : 'no'} covariances`);
   }
   let type = json.covarianceType;
-  if (type === undefined) type = Array.isArray(cov[0]) && Array.isArray((cov[0] as unknown[])[0]) ? 'full' : 'diagonal';
-  if (type !== 'full' && type !== 'diagonal') throw new InvalidModelError(`model.covarianceType must be 'full' or 'diagonal', got ${String(type)}`);
+  // Matrices (full) nest one level deeper than variance vectors; rows may be typed arrays.
+  if (type === undefined) type = isNumberArray(cov[0]) && isNumberArray((cov[0] as ArrayLike<unknown>)[0]) ? 'full' : 'diagonal';
+  checkCovarianceType(type, 'model.covarianceType');
 
   const weights = new Float64Array(k);
-  let sum = 0;
-  for (let c = 0; c < k; c++) {
-    const v = w[c];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidModelError(`model.weights[${c}] = ${v}: weights must be finite and ≥ 0`);
-    weights[c] = v;
-    sum += v;
-  }
-  if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) throw new InvalidModelError(`model.weights sum to ${sum}, not 1 (tolerance ${WEIGHT_SUM_TOLERANCE})`);
+  const sum = checkWeights(w, 'model.');
+  weights.set(w);
   // Renormalize weights that are off by more than rounding; keep the others exactly as given, so
   // that models read from files (mlpack's sum to 1 ± a few ulps) round-trip bit for bit.
   if (Math.abs(sum - 1) > 4 * k * Number.EPSILON) for (let c = 0; c < k; c++) weights[c] = weights[c]! / sum;
 
+  const { d, why } = meanDimensionality(mu, cov);
+  if (d === 0) throw new InvalidModelError('model.means[0] must be a non-empty array of numbers');
   const means = new Float64Array(k * d);
   for (let c = 0; c < k; c++) {
-    const m = mu[c];
-    if (!isNumberArray(m) || m.length !== d) throw new InvalidModelError(`model.means[${c}] must have ${d} values (the dimensionality of means[0])`);
-    for (let j = 0; j < d; j++) {
-      const v = m[j];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidModelError(`model.means[${c}][${j}] = ${v} is not a finite number`);
-      means[c * d + j] = v;
-    }
+    const m = mu[c] as ArrayLike<unknown>;
+    if (m.length !== d) throw new InvalidModelError(`model.means[${c}] must have ${d} values (${why}), got ${m.length}`);
+    copyNumbers(m, means, c * d, (j) => `model.means[${c}][${j}]`);
+    checkMeans(means, c, c + 1, d, 'model.');
   }
 
   let covariances: Float64Array;
   if (type === 'full') {
     covariances = new Float64Array(k * d * d);
     for (let c = 0; c < k; c++) {
-      const m = cov[c];
+      const m = cov[c] as unknown;
+      if (isNumberArray(m) && (ArrayBuffer.isView(m) || typeof m[0] === 'number')) {
+        throw new InvalidModelError(
+          `full covariances are K matrices of D×D values; got an array of ${m.length} numbers at model.covariances[${c}] ` +
+            "(for variances, set covarianceType: 'diagonal')",
+        );
+      }
       if (!Array.isArray(m) || m.length !== d) throw new InvalidModelError(`model.covariances[${c}] must be a ${d}×${d} matrix`);
       for (let i = 0; i < d; i++) {
-        const row = m[i];
+        const row = m[i] as unknown;
         if (!isNumberArray(row) || row.length !== d) throw new InvalidModelError(`model.covariances[${c}] must be a ${d}×${d} matrix (row ${i} has the wrong length)`);
-        for (let j = 0; j < d; j++) {
-          const v = row[j];
-          if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidModelError(`model.covariances[${c}][${i}][${j}] = ${v} is not a finite number`);
-          covariances[c * d * d + i * d + j] = v;
-        }
+        copyNumbers(row, covariances, c * d * d + i * d, (j) => `model.covariances[${c}][${i}][${j}]`);
       }
-      const asym = asymmetry(covariances, d, c * d * d);
-      if (asym > SYMMETRY_TOLERANCE) throw new InvalidModelError(`model.covariances[${c}] is not symmetric (relative asymmetry ${asym.toExponential(2)})`);
+      checkCovariances('full', covariances, c, c + 1, d, 'model.', true);
       symmetrizeInPlace(covariances, d, c * d * d);
     }
   } else {
     covariances = new Float64Array(k * d);
     for (let c = 0; c < k; c++) {
-      const m = cov[c];
-      if (!isNumberArray(m) || m.length !== d) throw new InvalidModelError(`model.covariances[${c}] must hold ${d} variances (diagonal covariance)`);
-      for (let j = 0; j < d; j++) {
-        const v = m[j];
-        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InvalidModelError(`model.covariances[${c}][${j}] = ${v}: variances must be finite and > 0`);
-        covariances[c * d + j] = v;
+      const m = cov[c] as unknown;
+      if (Array.isArray(m) && m.length > 0 && isNumberArray(m[0])) {
+        throw new InvalidModelError(
+          `diagonal covariances are K arrays of D variances; got a ${m.length}×${(m[0] as ArrayLike<unknown>).length} matrix at model.covariances[${c}] ` +
+            "(set covarianceType: 'full', or pass each matrix's diagonal)",
+        );
       }
+      if (!isNumberArray(m) || m.length !== d) throw new InvalidModelError(`model.covariances[${c}] must hold ${d} variances (diagonal covariance)`);
+      copyNumbers(m, covariances, c * d, (j) => `model.covariances[${c}][${j}]`);
+      checkCovariances('diagonal', covariances, c, c + 1, d, 'model.', true);
     }
   }
   return { type, k, d, weights, means, covariances };
+}
+
+/**
+ * `observationWeights` as train() checks them: one finite weight ≥ 0 per point, not all zero.
+ * undefined means every point counts once.
+ */
+function checkObservationWeights(w: unknown, n: number): Float64Array | null {
+  if (w === undefined) return null;
+  if (typeof w !== 'object' || w === null || typeof (w as ArrayLike<unknown>).length !== 'number') {
+    throw new InvalidArgumentError('observationWeights', `observationWeights must be an array of numbers, one per point, got ${describe(w)}`);
+  }
+  const a = w as ArrayLike<unknown>;
+  if (a.length !== n) {
+    throw new InvalidArgumentError('observationWeights', `observationWeights has ${a.length} entries but the data has ${n} points`);
+  }
+  const out = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const v = a[i];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new InvalidArgumentError('observationWeights', `observationWeights[${i}] = ${describe(v)}: weights must be finite and ≥ 0`);
+    }
+    out[i] = v;
+    total += v;
+  }
+  if (!(total > 0)) throw new InvalidArgumentError('observationWeights', 'observationWeights are all zero');
+  return out;
 }
 
 /** Cholesky / precision factors and log-determinants, or the index of the first non-PD component. */
