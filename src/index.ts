@@ -16,7 +16,7 @@ export { setGpuProvider } from './backends/webgpu/device.js';
 export type { GpuProvider } from './backends/webgpu/device.js';
 export type { IterationInfo } from './train/em.js';
 export { GaussianMixture } from './model/gaussian-mixture.js';
-export type { GaussianMixtureJSON, CovarianceType } from './model/gaussian-mixture.js';
+export type { GaussianMixtureJSON, GaussianMixtureInput, CovarianceType } from './model/gaussian-mixture.js';
 export { COVARIANCE_CONSTRAINTS } from './train/constraints.js';
 export type { CovarianceConstraint } from './train/constraints.js';
 export type { DataInput, DenseMatrix } from './data.js';

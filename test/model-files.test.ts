@@ -45,6 +45,7 @@ describe('webgmm model JSON', () => {
     ['not JSON', '{"format": ', /m\.json: not valid JSON/],
     ['another format', '{"model": {}}', /m\.json: not a webgmm model/],
     ['a future version', '{"format": "webgmm.GaussianMixture", "version": 2, "weights": [1], "means": [[0]], "covariances": [[[1]]]}', /unsupported webgmm model version 2/],
+    ['a version as a string', '{"format": "webgmm.GaussianMixture", "version": "1", "weights": [1], "means": [[0]], "covariances": [[[1]]]}', /unsupported webgmm model version "1" \(this webgmm reads version 1, a number\)/],
     ['inconsistent counts', '{"format": "webgmm.GaussianMixture", "version": 1, "gaussians": 2, "weights": [1], "means": [[0]], "covariances": [[[1]]]}', /"gaussians" is 2 but the file holds 1/],
     ['bad parameters', '{"format": "webgmm.GaussianMixture", "version": 1, "weights": [1], "means": [[0, 1]], "covariances": [[[1, 2], [2, 1]]]}', /m\.json: covariance of component 0 is not positive definite/],
   ])('rejects %s', (_name, text, message) => {

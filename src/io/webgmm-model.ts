@@ -59,7 +59,7 @@ function webgmmModelFromObject(parsed: unknown, name: string): GaussianMixture {
     throw new InvalidModelError(`${name}: not a webgmm model (no "format": "${WEBGMM_MODEL_FORMAT}")`);
   }
   if (typeof o.version !== 'number' || o.version > WEBGMM_MODEL_VERSION || o.version < 1) {
-    throw new InvalidModelError(`${name}: unsupported webgmm model version ${String(o.version)} (this webgmm reads version ${WEBGMM_MODEL_VERSION})`);
+    throw new InvalidModelError(`${name}: unsupported webgmm model version ${JSON.stringify(o.version) ?? 'missing'} (this webgmm reads version ${WEBGMM_MODEL_VERSION}, a number)`);
   }
   let model: GaussianMixture;
   try {
