@@ -2,7 +2,7 @@
 // streamed, errors rebuilt as webgmm's classes, abort stops the worker. Uses the built package
 // (dist/), because the worker script is the compiled one a user would run.
 import { describe, it, expect } from 'vitest';
-import { trainInWorker, train, InvalidArgumentError, InvalidDataError, type IterationInfo } from '../dist/node.js';
+import { trainInWorker, train, InvalidArgumentError, InvalidDataError, InvalidModelError, type IterationInfo } from '../dist/node.js';
 import { GPU_AVAILABLE } from './gpu.js';
 import { Rng } from '../src/util/rng.js';
 import { sampleMixture, relErr } from './helpers.js';
@@ -92,6 +92,18 @@ describe('trainInWorker (worker_threads)', () => {
     const badData = trainInWorker({ data: nan, rows: blobs.rows, cols: blobs.cols }, { gaussians: 3 });
     await expect(badData).rejects.toBeInstanceOf(InvalidDataError);
     await expect(badData).rejects.toMatchObject({ row: 2, column: 1 });
+  });
+
+  it('rejects options that cannot reach the worker with InvalidArgumentError, not a TypeError or DataCloneError', async () => {
+    await expect(trainInWorker(blobs, null as never)).rejects.toThrow(InvalidArgumentError);
+    await expect(trainInWorker(blobs, null as never)).rejects.toThrow(/options must be an object/);
+    const fn = trainInWorker(blobs, { gaussians: 3, tolerance: (() => 1) as never });
+    await expect(fn).rejects.toMatchObject({ parameter: 'tolerance' });
+    await expect(fn).rejects.toThrow(/tolerance is a function/);
+    const nested = trainInWorker(blobs, { gaussians: 3, inputModel: undefined, maxIterations: { valueOf: () => 3 } as never });
+    await expect(nested).rejects.toBeInstanceOf(InvalidArgumentError);
+    const badModel = trainInWorker(blobs, { gaussians: 3, inputModel: { weights: [1] } as never });
+    await expect(badModel).rejects.toBeInstanceOf(InvalidModelError);
   });
 
   it('abort rejects at once and no iteration arrives afterwards', async () => {

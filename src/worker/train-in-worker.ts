@@ -73,29 +73,45 @@ function browserChannel(worker: Worker): WorkerChannel {
 
 /** The environment-neutral main side: packs the data, runs the protocol, settles once. */
 export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, options: TrainInWorkerOptions): Promise<TrainResult> {
+  if (typeof options !== 'object' || options === null) {
+    return Promise.reject(new InvalidArgumentError('options', `options must be an object with at least \`gaussians\`, got ${options === null ? 'null' : typeof options}`));
+  }
   const { createWorker: _c, transferData, onStart, onIteration, onKmeansIteration, signal, inputModel, observationWeights, ...plain } = options;
   if (signal?.aborted) return Promise.reject(abortError(signal));
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     return Promise.reject(new InvalidArgumentError('signal', 'signal must be an AbortSignal'));
   }
+  // The other options travel by structured clone: a function there would fail in postMessage
+  // with a DataCloneError that names nothing.
+  for (const [name, value] of Object.entries(plain)) {
+    if (typeof value === 'function' || typeof value === 'symbol') {
+      return Promise.reject(
+        new InvalidArgumentError(name, `${name} is a ${typeof value}; of trainInWorker's options only onIteration, onKmeansIteration, onStart and createWorker may be functions`),
+      );
+    }
+  }
   let packed;
+  const workerOptions: WorkerTrainOptions = { ...plain };
+  const transfer: Transferable[] = [];
   try {
     packed = packData(data, transferData === true);
+    transfer.push(packed.values.buffer as ArrayBuffer);
+    if (observationWeights !== undefined) {
+      // Validation (length, finiteness) happens in the worker's train(); this only packs.
+      if (typeof observationWeights !== 'object' || observationWeights === null) {
+        throw new InvalidArgumentError('observationWeights', 'observationWeights must be an array of numbers, one per point');
+      }
+      const w = Float64Array.from(observationWeights as ArrayLike<number>);
+      workerOptions.observationWeights = w;
+      transfer.push(w.buffer);
+    }
+    if (inputModel !== undefined) {
+      const model = modelToArrays(GaussianMixture.from(inputModel));
+      workerOptions.inputModel = model.arrays;
+      transfer.push(...model.transfer);
+    }
   } catch (e) {
     return Promise.reject(e);
-  }
-  const workerOptions: WorkerTrainOptions = { ...plain };
-  const transfer: Transferable[] = [packed.values.buffer as ArrayBuffer];
-  if (observationWeights !== undefined) {
-    // Validation (length, finiteness) happens in the worker's train(); this only packs.
-    const w = Float64Array.from(observationWeights as ArrayLike<number>);
-    workerOptions.observationWeights = w;
-    transfer.push(w.buffer);
-  }
-  if (inputModel !== undefined) {
-    const model = modelToArrays(GaussianMixture.from(inputModel));
-    workerOptions.inputModel = model.arrays;
-    transfer.push(...model.transfer);
   }
 
   return new Promise<TrainResult>((resolve, reject) => {
@@ -146,10 +162,16 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
       },
       (error) => finish(() => reject(error)),
     );
-    channel.send(
-      { type: 'train', data: packed, options: workerOptions, iterations: onIteration !== undefined, kmeansIterations: onKmeansIteration !== undefined },
-      transfer,
-    );
+    try {
+      channel.send(
+        { type: 'train', data: packed, options: workerOptions, iterations: onIteration !== undefined, kmeansIterations: onKmeansIteration !== undefined },
+        transfer,
+      );
+    } catch (e) {
+      // A value structured clone cannot copy, nested in an option (a function inside an object).
+      const why = e instanceof Error ? e.message : String(e);
+      finish(() => reject(new InvalidArgumentError('options', `the options could not be sent to the worker: ${why}`)));
+    }
   });
 }
 
