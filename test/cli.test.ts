@@ -186,6 +186,11 @@ describe('webgmm probability and generate', () => {
     expect(readFileSync(join(dir, 'g1.csv'), 'utf8')).toBe(readFileSync(join(dir, 'g2.csv'), 'utf8'));
     const toStdout = webgmm('generate', '-m', model, '-n', '5', '-s', '11');
     expect(toStdout.stdout.trim().split('\n')).toHaveLength(5);
+    // Without -s the clock seed is reported, and passing it back draws the same points.
+    const clock = webgmm('generate', '-m', model, '-n', '5');
+    const seed = /seed (\d+) \(from the clock; -s \1 draws the same points\)/.exec(clock.stderr)?.[1];
+    expect(seed, clock.stderr).toBeDefined();
+    expect(webgmm('generate', '-m', model, '-n', '5', '-s', seed!).stdout).toBe(clock.stdout);
     const s = readCsv(join(dir, 'g1.csv'));
     const gmm = webgmm('probability', '-i', join(dir, 'g1.csv'), '-m', model);
     expect(gmm.code).toBe(0);

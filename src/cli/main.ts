@@ -18,6 +18,7 @@ import { readDataFile, readWeightsFile, writeCsv, writeColumn, csvBlocks } from 
 import { readModelFile, writeModelFile, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
 import { errnoReason } from '../io/atomic.js';
 import { Progress } from './progress.js';
+import { seedFromClock } from '../util/rng.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -340,7 +341,10 @@ async function runGenerate(flags: { input_model_file: string; samples: number; s
       `--samples ${flags.samples}: ${flags.samples} points of dimensionality ${model.dimensionality} are ${values.toExponential(2)} values, more than the ${MAX_SAMPLE_VALUES} that can be drawn at once; draw fewer, in several runs with different --seed values`,
     );
   }
-  const samples = model.sample(flags.samples, flags.seed);
+  // A clock seed is drawn here and reported, so that the same points can be drawn again.
+  const seed = flags.seed === 0 ? seedFromClock() : flags.seed;
+  if (flags.seed === 0) process.stderr.write(`webgmm: note: seed ${seed} (from the clock; -s ${seed} draws the same points)\n`);
+  const samples = model.sample(flags.samples, seed);
   if (flags.output_file !== undefined) await writeCsv(flags.output_file, samples);
   else await printCsv(samples);
 }
@@ -411,7 +415,7 @@ function buildProgram(signal: AbortSignal): Command {
     .description('Sample points from a model (mlpack gmm_generate)')
     .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
     .requiredOption('-n, --samples <n>', 'number of points to draw', integer('--samples', 0))
-    .option('-s, --seed <n>', 'random seed; 0 = from the clock', integer('--seed', 0), 0)
+    .option('-s, --seed <n>', 'random seed; 0 = from the clock (reported)', integer('--seed', 0), 0)
     .option('-o, --output_file <file>', 'write the points here as CSV (default: stdout)', filePath('--output_file'))
     .addHelpText('after', '\nExample:\n  webgmm generate -m gmm.json -n 1000 -s 7 -o samples.csv\n')
     .action((flags) => runGenerate(flags));
