@@ -245,6 +245,7 @@ async function lloyd(
 
   let iteration = 0;
   let cNorm: number;
+  let reassigned = false;
   const yieldNow = createYielder(signal);
   do {
     // Assignment, then the new centroids' (weighted) sums accumulated in point order.
@@ -267,7 +268,7 @@ async function lloyd(
     cNorm = Math.sqrt(shiftSq);
 
     // MaxVarianceNewCluster for every empty cluster (no points, or no weight).
-    let reassigned = false;
+    reassigned = false;
     let variancesReady = false;
     for (let j = 0; j < k; j++) {
       if (counts[j] === 0 || (weights !== null && !(weightSums[j]! > 0))) {
@@ -293,8 +294,9 @@ async function lloyd(
     throwIfAborted(signal);
   } while (cNorm > CONVERGENCE_TOLERANCE && iteration !== maxIterations);
 
-  // Final assignment of every point to its nearest final centroid.
-  assignStep(state, current, null, weights, counts, weightSums);
+  // Final assignment of every point to its nearest final centroid — unless the last iteration
+  // moved no centroid and reassigned none: its assignments are then to these very centroids.
+  if (!(cNorm === 0 && !reassigned)) assignStep(state, current, null, weights, counts, weightSums);
 
   return {
     // Ordinary arrays for the caller, whatever the threads worked on.
