@@ -418,4 +418,15 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     expect(performance.now() - t).toBeLessThan(1500);
     expect(iterations).toBeLessThan(1000);
   }, 30_000);
+
+  it('an abort is honoured on small data too, where every pass is shorter than the yield interval', async () => {
+    // 2000 × 1, K = 10, on the CPU: each pass takes well under a millisecond; the run would go
+    // on for tens of seconds (it used to finish, ignoring the signal, and Ctrl-C in the CLI).
+    const rng = new Rng(17);
+    const data = Array.from({ length: 2000 }, (_, i) => [(i % 10) + 0.3 * rng.nextNormal()]);
+    const t = performance.now();
+    const err = await train(data, { gaussians: 10, seed: 7, maxIterations: 0, tolerance: 0, backend: 'cpu', signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
+    expect((err as Error).name).toMatch(/AbortError|TimeoutError/);
+    expect(performance.now() - t).toBeLessThan(3000);
+  }, 60_000);
 });

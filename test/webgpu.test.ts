@@ -94,6 +94,47 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     }
   }, 120_000);
 
+  it('a change float32 cannot resolve is not convergence: EM goes on as the float64 backend does', async () => {
+    // Two point masses of 20k points and 10k scattered ones: |log L| ≈ 6e5, where the default
+    // tolerance is below float64's resolution too. float32 log-likelihoods tie long before the
+    // model stops moving (it used to report "converged" after 9 iterations, 15 nats short).
+    const rng = new Rng(31);
+    const n = 50_000;
+    const pts = new Float64Array(2 * n);
+    for (let i = 40_000; i < n; i++) {
+      pts[2 * i] = 5 + 3 * rng.nextNormal();
+      pts[2 * i + 1] = 5 + 3 * rng.nextNormal();
+    }
+    for (let i = 20_000; i < 40_000; i++) pts[2 * i] = pts[2 * i + 1] = 1;
+    const input = { data: pts, rows: n, cols: 2 };
+    const opts: TrainOptions = { gaussians: 4, seed: 7, maxIterations: 60 };
+    const gpu = await train(input, { ...opts, backend: 'webgpu' });
+    const cpu = await train(input, { ...opts, backend: 'cpu' });
+    expect(gpu.converged).toBe(cpu.converged);
+    expect(gpu.iterations).toBe(cpu.iterations);
+    expect(relErr(gpu.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-6);
+  }, 120_000);
+
+  it.each([
+    ['full', false],
+    ['diagonal', true],
+  ])("models float32 cannot evaluate (mlpack's floor on duplicated points, %s) continue in float64", async (_, diagonalCovariance) => {
+    // Full: 20 copies of one 16-D point and 20 scattered ones; diagonal: 30 copies each of two
+    // points. mlpack's clamp gives a point mass a variance of 1e-50, far below float32's
+    // resolution of the points: the component lost its points (log L −534 against 17 774), or
+    // 1/σ² overflowed float32 and the log-likelihood became NaN.
+    const rng = new Rng(8);
+    const rows = diagonalCovariance
+      ? Array.from({ length: 60 }, (_, i) => (i < 30 ? [0, 0] : [1, 1]))
+      : Array.from({ length: 40 }, (_, i) => Array.from({ length: 16 }, () => (i < 20 ? 1 : rng.nextNormal())));
+    const opts: TrainOptions = { gaussians: 2, seed: diagonalCovariance ? 1 : 2, covarianceConstraint: 'mlpack', diagonalCovariance };
+    const gpu = await train(rows, { ...opts, backend: 'webgpu' });
+    const cpu = await train(rows, { ...opts, backend: 'cpu' });
+    expect(gpu.trials[0]!.float64Passes).toBeGreaterThan(0);
+    expect(relErr(gpu.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-9);
+    expect(maxRelErr(gpu.model.weights, cpu.model.weights)).toBeLessThan(1e-9);
+  }, 60_000);
+
   it('gives the same results with tiny chunks (smaller than a tile)', async () => {
     const small = dataset(1000, 2);
     const start = (await train(small, { gaussians: 3, seed: 5, maxIterations: 1, backend: 'cpu' })).model;

@@ -71,6 +71,12 @@ export interface EStepBackend {
    * finish in float64).
    */
   readonly reference?: Float64Backend;
+  /**
+   * Whether this float32 backend can evaluate θ faithfully: false when a component is narrower
+   * than float32 resolves the points (its precision factor beyond float32's reach), and the EM loop
+   * then continues on `reference`. Absent: always.
+   */
+  evaluable?(params: MixtureParams): boolean;
   /** Frees the data (and device buffers). The backend is unusable afterwards. */
   dispose(): void;
 }

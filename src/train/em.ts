@@ -5,15 +5,21 @@
  * (which evaluates the log-likelihood in a second pass over the data).
  *
  * A float32 backend (WebGPU) reports a bound on its log-likelihood's rounding error. When a change
- * falls below that bound while the tolerance is resolvable in float64, the remaining iterations run
- * on the backend's float64 reference (the CPU backend on the same data): float32 does the bulk of
- * the work, float64 the finish, and convergence means what it means in mlpack.
+ * falls below that bound while the tolerance is resolvable in float64 (or EM is to run until it
+ * converges), the remaining iterations run on the backend's float64 reference (the CPU backend on
+ * the same data): float32 does the bulk of the work, float64 the finish, and convergence means what
+ * it means in mlpack. A change float32 cannot resolve never counts as convergence: when float64
+ * cannot resolve the tolerance either, EM goes on in float32 to `maxIterations`, as the float64
+ * backend would. A model the float32 backend cannot evaluate faithfully (a component narrower
+ * than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on duplicated points)
+ * also moves the trial to float64.
  */
 import type { BackendKind, EStepBackend, MixtureParams } from '../backends/backend.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
 import { mStep } from './m-step.js';
 import type { ConstraintSpec } from './constraints.js';
 import { NotPositiveDefiniteError, WebGmmError, throwIfAborted } from '../errors.js';
+import { createYielder } from '../util/yield.js';
 
 /** What `onIteration` receives after every E-step. */
 export interface IterationInfo {
@@ -98,22 +104,32 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let iterations = 0;
   let float64Passes = 0;
   let lastCallback = performance.now();
+  // Passes over small data are shorter than the backends' own yield interval: without this,
+  // an abort (or Ctrl-C) would wait for the whole run.
+  const yieldNow = createYielder(signal);
   for (;;) {
     throwIfAborted(signal);
-    let pass = await active.pass(params, signal);
-    const uncertainty = pass.logLikelihoodUncertainty ?? 0;
-    if (
-      active.reference &&
-      previousParams !== null &&
-      Math.abs(pass.logLikelihood - previous) <= FLOAT64_FINISH_MARGIN * (uncertainty + previousUncertainty) &&
-      tolerance >= FLOAT64_LL_RESOLUTION * Math.abs(pass.logLikelihood)
-    ) {
-      // float32 can no longer tell this change from rounding, but float64 can resolve the
-      // tolerance: finish in float64, so that convergence means what it means in mlpack.
+    if (active.reference && active.evaluable && !active.evaluable(params)) {
+      // Beyond float32's resolution: this trial continues in float64.
       const reference = active.reference;
       active = reference;
-      previous = await reference.logLikelihood(previousParams, signal);
+      if (previousParams !== null) previous = await reference.logLikelihood(previousParams, signal);
+    }
+    let pass = await active.pass(params, signal);
+    const uncertainty = pass.logLikelihoodUncertainty ?? 0;
+    // float32 cannot tell this change from rounding: it says nothing about convergence.
+    let unresolved =
+      active.reference !== undefined &&
+      previousParams !== null &&
+      Math.abs(pass.logLikelihood - previous) <= FLOAT64_FINISH_MARGIN * (uncertainty + previousUncertainty);
+    if (unresolved && (tolerance >= FLOAT64_LL_RESOLUTION * Math.abs(pass.logLikelihood) || maxIterations === 0)) {
+      // float64 can resolve the tolerance (or the caller asked for convergence, however long it
+      // takes): finish in float64, so that convergence means what it means in mlpack.
+      const reference = active.reference!;
+      active = reference;
+      previous = await reference.logLikelihood(previousParams!, signal);
       pass = await reference.pass(params, signal);
+      unresolved = false;
     }
     if (active !== backend) float64Passes++;
     const { logLikelihood, zeroLikelihoodPoints, stats } = pass;
@@ -134,7 +150,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       lastCallback = callbackAt;
       throwIfAborted(signal);
     }
-    const converged = Math.abs(logLikelihood - previous) <= tolerance;
+    const converged = !unresolved && Math.abs(logLikelihood - previous) <= tolerance;
     if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
       return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints, float64Passes };
     }
@@ -150,6 +166,8 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     previous = logLikelihood;
     previousUncertainty = pass.logLikelihoodUncertainty ?? 0;
     iterations++;
+    const pause = yieldNow();
+    if (pause) await pause;
   }
 }
 

@@ -84,6 +84,8 @@ function statsGroupsFor(n: number, L: Layout): number {
 /** The parameters live in one uniform binding of this size (uniform loads are broadcasts). */
 const PARAMS_BYTES = 65536;
 const FLOAT32_LL_ERROR = 32 * 2 ** -23;
+/** Largest precision factor entry (1/σ in the points' units) float32 evaluates faithfully. */
+const MAX_UNIT_PRECISION = 1e5;
 
 /**
  * The power of two nearest `x` (rounded in the log), 1 for 0 or a non-finite x: dividing by it
@@ -534,6 +536,32 @@ export class WebGpuBackend implements EStepBackend {
       reduce,
       pipeline(statsKernel, statsConstants, 'stats'),
     ]);
+  }
+
+  /**
+   * Whether float32 evaluates θ faithfully: every precision factor, in the points' units, at most
+   * MAX_UNIT_PRECISION — no component narrower than 1e-5 of the largest deviation the units were
+   * chosen for. The points there carry float32's 6e-8 rounding, which a narrower component turns
+   * into errors of order one in its Mahalanobis terms (and 1/σ² beyond 3e38 into Infinity and NaN).
+   */
+  evaluable(params: MixtureParams): boolean {
+    const { k, d } = params;
+    const u = this.unit;
+    for (let c = 0; c < k; c++) {
+      if (params.logWeights[c] === -Infinity) continue; // never evaluated: its log-weight is −∞
+      if (this.layout.diagonal) {
+        for (let j = 0; j < d; j++) {
+          if (!(params.precisions[c * d + j]! * u[j]! * u[j]! <= MAX_UNIT_PRECISION * MAX_UNIT_PRECISION)) return false;
+        }
+      } else {
+        for (let r = 0; r < d; r++) {
+          for (let j = 0; j <= r; j++) {
+            if (!(Math.abs(params.precisions[c * d * d + r * d + j]!) * u[j]! <= MAX_UNIT_PRECISION)) return false;
+          }
+        }
+      }
+    }
+    return true;
   }
 
   /**
