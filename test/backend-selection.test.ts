@@ -10,6 +10,10 @@ describe("'auto' chooses by measured speed", () => {
     expect(fasterBackend(0.01, 0.0085)).toBe('webgpu'); // within the margin
     expect(fasterBackend(0.01, 0.007)).toBe('cpu');
     expect(fasterBackend(1e-3, 2e-6)).toBe('cpu');
+    // A CPU pass under a millisecond keeps the CPU whatever WebGPU measured: timings that small
+    // are noise, and the choice (hence the model) must not change from run to run.
+    expect(fasterBackend(2e-4, 9e-4)).toBe('cpu');
+    expect(fasterBackend(2e-4, 1.1e-3)).toBe('webgpu');
   });
 });
 

@@ -70,11 +70,16 @@ export async function selectBackend(
 /**
  * The backend to keep under `'auto'`, from measured seconds per E-step pass. The CPU must be
  * clearly faster (by a fifth) to win: WebGPU's time is measured on the whole data, the CPU's
- * extrapolated from a subsample.
+ * extrapolated from a subsample. Below TINY_PASS_SECONDS on the CPU it wins outright: a whole
+ * fit then takes a fraction of a second either way, float64 is the reference, and timings that
+ * small are noise that would pick a different backend (and model) from run to run.
  */
 export function fasterBackend(gpuSeconds: number, cpuSeconds: number): 'webgpu' | 'cpu' {
-  return cpuSeconds < 0.8 * gpuSeconds ? 'cpu' : 'webgpu';
+  return cpuSeconds < TINY_PASS_SECONDS || cpuSeconds < 0.8 * gpuSeconds ? 'cpu' : 'webgpu';
 }
+
+/** A CPU E-step pass shorter than this keeps the CPU backend under `'auto'` (see fasterBackend). */
+const TINY_PASS_SECONDS = 1e-3;
 
 /** CPU probe size: about this many multiply-adds per pass, so the probe costs milliseconds. */
 const CPU_PROBE_FLOPS = 4e6;
