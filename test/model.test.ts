@@ -71,6 +71,16 @@ describe('GaussianMixture densities', () => {
     expect(Array.from(full.probabilities(pts))).toEqual(Array.from(scores).map(Math.exp));
   });
 
+  it('a point with no density under any component gets the prior: rows still sum to 1', () => {
+    // At 1e300 every Mahalanobis term overflows: log p = −∞ under both components.
+    const far = [[1e300, -1e300, 1e300], [0, 1, -1]];
+    expect(full.scoreSamples(far)[0]).toBe(-Infinity);
+    const proba = full.predictProba(far);
+    expect(Array.from(proba.data.subarray(0, 2))).toEqual([0.3, 0.7]);
+    expect(full.predict(far)[0]).toBe(1); // the heavier component (weight 0.7)
+    expect(Array.from(proba.data.subarray(2, 4))).toEqual(Array.from(full.predictProba([[0, 1, -1]]).data));
+  });
+
   it('bic and aic follow their definitions', () => {
     const pts = [[0, 1, -1], [4, 4, 2], [2, 2, 0.5]];
     const ll = full.logLikelihood(pts);

@@ -246,12 +246,20 @@ export class GaussianMixture {
       this.logPdfAt(ds.data, i * ds.d, scratch, null);
       let best = 0;
       for (let c = 1; c < k; c++) if (scratch[c]! > scratch[best]!) best = c;
+      if (scratch[best] === -Infinity) {
+        // No density left (see logPdfAt): the most probable component a priori.
+        for (let c = 1; c < k; c++) if (this.weights[c]! > this.weights[best]!) best = c;
+      }
       out[i] = best;
     }
     return out;
   }
 
-  /** Posterior component probabilities, an N×K row-major matrix (rows sum to 1). */
+  /**
+   * Posterior component probabilities, an N×K row-major matrix (rows sum to 1). A point whose
+   * density underflows to 0 under every component gets the mixture weights (and `predict` the
+   * heaviest component).
+   */
   predictProba(data: DataInput): DenseMatrix<Float64Array> {
     const ds = this.checkData(data);
     const k = this.gaussians;
@@ -386,7 +394,9 @@ export class GaussianMixture {
       if (lp > max) max = lp;
     }
     if (max === -Infinity) {
-      if (posterior) posterior.fill(0);
+      // Every density underflowed (or its Mahalanobis term overflowed): the point says nothing
+      // about the components, so its posterior is their prior.
+      if (posterior) posterior.set(this.weights);
       return -Infinity;
     }
     let s = 0;
