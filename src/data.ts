@@ -5,7 +5,7 @@
  * are the same as from a float64 copy, at half the memory).
  */
 import { Matrix } from 'ml-matrix';
-import { InvalidDataError } from './errors.js';
+import { InvalidArgumentError, InvalidDataError } from './errors.js';
 
 /** Row-major matrix in a typed array: `rows` points of `cols` dimensions. */
 export interface DenseMatrix<T extends Float64Array | Float32Array = Float64Array | Float32Array> {
@@ -41,6 +41,42 @@ function checkFinite(data: Values, n: number, d: number, what: string): void {
       }
     }
   }
+}
+
+/** A value as an error message shows it: strings quoted (so `"1"` is told from 1), objects by their kind. */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  return typeof v;
+}
+
+/**
+ * Observation weights as train() and the model's methods take them: one finite weight ≥ 0 per
+ * point, not all zero; `undefined` means every point counts once (null is returned).
+ */
+export function checkObservationWeights(w: unknown, n: number): Float64Array | null {
+  if (w === undefined) return null;
+  if (typeof w !== 'object' || w === null || typeof (w as ArrayLike<unknown>).length !== 'number') {
+    throw new InvalidArgumentError('observationWeights', `observationWeights must be an array of numbers, one per point, got ${describeValue(w)}`);
+  }
+  const a = w as ArrayLike<unknown>;
+  if (a.length !== n) {
+    throw new InvalidArgumentError('observationWeights', `observationWeights has ${a.length} entries but the data has ${n} points`);
+  }
+  const out = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const v = a[i];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new InvalidArgumentError('observationWeights', `observationWeights[${i}] = ${describeValue(v)}: weights must be finite and ≥ 0`);
+    }
+    out[i] = v;
+    total += v;
+  }
+  if (!(total > 0)) throw new InvalidArgumentError('observationWeights', 'observationWeights are all zero');
+  return out;
 }
 
 /**

@@ -3,7 +3,7 @@
  * with density evaluation, prediction and sampling on the CPU in float64.
  */
 import { InvalidModelError, InvalidArgumentError, InvalidDataError, NotPositiveDefiniteError } from '../errors.js';
-import { toDataset, type DataInput, type DenseMatrix, type Dataset, type Values } from '../data.js';
+import { checkObservationWeights, describeValue as describe, toDataset, type DataInput, type DenseMatrix, type Dataset, type Values } from '../data.js';
 import { choleskyInPlace, invertLower, logDetFromCholesky, asymmetry, symmetrizeInPlace } from '../util/linalg.js';
 import { Rng, seedFromClock } from '../util/rng.js';
 
@@ -420,15 +420,6 @@ function isNumberArray(v: unknown): v is ArrayLike<number> {
   return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
 }
 
-/** A value as a message shows it: strings quoted (so `"1"` is told from 1), objects by their kind. */
-function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
-  if (Array.isArray(v)) return 'an array';
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
-  return typeof v;
-}
-
 function checkCovarianceType(type: unknown, name: string): asserts type is CovarianceType {
   if (type !== 'full' && type !== 'diagonal') throw new InvalidModelError(`${name} must be 'full' or 'diagonal', got ${describe(type)}`);
 }
@@ -602,33 +593,6 @@ function parseJSON(json: GaussianMixtureInput): Parsed {
     }
   }
   return { type, k, d, weights, means, covariances };
-}
-
-/**
- * `observationWeights` as train() checks them: one finite weight ≥ 0 per point, not all zero.
- * undefined means every point counts once.
- */
-function checkObservationWeights(w: unknown, n: number): Float64Array | null {
-  if (w === undefined) return null;
-  if (typeof w !== 'object' || w === null || typeof (w as ArrayLike<unknown>).length !== 'number') {
-    throw new InvalidArgumentError('observationWeights', `observationWeights must be an array of numbers, one per point, got ${describe(w)}`);
-  }
-  const a = w as ArrayLike<unknown>;
-  if (a.length !== n) {
-    throw new InvalidArgumentError('observationWeights', `observationWeights has ${a.length} entries but the data has ${n} points`);
-  }
-  const out = new Float64Array(n);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const v = a[i];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      throw new InvalidArgumentError('observationWeights', `observationWeights[${i}] = ${describe(v)}: weights must be finite and ≥ 0`);
-    }
-    out[i] = v;
-    total += v;
-  }
-  if (!(total > 0)) throw new InvalidArgumentError('observationWeights', 'observationWeights are all zero');
-  return out;
 }
 
 /** Cholesky / precision factors and log-determinants, or the index of the first non-PD component. */

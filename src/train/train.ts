@@ -6,7 +6,7 @@
  * is wider: each trial also starts from k-means on standardized data, and an internal validation
  * split may overrule the training log-likelihood and sharpen the clamp (`chooseByValidation`).
  */
-import { checkMagnitudes, toDataset, type DataInput, type Dataset } from '../data.js';
+import { checkMagnitudes, checkObservationWeights, describeValue as describe, toDataset, type DataInput, type Dataset } from '../data.js';
 import { GaussianMixture, type GaussianMixtureJSON, type CovarianceType } from '../model/gaussian-mixture.js';
 import { InvalidArgumentError, InvalidModelError, throwIfAborted } from '../errors.js';
 import { Rng, seedFromClock } from '../util/rng.js';
@@ -222,7 +222,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
         `(${((covarianceValues * 8) / 2 ** 30).toFixed(0)} GiB per copy); use diagonalCovariance, or check that the data has one point per row`,
     );
   }
-  const weights = resolveWeights(options.observationWeights, ds.n);
+  const weights = checkObservationWeights(options.observationWeights, ds.n);
   // Σ w·log p grows with the weights' scale while the model depends on their ratios only: the
   // tolerance is per unit of mean positive weight, so weights normalized to sum to 1 (mlpack's
   // "probabilities") stop where unweighted data would. Unit weights: unchanged.
@@ -455,12 +455,6 @@ function checkBoolean(name: string, v: unknown): boolean {
   return v;
 }
 
-function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
-  return typeof v;
-}
-
 function resolveOptions(options: TrainOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', 'train(data, options) needs an options object with at least { gaussians }');
@@ -521,28 +515,6 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
     maxChunkPoints,
     dataResidency: dataResidency as Residency,
   };
-}
-
-function resolveWeights(w: ArrayLike<number> | undefined, n: number): Float64Array | null {
-  if (w === undefined) return null;
-  if (typeof w !== 'object' || w === null || typeof w.length !== 'number') {
-    throw new InvalidArgumentError('observationWeights', 'observationWeights must be an array of numbers, one per point');
-  }
-  if (w.length !== n) {
-    throw new InvalidArgumentError('observationWeights', `observationWeights has ${w.length} entries but the data has ${n} points`);
-  }
-  const out = new Float64Array(n);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const v = w[i];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      throw new InvalidArgumentError('observationWeights', `observationWeights[${i}] = ${describe(v)}: weights must be finite and ≥ 0`);
-    }
-    out[i] = v;
-    total += v;
-  }
-  if (!(total > 0)) throw new InvalidArgumentError('observationWeights', 'observationWeights are all zero');
-  return out;
 }
 
 function resolveInputModel(
