@@ -123,4 +123,43 @@ describe('trainInWorker (worker_threads)', () => {
     expect(seen.at(-1)).toBe(3);
     expect(afterAbort).toBe(0);
   });
+
+  it('waits for an async onIteration, as train() does, and rejects with its rejection', async () => {
+    let running = 0;
+    let most = 0;
+    const slow = async (): Promise<void> => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 20));
+      running--;
+    };
+    const r = await trainInWorker(blobs, { gaussians: 3, seed: 3, maxIterations: 8, tolerance: 0, backend: 'cpu', onIteration: slow });
+    expect(r.iterations).toBe(8);
+    expect(most).toBe(1); // one callback at a time: training waited for each
+    expect(running).toBe(0); // none left running after the result
+    const failing = trainInWorker(blobs, { gaussians: 3, seed: 3, backend: 'cpu', onIteration: async ({ iteration }) => {
+      if (iteration === 2) throw new Error('async boom');
+    } });
+    await expect(failing).rejects.toThrow('async boom');
+  });
+
+  // Dawn aborts the whole process when a worker thread is terminated with a GPU operation in flight:
+  // this test process would die (SIGABRT) rather than fail.
+  it.skipIf(!GPU_AVAILABLE)('stopping a WebGPU training early (abort, a throwing callback) leaves the process running', async () => {
+    const larger = sampleMixture(new Rng(9), 20_000, [0.5, 0.5], [[0, 0], [5, 5]], [[[1, 0], [0, 1]], [[1, 0], [0.2, 1]]]).data;
+    for (const delay of [60, 150, 400]) {
+      const controller = new AbortController();
+      const run = trainInWorker(larger, { gaussians: 3, seed: 1, backend: 'webgpu', maxIterations: 0, tolerance: 0, signal: controller.signal });
+      setTimeout(() => controller.abort(), delay);
+      await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    }
+    const throwing = trainInWorker(larger, { gaussians: 3, seed: 1, backend: 'webgpu', onIteration: ({ iteration }) => {
+      if (iteration === 2) throw new Error('boom');
+    } });
+    await expect(throwing).rejects.toThrow('boom');
+    // The aborted workers get time to stop; then a fresh run still works and matches train().
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = await trainInWorker(blobs, { gaussians: 3, seed: 4, backend: 'webgpu', maxIterations: 5 });
+    const here = await train(blobs, { gaussians: 3, seed: 4, backend: 'webgpu', maxIterations: 5 });
+    expect(again.logLikelihood).toBe(here.logLikelihood);
+  }, 120_000);
 });

@@ -32,7 +32,11 @@ export interface TrainRequest {
   type: 'train';
   data: { values: Float64Array | Float32Array; rows: number; cols: number };
   options: WorkerTrainOptions;
-  /** Whether to send `iteration` messages (the caller gave `onIteration`). */
+  /**
+   * Whether to send `iteration` messages (the caller gave `onIteration`). Training then waits after
+   * each one for an `ack` (sent once the caller's callback, and the promise it returned, are done),
+   * as train() awaits its `onIteration`.
+   */
   iterations: boolean;
   /** Whether to send `kmeans` messages (the caller gave `onKmeansIteration`). */
   kmeansIterations: boolean;
@@ -42,7 +46,12 @@ export interface AbortRequest {
   type: 'abort';
 }
 
-export type ToWorker = TrainRequest | AbortRequest;
+/** The caller's `onIteration` has finished with the last `iteration` message. */
+export interface IterationAck {
+  type: 'ack';
+}
+
+export type ToWorker = TrainRequest | AbortRequest | IterationAck;
 
 export interface SerializedError {
   name: string;

@@ -11,9 +11,21 @@ export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
 /** Returns the message handler of a worker that trains on request and reports through `post`. */
 export function createTrainingServer(post: Post): (message: ToWorker) => void {
   let controller: AbortController | null = null;
+  // Resolves the wait for the caller's acknowledgement of the last iteration message.
+  const acks: { release: (() => void) | null } = { release: null };
+  const release = (): void => {
+    const r = acks.release;
+    acks.release = null;
+    r?.();
+  };
   return (message) => {
+    if (message.type === 'ack') {
+      release();
+      return;
+    }
     if (message.type === 'abort') {
       controller?.abort();
+      release(); // a training waiting for an acknowledgement sees the abort next
       return;
     }
     if (controller) {
@@ -21,13 +33,16 @@ export function createTrainingServer(post: Post): (message: ToWorker) => void {
       return;
     }
     controller = new AbortController();
-    void serve(message, controller.signal, post).finally(() => {
+    void serve(message, controller.signal, post, acks).finally(() => {
       controller = null;
     });
   };
 }
 
-async function serve(request: TrainRequest, signal: AbortSignal, post: Post): Promise<void> {
+async function serve(request: TrainRequest, signal: AbortSignal, post: Post, acks: { release: (() => void) | null }): Promise<void> {
+  let gpu: Awaited<ReturnType<typeof acquireGpu>> = null;
+  let last: FromWorker;
+  let transfer: Transferable[] = [];
   try {
     const { inputModel, ...rest } = request.options;
     const options: TrainOptions = {
@@ -38,7 +53,9 @@ async function serve(request: TrainRequest, signal: AbortSignal, post: Post): Pr
     if (request.iterations) {
       options.onIteration = (info) => {
         const { arrays, transfer } = modelToArrays(info.model);
+        const acknowledged = new Promise<void>((resolve) => (acks.release = resolve));
         post({ type: 'iteration', info: { ...info, model: arrays } }, transfer);
+        return acknowledged;
       };
     }
     if (request.kmeansIterations) {
@@ -47,13 +64,22 @@ async function serve(request: TrainRequest, signal: AbortSignal, post: Post): Pr
     // The device train() will use is shared and cached, so asking for it here costs nothing extra
     // and lets the page show the adapter before the first iteration.
     const wantsGpu = request.options.backend !== 'cpu';
-    const gpu = wantsGpu ? await acquireGpu() : null;
+    gpu = wantsGpu ? await acquireGpu() : null;
     post({ type: 'started', backendRequested: request.options.backend ?? 'auto', ...(gpu ? { adapter: gpu.adapter } : {}) });
     const { values, rows, cols } = request.data;
     const result = await train({ data: values, rows, cols }, options);
-    const { arrays, transfer } = modelToArrays(result.model);
-    post({ type: 'result', result: { ...result, model: arrays } }, transfer);
+    const model = modelToArrays(result.model);
+    last = { type: 'result', result: { ...result, model: model.arrays } };
+    transfer = model.transfer;
   } catch (e) {
-    post({ type: 'error', error: serializeError(e) });
+    last = { type: 'error', error: serializeError(e) };
   }
+  // The caller terminates this worker on the last message. Dawn aborts the process if a thread
+  // goes while one of its promises is pending (an aborted training leaves a mapping or a pipeline
+  // compilation in flight): let the device's queue and callbacks drain first.
+  if (gpu) {
+    await gpu.device.queue.onSubmittedWorkDone().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  post(last, transfer);
 }

@@ -16,6 +16,12 @@ import {
   type WorkerTrainOptions,
 } from './protocol.js';
 
+/**
+ * How long a worker whose call has already settled (aborted, or a callback failed) gets to stop
+ * its training before it is terminated regardless.
+ */
+const STOP_GRACE_MS = 30_000;
+
 /** Options of {@link trainInWorker}: those of `train()` plus how to start and feed the worker. */
 export interface TrainInWorkerOptions extends TrainOptions {
   /**
@@ -117,50 +123,84 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
   return new Promise<TrainResult>((resolve, reject) => {
     const channel = openChannel();
     let settled = false;
-    const finish = (outcome: () => void): void => {
+    let stopped = false;
+    let safety: ReturnType<typeof setTimeout> | undefined;
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      if (safety !== undefined) clearTimeout(safety);
+      channel.terminate();
+    };
+    /**
+     * Settles the caller's promise at once. The worker is terminated once it has sent its last
+     * message (`workerDone`); otherwise it is asked to abort and terminated when it answers —
+     * Dawn aborts the whole process when a thread is torn down with a GPU operation in flight —
+     * or after STOP_GRACE_MS regardless.
+     */
+    const finish = (outcome: () => void, workerDone: boolean): void => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
-      channel.terminate();
       outcome();
-    };
-    const onAbort = (): void => {
-      // Ask nicely first (lets the worker release its GPU buffers), then stop it regardless.
+      if (workerDone) {
+        stop();
+        return;
+      }
       try {
         channel.send({ type: 'abort' }, []);
       } catch {
-        /* already gone */
+        stop(); // already gone
+        return;
       }
-      finish(() => reject(abortError(signal!)));
+      safety = setTimeout(stop, STOP_GRACE_MS);
+      (safety as { unref?: () => void }).unref?.();
     };
+    const onAbort = (): void => finish(() => reject(abortError(signal!)), false);
     signal?.addEventListener('abort', onAbort, { once: true });
     channel.listen(
       (message) => {
+        if (message.type === 'result' || message.type === 'error') {
+          // The worker's last message: after a settled call (abort, a failed callback) it is the
+          // answer to the abort, and the worker can go.
+          if (settled) {
+            stop();
+            return;
+          }
+        }
         if (settled) return;
         try {
           switch (message.type) {
             case 'started':
               onStart?.(message.adapter !== undefined ? { adapter: message.adapter } : {});
               break;
-            case 'iteration':
-              void onIteration?.({ ...message.info, model: modelFromArrays(message.info.model) });
+            case 'iteration': {
+              // As train() does, training waits for the callback (and the promise it returns):
+              // the worker goes on when acknowledged; a rejection fails the call.
+              const done = onIteration?.({ ...message.info, model: modelFromArrays(message.info.model) });
+              Promise.resolve(done).then(
+                () => {
+                  if (!settled) channel.send({ type: 'ack' }, []);
+                },
+                (e: unknown) => finish(() => reject(e), false),
+              );
               break;
+            }
             case 'kmeans':
               onKmeansIteration?.(message.info);
               break;
             case 'result':
-              finish(() => resolve({ ...message.result, model: modelFromArrays(message.result.model) }));
+              finish(() => resolve({ ...message.result, model: modelFromArrays(message.result.model) }), true);
               break;
             case 'error':
-              finish(() => reject(deserializeError(message.error)));
+              finish(() => reject(deserializeError(message.error)), true);
               break;
           }
         } catch (e) {
           // A throwing callback fails the call, as it would in train().
-          finish(() => reject(e));
+          finish(() => reject(e), false);
         }
       },
-      (error) => finish(() => reject(error)),
+      (error) => finish(() => reject(error), true),
     );
     try {
       channel.send(
@@ -170,7 +210,7 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
     } catch (e) {
       // A value structured clone cannot copy, nested in an option (a function inside an object).
       const why = e instanceof Error ? e.message : String(e);
-      finish(() => reject(new InvalidArgumentError('options', `the options could not be sent to the worker: ${why}`)));
+      finish(() => reject(new InvalidArgumentError('options', `the options could not be sent to the worker: ${why}`)), true);
     }
   });
 }
