@@ -71,6 +71,15 @@ describe('GaussianMixture densities', () => {
     expect(Array.from(full.probabilities(pts))).toEqual(Array.from(scores).map(Math.exp));
   });
 
+  it('clone() is an equal, independent copy', () => {
+    const c = full.clone();
+    expect(c).not.toBe(full);
+    expect(c.toJSON()).toEqual(full.toJSON());
+    expect(c.logPdf([1, 2, 0])).toBe(full.logPdf([1, 2, 0]));
+    c.means[0] = c.means[0]! + 5;
+    expect(c.means[0]).not.toBe(full.means[0]);
+  });
+
   it('a point with no density under any component gets the prior: rows still sum to 1', () => {
     // At 1e300 every Mahalanobis term overflows: log p = −∞ under both components.
     const far = [[1e300, -1e300, 1e300], [0, 1, -1]];

@@ -220,6 +220,29 @@ describe('observation weights', () => {
   });
 });
 
+describe('onIteration', () => {
+  it("receives copies: changing a model there changes neither training nor the caller's input model", async () => {
+    const { data } = sampleMixture(new Rng(23), 600, [0.5, 0.5], [[0, 0], [4, 3]], [[[1, 0], [0.2, 1]], [[0.7, 0], [0, 0.9]]]);
+    const start = (await train(data, { gaussians: 2, seed: 3, maxIterations: 1, backend: 'cpu' })).model;
+    const startMeans = Array.from(start.means);
+    const opts = { gaussians: 2, inputModel: start, maxIterations: 30, backend: 'cpu' as const };
+    const plain = await train(data, opts);
+    let first: GaussianMixture | null = null;
+    const meddled = await train(data, {
+      ...opts,
+      onIteration: ({ iteration, model }) => {
+        if (iteration === 0) first = model;
+        model.means[0] = model.means[0]! + 100; // every iteration, the last one included
+      },
+    });
+    expect(first).not.toBe(start);
+    expect(Array.from(start.means)).toEqual(startMeans);
+    expect(meddled.logLikelihood).toBe(plain.logLikelihood);
+    expect(meddled.iterations).toBe(plain.iterations);
+    expect(Array.from(meddled.model.means)).toEqual(Array.from(plain.model.means));
+  });
+});
+
 describe('warm start', () => {
   it('training from a converged model changes it by less than the tolerance allows', async () => {
     const { data } = sample(5000, 31);

@@ -146,6 +146,26 @@ export class GaussianMixture {
     return m;
   }
 
+  /**
+   * An independent copy: the same parameters (and factors) in new arrays, nothing re-validated or
+   * refactorized. Changing one never affects the other.
+   */
+  clone(): GaussianMixture {
+    const m: GaussianMixture = Object.create(GaussianMixture.prototype);
+    Object.assign(m, {
+      gaussians: this.gaussians,
+      dimensionality: this.dimensionality,
+      covarianceType: this.covarianceType,
+      weights: this.weights.slice(),
+      means: this.means.slice(),
+      covariances: this.covariances.slice(),
+      choleskyFactors: this.choleskyFactors.slice(),
+      precisionFactors: this.precisionFactors.slice(),
+      logDets: this.logDets.slice(),
+    });
+    return m;
+  }
+
   /** Accepts a model or its plain-object form. */
   static from(model: GaussianMixture | GaussianMixtureInput): GaussianMixture {
     return model instanceof GaussianMixture ? model : new GaussianMixture(model);

@@ -31,7 +31,7 @@ export interface IterationInfo {
   logLikelihood: number;
   /** log L(θ_iteration) − log L(θ_iteration−1); NaN at iteration 0. */
   delta: number;
-  /** θ_iteration. */
+  /** θ_iteration: a copy of its own, which training never reads (changing it changes nothing). */
   model: GaussianMixture;
   /** The backend that ran this E-step (`'cpu'` once a WebGPU run finishes in float64). */
   backend: BackendKind;
@@ -143,7 +143,8 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
         iteration: iterations,
         logLikelihood,
         delta: iterations === 0 ? NaN : logLikelihood - previous,
-        model,
+        // A copy: the M-step reads this model's means, so a caller changing it would change training.
+        model: model.clone(),
         backend: active.kind,
         elapsedMs: callbackAt - lastCallback,
       });
