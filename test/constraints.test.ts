@@ -79,6 +79,14 @@ describe("the 'unit-invariant' constraint", () => {
   });
 });
 
+describe('symmetricEigen', () => {
+  it('refuses a non-finite matrix with a numerical error, not a TypeError from ml-matrix', () => {
+    for (const bad of [NaN, Infinity]) {
+      expect(() => symmetricEigen(Float64Array.of(1, 0, 0, bad), 2)).toThrow(/a covariance matrix holds (NaN|Infinity) \(entry 1, 1\)/);
+    }
+  });
+});
+
 describe('feature scales', () => {
   it('range, mean, near-constant floor; they move with the units', () => {
     const rows = [[0, 1, 5], [0, 3, 5], [0, 2, 5], [2, 7, 5], [0, 2, 5], [0, 5, 5]];

@@ -3,6 +3,7 @@
  * runs once per component per iteration; ml-matrix supplies the symmetric eigensolver.
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { WebGmmError } from '../errors.js';
 
 /**
  * In-place Cholesky factorization A = L Lᵀ of the symmetric matrix stored at `a[off … off+d²)`
@@ -54,7 +55,16 @@ export function logDetFromCholesky(l: Float64Array, d: number, off = 0): number 
  */
 export function symmetricEigen(a: Float64Array, d: number, off = 0): { values: Float64Array; vectors: Float64Array } {
   const m = new Matrix(d, d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) m.set(i, j, a[off + i * d + j]!);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < d; j++) {
+      const v = a[off + i * d + j]!;
+      // ml-matrix fails on these with a TypeError deep in its QL iteration.
+      if (!Number.isFinite(v)) {
+        throw new WebGmmError('NUMERICAL', `a covariance matrix holds ${v} (entry ${i}, ${j}): the data overflow float64 arithmetic, or changed during training`);
+      }
+      m.set(i, j, v);
+    }
+  }
   const e = new EigenvalueDecomposition(m, { assumeSymmetric: true });
   const vals = e.realEigenvalues;
   const vecs = e.eigenvectorMatrix;
