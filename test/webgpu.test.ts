@@ -135,6 +135,20 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     expect(maxRelErr(gpu.model.weights, cpu.model.weights)).toBeLessThan(1e-9);
   }, 60_000);
 
+  it('trainings at once on the shared device give what each gives alone', async () => {
+    const jobs: [Parameters<typeof train>[0], TrainOptions][] = [
+      [data, { gaussians: 4, seed: 3, maxIterations: 12, backend: 'webgpu' }],
+      [data, { gaussians: 3, seed: 5, maxIterations: 12, backend: 'webgpu', diagonalCovariance: true }],
+      [dataset(3000, 9), { gaussians: 6, seed: 1, maxIterations: 12, backend: 'webgpu' }],
+    ];
+    const together = await Promise.all(jobs.map(([x, o]) => train(x, o)));
+    for (const [i, [x, o]] of jobs.entries()) {
+      const alone = await train(x, o);
+      expect(together[i]!.logLikelihood, `job ${i}`).toBe(alone.logLikelihood);
+      expect(Array.from(together[i]!.model.means), `job ${i}`).toEqual(Array.from(alone.model.means));
+    }
+  }, 120_000);
+
   it('gives the same results with tiny chunks (smaller than a tile)', async () => {
     const small = dataset(1000, 2);
     const start = (await train(small, { gaussians: 3, seed: 5, maxIterations: 1, backend: 'cpu' })).model;

@@ -87,6 +87,21 @@ const FLOAT32_LL_ERROR = 32 * 2 ** -23;
 /** Largest precision factor entry (1/σ in the points' units) float32 evaluates faithfully. */
 const MAX_UNIT_PRECISION = 1e5;
 
+/** Per device, the build in progress (see oneAtATime). */
+const building = new WeakMap<GPUDevice, Promise<unknown>>();
+
+/**
+ * Runs `fn` after the device's previous build has settled. A build holds two error scopes open
+ * across awaits; error scopes are a per-device stack, so two trainings building at once on the
+ * shared device would pop each other's scopes and report each other's errors.
+ */
+async function oneAtATime<T>(device: GPUDevice, fn: () => Promise<T>): Promise<T> {
+  const previous = building.get(device) ?? Promise.resolve();
+  const mine = previous.then(fn, fn);
+  building.set(device, mine.catch(() => undefined));
+  return mine;
+}
+
 /**
  * The power of two nearest `x` (rounded in the log), 1 for 0 or a non-finite x: dividing by it
  * brings x near 1 and rounds nothing.
@@ -312,7 +327,7 @@ export class WebGpuBackend implements EStepBackend {
     if (why) throw new WebGmmError('UNSUPPORTED', `${why}; use backend 'cpu'`);
     const backend = new WebGpuBackend(handle, ds, options, weights);
     try {
-      await backend.build(ds, weights);
+      await oneAtATime(handle.device, () => backend.build(ds, weights));
     } catch (e) {
       backend.dispose();
       // Points the device cannot hold can still pass through it a chunk at a time.
