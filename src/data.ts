@@ -86,11 +86,13 @@ export function checkObservationWeights(w: unknown, n: number): Float64Array | n
  */
 const MAX_SUM = 1e280;
 const MIN_SPREAD = 1e-140;
+/** Least Σ w·|x| and Σ w·(x − x̄)² a column that is not all zero (or not constant) may reach. */
+const MIN_SUM = 1e-280;
 
 /**
  * Rejects data whose magnitudes float64 EM cannot work with: a column whose (weighted) sum of
  * values or of their squares would overflow, or whose values differ by so little that their
- * variances underflow. `context` is said first in the message (e.g. that noise was added).
+ * variances underflow, or weights so small that the weighted sums underflow. `context` is said first in the message (e.g. that noise was added).
  */
 export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what = 'data', context = ''): void {
   const { data, n, d } = ds;
@@ -132,6 +134,14 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
         );
       }
       fail(what, `${context}column ${j} holds values ${range}: too large for float64 arithmetic (their sums and squares overflow); rescale the column`, undefined, j);
+    }
+    const tinySums = (largest > 0 && totalWeight * largest < MIN_SUM) || (spread > 0 && totalWeight * spread * spread < MIN_SUM);
+    if (weights && tinySums && !(spread > 0 && spread < MIN_SPREAD)) {
+      fail(
+        what,
+        `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too small for float64 arithmetic with column ${j}'s values ${range} ` +
+          '(their weighted sums and squares underflow); rescale the weights (only their ratios matter)',
+      );
     }
     if (spread > 0 && spread < MIN_SPREAD) {
       fail(what, `${context}column ${j} holds values ${range}: they differ by only ${spread.toPrecision(3)}, too little for float64 arithmetic (their variances underflow); rescale the column`, undefined, j);

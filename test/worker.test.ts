@@ -104,6 +104,10 @@ describe('trainInWorker (worker_threads)', () => {
     await expect(nested).rejects.toBeInstanceOf(InvalidArgumentError);
     const badModel = trainInWorker(blobs, { gaussians: 3, inputModel: { weights: [1] } as never });
     await expect(badModel).rejects.toBeInstanceOf(InvalidModelError);
+    // Weights train() would refuse are refused before packing turns them into numbers.
+    const strings = trainInWorker(blobs, { gaussians: 3, observationWeights: Array(blobs.rows).fill('1') as never });
+    await expect(strings).rejects.toMatchObject({ parameter: 'observationWeights' });
+    await expect(strings).rejects.toThrow(/observationWeights\[0\] = "1": weights must be finite and ≥ 0/);
   });
 
   it('abort rejects at once and no iteration arrives afterwards', async () => {

@@ -10,7 +10,8 @@
  * the same data): float32 does the bulk of the work, float64 the finish, and convergence means what
  * it means in mlpack. A change float32 cannot resolve never counts as convergence: when float64
  * cannot resolve the tolerance either, EM goes on in float32 to `maxIterations`, as the float64
- * backend would. A model the float32 backend cannot evaluate faithfully (a component narrower
+ * backend would. With `maxIterations` 0 ("until convergence") a change below float64's resolution
+ * of log L counts as convergence, on either backend, so that such a run ends. A model the float32 backend cannot evaluate faithfully (a component narrower
  * than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on duplicated points)
  * also moves the trial to float64.
  */
@@ -151,7 +152,10 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       lastCallback = callbackAt;
       throwIfAborted(signal);
     }
-    const converged = !unresolved && Math.abs(logLikelihood - previous) <= tolerance;
+    // "Until convergence" (maxIterations 0) must end: a change below float64's own resolution of
+    // log L counts as none, where a finer tolerance could only be met by rounding luck.
+    const reach = maxIterations === 0 ? Math.max(tolerance, FLOAT64_LL_RESOLUTION * Math.abs(logLikelihood)) : tolerance;
+    const converged = !unresolved && Math.abs(logLikelihood - previous) <= reach;
     if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
       return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints, float64Passes };
     }

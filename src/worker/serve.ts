@@ -52,7 +52,10 @@ async function serve(request: TrainRequest, signal: AbortSignal, post: Post, ack
     };
     if (request.iterations) {
       options.onIteration = (info) => {
+        // Aborted: the caller has settled and acknowledges nothing more; train() stops next.
+        if (signal.aborted) return undefined;
         const { arrays, transfer } = modelToArrays(info.model);
+        // Released by the caller's ack, or by an abort arriving while this waits (see above).
         const acknowledged = new Promise<void>((resolve) => (acks.release = resolve));
         post({ type: 'iteration', info: { ...info, model: arrays } }, transfer);
         return acknowledged;

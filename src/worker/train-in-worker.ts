@@ -3,7 +3,7 @@
  * worker as one transferred buffer; iterations stream back as they happen; an `AbortSignal`
  * rejects the promise at once and terminates the worker.
  */
-import { toDataset, type DataInput } from '../data.js';
+import { checkObservationWeights, toDataset, type DataInput } from '../data.js';
 import { abortError, InvalidArgumentError } from '../errors.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
 import type { TrainOptions, TrainResult } from '../train/train.js';
@@ -103,11 +103,8 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
     packed = packData(data, transferData === true);
     transfer.push(packed.values.buffer as ArrayBuffer);
     if (observationWeights !== undefined) {
-      // Validation (length, finiteness) happens in the worker's train(); this only packs.
-      if (typeof observationWeights !== 'object' || observationWeights === null) {
-        throw new InvalidArgumentError('observationWeights', 'observationWeights must be an array of numbers, one per point');
-      }
-      const w = Float64Array.from(observationWeights as ArrayLike<number>);
+      // Checked here as train() checks them: packing would turn '1', true or null into numbers.
+      const w = checkObservationWeights(observationWeights, packed.rows)!;
       workerOptions.observationWeights = w;
       transfer.push(w.buffer);
     }

@@ -351,129 +351,134 @@ export class WebGpuBackend implements EStepBackend {
     const L = this.layout;
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
-
-    // The centre is the float64 mean, so float32 keeps the points' relative precision.
-    const { data, n, d } = ds;
-    const lo = new Float64Array(d).fill(Infinity);
-    const hi = new Float64Array(d).fill(-Infinity);
-    for (let i = 0; i < n; i++) {
+    let failure: unknown = null;
+    try {
+      // The centre is the float64 mean, so float32 keeps the points' relative precision.
+      const { data, n, d } = ds;
+      const lo = new Float64Array(d).fill(Infinity);
+      const hi = new Float64Array(d).fill(-Infinity);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < d; j++) {
+          const v = data[i * d + j]!;
+          this.centre[j] = this.centre[j]! + v;
+          if (v < lo[j]!) lo[j] = v;
+          if (v > hi[j]!) hi[j] = v;
+        }
+      }
       for (let j = 0; j < d; j++) {
-        const v = data[i * d + j]!;
-        this.centre[j] = this.centre[j]! + v;
-        if (v < lo[j]!) lo[j] = v;
-        if (v > hi[j]!) hi[j] = v;
+        this.centre[j] = this.centre[j]! / n;
+        this.unit[j] = powerOfTwoNear(Math.max(hi[j]! - this.centre[j]!, this.centre[j]! - lo[j]!));
       }
-    }
-    for (let j = 0; j < d; j++) {
-      this.centre[j] = this.centre[j]! / n;
-      this.unit[j] = powerOfTwoNear(Math.max(hi[j]! - this.centre[j]!, this.centre[j]! - lo[j]!));
-    }
-    if (weights) {
-      let most = 0;
-      for (let i = 0; i < n; i++) if (weights[i]! > most) most = weights[i]!;
-      this.weightUnit = powerOfTwoNear(most);
-    }
-
-    await this.createPipelines(weights !== null);
-
-    const STORAGE = GPUBufferUsage.STORAGE;
-    this.params = this.createBuffer(PARAMS_BYTES, STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
-    const resp = L.fused ? null : this.createBuffer(this.npad * L.k * 4, STORAGE, 'exp-shifted log-densities');
-    const scale = L.fused ? null : this.createBuffer(this.npad * 4, STORAGE, 'responsibility scales');
-    const partialsSize = statsGroupsFor(this.chunkPoints, L) * L.m * 16;
-    const partials = this.createBuffer(partialsSize, STORAGE, 'partial statistics');
-    const dummyWeights = weights === null ? this.createBuffer(16, STORAGE, 'no weights') : null;
-
-    if (this.streamed) {
-      const bytes = this.pointsBytes(this.chunkPoints);
-      this.points = this.createBuffer(bytes, STORAGE | GPUBufferUsage.COPY_DST, 'points (streamed)');
-      // Two, so that one chunk is converted while the device works on the previous one.
-      for (let i = 0; i < Math.min(2, this.chunkCount); i++) {
-        this.uploads.push(this.createBuffer(bytes, GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, `points upload ${i}`));
-      }
-    }
-    let staging = 0;
-    for (let c = 0; c < this.chunkCount; c++) {
-      const start = c * this.chunkPoints;
-      const cn = Math.min(this.chunkPoints, n - start);
-      let points = this.points;
-      if (!points) {
-        // Written in place through a mapping (no float32 copy in JavaScript, no queue staging
-        // copy), one chunk at a time so at most one chunk's upload is in flight.
-        points = this.createBuffer(this.pointsBytes(cn), STORAGE, `points ${c}`, true);
-        this.fillPoints(new Float32Array(points.getMappedRange()), start, cn);
-        points.unmap();
-        await device.queue.onSubmittedWorkDone();
-      }
-      let wbuf: GPUBuffer;
       if (weights) {
-        // Padded to whole vec4s with zeros: the E-step reads four points' weights at once.
-        const w32 = new Float32Array(Math.ceil(cn / 4) * 4);
-        for (let i = 0; i < cn; i++) w32[i] = weights[start + i]! / this.weightUnit;
-        wbuf = this.createBuffer(w32.byteLength, STORAGE | GPUBufferUsage.COPY_DST, `weights ${c}`);
-        device.queue.writeBuffer(wbuf, 0, w32);
-      } else {
-        wbuf = dummyWeights!;
+        let most = 0;
+        for (let i = 0; i < n; i++) if (weights[i]! > most) most = weights[i]!;
+        this.weightUnit = powerOfTwoNear(most);
       }
-      const entries = (buffers: GPUBuffer[]): GPUBindGroupEntry[] => buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
-      const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
-        device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: entries(buffers) });
-      const statsGroups = statsGroupsFor(cn, L);
-      const perGroup = Math.ceil(Math.ceil(cn / statsGroups) / STATS_BLOCK) * STATS_BLOCK;
-      const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
-      const reduce: Dispatch = {
-        name: 'reduce',
-        pipeline: this.reducePipeline,
-        bind: bind(this.reducePipeline, [partials, reduced, this.uniform([L.m, statsGroups, 0, 0], `reduce uniform ${c}`)]),
-        groups: [Math.ceil(L.m / WG), 1, 1],
-      };
-      let llGroups: number;
-      let llPartials: GPUBuffer;
-      let dispatches: Dispatch[];
-      if (L.fused) {
-        llGroups = statsGroups;
-        llPartials = this.createBuffer(llGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
-        const uniform = this.uniform([cn, statsGroups, perGroup, 0], `fused uniform ${c}`);
-        dispatches = [
-          {
-            name: 'fused',
-            pipeline: this.fusedPipeline,
-            bind: bind(this.fusedPipeline, [points, wbuf, this.params, partials, llPartials, uniform]),
-            groups: [statsGroups, 1, 1],
-          },
-          reduce,
-        ];
-      } else {
-        llGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * ESTEP_ITERATIONS_PER_INVOCATION)), MAX_ESTEP_GROUPS);
-        llPartials = this.createBuffer(llGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
-        const estepUniform = this.uniform([cn, llGroups, this.npad, 0], `estep uniform ${c}`);
-        const statsUniform = this.uniform([cn, statsGroups, this.npad, perGroup], `stats uniform ${c}`);
-        dispatches = [
-          {
-            name: 'estep',
-            pipeline: this.estepPipeline,
-            bind: bind(this.estepPipeline, [points, wbuf, this.params, resp!, llPartials, estepUniform, scale!]),
-            groups: [llGroups, 1, 1],
-          },
-          {
-            name: 'stats',
-            pipeline: this.statsPipeline,
-            bind: bind(this.statsPipeline, [points, this.params, resp!, partials, statsUniform, scale!]),
-            groups: [statsGroups, L.tiles, L.kGroups],
-          },
-          reduce,
-        ];
-      }
-      this.chunks.push({ start, count: cn, llGroups, llPartials, reduced, dispatches, stagingLl: staging, stagingStats: staging + llGroups * 16 });
-      staging += llGroups * 16 + L.m * 16;
-    }
-    this.staging = this.createBuffer(staging, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging');
 
+      await this.createPipelines(weights !== null);
+
+      const STORAGE = GPUBufferUsage.STORAGE;
+      this.params = this.createBuffer(PARAMS_BYTES, STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
+      const resp = L.fused ? null : this.createBuffer(this.npad * L.k * 4, STORAGE, 'exp-shifted log-densities');
+      const scale = L.fused ? null : this.createBuffer(this.npad * 4, STORAGE, 'responsibility scales');
+      const partialsSize = statsGroupsFor(this.chunkPoints, L) * L.m * 16;
+      const partials = this.createBuffer(partialsSize, STORAGE, 'partial statistics');
+      const dummyWeights = weights === null ? this.createBuffer(16, STORAGE, 'no weights') : null;
+
+      if (this.streamed) {
+        const bytes = this.pointsBytes(this.chunkPoints);
+        this.points = this.createBuffer(bytes, STORAGE | GPUBufferUsage.COPY_DST, 'points (streamed)');
+        // Two, so that one chunk is converted while the device works on the previous one.
+        for (let i = 0; i < Math.min(2, this.chunkCount); i++) {
+          this.uploads.push(this.createBuffer(bytes, GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, `points upload ${i}`));
+        }
+      }
+      let staging = 0;
+      for (let c = 0; c < this.chunkCount; c++) {
+        const start = c * this.chunkPoints;
+        const cn = Math.min(this.chunkPoints, n - start);
+        let points = this.points;
+        if (!points) {
+          // Written in place through a mapping (no float32 copy in JavaScript, no queue staging
+          // copy), one chunk at a time so at most one chunk's upload is in flight.
+          points = this.createBuffer(this.pointsBytes(cn), STORAGE, `points ${c}`, true);
+          this.fillPoints(new Float32Array(points.getMappedRange()), start, cn);
+          points.unmap();
+          await device.queue.onSubmittedWorkDone();
+        }
+        let wbuf: GPUBuffer;
+        if (weights) {
+          // Padded to whole vec4s with zeros: the E-step reads four points' weights at once.
+          const w32 = new Float32Array(Math.ceil(cn / 4) * 4);
+          for (let i = 0; i < cn; i++) w32[i] = weights[start + i]! / this.weightUnit;
+          wbuf = this.createBuffer(w32.byteLength, STORAGE | GPUBufferUsage.COPY_DST, `weights ${c}`);
+          device.queue.writeBuffer(wbuf, 0, w32);
+        } else {
+          wbuf = dummyWeights!;
+        }
+        const entries = (buffers: GPUBuffer[]): GPUBindGroupEntry[] => buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+        const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
+          device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: entries(buffers) });
+        const statsGroups = statsGroupsFor(cn, L);
+        const perGroup = Math.ceil(Math.ceil(cn / statsGroups) / STATS_BLOCK) * STATS_BLOCK;
+        const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
+        const reduce: Dispatch = {
+          name: 'reduce',
+          pipeline: this.reducePipeline,
+          bind: bind(this.reducePipeline, [partials, reduced, this.uniform([L.m, statsGroups, 0, 0], `reduce uniform ${c}`)]),
+          groups: [Math.ceil(L.m / WG), 1, 1],
+        };
+        let llGroups: number;
+        let llPartials: GPUBuffer;
+        let dispatches: Dispatch[];
+        if (L.fused) {
+          llGroups = statsGroups;
+          llPartials = this.createBuffer(llGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
+          const uniform = this.uniform([cn, statsGroups, perGroup, 0], `fused uniform ${c}`);
+          dispatches = [
+            {
+              name: 'fused',
+              pipeline: this.fusedPipeline,
+              bind: bind(this.fusedPipeline, [points, wbuf, this.params, partials, llPartials, uniform]),
+              groups: [statsGroups, 1, 1],
+            },
+            reduce,
+          ];
+        } else {
+          llGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * ESTEP_ITERATIONS_PER_INVOCATION)), MAX_ESTEP_GROUPS);
+          llPartials = this.createBuffer(llGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
+          const estepUniform = this.uniform([cn, llGroups, this.npad, 0], `estep uniform ${c}`);
+          const statsUniform = this.uniform([cn, statsGroups, this.npad, perGroup], `stats uniform ${c}`);
+          dispatches = [
+            {
+              name: 'estep',
+              pipeline: this.estepPipeline,
+              bind: bind(this.estepPipeline, [points, wbuf, this.params, resp!, llPartials, estepUniform, scale!]),
+              groups: [llGroups, 1, 1],
+            },
+            {
+              name: 'stats',
+              pipeline: this.statsPipeline,
+              bind: bind(this.statsPipeline, [points, this.params, resp!, partials, statsUniform, scale!]),
+              groups: [statsGroups, L.tiles, L.kGroups],
+            },
+            reduce,
+          ];
+        }
+        this.chunks.push({ start, count: cn, llGroups, llPartials, reduced, dispatches, stagingLl: staging, stagingStats: staging + llGroups * 16 });
+        staging += llGroups * 16 + L.m * 16;
+      }
+      this.staging = this.createBuffer(staging, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging');
+    } catch (e) {
+      failure = e;
+    }
+    // Popped whatever happened: the device (and its scope stack) is shared by every training.
     const oom = await device.popErrorScope();
     const invalid = await device.popErrorScope();
+    if (failure !== null) throw failure;
     if (oom) {
-      const what = this.streamed ? `chunks of ${this.chunkPoints} points` : `${n} points`;
-      throw new WebGmmError('GPU_OUT_OF_MEMORY', `the GPU has not enough memory for ${what} × ${d} dimensions (${oom.message}); use backend 'cpu'`);
+      const what = this.streamed ? `chunks of ${this.chunkPoints} points` : `${this.n} points`;
+      throw new WebGmmError('GPU_OUT_OF_MEMORY', `the GPU has not enough memory for ${what} × ${this.d} dimensions (${oom.message}); use backend 'cpu'`);
     }
     if (invalid) throw new WebGmmError('GPU_ERROR', `WebGPU rejected the backend's setup: ${invalid.message}`);
   }
