@@ -108,7 +108,11 @@ export interface TrainOptions {
    * of memory; otherwise it keeps them on the device.
    */
   dataResidency?: Residency;
-  /** Called after every E-step with the current model and its log-likelihood; may return a promise. */
+  /**
+   * Called after every E-step with (a copy of) the current model and its log-likelihood; training
+   * awaits a returned promise. Under the `'unit-invariant'` policy's wider search only each trial's
+   * first start is reported (the second start and the validation refits run silently).
+   */
   onIteration?: (info: IterationInfo) => void | Promise<void>;
   /** Called after every Lloyd iteration of a trial's (final) k-means, for progress displays. */
   onKmeansIteration?: (info: { trial: number; iteration: number; shift: number }) => void;
