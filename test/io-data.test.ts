@@ -695,7 +695,11 @@ describe('readWeightsFile', () => {
     expect(col).toBeInstanceOf(Float64Array);
     expect([...col]).toEqual([1, 2.5, 0]);
     expect([...(await readWeightsFile(await file('w.txt', '1 2 3\n'), 3))]).toEqual([1, 2, 3]);
-    expect([...(await readWeightsFile(await file('w.csv', 'weight\n4\n5\n'), 2))]).toEqual([4, 5]);
+    let headers = 0;
+    expect([...(await readWeightsFile(await file('w.csv', 'weight\n4\n5\n'), 2, () => headers++))]).toEqual([4, 5]);
+    expect(headers).toBe(1); // the skipped header is reported
+    await readWeightsFile(await file('w.csv', '4\n5\n'), 2, () => headers++);
+    expect(headers).toBe(1);
     const npy = await file('w.npy', encodeNpy({ data: new Float32Array([0.5, 2]), rows: 2, cols: 1 }));
     const fromNpy = await readWeightsFile(npy, 2);
     expect(fromNpy).toBeInstanceOf(Float64Array);

@@ -237,7 +237,11 @@ async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
 
   const { loaded, seconds: loadSeconds } = await loadData(flags.input_file, progress);
   if (flags.diagonal_covariance !== true) checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
-  const weights = flags.weights_file ? await readWeightsFile(flags.weights_file, loaded.rows) : undefined;
+  const weights = flags.weights_file
+    ? await readWeightsFile(flags.weights_file, loaded.rows, () =>
+        process.stderr.write(`webgmm: ${flags.weights_file}: the first row is not numeric; skipped it as a header\n`),
+      )
+    : undefined;
   let inputModel: GaussianMixture | undefined;
   if (flags.input_model_file) {
     inputModel = (await readModelFile(flags.input_model_file)).model;

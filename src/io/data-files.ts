@@ -167,11 +167,13 @@ export async function readDataFile(path: string, options: ReadDataFileOptions = 
 
 /**
  * Reads per-point weights: one per line (a single column) or a single row; each finite and ≥ 0;
- * exactly `expectedRows` of them. `.npy` files are accepted too.
+ * exactly `expectedRows` of them. `.npy` files are accepted too. A non-numeric first row is
+ * skipped as a header; `onHeaderSkipped` is told.
  * @throws InvalidDataError naming the file and line.
  */
-export async function readWeightsFile(path: string, expectedRows: number): Promise<Float64Array> {
+export async function readWeightsFile(path: string, expectedRows: number, onHeaderSkipped?: () => void): Promise<Float64Array> {
   const loaded = await load(path, {}, true);
+  if (loaded.headerSkipped) onHeaderSkipped?.();
   const { rows, cols } = loaded;
   let count: number;
   if (cols === 1) count = rows;
