@@ -89,18 +89,8 @@ const MIN_SPREAD = 1e-140;
 /** Least Σ w·|x| and Σ w·(x − x̄)² a column that is not all zero (or not constant) may reach. */
 const MIN_SUM = 1e-280;
 
-/**
- * Rejects data whose magnitudes float64 EM cannot work with: a column whose (weighted) sum of
- * values or of their squares would overflow, or whose values differ by so little that their
- * variances underflow, or weights so small that the weighted sums underflow. `context` is said first in the message (e.g. that noise was added).
- */
-export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what = 'data', context = ''): void {
-  const { data, n, d } = ds;
-  let totalWeight = n;
-  if (weights) {
-    totalWeight = 0;
-    for (let i = 0; i < n; i++) totalWeight += weights[i]!;
-  }
+/** Per column of the n×d row-major `data`, its least and greatest value. */
+export function columnRanges(data: Values, n: number, d: number): { lo: Float64Array; hi: Float64Array } {
   const lo = new Float64Array(d).fill(Infinity);
   const hi = new Float64Array(d).fill(-Infinity);
   // Feature by feature over ~64 KiB blocks of points, the extremes in registers.
@@ -118,6 +108,22 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
       hi[j] = max;
     }
   }
+  return { lo, hi };
+}
+
+/**
+ * Rejects data whose magnitudes float64 EM cannot work with: a column whose (weighted) sum of
+ * values or of their squares would overflow, or whose values differ by so little that their
+ * variances underflow, or weights so small that the weighted sums underflow. `context` is said first in the message (e.g. that noise was added).
+ */
+export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what = 'data', context = ''): void {
+  const { data, n, d } = ds;
+  let totalWeight = n;
+  if (weights) {
+    totalWeight = 0;
+    for (let i = 0; i < n; i++) totalWeight += weights[i]!;
+  }
+  const { lo, hi } = columnRanges(data, n, d);
   // Deviations from a computed mean are bounded by the spread plus the mean's rounding error, which
   // grows with the magnitude (a constant column of 1e200 deviates by ~1e184): bound by the magnitude.
   const tooLarge = (total: number, largest: number) => !(total * largest <= MAX_SUM) || !(total * largest * largest <= MAX_SUM);

@@ -18,7 +18,7 @@
  */
 import type { EStepBackend, MixtureParams, PassResult } from '../backend.js';
 import { packedSize } from '../backend.js';
-import type { Dataset } from '../../data.js';
+import { columnRanges, type Dataset } from '../../data.js';
 import type { CovarianceType } from '../../model/gaussian-mixture.js';
 import { WebGmmError, throwIfAborted, abortError } from '../../errors.js';
 import type { GpuHandle } from './device.js';
@@ -355,16 +355,8 @@ export class WebGpuBackend implements EStepBackend {
     try {
       // The centre is the float64 mean, so float32 keeps the points' relative precision.
       const { data, n, d } = ds;
-      const lo = new Float64Array(d).fill(Infinity);
-      const hi = new Float64Array(d).fill(-Infinity);
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < d; j++) {
-          const v = data[i * d + j]!;
-          this.centre[j] = this.centre[j]! + v;
-          if (v < lo[j]!) lo[j] = v;
-          if (v > hi[j]!) hi[j] = v;
-        }
-      }
+      for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) this.centre[j] = this.centre[j]! + data[i * d + j]!;
+      const { lo, hi } = columnRanges(data, n, d);
       for (let j = 0; j < d; j++) {
         this.centre[j] = this.centre[j]! / n;
         this.unit[j] = powerOfTwoNear(Math.max(hi[j]! - this.centre[j]!, this.centre[j]! - lo[j]!));
