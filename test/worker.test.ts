@@ -102,8 +102,24 @@ describe('trainInWorker (worker_threads)', () => {
     await expect(fn).rejects.toThrow(/tolerance is a function/);
     const nested = trainInWorker(blobs, { gaussians: 3, inputModel: undefined, maxIterations: { valueOf: () => 3 } as never });
     await expect(nested).rejects.toBeInstanceOf(InvalidArgumentError);
+    // The model, the data's length and the callbacks are checked as train() checks them, before a
+    // worker starts: the same error classes, naming the option.
     const badModel = trainInWorker(blobs, { gaussians: 3, inputModel: { weights: [1] } as never });
-    await expect(badModel).rejects.toBeInstanceOf(InvalidModelError);
+    await expect(badModel).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(badModel).rejects.toMatchObject({ parameter: 'inputModel' });
+    await expect(badModel).rejects.toThrow(/inputModel is invalid/);
+    await expect(train(blobs, { gaussians: 3, inputModel: { weights: [1] } as never })).rejects.toThrow(/inputModel is invalid/);
+    const wrongK = (await train(blobs, { gaussians: 2, seed: 1, backend: 'cpu', maxIterations: 1 })).model;
+    await expect(trainInWorker(blobs, { gaussians: 3, inputModel: wrongK })).rejects.toMatchObject({ parameter: 'inputModel' });
+    for (const name of ['onIteration', 'onKmeansIteration', 'onStart', 'createWorker'] as const) {
+      const r = trainInWorker(blobs, { gaussians: 3, [name]: 5 } as never);
+      await expect(r).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(r).rejects.toMatchObject({ parameter: name });
+    }
+    await expect(trainInWorker(blobs, { gaussians: 3, gausians: 2 } as never)).rejects.toMatchObject({ parameter: 'gausians' });
+    const longer = { data: new Float64Array(blobs.rows * blobs.cols + 5), rows: blobs.rows, cols: blobs.cols };
+    await expect(trainInWorker(longer, { gaussians: 3 })).rejects.toThrow(/values but rows × cols/);
+    await expect(train(longer, { gaussians: 3 })).rejects.toThrow(/values but rows × cols/);
     // Weights train() would refuse are refused before packing turns them into numbers.
     const strings = trainInWorker(blobs, { gaussians: 3, observationWeights: Array(blobs.rows).fill('1') as never });
     await expect(strings).rejects.toMatchObject({ parameter: 'observationWeights' });

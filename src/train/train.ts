@@ -7,7 +7,7 @@
  * split may overrule the training log-likelihood and sharpen the clamp (`chooseByValidation`).
  */
 import { checkMagnitudes, checkObservationWeights, describeValue as describe, toDataset, type DataInput, type Dataset } from '../data.js';
-import { GaussianMixture, type GaussianMixtureJSON, type CovarianceType } from '../model/gaussian-mixture.js';
+import { GaussianMixture, type GaussianMixtureInput, type CovarianceType } from '../model/gaussian-mixture.js';
 import { InvalidArgumentError, InvalidModelError, throwIfAborted } from '../errors.js';
 import { Rng, seedFromClock } from '../util/rng.js';
 import {
@@ -59,7 +59,7 @@ export interface TrainOptions {
   /** PRNG seed; 0 (default) seeds from the clock, and the seed used is in the result. */
   seed?: number;
   /** Warm start: every trial starts EM from this model instead of k-means. */
-  inputModel?: GaussianMixture | GaussianMixtureJSON;
+  inputModel?: GaussianMixture | GaussianMixtureInput;
   /**
    * Covariance policy. `'unit-invariant'` (default): k-means (seeded by k-means++) runs on per-feature scaled data
    * (above `KMEANS_MAX_POINTS` points, on a uniform subsample, with every point then assigned) and the
@@ -521,13 +521,20 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
   };
 }
 
-function resolveInputModel(
-  input: GaussianMixture | GaussianMixtureJSON | undefined,
-  d: number,
-  opts: ResolvedOptions,
-  warnings: string[],
-): GaussianMixture | null {
-  if (input === undefined) return null;
+/**
+ * Checks `options` as `train()` does before any work (unknown names, types, ranges, callbacks),
+ * throwing the same {@link InvalidArgumentError}: for callers that hand the training elsewhere
+ * (`trainInWorker`) and should fail as early and as precisely as `train()` would.
+ */
+export function checkTrainOptions(options: TrainOptions): void {
+  resolveOptions(options);
+}
+
+/**
+ * `inputModel` as a {@link GaussianMixture}, checked against the data's dimensionality and the
+ * number of gaussians; any problem is an InvalidArgumentError naming `inputModel`.
+ */
+export function checkedInputModel(input: GaussianMixture | GaussianMixtureInput, d: number, gaussians: number): GaussianMixture {
   let model: GaussianMixture;
   try {
     model = GaussianMixture.from(input);
@@ -538,9 +545,20 @@ function resolveInputModel(
   if (model.dimensionality !== d) {
     throw new InvalidArgumentError('inputModel', `inputModel has dimensionality ${model.dimensionality} but the data has ${d} columns`);
   }
-  if (model.gaussians !== opts.gaussians) {
-    throw new InvalidArgumentError('inputModel', `inputModel has ${model.gaussians} gaussians but gaussians = ${opts.gaussians}`);
+  if (model.gaussians !== gaussians) {
+    throw new InvalidArgumentError('inputModel', `inputModel has ${model.gaussians} gaussians but gaussians = ${gaussians}`);
   }
+  return model;
+}
+
+function resolveInputModel(
+  input: GaussianMixture | GaussianMixtureInput | undefined,
+  d: number,
+  opts: ResolvedOptions,
+  warnings: string[],
+): GaussianMixture | null {
+  if (input === undefined) return null;
+  const model = checkedInputModel(input, d, opts.gaussians);
   if (model.covarianceType === opts.covarianceType) return model;
   const k = model.gaussians;
   if (opts.covarianceType === 'full') {

@@ -5,8 +5,7 @@
  */
 import { checkObservationWeights, toDataset, type DataInput } from '../data.js';
 import { abortError, InvalidArgumentError } from '../errors.js';
-import { GaussianMixture } from '../model/gaussian-mixture.js';
-import type { TrainOptions, TrainResult } from '../train/train.js';
+import { checkedInputModel, checkTrainOptions, type TrainOptions, type TrainResult } from '../train/train.js';
 import {
   deserializeError,
   modelFromArrays,
@@ -82,11 +81,8 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
   if (typeof options !== 'object' || options === null) {
     return Promise.reject(new InvalidArgumentError('options', `options must be an object with at least \`gaussians\`, got ${options === null ? 'null' : typeof options}`));
   }
-  const { createWorker: _c, transferData, onStart, onIteration, onKmeansIteration, signal, inputModel, observationWeights, ...plain } = options;
+  const { createWorker, transferData, onStart, onIteration, onKmeansIteration, signal, inputModel, observationWeights, ...plain } = options;
   if (signal?.aborted) return Promise.reject(abortError(signal));
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    return Promise.reject(new InvalidArgumentError('signal', 'signal must be an AbortSignal'));
-  }
   // The other options travel by structured clone: a function there would fail in postMessage
   // with a DataCloneError that names nothing.
   for (const [name, value] of Object.entries(plain)) {
@@ -95,6 +91,15 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
         new InvalidArgumentError(name, `${name} is a ${typeof value}; of trainInWorker's options only onIteration, onKmeansIteration, onStart and createWorker may be functions`),
       );
     }
+  }
+  try {
+    // train()'s own checks, here before a worker starts: the same errors, naming the same options.
+    checkTrainOptions({ ...plain, onIteration, onKmeansIteration, signal } as TrainOptions);
+    for (const [name, f] of [['createWorker', createWorker], ['onStart', onStart]] as const) {
+      if (f !== undefined && typeof f !== 'function') throw new InvalidArgumentError(name, `${name} must be a function, got ${typeof f}`);
+    }
+  } catch (e) {
+    return Promise.reject(e);
   }
   let packed;
   const workerOptions: WorkerTrainOptions = { ...plain };
@@ -109,7 +114,7 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
       transfer.push(w.buffer);
     }
     if (inputModel !== undefined) {
-      const model = modelToArrays(GaussianMixture.from(inputModel));
+      const model = modelToArrays(checkedInputModel(inputModel, packed.cols, plain.gaussians));
       workerOptions.inputModel = model.arrays;
       transfer.push(...model.transfer);
     }
@@ -218,7 +223,7 @@ function packData(data: DataInput, transfer: boolean): { values: Float64Array | 
   if (dense && (dense.data instanceof Float64Array || dense.data instanceof Float32Array)) {
     const values = dense.data;
     const rows = dense.rows, cols = dense.cols;
-    if (typeof rows !== 'number' || typeof cols !== 'number' || !Number.isInteger(rows) || !Number.isInteger(cols) || rows * cols > values.length) {
+    if (typeof rows !== 'number' || typeof cols !== 'number' || !Number.isInteger(rows) || !Number.isInteger(cols) || rows * cols !== values.length) {
       // toDataset names the exact problem.
       toDataset(data);
     }
