@@ -14,8 +14,11 @@ export interface DenseMatrix<T extends Float64Array | Float32Array = Float64Arra
   cols: number;
 }
 
-/** Every form of data `train()` and the model methods accept. Rows are points. */
-export type DataInput = number[][] | readonly (readonly number[])[] | Matrix | DenseMatrix;
+/**
+ * Every form of data `train()` and the model methods accept. Rows are points: arrays of numbers,
+ * or typed arrays (`Float64Array[]`, as visualization code often holds them).
+ */
+export type DataInput = number[][] | readonly (readonly number[])[] | readonly ArrayLike<number>[] | Matrix | DenseMatrix;
 
 /** Point values as the hot loops read them: float64, or float32 input kept as given. */
 export type Values = Float64Array | Float32Array;

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * WebGPU device acquisition, browser-safe: the GPU comes from a provider, by default the
  * browser's `navigator.gpu`; the Node entry installs a provider backed by Dawn (`webgpu` package).

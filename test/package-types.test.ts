@@ -1,0 +1,80 @@
+// The published type declarations, as a user's project sees them: `import 'webgmm'` resolved
+// through package.json's exports by TypeScript itself (strict, no skipLibCheck), once as Node
+// resolves it and once as a browser bundler does. Documented usage must type-check, and what the
+// runtime refuses (the browser-only createWorker in Node) must not.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+
+const NODE_USER = `
+import { train, trainInWorker, readDataFile, useKMeansThreads, GaussianMixture, InvalidArgumentError, type TrainResult } from 'webgmm';
+import { writeModelFile } from 'webgmm/node';
+useKMeansThreads(false);
+const rows = [new Float64Array([1, 2]), new Float64Array([3, 4]), new Float64Array([5, 7])];
+const first: TrainResult = await train(rows, { gaussians: 1, seed: 1, backend: 'cpu' });
+const warm = { weights: new Float64Array([1]), means: [new Float64Array([3, 4])], covariances: [[new Float64Array([1, 0]), new Float64Array([0, 1])]] };
+await train(rows, { gaussians: 1, inputModel: warm });
+const model: GaussianMixture = first.model;
+const labels: Int32Array | number[] = model.predict(rows);
+const loaded = await readDataFile('data.csv');
+await trainInWorker(loaded, { gaussians: 2, onIteration: ({ logLikelihood }) => void logLikelihood });
+// @ts-expect-error createWorker is the browser's option; Node's trainInWorker has none
+await trainInWorker(loaded, { gaussians: 2, createWorker: () => null as never });
+await writeModelFile('m.json', model);
+export const out = [labels, InvalidArgumentError];
+`;
+
+const BROWSER_USER = `
+import { train, trainInWorker, GaussianMixture, parseDelimited } from 'webgmm';
+const data = parseDelimited(new ArrayBuffer(0), { format: 'csv' });
+const result = await trainInWorker(data, { gaussians: 2, createWorker: () => new Worker('/w.js', { type: 'module' }) });
+const model: GaussianMixture = result.model;
+await train([[1, 2], [3, 4]], { gaussians: 1, inputModel: model.toJSON() });
+export const gpu: GPU | undefined = navigator.gpu;
+`;
+
+function typecheck(source: string, resolution: 'nodenext' | 'bundler'): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'webgmm-types-'));
+  try {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(ROOT, join(dir, 'node_modules', 'webgmm'), 'dir');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+    writeFileSync(join(dir, 'user.ts'), source);
+    const module = resolution === 'bundler' ? 'esnext' : 'nodenext';
+    const lib = resolution === 'bundler' ? ['--lib', 'es2022,dom'] : ['--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types')];
+    const r = spawnSync(
+      process.execPath,
+      [TSC, '--noEmit', '--strict', '--target', 'es2022', '--module', module, '--moduleResolution', resolution, ...lib, 'user.ts'],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('published types (dist/*.d.ts through package.json exports)', () => {
+  it('Node usage type-checks without skipLibCheck, with the Node entry\'s types', () => {
+    const r = typecheck(NODE_USER, 'nodenext');
+    expect(r.output).toBe('');
+    expect(r.status).toBe(0);
+  }, 60_000);
+
+  it('browser usage type-checks under bundler resolution, with the WebGPU types the declarations use', () => {
+    const r = typecheck(BROWSER_USER, 'bundler');
+    expect(r.output).toBe('');
+    expect(r.status).toBe(0);
+  }, 60_000);
+
+  it('a misuse is reported (the check can fail)', () => {
+    const r = typecheck(`import { train } from 'webgmm';\nawait train([[1]], { gausians: 1 });\n`, 'nodenext');
+    expect(r.status).not.toBe(0);
+    expect(r.output).toMatch(/gausians/);
+  }, 60_000);
+});
