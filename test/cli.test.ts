@@ -1,7 +1,7 @@
 // The command line, spawned as a user runs it (`node bin/webgmm.js …`, the package's bin).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync, linkSync, symlinkSync, copyFileSync, openSync, closeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync, lstatSync, chmodSync, linkSync, symlinkSync, copyFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,7 +89,8 @@ describe('webgmm train', () => {
   it('-d writes diagonal covariances; -P is ignored with a note under -d', () => {
     const r = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '2', '-d', '-P', '-M', 'diag.json', '--backend', 'cpu');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/noForcePositive is ignored/);
+    // The library's note in the CLI's words.
+    expect(r.stderr).toMatch(/note: --no_force_positive is ignored with --diagonal_covariance/);
     expect(modelOf(join(dir, 'diag.json')).covarianceType).toBe('diagonal');
   });
 
@@ -206,6 +207,118 @@ describe('webgmm probability and generate', () => {
   });
 });
 
+describe('output files: format by extension, links, devices, permissions, interruption', () => {
+  const model = join(MODELS, 'blobs3_k3_full.json');
+
+  it('.csv, .txt (spaces), .tsv and .npy hold the same numbers, and .npy reads back; other names are refused up front', async () => {
+    const { readDataFile } = await import('../src/node.js');
+    const texts: Record<string, string> = {};
+    for (const ext of ['csv', 'txt', 'tsv', 'npy']) {
+      const r = webgmm('generate', '-m', model, '-n', '7', '-s', '3', '-o', `fmt.${ext}`);
+      expect(r.code, r.stderr).toBe(0);
+      if (ext !== 'npy') texts[ext] = readFileSync(join(dir, `fmt.${ext}`), 'utf8');
+    }
+    expect(texts.txt).toBe(texts.csv!.replaceAll(',', ' '));
+    expect(texts.tsv).toBe(texts.csv!.replaceAll(',', '\t'));
+    const npy = await readDataFile(join(dir, 'fmt.npy'));
+    const csv = await readDataFile(join(dir, 'fmt.csv'));
+    expect([npy.rows, npy.cols]).toEqual([7, 2]);
+    expect(Array.from(npy.data)).toEqual(Array.from(csv.data));
+    // probability reads the .npy it wrote and writes its column in the format asked for.
+    const p = webgmm('probability', '-i', 'fmt.npy', '-m', model, '-o', 'p.npy');
+    expect(p.code, p.stderr).toBe(0);
+    const col = await readDataFile(join(dir, 'p.npy'));
+    expect([col.rows, col.cols]).toEqual([7, 1]);
+    expect(Array.from(col.data).map(String)).toEqual(webgmm('probability', '-i', 'fmt.csv', '-m', model).stdout.trim().split('\n'));
+    for (const name of ['out.bin', 'out.json', 'noextension']) {
+      const before = snapshot();
+      expectUserError(webgmm('generate', '-m', model, '-n', '3', '-o', name), /(unknown output file extension|no file extension).*use \.csv, \.txt, \.tsv or \.npy/);
+      expect(snapshot()).toEqual(before);
+    }
+  });
+
+  it('writes through a symbolic link, keeps an existing file\'s permissions, and writes devices and FIFOs in place', async () => {
+    writeFileSync(join(dir, 'target.csv'), 'old\n');
+    symlinkSync('target.csv', join(dir, 'via-link.csv'));
+    expect(webgmm('generate', '-m', model, '-n', '4', '-s', '1', '-o', 'via-link.csv').code).toBe(0);
+    expect(lstatSync(join(dir, 'via-link.csv')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'target.csv'), 'utf8').trim().split('\n')).toHaveLength(4);
+    writeFileSync(join(dir, 'private.csv'), 'old\n');
+    chmodSync(join(dir, 'private.csv'), 0o600);
+    expect(webgmm('generate', '-m', model, '-n', '4', '-s', '1', '-o', 'private.csv').code).toBe(0);
+    expect(statSync(join(dir, 'private.csv')).mode & 0o777).toBe(0o600);
+    // /dev/null stays the device (a rename would have replaced it with a file).
+    const r = webgmm('generate', '-m', model, '-n', '4', '-s', '1', '-o', '/dev/null');
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    // A named pipe: the reader gets the points, the pipe stays a pipe.
+    const fifo = join(dir, 'points.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let got = '';
+    reader.stdout.setEncoding('utf8').on('data', (s: string) => (got += s));
+    const done = new Promise((res) => reader.on('close', res));
+    const w = webgmm('generate', '-m', model, '-n', '4', '-s', '1', '-o', fifo);
+    await done;
+    expect(w.code, w.stderr).toBe(0);
+    expect(got).toBe(webgmm('generate', '-m', model, '-n', '4', '-s', '1').stdout);
+    expect(statSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('a read-only output file is refused before any work, not replaced (not testable as root)', () => {
+    writeFileSync(join(dir, 'ro.csv'), 'keep\n');
+    chmodSync(join(dir, 'ro.csv'), 0o444);
+    expectUserError(webgmm('generate', '-m', model, '-n', '3', '-o', 'ro.csv'), /--output_file ro\.csv: cannot write there: the file is read-only/);
+    expect(readFileSync(join(dir, 'ro.csv'), 'utf8')).toBe('keep\n');
+  });
+
+  it('SIGTERM or Ctrl-C while writing: exit 143 / 130, no output and no temporary file left', async () => {
+    for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+      const child = spawn(process.execPath, [BIN, 'generate', '-m', model, '-n', '3000000', '-s', '1', '-o', 'big.csv'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+      const closed = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+      // Wait until the temporary file exists: the signal then arrives in the middle of the write.
+      const t0 = Date.now();
+      while (!readdirSync(dir).some((f) => f.startsWith('.big.csv.tmp-')) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+      child.kill(sig);
+      expect(await closed, stderr).toBe(code);
+      expect(stderr).toMatch(/nothing was written/);
+      expect(readdirSync(dir).filter((f) => f.includes('big.csv'))).toEqual([]);
+    }
+  }, 120_000);
+
+  it('an option given twice, or a flag where a file name belongs, is an error (as in mlpack\'s parser)', () => {
+    expectUserError(webgmm('train', '-i', BLOBS, '-g', '3', '-g', '2', '-M', 'twice.json'), /--gaussians is given more than once/);
+    expectUserError(webgmm('generate', '-m', model, '-n', '3', '-s', '1', '--seed', '2'), /--seed is given more than once/);
+    expect(existsSync(join(dir, 'twice.json'))).toBe(false);
+    expectUserError(webgmm('probability', '-i', BLOBS, '-m', model, '-o', '-v'), /--output_file needs a file name, got the flag -v .*\.\/-v/);
+    expect(existsSync(join(dir, '-v'))).toBe(false);
+  });
+
+  it('-v on probability and generate reports on stderr; stdout carries only the data', () => {
+    const p = webgmm('probability', '-i', BLOBS, '-m', model, '-v');
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stderr).toMatch(/3 gaussians, dimensionality 2/);
+    expect(p.stderr).toMatch(/3000 points loaded/);
+    expect(p.stdout.trim().split('\n')).toHaveLength(3000);
+    const g = webgmm('generate', '-m', model, '-n', '5', '-s', '2', '-v');
+    expect(g.stdout).toBe(webgmm('generate', '-m', model, '-n', '5', '-s', '2').stdout);
+    expect(g.stderr).toMatch(/5 points drawn/);
+  });
+
+  it('-m with k-means flags says they are ignored, before training', () => {
+    const r = webgmm('train', '-i', BLOBS, '-g', '3', '-m', model, '-r', '-k', '5', '-n', '2', '--backend', 'cpu', '-M', 'warm.json');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n');
+    const note = lines.findIndex((l) => /note: --refined_start, --kmeans_max_iterations are ignored with --input_model_file/.test(l));
+    expect(note).toBeGreaterThanOrEqual(0);
+    expect(note).toBeLessThan(lines.findIndex((l) => l.startsWith('log-likelihood')));
+    const plain = webgmm('train', '-i', BLOBS, '-g', '3', '-m', model, '-n', '2', '--backend', 'cpu', '-M', 'warm.json');
+    expect(plain.stderr).not.toMatch(/are ignored|is ignored/);
+  });
+});
+
 /** The parameters of an mlpack JSON model via the CLI's own reader would be circular; parse elem values here. */
 function readMlpackJsonAsPlain(path: string) {
   const text = readFileSync(path, 'utf8');
@@ -267,7 +380,9 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     ['weights file of the wrong length', () => ['train', '-i', BLOBS, '-g', '2', '--weights_file', file('short-w.csv', '1\n2\n3\n')], /short-w\.csv: has 3 weights but the data has 3000 points/],
     ['negative weight', () => ['train', '-i', file('tiny.csv', '1\n2\n3\n'), '-g', '1', '--weights_file', file('neg-w.csv', '1\n-2\n3\n')], /neg-w\.csv: line 2/],
     ['probability: model of another dimension', () => ['probability', '-i', file('d1.csv', '1\n2\n'), '-m', join(MODELS, 'blobs3_k3_full.xml')], /has dimensionality 2 but .*d1\.csv has 1 columns/],
-    ['generate: negative samples', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '-5'], /--samples must be an integer ≥ 0/],
+    ['generate: negative samples', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '-5'], /--samples must be an integer > 0/],
+    // mlpack's gmm_generate: "number of samples must be greater than 0".
+    ['generate: zero samples', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '0'], /--samples must be an integer > 0/],
     ['generate: missing model', () => ['generate', '-m', 'nope.json', '-n', '5'], /nope\.json: no such file/],
     // The extension is checked before the data are read (nope.csv would fail first otherwise), not after training.
     ['output model of an unknown extension', () => ['train', '-i', 'nope.csv', '-g', '3', '-M', 'model.txt'], /model\.txt: unknown model file extension "\.txt" \(use \.json, \.xml or \.bin\)/],

@@ -4,7 +4,7 @@
  * the summary go to stderr; every failure a user can cause is one line on stderr and exit code 1.
  */
 import { Command, Option, InvalidArgumentError as FlagError, CommanderError } from 'commander';
-import { access, constants as fsConstants, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import '../node.js';
@@ -14,9 +14,10 @@ import { RESIDENCIES, type Residency } from '../backends/webgpu/webgpu-backend.j
 import { COVARIANCE_CONSTRAINTS, DEFAULT_COVARIANCE_CONSTRAINT, DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR, type CovarianceConstraint } from '../train/constraints.js';
 import { InvalidArgumentError, InvalidDataError, WebGmmError } from '../errors.js';
 import type { GaussianMixture } from '../model/gaussian-mixture.js';
-import { readDataFile, readWeightsFile, writeCsv, writeColumn, csvBlocks } from '../io/data-files.js';
+import { readDataFile, readWeightsFile } from '../io/data-files.js';
+import { delimitedBlocks, matrixFileFormat, writeMatrixFile } from '../io/matrix-output.js';
 import { readModelFile, writeModelFile, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
-import { errnoReason } from '../io/atomic.js';
+import { errnoReason, outputPathProblem } from '../io/atomic.js';
 import { Progress } from './progress.js';
 import { seedFromClock } from '../util/rng.js';
 
@@ -79,6 +80,8 @@ function real(name: string, ok: (v: number) => boolean, what: string) {
 function filePath(name: string) {
   return (value: string): string => {
     if (value === '') throw new FlagError(`${name}: empty path`);
+    // `-o -v`: the next flag, not a file name (CLI11, mlpack's parser, reads it so too).
+    if (/^--?[A-Za-z]/.test(value)) throw new FlagError(`${name} needs a file name, got the flag ${value} (a file whose name starts with "-" can be given as ./${value})`);
     return value;
   };
 }
@@ -121,27 +124,21 @@ async function checkNotAnInput(output: string, outputFlag: string, inputs: [stri
   }
 }
 
-/** Fails before any long work when `path` cannot be created or replaced. */
+/** Fails before any long work when `path` cannot be written (the rules of writeFileAtomic). */
 async function checkWritable(path: string, flag: string): Promise<void> {
-  const dir = dirname(resolve(path));
-  try {
-    const s = await stat(dir);
-    if (!s.isDirectory()) throw new Error('ENOTDIR');
-    await access(dir, fsConstants.W_OK);
-  } catch {
-    throw new InvalidArgumentError(flag, `${flag} ${path}: cannot write there (the directory ${dir} does not exist or is not writable)`);
-  }
-  try {
-    if ((await stat(path)).isDirectory()) throw new InvalidArgumentError(flag, `${flag} ${path}: is a directory`);
-  } catch (e) {
-    if (e instanceof WebGmmError) throw e;
-  }
+  const problem = await outputPathProblem(path);
+  if (problem !== null) throw new InvalidArgumentError(flag, `${flag} ${path}: cannot write there: ${problem}`);
 }
 
-async function loadData(path: string, progress: Progress, label = 'loading') {
+async function loadData(path: string, progress: Progress, signal: AbortSignal, label = 'loading') {
   const t = performance.now();
-  const loaded = await readDataFile(path, { onProgress: (bytes, total) => progress.loading(label, bytes, total) });
-  progress.stop();
+  let loaded;
+  try {
+    loaded = await readDataFile(path, { onProgress: (bytes, total) => progress.loading(label, bytes, total) });
+  } finally {
+    progress.stop();
+  }
+  signal.throwIfAborted();
   if (loaded.headerSkipped) {
     process.stderr.write(`webgmm: ${path}: the first row is not numeric; skipped it as a header\n`);
   }
@@ -171,8 +168,11 @@ function writeStdout(text: string): Promise<void> {
 }
 
 /** A matrix to stdout as CSV, in the same form as writeCsv writes files. */
-async function printCsv(m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
-  for (const block of csvBlocks(m.data, m.rows, m.cols)) await writeStdout(block);
+async function printCsv(m: { data: ArrayLike<number>; rows: number; cols: number }, signal: AbortSignal): Promise<void> {
+  for (const block of delimitedBlocks(m.data, m.rows, m.cols)) {
+    signal.throwIfAborted();
+    await writeStdout(block);
+  }
 }
 
 function checkDimensions(model: GaussianMixture, modelPath: string, cols: number, dataPath: string): void {
@@ -221,8 +221,17 @@ interface TrainFlags {
   data_residency: Residency;
 }
 
-async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
+async function runTrain(flags: TrainFlags, signal: AbortSignal, given: (name: string) => boolean): Promise<void> {
   const progress = new Progress(flags.verbose === true);
+  try {
+    await trainAndSave(flags, signal, given, progress);
+  } finally {
+    // Also on errors and Ctrl-C: the progress bar hides the cursor and turns line wrap off.
+    progress.stop();
+  }
+}
+
+async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name: string) => boolean, progress: Progress): Promise<void> {
   if (flags.output_model_file !== undefined) {
     checkModelFileName(flags.output_model_file, flags.model_format);
     await checkNotAnInput(flags.output_model_file, '--output_model_file', [
@@ -234,8 +243,15 @@ async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
   } else {
     process.stderr.write('webgmm: warning: --output_model_file (-M) is not given, so no model will be saved\n');
   }
+  if (flags.input_model_file !== undefined) {
+    // mlpack's gmm_train would still run k-means with them; here EM starts from the model itself.
+    const ignored = ['refined_start', 'samplings', 'percentage', 'kmeans_max_iterations'].filter(given).map((n) => `--${n}`);
+    if (ignored.length > 0) {
+      process.stderr.write(`webgmm: note: ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} ignored with --input_model_file: EM starts from the model, without k-means\n`);
+    }
+  }
 
-  const { loaded, seconds: loadSeconds } = await loadData(flags.input_file, progress);
+  const { loaded, seconds: loadSeconds } = await loadData(flags.input_file, progress, signal);
   if (flags.diagonal_covariance !== true) checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
   const weights = flags.weights_file
     ? await readWeightsFile(flags.weights_file, loaded.rows, () =>
@@ -284,6 +300,7 @@ async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
     throw e;
   });
   progress.stop();
+  signal.throwIfAborted();
 
   let saveSeconds = 0;
   if (flags.output_model_file !== undefined) {
@@ -303,11 +320,12 @@ async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
     saveSeconds = (performance.now() - t) / 1000;
   }
 
-  for (const w of result.warnings) process.stderr.write(`webgmm: note: ${w}\n`);
+  for (const w of result.warnings) process.stderr.write(`webgmm: note: ${inFlags(w)}\n`);
   const ms = (x: number) => (x / 1000).toFixed(2);
   process.stderr.write(
     [
-      `log-likelihood ${result.logLikelihood.toPrecision(15)}`,
+      // WebGPU's log-likelihood comes from float32 densities (relative error ~1e-7): no false digits.
+      `log-likelihood ${result.logLikelihood.toPrecision(result.backend === 'webgpu' ? 8 : 15)}`,
       `iterations ${result.iterations} (best of ${result.trials.length} trial${result.trials.length > 1 ? 's' : ''}: #${result.bestTrial + 1}), converged ${result.converged ? 'yes' : 'no'}`,
       `backend ${result.backend}${result.adapter ? ` (${result.adapter})` : ''}, seed ${result.seed}`,
       `time: load ${loadSeconds.toFixed(2)} s, setup ${ms(result.timings.setup)} s, initialization ${ms(result.timings.initialization)} s, EM ${ms(result.timings.em)} s, save ${saveSeconds.toFixed(2)} s, total ${progress.elapsed.toFixed(2)} s`,
@@ -315,28 +333,44 @@ async function runTrain(flags: TrainFlags, signal: AbortSignal): Promise<void> {
   );
 }
 
-async function runProbability(flags: { input_file: string; input_model_file: string; output_file?: string }): Promise<void> {
+async function runProbability(
+  flags: { input_file: string; input_model_file: string; output_file?: string; verbose?: boolean },
+  signal: AbortSignal,
+): Promise<void> {
   if (flags.output_file !== undefined) {
     await checkNotAnInput(flags.output_file, '--output_file', [
       [flags.input_file, '--input_file'],
       [flags.input_model_file, '--input_model_file'],
     ]);
+    await matrixFileFormat(flags.output_file);
     await checkWritable(flags.output_file, '--output_file');
   }
   const progress = new Progress(false);
+  const t = performance.now();
   const { model } = await readModelFile(flags.input_model_file);
-  const { loaded } = await loadData(flags.input_file, progress);
+  const { loaded, seconds } = await loadData(flags.input_file, progress, signal);
   checkDimensions(model, flags.input_model_file, loaded.cols, flags.input_file);
+  if (flags.verbose) {
+    process.stderr.write(`webgmm: ${flags.input_model_file}: ${model.gaussians} gaussians, dimensionality ${model.dimensionality}, ${model.covarianceType} covariances\n`);
+    process.stderr.write(`webgmm: ${flags.input_file}: ${loaded.rows} points loaded in ${seconds.toFixed(2)} s\n`);
+  }
   const p = model.probabilities(loaded);
-  if (flags.output_file !== undefined) await writeColumn(flags.output_file, p);
-  else await printCsv({ data: p, rows: p.length, cols: 1 });
+  signal.throwIfAborted();
+  if (flags.output_file !== undefined) await writeMatrixFile(flags.output_file, { data: p, rows: p.length, cols: 1 }, { signal });
+  else await printCsv({ data: p, rows: p.length, cols: 1 }, signal);
+  if (flags.verbose) process.stderr.write(`webgmm: ${p.length} densities written in ${((performance.now() - t) / 1000).toFixed(2)} s in all\n`);
 }
 
-async function runGenerate(flags: { input_model_file: string; samples: number; seed: number; output_file?: string }): Promise<void> {
+async function runGenerate(
+  flags: { input_model_file: string; samples: number; seed: number; output_file?: string; verbose?: boolean },
+  signal: AbortSignal,
+): Promise<void> {
   if (flags.output_file !== undefined) {
     await checkNotAnInput(flags.output_file, '--output_file', [[flags.input_model_file, '--input_model_file']]);
+    await matrixFileFormat(flags.output_file);
     await checkWritable(flags.output_file, '--output_file');
   }
+  const t = performance.now();
   const { model } = await readModelFile(flags.input_model_file);
   const values = flags.samples * model.dimensionality;
   if (values > MAX_SAMPLE_VALUES) {
@@ -348,9 +382,14 @@ async function runGenerate(flags: { input_model_file: string; samples: number; s
   // A clock seed is drawn here and reported, so that the same points can be drawn again.
   const seed = flags.seed === 0 ? seedFromClock() : flags.seed;
   if (flags.seed === 0) process.stderr.write(`webgmm: note: seed ${seed} (from the clock; -s ${seed} draws the same points)\n`);
+  if (flags.verbose) {
+    process.stderr.write(`webgmm: ${flags.input_model_file}: ${model.gaussians} gaussians, dimensionality ${model.dimensionality}, ${model.covarianceType} covariances\n`);
+  }
   const samples = model.sample(flags.samples, seed);
-  if (flags.output_file !== undefined) await writeCsv(flags.output_file, samples);
-  else await printCsv(samples);
+  signal.throwIfAborted();
+  if (flags.output_file !== undefined) await writeMatrixFile(flags.output_file, samples, { signal });
+  else await printCsv(samples, signal);
+  if (flags.verbose) process.stderr.write(`webgmm: ${flags.samples} points drawn and written in ${((performance.now() - t) / 1000).toFixed(2)} s\n`);
 }
 
 function buildProgram(signal: AbortSignal): Command {
@@ -403,29 +442,40 @@ function buildProgram(signal: AbortSignal): Command {
       '\nExamples:\n  webgmm train -i data.csv -g 6 -t 3 -s 42 -M gmm.json\n  webgmm train -i data.npy -g 8 --backend webgpu -M gmm.xml --model_format mlpack -v\n' +
         '  webgmm train -i data.csv -g 6 -t 3 -s 42 --covariance_constraint mlpack -M gmm.xml   # exactly mlpack_gmm_train\n',
     )
-    .action((flags: TrainFlags) => runTrain(flags, signal));
+    .action((flags: TrainFlags, cmd: Command) => runTrain(flags, signal, (name) => cmd.getOptionValueSource(name) === 'cli'));
 
   program
     .command('probability')
     .description('Density p(x) of every point under a model (mlpack gmm_probability)')
     .requiredOption('-i, --input_file <file>', 'points: CSV, TSV, whitespace text or .npy', filePath('--input_file'))
     .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
-    .option('-o, --output_file <file>', 'write the densities here, one per line (default: stdout)', filePath('--output_file'))
+    .option('-o, --output_file <file>', 'write the densities here, one per line: .csv, .txt, .tsv or .npy (default: stdout)', filePath('--output_file'))
+    .option('-v, --verbose', 'print what was loaded and the time taken to stderr')
     .addHelpText('after', '\nExample:\n  webgmm probability -i points.csv -m gmm.json -o p.csv\n')
-    .action((flags) => runProbability(flags));
+    .action((flags) => runProbability(flags, signal));
 
   program
     .command('generate')
     .description('Sample points from a model (mlpack gmm_generate)')
     .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
-    .requiredOption('-n, --samples <n>', 'number of points to draw', integer('--samples', 0))
+    .requiredOption('-n, --samples <n>', 'number of points to draw', integer('--samples', 1, 'an integer > 0'))
     .option('-s, --seed <n>', 'random seed; 0 = from the clock (reported)', integer('--seed', 0), 0)
-    .option('-o, --output_file <file>', 'write the points here as CSV (default: stdout)', filePath('--output_file'))
+    .option('-o, --output_file <file>', 'write the points here: .csv, .txt (spaces), .tsv or .npy (default: stdout, CSV)', filePath('--output_file'))
+    .option('-v, --verbose', 'print the model\'s shape and the time taken to stderr')
     .addHelpText('after', '\nExample:\n  webgmm generate -m gmm.json -n 1000 -s 7 -o samples.csv\n')
-    .action((flags) => runGenerate(flags));
+    .action((flags) => runGenerate(flags, signal));
 
   for (const cmd of [program, ...program.commands]) {
     cmd.exitOverride();
+    // An option given twice is an error, as in mlpack's parser (CLI11), not "the last one wins".
+    const seen = new Set<string>();
+    for (const option of cmd.options) {
+      const name = option.name();
+      cmd.on(`option:${name}`, () => {
+        if (seen.has(name)) throw new InvalidArgumentError(name, `${option.long ?? option.short} is given more than once`);
+        seen.add(name);
+      });
+    }
     // One line per error: commander puts its "Did you mean …?" on a line of its own.
     const prefix = `webgmm${cmd === program ? '' : ` ${cmd.name()}`}: error: `;
     cmd.configureOutput({ outputError: (text, write) => write(`${prefix}${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`) });
@@ -436,8 +486,11 @@ function buildProgram(signal: AbortSignal): Command {
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
+  // Both stop the work where it is and remove any temporary output (the default would exit at once).
   const onSigint = () => controller.abort(new DOMException('interrupted', 'AbortError'));
+  const onSigterm = () => controller.abort(new DOMException('terminated', 'AbortError'));
   process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigterm);
   ignoreStdoutErrorEvents();
   const program = buildProgram(controller.signal);
   try {
@@ -458,8 +511,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (e instanceof DOMException && e.name === 'AbortError') {
-      process.stderr.write('\nwebgmm: interrupted; nothing was written\n');
-      return 130;
+      process.stderr.write(`\nwebgmm: ${e.message}; nothing was written\n`);
+      return e.message === 'terminated' ? 143 : 130;
     }
     if (e instanceof InvalidArgumentError) {
       const flag = FLAG_OF[e.parameter];
@@ -476,5 +529,6 @@ export async function main(argv: string[]): Promise<number> {
     return 70;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
   }
 }

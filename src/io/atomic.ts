@@ -2,10 +2,15 @@
  * File output that is all or nothing: the content goes to a temporary file next to the target,
  * is flushed to disk, and is renamed over the target only once complete, so a failure never
  * leaves a half-written file and an existing file is replaced only on success.
+ *
+ * What the path names is respected as a program that opens the path itself (mlpack) would: a
+ * symbolic link is written through (its target is replaced, the link stays), an existing file
+ * keeps its permissions, a read-only file is refused rather than replaced, and a device, FIFO or
+ * socket (`/dev/null`, `/dev/stdout`, a named pipe) is written to directly, never replaced.
  */
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { access, constants, lstat, open, readlink, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { WebGmmError } from '../errors.js';
 
 /** A short phrase for a file-system error, for messages of the form `file: <reason>`. */
@@ -32,35 +37,133 @@ export function errnoReason(err: unknown): string {
   }
 }
 
+/** Where and how `path` is written (see the module comment). */
+interface OutputTarget {
+  /** The path to write: `path` itself, or the regular file a symbolic link leads to. */
+  target: string;
+  /** Not a regular file (device, FIFO, socket): opened and written in place, not replaced. */
+  direct: boolean;
+  /** An existing regular file's permissions and owner, given to its replacement. */
+  existing: { mode: number; uid: number; gid: number } | null;
+}
+
+async function outputTarget(path: string): Promise<OutputTarget> {
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+  if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  if (st && !st.isFile()) return { target: path, direct: true, existing: null };
+  if (st) {
+    return { target: await realpath(path).catch(() => path), direct: false, existing: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+  }
+  // Nothing there, or a link to a file not yet created: create the link's target.
+  const link = await lstat(path).catch(() => null);
+  if (link?.isSymbolicLink()) return { target: resolve(dirname(path), await readlink(path)), direct: false, existing: null };
+  return { target: path, direct: false, existing: null };
+}
+
 /**
- * Writes the chunks (strings as UTF-8, or bytes), in order, to `path` atomically.
+ * Why `path` cannot be written, or null when it can: checked before long work so that a bad
+ * output path fails at once. The same rules as {@link writeFileAtomic}.
+ */
+export async function outputPathProblem(path: string): Promise<string | null> {
+  let t: OutputTarget;
+  try {
+    t = await outputTarget(path);
+  } catch (e) {
+    return errnoReason(e);
+  }
+  if (t.direct) return (await access(t.target, constants.W_OK).then(() => null, (e: unknown) => errnoReason(e)));
+  const dir = dirname(resolve(t.target));
+  const d = await stat(dir).catch(() => null);
+  if (!d?.isDirectory()) return `no such directory: ${dir}`;
+  if (t.existing && (await access(t.target, constants.W_OK).then(() => false, () => true))) return 'the file is read-only (permission denied)';
+  return access(dir, constants.W_OK).then(
+    () => null,
+    () => `the directory ${dir} is not writable`,
+  );
+}
+
+/**
+ * Writes the chunks (strings as UTF-8, or bytes), in order, to `path` atomically (see the module
+ * comment for links, devices and permissions). With `signal`, an abort between chunks stops the
+ * write, removes the temporary file and rejects with the signal's reason.
  * @throws WebGmmError with code 'OUTPUT': `out.csv: cannot write: <reason>`.
  */
 export async function writeFileAtomic(
   path: string,
   chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
+  signal?: AbortSignal,
 ): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  let t: OutputTarget;
+  try {
+    t = await outputTarget(path);
+  } catch (err) {
+    throw new WebGmmError('OUTPUT', `${path}: cannot write: ${errnoReason(err)}`);
+  }
+  if (t.direct) return writeInPlace(path, t.target, chunks, signal);
+  const dir = dirname(t.target);
+  if (t.existing && (await access(t.target, constants.W_OK).then(() => false, () => true))) {
+    throw new WebGmmError('OUTPUT', `${path}: cannot write: the file is read-only (permission denied)`);
+  }
+  const tmp = join(dir, `.${basename(t.target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   let fh: FileHandle | undefined;
   let created = false;
   try {
-    fh = await open(tmp, 'wx', 0o666);
+    fh = await open(tmp, 'wx', t.existing?.mode ?? 0o666);
     created = true;
+    if (t.existing) {
+      // open() applied the umask; an existing file's own permissions (and owner, where allowed) win.
+      await fh.chmod(t.existing.mode);
+      await fh.chown(t.existing.uid, t.existing.gid).catch(() => undefined);
+    }
     for await (const chunk of chunks) {
+      throwIfAborted(signal);
       if (typeof chunk === 'string') await fh.writeFile(chunk, 'utf8');
       else await fh.writeFile(chunk);
     }
+    throwIfAborted(signal);
     await fh.datasync();
     const handle = fh;
     fh = undefined;
     await handle.close();
-    await rename(tmp, path);
+    await rename(tmp, t.target);
   } catch (err) {
     if (fh) await fh.close().catch(() => undefined);
     if (created) await unlink(tmp).catch(() => undefined);
+    if (signal?.aborted && err === signal.reason) throw err;
     const code = (err as NodeJS.ErrnoException)?.code;
     const reason = code === 'ENOENT' && !created ? `no such directory: ${dir}` : errnoReason(err);
     throw new WebGmmError('OUTPUT', `${path}: cannot write: ${reason}`);
   }
+}
+
+/** A device, FIFO or socket: written through, as `cat > /dev/null` would. */
+async function writeInPlace(
+  path: string,
+  target: string,
+  chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(target, 'w');
+    for await (const chunk of chunks) {
+      throwIfAborted(signal);
+      if (typeof chunk === 'string') await fh.writeFile(chunk, 'utf8');
+      else await fh.writeFile(chunk);
+    }
+    const handle = fh;
+    fh = undefined;
+    await handle.close();
+  } catch (err) {
+    if (fh) await fh.close().catch(() => undefined);
+    if (signal?.aborted && err === signal.reason) throw err;
+    throw new WebGmmError('OUTPUT', `${path}: cannot write: ${errnoReason(err)}`);
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason;
 }
