@@ -352,10 +352,18 @@ describe('noise and constraints', () => {
     await expect(train(rows, { gaussians: 2, seed: 2, noForcePositive: true })).rejects.toThrow(/component \d+.* not positive definite.*noForcePositive/);
   });
 
+  it('constant features: the warning says which scale they get (the median range, or 1 when every feature is constant)', async () => {
+    const some = await train([[1, 5], [2, 5], [4, 5]], { gaussians: 1, seed: 1, backend: 'cpu' });
+    expect(some.warnings.join(' ')).toMatch(/feature 1 is constant in the training data: its scale is taken as the median range of the other features/);
+    const all = await train([[1, 2], [1, 2], [1, 2]], { gaussians: 1, seed: 1, backend: 'cpu' });
+    expect(all.warnings.join(' ')).toMatch(/every feature is constant in the training data: their scale is taken as 1/);
+    expect(all.warnings.join(' ')).not.toMatch(/median range/);
+  });
+
   it('noForcePositive is ignored with a warning for diagonal covariance', async () => {
     const { data } = sample(500, 42);
     const r = await train(data, { gaussians: 2, seed: 2, noForcePositive: true, diagonalCovariance: true });
-    expect(r.warnings.join(' ')).toMatch(/noForcePositive is ignored/);
+    expect(r.warnings.join(' ')).toMatch(/`noForcePositive` is ignored with `diagonalCovariance`/);
   });
 });
 

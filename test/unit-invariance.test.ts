@@ -203,7 +203,7 @@ describe('policy options', () => {
 
   it("maxCondition / varianceFloor with 'mlpack' are ignored with a warning", async () => {
     const r = await train(good, { gaussians: 1, covarianceConstraint: 'mlpack', maxCondition: 10, backend: 'cpu', seed: 1 });
-    expect(r.warnings.join(' ')).toMatch(/maxCondition and varianceFloor apply to covarianceConstraint 'unit-invariant' only/);
+    expect(r.warnings.join(' ')).toMatch(/`maxCondition` and `varianceFloor` apply to `covarianceConstraint` 'unit-invariant' only/);
   });
 
   it('a smaller maxCondition regularizes more (smaller condition number in scaled coordinates)', async () => {

@@ -242,10 +242,10 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   }
   const inputModel = resolveInputModel(options.inputModel, ds.d, opts, warnings);
   if (opts.noForcePositive && opts.covarianceType === 'diagonal') {
-    warnings.push('noForcePositive is ignored with diagonalCovariance (mlpack does the same)');
+    warnings.push('`noForcePositive` is ignored with `diagonalCovariance` (mlpack does the same)');
   }
   if (inputModel && opts.trials > 1) {
-    warnings.push(`trials = ${opts.trials} with inputModel: every trial starts from the same model and gives the same result`);
+    warnings.push(`\`trials\` = ${opts.trials} with \`inputModel\`: every trial starts from the same model and gives the same result`);
   }
 
   const rng = new Rng(opts.seed);
@@ -281,12 +281,14 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     if (constant.length > 0) {
       const list = constant.slice(0, 10).join(', ') + (constant.length > 10 ? ', …' : '');
       warnings.push(
-        `feature${constant.length > 1 ? 's' : ''} ${list} ${constant.length > 1 ? 'are' : 'is'} constant in the training data: ` +
-          `${constant.length > 1 ? 'their' : 'its'} scale is taken as the median range of the other features`,
+        constant.length === ds.d
+          ? `every feature is constant in the training data: their scale is taken as 1 in the data's own units (with nothing to measure units by, the fit is not unit-invariant)`
+          : `feature${constant.length > 1 ? 's' : ''} ${list} ${constant.length > 1 ? 'are' : 'is'} constant in the training data: ` +
+              `${constant.length > 1 ? 'their' : 'its'} scale is taken as the median range of the other features`,
       );
     }
   } else if (options.maxCondition !== undefined || options.varianceFloor !== undefined) {
-    warnings.push(`maxCondition and varianceFloor apply to covarianceConstraint 'unit-invariant' only; '${opts.constraint}' ignores them`);
+    warnings.push(`\`maxCondition\` and \`varianceFloor\` apply to \`covarianceConstraint\` 'unit-invariant' only; '${opts.constraint}' ignores them`);
   }
 
   const selected = await selectBackend(opts.backend, ds, weights, {
@@ -567,7 +569,7 @@ function resolveInputModel(
     for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) cov[c * d * d + j * d + j] = model.covariances[c * d + j]!;
     return GaussianMixture.fromArrays('full', Float64Array.from(model.weights), Float64Array.from(model.means), cov);
   }
-  warnings.push('inputModel has full covariances but diagonalCovariance is set: training starts from their diagonals');
+  warnings.push('`inputModel` has full covariances but `diagonalCovariance` is set: training starts from their diagonals');
   const vars = new Float64Array(k * d);
   for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) vars[c * d + j] = model.covariances[c * d * d + j * d + j]!;
   return GaussianMixture.fromArrays('diagonal', Float64Array.from(model.weights), Float64Array.from(model.means), vars);
