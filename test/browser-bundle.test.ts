@@ -3,6 +3,9 @@
 import { describe, it, expect } from 'vitest';
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -25,6 +28,24 @@ describe('browser bundle', () => {
   it('the root entry finds its worker script with the bundler-recognised URL pattern', async () => {
     const { code } = await bundle('dist/index.js');
     expect(code).toMatch(/new Worker\(new URL\("\.\/worker-entry\.js", import\.meta\.url\)/);
+  });
+
+  it('the worker is exported as webgmm/worker, for bundlers that need it as an entry point of its own (esbuild, Rollup)', async () => {
+    // Resolved through package.json's exports from a project that depends on webgmm.
+    const dir = mkdtempSync(join(tmpdir(), 'webgmm-worker-entry-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(ROOT, join(dir, 'node_modules', 'webgmm'), 'dir');
+      const result = await build({
+        entryPoints: { 'worker-entry': 'webgmm/worker' }, absWorkingDir: dir, bundle: true, format: 'esm', platform: 'browser',
+        target: 'es2022', write: false, metafile: true, logLevel: 'silent',
+      });
+      const inputs = Object.keys(result.metafile.inputs);
+      expect(inputs.some((i) => i.endsWith('dist/worker/worker-entry.js'))).toBe(true);
+      expect(result.outputFiles[0]!.text).toMatch(/@compute/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a Node built-in reachable from the root entry would fail the build (the check can fail)', async () => {

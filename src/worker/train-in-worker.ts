@@ -25,8 +25,10 @@ const STOP_GRACE_MS = 30_000;
 export interface TrainInWorkerOptions extends TrainOptions {
   /**
    * Creates the worker. Default: the module worker shipped next to this file, found with
-   * `new URL('./worker-entry.js', import.meta.url)` (Vite, webpack 5, Rollup and esbuild's
-   * bundlers recognise that pattern). Give your own when serving the script elsewhere.
+   * `new URL('./worker-entry.js', import.meta.url)`, a pattern Vite and webpack 5 bundle by
+   * themselves. With esbuild or plain Rollup (which leave that URL as it is), build the worker as
+   * an entry point of its own — the package exports it as `webgmm/worker` — and return
+   * `new Worker(itsUrl, { type: 'module' })` here.
    */
   createWorker?: () => Worker;
   /**
