@@ -158,16 +158,29 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
   }
 }
 
+/** Options of {@link toDataset}. */
+export interface ToDatasetOptions {
+  /**
+   * Accept zero rows (the model's methods: no points, empty results); `train()` needs at least
+   * one point, so the default is false. `[]` and a 0×0 Matrix, whose number of columns is
+   * unknown, give `d` = 0, which the caller takes as "any"; `{ data, rows: 0, cols }` still needs
+   * cols ≥ 1.
+   */
+  allowEmpty?: boolean;
+}
+
 /**
  * Converts and validates `input`. Dense typed input (float64 or float32) is used without copying
  * (it is only read); everything else is copied into a new Float64Array.
  * @param what names the argument in error messages (e.g. "data").
  */
-export function toDataset(input: DataInput, what = 'data'): Dataset {
+export function toDataset(input: DataInput, what = 'data', options: ToDatasetOptions = {}): Dataset {
+  const allowEmpty = options.allowEmpty === true;
   if (input === null || input === undefined) fail(what, 'is missing');
   if (Matrix.isMatrix(input)) {
     const m = input as Matrix;
     const n = m.rows, d = m.columns;
+    if (n === 0 && allowEmpty) return { data: new Float64Array(0), n: 0, d };
     if (n === 0 || d === 0) fail(what, `is empty (${n}×${d})`);
     const data = new Float64Array(n * d);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) data[i * d + j] = m.get(i, j);
@@ -177,7 +190,10 @@ export function toDataset(input: DataInput, what = 'data'): Dataset {
   if (Array.isArray(input)) {
     const rowsArr = input as readonly (readonly number[])[];
     const n = rowsArr.length;
-    if (n === 0) fail(what, 'has no rows');
+    if (n === 0) {
+      if (allowEmpty) return { data: new Float64Array(0), n: 0, d: 0 };
+      fail(what, 'has no rows');
+    }
     const first = rowsArr[0];
     if (!Array.isArray(first) && !ArrayBuffer.isView(first)) fail(what, 'row 0 is not an array of numbers', 0);
     const d = first.length;
@@ -199,7 +215,7 @@ export function toDataset(input: DataInput, what = 'data'): Dataset {
   const dm = input as DenseMatrix;
   if (typeof dm === 'object' && (dm.data instanceof Float64Array || dm.data instanceof Float32Array)) {
     const { rows: n, cols: d } = dm;
-    if (!Number.isInteger(n) || n <= 0) fail(what, `rows must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 0 || (n === 0 && !allowEmpty)) fail(what, `rows must be a ${allowEmpty ? 'non-negative' : 'positive'} integer, got ${n}`);
     if (!Number.isInteger(d) || d <= 0) fail(what, `cols must be a positive integer, got ${d}`);
     if (dm.data.length !== n * d) fail(what, `data has ${dm.data.length} values but rows × cols = ${n * d}`);
     checkFinite(dm.data, n, d, what);

@@ -2,14 +2,50 @@
  * Typed errors. Every error a user can cause is one of these, with a message that names the
  * parameter, row, or component at fault, so callers (and the CLI) can report it in one line.
  */
+
+/**
+ * The stable, machine-readable `code` of a {@link WebGmmError}:
+ * - `'INVALID_ARGUMENT'`: {@link InvalidArgumentError} (an option or argument; `.parameter`);
+ * - `'INVALID_DATA'`: {@link InvalidDataError} (the data matrix; `.row`, `.column`);
+ * - `'INVALID_MODEL'`: {@link InvalidModelError} (a model's parameters, or a model file);
+ * - `'NOT_POSITIVE_DEFINITE'`: {@link NotPositiveDefiniteError} (a covariance; `.component`);
+ * - `'NO_WEBGPU'`: `backend: 'webgpu'` was asked for, but no WebGPU adapter or device is available;
+ * - `'UNSUPPORTED'`: `backend: 'webgpu'` cannot train this problem (its dimensionality, or more
+ *   component parameters than the kernels hold);
+ * - `'NUMERICAL'`: training broke down numerically (no point with a non-zero likelihood, a NaN
+ *   log-likelihood, a covariance that overflowed);
+ * - `'GPU_OUT_OF_MEMORY'`, `'GPU_DEVICE_LOST'`, `'GPU_ERROR'`: the WebGPU device failed;
+ * - `'OUTPUT'`: an output file cannot be written as asked (its extension or format).
+ *
+ * The last seven are plain `WebGmmError`s (no subclass).
+ */
+export type WebGmmErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_DATA'
+  | 'INVALID_MODEL'
+  | 'NOT_POSITIVE_DEFINITE'
+  | 'NO_WEBGPU'
+  | 'UNSUPPORTED'
+  | 'NUMERICAL'
+  | 'GPU_OUT_OF_MEMORY'
+  | 'GPU_DEVICE_LOST'
+  | 'GPU_ERROR'
+  | 'OUTPUT';
+
 export class WebGmmError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: string;
+  /** Stable machine-readable code (see {@link WebGmmErrorCode}). */
+  readonly code: WebGmmErrorCode;
+  constructor(code: WebGmmErrorCode, message: string);
+  /**
+   * @internal For rebuilding an error from its serialized form (a worker's message), whose code
+   * was one of {@link WebGmmErrorCode} when it was thrown.
+   */
+  constructor(code: string, message: string);
   constructor(code: string, message: string) {
     super(message);
     // Literal names, not new.target.name: minifiers rename classes in browser bundles.
     this.name = 'WebGmmError';
-    this.code = code;
+    this.code = code as WebGmmErrorCode;
   }
 }
 
@@ -35,7 +71,11 @@ export class InvalidDataError extends WebGmmError {
   }
 }
 
-/** A model's parameters are inconsistent (weights, dimensions, covariances). */
+/**
+ * A model's parameters are inconsistent (weights, dimensions, covariances), or a model file is
+ * malformed. A covariance that is not positive definite is the subclass
+ * {@link NotPositiveDefiniteError}, so catching `InvalidModelError` catches every rejected model.
+ */
 export class InvalidModelError extends WebGmmError {
   constructor(message: string) {
     super('INVALID_MODEL', message);
@@ -43,14 +83,31 @@ export class InvalidModelError extends WebGmmError {
   }
 }
 
-/** A covariance matrix is not positive definite where it must be (e.g. under `noForcePositive`). */
-export class NotPositiveDefiniteError extends WebGmmError {
+/**
+ * A covariance matrix is not positive definite (a variance ≤ 0 included) where it must be: in a
+ * model given to the constructor, `fromArrays`, a model file, or during training (e.g. under
+ * `noForcePositive`). `component` is its 0-based index. A subclass of {@link InvalidModelError}
+ * (the model is invalid), with its own code `'NOT_POSITIVE_DEFINITE'`.
+ */
+export class NotPositiveDefiniteError extends InvalidModelError {
   readonly component: number;
   constructor(component: number, message: string) {
-    super('NOT_POSITIVE_DEFINITE', message);
+    super(message);
+    (this as { code: WebGmmErrorCode }).code = 'NOT_POSITIVE_DEFINITE';
     this.name = 'NotPositiveDefiniteError';
     this.component = component;
   }
+}
+
+/**
+ * `e` with `prefix` said first in its message (a file name, a function's name), as the same class
+ * with the same fields, so that a NotPositiveDefiniteError keeps its `component`.
+ * @internal
+ */
+export function prefixModelError(e: InvalidModelError, prefix: string): InvalidModelError {
+  return e instanceof NotPositiveDefiniteError
+    ? new NotPositiveDefiniteError(e.component, `${prefix}${e.message}`)
+    : new InvalidModelError(`${prefix}${e.message}`);
 }
 
 /** The rejection for an aborted `AbortSignal`: its reason, or a DOMException named `AbortError`. */

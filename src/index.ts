@@ -16,7 +16,7 @@ export { setGpuProvider } from './backends/webgpu/device.js';
 export type { GpuProvider } from './backends/webgpu/device.js';
 export type { IterationInfo } from './train/em.js';
 export { GaussianMixture } from './model/gaussian-mixture.js';
-export type { GaussianMixtureJSON, GaussianMixtureInput, CovarianceType } from './model/gaussian-mixture.js';
+export type { GaussianMixtureJSON, GaussianMixtureInput, GaussianMixturePackedInput, GaussianMixtureLike, CovarianceType } from './model/gaussian-mixture.js';
 export { COVARIANCE_CONSTRAINTS } from './train/constraints.js';
 export type { CovarianceConstraint } from './train/constraints.js';
 export type { DataInput, DenseMatrix } from './data.js';
@@ -34,3 +34,4 @@ export {
   InvalidModelError,
   NotPositiveDefiniteError,
 } from './errors.js';
+export type { WebGmmErrorCode } from './errors.js';

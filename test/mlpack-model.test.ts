@@ -9,7 +9,7 @@ import {
   type MlpackFormat,
 } from '../src/io/mlpack-model.js';
 import { GaussianMixture } from '../src/model/gaussian-mixture.js';
-import { InvalidModelError } from '../src/errors.js';
+import { InvalidModelError, NotPositiveDefiniteError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/mlpack-models/', import.meta.url));
@@ -474,6 +474,13 @@ describe('malformed input', () => {
     // Make the first covariance indefinite: Σ = [[0.82, 5], [5, 0.79]].
     const indefinite = json.replace(/-0\.004755822359152614/g, '5.0');
     expect(parseError(indefinite, 'json', 'g.json')).toMatch(/g\.json: invalid model parameters: .*not positive definite/);
+    // …as a NotPositiveDefiniteError naming the component, as the constructor and fromArrays say it.
+    expect(() => parseMlpackModel(indefinite, 'json', 'g.json')).toThrow(NotPositiveDefiniteError);
+    try {
+      parseMlpackModel(indefinite, 'json', 'g.json');
+    } catch (e) {
+      expect((e as NotPositiveDefiniteError).component).toBe(0);
+    }
     expect(parseError(json.replace('0.33333333333289569', '0.5'), 'json', 'g.json')).toMatch(/g\.json: invalid model parameters: .*sum to/);
     // An asymmetric covariance (beyond rounding).
     expect(parseError(json.replace('"elem": -0.004755822359152614,\n', '"elem": -0.1,\n'), 'json', 'g.json')).toMatch(/not symmetric/);
@@ -506,7 +513,10 @@ describe('malformed input', () => {
     expect(parseError(json, 'bin', 'i.bin')).toMatch(/must be a Uint8Array/);
     expect(parseError('', 'json', 'i.json')).toMatch(/empty/);
     expect(parseError('[]', 'json', 'i.json')).toMatch(/top level must be an object/);
-    expect(parseError('{"model": 1}', 'json', 'i.json')).toMatch(/model must be an object/);
+    // The top-level field is "model", not ".model".
+    expect(parseError('{"model": 1}', 'json', 'i.json')).toBe('i.json: line 1: model must be an object, found the number 1');
+    expect(parseError('{"model": {}, "model": {}}', 'json', 'i.json')).toBe('i.json: line 1: the top level has the key "model" more than once');
+    expect(parseError('<cereal><model/><model/></cereal>', 'xml', 'i.xml')).toBe('i.xml: line 1: <cereal> has the element <model> more than once');
     expect(parseError(json + '\n{}', 'json', 'i.json')).toMatch(/after the end of the JSON document/);
     expect(parseError('['.repeat(100000), 'json', 'i.json')).toMatch(/nesting deeper/);
     expect(parseError('<a>'.repeat(100000), 'xml', 'i.xml')).toMatch(/nesting deeper/);
@@ -540,5 +550,117 @@ describe('malformed input', () => {
         }
       }
     }
+  });
+});
+
+describe('large models', () => {
+  /** A K-component, D-dimensional full-covariance model with random SPD covariances. */
+  function bigModel(k: number, d: number): GaussianMixture {
+    const rng = new Rng(5);
+    const covariances = Array.from({ length: k }, () => {
+      const a = Array.from({ length: d }, () => Array.from({ length: d }, () => rng.nextNormal()));
+      return a.map((_, i) => a.map((_, j) => a[i]!.reduce((s, _, m) => s + a[i]![m]! * a[j]![m]!, 0) + (i === j ? d : 0)));
+    });
+    return new GaussianMixture({
+      weights: Array.from({ length: k }, () => 1 / k),
+      means: Array.from({ length: k }, () => Array.from({ length: d }, () => rng.nextNormal())),
+      covariances,
+    });
+  }
+  const big = bigModel(300, 8);
+  const texts = { json: serializeMlpackModel(big, 'json'), xml: serializeMlpackModel(big, 'xml') };
+  /** 0-based index of the last line matching `re`. */
+  const lastLine = (lines: string[], re: RegExp): number => {
+    for (let i = lines.length - 1; i >= 0; i--) if (re.test(lines[i]!)) return i;
+    return -1;
+  };
+
+  /**
+   * Runs `f` while counting the characters the parsers (and their line numbering) look at one by
+   * one (charCodeAt) or scan for (indexOf), failing at `budget`. A reader that, like the old one,
+   * scans the text from its start for every matrix does ~K × the text's length.
+   */
+  function withScanBudget<T>(budget: number, f: () => T): { result: T; scanned: number } {
+    let scanned = 0;
+    const proto = String.prototype;
+    const { charCodeAt, indexOf } = proto;
+    const count = (n: number): void => {
+      scanned += n;
+      if (scanned > budget) throw new Error(`scanned more than ${budget} characters`);
+    };
+    // Plain wrappers, not vi.spyOn: a spy records every call, millions of them here.
+    proto.charCodeAt = function (this: string, i: number) {
+      count(1);
+      return charCodeAt.call(this, i);
+    };
+    proto.indexOf = function (this: string, search: string, from?: number) {
+      const r = indexOf.call(this, search, from);
+      count((r < 0 ? this.length : r) - Math.max(0, from ?? 0) + 1);
+      return r;
+    };
+    try {
+      const result = f();
+      return { result, scanned };
+    } finally {
+      proto.charCodeAt = charCodeAt;
+      proto.indexOf = indexOf;
+    }
+  }
+
+  for (const format of ['json', 'xml'] as const) {
+    it(`${format}: a K=300, D=8 model is read in time linear in its size (not scanned from the start per matrix)`, () => {
+      const text = texts[format];
+      // A linear reader looks at each character about twice (parsing, then listing the line starts
+      // once); the old one, at each of ~1500 matrices and Gaussians, scanned the text from its start.
+      const { result, scanned } = withScanBudget(5 * text.length, () => parseMlpackModel(text, format, `big.${format}`));
+      expect(scanned).toBeLessThanOrEqual(5 * text.length);
+      expect(bitsEqual(result.covariances, big.covariances)).toBe(true);
+      expect(bitsEqual(result.means, big.means)).toBe(true);
+    });
+
+    it(`${format}: errors late in a large model still name their line`, () => {
+      const lines = texts[format].split('\n');
+      // A malformed value in the last Gaussian (found by the parser).
+      const lastMean = lastLine(lines, /^\s*("mean": \{|<mean>)$/);
+      const elemLine = lastMean + 4; // n_rows, n_cols, vec_state, then the first elem
+      expect(lines[elemLine]).toMatch(/elem/);
+      const bad = [...lines];
+      bad[elemLine] = format === 'json' ? bad[elemLine]!.replace(/: .*,$/, ': 1.2.3,') : bad[elemLine]!.replace(/>[^<]*</, '>1.2.3<');
+      expect(parseError(bad.join('\n'), format, `big.${format}`)).toMatch(new RegExp(`^big\\.${format}: line ${elemLine + 1}: `));
+      // A matrix of the wrong shape in the last Gaussian (found after parsing, at the matrix's line).
+      const lastCovLower = lastLine(lines, /^\s*("covLower": \{|<covLower>)$/);
+      const shape = [...lines];
+      shape[lastCovLower + 2] = shape[lastCovLower + 2]!.replace('8', '4');
+      const withFewer = shape.filter((_, i) => i <= lastCovLower + 3 || i > lastCovLower + 3 + 32);
+      if (format === 'json') withFewer[lastCovLower + 3 + 32] = withFewer[lastCovLower + 3 + 32]!.replace(/,$/, '');
+      const msg = parseError(withFewer.join('\n'), format, `big.${format}`);
+      expect(msg).toBe(`big.${format}: line ${lastCovLower + 1}: model.dists[299].covLower is 8×4 but must be 8×8 (dimensionality = 8)`);
+    });
+  }
+});
+
+describe('serializeMlpackModel inputs', () => {
+  const m = load('blobs3_k3_full', 'json');
+
+  it('accepts the plain-object form and a structuredClone of a model, as GaussianMixture.from does', () => {
+    for (const format of FORMATS) {
+      const expected = serializeMlpackModel(m, format);
+      expect(serializeMlpackModel(m.toJSON(), format)).toEqual(expected);
+      expect(serializeMlpackModel(structuredClone(m), format)).toEqual(expected);
+    }
+  });
+
+  it('rejects an invalid plain object with InvalidModelError (NotPositiveDefiniteError naming the component)', () => {
+    expect(() => serializeMlpackModel({ weights: [0.5, 0.4], means: [[0], [1]], covariances: [[1], [1]] }, 'json')).toThrow(/^serializeMlpackModel: model\.weights sum to 0\.9/);
+    expect(() => serializeMlpackModel(null as never, 'json')).toThrow(InvalidModelError);
+    let err: unknown;
+    try {
+      serializeMlpackModel({ weights: [0.5, 0.5], means: [[0, 0], [1, 1]], covariances: [[[1, 0], [0, 1]], [[1, 2], [2, 1]]] }, 'xml');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NotPositiveDefiniteError);
+    expect((err as NotPositiveDefiniteError).component).toBe(1);
+    expect((err as Error).message).toBe('serializeMlpackModel: covariance of component 1 is not positive definite');
   });
 });

@@ -3,7 +3,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GaussianMixture, parseWebgmmModel, serializeWebgmmModel, InvalidModelError, WebGmmError } from '../src/index.js';
+import { GaussianMixture, parseWebgmmModel, serializeWebgmmModel, InvalidModelError, NotPositiveDefiniteError, WebGmmError } from '../src/index.js';
 import { readModelFile, writeModelFile } from '../src/node.js';
 import { Rng } from '../src/util/rng.js';
 import { FIXTURES } from './helpers.js';
@@ -48,9 +48,42 @@ describe('webgmm model JSON', () => {
     ['a version as a string', '{"format": "webgmm.GaussianMixture", "version": "1", "weights": [1], "means": [[0]], "covariances": [[[1]]]}', /unsupported webgmm model version "1" \(this webgmm reads version 1, a number\)/],
     ['inconsistent counts', '{"format": "webgmm.GaussianMixture", "version": 1, "gaussians": 2, "weights": [1], "means": [[0]], "covariances": [[[1]]]}', /"gaussians" is 2 but the file holds 1/],
     ['bad parameters', '{"format": "webgmm.GaussianMixture", "version": 1, "weights": [1], "means": [[0, 1]], "covariances": [[[1, 2], [2, 1]]]}', /m\.json: covariance of component 0 is not positive definite/],
+    ['a count as a string', '{"format": "webgmm.GaussianMixture", "version": 1, "gaussians": "1", "weights": [1], "means": [[0]], "covariances": [[[1]]]}', /^m\.json: "gaussians" must be a number \(the file holds 1 components\), got "1"$/],
+    ['a dimensionality as a string', '{"format": "webgmm.GaussianMixture", "version": 1, "dimensionality": "1", "weights": [1], "means": [[0]], "covariances": [[[1]]]}', /^m\.json: "dimensionality" must be a number \(the means have 1\), got "1"$/],
+    ['a wrong dimensionality', '{"format": "webgmm.GaussianMixture", "version": 1, "dimensionality": 2, "weights": [1], "means": [[0]], "covariances": [[[1]]]}', /^m\.json: "dimensionality" is 2 but the means have 1$/],
   ])('rejects %s', (_name, text, message) => {
     expect(() => parseWebgmmModel(text, 'm.json')).toThrow(InvalidModelError);
     expect(() => parseWebgmmModel(text, 'm.json')).toThrow(message);
+  });
+
+  it('reports a covariance that is not positive definite as NotPositiveDefiniteError, naming the component and the file', () => {
+    const text = '{"format": "webgmm.GaussianMixture", "version": 1, "weights": [0.5, 0.5], "means": [[0, 1], [2, 2]], "covariances": [[[1, 0], [0, 1]], [[1, 2], [2, 1]]]}';
+    let err: unknown;
+    try {
+      parseWebgmmModel(text, 'm.json');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NotPositiveDefiniteError);
+    expect((err as NotPositiveDefiniteError).component).toBe(1);
+    expect((err as Error).message).toBe('m.json: covariance of component 1 is not positive definite');
+  });
+
+  it('serializes the plain-object form and a structuredClone of a model as the model itself', () => {
+    const m = randomModel(3, 2, false, 3);
+    const expected = serializeWebgmmModel(m, { note: 'x' });
+    expect(serializeWebgmmModel(m.toJSON(), { note: 'x' })).toBe(expected);
+    expect(serializeWebgmmModel(structuredClone(m), { note: 'x' })).toBe(expected);
+  });
+
+  it('rejects an invalid plain object with InvalidModelError, not a TypeError', () => {
+    for (const bad of [null, {}, { weights: [1], means: [[0]] }]) {
+      expect(() => serializeWebgmmModel(bad as never)).toThrow(InvalidModelError);
+      expect(() => serializeWebgmmModel(bad as never)).toThrow(/^serializeWebgmmModel: model/);
+    }
+    const npd = { weights: [1], means: [[0, 0]], covariances: [[[1, 2], [2, 1]]] };
+    expect(() => serializeWebgmmModel(npd)).toThrow(NotPositiveDefiniteError);
+    expect(() => serializeWebgmmModel(npd)).toThrow(/^serializeWebgmmModel: covariance of component 0 is not positive definite$/);
   });
 });
 
@@ -71,6 +104,19 @@ describe('model files by extension', () => {
     expect(Array.from(back.model.means)).toEqual(Array.from(m.means));
     expect(Array.from(back.model.covariances)).toEqual(Array.from(m.covariances));
     expect(Array.from(back.model.weights)).toEqual(Array.from(m.weights));
+  });
+
+  it.each([
+    ['p.json', undefined, 'webgmm-json'],
+    ['q.json', 'mlpack', 'mlpack-json'],
+    ['r.xml', undefined, 'mlpack-xml'],
+  ] as const)('%s (format %s): a plain-object model is written as the model would be', async (name, format, kind) => {
+    const path = join(dir, name);
+    await writeModelFile(path, m.toJSON() as never, format);
+    const back = await readModelFile(path);
+    expect(back.kind).toBe(kind);
+    expect(Array.from(back.model.covariances)).toEqual(Array.from(m.covariances));
+    await expect(writeModelFile(path, { weights: [1] } as never, format)).rejects.toThrow(InvalidModelError);
   });
 
   it('webgmm ↔ mlpack: an mlpack fixture rewritten as webgmm JSON and back is unchanged', async () => {

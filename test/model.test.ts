@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { Matrix, inverse, determinant } from 'ml-matrix';
-import { GaussianMixture, InvalidModelError, InvalidArgumentError, InvalidDataError, NotPositiveDefiniteError } from '../src/index.js';
+import { GaussianMixture, InvalidModelError, InvalidArgumentError, InvalidDataError, NotPositiveDefiniteError, WebGmmError, train } from '../src/index.js';
+import type { WebGmmErrorCode } from '../src/errors.js';
+import { Rng } from '../src/util/rng.js';
 
 const full = new GaussianMixture({
   weights: [0.3, 0.7],
@@ -340,5 +342,166 @@ describe('GaussianMixture plain-object shapes', () => {
     ['a string covariance entry', { weights: [1], means: [[0, 0]], covariances: [[[1, '0'], [0, 1]]] }, /^model\.covariances\[0\]\[0\]\[1\] = "0" is not a number$/],
   ])('rejects %s', (_name, json, message) => {
     thrown(() => new GaussianMixture(json as never), InvalidModelError, message);
+  });
+});
+
+describe('seeds: every integer its own stream', () => {
+  /** The first four 32-bit outputs of a seed's stream. */
+  const head = (seed: number): number[] => {
+    const r = new Rng(seed);
+    return [r.nextU32(), r.nextU32(), r.nextU32(), r.nextU32()];
+  };
+
+  it('positive seeds keep their streams exactly (recorded before negative seeds were separated)', () => {
+    const recorded: [number, number[]][] = [
+      [1, [2442144158, 3238099751, 3819917871, 2104621829]],
+      [2, [2098143281, 4211684960, 3213800981, 2517947280]],
+      [42, [2837322924, 544945897, 479756282, 3500138142]],
+      [12345, [518667457, 440444462, 4232892992, 3757857622]],
+      [1540483476, [3537317582, 919114807, 3657648937, 3217131457]],
+      [2 ** 32 + 7, [225562631, 1658643468, 1496529989, 4030958223]],
+      [Number.MAX_SAFE_INTEGER, [3350792287, 1135377193, 4262086634, 660163075]],
+    ];
+    for (const [seed, values] of recorded) expect(head(seed), `seed ${seed}`).toEqual(values);
+  });
+
+  it('a negative seed no longer gives the stream of a positive one (−s was s ^ 0x5bd1e995)', () => {
+    expect(Array.from(full.sample(5, -1).data)).not.toEqual(Array.from(full.sample(5, 1540483476).data));
+    for (let s = 1; s <= 2000; s++) {
+      const neg = head(-s);
+      expect(neg).not.toEqual(head((s ^ 0x5bd1e995) >>> 0));
+      // …nor of +s, from the very first output (the sign is not a fixed one-bit difference).
+      expect(neg[0]).not.toBe(head(s)[0]);
+    }
+    for (const s of [2 ** 32, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER]) expect(head(-s)).not.toEqual(head(s));
+    // Negative seeds are still reproducible, and distinct from each other.
+    expect(head(-7)).toEqual(head(-7));
+    expect(new Set(Array.from({ length: 1000 }, (_, i) => head(-(i + 1)).join())).size).toBe(1000);
+  });
+});
+
+describe('GaussianMixture methods on no points', () => {
+  const k = full.gaussians;
+
+  it('return empty results of the right type and shape', () => {
+    for (const empty of [[], full.sample(0, 1), { data: new Float32Array(0), rows: 0, cols: 3 }, new Matrix(0, 3), new Matrix(0, 0)]) {
+      const labels = full.predict(empty);
+      expect(labels).toBeInstanceOf(Int32Array);
+      expect(labels.length).toBe(0);
+      const proba = full.predictProba(empty);
+      expect(proba.data).toBeInstanceOf(Float64Array);
+      expect([proba.data.length, proba.rows, proba.cols]).toEqual([0, 0, k]);
+      const scores = full.scoreSamples(empty);
+      expect(scores).toBeInstanceOf(Float64Array);
+      expect(scores.length).toBe(0);
+      expect(full.probabilities(empty).length).toBe(0);
+      expect(full.logLikelihood(empty)).toBe(0);
+      expect(full.logLikelihood(empty, [])).toBe(0);
+      expect(full.logLikelihood(empty, new Float64Array(0))).toBe(0);
+      expect(full.aic(empty)).toBe(2 * full.parameterCount);
+    }
+  });
+
+  it('still check what they are given', () => {
+    thrown(() => full.predict({ data: new Float64Array(0), rows: 0, cols: 2 }), InvalidArgumentError, /^data has 2 columns but the model has dimensionality 3$/);
+    thrown(() => full.predict(new Matrix(0, 2)), InvalidArgumentError, /^data has 2 columns but the model has dimensionality 3$/);
+    thrown(() => full.predict({ data: new Float64Array(0), rows: -1, cols: 3 }), InvalidDataError, /^data: rows must be a non-negative integer, got -1$/);
+    thrown(() => full.predict({ data: new Float64Array(0), rows: 0, cols: 0 }), InvalidDataError, /^data: cols must be a positive integer, got 0$/);
+    thrown(() => full.logLikelihood([], [1]), InvalidArgumentError, /^observationWeights has 1 entries but the data has 0 points$/);
+    thrown(() => full.logLikelihood([], 5 as never), InvalidArgumentError, /^observationWeights must be an array of numbers/);
+    // log N of no points: no BIC.
+    thrown(() => full.bic([]), InvalidDataError, /^data: has no rows \(BIC needs at least one point/);
+  });
+
+  it('train() still needs at least one point', async () => {
+    await expect(train([], { gaussians: 1, seed: 1, backend: 'cpu' })).rejects.toThrow(/^data: has no rows$/);
+    await expect(train(full.sample(0, 1), { gaussians: 1, seed: 1, backend: 'cpu' })).rejects.toThrow(/^data: rows must be a positive integer, got 0$/);
+    await expect(train(new Matrix(0, 3), { gaussians: 1, seed: 1, backend: 'cpu' })).rejects.toThrow(InvalidDataError);
+  });
+});
+
+describe('GaussianMixture from a model, or a structuredClone of one', () => {
+  const diag = new GaussianMixture({ weights: [0.4, 0.6], means: [[0, 0], [3, 1]], covariances: [[1, 2], [0.5, 4]] });
+
+  it('accepts the packed form a model holds, as new GaussianMixture(model.toJSON()) would', () => {
+    for (const m of [full, diag]) {
+      for (const input of [m, structuredClone(m), { ...structuredClone(m), gaussians: undefined, dimensionality: undefined }]) {
+        const again = new GaussianMixture(input);
+        expect(again).not.toBe(m);
+        expect(again.means).not.toBe(m.means); // copied
+        expect(again.covarianceType).toBe(m.covarianceType);
+        expect(again.toJSON()).toEqual(m.toJSON());
+        expect(again.logPdf([1, 2, 0].slice(0, m.dimensionality))).toBe(m.logPdf([1, 2, 0].slice(0, m.dimensionality)));
+      }
+      expect(GaussianMixture.from(structuredClone(m)).toJSON()).toEqual(m.toJSON());
+      expect(GaussianMixture.from(m)).toBe(m);
+    }
+  });
+
+  it('rejects an inconsistent packed form, saying what it got and what to use instead', () => {
+    const packed = () => structuredClone(full) as unknown as Record<string, unknown>;
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ ...packed(), covarianceType: undefined }, /^model\.means is a Float64Array of 6 values \(the packed K×D form a GaussianMixture holds\): the packed form needs its covarianceType .* or pass the model itself \(GaussianMixture\.from\(model\), or model\.clone\(\) for a copy\), GaussianMixture\.fromArrays/],
+      [{ ...packed(), dimensionality: 2 }, /^model\.means is a Float64Array of 6 values .*, but 2 weights and dimensionality 2 need 4 \(K×D\)$/],
+      [{ ...packed(), dimensionality: '3' }, /^model\.dimensionality must be a positive integer, got "3"$/],
+      [{ ...packed(), gaussians: 3 }, /^model\.gaussians is 3 but model\.weights has 2 weights$/],
+      [{ ...packed(), means: new Float64Array(5), dimensionality: undefined }, /^model\.means is a Float64Array of 5 values .*, which is not K×D for the K = 2 weights/],
+      [{ ...packed(), covariances: full.toJSON().covariances }, /^model\.means is a Float64Array of 6 values .*, but model\.covariances is an array: packed means go with packed covariances \(a typed array of 18 values, K×D×D\); or pass the model itself/],
+      [{ ...packed(), covariances: new Float64Array(6) }, /^model\.covariances has 6 values but full covariances of 2 components in 3 dimensions need 18 \(K×D×D\)$/],
+      [{ ...packed(), means: Float64Array.from([0, 1, NaN, 4, 4, 2]) }, /^model\.means\[0\]\[2\] = NaN is not a finite number$/],
+      [{ ...packed(), means: new BigInt64Array(6) }, /^model\.means\[0\]\[0\] = bigint is not a number$/],
+      [{ ...packed(), weights: Float64Array.from([0.5, 0.4]) }, /^model\.weights sum to 0\.9/],
+    ];
+    for (const [input, message] of cases) thrown(() => new GaussianMixture(input as never), InvalidModelError, message);
+    const asym = packed();
+    (asym.covariances as Float64Array)[1] = 0.6;
+    thrown(() => new GaussianMixture(asym as never), InvalidModelError, /^model\.covariances\[0\] is not symmetric/);
+    const npd = packed();
+    (npd.covariances as Float64Array).set([1, 2, 0, 2, 1, 0, 0, 0, 1], 9);
+    expect(thrown(() => new GaussianMixture(npd as never), NotPositiveDefiniteError, /^covariance of component 1 is not positive definite$/).component).toBe(1);
+  });
+
+  it('says what it got for other shapes of means and covariances', () => {
+    thrown(() => new GaussianMixture({ weights: [0.5, 0.5] } as never), InvalidModelError, /^model\.means must hold one mean per component: 2 weights but no means$/);
+    thrown(() => new GaussianMixture({ weights: [0.5, 0.5], means: 'x' } as never), InvalidModelError, /^model\.means must hold one mean per component: 2 weights but means is "x"$/);
+    thrown(() => new GaussianMixture({ weights: [1], means: [[0]] } as never), InvalidModelError, /^model\.covariances must hold one covariance per component: 1 weights but no covariances$/);
+    thrown(() => new GaussianMixture({ weights: [1], means: [[0]], covariances: new Float64Array(1) } as never), InvalidModelError, /^model\.covariances must hold one covariance per component: 1 weights but covariances is a Float64Array$/);
+  });
+});
+
+describe('non-positive-definite covariances', () => {
+  it('are a NotPositiveDefiniteError naming the component from the constructor, as from fromArrays', () => {
+    const e = thrown(
+      () => new GaussianMixture({ weights: [0.5, 0.5], means: [[0, 0], [1, 1]], covariances: [[[1, 0], [0, 1]], [[1, 2], [2, 1]]] }),
+      NotPositiveDefiniteError,
+      /^covariance of component 1 is not positive definite$/,
+    );
+    expect(e.component).toBe(1);
+    expect(e.code).toBe('NOT_POSITIVE_DEFINITE');
+    expect(e.name).toBe('NotPositiveDefiniteError');
+    const v = thrown(() => new GaussianMixture({ weights: [0.5, 0.5], means: [[0, 0], [1, 1]], covariances: [[1, 1], [1, 0]] }), NotPositiveDefiniteError, /^model\.covariances\[1\]\[1\] = 0: variances must be finite and > 0$/);
+    expect(v.component).toBe(1);
+    // A NaN variance is not a question of definiteness.
+    const nan = thrown(() => new GaussianMixture({ weights: [1], means: [[0]], covariances: [[NaN]] }), InvalidModelError, /variances must be finite/);
+    expect(nan).not.toBeInstanceOf(NotPositiveDefiniteError);
+  });
+
+  it('are InvalidModelErrors too, whichever way the model was built, with their own code', () => {
+    const fromArrays = thrown(() => GaussianMixture.fromArrays('full', Float64Array.from([1]), Float64Array.from([0, 0]), Float64Array.from([1, 2, 2, 1])), NotPositiveDefiniteError, /component 0/);
+    expect(fromArrays).toBeInstanceOf(InvalidModelError);
+    expect(fromArrays).toBeInstanceOf(WebGmmError);
+    expect(fromArrays.code).toBe('NOT_POSITIVE_DEFINITE');
+    expect(() => new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[1, 2], [2, 1]]] })).toThrow(InvalidModelError);
+    // train() still reports a bad inputModel as an InvalidArgumentError naming it.
+    return expect(train([[0, 0], [1, 1], [2, 0]], { gaussians: 1, seed: 1, backend: 'cpu', inputModel: { weights: [1], means: [[0, 0]], covariances: [[[1, 2], [2, 1]]] } }))
+      .rejects.toThrow(/^inputModel is invalid: covariance of component 0 is not positive definite$/);
+  });
+
+  it('error codes are the documented union', () => {
+    const codes: WebGmmErrorCode[] = [
+      new InvalidArgumentError('x', 'm').code, new InvalidDataError('m').code, new InvalidModelError('m').code,
+      new NotPositiveDefiniteError(0, 'm').code, new WebGmmError('NO_WEBGPU', 'm').code,
+    ];
+    expect(codes).toEqual(['INVALID_ARGUMENT', 'INVALID_DATA', 'INVALID_MODEL', 'NOT_POSITIVE_DEFINITE', 'NO_WEBGPU']);
   });
 });

@@ -37,8 +37,8 @@
  * parse → serialize round trip reproduce mlpack's files byte for byte); for larger D it agrees to
  * rounding (~1e-15 relative; the summation order inside OpenBLAS kernels cannot be known here).
  */
-import { GaussianMixture } from '../model/gaussian-mixture.js';
-import { InvalidModelError } from '../errors.js';
+import { GaussianMixture, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
+import { InvalidModelError, NotPositiveDefiniteError, prefixModelError } from '../errors.js';
 
 export type MlpackFormat = 'json' | 'xml' | 'bin';
 
@@ -120,7 +120,8 @@ function buildModel(raw: RawModel, name: string): GaussianMixture {
     // Weights that sum to 1 up to rounding are kept as stored (as mlpack uses them).
     return new GaussianMixture({ covarianceType: 'full', weights: Array.from(w.data), means, covariances });
   } catch (e) {
-    if (e instanceof InvalidModelError) fail(name, '', `invalid model parameters: ${e.message}`);
+    // The same class (a NotPositiveDefiniteError keeps its component), prefixed as fail() does.
+    if (e instanceof InvalidModelError) throw prefixModelError(e, `${name}: invalid model parameters: `);
     throw e;
   }
 }
@@ -142,12 +143,39 @@ function decodeText(content: string | Uint8Array, name: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** 1-based line of a character offset. */
+/**
+ * 1-based line of a character offset, by scanning the text before it: for an error message only.
+ * Where many offsets are looked up (every matrix's `where`), use {@link lineFinder}.
+ */
 function lineOf(text: string, pos: number): number {
   let line = 1;
   const end = Math.min(pos, text.length);
-  for (let i = 0; i < end; i++) if (text.charCodeAt(i) === 10) line++;
+  for (let i = text.indexOf('\n'); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) line++;
   return line;
+}
+
+/**
+ * `lineOf` for many offsets of one text: the newlines' offsets are listed once, on the first
+ * lookup, then each lookup is a binary search. (Scanning from the start for every matrix made
+ * reading a model quadratic in its size: 14 s for K = 400, D = 10.)
+ */
+function lineFinder(text: string): (pos: number) => number {
+  let newlines: number[] | null = null;
+  return (pos) => {
+    if (!newlines) {
+      newlines = [];
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) newlines.push(i);
+    }
+    const end = Math.min(pos, text.length);
+    // The number of newlines before `end`.
+    let lo = 0, hi = newlines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (newlines[mid]! < end) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
 }
 
 const MAX_DEPTH = 64;
@@ -335,11 +363,16 @@ class JsonObjectReader {
     return this.obj.entries.some(([k]) => k === key);
   }
 
+  /** The path of a field: `model.gaussians`, or `model` at the top level (no leading dot). */
+  private pathOf(key: string): string {
+    return this.path ? `${this.path}.${key}` : key;
+  }
+
   get(key: string): JsonValue {
     let found: JsonValue | undefined;
     for (const [k, v] of this.obj.entries) {
       if (k !== key) continue;
-      if (found) this.ctx.fail(v.pos, `${this.path} has the key "${key}" more than once`);
+      if (found) this.ctx.fail(v.pos, `${this.path || 'the top level'} has the key "${key}" more than once`);
       found = v;
     }
     if (!found) this.ctx.fail(this.obj.pos, `${this.path || 'the top level'} has no "${key}" field`);
@@ -350,21 +383,21 @@ class JsonObjectReader {
     const v = this.get(key);
     const n = v.kind === 'number' || v.kind === 'string' ? toCount(v.value) : null;
     if (n === null) {
-      this.ctx.fail(v.pos, `${this.path}.${key} must be a non-negative integer, found ${describeJson(v)}`);
+      this.ctx.fail(v.pos, `${this.pathOf(key)} must be a non-negative integer, found ${describeJson(v)}`);
     }
     return n;
   }
 
   number(key: string): number {
     const v = this.get(key);
-    if (v.kind !== 'number') this.ctx.fail(v.pos, `${this.path}.${key} must be a number, found ${describeJson(v)}`);
+    if (v.kind !== 'number') this.ctx.fail(v.pos, `${this.pathOf(key)} must be a number, found ${describeJson(v)}`);
     return v.value;
   }
 
   object(key: string): JsonObjectReader {
     const v = this.get(key);
-    if (v.kind !== 'object') this.ctx.fail(v.pos, `${this.path}.${key} must be an object, found ${describeJson(v)}`);
-    return new JsonObjectReader(v, this.path ? `${this.path}.${key}` : key, this.ctx);
+    if (v.kind !== 'object') this.ctx.fail(v.pos, `${this.pathOf(key)} must be an object, found ${describeJson(v)}`);
+    return new JsonObjectReader(v, this.pathOf(key), this.ctx);
   }
 
   /** An Armadillo matrix: n_rows, n_cols, vec_state, then the column-major "elem" values. */
@@ -373,7 +406,7 @@ class JsonObjectReader {
     const rows = m.count('n_rows');
     const cols = m.count('n_cols');
     const vecState = m.count('vec_state');
-    const path = `${this.path}.${key}`;
+    const path = this.pathOf(key);
     if (vecState > 2) this.ctx.fail(m.obj.pos, `${path}.vec_state is ${vecState}; it must be 0, 1 or 2`);
     const elems = m.obj.entries.filter(([k]) => k === 'elem').map(([, v]) => v);
     if (elems.length !== rows * cols) {
@@ -413,9 +446,10 @@ function describeJson(v: JsonValue): string {
 
 function readJson(text: string, name: string): RawModel {
   const root = new JsonParser(text, name).parseDocument();
+  const line = lineFinder(text);
   const ctx: JsonContext = {
-    fail: (pos, what) => fail(name, `line ${lineOf(text, pos)}`, what),
-    where: (pos) => `line ${lineOf(text, pos)}`,
+    fail: (pos, what) => fail(name, `line ${line(pos)}`, what),
+    where: (pos) => `line ${line(pos)}`,
   };
   if (root.kind !== 'object') ctx.fail(root.pos, `the top level must be an object with the key "model", found ${describeJson(root)}`);
   if (!root.entries.some(([k]) => k === 'model')) {
@@ -633,11 +667,16 @@ class XmlElementReader {
     private readonly ctx: JsonContext,
   ) {}
 
+  /** The path of a field: `model.gaussians`, or `model` at the top level (no leading dot). */
+  private pathOf(key: string): string {
+    return this.path ? `${this.path}.${key}` : key;
+  }
+
   get(key: string): XmlElement {
     let found: XmlElement | undefined;
     for (const c of this.el.children) {
       if (c.name !== key) continue;
-      if (found) this.ctx.fail(c.pos, `${this.path} has the element <${key}> more than once`);
+      if (found) this.ctx.fail(c.pos, `${this.path || '<cereal>'} has the element <${key}> more than once`);
       found = c;
     }
     if (!found) this.ctx.fail(this.el.pos, `${this.path || '<cereal>'} has no <${key}> element`);
@@ -655,9 +694,9 @@ class XmlElementReader {
 
   count(key: string): number {
     const e = this.get(key);
-    const t = this.leafText(e, `${this.path}.${key}`);
+    const t = this.leafText(e, this.pathOf(key));
     const n = toCount(t);
-    if (n === null) this.ctx.fail(e.pos, `${this.path}.${key} must be a non-negative integer, found ${JSON.stringify(t)}`);
+    if (n === null) this.ctx.fail(e.pos, `${this.pathOf(key)} must be a non-negative integer, found ${JSON.stringify(t)}`);
     return n;
   }
 
@@ -670,16 +709,16 @@ class XmlElementReader {
   }
 
   number(key: string): number {
-    return this.numberOf(this.get(key), `${this.path}.${key}`);
+    return this.numberOf(this.get(key), this.pathOf(key));
   }
 
   child(key: string): XmlElementReader {
-    return new XmlElementReader(this.get(key), this.path ? `${this.path}.${key}` : key, this.ctx);
+    return new XmlElementReader(this.get(key), this.pathOf(key), this.ctx);
   }
 
   matrix(key: string): RawMatrix {
     const m = this.child(key);
-    const path = `${this.path}.${key}`;
+    const path = this.pathOf(key);
     const rows = m.count('n_rows');
     const cols = m.count('n_cols');
     const vecState = m.count('vec_state');
@@ -699,9 +738,10 @@ class XmlElementReader {
 
 function readXml(text: string, name: string): RawModel {
   const root = new XmlParser(text, name).parseDocument();
+  const line = lineFinder(text);
   const ctx: JsonContext = {
-    fail: (pos, what) => fail(name, `line ${lineOf(text, pos)}`, what),
-    where: (pos) => `line ${lineOf(text, pos)}`,
+    fail: (pos, what) => fail(name, `line ${line(pos)}`, what),
+    where: (pos) => `line ${line(pos)}`,
   };
   if (root.name !== 'cereal') ctx.fail(root.pos, `the root element must be <cereal>, found <${root.name}>`);
   if (!root.children.some((c) => c.name === 'model')) {
@@ -872,12 +912,23 @@ interface DistFields {
  * `logDetCov` computed from the covariance the way mlpack computes them. A diagonal model is
  * written as a full one with zero off-diagonals (what mlpack does). Returns a string for `json`
  * and `xml`, bytes for `bin`.
+ *
+ * `model` is a {@link GaussianMixture} or anything {@link GaussianMixture.from} accepts (its
+ * plain-object form, a structuredClone of a model), which is validated first.
+ * @throws InvalidModelError (or its subclass NotPositiveDefiniteError) for an invalid plain-object
+ *   model, or a covariance mlpack's Cholesky factorization rejects.
  */
-export function serializeMlpackModel(model: GaussianMixture, format: 'bin'): Uint8Array;
-export function serializeMlpackModel(model: GaussianMixture, format: 'json' | 'xml'): string;
-export function serializeMlpackModel(model: GaussianMixture, format: MlpackFormat): string | Uint8Array;
-export function serializeMlpackModel(model: GaussianMixture, format: MlpackFormat): string | Uint8Array {
-  if (!(model instanceof GaussianMixture)) throw new InvalidModelError('serializeMlpackModel: model must be a GaussianMixture');
+export function serializeMlpackModel(model: GaussianMixtureLike, format: 'bin'): Uint8Array;
+export function serializeMlpackModel(model: GaussianMixtureLike, format: 'json' | 'xml'): string;
+export function serializeMlpackModel(model: GaussianMixtureLike, format: MlpackFormat): string | Uint8Array;
+export function serializeMlpackModel(input: GaussianMixtureLike, format: MlpackFormat): string | Uint8Array {
+  let model: GaussianMixture;
+  try {
+    model = GaussianMixture.from(input);
+  } catch (e) {
+    if (e instanceof InvalidModelError) throw prefixModelError(e, 'serializeMlpackModel: ');
+    throw e;
+  }
   const k = model.gaussians;
   const d = model.dimensionality;
   const dists: DistFields[] = [];
@@ -890,7 +941,7 @@ export function serializeMlpackModel(model: GaussianMixture, format: MlpackForma
       for (let i = 0; i < d; i++) covariance[i + i * d] = model.covariances[c * d + i]!;
     }
     const covLower = mlpackCholLower(covariance, d);
-    if (!covLower) throw new InvalidModelError(`serializeMlpackModel: covariance of component ${c} is not positive definite`);
+    if (!covLower) throw new NotPositiveDefiniteError(c, `serializeMlpackModel: covariance of component ${c} is not positive definite`);
     const invLower = armaInvTrimatl(covLower, d);
     dists.push({
       mean: model.means.slice(c * d, (c + 1) * d),

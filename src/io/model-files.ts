@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import type { GaussianMixture } from '../model/gaussian-mixture.js';
+import type { GaussianMixture, GaussianMixtureLike } from '../model/gaussian-mixture.js';
 import { InvalidModelError, WebGmmError } from '../errors.js';
 import { parseWebgmmModel, serializeWebgmmModel } from './webgmm-model.js';
 import { parseMlpackModel, serializeMlpackModel, type MlpackFormat } from './mlpack-model.js';
@@ -56,7 +56,7 @@ export async function readModelFile(path: string): Promise<{ model: GaussianMixt
  */
 export async function writeModelFile(
   path: string,
-  model: GaussianMixture,
+  model: GaussianMixtureLike,
   format?: ModelFormat,
   training?: Record<string, unknown>,
 ): Promise<void> {

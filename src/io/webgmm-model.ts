@@ -1,8 +1,9 @@
 /**
  * webgmm's own model format: versioned JSON (browser-safe; file access is in model-files.ts).
  */
-import { GaussianMixture, type GaussianMixtureJSON } from '../model/gaussian-mixture.js';
-import { InvalidModelError } from '../errors.js';
+import { GaussianMixture, type GaussianMixtureJSON, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
+import { InvalidModelError, prefixModelError } from '../errors.js';
+import { describeValue } from '../data.js';
 
 /** The `format` tag and current version of webgmm's model JSON. */
 export const WEBGMM_MODEL_FORMAT = 'webgmm.GaussianMixture';
@@ -27,7 +28,20 @@ export interface WebgmmModelFile extends Required<GaussianMixtureJSON> {
   training?: Record<string, unknown>;
 }
 
-export function serializeWebgmmModel(model: GaussianMixture, training?: Record<string, unknown>): string {
+/**
+ * webgmm's model file for `model`: a {@link GaussianMixture}, or anything
+ * {@link GaussianMixture.from} accepts (its plain-object form, a structuredClone of a model), which
+ * is validated first.
+ * @throws InvalidModelError (or its subclass NotPositiveDefiniteError) for an invalid plain-object model.
+ */
+export function serializeWebgmmModel(input: GaussianMixtureLike, training?: Record<string, unknown>): string {
+  let model: GaussianMixture;
+  try {
+    model = GaussianMixture.from(input);
+  } catch (e) {
+    if (e instanceof InvalidModelError) throw prefixModelError(e, 'serializeWebgmmModel: ');
+    throw e;
+  }
   const json = model.toJSON();
   const file: WebgmmModelFile = {
     format: WEBGMM_MODEL_FORMAT,
@@ -70,14 +84,17 @@ function webgmmModelFromObject(parsed: unknown, name: string): GaussianMixture {
       covariances: o.covariances as number[][][],
     });
   } catch (e) {
-    if (e instanceof InvalidModelError) throw new InvalidModelError(`${name}: ${e.message}`);
+    if (e instanceof InvalidModelError) throw prefixModelError(e, `${name}: `);
     throw e;
   }
-  if (o.gaussians !== undefined && o.gaussians !== model.gaussians) {
-    throw new InvalidModelError(`${name}: "gaussians" is ${o.gaussians} but the file holds ${model.gaussians} components`);
-  }
-  if (o.dimensionality !== undefined && o.dimensionality !== model.dimensionality) {
-    throw new InvalidModelError(`${name}: "dimensionality" is ${o.dimensionality} but the means have ${model.dimensionality}`);
+  // Informative counts: when present, numbers that agree with the parameters.
+  for (const [key, value, actual, what] of [
+    ['gaussians', o.gaussians as unknown, model.gaussians, `the file holds ${model.gaussians} components`],
+    ['dimensionality', o.dimensionality as unknown, model.dimensionality, `the means have ${model.dimensionality}`],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'number') throw new InvalidModelError(`${name}: "${key}" must be a number (${what}), got ${describeValue(value)}`);
+    if (value !== actual) throw new InvalidModelError(`${name}: "${key}" is ${value} but ${what}`);
   }
   return model;
 }

@@ -33,6 +33,28 @@ export interface GaussianMixtureInput {
   covariances: readonly (readonly ArrayLike<number>[])[] | readonly ArrayLike<number>[];
 }
 
+/**
+ * The packed form a {@link GaussianMixture} holds its parameters in, as the model itself or a
+ * `structuredClone` of it (e.g. one sent to or from a worker) has them: flat row-major typed
+ * arrays of K weights, K×D means and K×D×D covariances or K×D variances. The constructor accepts
+ * it, copying and validating as for the nested form; `gaussians` and `dimensionality`, where
+ * given, must agree with the arrays (D is otherwise the means' length / K).
+ */
+export interface GaussianMixturePackedInput {
+  covarianceType: CovarianceType;
+  gaussians?: number;
+  dimensionality?: number;
+  weights: ArrayLike<number>;
+  means: Float64Array | Float32Array;
+  covariances: Float64Array | Float32Array;
+}
+
+/**
+ * Whatever {@link GaussianMixture.from} accepts: a model, its plain-object form or its packed form
+ * (also what the model-file serializers accept, and, at run time, `train()`'s `inputModel`).
+ */
+export type GaussianMixtureLike = GaussianMixture | GaussianMixtureInput | GaussianMixturePackedInput;
+
 /** Relative tolerance for symmetry of covariances from files or other programs (rounding ~1e-16). */
 export const SYMMETRY_TOLERANCE = 1e-8;
 /** Weights must sum to 1 within this. */
@@ -48,6 +70,14 @@ const LOG_2PI = Math.log(2 * Math.PI);
  * rounding), finite means of
  * dimension D, covariances symmetric (relative tolerance 1e-8, then symmetrized) and positive definite.
  *
+ * The parameter arrays (`weights`, `means`, `covariances`, and the factors derived from them) are
+ * the model's own and read-only: the model computes with factors it derived once, when it was
+ * built, so writing into these arrays is unsupported (scoring would ignore an edited covariance
+ * but use an edited weight or mean, unvalidated, while `toJSON()` and the file writers save every
+ * edit). To change a model, build a new one from edited copies:
+ * `GaussianMixture.fromArrays(m.covarianceType, m.weights.slice(), means, m.covariances.slice())`
+ * (validated, not copied again) or `new GaussianMixture({ ...m.toJSON(), means })`.
+ *
  * @example
  * const gmm = new GaussianMixture({
  *   weights: [0.5, 0.5],
@@ -62,21 +92,51 @@ export class GaussianMixture {
   /** Dimensionality D. */
   readonly dimensionality: number;
   readonly covarianceType: CovarianceType;
-  /** K weights. */
+  /**
+   * K weights. The model's own array, read-only: writing into it is unsupported (it bypasses
+   * validation). For other weights, build a new model from a copy:
+   * `GaussianMixture.fromArrays(m.covarianceType, weights, m.means.slice(), m.covariances.slice())`.
+   */
   readonly weights: Float64Array;
-  /** K×D means, row-major. */
+  /**
+   * K×D means, row-major. The model's own array, read-only: writing into it is unsupported (it
+   * bypasses validation). For other means, build a new model from a copy:
+   * `GaussianMixture.fromArrays(m.covarianceType, m.weights.slice(), means, m.covariances.slice())`.
+   */
   readonly means: Float64Array;
-  /** Full: K×D×D covariances, row-major; diagonal: K×D variances. */
+  /**
+   * Full: K×D×D covariances, row-major; diagonal: K×D variances. The model's own array,
+   * read-only: the model scores with the factors below, derived once, so an edit here would be
+   * ignored by `logPdf` and the like but saved by `toJSON()` and the file writers. For other
+   * covariances, build a new model from a copy:
+   * `GaussianMixture.fromArrays(m.covarianceType, m.weights.slice(), m.means.slice(), covariances)`
+   * (or `new GaussianMixture({ ...m.toJSON(), covariances })`).
+   */
   readonly covariances: Float64Array;
-  /** Full: K lower Cholesky factors L_k (Σ_k = L_k L_kᵀ), K×D×D; diagonal: K×D standard deviations. */
+  /**
+   * Full: K lower Cholesky factors L_k (Σ_k = L_k L_kᵀ), K×D×D; diagonal: K×D standard
+   * deviations. Derived from `covariances`; the model's own array, read-only.
+   */
   readonly choleskyFactors: Float64Array;
-  /** Full: K precision factors P_k = L_k⁻¹, K×D×D lower-triangular; diagonal: K×D inverse variances. */
+  /**
+   * Full: K precision factors P_k = L_k⁻¹, K×D×D lower-triangular; diagonal: K×D inverse
+   * variances. Derived from `covariances`; the model's own array, read-only.
+   */
   readonly precisionFactors: Float64Array;
-  /** K values of log det Σ_k. */
+  /** K values of log det Σ_k. Derived from `covariances`; the model's own array, read-only. */
   readonly logDets: Float64Array;
 
-  /** @throws InvalidModelError naming the field (and index) at fault. */
-  constructor(json: GaussianMixtureInput) {
+  /**
+   * Validates and copies a model's parameters: the nested plain-object form
+   * ({@link GaussianMixtureInput}, what `toJSON()` returns), or the packed form a model holds
+   * ({@link GaussianMixturePackedInput}: another model, or a `structuredClone` of one), which gives
+   * the model `new GaussianMixture(model.toJSON())` would. (For an exact copy of a model without
+   * re-validation, use `clone()`.)
+   * @throws InvalidModelError naming the field (and index) at fault.
+   * @throws NotPositiveDefiniteError (an InvalidModelError) naming the component whose covariance
+   *   is not positive definite (a variance ≤ 0 included).
+   */
+  constructor(json: GaussianMixtureInput | GaussianMixturePackedInput) {
     const parsed = parseJSON(json);
     this.gaussians = parsed.k;
     this.dimensionality = parsed.d;
@@ -85,9 +145,7 @@ export class GaussianMixture {
     this.means = parsed.means;
     this.covariances = parsed.covariances;
     const f = factorize(parsed.type, parsed.k, parsed.d, parsed.covariances);
-    if (typeof f === 'number') {
-      throw new InvalidModelError(`covariance of component ${f} is not positive definite`);
-    }
+    if (typeof f === 'number') throw new NotPositiveDefiniteError(f, `covariance of component ${f} is not positive definite`);
     this.choleskyFactors = f.chol;
     this.precisionFactors = f.prec;
     this.logDets = f.logDets;
@@ -166,8 +224,8 @@ export class GaussianMixture {
     return m;
   }
 
-  /** Accepts a model or its plain-object form. */
-  static from(model: GaussianMixture | GaussianMixtureInput): GaussianMixture {
+  /** Accepts a model (returned as is), its plain-object form or its packed form (see the constructor). */
+  static from(model: GaussianMixtureLike): GaussianMixture {
     return model instanceof GaussianMixture ? model : new GaussianMixture(model);
   }
 
@@ -216,7 +274,7 @@ export class GaussianMixture {
     return Math.exp(this.logPdf(x));
   }
 
-  /** log p(x_n) for every point (scikit-learn's `score_samples`). */
+  /** log p(x_n) for every point (scikit-learn's `score_samples`); no points give an empty array. */
   scoreSamples(data: DataInput): Float64Array {
     return this.scoreDataset(this.checkData(data));
   }
@@ -237,10 +295,17 @@ export class GaussianMixture {
 
   /**
    * Total log-likelihood Σ_n w_n log p(x_n) (w_n = 1 without weights). Points whose density
-   * underflows to 0 give −Infinity, as in mlpack.
+   * underflows to 0 give −Infinity, as in mlpack. No points give 0 (an empty sum).
    */
   logLikelihood(data: DataInput, observationWeights?: ArrayLike<number>): number {
     const ds = this.checkData(data);
+    if (ds.n === 0) {
+      // Nothing to weigh: weights may be omitted or empty (not "all zero", as train() says of them).
+      const w = observationWeights as unknown;
+      const empty = typeof w === 'object' && w !== null && (w as ArrayLike<unknown>).length === 0;
+      if (w !== undefined && !empty) checkObservationWeights(w, 0);
+      return 0;
+    }
     // Checked as train() checks them, before any work: one finite weight ≥ 0 per point, not all zero.
     return this.totalLogLikelihood(ds, checkObservationWeights(observationWeights, ds.n));
   }
@@ -256,7 +321,7 @@ export class GaussianMixture {
     return s;
   }
 
-  /** Index of the most probable component of every point. */
+  /** Index of the most probable component of every point (an empty array for no points). */
   predict(data: DataInput): Int32Array {
     const ds = this.checkData(data);
     const k = this.gaussians;
@@ -276,9 +341,9 @@ export class GaussianMixture {
   }
 
   /**
-   * Posterior component probabilities, an N×K row-major matrix (rows sum to 1). A point whose
-   * density underflows to 0 under every component gets the mixture weights (and `predict` the
-   * heaviest component).
+   * Posterior component probabilities, an N×K row-major matrix (rows sum to 1; 0×K for no
+   * points). A point whose density underflows to 0 under every component gets the mixture weights
+   * (and `predict` the heaviest component).
    */
   predictProba(data: DataInput): DenseMatrix<Float64Array> {
     const ds = this.checkData(data);
@@ -289,13 +354,17 @@ export class GaussianMixture {
     return { data: out, rows: ds.n, cols: k };
   }
 
-  /** Bayesian information criterion −2 log L + p log N (lower is better). */
+  /**
+   * Bayesian information criterion −2 log L + p log N (lower is better).
+   * @throws InvalidDataError for no points (log N is not defined).
+   */
   bic(data: DataInput): number {
     const ds = this.checkData(data);
+    if (ds.n === 0) throw new InvalidDataError('data: has no rows (BIC needs at least one point: its penalty is p log N)');
     return -2 * this.totalLogLikelihood(ds) + this.parameterCount * Math.log(ds.n);
   }
 
-  /** Akaike information criterion −2 log L + 2p (lower is better). */
+  /** Akaike information criterion −2 log L + 2p (lower is better; 2p for no points). */
   aic(data: DataInput): number {
     return -2 * this.totalLogLikelihood(this.checkData(data)) + 2 * this.parameterCount;
   }
@@ -377,8 +446,10 @@ export class GaussianMixture {
     return out;
   }
 
+  /** The data as a Dataset of D columns; zero rows are allowed (`[]` has no columns to check). */
   private checkData(data: DataInput): Dataset {
-    const ds = toDataset(data);
+    const ds = toDataset(data, 'data', { allowEmpty: true });
+    if (ds.n === 0 && ds.d === 0) return { data: ds.data, n: 0, d: this.dimensionality };
     if (ds.d !== this.dimensionality) {
       throw new InvalidArgumentError('data', `data has ${ds.d} columns but the model has dimensionality ${this.dimensionality}`);
     }
@@ -501,9 +572,10 @@ function checkCovariances(
     } else {
       for (let j = 0; j < d; j++) {
         const v = cov[c * d + j]!;
-        if (!Number.isFinite(v) || (positiveVariances && v <= 0)) {
-          throw new InvalidModelError(`${prefix}covariances[${c}][${j}] = ${v}: variances must be finite and > 0`);
-        }
+        const message = `${prefix}covariances[${c}][${j}] = ${v}: variances must be finite and > 0`;
+        if (!Number.isFinite(v)) throw new InvalidModelError(message);
+        // Not positive definite, as fromArrays reports it (there from factorize), with the entry named.
+        if (positiveVariances && v <= 0) throw new NotPositiveDefiniteError(c, message);
       }
     }
   }
@@ -544,29 +616,57 @@ function meanDimensionality(mu: readonly unknown[], cov: readonly unknown[]): { 
   return { d, why };
 }
 
-function parseJSON(json: GaussianMixtureInput): Parsed {
+/** A typed array of numbers (not a DataView): the packed form's means and covariances. */
+function isTypedArray(v: unknown): v is Float64Array {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView);
+}
+
+/** What an error message says a packed array is: "a Float64Array of 4 values". */
+function describePacked(a: ArrayLike<unknown>): string {
+  return `${describe(a)} of ${a.length} value${a.length === 1 ? '' : 's'}`;
+}
+
+/** Where to turn with a packed array the constructor cannot take. */
+const PACKED_HINT =
+  'pass the model itself (GaussianMixture.from(model), or model.clone() for a copy), ' +
+  'GaussianMixture.fromArrays(covarianceType, weights, means, covariances) for packed Float64Arrays, ' +
+  'or the nested form { weights: [K], means: [K][D], covariances: [K][D][D] or [K][D] }';
+
+/**
+ * The weights checked and copied, renormalized where they are off by more than rounding; the
+ * others are kept exactly as given, so that models read from files (mlpack's sum to 1 ± a few
+ * ulps) round-trip bit for bit.
+ */
+function packWeights(w: ArrayLike<number>): Float64Array {
+  const k = w.length;
+  const weights = new Float64Array(k);
+  const sum = checkWeights(w, 'model.');
+  weights.set(w);
+  if (Math.abs(sum - 1) > 4 * k * Number.EPSILON) for (let c = 0; c < k; c++) weights[c] = weights[c]! / sum;
+  return weights;
+}
+
+function parseJSON(json: GaussianMixtureInput | GaussianMixturePackedInput): Parsed {
   if (typeof json !== 'object' || json === null) throw new InvalidModelError('model must be an object { weights, means, covariances }');
   const { weights: w, means: mu, covariances: cov } = json;
   if (!isNumberArray(w) || w.length === 0) throw new InvalidModelError('model.weights must be a non-empty array of numbers');
   const k = w.length;
+  // A model, or a structuredClone of one: its means and covariances are flat typed arrays.
+  if (isTypedArray(mu)) return parsePacked(json as GaussianMixturePackedInput, w);
   if (!Array.isArray(mu) || mu.length !== k) {
-    throw new InvalidModelError(`model.means must hold one mean per component: ${k} weights but ${Array.isArray(mu) ? mu.length : 'no'} means`);
+    const got = mu === undefined ? 'no means' : Array.isArray(mu) ? `${mu.length} means` : `means is ${describe(mu)}`;
+    throw new InvalidModelError(`model.means must hold one mean per component: ${k} weights but ${got}`);
   }
   if (!Array.isArray(cov) || cov.length !== k) {
-    throw new InvalidModelError(`model.covariances must hold one covariance per component: ${k} weights but ${Array.isArray(cov) ? cov.length : 'no'} covariances`);
+    const got = cov === undefined ? 'no covariances' : Array.isArray(cov) ? `${cov.length} covariances` : `covariances is ${describe(cov)}`;
+    throw new InvalidModelError(`model.covariances must hold one covariance per component: ${k} weights but ${got}`);
   }
   let type = json.covarianceType;
   // Matrices (full) nest one level deeper than variance vectors; rows may be typed arrays.
   if (type === undefined) type = isNumberArray(cov[0]) && isNumberArray((cov[0] as ArrayLike<unknown>)[0]) ? 'full' : 'diagonal';
   checkCovarianceType(type, 'model.covarianceType');
 
-  const weights = new Float64Array(k);
-  const sum = checkWeights(w, 'model.');
-  weights.set(w);
-  // Renormalize weights that are off by more than rounding; keep the others exactly as given, so
-  // that models read from files (mlpack's sum to 1 ± a few ulps) round-trip bit for bit.
-  if (Math.abs(sum - 1) > 4 * k * Number.EPSILON) for (let c = 0; c < k; c++) weights[c] = weights[c]! / sum;
-
+  const weights = packWeights(w);
   const { d, why } = meanDimensionality(mu, cov);
   if (d === 0) throw new InvalidModelError('model.means[0] must be a non-empty array of numbers');
   const means = new Float64Array(k * d);
@@ -611,6 +711,65 @@ function parseJSON(json: GaussianMixtureInput): Parsed {
       copyNumbers(m, covariances, c * d, (j) => `model.covariances[${c}][${j}]`);
       checkCovariances('diagonal', covariances, c, c + 1, d, 'model.', true);
     }
+  }
+  return { type, k, d, weights, means, covariances };
+}
+
+/**
+ * The packed form ({@link GaussianMixturePackedInput}): copied, and checked, symmetrized and
+ * renormalized as the nested form is, so that a model or its structuredClone gives the model its
+ * toJSON() would.
+ */
+function parsePacked(json: GaussianMixturePackedInput, w: ArrayLike<number>): Parsed {
+  const k = w.length;
+  // Typed arrays (isTypedArray), of any element type: BigInt64Array's bigints are rejected below.
+  const mu = json.means as Float64Array;
+  const cov = json.covariances as unknown;
+  const got = `model.means is ${describePacked(mu)} (the packed K×D form a GaussianMixture holds)`;
+  const type = json.covarianceType as unknown;
+  if (type === undefined) {
+    throw new InvalidModelError(`${got}: the packed form needs its covarianceType ('full' or 'diagonal') too; or ${PACKED_HINT}`);
+  }
+  checkCovarianceType(type, 'model.covarianceType');
+  const dim = json.dimensionality as unknown;
+  let d: number;
+  if (dim !== undefined) {
+    if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1) {
+      throw new InvalidModelError(`model.dimensionality must be a positive integer, got ${describe(dim)}`);
+    }
+    d = dim;
+    if (mu.length !== k * d) throw new InvalidModelError(`${got}, but ${k} weights and dimensionality ${d} need ${k * d} (K×D)`);
+  } else {
+    d = mu.length / k;
+    if (!Number.isInteger(d) || d < 1) throw new InvalidModelError(`${got}, which is not K×D for the K = ${k} weights (D ≥ 1)`);
+  }
+  const gaussians = json.gaussians as unknown;
+  if (gaussians !== undefined && gaussians !== k) {
+    throw new InvalidModelError(`model.gaussians is ${describe(gaussians)} but model.weights has ${k} weights`);
+  }
+  const need = type === 'full' ? k * d * d : k * d;
+  const shape = type === 'full' ? 'K×D×D' : 'K×D variances';
+  if (!isTypedArray(cov)) {
+    throw new InvalidModelError(
+      `${got}, but model.covariances is ${describe(cov)}: packed means go with packed covariances (a typed array of ${need} values, ${shape}); or ${PACKED_HINT}`,
+    );
+  }
+  if (cov.length !== need) {
+    throw new InvalidModelError(`model.covariances has ${cov.length} values but ${type} covariances of ${k} components in ${d} dimensions need ${need} (${shape})`);
+  }
+  const weights = packWeights(w);
+  const means = new Float64Array(k * d);
+  for (let c = 0; c < k; c++) {
+    copyNumbers(mu.subarray(c * d, (c + 1) * d), means, c * d, (j) => `model.means[${c}][${j}]`);
+  }
+  checkMeans(means, 0, k, d, 'model.');
+  const covariances = new Float64Array(need);
+  const per = type === 'full' ? d * d : d;
+  for (let c = 0; c < k; c++) {
+    const label = (j: number) => (type === 'full' ? `model.covariances[${c}][${Math.floor(j / d)}][${j % d}]` : `model.covariances[${c}][${j}]`);
+    copyNumbers(cov.subarray(c * per, (c + 1) * per), covariances, c * per, label);
+    checkCovariances(type, covariances, c, c + 1, d, 'model.', true);
+    if (type === 'full') symmetrizeInPlace(covariances, d, c * d * d);
   }
   return { type, k, d, weights, means, covariances };
 }

@@ -12,13 +12,16 @@ export class Rng {
   private s3: number;
   private spareNormal: number | null = null;
 
-  /** @param seed any finite number; its integer part (up to 2^53) selects the stream. */
+  /**
+   * @param seed any finite number; its integer part selects the stream. Every integer with
+   *   |seed| ≤ 2^53 − 1 has its own stream: a negative seed's never equals any other seed's.
+   */
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
     const s = Math.trunc(Math.abs(seed));
     const lo = s % 0x100000000;
     const hi = Math.floor(s / 0x100000000);
-    let x = (lo ^ Math.imul(hi, 0x9e3779b9) ^ (seed < 0 ? 0x5bd1e995 : 0)) >>> 0;
+    let x = (lo ^ Math.imul(hi, 0x9e3779b9)) >>> 0;
     const next = (): number => {
       // splitmix32: decorrelates nearby seeds.
       x = (x + 0x9e3779b9) >>> 0;
@@ -31,6 +34,19 @@ export class Rng {
     this.s1 = next() ^ hi;
     this.s2 = next();
     this.s3 = next();
+    if (seed <= -1) {
+      // The sign goes into state that no seed ≥ 0 has, not into x: x is a 32-bit function of the
+      // seed's 53 bits, so a sign mixed into it made every −s the same stream as some positive
+      // seed. A seed ≥ 0 has s0 = next() (one-to-one with x) and s1 = next() ^ hi with hi < 2^21
+      // (|seed| < 2^53). A negative seed XORs s1 with a word whose top bit is set, so it is
+      // unlike every seed ≥ 0 with the same s0, and the seeds ≥ 0 keep their streams exactly. The
+      // other bits of that word, and of the words XORed into s2 and s3, are further splitmix
+      // outputs, so −s and s do not differ by a fixed pattern (their first outputs would be
+      // correlated).
+      this.s1 ^= next() | 0x80000000;
+      this.s2 ^= next();
+      this.s3 ^= next();
+    }
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
