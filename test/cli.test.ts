@@ -379,7 +379,7 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     ['unwritable output path', () => ['train', '-i', BLOBS, '-g', '2', '-M', join(dir, 'no', 'such', 'dir', 'm.json')], /--output_model_file .*m\.json: cannot write there/],
     ['weights file of the wrong length', () => ['train', '-i', BLOBS, '-g', '2', '--weights_file', file('short-w.csv', '1\n2\n3\n')], /short-w\.csv: has 3 weights but the data has 3000 points/],
     ['negative weight', () => ['train', '-i', file('tiny.csv', '1\n2\n3\n'), '-g', '1', '--weights_file', file('neg-w.csv', '1\n-2\n3\n')], /neg-w\.csv: line 2/],
-    ['probability: model of another dimension', () => ['probability', '-i', file('d1.csv', '1\n2\n'), '-m', join(MODELS, 'blobs3_k3_full.xml')], /has dimensionality 2 but .*d1\.csv has 1 columns/],
+    ['probability: model of another dimension', () => ['probability', '-i', file('d1.csv', '1\n2\n'), '-m', join(MODELS, 'blobs3_k3_full.xml')], /has dimensionality 2 but .*d1\.csv has 1 column$/],
     ['generate: negative samples', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '-5'], /--samples must be an integer > 0/],
     // mlpack's gmm_generate: "number of samples must be greater than 0".
     ['generate: zero samples', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '0'], /--samples must be an integer > 0/],

@@ -91,6 +91,51 @@ describe('parseDelimited', () => {
   });
 });
 
+describe('parseDelimited: quoting, headers, number syntax, non-text input', () => {
+  it('removes one pair of double quotes around cells, and splits quoted headers by RFC 4180', () => {
+    const all = parseDelimited('"x","y"\r\n"1.5","-2"\r\n"3e-1","4"\r\n');
+    expect([all.rows, all.cols, all.format, ...all.data]).toEqual([2, 2, 'csv', 1.5, -2, 0.3, 4]);
+    expect(all.header).toEqual(['x', 'y']);
+    const noHeader = parseDelimited('"1","2"\n3,"4"\n', { format: 'csv' });
+    expect([noHeader.headerSkipped, ...noHeader.data]).toEqual([false, 1, 2, 3, 4]);
+    const h = parseDelimited('"a,b",c\n1,2\n');
+    expect([h.cols, h.header]).toEqual([2, ['a,b', 'c']]);
+    expect(parseDelimited('"a ""b""",c\n1,2\n').header).toEqual(['a "b"', 'c']);
+    expect(() => parseDelimited('a,b\n"1,5",2\n', { name: 'f' })).toThrow(/^f: line 2, column 1: "1,5" is not a number$/);
+  });
+
+  it('takes the separator from the first data line when the first line is a header', () => {
+    const t = parseDelimited('price, usd\tqty\n1.5\t2\n');
+    expect([t.format, t.header, ...t.data]).toEqual(['tsv', ['price, usd', 'qty'], 1.5, 2]);
+    const c = parseDelimited('x y z\n1,2,3\n');
+    expect([c.format, c.header, ...c.data]).toEqual(['csv', ['x', 'y', 'z'], 1, 2, 3]);
+  });
+
+  it('refuses a first line mixing numbers and other text instead of dropping it as a header', () => {
+    const hint = '(line 1 has numeric cells, so it is read as data: a header line must have no numeric cells)';
+    expect(() => parseDelimited('1,2,NA\n3,4,5\n', { name: 'f' })).toThrow(`f: line 1, column 3: "NA" is not a number ${hint}`);
+    expect(() => parseDelimited('1 000,2\n3,4\n', { name: 'f' })).toThrow(`f: line 1, column 1: "1 000" is not a number ${hint}`);
+    expect(parseDelimited('a,b\n1,2\n').headerSkipped).toBe(true);
+  });
+
+  it('accepts decimal notation only', () => {
+    expect(() => parseDelimited('1,2\n0x10,2\n', { name: 'f' })).toThrow(/^f: line 2, column 1: "0x10" is not a number \(only decimal notation is accepted\)$/);
+    expect(() => parseDelimited('1 2\n3 0b11\n', { name: 'f' })).toThrow(/^f: line 2, column 2: "0b11" is not a number/);
+    expect(() => parseDelimited('1\t2\n3\t0o7\n', { name: 'f' })).toThrow(/^f: line 2, column 2: "0o7" is not a number/);
+    expect([...parseDelimited('5.,.5,-0e0,1E+2\n').data]).toEqual([5, 0.5, -0, 100]);
+  });
+
+  it('names UTF-16, compressed, NumPy and binary input instead of parsing it', () => {
+    const u16 = new Uint8Array(Buffer.from('\uFEFFa,b\n1,2\n', 'utf16le'));
+    expect(() => parseDelimited(u16, { name: 'u.csv' })).toThrow(/^u\.csv: looks like UTF-16 text \(little-endian, byte-order mark FF FE\); save or convert it as UTF-8$/);
+    expect(() => parseDelimited(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0]), { name: 'g' })).toThrow(/^g: looks like gzip-compressed data; decompress it first$/);
+    const npy = new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
+    expect(() => parseDelimited(npy.buffer, { name: 'n' })).toThrow(/^n: looks like NumPy \.npy data, not text$/);
+    expect(() => parseDelimited('1,2\n\u0000\n', { name: 's' })).toThrow(/^s: looks like binary data \(it contains NUL bytes\), not text$/);
+    expect(() => parseDelimited(new TextEncoder().encode('1,2\n3,4'))).not.toThrow();
+  });
+});
+
 describe('parseDelimited argument checks', () => {
   function rejects(f: () => unknown, parameter: string, message: RegExp): void {
     let error: unknown;

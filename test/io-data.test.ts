@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, InvalidDataError, WebGmmError } from '../src/errors.js';
 import {
   fastParseNumber,
+  npyReading,
   readDataFile,
   readWeightsFile,
   writeColumn,
@@ -184,10 +187,10 @@ describe('readDataFile: text formats', () => {
     expect(w.headerSkipped).toBe(true);
     expect(w.header).toEqual(['height', 'weight']);
     expect([...w.data]).toEqual([1.5, 60]);
-    // A header with one numeric-looking name is still a header; pandas' empty index name too.
-    const mixed = await readDataFile(await file('a.csv', ',x,2\n0,1,2\n'));
-    expect(mixed.header).toEqual(['', 'x', '2']);
-    expect([...mixed.data]).toEqual([0, 1, 2]);
+    // pandas' empty index name is a header cell (no cell is a number).
+    const indexed = await readDataFile(await file('a.csv', ',x,y\n0,1,2\n'));
+    expect(indexed.header).toEqual(['', 'x', 'y']);
+    expect([...indexed.data]).toEqual([0, 1, 2]);
   });
 
   it('reads a BOM-prefixed CRLF fixture with a quoted header', async () => {
@@ -198,8 +201,8 @@ describe('readDataFile: text formats', () => {
     expect([...r.data]).toEqual([5.1, 3.5, 4.9, 3.0, 4.7, 3.2]);
   });
 
-  it('accepts every token JavaScript reads as a finite number', async () => {
-    const tokens = ['-0', '+3', '.5', '5.', '-.25e1', '1E+2', '0x1F', '0b101', '0o17', '007', '1e-400', '123456789012345678901234567890'];
+  it('accepts every decimal token JavaScript reads as a finite number', async () => {
+    const tokens = ['-0', '+3', '.5', '5.', '-.25e1', '1E+2', '007', '1e-400', '123456789012345678901234567890', '+.5E-3', '0.000e+000'];
     const r = await readDataFile(await file('a.csv', tokens.join(',') + '\n'));
     expect(firstDiff(r.data, tokens.map(Number))).toBe(-1);
     expect(Object.is(r.data[0], -0)).toBe(true);
@@ -441,8 +444,8 @@ describe('readDataFile: errors', () => {
     expect([e.row, e.column]).toEqual([3, 1]);
     const w = await file('data.txt', '1 2\n3 4x\n');
     await expectDataError(readDataFile(w), `${w}: line 2, column 2: "4x" is not a number`);
-    const q = await file('data.csv', 'x\n"1"\n');
-    await expectDataError(readDataFile(q), `${q}: line 2, column 1: "\\"1\\"" is not a number`);
+    const q = await file('data.csv', 'x\n"1"\n"y"\n');
+    await expectDataError(readDataFile(q), `${q}: line 3, column 1: "y" is not a number`);
     const emptyCell = await file('data.csv', '1,,3\n');
     await expectDataError(readDataFile(emptyCell), `${emptyCell}: line 1, column 2 is empty`);
     const trailing = await file('data.csv', '1,2\n3,4,\n');
@@ -602,6 +605,7 @@ describe('.npy', () => {
     };
     expect(bad(enc.encode('1,2,3\n4,5,6\n'))).toBe('x.npy: not a NumPy .npy file (bad magic string; expected "\\x93NUMPY")');
     expect(bad(good.subarray(0, 40))).toMatch(/^x\.npy: truncated \.npy header/);
+    expect(bad(handmade(1, '{', new Uint8Array(0)).subarray(0, 10))).toBe('x.npy: truncated .npy header (header says 1 byte, the file has 0 after the preamble)');
     expect(bad(good.subarray(0, good.length - 1))).toBe("x.npy: data is truncated: shape (2, 2) of <f8 needs 32 bytes but the file has 31");
     expect(bad(handmade(1, "{'descr': '<f8'}\n", new Uint8Array(0)))).toMatch(/^x\.npy: malformed \.npy header/);
     expect(bad(handmade(1, "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }\n", new Uint8Array(16)))).toBe(
@@ -727,5 +731,329 @@ describe('readWeightsFile', () => {
     await expectDataError(readWeightsFile(npyNeg, 2), `${npyNeg}: row 2, column 1: weight -2 is negative (weights must be ≥ 0)`);
     const missing = join(dir, 'nope.csv');
     await expectDataError(readWeightsFile(missing, 2), `${missing}: no such file`);
+  });
+});
+
+describe('readDataFile: CSV quoting', () => {
+  it('reads fully quoted numbers (pandas QUOTE_ALL) exactly', async () => {
+    const values = [1.5, 2, -0.1, 3e-7, 123456.789, 0.30000000000000004];
+    const text = `"a","b","c"\n${values.slice(0, 3).map((v) => `"${v}"`).join(',')}\r\n${values.slice(3).map((v) => `"${v}"`).join(',')}\n`;
+    for (const name of ['q.csv', 'q.txt', 'q.dat']) {
+      const r = await readDataFile(await file(name, text));
+      expect([r.rows, r.cols, r.format], name).toEqual([2, 3, 'csv']);
+      expect(r.header, name).toEqual(['a', 'b', 'c']);
+      expect(firstDiff(r.data, values), name).toBe(-1);
+    }
+    // Without a header, with blanks inside and around the quotes, and mixed with unquoted cells.
+    const bare = await readDataFile(await file('q.csv', '"1.5","2"\n "3" ,4\n" -5 ","6e1"\n'));
+    expect([bare.rows, bare.cols, bare.headerSkipped, ...bare.data]).toEqual([3, 2, false, 1.5, 2, 3, 4, -5, 60]);
+  });
+
+  it('reads quoted values in tab- and blank-separated files', async () => {
+    const tsv = await readDataFile(await file('q.tsv', '"x"\t"y"\n"1"\t2\n3\t"4"\n'));
+    expect([tsv.rows, tsv.cols, ...tsv.data]).toEqual([2, 2, 1, 2, 3, 4]);
+    expect(tsv.header).toEqual(['x', 'y']);
+    const ws = await readDataFile(await file('q.txt', '"sepal length" "sepal width"\n"5.1" 3.5\n'));
+    expect([ws.format, ws.rows, ws.cols, ...ws.data]).toEqual(['whitespace', 1, 2, 5.1, 3.5]);
+    expect(ws.header).toEqual(['sepal length', 'sepal width']);
+  });
+
+  it('splits a quoted header with RFC 4180 rules (separators and "" inside quotes)', async () => {
+    const r = await readDataFile(await file('h.csv', '"a,b",c\n1,2\n'));
+    expect([r.rows, r.cols, ...r.data]).toEqual([1, 2, 1, 2]);
+    expect(r.header).toEqual(['a,b', 'c']);
+    const esc = await readDataFile(await file('h.csv', '"say ""hi"", then",  "x"  ,y\n1,2,3\n'));
+    expect(esc.header).toEqual(['say "hi", then', 'x', 'y']);
+    const tab = await readDataFile(await file('h.tsv', '"a\tb"\tc\n1\t2\n'));
+    expect(tab.header).toEqual(['a\tb', 'c']);
+  });
+
+  it('names bad quoted cells by their content, and still refuses a real mismatch', async () => {
+    const comma = await file('data.csv', 'a,b\n"1,5",2\n');
+    await expectDataError(readDataFile(comma), `${comma}: line 2, column 1: "1,5" is not a number`);
+    const empty = await file('data.csv', '1,2\n"",2\n');
+    await expectDataError(readDataFile(empty), `${empty}: line 2, column 1 is empty`);
+    const text = await file('data.csv', '1,2\n3,"n/a"\n');
+    await expectDataError(readDataFile(text), `${text}: line 2, column 2: "n/a" is not a number`);
+    const trailing = await file('data.csv', '1,2\n"3"x,4\n');
+    await expectDataError(readDataFile(trailing), `${trailing}: line 2, column 1: "\\"3\\"x" is not a number`);
+    const neg = await file('w.csv', '"1"\n"-0.5"\n');
+    await expectDataError(readWeightsFile(neg, 2), `${neg}: line 2, column 1: weight -0.5 is negative (weights must be ≥ 0)`);
+    const ragged = await file('data.csv', '"a,b",c\n1,2,3\n');
+    await expectDataError(readDataFile(ragged), `${ragged}: line 2 has 3 values but the header (line 1) has 2 columns`);
+  });
+});
+
+describe('readDataFile: separator detection with a header', () => {
+  it('picks the separator from the first data line, not the header', async () => {
+    const tsv = await readDataFile(await file('prices.txt', 'price, usd\tqty\n1.5\t2\n3\t4\n'));
+    expect([tsv.format, tsv.rows, tsv.cols, ...tsv.data]).toEqual(['tsv', 2, 2, 1.5, 2, 3, 4]);
+    expect(tsv.header).toEqual(['price, usd', 'qty']);
+    for (const name of ['xyz.txt', 'xyz.dat', 'xyz.csv']) {
+      const csv = await readDataFile(await file(name, 'x y z\n1,2,3\n4,5,6\n'));
+      expect([csv.format, csv.rows, csv.cols, ...csv.data], name).toEqual(['csv', 2, 3, 1, 2, 3, 4, 5, 6]);
+      expect(csv.header, name).toEqual(['x', 'y', 'z']);
+    }
+    const ws = await readDataFile(await file('a.txt', 'a,b\n\n1 2\n'));
+    expect([ws.format, ws.cols]).toEqual(['whitespace', 2]);
+    expect(ws.header).toEqual(['a', 'b']);
+  });
+
+  it('keeps the header\'s separator over single-value data lines, and still reports a mismatch', async () => {
+    const one = await readDataFile(await file('one.txt', 'sepal length\n5.1\n4.9\n'));
+    expect([one.rows, one.cols, one.header]).toEqual([2, 1, ['sepal length']]);
+    const weights = await readDataFile(await file('w.csv', '"sample weight"\n0.5\n'));
+    expect([weights.rows, weights.cols, weights.header]).toEqual([1, 1, ['sample weight']]);
+    const two = await file('two.txt', 'a,b\n1\n');
+    await expectDataError(readDataFile(two), `${two}: line 2 has 1 value but the header (line 1) has 2 columns`);
+    const more = await file('more.txt', 'a,b,c\n1\t2\n');
+    await expectDataError(readDataFile(more), `${more}: line 2 has 2 values but the header (line 1) has 3 columns`);
+  });
+});
+
+describe('readDataFile: the first line', () => {
+  const HINT = 'has numeric cells, so it is read as data: a header line must have no numeric cells';
+
+  it('is an error, not a header, when it mixes numbers with a bad cell', async () => {
+    const cases: [string, number, string][] = [
+      ['1,2,NA\n3,4,5\n', 3, '"NA" is not a number'],
+      ['1.2.3,4\n3,4\n', 1, '"1.2.3" is not a number'],
+      ['1 000,2\n3,4\n', 1, '"1 000" is not a number'],
+      ['-,3\n3,4\n', 1, '"-" is not a number'],
+      ['id,x\n', 0, ''], // a real header (no numbers) for contrast, checked below
+    ];
+    for (const [text, col, what] of cases) {
+      const p = await file('data.csv', text);
+      if (col === 0) continue;
+      const e = await expectDataError(readDataFile(p), `${p}: line 1, column ${col}: ${what} (line 1 ${HINT})`);
+      expect([e.row, e.column]).toEqual([0, col - 1]);
+    }
+    // Counted from the file's first line; empty cells alongside a word and a number too.
+    const late = await file('data.txt', '\n\n7 8 x\n1 2 3\n');
+    await expectDataError(readDataFile(late), `${late}: line 3, column 3: "x" is not a number (line 3 ${HINT})`);
+    const pandas = await file('data.csv', ',x,2\n0,1,2\n');
+    await expectDataError(readDataFile(pandas), `${pandas}: line 1, column 1 is empty (line 1 ${HINT})`);
+    // The hint is for the first line only; a line of numbers and empty cells gets none.
+    const second = await file('data.csv', 'a,b\n1,NA\n');
+    await expectDataError(readDataFile(second), `${second}: line 2, column 2: "NA" is not a number`);
+    const blank = await file('data.csv', '1,,3\n');
+    await expectDataError(readDataFile(blank), `${blank}: line 1, column 2 is empty`);
+  });
+
+  it('is a header (skipped, mlpack-style) only when none of its cells is a number', async () => {
+    for (const text of ['id,x\n1,2\n', '"1st","2nd"\n1,2\n', 'NA,x\n1,2\n', ',x\n1,2\n', '0x10,0x20\n1,2\n']) {
+      const r = await readDataFile(await file('data.csv', text));
+      expect([r.headerSkipped, r.rows, ...r.data], text).toEqual([true, 1, 1, 2]);
+    }
+    for (const text of ['1,2\n3,4\n', '"1","2"\n3,4\n', '-0,+.5\n3,4\n']) {
+      const r = await readDataFile(await file('data.csv', text));
+      expect([r.headerSkipped, r.rows], text).toEqual([false, 2]);
+    }
+    // Weights: the same rule.
+    let skipped = 0;
+    expect([...(await readWeightsFile(await file('w.csv', 'weight\n1\n2\n'), 2, () => skipped++))]).toEqual([1, 2]);
+    expect(skipped).toBe(1);
+    const w = await file('w.txt', '1 kg\n2\n');
+    await expectDataError(readWeightsFile(w, 2), `${w}: line 1, column 2: "kg" is not a number (line 1 ${HINT})`);
+  });
+});
+
+describe('readDataFile: decimal numbers only', () => {
+  it('rejects hexadecimal, binary and octal literals, naming the line and column', async () => {
+    for (const token of ['0x10', '0X1F', '0b11', '0B1', '0o7', '0O17', '-0x10', '+0x10']) {
+      const p = await file('data.csv', `1,2\n3,${token}\n`);
+      const e = await expectDataError(readDataFile(p), `${p}: line 2, column 2: "${token}" is not a number (only decimal notation is accepted)`);
+      expect([e.row, e.column]).toEqual([1, 1]);
+    }
+    const first = await file('data.csv', '0x10,2\n');
+    await expectDataError(readDataFile(first), `${first}: line 1, column 1: "0x10" is not a number (only decimal notation is accepted; line 1 has numeric cells, so it is read as data: a header line must have no numeric cells)`);
+    const ws = await file('data.txt', '1 2\n0b11 4\n');
+    await expectDataError(readDataFile(ws), `${ws}: line 2, column 1: "0b11" is not a number (only decimal notation is accepted)`);
+    const quoted = await file('data.csv', '1,2\n"0o7",4\n');
+    await expectDataError(readDataFile(quoted), `${quoted}: line 2, column 1: "0o7" is not a number (only decimal notation is accepted)`);
+  });
+
+  it('still takes long decimals, huge exponents and leading zeros through the exact fallback', async () => {
+    const tokens = ['0.1000000000000000055511151231257827', '1e-400', '-4.9e-324', '1.7976931348623157e308', '00012.5000', '9007199254740993'];
+    const r = await readDataFile(await file('data.csv', tokens.join(',') + '\n'));
+    expect(firstDiff(r.data, tokens.map(Number))).toBe(-1);
+    const over = await file('data.csv', '1,2\n3,1e400\n');
+    await expectDataError(readDataFile(over), `${over}: line 2, column 2: "1e400" overflows to Infinity (values must be finite)`);
+  });
+});
+
+describe('readDataFile: input that is not UTF-8 text', () => {
+  it('names UTF-16, compressed, archived and binary files in one line', async () => {
+    const text = 'a,b\n1,2\n';
+    const le = Buffer.from('\uFEFF' + text, 'utf16le');
+    const be = Buffer.from(le).swap16();
+    const cases: [string, Uint8Array, string][] = [
+      ['u16.csv', le, 'looks like UTF-16 text (little-endian, byte-order mark FF FE); save or convert it as UTF-8'],
+      ['u16be.txt', be, 'looks like UTF-16 text (big-endian, byte-order mark FE FF); save or convert it as UTF-8'],
+      ['u16nobom.csv', Buffer.from(text, 'utf16le'), 'looks like UTF-16 text (little-endian, no byte-order mark); save or convert it as UTF-8'],
+      ['x.csv', gzipSync(text), 'looks like gzip-compressed data; decompress it first'],
+      ['x.csv.gz', gzipSync(text), 'looks like gzip-compressed data; decompress it first'],
+      ['x.xlsx', Buffer.from('PK\x03\x04\x14\x00\x06\x00', 'latin1'), 'looks like a ZIP archive (or an Excel .xlsx workbook); extract it, or export the sheet as CSV'],
+      ['x.csv', Buffer.from('1,2\n3,4\n\x00\x00\x01', 'latin1'), 'looks like binary data (it contains NUL bytes), not text'],
+      ['x.npy', gzipSync(encodeNpy({ data: new Float64Array([1]), rows: 1, cols: 1 })), 'looks like gzip-compressed data; decompress it first'],
+    ];
+    for (const [name, bytes, what] of cases) {
+      const p = await file(name, bytes);
+      await expectDataError(readDataFile(p), `${p}: ${what}`);
+    }
+    // A tiny file is not mistaken for anything.
+    const tiny = await readDataFile(await file('t.csv', '7'));
+    expect([tiny.rows, tiny.cols, ...tiny.data]).toEqual([1, 1, 7]);
+  });
+
+  it('reads NumPy data under any name as .npy', async () => {
+    const m = { data: new Float64Array([1.5, -2, 3, 4.25, 5, 6]), rows: 3, cols: 2 };
+    for (const name of ['points.csv', 'points.txt', 'points']) {
+      const r = await readDataFile(await file(name, encodeNpy(m)));
+      expect([r.format, r.rows, r.cols, r.headerSkipped], name).toEqual(['npy', 3, 2, false]);
+      expect(firstDiff(r.data, m.data), name).toBe(-1);
+    }
+    const fortran = await readDataFile(join(IO, 'numpy-f4-fortran.npy').replace(/\.npy$/, '.npy'));
+    expect([fortran.rows, fortran.cols]).toEqual([4, 3]);
+  });
+
+  it.skipIf(process.platform === 'win32')('reads a pipe (no size known): NumPy by its magic, text, and truncated NumPy data', async () => {
+    async function throughFifo(bytes: Uint8Array, name = 'fifo'): Promise<ReturnType<typeof readDataFile>> {
+      const sub = join(dir, `p${fileCounter++}`);
+      await mkdir(sub);
+      const p = join(sub, name);
+      execFileSync('mkfifo', [p]);
+      const writer = (async () => {
+        const fh = await open(p, 'w');
+        // Several writes: the reader sees the data in pieces.
+        for (let o = 0; o < bytes.length; o += 5) await fh.write(bytes.subarray(o, Math.min(o + 5, bytes.length)));
+        await fh.close();
+      })();
+      try {
+        return await readDataFile(p);
+      } finally {
+        await writer.catch(() => undefined);
+      }
+    }
+    const m = { data: new Float64Array([1.5, -2, 3, 4.25, 5, 6]), rows: 3, cols: 2 };
+    const npy = await throughFifo(encodeNpy(m));
+    expect([npy.format, npy.rows, npy.cols, ...npy.data]).toEqual(['npy', 3, 2, ...m.data]);
+    const csv = await throughFifo(enc.encode('x,y\n1,2\n3,4\n'));
+    expect([csv.format, csv.rows, csv.cols, ...csv.data]).toEqual(['csv', 2, 2, 1, 2, 3, 4]);
+    const whole = encodeNpy(m);
+    const cut = whole.subarray(0, whole.length - 12);
+    const e = await throughFifo(cut).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(InvalidDataError);
+    expect((e as Error).message).toMatch(/: data is truncated: shape \(3, 2\) of <f8 needs 48 bytes but the file has 36$/);
+  });
+});
+
+/**
+ * A .npy file's bytes for a row-major matrix, in any float dtype, byte order and memory order; only
+ * the preamble and header when `values` is undefined.
+ */
+function npyBytes(descr: '<f8' | '>f8' | '<f4' | '>f4', fortran: boolean, shape: number[], values?: ArrayLike<number>): Uint8Array {
+  const rows = shape[0]!, cols = shape.length === 2 ? shape[1]! : 1;
+  let dict = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  dict += ' '.repeat((64 - ((10 + dict.length + 1) % 64)) % 64) + '\n';
+  const item = descr.endsWith('8') ? 8 : 4;
+  const out = new Uint8Array(10 + dict.length + (values ? rows * cols * item : 0));
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, dict.length & 0xff, dict.length >> 8]);
+  out.set(enc.encode(dict), 10);
+  if (!values) return out;
+  const view = new DataView(out.buffer);
+  const le = descr.startsWith('<');
+  let o = 10 + dict.length;
+  for (let t = 0; t < rows * cols; t++, o += item) {
+    const k = fortran ? (t % rows) * cols + Math.floor(t / rows) : t;
+    if (item === 8) view.setFloat64(o, values[k]!, le);
+    else view.setFloat32(o, values[k]!, le);
+  }
+  return out;
+}
+
+describe('.npy: chunked reading and large files', () => {
+  it('reads in chunks exactly as in one piece (byte orders, Fortran order, chunk sizes not dividing the data)', async () => {
+    const r = rng(11);
+    const saved = npyReading.chunkBytes;
+    try {
+      for (const shape of [[7, 3], [5], [1, 4], [13, 1], [3, 11]]) {
+        const count = shape[0]! * (shape[1] ?? 1);
+        const values = Array.from({ length: count }, () => gaussian(r) * 100);
+        for (const descr of ['<f8', '>f8', '<f4', '>f4'] as const) {
+          for (const fortran of [false, true]) {
+            const bytes = npyBytes(descr, fortran, shape, values);
+            const p = await file('m.npy', bytes);
+            const expected = descr.endsWith('4') ? values.map(Math.fround) : values;
+            for (const chunk of [1, 4, 12, 20, 40, 1 << 20]) {
+              npyReading.chunkBytes = chunk;
+              const m = await readDataFile(p);
+              const label = `${descr} ${fortran ? 'F' : 'C'} (${shape}) chunk ${chunk}`;
+              expect([m.rows, m.cols], label).toEqual([shape[0], shape[1] ?? 1]);
+              expect(m.data, label).toBeInstanceOf(descr.endsWith('4') ? Float32Array : Float64Array);
+              expect(firstDiff(m.data, expected), label).toBe(-1);
+            }
+            expect(firstDiff(parseNpy(bytes, 'mem').data, expected)).toBe(-1);
+          }
+        }
+      }
+    } finally {
+      npyReading.chunkBytes = saved;
+    }
+  });
+
+  it('reports progress once at the end and honours an AbortSignal between chunks', async () => {
+    const m = { data: new Float64Array(4096).map((_, i) => i), rows: 1024, cols: 4 };
+    const bytes = encodeNpy(m);
+    const p = await file('m.npy', bytes);
+    const calls: [number, number][] = [];
+    await readDataFile(p, { onProgress: (a, b) => calls.push([a, b]) });
+    expect(calls).toEqual([[bytes.length, bytes.length]]);
+    const saved = npyReading.chunkBytes;
+    npyReading.chunkBytes = 64;
+    try {
+      const reason = new Error('stop');
+      const c = new AbortController();
+      const pending = readDataFile(p, { signal: c.signal }); // past the first check: aborted between chunks
+      c.abort(reason);
+      await expect(pending).rejects.toBe(reason);
+    } finally {
+      npyReading.chunkBytes = saved;
+    }
+  });
+
+  it('names truncated data from the file size before allocating, including files over 2 GiB (sparse)', async () => {
+    const small = npyBytes('<f8', false, [4, 3], new Array(12).fill(1));
+    const p = await file('cut.npy', small.subarray(0, small.length - 9));
+    await expectDataError(readDataFile(p), `${p}: data is truncated: shape (4, 3) of <f8 needs 96 bytes but the file has 87`);
+    // A corrupt format 2.0 header length (4 GiB): refused without allocating it.
+    const corrupt = new Uint8Array(64);
+    corrupt.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 0xf0, 0xff, 0xff, 0xff]);
+    const c = await file('corrupt.npy', corrupt);
+    await expectDataError(readDataFile(c), `${c}: truncated .npy header (header says 4294967280 bytes, the file has 52 after the preamble)`);
+    // 200M × 2 float64 (3.2 GB) declared, 3 GB present: refused from the sizes, nothing read or allocated.
+    const header = npyBytes('<f8', false, [200_000_000, 2]);
+    expect(header.length).toBe(128);
+    const big = await file('huge.npy', header);
+    const fh = await open(big, 'r+');
+    try {
+      await fh.truncate(3_000_000_000);
+    } finally {
+      await fh.close();
+    }
+    await expectDataError(readDataFile(big), `${big}: data is truncated: shape (200000000, 2) of <f8 needs 3200000000 bytes but the file has ${3_000_000_000 - 128}`);
+  });
+
+  it('says a shape too large to allocate is too large to load (sparse file, nothing read)', async () => {
+    // 2^33 float64 values: more than a typed array may hold.
+    const header = npyBytes('<f8', false, [2 ** 33]);
+    const p = await file('vast.npy', header);
+    const fh = await open(p, 'r+');
+    try {
+      await fh.truncate(header.length + 2 ** 36);
+    } finally {
+      await fh.close();
+    }
+    await expectDataError(readDataFile(p), `${p}: too large to load (shape (8589934592,) of <f8 needs 68719476736 bytes, which could not be allocated)`);
   });
 });

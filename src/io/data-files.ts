@@ -5,14 +5,17 @@
  *
  * Text is streamed in large chunks and parsed byte by byte straight into a growable Float64Array:
  * no per-line strings or row arrays are built, so loading costs about the size of the result plus
- * one chunk. Numbers are parsed exactly: every value equals `Number(token)` bit for bit.
+ * one chunk. Numbers are parsed exactly: every value equals `Number(token)` bit for bit. `.npy` data
+ * is read in chunks straight into a typed array allocated from the header's shape (any size).
  */
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from '../errors.js';
-import { parseNpy } from './npy.js';
-import { TextParser, COMMA, TAB, LF, CR, plural, byteOrderMarkLength, type LoadedData } from './delimited.js';
+import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, type NpyHeader } from './npy.js';
+import {
+  TextParser, COMMA, TAB, LF, CR, plural, byteOrderMarkLength, describeNonText, isNpyMagic, type LoadedData,
+} from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
 
 export type { LoadedData, DataFileFormat } from './delimited.js';
@@ -20,6 +23,12 @@ export { fastParseNumber } from './delimited.js';
 
 const CHUNK_BYTES = 1 << 20;
 const PROGRESS_EVERY = 64 * 1024 * 1024;
+/** Bytes read before deciding whether the input is text (enough for every magic number checked). */
+const SNIFF_BYTES = 16;
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** @internal Bytes of `.npy` data read at a time (64 MiB); tests make it small. */
+export const npyReading = { chunkBytes: 64 * 1024 * 1024 };
 
 export interface ReadDataFileOptions {
   /** Checked between chunks; when aborted, the read rejects with `signal.reason`. */
@@ -35,7 +44,8 @@ function readError(path: string, err: unknown): InvalidDataError {
   return new InvalidDataError(`${path}: cannot read: ${errnoReason(err)}`);
 }
 
-async function statInput(path: string): Promise<number> {
+/** The input's size, and whether it is a regular file (a pipe's or device's size says nothing). */
+async function statInput(path: string): Promise<{ size: number; regular: boolean }> {
   let st;
   try {
     st = await fsp.stat(path);
@@ -43,7 +53,7 @@ async function statInput(path: string): Promise<number> {
     throw readError(path, err);
   }
   if (st.isDirectory()) throw new InvalidDataError(`${path}: is a directory`);
-  return st.size;
+  return { size: st.size, regular: st.isFile() };
 }
 
 /** Rejects non-finite values (and, for weights, negative ones) in npy data, naming the row and column. */
@@ -62,27 +72,134 @@ function checkValues(m: { data: Float64Array | Float32Array; rows: number; cols:
   }
 }
 
-async function load(path: string, options: ReadDataFileOptions, nonneg: boolean): Promise<LoadedData> {
-  const { signal, onProgress } = options;
-  if (signal?.aborted) throw abortError(signal);
-  const total = await statInput(path);
-  const ext = extname(path).toLowerCase();
+/** Sequential reads of a file handle, first serving bytes already read from it (`prefix`). */
+class ByteSource {
+  constructor(
+    private readonly fh: FileHandle,
+    private prefix: Uint8Array,
+  ) {}
 
-  if (ext === '.npy') {
-    let bytes: Buffer;
-    try {
-      bytes = await fsp.readFile(path, signal ? { signal } : undefined);
-    } catch (err) {
-      if (signal?.aborted) throw abortError(signal);
-      throw readError(path, err);
+  /** Fills `dst`, or as much of it as the input has left; returns how many bytes it got. */
+  async fill(dst: Uint8Array): Promise<number> {
+    let got = 0;
+    if (this.prefix.length > 0) {
+      got = Math.min(this.prefix.length, dst.length);
+      dst.set(this.prefix.subarray(0, got));
+      this.prefix = this.prefix.subarray(got);
     }
-    if (signal?.aborted) throw abortError(signal);
-    onProgress?.(bytes.length, Math.max(total, bytes.length));
-    if (bytes.length === 0) throw new InvalidDataError(`${path}: the file is empty`);
-    const m = parseNpy(bytes, path);
-    checkValues(m, path, nonneg);
-    return { data: m.data, rows: m.rows, cols: m.cols, format: 'npy', headerSkipped: false };
+    while (got < dst.length) {
+      const { bytesRead } = await this.fh.read(dst, got, dst.length - got, null);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got;
   }
+}
+
+/**
+ * Reads `.npy` data from `source`, positioned at the file's start. The header is read first; when
+ * the input's size is known (`size`, a regular file's), data shorter than the shape needs is an
+ * error before anything is allocated. The typed array is then allocated from the shape and filled
+ * in chunks (`npyReading.chunkBytes`), read straight into it when the byte order is the host's and
+ * the order is C, else decoded chunk by chunk into place — so files over 2 GiB load, with memory for
+ * the result plus one chunk.
+ */
+async function loadNpy(path: string, source: ByteSource, size: number | undefined, options: ReadDataFileOptions, nonneg: boolean): Promise<LoadedData> {
+  const { signal, onProgress } = options;
+  const preamble = new Uint8Array(12);
+  const got = await source.fill(preamble);
+  if (got === 0) throw new InvalidDataError(`${path}: the file is empty`);
+  const lead = preamble.subarray(0, got);
+  if (!isNpyMagic(lead)) {
+    const what = describeNonText(lead, false);
+    if (what) throw new InvalidDataError(`${path}: ${what}`);
+  }
+  const dataOffset = npyDataOffset(lead, path);
+  let headerBytes = lead;
+  if (dataOffset > got) {
+    // A corrupt header length (up to 4 GiB in format 2.0) allocates no more than the file holds.
+    headerBytes = new Uint8Array(Math.min(dataOffset, size ?? got + (1 << 24)));
+    headerBytes.set(lead);
+    const more = await source.fill(headerBytes.subarray(got));
+    if (got + more < dataOffset) headerBytes = headerBytes.subarray(0, got + more); // parseNpyHeader says truncated
+  }
+  const h: NpyHeader = parseNpyHeader(headerBytes, path);
+  if (size !== undefined && size - dataOffset < h.byteLength) npyTruncated(path, h, size - dataOffset);
+
+  let data: Float64Array | Float32Array;
+  try {
+    data = h.itemSize === 8 ? new Float64Array(h.count) : new Float32Array(h.count);
+  } catch {
+    throw new InvalidDataError(`${path}: too large to load (shape ${h.shape} of ${h.descr} needs ${plural(h.byteLength, 'byte')}, which could not be allocated)`);
+  }
+  const direct = !h.transpose && h.bigEndian === !HOST_LITTLE_ENDIAN;
+  const step = Math.max(h.itemSize, npyReading.chunkBytes - (npyReading.chunkBytes % h.itemSize));
+  const scratch = direct ? undefined : new Uint8Array(Math.min(step, h.byteLength));
+  let done = 0;
+  let nextReport = PROGRESS_EVERY;
+  const total = size ?? dataOffset + h.byteLength;
+  while (done < h.byteLength) {
+    if (signal?.aborted) throw abortError(signal);
+    const len = Math.min(step, h.byteLength - done);
+    const dst = scratch ? scratch.subarray(0, len) : new Uint8Array(data.buffer, data.byteOffset + done, len);
+    const n = await source.fill(dst);
+    if (n < len) npyTruncated(path, h, done + n);
+    if (scratch) decodeNpyValues(dst, h, data, done / h.itemSize);
+    done += len;
+    if (onProgress && dataOffset + done >= nextReport) {
+      onProgress(dataOffset + done, Math.max(total, dataOffset + done));
+      while (nextReport <= dataOffset + done) nextReport += PROGRESS_EVERY;
+    }
+  }
+  if (signal?.aborted) throw abortError(signal);
+  const m = { data, rows: h.rows, cols: h.cols };
+  checkValues(m, path, nonneg);
+  const end = Math.max(total, dataOffset + done);
+  onProgress?.(end, end);
+  return { ...m, format: 'npy', headerSkipped: false };
+}
+
+async function load(path: string, options: ReadDataFileOptions, nonneg: boolean): Promise<LoadedData> {
+  const { signal } = options;
+  if (signal?.aborted) throw abortError(signal);
+  const { size, regular } = await statInput(path);
+  const ext = extname(path).toLowerCase();
+  let fh: FileHandle | undefined;
+  try {
+    fh = await fsp.open(path, 'r');
+    if (ext === '.npy') return await loadNpy(path, new ByteSource(fh, new Uint8Array(0)), regular ? size : undefined, options, nonneg);
+    return await loadText(path, fh, size, regular, ext, options, nonneg);
+  } catch (err) {
+    if (err instanceof WebGmmError) throw err;
+    if (signal?.aborted) throw abortError(signal);
+    throw readError(path, err);
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Streams delimited text into a {@link TextParser}. The first bytes are looked at first: NumPy data
+ * (whatever the file's name) is read as `.npy`; UTF-16, compressed or binary input is refused with
+ * what it looks like.
+ */
+async function loadText(
+  path: string, fh: FileHandle, total: number, regular: boolean, ext: string, options: ReadDataFileOptions, nonneg: boolean,
+): Promise<LoadedData> {
+  const { signal, onProgress } = options;
+  // One buffer, reused for every read: memory stays at one chunk however large the file.
+  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  let got = 0;
+  while (got < SNIFF_BYTES) {
+    if (signal?.aborted) throw abortError(signal);
+    const n = (await fh.read(buffer, got, CHUNK_BYTES - got, null)).bytesRead;
+    if (n === 0) break;
+    got += n;
+  }
+  const head = buffer.subarray(0, got);
+  if (isNpyMagic(head)) return loadNpy(path, new ByteSource(fh, head), regular ? total : undefined, options, nonneg);
+  const nonText = describeNonText(head);
+  if (nonText) throw new InvalidDataError(`${path}: ${nonText}`);
 
   const parser = new TextParser(path, ext === '.csv' ? COMMA : ext === '.tsv' ? TAB : -1, nonneg);
   let pending: Buffer[] = []; // copies of the pieces of a line not yet complete
@@ -90,57 +207,47 @@ async function load(path: string, options: ReadDataFileOptions, nonneg: boolean)
   let nextReport = PROGRESS_EVERY;
   let first = true;
   let estimated = false;
-  let fh: FileHandle | undefined;
-  try {
-    fh = await fsp.open(path, 'r');
-    // One buffer, reused for every read: memory stays at one chunk however large the file.
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    for (;;) {
+  for (;;) {
+    if (!first) {
       if (signal?.aborted) throw abortError(signal);
-      const got = (await fh.read(buffer, 0, CHUNK_BYTES, null)).bytesRead;
-      if (got === 0) break;
-      const chunk = got === CHUNK_BYTES ? buffer : buffer.subarray(0, got);
-      bytesRead += got;
-      let start = 0;
-      if (first) {
-        first = false;
-        start = byteOrderMarkLength(chunk);
+      got = (await fh.read(buffer, 0, CHUNK_BYTES, null)).bytesRead;
+    }
+    if (got === 0) break;
+    const chunk = got === CHUNK_BYTES ? buffer : buffer.subarray(0, got);
+    bytesRead += got;
+    let start = 0;
+    if (first) {
+      first = false;
+      start = byteOrderMarkLength(chunk);
+    }
+    // Lines end at LF, CRLF or a lone CR (classic Mac files); the parser joins a CRLF split here.
+    const nl = Math.max(chunk.lastIndexOf(LF), chunk.lastIndexOf(CR));
+    if (nl < start) {
+      pending.push(Buffer.from(chunk.subarray(start)));
+    } else {
+      if (pending.length > 0) {
+        // Complete the line begun in earlier chunks, then parse the rest of this one in place.
+        const lf = chunk.indexOf(LF);
+        const cr = chunk.indexOf(CR);
+        const lineEnd = (lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr)) + 1;
+        pending.push(chunk.subarray(0, lineEnd));
+        const joined = Buffer.concat(pending); // a new buffer: pending pieces are copies
+        pending = [];
+        parser.feed(joined, 0, joined.length);
+        start = lineEnd;
       }
-      // Lines end at LF, CRLF or a lone CR (classic Mac files); the parser joins a CRLF split here.
-      const nl = Math.max(chunk.lastIndexOf(LF), chunk.lastIndexOf(CR));
-      if (nl < start) {
-        pending.push(Buffer.from(chunk.subarray(start)));
-      } else {
-        if (pending.length > 0) {
-          // Complete the line begun in earlier chunks, then parse the rest of this one in place.
-          const lf = chunk.indexOf(LF);
-          const cr = chunk.indexOf(CR);
-          const lineEnd = (lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr)) + 1;
-          pending.push(chunk.subarray(0, lineEnd));
-          const joined = Buffer.concat(pending); // a new buffer: pending pieces are copies
-          pending = [];
-          parser.feed(joined, 0, joined.length);
-          start = lineEnd;
-        }
-        parser.feed(chunk, start, nl + 1);
-        if (nl + 1 < chunk.length) pending.push(Buffer.from(chunk.subarray(nl + 1)));
-        if (!estimated && parser.n > 0 && total > bytesRead) {
-          // Size the value buffer once from the first chunk's density.
-          estimated = true;
-          parser.reserve(Math.ceil((parser.n / bytesRead) * total * 1.03) + 1024);
-        }
-      }
-      if (onProgress && bytesRead >= nextReport) {
-        onProgress(bytesRead, Math.max(total, bytesRead));
-        while (nextReport <= bytesRead) nextReport += PROGRESS_EVERY;
+      parser.feed(chunk, start, nl + 1);
+      if (nl + 1 < chunk.length) pending.push(Buffer.from(chunk.subarray(nl + 1)));
+      if (!estimated && parser.n > 0 && total > bytesRead) {
+        // Size the value buffer once from the first chunk's density.
+        estimated = true;
+        parser.reserve(Math.ceil((parser.n / bytesRead) * total * 1.03) + 1024);
       }
     }
-  } catch (err) {
-    if (err instanceof WebGmmError) throw err;
-    if (signal?.aborted) throw abortError(signal);
-    throw readError(path, err);
-  } finally {
-    await fh?.close().catch(() => undefined);
+    if (onProgress && bytesRead >= nextReport) {
+      onProgress(bytesRead, Math.max(total, bytesRead));
+      while (nextReport <= bytesRead) nextReport += PROGRESS_EVERY;
+    }
   }
   if (pending.length > 0) {
     const rest = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
@@ -154,12 +261,15 @@ async function load(path: string, options: ReadDataFileOptions, nonneg: boolean)
 
 /**
  * Reads a data matrix (rows = points) from a file. `.npy` is NumPy's format (float64 / float32,
- * 1-D or 2-D); `.csv` is comma-separated, `.tsv` tab-separated; any other extension is detected from
- * the first non-empty line (a comma, else a tab, else runs of spaces / tabs). Blank lines are skipped;
- * lines may end in `\n`, `\r\n` or `\r`. If the first non-empty row holds a non-numeric cell it is taken as a
- * header and skipped (`headerSkipped`). Values must be finite numbers.
+ * 1-D or 2-D, of any size); `.csv` is comma-separated, `.tsv` tab-separated; any other extension is
+ * detected from the first data line (a comma, else a tab, else runs of spaces / tabs). Blank lines
+ * are skipped; lines may end in `\n`, `\r\n` or `\r`; one pair of double quotes around a cell is
+ * removed. If the first non-empty line has no numeric cell it is taken as a header and skipped
+ * (`headerSkipped`); a first line mixing numbers and other text is an error. Values must be finite
+ * decimal numbers. A file beginning with NumPy's magic string is read as `.npy` whatever its name;
+ * UTF-16, compressed and other binary files are refused with what they look like.
  * @throws InvalidDataError naming the file (and the 1-based line and column) for a missing,
- *   unreadable or empty file, a ragged row, a non-numeric cell, or NaN / ±Infinity / overflow.
+ *   unreadable, empty or non-text file, a ragged row, a non-numeric cell, or NaN / ±Infinity / overflow.
  */
 export async function readDataFile(path: string, options: ReadDataFileOptions = {}): Promise<LoadedData> {
   return load(path, options, false);

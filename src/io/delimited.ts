@@ -14,7 +14,7 @@ export interface LoadedData {
   rows: number;
   cols: number;
   format: DataFileFormat;
-  /** The first non-empty row was not numeric and was skipped as a header. */
+  /** The first non-empty row had no numeric cell and was skipped as a header. */
   headerSkipped: boolean;
   /** The skipped header's cells (surrounding double quotes removed), when `headerSkipped`. */
   header?: string[];
@@ -86,9 +86,19 @@ function scaleDoubleDouble(mh: number, ml: number, q: number): number {
 }
 
 export const COMMA = 44, TAB = 9, SPACE = 32, CR = 13, LF = 10;
+const QUOTE = 34;
 /** Field separation: a comma, a tab, or runs of spaces / tabs. */
 export type Mode = typeof COMMA | typeof TAB | 0;
 const NON_FINITE_WORD = /^[+-]?(nan|inf|infinity)$/i;
+/**
+ * The number syntax accepted: decimal only, `[+-]digits[.digits][(e|E)[+-]digits]` (either side of
+ * the point may be empty, not both). `Number()` also takes `0x1F`, `0b101` and `0o17`; data files
+ * may not.
+ */
+const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+const NON_DECIMAL_LITERAL = /^[+-]?0[xXbBoO]/;
+/** Appended to a cell error on a first line that mixes numbers and other text. */
+const HEADER_HINT = 'has numeric cells, so it is read as data: a header line must have no numeric cells';
 
 /**
  * The fast path of the number parser, for a decimal `[+-]digits[.digits][(e|E)[+-]digits]` with at
@@ -97,7 +107,7 @@ const NON_FINITE_WORD = /^[+-]?(nan|inf|infinity)$/i;
  * (Clinger's fast path); longer significands or exponents up to ±44 take the certified double-double
  * path of `scaleDoubleDouble`. Either way the result equals `Number(text)` bit for bit. Returns NaN for
  * anything else (more digits, a larger exponent, hex, `Infinity`, not a number, or the rare
- * uncertifiable near-tie); the caller then falls back to `Number(text)`.
+ * uncertifiable near-tie); the caller then checks the text is decimal and falls back to `Number(text)`.
  * @internal exported for tests.
  */
 export function fastParseNumber(b: Uint8Array, start: number, end: number): number {
@@ -218,6 +228,27 @@ export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** Where the cell that `slowCell` / `slowWord` read ends (its separator or the line end). */
+let cellEnd = 0;
+/** The text of the value that `slowCell` / `slowWord` read (inside its quotes, if quoted). */
+let tokStart = 0, tokEnd = 0;
+
+/** The index of the quote closing the one at `open` (`""` inside is an escaped quote), or -1. */
+function closingQuote(b: Uint8Array, open: number, end: number): number {
+  let j = open + 1;
+  while (j < end) {
+    if (b[j] === QUOTE) {
+      if (j + 1 < end && b[j + 1] === QUOTE) {
+        j += 2;
+        continue;
+      }
+      return j;
+    }
+    j++;
+  }
+  return -1;
+}
+
 /** Streaming text parser: fed whole lines (ending in "\n", "\r\n" or "\r"), it appends values to a growable Float64Array. */
 export class TextParser {
   out: Float64Array = new Float64Array(4096);
@@ -234,10 +265,16 @@ export class TextParser {
   private readonly detect: boolean;
   /** The last `feed` ended with a "\r": a "\n" beginning the next one completes that line break. */
   private endedInCR = false;
+  /** The header line's text, split again once the data's separator and column count are known. */
+  private headerText = '';
+  /** A header was skipped while detecting the separator: the next non-empty line decides it. */
+  private modePending = false;
+  /** The first non-empty line mixes numbers with other text: its cell errors say why it is not a header. */
+  private mixedFirstLine = false;
 
   constructor(
     readonly path: string,
-    /** -1: detect from the first non-empty line. */
+    /** -1: detect from the first non-empty line (from the first data line when that is a header). */
     mode: Mode | -1,
     /** Reject negative values (weights). */
     readonly nonneg: boolean,
@@ -291,6 +328,12 @@ export class TextParser {
       if (!this.sawContent) {
         this.sawContent = true;
         if (this.firstLine(b, k, e)) continue;
+      } else if (this.modePending) {
+        // The separator of the first data line, unless it is a single value: the header's then.
+        this.modePending = false;
+        const text = decode(b, k, e);
+        const mode = detectMode(text);
+        if (mode !== 0 || /[ \t]/.test(text.trim())) this.mode = mode;
       }
       const mode = this.mode;
       let out = this.out;
@@ -301,16 +344,18 @@ export class TextParser {
         for (;;) {
           while (i < e && (b[i] === SPACE || b[i] === TAB)) i++;
           if (i >= e) break;
-          const ts = i;
+          let ts = i;
           let v = parsePrefix(b, i, e);
           i = prefixEnd;
+          let te = i;
           if (v !== v || (i < e && b[i] !== SPACE && b[i] !== TAB)) {
-            // Not a plain decimal the fast path can take: the whole token goes to Number().
-            i = ts;
-            while (i < e && b[i] !== SPACE && b[i] !== TAB) i++;
-            v = this.slowToken(b, ts, i, count);
+            // Not a plain decimal the fast path can take (quoted, long, or not a number at all).
+            v = this.slowWord(b, ts, e, count);
+            i = cellEnd;
+            ts = tokStart;
+            te = tokEnd;
           }
-          if (nonneg && v < 0) this.negative(b, ts, i, count);
+          if (nonneg && v < 0) this.negative(b, ts, te, count);
           if (n === out.length) out = this.grow(n);
           out[n++] = v;
           count++;
@@ -320,7 +365,7 @@ export class TextParser {
         let i = s;
         for (;;) {
           while (i < e && (b[i] === SPACE || (b[i] === TAB && delim !== TAB))) i++;
-          const ts = i;
+          let ts = i;
           let v = i < e ? parsePrefix(b, i, e) : NaN;
           let te = prefixEnd;
           if (v === v) {
@@ -329,13 +374,11 @@ export class TextParser {
             if (i < e && b[i] !== delim) v = NaN;
           }
           if (v !== v) {
-            // Not a plain decimal the fast path can take: the whole cell goes to Number().
-            i = ts;
-            while (i < e && b[i] !== delim) i++;
-            te = i;
-            while (te > ts && (b[te - 1] === SPACE || b[te - 1] === TAB)) te--;
-            if (te === ts) this.emptyCell(count);
-            v = this.slowToken(b, ts, te, count);
+            // Not a plain decimal the fast path can take (quoted, long, empty, or not a number).
+            v = this.slowCell(b, ts, e, delim, count);
+            i = cellEnd;
+            ts = tokStart;
+            te = tokEnd;
           }
           if (nonneg && v < 0) this.negative(b, ts, te, count);
           if (n === out.length) out = this.grow(n);
@@ -349,8 +392,12 @@ export class TextParser {
       if (this.cols === 0) {
         this.cols = count;
         this.firstDataLine = this.line;
-        if (this.header && this.header.length !== count) {
-          this.fail(`line ${this.line} has ${plural(count, 'value')} but the header (line ${this.headerLine}) has ${plural(this.header.length, 'column')}`, this.rows);
+        if (this.header) {
+          const fitted = fitHeader(this.headerText, this.mode, count);
+          if (!fitted) {
+            this.fail(`line ${this.line} has ${plural(count, 'value')} but the header (line ${this.headerLine}) has ${plural(this.header.length, 'column')}`, this.rows);
+          }
+          this.header = fitted;
         }
       } else if (count !== this.cols) {
         this.fail(`line ${this.line} has ${plural(count, 'value')} but line ${this.firstDataLine} has ${this.cols}`, this.rows);
@@ -359,66 +406,108 @@ export class TextParser {
     }
   }
 
-  /** Detects the separator (when asked to) and whether the line is a header. Returns true to skip it. */
+  /**
+   * Detects the separator (when asked to) and whether the first non-empty line is a header: it is
+   * when none of its cells is a number (and one is not empty). Returns true to skip it. When the
+   * separator is being detected, a header only suggests one: the first data line decides.
+   */
   private firstLine(b: Uint8Array, s: number, e: number): boolean {
-    if (this.detect) {
-      let hasTab = false;
-      let mode: Mode = 0;
-      for (let i = s; i < e; i++) {
-        if (b[i] === COMMA) {
-          mode = COMMA;
-          break;
-        }
-        if (b[i] === TAB) hasTab = true;
-      }
-      if (mode !== COMMA && hasTab) {
-        // Tab-separated, unless tabs and spaces are mixed as separators between numbers
-        // ("1 2\t3"): a tab-separated cell with an inner space, on a line whose whitespace-separated
-        // tokens are all numbers, means the separator is runs of spaces / tabs.
-        const text = decode(b, s, e);
-        const innerSpace = text.split('\t').some((cell) => /\S +\S/.test(cell));
-        const allNumeric = text.trim().split(/[ \t]+/).every(looksNumeric);
-        mode = innerSpace && allNumeric ? 0 : TAB;
-      }
+    const text = decode(b, s, e);
+    const mode = this.detect ? detectMode(text) : this.mode;
+    const cells = splitCells(text, mode);
+    let numbers = 0, words = 0;
+    for (const cell of cells) {
+      if (isNumberCell(cell)) numbers++;
+      else if (cell.trim() !== '') words++;
+    }
+    if (numbers === 0 && words > 0) {
+      this.header = cells;
+      this.headerText = text;
+      this.headerLine = this.line;
       this.mode = mode;
+      this.modePending = this.detect;
+      return true;
     }
-    const cells: string[] = [];
-    const mode = this.mode;
-    if (mode === 0) {
-      let i = s;
-      for (;;) {
-        while (i < e && (b[i] === SPACE || b[i] === TAB)) i++;
-        if (i >= e) break;
-        const ts = i;
-        while (i < e && b[i] !== SPACE && b[i] !== TAB) i++;
-        cells.push(decode(b, ts, i));
-      }
-    } else {
-      const text = decode(b, s, e);
-      for (const cell of text.split(mode === COMMA ? ',' : '\t')) cells.push(cell.replace(/^[ \t]+|[ \t]+$/g, ''));
-    }
-    const isHeader = cells.some((cell) => cell !== '' && !looksNumeric(cell));
-    if (!isHeader) return false;
-    this.header = cells.map((cell) => (cell.length >= 2 && cell.startsWith('"') && cell.endsWith('"') ? cell.slice(1, -1) : cell));
-    this.headerLine = this.line;
-    return true;
+    this.mode = mode;
+    this.mixedFirstLine = numbers > 0 && words > 0;
+    return false;
   }
 
-  /** A token the fast path declined: parse it with `Number()`, or throw the right error. */
+  /**
+   * A cell of a comma- or tab-separated line that the fast path declined, beginning at `ts` (past
+   * leading blanks): a quoted value (one pair of double quotes around it is removed), a number the
+   * fast path does not handle, or an error. Sets `cellEnd`, `tokStart` and `tokEnd`.
+   */
+  private slowCell(b: Uint8Array, ts: number, e: number, delim: number, col: number): number {
+    if (ts < e && b[ts] === QUOTE) {
+      const close = closingQuote(b, ts, e);
+      if (close >= 0) {
+        let k = close + 1;
+        while (k < e && (b[k] === SPACE || (b[k] === TAB && delim !== TAB))) k++;
+        if (k >= e || b[k] === delim) {
+          cellEnd = k;
+          return this.quotedValue(b, ts + 1, close, col);
+        }
+      }
+    }
+    let i = ts;
+    while (i < e && b[i] !== delim) i++;
+    cellEnd = i;
+    let te = i;
+    while (te > ts && (b[te - 1] === SPACE || b[te - 1] === TAB)) te--;
+    tokStart = ts;
+    tokEnd = te;
+    if (te === ts) this.emptyCell(col);
+    return this.slowToken(b, ts, te, col);
+  }
+
+  /** `slowCell` for whitespace-separated lines: a word, or a quoted value (which may hold blanks). */
+  private slowWord(b: Uint8Array, ts: number, e: number, col: number): number {
+    if (b[ts] === QUOTE) {
+      const close = closingQuote(b, ts, e);
+      if (close >= 0 && (close + 1 >= e || b[close + 1] === SPACE || b[close + 1] === TAB)) {
+        cellEnd = close + 1;
+        return this.quotedValue(b, ts + 1, close, col);
+      }
+    }
+    let i = ts;
+    while (i < e && b[i] !== SPACE && b[i] !== TAB) i++;
+    cellEnd = i;
+    tokStart = ts;
+    tokEnd = i;
+    return this.slowToken(b, ts, i, col);
+  }
+
+  /** The value inside a pair of quotes, `b[s, e)` (blanks around it allowed). */
+  private quotedValue(b: Uint8Array, s: number, e: number, col: number): number {
+    while (s < e && (b[s] === SPACE || b[s] === TAB)) s++;
+    while (e > s && (b[e - 1] === SPACE || b[e - 1] === TAB)) e--;
+    tokStart = s;
+    tokEnd = e;
+    if (s === e) this.emptyCell(col);
+    const v = parsePrefix(b, s, e);
+    if (v === v && prefixEnd === e) return v;
+    return this.slowToken(b, s, e, col);
+  }
+
+  /**
+   * A token the fast path declined: a decimal number is parsed with `Number()` (exact); anything
+   * else (hexadecimal and other non-decimal forms included) throws the right error.
+   */
   private slowToken(b: Uint8Array, s: number, e: number, col: number): number {
     const text = decode(b, s, e);
-    const v = text.trim() === '' ? NaN : Number(text);
-    if (Number.isFinite(v)) return v;
-    const where = `line ${this.line}, column ${col + 1}`;
     const word = text.trim();
+    const where = `line ${this.line}, column ${col + 1}`;
+    if (DECIMAL.test(word)) {
+      const v = Number(word);
+      if (Number.isFinite(v)) return v;
+      this.fail(`${where}: ${quote(text)} overflows to ${v} (values must be finite)`, this.rows, col);
+    }
     if (NON_FINITE_WORD.test(word)) {
       const what = /nan/i.test(word) ? 'NaN' : word.startsWith('-') ? '-Infinity' : 'Infinity';
       this.fail(`${where} is ${what} (values must be finite)`, this.rows, col);
     }
-    if (v === Infinity || v === -Infinity) {
-      this.fail(`${where}: ${quote(text)} overflows to ${v} (values must be finite)`, this.rows, col);
-    }
-    this.fail(`${where}: ${quote(text)} is not a number`, this.rows, col);
+    this.badCell(`${where}: ${quote(text)} is not a number`, col, NON_DECIMAL_LITERAL.test(word) ? 'only decimal notation is accepted' : undefined);
   }
 
   private negative(b: Uint8Array, s: number, e: number, col: number): never {
@@ -427,7 +516,17 @@ export class TextParser {
   }
 
   private emptyCell(col: number): never {
-    this.fail(`line ${this.line}, column ${col + 1} is empty`, this.rows, col);
+    this.badCell(`line ${this.line}, column ${col + 1} is empty`, col);
+  }
+
+  /**
+   * A cell that is not a number, with `note` in parentheses; on a first line that mixes numbers with
+   * other text, the note also says why that line is not a header.
+   */
+  private badCell(message: string, col: number, note?: string): never {
+    const notes = note === undefined ? [] : [note];
+    if (this.mixedFirstLine && this.rows === 0) notes.push(`line ${this.line} ${HEADER_HINT}`);
+    this.fail(notes.length > 0 ? `${message} (${notes.join('; ')})` : message, this.rows, col);
   }
 
   private fail(message: string, row?: number, col?: number): never {
@@ -479,15 +578,172 @@ export class TextParser {
   }
 }
 
-function looksNumeric(cell: string): boolean {
-  if (NON_FINITE_WORD.test(cell)) return true;
-  if (cell.trim() === '') return false;
-  return !Number.isNaN(Number(cell));
+/** A cell's text is a number (decimal, or a NaN / infinity word, which is an error later). */
+function isNumberCell(cell: string): boolean {
+  const t = cell.trim();
+  return DECIMAL.test(t) || NON_FINITE_WORD.test(t);
+}
+
+/** One pair of double quotes around `word` removed. */
+function unquote(word: string): string {
+  return word.length >= 2 && word.startsWith('"') && word.endsWith('"') ? word.slice(1, -1) : word;
+}
+
+/**
+ * The separator of a line: a comma (outside double quotes), else a tab, else runs of spaces / tabs.
+ * Tabs and spaces mixed as separators between numbers ("1 2\t3") are runs of blanks: a tab-separated
+ * cell with an inner space, on a line whose blank-separated words are all numbers.
+ */
+function detectMode(text: string): Mode {
+  let inQuotes = false;
+  let hasTab = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) inQuotes = !inQuotes;
+    else if (inQuotes) continue;
+    else if (c === COMMA) return COMMA;
+    else if (c === TAB) hasTab = true;
+  }
+  if (!hasTab) return 0;
+  const innerSpace = text.split('\t').some((cell) => /\S +\S/.test(cell));
+  const allNumeric = text.trim().split(/[ \t]+/).every((word) => isNumberCell(unquote(word)));
+  return innerSpace && allNumeric ? 0 : TAB;
+}
+
+/**
+ * Splits a (header) line into cells, with RFC 4180 quoting: a cell beginning with a double quote
+ * runs to the matching quote (separators inside are text, `""` is a quote), and the quotes are
+ * removed. Blanks around unquoted cells are trimmed.
+ */
+function splitCells(text: string, mode: Mode): string[] {
+  const cells: string[] = [];
+  const n = text.length;
+  const blank = (c: string | undefined) => c === ' ' || c === '\t';
+  let i = 0;
+  if (mode === 0) {
+    for (;;) {
+      while (i < n && blank(text[i])) i++;
+      if (i >= n) break;
+      if (text[i] === '"') {
+        const q = readQuoted(text, i);
+        if (q && (q.end >= n || blank(text[q.end]))) {
+          cells.push(q.cell);
+          i = q.end;
+          continue;
+        }
+      }
+      const s = i;
+      while (i < n && !blank(text[i])) i++;
+      cells.push(text.slice(s, i));
+    }
+    return cells;
+  }
+  const sep = mode === COMMA ? ',' : '\t';
+  const pad = (c: string | undefined) => c === ' ' || (c === '\t' && sep !== '\t');
+  for (;;) {
+    while (i < n && pad(text[i])) i++;
+    let cell: string | undefined;
+    if (text[i] === '"') {
+      const q = readQuoted(text, i);
+      if (q) {
+        let k = q.end;
+        while (k < n && text[k] !== sep) k++;
+        cell = q.cell + text.slice(q.end, k).replace(/[ \t]+$/, '');
+        i = k;
+      }
+    }
+    if (cell === undefined) {
+      const s = i;
+      while (i < n && text[i] !== sep) i++;
+      cell = text.slice(s, i).replace(/[ \t]+$/, '');
+    }
+    cells.push(cell);
+    if (i >= n) break;
+    i++; // the separator
+  }
+  return cells;
+}
+
+/** The quoted text opening at `text[open]` and the index after its closing quote, or undefined when unclosed. */
+function readQuoted(text: string, open: number): { cell: string; end: number } | undefined {
+  let cell = '';
+  let from = open + 1;
+  for (;;) {
+    const q = text.indexOf('"', from);
+    if (q < 0) return undefined;
+    cell += text.slice(from, q);
+    if (text[q + 1] === '"') {
+      cell += '"';
+      from = q + 2;
+    } else {
+      return { cell, end: q + 1 };
+    }
+  }
+}
+
+/**
+ * The header's cells for data of `count` columns separated by `mode`: split by that separator, or,
+ * when that gives too few cells, by another one that gives `count` ("x y z" names over
+ * comma-separated data). Over a single blank-separated column, the whole line is the one name.
+ * Undefined when nothing fits (the caller reports the header as first split).
+ */
+function fitHeader(text: string, mode: Mode, count: number): string[] | undefined {
+  if (mode === 0 && count === 1) return [unquote(text.trim())]; // one column: the whole line names it
+  const cells = splitCells(text, mode);
+  if (cells.length === count) return cells;
+  if (cells.length > count) return undefined;
+  for (const other of [COMMA, TAB, 0] as const) {
+    if (other === mode) continue;
+    const alt = splitCells(text, other);
+    if (alt.length === count) return alt;
+  }
+  return undefined;
 }
 
 /** 3 when `bytes` begins with a UTF-8 byte-order mark (which the parser must skip), else 0. */
 export function byteOrderMarkLength(bytes: Uint8Array): number {
   return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+}
+
+/** `bytes` begins with NumPy's magic string "\x93NUMPY". */
+export function isNpyMagic(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x93 && bytes[1] === 0x4e && bytes[2] === 0x55 && bytes[3] === 0x4d && bytes[4] === 0x50 && bytes[5] === 0x59;
+}
+
+/** How many leading bytes {@link describeNonText} looks at for a NUL byte. */
+export const SNIFF_NUL_BYTES = 1 << 20;
+
+/**
+ * What the input is when its first bytes show it is not UTF-8 text: UTF-16, compressed or archived,
+ * NumPy, or binary (a NUL byte among the first `SNIFF_NUL_BYTES`, when `checkNul`); undefined for
+ * text. The result completes "<name>: …".
+ */
+export function describeNonText(bytes: Uint8Array, checkNul = true): string | undefined {
+  const b = bytes;
+  if (b[0] === 0xff && b[1] === 0xfe) return 'looks like UTF-16 text (little-endian, byte-order mark FF FE); save or convert it as UTF-8';
+  if (b[0] === 0xfe && b[1] === 0xff) return 'looks like UTF-16 text (big-endian, byte-order mark FE FF); save or convert it as UTF-8';
+  if (b[0] === 0x1f && b[1] === 0x8b) return 'looks like gzip-compressed data; decompress it first';
+  if (b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04) {
+    return 'looks like a ZIP archive (or an Excel .xlsx workbook); extract it, or export the sheet as CSV';
+  }
+  if (b[0] === 0x42 && b[1] === 0x5a && b[2] === 0x68 && b[4] === 0x31 && b[5] === 0x41 && b[6] === 0x59) {
+    return 'looks like bzip2-compressed data; decompress it first';
+  }
+  if (b[0] === 0xfd && b[1] === 0x37 && b[2] === 0x7a && b[3] === 0x58 && b[4] === 0x5a && b[5] === 0x00) {
+    return 'looks like xz-compressed data; decompress it first';
+  }
+  if (b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) return 'looks like zstd-compressed data; decompress it first';
+  if (isNpyMagic(b)) return 'looks like NumPy .npy data, not text';
+  if (!checkNul) return undefined;
+  const head = b.length > SNIFF_NUL_BYTES ? b.subarray(0, SNIFF_NUL_BYTES) : b;
+  if (head.indexOf(0) < 0) return undefined;
+  if (b.length >= 4 && b[0] !== 0 && b[1] === 0 && b[2] !== 0 && b[3] === 0) {
+    return 'looks like UTF-16 text (little-endian, no byte-order mark); save or convert it as UTF-8';
+  }
+  if (b.length >= 4 && b[0] === 0 && b[1] !== 0 && b[2] === 0 && b[3] !== 0) {
+    return 'looks like UTF-16 text (big-endian, no byte-order mark); save or convert it as UTF-8';
+  }
+  return 'looks like binary data (it contains NUL bytes), not text';
 }
 
 /** Options of {@link parseDelimited}. */
@@ -545,11 +801,14 @@ function checkParseDelimitedArguments(input: unknown, options: unknown): void {
 
 /**
  * Parses delimited numeric text held in memory — a string, or UTF-8 bytes such as a browser
- * `File`'s `arrayBuffer()` — with the same rules as the CLI's file reader: a header row is detected
- * and skipped, blank lines are skipped, every value must be a finite number.
+ * `File`'s `arrayBuffer()` — with the same rules as the CLI's file reader: a first line with no
+ * numeric cell is a header and is skipped, blank lines are skipped, one pair of double quotes around
+ * a cell is removed, every value must be a finite decimal number. UTF-16, compressed and other binary
+ * input (and NumPy `.npy` bytes) is refused with an error saying what it looks like.
  * @throws InvalidArgumentError naming the parameter when `input` is not a string, Uint8Array or
  *   ArrayBuffer, or an option is unknown or of the wrong kind.
- * @throws InvalidDataError naming the line and column of a ragged row or a bad cell.
+ * @throws InvalidDataError naming the line and column of a ragged row or a bad cell, or saying what
+ *   non-text input looks like.
  *
  * @example
  * const { data, rows, cols, header } = parseDelimited('x,y\n1,2\n3,4\n');
@@ -560,6 +819,8 @@ export function parseDelimited(input: string | Uint8Array | ArrayBuffer, options
   const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input instanceof Uint8Array ? input : new Uint8Array(input);
   const format = options.format ?? 'auto';
   const mode: Mode | -1 = format === 'csv' ? COMMA : format === 'tsv' ? TAB : format === 'whitespace' ? 0 : -1;
+  const nonText = describeNonText(bytes);
+  if (nonText) throw new InvalidDataError(`${name}: ${nonText}`);
   const parser = new TextParser(name, mode, false);
   parser.feed(bytes, byteOrderMarkLength(bytes), bytes.length);
   return parser.finish();

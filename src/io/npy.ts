@@ -17,6 +17,10 @@ export interface NpyMatrix {
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 function fail(name: string, message: string): never {
   throw new InvalidDataError(`${name}: ${message}`);
 }
@@ -29,32 +33,55 @@ function decodeHeader(bytes: Uint8Array, major: number): string {
   return s;
 }
 
+/** What a `.npy` header says about the array that follows it. */
+export interface NpyHeader {
+  /** The dtype, e.g. `<f8`. */
+  descr: string;
+  /** The shape as written, e.g. `(4, 3)` or `(4,)`. */
+  shape: string;
+  rows: number;
+  cols: number;
+  /** rows × cols */
+  count: number;
+  itemSize: 4 | 8;
+  bigEndian: boolean;
+  /** Column-major order with more than one row and column: values must be transposed. */
+  transpose: boolean;
+  /** Where the data begins (the preamble's and header's length). */
+  dataOffset: number;
+  /** Bytes of data the shape needs (count × itemSize). */
+  byteLength: number;
+}
+
 /**
- * Parses a `.npy` file's bytes. `name` (usually the file path) prefixes every error message.
- * When the data is little-endian float in C order and suitably aligned, the result is a view
- * over `bytes`' buffer (no copy); otherwise it is a new array.
- * @throws InvalidDataError for a bad magic string, a truncated or malformed header, an unsupported
- *   dtype, more than two dimensions, or data shorter than the shape requires.
+ * Where a `.npy` file's data begins, from its first bytes (12, or all of a shorter file): checks the
+ * magic string and the format version, and reads the header length.
+ * @throws InvalidDataError for a bad magic string, an unsupported version, or a truncated preamble.
  */
-export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
+export function npyDataOffset(bytes: Uint8Array, name: string): number {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     fail(name, 'not a NumPy .npy file (bad magic string; expected "\\x93NUMPY")');
   }
   const major = bytes[6]!, minor = bytes[7]!;
   if (major < 1 || major > 3) fail(name, `unsupported .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let headerStart: number, headerLen: number;
-  if (major === 1) {
-    headerStart = 10;
-    headerLen = view.getUint16(8, true);
-  } else {
-    if (bytes.length < 12) fail(name, 'truncated .npy header');
-    headerStart = 12;
-    headerLen = view.getUint32(8, true);
-  }
-  const dataOffset = headerStart + headerLen;
+  if (major === 1) return 10 + view.getUint16(8, true);
+  if (bytes.length < 12) fail(name, 'truncated .npy header');
+  return 12 + view.getUint32(8, true);
+}
+
+/**
+ * Parses a `.npy` file's preamble and header; `bytes` holds at least the first
+ * {@link npyDataOffset} bytes of the file (the data need not follow).
+ * @throws InvalidDataError for a bad magic string, a truncated or malformed header, an unsupported
+ *   dtype, an empty array, or other than one or two dimensions.
+ */
+export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
+  const dataOffset = npyDataOffset(bytes, name);
+  const major = bytes[6]!;
+  const headerStart = major === 1 ? 10 : 12;
   if (dataOffset > bytes.length) {
-    fail(name, `truncated .npy header (header says ${headerLen} bytes, the file has ${bytes.length - headerStart} after the preamble)`);
+    fail(name, `truncated .npy header (header says ${plural(dataOffset - headerStart, 'byte')}, the file has ${bytes.length - headerStart} after the preamble)`);
   }
   const header = decodeHeader(bytes.subarray(headerStart, dataOffset), major);
 
@@ -93,41 +120,86 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
   } else {
     fail(name, `the array has ${dims.length} dimensions (shape (${dims.join(', ')})); expected a 1-D or 2-D array`);
   }
-  if (rows === 0 || cols === 0) fail(name, `the array is empty (shape (${dims.join(', ')}${dims.length === 1 ? ',' : ''}))`);
-
+  const shape = `(${dims.join(', ')}${dims.length === 1 ? ',' : ''})`;
+  if (rows === 0 || cols === 0) fail(name, `the array is empty (shape ${shape})`);
   const count = rows * cols;
-  const needed = count * itemSize;
-  const available = bytes.length - dataOffset;
-  if (available < needed) {
-    fail(name, `data is truncated: shape (${dims.join(', ')}${dims.length === 1 ? ',' : ''}) of ${descr} needs ${needed} bytes but the file has ${available}`);
-  }
+  return {
+    descr, shape, rows, cols, count, itemSize, bigEndian,
+    transpose: fortran && rows > 1 && cols > 1,
+    dataOffset, byteLength: count * itemSize,
+  };
+}
 
-  // Raw values in file order.
-  let raw: Float64Array | Float32Array;
-  const byteStart = bytes.byteOffset + dataOffset;
-  if (bigEndian !== !HOST_LITTLE_ENDIAN) {
-    // Byte order differs from the host's: decode value by value.
-    raw = itemSize === 8 ? new Float64Array(count) : new Float32Array(count);
-    const le = !bigEndian;
-    if (itemSize === 8) for (let i = 0; i < count; i++) raw[i] = view.getFloat64(dataOffset + i * 8, le);
-    else for (let i = 0; i < count; i++) raw[i] = view.getFloat32(dataOffset + i * 4, le);
-  } else if (byteStart % itemSize === 0) {
-    raw = itemSize === 8
-      ? new Float64Array(bytes.buffer, byteStart, count)
-      : new Float32Array(bytes.buffer, byteStart, count);
+/** The error for data shorter than the header's shape needs (`available` bytes after the header). */
+export function npyTruncated(name: string, h: NpyHeader, available: number): never {
+  fail(name, `data is truncated: shape ${h.shape} of ${h.descr} needs ${plural(h.byteLength, 'byte')} but the file has ${available}`);
+}
+
+/**
+ * Decodes raw values in file order — `src` holds whole values, the first being value number `first`
+ * of the file — into their row-major places in `dst` (byte order converted, Fortran order transposed).
+ */
+export function decodeNpyValues(src: Uint8Array, h: NpyHeader, dst: Float64Array | Float32Array, first: number): void {
+  const { itemSize, rows, cols } = h;
+  const n = Math.floor(src.length / itemSize);
+  let values: Float64Array | Float32Array;
+  if (h.bigEndian === !HOST_LITTLE_ENDIAN && src.byteOffset % itemSize === 0) {
+    values = itemSize === 8 ? new Float64Array(src.buffer, src.byteOffset, n) : new Float32Array(src.buffer, src.byteOffset, n);
   } else {
-    // Unaligned: copy the bytes into a fresh (aligned) buffer.
-    const copy = bytes.slice(dataOffset, dataOffset + needed);
-    raw = itemSize === 8 ? new Float64Array(copy.buffer, 0, count) : new Float32Array(copy.buffer, 0, count);
+    // Another byte order (or unaligned): decode value by value (straight into place in C order).
+    values = h.transpose ? (itemSize === 8 ? new Float64Array(n) : new Float32Array(n)) : dst.subarray(first, first + n);
+    const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    const le = !h.bigEndian;
+    if (itemSize === 8) for (let t = 0; t < n; t++) values[t] = view.getFloat64(t * 8, le);
+    else for (let t = 0; t < n; t++) values[t] = view.getFloat32(t * 4, le);
   }
+  if (!h.transpose) {
+    if (values.buffer !== dst.buffer) dst.set(values, first);
+    return;
+  }
+  // Fortran order: value number f is element (f mod rows, f div rows); fill column runs.
+  let i = first % rows;
+  let j = (first - i) / rows;
+  let t = 0;
+  while (t < n) {
+    const run = Math.min(rows - i, n - t);
+    let o = i * cols + j;
+    for (let r = 0; r < run; r++, o += cols) dst[o] = values[t + r]!;
+    t += run;
+    i += run;
+    if (i === rows) {
+      i = 0;
+      j++;
+    }
+  }
+}
 
-  if (!fortran || cols === 1 || rows === 1) return { data: raw, rows, cols };
-  // Fortran order: element (i, j) is at j * rows + i. Transpose into row-major.
-  const data = itemSize === 8 ? new Float64Array(count) : new Float32Array(count);
-  for (let j = 0; j < cols; j++) {
-    const src = j * rows;
-    for (let i = 0; i < rows; i++) data[i * cols + j] = raw[src + i]!;
+/**
+ * Parses a `.npy` file's bytes. `name` (usually the file path) prefixes every error message.
+ * When the data is little-endian float in C order and suitably aligned, the result is a view
+ * over `bytes`' buffer (no copy); otherwise it is a new array.
+ * @throws InvalidDataError for a bad magic string, a truncated or malformed header, an unsupported
+ *   dtype, more than two dimensions, or data shorter than the shape requires.
+ */
+export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
+  const h = parseNpyHeader(bytes, name);
+  const { rows, cols, count, itemSize, dataOffset } = h;
+  const available = bytes.length - dataOffset;
+  if (available < h.byteLength) npyTruncated(name, h, available);
+  const raw = bytes.subarray(dataOffset, dataOffset + h.byteLength);
+  const byteStart = bytes.byteOffset + dataOffset;
+  if (!h.transpose && h.bigEndian === !HOST_LITTLE_ENDIAN) {
+    if (byteStart % itemSize === 0) {
+      const data = itemSize === 8 ? new Float64Array(bytes.buffer, byteStart, count) : new Float32Array(bytes.buffer, byteStart, count);
+      return { data, rows, cols };
+    }
+    // Unaligned: copy the bytes into a fresh (aligned) buffer.
+    const copy = raw.slice();
+    return { data: itemSize === 8 ? new Float64Array(copy.buffer, 0, count) : new Float32Array(copy.buffer, 0, count), rows, cols };
   }
+  // Another byte order, or Fortran order: decode value by value into a new row-major array.
+  const data = itemSize === 8 ? new Float64Array(count) : new Float32Array(count);
+  decodeNpyValues(raw, h, data, 0);
   return { data, rows, cols };
 }
 
