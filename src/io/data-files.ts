@@ -17,6 +17,7 @@ import {
   TextParser, COMMA, TAB, LF, CR, plural, byteOrderMarkLength, describeNonText, isNpyMagic, type LoadedData,
 } from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
+import { delimitedBlocks } from './matrix-output.js';
 
 export type { LoadedData, DataFileFormat } from './delimited.js';
 export { fastParseNumber } from './delimited.js';
@@ -303,13 +304,6 @@ export async function readWeightsFile(path: string, expectedRows: number, onHead
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-const WRITE_BLOCK = 1 << 20; // characters per write
-
-/** JavaScript's shortest round-trip form; `-0` keeps its sign. */
-function formatNumber(x: number): string {
-  return x === 0 && 1 / x < 0 ? '-0' : String(x);
-}
-
 function checkShape(what: string, length: number, rows: number, cols: number): void {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
     throw new InvalidArgumentError(what, `${what}: rows and cols must be non-negative integers (got ${rows}×${cols})`);
@@ -327,25 +321,7 @@ function checkShape(what: string, length: number, rows: number, cols: number): v
 export async function writeCsv(path: string, m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
   const { data, rows, cols } = m;
   checkShape('matrix', data.length, rows, cols);
-  await writeFileAtomic(path, csvBlocks(data, rows, cols));
-}
-
-/** The CSV text of a row-major matrix (as writeCsv writes it), in blocks of about WRITE_BLOCK characters. */
-export function* csvBlocks(data: ArrayLike<number>, rows: number, cols: number): Generator<string> {
-  let s = '';
-  for (let i = 0; i < rows; i++) {
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) {
-      if (j > 0) s += ',';
-      s += formatNumber(data[o + j]!);
-    }
-    s += '\n';
-    if (s.length >= WRITE_BLOCK) {
-      yield s;
-      s = '';
-    }
-  }
-  if (s.length > 0) yield s;
+  await writeFileAtomic(path, delimitedBlocks(data, rows, cols, ','));
 }
 
 /** Writes one value per line (e.g. labels or log-likelihoods). Atomic, like `writeCsv`. */
