@@ -109,14 +109,22 @@ describe('feature scales', () => {
     }
   });
 
-  it('weights count as copies; weight-0 points are ignored', () => {
-    const data = Float64Array.of(0, 0, 0, 4, 100);
-    const w = Float64Array.of(1, 2, 1, 1, 0);
-    const f = featureScales(data, 5, 1, w);
+  it('weights count as copies, in units of their mean; weight-0 points are ignored', () => {
+    const data = Float64Array.of(0, 0, 0, 4, 100, 0);
+    // Mean positive weight 1: the weight-2 point is exactly a duplicated one.
+    const w = Float64Array.of(1, 2, 0.5, 1, 0, 0.5);
+    const f = featureScales(data, 6, 1, w);
     const dup = featureScales(Float64Array.of(0, 0, 0, 0, 4), 5, 1, null);
     expect(f.scale[0]).toBe(4);
     expect(f.floor[0]).toBe(dup.floor[0]);
     expect(f.location[0]).toBe(dup.location[0]);
+    expect(f.minDeviating).toBe(dup.minDeviating);
+    // Only the weights' ratios count: probabilities (summing to 1) or any multiple give the same.
+    for (const c of [1 / 5, 1e-3, 7]) {
+      const g = featureScales(data, 6, 1, w.map((x) => x * c));
+      expect(g.floor[0]).toBeCloseTo(f.floor[0]!, 14);
+      expect(g.minDeviating).toBeCloseTo(f.minDeviating, 12);
+    }
   });
 
   it('many points (several scan blocks): weights as copies, and a majority value found across blocks', () => {
@@ -134,6 +142,9 @@ describe('feature scales', () => {
       w[i] = i % 4;
       for (let r = 0; r < w[i]!; r++) copies.push(data[i * d]!, data[i * d + 1]!, data[i * d + 2]!);
     }
+    let positive = 0, weightSum = 0;
+    for (let i = 0; i < n; i++) if (w[i]! > 0) (positive++, (weightSum += w[i]!));
+    const meanWeight = weightSum / positive; // 2: deviating points are counted in units of it
     const f = featureScales(data, n, d, w);
     const g = featureScales(Float64Array.from(copies), copies.length / d, d, null);
     // Reference values by a direct computation over the weighted points.
@@ -154,10 +165,11 @@ describe('feature scales', () => {
     expect(f.scale[1]).toBe(hi1 - lo1);
     expect(f.constantFeatures).toEqual([2]);
     expect(f.minDeviating).toBe(0); // the constant feature deviates nowhere
-    expect(f.floor[0]).toBeCloseTo((m2 / total) * Math.exp(-off0 / RARE_DEVIATIONS), 15);
-    for (const key of ['scale', 'floor'] as const) {
-      for (let j = 0; j < d; j++) expect(f[key][j]).toBeCloseTo(g[key][j]!, 12);
-    }
+    expect(f.floor[0]).toBeCloseTo((m2 / total) * Math.exp(-off0 / meanWeight / RARE_DEVIATIONS), 15);
+    for (let j = 0; j < d; j++) expect(f.scale[j]).toBeCloseTo(g.scale[j]!, 12);
+    // Only the ratios of the weights count.
+    const h = featureScales(data, n, d, w.map((x) => x / meanWeight));
+    expect(h.floor[0]).toBeCloseTo(f.floor[0]!, 14);
     for (let j = 0; j < d; j++) expect(f.location[j]).toBeCloseTo(g.location[j]!, 12);
   });
 });

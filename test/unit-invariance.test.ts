@@ -187,6 +187,33 @@ describe('constant and nearly constant columns', () => {
   });
 });
 
+describe('observation weights count relative to their mean', () => {
+  // One-hot and binary columns (nearly constant features in places: the near-constant floor and the
+  // wider search's gate count deviating points) plus a continuous one.
+  function oneHot(rng: Rng, n: number): DenseMatrix<Float64Array> {
+    const data = new Float64Array(n * 5);
+    for (let i = 0; i < n; i++) {
+      const c = rng.nextInt(3);
+      data[i * 5 + c] = 1;
+      data[i * 5 + 3] = 2 * c + rng.nextNormal();
+      data[i * 5 + 4] = rng.nextFloat() < 0.3 ? 1 : 0;
+    }
+    return { data, rows: n, cols: 5 };
+  }
+
+  it('weights normalized to sum to 1 (mlpack\'s probabilities) or all 0.01 fit as unit weights do', async () => {
+    const data = oneHot(new Rng(3), 600);
+    const base = await train(data, { gaussians: 3, seed: 4, trials: 2, backend: 'cpu' });
+    for (const w of [1 / data.rows, 0.01]) {
+      const r = await train(data, { gaussians: 3, seed: 4, trials: 2, backend: 'cpu', observationWeights: new Float64Array(data.rows).fill(w) });
+      // Σ w·log p = w · (the unweighted log-likelihood) when the fit is the same.
+      expect(relErr(r.logLikelihood / w, base.logLikelihood)).toBeLessThan(1e-9);
+      expect(maxRelErr(r.model.means, base.model.means)).toBeLessThan(1e-6);
+      expect(Array.from(r.model.predict(data))).toEqual(Array.from(base.model.predict(data)));
+    }
+  });
+});
+
 describe('policy options', () => {
   const good = [[0, 0], [1, 1], [2, 0], [3, 1], [4, 4], [5, 2]];
 

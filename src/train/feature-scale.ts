@@ -29,7 +29,9 @@ export interface FeatureScaling {
   /**
    * The least, over the features, of the weight of the points that differ from the feature's
    * majority value (0 for a constant feature; a feature without a majority value counts its
-   * whole weight): how rarely the rarest feature deviates.
+   * whole weight): how rarely the rarest feature deviates. In points: weights are counted in
+   * units of the mean positive weight (a weight-2 point counts as two points, and weights
+   * normalized to sum to 1 count as the unit weights they are proportional to).
    */
   minDeviating: number;
 }
@@ -56,8 +58,17 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
   const candidate = new Float64Array(d);
   const votes = new Float64Array(d);
   let total = weights ? 0 : n;
+  // Counts of deviating points are measured in units of the mean positive weight (see minDeviating).
+  let meanWeight = 1;
   if (weights) {
-    for (let i = 0; i < n; i++) if (weights[i]! > 0) total += weights[i]!;
+    let positive = 0;
+    for (let i = 0; i < n; i++) {
+      if (weights[i]! > 0) {
+        total += weights[i]!;
+        positive++;
+      }
+    }
+    meanWeight = total / positive;
   }
   // Feature by feature over cache-sized blocks of points: the running values stay in registers
   // (twice as fast as point by point), and each feature still sees the points in order.
@@ -127,12 +138,13 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
     }
   }
   const floor = new Float64Array(d);
-  let minDeviating = total;
+  let minDeviating = total / meanWeight;
   for (let j = 0; j < d; j++) {
-    if (off[j]! < 0.5 * total && off[j]! < minDeviating) minDeviating = off[j]!;
+    const deviating = off[j]! / meanWeight;
+    if (off[j]! < 0.5 * total && deviating < minDeviating) minDeviating = deviating;
     // Without a majority value (more than half of the weight) the feature is not nearly constant.
     if (!(off[j]! < 0.5 * total) || off[j] === 0) continue;
-    const f = (m2[j]! / total) * Math.exp(-off[j]! / RARE_DEVIATIONS);
+    const f = (m2[j]! / total) * Math.exp(-deviating / RARE_DEVIATIONS);
     if (f > 0 && Number.isFinite(f)) floor[j] = f;
   }
   return { location, scale, constantFeatures, floor, minDeviating };
