@@ -352,6 +352,18 @@ describe('noise and constraints', () => {
     await expect(train(rows, { gaussians: 2, seed: 2, noForcePositive: true })).rejects.toThrow(/component \d+.* not positive definite.*noForcePositive/);
   });
 
+  it('components that end with weight 0 (fewer distinct points than gaussians) are reported', async () => {
+    const ratings = Array.from({ length: 300 }, (_, i) => [1 + (i % 5)]);
+    for (const covarianceConstraint of ['unit-invariant', 'mlpack'] as const) {
+      const r = await train(ratings, { gaussians: 8, seed: 1, backend: 'cpu', covarianceConstraint });
+      const empty = Array.from(r.model.weights).filter((w) => w === 0).length;
+      expect(empty).toBeGreaterThan(0); // 5 distinct values cannot hold 8 components
+      expect(r.warnings.join(' ')).toMatch(new RegExp(`${empty} of the 8 components .* ended with weight 0`));
+    }
+    const fine = await train(ratings, { gaussians: 3, seed: 1, backend: 'cpu' });
+    expect(fine.warnings.join(' ')).not.toMatch(/weight 0/);
+  });
+
   it('constant features: the warning says which scale they get (the median range, or 1 when every feature is constant)', async () => {
     const some = await train([[1, 5], [2, 5], [4, 5]], { gaussians: 1, seed: 1, backend: 'cpu' });
     expect(some.warnings.join(' ')).toMatch(/feature 1 is constant in the training data: its scale is taken as the median range of the other features/);

@@ -418,6 +418,14 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     if (winner.zeroLikelihoodPoints > 0) {
       warnings.push(`${winner.zeroLikelihoodPoints} point(s) have zero likelihood under the final model (outliers); they add nothing to the log-likelihood`);
     }
+    const empty = Array.from(winner.model.weights, (w, c) => (w === 0 ? c : -1)).filter((c) => c >= 0);
+    if (empty.length > 0) {
+      // As scikit-learn warns: more components than the data can support (often fewer distinct points than `gaussians`).
+      warnings.push(
+        `${empty.length} of the ${opts.gaussians} components (${empty.slice(0, 10).join(', ')}${empty.length > 10 ? ', …' : ''}) ended with weight 0: ` +
+          'no point belongs to them; the data may have fewer distinct points or clusters than `gaussians`',
+      );
+    }
     timings.total = now() - t0;
     return {
       model: winner.model,
