@@ -115,6 +115,50 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     expect(relErr(gpu.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-6);
   }, 120_000);
 
+  it('well-separated clusters: a float64 probe finds the exact fixed point the CPU stops at (not 250 float32 iterations)', async () => {
+    // |log L| ≈ 2.4e5: the default tolerance is below float64's resolution, so float32 cannot
+    // decide; the CPU converges at once (every responsibility exactly 0 or 1).
+    const rng = new Rng(4);
+    const n = 60_000;
+    const data = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const c = i % 3;
+      data[2 * i] = 100 * c + rng.nextNormal();
+      data[2 * i + 1] = -100 * c + rng.nextNormal();
+    }
+    const input = { data, rows: n, cols: 2 };
+    const gpu = await train(input, { gaussians: 3, seed: 1, backend: 'webgpu' });
+    const cpu = await train(input, { gaussians: 3, seed: 1, backend: 'cpu' });
+    expect(cpu.converged).toBe(true);
+    expect(gpu.converged).toBe(true);
+    expect(gpu.iterations).toBeLessThan(12);
+    expect(gpu.trials[0]!.float64Passes).toBeGreaterThan(0);
+    expect(relErr(gpu.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-12);
+  }, 120_000);
+
+  it("a component collapsing onto duplicated points under mlpack's floor keeps its points (θ built from float64 statistics)", async () => {
+    // Half the points on (1, 2), half scattered: the float32 statistics put the collapsing
+    // component's mean 3e-8 off, beyond its 1e-17 variance; it lost every point (weight 0).
+    const rng = new Rng(3);
+    const n = 20_000;
+    const data = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      if (i % 2) {
+        data[2 * i] = 1;
+        data[2 * i + 1] = 2;
+      } else {
+        data[2 * i] = 2 * rng.nextNormal();
+        data[2 * i + 1] = 2 * rng.nextNormal();
+      }
+    }
+    const opts: TrainOptions = { gaussians: 3, seed: 1, covarianceConstraint: 'mlpack', maxIterations: 100 };
+    const gpu = await train({ data, rows: n, cols: 2 }, { ...opts, backend: 'webgpu' });
+    const cpu = await train({ data, rows: n, cols: 2 }, { ...opts, backend: 'cpu' });
+    expect(Math.min(...gpu.model.weights)).toBeGreaterThan(0.1);
+    expect(maxRelErr(gpu.model.weights, cpu.model.weights)).toBeLessThan(1e-6);
+    expect(relErr(gpu.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-6);
+  }, 120_000);
+
   it.each([
     ['full', false],
     ['diagonal', true],

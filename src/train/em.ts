@@ -9,11 +9,14 @@
  * converges), the remaining iterations run on the backend's float64 reference (the CPU backend on
  * the same data): float32 does the bulk of the work, float64 the finish, and convergence means what
  * it means in mlpack. A change float32 cannot resolve never counts as convergence: when float64
- * cannot resolve the tolerance either, EM goes on in float32 to `maxIterations`, as the float64
- * backend would. With `maxIterations` 0 ("until convergence") a change below float64's resolution
- * of log L counts as convergence, on either backend, so that such a run ends. A model the float32 backend cannot evaluate faithfully (a component narrower
- * than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on duplicated points)
- * also moves the trial to float64.
+ * cannot resolve the tolerance either (large data), EM goes on in float32 to `maxIterations`,
+ * after one float64 probe per trial (two passes, more while float64's change is near the
+ * tolerance) that catches what the float64 backend would stop at — the exact fixed point of
+ * well-separated clusters. With `maxIterations` 0 ("until convergence") a change below float64's
+ * resolution of log L counts as convergence, on either backend, so that such a run ends. A model
+ * the float32 backend cannot evaluate faithfully (a component narrower than float32 resolves the
+ * points, e.g. mlpack's 1e-50 variance floor on duplicated points) is built from float64
+ * statistics instead, and the trial continues in float64.
  */
 import type { BackendKind, EStepBackend, MixtureParams } from '../backends/backend.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
@@ -93,6 +96,13 @@ const FLOAT64_LL_RESOLUTION = 8 * Number.EPSILON;
  */
 const FLOAT64_FINISH_MARGIN = 1000;
 
+/**
+ * The float64 probe of an unresolved float32 run (see runEM) continues while its change is within
+ * this factor of the tolerance, for at most PROBE_MAX_ITERATIONS iterations.
+ */
+const PROBE_REACH = 1e4;
+const PROBE_MAX_ITERATIONS = 8;
+
 export async function runEM(backend: EStepBackend, initial: GaussianMixture, options: EmOptions): Promise<EmResult> {
   const { maxIterations, tolerance, signal, onIteration } = options;
   let model = initial;
@@ -105,6 +115,11 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let iterations = 0;
   let float64Passes = 0;
   let lastCallback = performance.now();
+  // Unresolved changes in a row, and the one float64 probe a trial may spend on them (see below).
+  let unresolvedRun = 0;
+  let probed = false;
+  let probing = false;
+  let probeIterations = 0;
   // Passes over small data are shorter than the backends' own yield interval: without this,
   // an abort (or Ctrl-C) would wait for the whole run.
   const yieldNow = createYielder(signal);
@@ -159,20 +174,58 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
       return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints, float64Passes };
     }
-    const next = mStep(model, stats, { constraint: options.constraint, forcePositive: options.forcePositive });
-    try {
-      model = GaussianMixture.fromArrays(model.covarianceType, next.weights, next.means, next.covariances);
-    } catch (e) {
-      if (e instanceof NotPositiveDefiniteError) throw notPositiveDefinite(e.component, iterations + 1, options);
-      throw e;
+    if (probing) {
+      // The probe goes on while float64's change is within reach of the tolerance (an exact fixed
+      // point is then a few iterations away); otherwise float32 takes over again, from here.
+      probing = Math.abs(logLikelihood - previous) <= PROBE_REACH * tolerance && ++probeIterations < PROBE_MAX_ITERATIONS;
+      if (!probing) active = backend;
     }
-    previousParams = params;
-    params = mixtureParams(model);
+    unresolvedRun = unresolved ? unresolvedRun + 1 : 0;
+    let nextModel = mStepModel(model, stats, iterations, options);
+    let nextParams = mixtureParams(nextModel);
     previous = logLikelihood;
     previousUncertainty = pass.logLikelihoodUncertainty ?? 0;
+    // θ_{t+1} is narrower than float32 resolves the points, so θ_t's float32 statistics were not
+    // precise enough to build it either (a collapsing component's mean off by float32 rounding,
+    // beyond the component's own width: it would lose its points and die): θ_{t+1} is built from
+    // θ_t's float64 statistics instead, and the trial continues in float64.
+    const narrow = active.reference !== undefined && active.evaluable !== undefined && !active.evaluable(nextParams);
+    // Or float32 has stopped resolving the change twice in a row while the tolerance is finer than
+    // even float64 resolves (large data): float32 would go on to maxIterations, while the float64
+    // backend stops as soon as its change is within the tolerance — at once on well-separated
+    // clusters, whose responsibilities are exactly 0 or 1. One probe per trial (two float64
+    // passes, a few more while float64's change is within PROBE_REACH of the tolerance) asks float64
+    // the question; when it does not converge, float32 takes over again.
+    const probe: boolean = !narrow && !probed && tolerance > 0 && active.reference !== undefined && unresolvedRun >= 2;
+    if (active.reference && (narrow || probe)) {
+      const reference = active.reference;
+      active = reference;
+      probing = probe;
+      probed ||= probe;
+      const exact = await reference.pass(params, signal);
+      float64Passes++;
+      previous = exact.logLikelihood;
+      previousUncertainty = 0;
+      nextModel = mStepModel(model, exact.stats, iterations, options);
+      nextParams = mixtureParams(nextModel);
+    }
+    model = nextModel;
+    previousParams = params;
+    params = nextParams;
     iterations++;
     const pause = yieldNow();
     if (pause) await pause;
+  }
+}
+
+/** θ_{t+1} from θ_t's statistics: the M-step, its constraint, and the model's own checks. */
+function mStepModel(model: GaussianMixture, stats: Parameters<typeof mStep>[1], iterations: number, options: EmOptions): GaussianMixture {
+  const next = mStep(model, stats, { constraint: options.constraint, forcePositive: options.forcePositive });
+  try {
+    return GaussianMixture.fromArrays(model.covarianceType, next.weights, next.means, next.covariances);
+  } catch (e) {
+    if (e instanceof NotPositiveDefiniteError) throw notPositiveDefinite(e.component, iterations + 1, options);
+    throw e;
   }
 }
 
