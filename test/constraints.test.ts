@@ -2,7 +2,7 @@
 // rescaling, leaves a covariance that satisfies it alone, and the feature scales move with the units.
 import { describe, it, expect } from 'vitest';
 import { applyConstraint, applyMlpackFull, type ConstraintSpec } from '../src/train/constraints.js';
-import { featureScales, RARE_DEVIATIONS } from '../src/train/feature-scale.js';
+import { featureScales, OUTLIER_SPREAD, RARE_DEVIATIONS } from '../src/train/feature-scale.js';
 import { symmetricEigen } from '../src/util/linalg.js';
 import { Rng } from '../src/util/rng.js';
 import { maxRelErr } from './helpers.js';
@@ -107,6 +107,31 @@ describe('feature scales', () => {
       expect(g.scale[j]! / f.scale[j]!).toBeCloseTo(c[j]!, 9);
       expect(g.floor[j]!).toBeCloseTo(f.floor[j]! * c[j]! * c[j]!, 9);
     }
+  });
+
+  it('the constraint\'s unit: the range, or OUTLIER_SPREAD × the IQR when a few values stretch the range', () => {
+    const rng = new Rng(8);
+    const n = 5000;
+    const data = new Float64Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      data[i * 2] = rng.nextNormal();
+      data[i * 2 + 1] = rng.nextNormal();
+    }
+    data[2 * 17 + 1] = 1e6; // one sentinel in feature 1
+    const f = featureScales(data, n, 2, null);
+    expect(f.constraintScale[0]).toBe(f.scale[0]); // Gaussian: range ≈ 7 IQRs, far below the cap
+    expect(f.scale[1]).toBeGreaterThan(1e6);
+    // IQR of a standard normal ≈ 1.349.
+    expect(f.constraintScale[1]! / OUTLIER_SPREAD).toBeGreaterThan(1.25);
+    expect(f.constraintScale[1]! / OUTLIER_SPREAD).toBeLessThan(1.45);
+    // Moves with the units (c·x + b → c·unit), so the fit stays unit-invariant.
+    const g = featureScales(data.map((v, k) => (k % 2 ? 1e-4 * v + 3 : v)), n, 2, null);
+    expect(g.constraintScale[1]! / f.constraintScale[1]!).toBeCloseTo(1e-4, 12);
+    // Weighted quartiles: weight 0 on the sentinel removes it, and the unit is the range again.
+    const w = new Float64Array(n).fill(2);
+    w[17] = 0;
+    const h = featureScales(data, n, 2, w);
+    expect(h.constraintScale[1]).toBe(h.scale[1]);
   });
 
   it('weights count as copies, in units of their mean; weight-0 points are ignored', () => {

@@ -187,6 +187,35 @@ describe('constant and nearly constant columns', () => {
   });
 });
 
+describe('one extreme value (a sentinel such as 999999, a wild outlier)', () => {
+  // Three 2-D clusters (y spreads 0.3–1) and one training row whose y is far off: the constraint's
+  // unit for y must not follow the stretched range (floor and condition clamp would blur every
+  // component: var(y) 10 at R = 1e5, 1000 at 1e7 with the range as the unit).
+  function blobs(n: number, rng: Rng): DenseMatrix<Float64Array> {
+    const a = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const u = rng.nextNormal(), v = rng.nextNormal(), c = i % 3;
+      const [x, y] = c === 0 ? [u, v] : c === 1 ? [u + 4, 0.3 * v] : [u, 0.9 * u + 0.4 * v + 5];
+      a[2 * i] = x!;
+      a[2 * i + 1] = y!;
+    }
+    return { data: a, rows: n, cols: 2 };
+  }
+  const mean = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / a.length;
+
+  it.each([1e5, 1e7])('y = %d in one row: the default fits the clusters as mlpack does', async (R) => {
+    const test = blobs(3000, new Rng(5));
+    const x = blobs(2100, new Rng(9));
+    x.data[2 * 11 + 1] = R;
+    const ours = await train(x, { gaussians: 4, trials: 3, seed: 1, backend: 'cpu' });
+    const mlpack = await train(x, { gaussians: 4, trials: 3, seed: 1, backend: 'cpu', covarianceConstraint: 'mlpack' });
+    const heldOut = mean(ours.model.scoreSamples(test));
+    expect(heldOut).toBeGreaterThan(mean(mlpack.model.scoreSamples(test)) - 0.05);
+    // The big components keep their own y spreads (0.09–1.1), not a floor set by the outlier.
+    for (let c = 0; c < 4; c++) if (ours.model.weights[c]! > 0.01) expect(ours.model.covariances[c * 4 + 3]!).toBeLessThan(1.5);
+  });
+});
+
 describe('observation weights count relative to their mean', () => {
   // One-hot and binary columns (nearly constant features in places: the near-constant floor and the
   // wider search's gate count deviating points) plus a continuous one.

@@ -22,6 +22,12 @@ export interface FeatureScaling {
   location: Float64Array;
   /** D scales s_d > 0: the range max − min, or the borrowed scale of a constant feature. */
   scale: Float64Array;
+  /**
+   * D units of the covariance constraint: the range, unless a few extreme values stretch it far
+   * beyond the bulk of the data — then {@link OUTLIER_SPREAD} × the interquartile range (see
+   * {@link constraintUnits}); constant features borrow the median of the others'.
+   */
+  constraintScale: Float64Array;
   /** Features whose values are all equal (among the points of positive weight). */
   constantFeatures: number[];
   /** D variance floors in the data's units (0 where a feature is not nearly constant). */
@@ -45,6 +51,18 @@ export interface FeatureScaling {
  * (e^-40 at c = 200).
  */
 export const RARE_DEVIATIONS = 5;
+
+/**
+ * The most a feature's range may exceed its interquartile range before the covariance constraint
+ * measures the feature by the latter (× this) instead. Ranges are 5–8 IQRs for Gaussian data of
+ * any practical size and up to a few hundred for heavy tails (log-normal, Student's t); a sentinel
+ * value (999999 for "missing", a zero timestamp) or one wild outlier makes it 10⁴–10⁸, and a
+ * variance floor or condition clamp relative to that range would blur every component.
+ */
+export const OUTLIER_SPREAD = 1000;
+
+/** Points per feature whose interquartile range is measured (a fixed stride through the data). */
+const SPREAD_SAMPLE = 4096;
 
 /**
  * Location, scale and near-constant floor of every feature of the n×d row-major `data`.
@@ -147,7 +165,60 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
     const f = (m2[j]! / total) * Math.exp(-deviating / RARE_DEVIATIONS);
     if (f > 0 && Number.isFinite(f)) floor[j] = f;
   }
-  return { location, scale, constantFeatures, floor, minDeviating };
+  const constraintScale = constraintUnits(data, n, d, weights, scale, constantFeatures);
+  return { location, scale, constraintScale, constantFeatures, floor, minDeviating };
+}
+
+/**
+ * Per feature min(range, OUTLIER_SPREAD · IQR), the IQR of points at a fixed stride through the
+ * data (weighted quartiles; the range where the IQR is 0, as for a feature with a majority value);
+ * constant features borrow the median of the others'. Quartiles move with the units as the range
+ * does, so the fit stays unit-invariant.
+ */
+function constraintUnits(data: Values, n: number, d: number, weights: Float64Array | null, scale: Float64Array, constantFeatures: number[]): Float64Array {
+  const units = Float64Array.from(scale);
+  const m = Math.min(n, SPREAD_SAMPLE);
+  const rows: number[] = [];
+  for (let k = 0; k < m; k++) {
+    const i = Math.floor((k * n) / m);
+    if (!weights || weights[i]! > 0) rows.push(i);
+  }
+  if (rows.length < 4) return units;
+  const values = new Float64Array(rows.length);
+  const order = rows.map((_, r) => r);
+  const constant = new Set(constantFeatures);
+  for (let j = 0; j < d; j++) {
+    if (constant.has(j)) continue;
+    for (let r = 0; r < rows.length; r++) values[r] = data[rows[r]! * d + j]!;
+    let iqr: number;
+    if (!weights) {
+      const sorted = Float64Array.from(values).sort();
+      iqr = sorted[Math.floor(0.75 * (sorted.length - 1))]! - sorted[Math.floor(0.25 * (sorted.length - 1))]!;
+    } else {
+      order.sort((a, b) => values[a]! - values[b]!);
+      let total = 0;
+      for (const r of rows) total += weights[r]!;
+      let cum = 0, q1 = NaN, q3 = NaN;
+      for (const r of order) {
+        cum += weights[rows[r]!]!;
+        if (Number.isNaN(q1) && cum >= 0.25 * total) q1 = values[r]!;
+        if (cum >= 0.75 * total) {
+          q3 = values[r]!;
+          break;
+        }
+      }
+      iqr = q3 - q1;
+    }
+    const capped = OUTLIER_SPREAD * iqr;
+    if (capped > 0 && capped < units[j]!) units[j] = capped;
+  }
+  if (constantFeatures.length > 0 && constantFeatures.length < d) {
+    const others = Array.from(units).filter((_, j) => !constant.has(j)).sort((a, b) => a - b);
+    const h = others.length >> 1;
+    const borrowed = others.length % 2 ? others[h]! : 0.5 * (others[h - 1]! + others[h]!);
+    for (const j of constantFeatures) units[j] = borrowed;
+  }
+  return units;
 }
 
 /** Points per block of the feature-by-feature scans: about 64 KiB of float64 rows. */

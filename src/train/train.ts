@@ -265,7 +265,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     widen = !inputModel && ds.n <= WIDE_SEARCH_MAX_POINTS && scaling.minDeviating >= WIDE_SEARCH_MIN_DEVIATING;
     constraint = {
       policy: 'unit-invariant',
-      scale: scaling.scale,
+      scale: scaling.constraintScale,
       maxCondition: opts.maxCondition,
       varianceFloor: opts.varianceFloor,
       featureFloor: scaling.floor,
@@ -756,7 +756,7 @@ async function chooseByValidation(
 ): Promise<{ em: EmResult; trial: number; kmeansIterations: number } | null> {
   const { fit, fitWeights } = v;
   const scaling = featureScales(fit.data, fit.n, fit.d, fitWeights);
-  const fitConstraint: ConstraintSpec = { ...base, scale: scaling.scale, featureFloor: scaling.floor };
+  const fitConstraint: ConstraintSpec = { ...base, scale: scaling.constraintScale, featureFloor: scaling.floor };
   const sub = await selectBackend(backend.kind, fit, fitWeights, {
     k: opts.gaussians,
     covarianceType: opts.covarianceType,
