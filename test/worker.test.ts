@@ -2,7 +2,7 @@
 // streamed, errors rebuilt as webgmm's classes, abort stops the worker. Uses the built package
 // (dist/), because the worker script is the compiled one a user would run.
 import { describe, it, expect } from 'vitest';
-import { trainInWorker, train, InvalidArgumentError, InvalidDataError, InvalidModelError, type IterationInfo } from '../dist/node.js';
+import { trainInWorker, train, InvalidArgumentError, InvalidDataError, type IterationInfo } from '../dist/node.js';
 import { GPU_AVAILABLE } from './gpu.js';
 import { Rng } from '../src/util/rng.js';
 import { sampleMixture, relErr } from './helpers.js';

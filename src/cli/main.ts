@@ -5,7 +5,7 @@
  */
 import { Command, Option, InvalidArgumentError as FlagError, CommanderError } from 'commander';
 import { stat } from 'node:fs/promises';
-import { dirname, extname, resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import '../node.js';
 import { train, MAX_FULL_COVARIANCE_VALUES } from '../train/train.js';

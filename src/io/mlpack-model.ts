@@ -37,8 +37,8 @@
  * parse → serialize round trip reproduce mlpack's files byte for byte); for larger D it agrees to
  * rounding (~1e-15 relative; the summation order inside OpenBLAS kernels cannot be known here).
  */
-import { GaussianMixture, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
-import { InvalidModelError, NotPositiveDefiniteError, prefixModelError } from '../errors.js';
+import { GaussianMixture, modelFrom, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
+import { InvalidModelError, NotPositiveDefiniteError } from '../errors.js';
 
 export type MlpackFormat = 'json' | 'xml' | 'bin';
 
@@ -116,14 +116,9 @@ function buildModel(raw: RawModel, name: string): GaussianMixture {
     }
     covariances.push(cov);
   }
-  try {
-    // Weights that sum to 1 up to rounding are kept as stored (as mlpack uses them).
-    return new GaussianMixture({ covarianceType: 'full', weights: Array.from(w.data), means, covariances });
-  } catch (e) {
-    // The same class (a NotPositiveDefiniteError keeps its component), prefixed as fail() does.
-    if (e instanceof InvalidModelError) throw prefixModelError(e, `${name}: invalid model parameters: `);
-    throw e;
-  }
+  // Weights that sum to 1 up to rounding are kept as stored (as mlpack uses them); errors keep their
+  // class (a NotPositiveDefiniteError its component), prefixed as fail() does.
+  return modelFrom({ covarianceType: 'full', weights: Array.from(w.data), means, covariances }, `${name}: invalid model parameters: `);
 }
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -922,13 +917,7 @@ export function serializeMlpackModel(model: GaussianMixtureLike, format: 'bin'):
 export function serializeMlpackModel(model: GaussianMixtureLike, format: 'json' | 'xml'): string;
 export function serializeMlpackModel(model: GaussianMixtureLike, format: MlpackFormat): string | Uint8Array;
 export function serializeMlpackModel(input: GaussianMixtureLike, format: MlpackFormat): string | Uint8Array {
-  let model: GaussianMixture;
-  try {
-    model = GaussianMixture.from(input);
-  } catch (e) {
-    if (e instanceof InvalidModelError) throw prefixModelError(e, 'serializeMlpackModel: ');
-    throw e;
-  }
+  const model = modelFrom(input, 'serializeMlpackModel: ');
   const k = model.gaussians;
   const d = model.dimensionality;
   const dists: DistFields[] = [];

@@ -1,8 +1,8 @@
 /**
  * webgmm's own model format: versioned JSON (browser-safe; file access is in model-files.ts).
  */
-import { GaussianMixture, type GaussianMixtureJSON, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
-import { InvalidModelError, prefixModelError } from '../errors.js';
+import { GaussianMixture, modelFrom, type CovarianceType, type GaussianMixtureJSON, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
+import { InvalidModelError } from '../errors.js';
 import { describeValue } from '../data.js';
 
 /** The `format` tag and current version of webgmm's model JSON. */
@@ -35,13 +35,7 @@ export interface WebgmmModelFile extends Required<GaussianMixtureJSON> {
  * @throws InvalidModelError (or its subclass NotPositiveDefiniteError) for an invalid plain-object model.
  */
 export function serializeWebgmmModel(input: GaussianMixtureLike, training?: Record<string, unknown>): string {
-  let model: GaussianMixture;
-  try {
-    model = GaussianMixture.from(input);
-  } catch (e) {
-    if (e instanceof InvalidModelError) throw prefixModelError(e, 'serializeWebgmmModel: ');
-    throw e;
-  }
+  const model = modelFrom(input, 'serializeWebgmmModel: ');
   const json = model.toJSON();
   const file: WebgmmModelFile = {
     format: WEBGMM_MODEL_FORMAT,
@@ -75,18 +69,15 @@ function webgmmModelFromObject(parsed: unknown, name: string): GaussianMixture {
   if (typeof o.version !== 'number' || o.version > WEBGMM_MODEL_VERSION || o.version < 1) {
     throw new InvalidModelError(`${name}: unsupported webgmm model version ${JSON.stringify(o.version) ?? 'missing'} (this webgmm reads version ${WEBGMM_MODEL_VERSION}, a number)`);
   }
-  let model: GaussianMixture;
-  try {
-    model = new GaussianMixture({
-      ...(o.covarianceType !== undefined ? { covarianceType: o.covarianceType } : {}),
+  const model = modelFrom(
+    {
+      ...(o.covarianceType !== undefined ? { covarianceType: o.covarianceType as CovarianceType } : {}),
       weights: o.weights as number[],
       means: o.means as number[][],
       covariances: o.covariances as number[][][],
-    });
-  } catch (e) {
-    if (e instanceof InvalidModelError) throw prefixModelError(e, `${name}: `);
-    throw e;
-  }
+    },
+    `${name}: `,
+  );
   // Informative counts: when present, numbers that agree with the parameters.
   for (const [key, value, actual, what] of [
     ['gaussians', o.gaussians as unknown, model.gaussians, `the file holds ${model.gaussians} components`],

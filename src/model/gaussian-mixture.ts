@@ -2,7 +2,7 @@
  * A Gaussian mixture model: weights, means and covariances (full, or diagonal stored as variances),
  * with density evaluation, prediction and sampling on the CPU in float64.
  */
-import { InvalidModelError, InvalidArgumentError, InvalidDataError, NotPositiveDefiniteError } from '../errors.js';
+import { InvalidModelError, InvalidArgumentError, InvalidDataError, NotPositiveDefiniteError, prefixModelError } from '../errors.js';
 import { checkObservationWeights, describeValue as describe, toDataset, type DataInput, type DenseMatrix, type Dataset, type Values } from '../data.js';
 import { choleskyInPlace, invertLower, logDetFromCholesky, asymmetry, symmetrizeInPlace } from '../util/linalg.js';
 import { Rng, seedFromClock } from '../util/rng.js';
@@ -809,4 +809,17 @@ function factorize(
     invertLower(chol, d, prec, off, off);
   }
   return { chol, prec, logDets };
+}
+
+/**
+ * {@link GaussianMixture.from}, with an InvalidModelError's message prefixed by `prefix` (a file
+ * name, a function's name) — its class and component kept.
+ */
+export function modelFrom(input: GaussianMixtureLike, prefix: string): GaussianMixture {
+  try {
+    return GaussianMixture.from(input);
+  } catch (e) {
+    if (e instanceof InvalidModelError) throw prefixModelError(e, prefix);
+    throw e;
+  }
 }

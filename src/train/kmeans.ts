@@ -31,7 +31,7 @@ import { InvalidArgumentError, throwIfAborted } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 import type { Values } from '../data.js';
 import { createYielder } from '../util/yield.js';
-import { kmAccumulate, kmFullScan, kmHamerly, kmPlusPlusBlocks, kmPlusPlusFirst } from './kmeans-kernels.js';
+import { kmFullScan, kmHamerly, kmPlusPlusBlocks, kmPlusPlusFirst } from './kmeans-kernels.js';
 import { float64, int32, isShared, kmeansThreadsFor, sharedCopy, type KMeansThreadPool } from './kmeans-parallel.js';
 
 export interface KMeansOptions {
