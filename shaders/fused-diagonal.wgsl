@@ -21,7 +21,8 @@
 // subgroupMax for the points where every term underflows. With LANES ≥ 4, lane l < 4 takes the log
 // of point l's sum for the log-likelihood (one log per lane instead of four). Then each lane adds
 // r_nk (x − μ_k), r_nk (x − μ_k)² and r_nk of the four points (summed across them) into plain sums
-// over SUB points, which then join Kahan-compensated totals.
+// over SUB points, which then join Kahan-compensated totals; so do each lane's w log p and
+// w |log p| (one float32 running sum over a whole range drifts on data with repeated values).
 // Statistics are taken around μ_k (design §2), in the centred frame the points were uploaded in.
 //
 // Points are read four at a time from each workgroup's first point; those at or past the range's
@@ -77,7 +78,7 @@ struct Chunk {
   n: u32,
   groups: u32,
   perGroup: u32,           // points per workgroup
-  unused: u32,
+  zero: u32,               // 0 (see `one` in main)
 }
 
 @group(0) @binding(0) var<storage, read> points: array<vec4f>;
@@ -246,12 +247,21 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
     logConst[1] -= cap;
   }
 
-  var llSum = 0.0;
-  var llAbs = 0.0;
+  // This lane's (Σ w log p, Σ w |log p|): plain sums over SUB points, then Kahan-compensated totals.
+  var blkLl = vec2f(0.0);
+  var totLl = vec2f(0.0);
+  var compLl = vec2f(0.0);
   var zeros = 0.0;
+  // The log-likelihood's compensation needs the opaque `one` (1.0 from the uniform, unknown to the
+  // compiler): the shader compiler applies the algebra of real numbers to (t + y) − t − y — Mesa's
+  // lavapipe folds it to 0, so a plain compensation term is always 0 and the "Kahan" sum a plain
+  // float32 sum (measured: bit for bit) — but it cannot simplify ((t + y) · one − t) − y. (The
+  // statistics' totals are written the plain way: on lavapipe, plain float32 sums of SUB-point blocks.)
+  let one = 1.0 + f32(chunk.zero);
   let start = g * chunk.perGroup;
   let end = min(start + chunk.perGroup, chunk.n);
   for (var s0 = start; s0 < end; s0 += SUB) {
+    blkLl = vec2f(0.0);
     clearBlock(0u);
     if (KPL > 1u) {
       clearBlock(1u);
@@ -330,12 +340,10 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
         let i = lane & 3u;
         let logp = ((cap + mx[i]) + log2(s[i])) * LN2;
         let own = live[i] && lane < 4u;
-        llSum += select(0.0, w[i] * logp, own);
-        llAbs += select(0.0, w[i] * abs(logp), own);
+        blkLl += select(vec2f(0.0), w[i] * vec2f(logp, abs(logp)), own);
       } else {
         let logp = ((cap + mx) + log2(s)) * LN2;
-        llSum += hsum(select(vec4f(0.0), w * logp, live));
-        llAbs += hsum(select(vec4f(0.0), w * abs(logp), live));
+        blkLl += vec2f(hsum(select(vec4f(0.0), w * logp, live)), hsum(select(vec4f(0.0), w * abs(logp), live)));
       }
       let scale = select(vec4f(0.0), w / s, live);
       accumulate(0u, e0 * scale);
@@ -343,6 +351,10 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
         accumulate(1u, e1 * scale);
       }
     }
+    let yl = blkLl - compLl;
+    let ul = (totLl + yl) * one;
+    compLl = (ul - totLl) - yl;
+    totLl = ul;
     addBlock(0u);
     if (KPL > 1u) {
       addBlock(1u);
@@ -354,13 +366,12 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
     store(1u, lane, g);
   }
   // Every lane holds the same zero count, and (LANES < 4) the same log-likelihood sums.
-  var llTotal = llSum;
-  var llAbsTotal = llAbs;
+  // (Less the compensation of the last addition, which the total leaves out.)
+  var ll = totLl - compLl;
   if (LANES >= 4u) {
-    llTotal = subgroupAdd(llSum);
-    llAbsTotal = subgroupAdd(llAbs);
+    ll = subgroupAdd(ll);
   }
   if (lane == 0u) {
-    llPartials[g] = vec4f(llTotal, zeros, llAbsTotal, 0.0);
+    llPartials[g] = vec4f(ll.x, zeros, ll.y, 0.0);
   }
 }

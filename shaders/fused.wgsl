@@ -14,8 +14,9 @@
 // invocation's private state in memory, which costs more than the arithmetic); then each lane adds
 // r_nk (x − μ_k), the upper triangle of r_nk (x − μ_k)(x − μ_k)ᵀ and r_nk
 // into plain sums over SUB points, which then join Kahan-compensated totals (two-level summation
-// keeps float32 accurate over long ranges). Statistics are taken around μ_k (design §2), in the
-// centred frame the points were uploaded in.
+// keeps float32 accurate over long ranges); so do w log p and w |log p| (one float32 running sum
+// over a workgroup's whole range drifts on data with repeated values: 1e-5 of log L at N = 2e5).
+// Statistics are taken around μ_k (design §2), in the centred frame the points were uploaded in.
 //
 // Output per workgroup g: partials[(g·K + k)·SLOTS·4 …] = [S packed row by row] [s] [N] as
 // consecutive floats, padded to SLOTS vec4s; llPartials[g] =
@@ -56,7 +57,7 @@ struct Chunk {
   n: u32,
   groups: u32,
   perGroup: u32,           // points per workgroup
-  unused: u32,
+  zero: u32,               // 0 (see `one` below)
 }
 
 @group(0) @binding(0) var<storage, read> points: array<vec4f>;
@@ -140,14 +141,26 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
   var blkN: array<f32, KPL_MAX>;
   var lp: array<f32, KPL_MAX>;
   var e: array<f32, KPL_MAX>;
-  var ll = vec4f(0.0);
+  // (Σ w log p, Σ w |log p|), the same in every lane: plain sums over SUB points, then
+  // Kahan-compensated totals.
+  var blkLl = vec2f(0.0);
+  var totLl = vec2f(0.0);
+  var compLl = vec2f(0.0);
+  var zeros = 0.0;
   var tile = vec4f(0.0);
   var wtile = 0.0;
   var x: array<vec4f, MAXB>;
 
+  // The log-likelihood's compensation needs the opaque `one` (1.0 from the uniform, unknown to the
+  // compiler): the shader compiler applies the algebra of real numbers to (t + y) − t − y — Mesa's
+  // lavapipe folds it to 0, so a plain compensation term is always 0 and the "Kahan" sum a plain
+  // float32 sum (measured: bit for bit) — but it cannot simplify ((t + y) · one − t) − y. (The
+  // statistics' totals are written the plain way: on lavapipe, plain float32 sums of SUB-point blocks.)
+  let one = 1.0 + f32(chunk.zero);
   let start = g * chunk.perGroup;
   let end = min(start + chunk.perGroup, chunk.n);
   for (var s0 = start; s0 < end; s0 += SUB) {
+    blkLl = vec2f(0.0);
     for (var q = 0u; q < KPL; q++) {
       blkN[q] = 0.0;
       for (var a0 = 0u; a0 < D; a0++) {
@@ -228,11 +241,10 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
       }
       var scale = 0.0;
       if (mx <= ZERO_LIKELIHOOD) {
-        ll.y += 1.0;
+        zeros += 1.0;
       } else {
         let logp = mx + log(s);
-        ll.x += w * logp;
-        ll.z += w * abs(logp);
+        blkLl += w * vec2f(logp, abs(logp));
         scale = w / s;
       }
       for (var q = 0u; q < KPL; q++) {
@@ -249,6 +261,10 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
         }
       }
     }
+    let yl = blkLl - compLl;
+    let ul = (totLl + yl) * one;
+    compLl = (ul - totLl) - yl;
+    totLl = ul;
     for (var q = 0u; q < KPL; q++) {
       for (var a0 = 0u; a0 < D; a0++) {
         for (var b0 = 0u; b0 < D; b0++) {
@@ -299,6 +315,8 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
 
   // Every lane holds the same log-likelihood sums.
   if (lane == 0u) {
-    llPartials[g] = ll;
+    // (Less the compensation of the last addition, which the total leaves out.)
+    let tl = totLl - compLl;
+    llPartials[g] = vec4f(tl.x, zeros, tl.y, 0.0);
   }
 }

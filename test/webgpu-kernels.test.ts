@@ -5,7 +5,9 @@
 // statistics ranges unevenly. Then one pass of each kernel path — the fused kernel (K ≤ twice the
 // subgroup size, D ≤ 8 full or ≤ 32 diagonal: fused.wgsl, fused-diagonal.wgsl) and the E-step +
 // statistics pair, with subgroups (stats-*-subgroup.wgsl) and without (stats-*.wgsl, as on a
-// device without the feature) — on the same shapes, against the CPU.
+// device without the feature) — on the same shapes, against the CPU. Last, the log-likelihood's
+// error against the bound the backend reports for it (`logLikelihoodUncertainty`): data with
+// repeated values, and strongly correlated components.
 import { describe, it, expect } from 'vitest';
 import { train, type TrainOptions } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
@@ -20,6 +22,7 @@ import { featureScales, scaledData } from '../src/train/feature-scale.js';
 import { kmeans } from '../src/train/kmeans.js';
 import { modelFromAssignments } from '../src/train/initialize.js';
 import { DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR } from '../src/train/constraints.js';
+import { GaussianMixture } from '../src/model/gaussian-mixture.js';
 
 /**
  * The start every case compares from: k-means from uniformly drawn centroids (seed 2) on the
@@ -199,5 +202,87 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU',
     expect(kernels[2]).toBe('estep+stats+reduce');
     const fusable = 2 * handle.subgroupMinSize >= c.k && c.d <= (c.diagonal ? 32 : 8);
     expect(kernels[0]).toBe(fusable ? 'fused+reduce' : 'estep+stats+reduce');
+  });
+});
+
+/**
+ * One pass of `variant` (default: the fused kernel where it applies) against the CPU on the same
+ * θ: the log-likelihood's error, the bound the backend reports for it, and the kernels that ran.
+ */
+async function llAgainstBound(data: Float64Array, n: number, d: number, model: GaussianMixture, variant: { fused?: boolean } = {}) {
+  const params = mixtureParams(model);
+  const ds = { data, n, d };
+  const cpu = await new CpuBackend(ds, null).pass(params);
+  const backend = await WebGpuBackend.create((await acquireGpu())!, ds, null, { k: model.gaussians, covarianceType: model.covarianceType, ...variant });
+  try {
+    backend.profile = {};
+    const r = await backend.pass(params);
+    return {
+      error: Math.abs(r.logLikelihood - cpu.logLikelihood),
+      bound: r.logLikelihoodUncertainty!,
+      kernels: Object.keys(backend.profile).join('+'),
+      evaluable: backend.evaluable(params),
+    };
+  } finally {
+    backend.dispose();
+  }
+}
+
+describe.skipIf(!GPU_AVAILABLE)('WebGPU log-likelihood within its reported bound', () => {
+  // Data with repeated values: the per-point log-densities repeat, so float32 rounding in a long
+  // running sum does not cancel. The fused kernels once summed a workgroup's 2048 points in one
+  // float32 (error 1.1e-5 and 1.7e-5 of log L here, 3–4.5× the bound); the E-step kernel sums 32 at a
+  // time (~1e-8). The README says measured errors stay below a tenth of the bound.
+  const n = 200_000, d = 2;
+  const binary = new Float64Array(n * d);
+  const rng = new Rng(1);
+  for (let i = 0; i < n; i++) {
+    binary[i * d] = (i % 2 ? 10 : 0) + rng.nextInt(2);
+    binary[i * d + 1] = rng.nextInt(2);
+  }
+  const repeated = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) repeated.set([0.1, 0.2], i * d);
+  const models = {
+    full: new GaussianMixture({ weights: [0.5, 0.5], means: [[0, 0], [10, 0]], covariances: [[[2, 0.1], [0.1, 2]], [[2.2, 0], [0, 1.9]]] }),
+    diagonal: new GaussianMixture({ weights: [0.5, 0.5], means: [[0, 0], [10, 0]], covariances: [[2, 2], [2.2, 1.9]] }),
+  };
+  it.each([
+    ['binary features', 'full'],
+    ['binary features', 'diagonal'],
+    ['one point repeated', 'full'],
+    ['one point repeated', 'diagonal'],
+  ] as const)('%s, N = 2e5, %s covariance: the fused kernel within a tenth of the bound', async (name, type) => {
+    const r = await llAgainstBound(name === 'binary features' ? binary : repeated, n, d, models[type]);
+    const handle = (await acquireGpu())!;
+    expect(r.kernels).toBe(handle.subgroupMinSize > 0 ? 'fused+reduce' : 'estep+stats+reduce');
+    expect(r.error, `error ${r.error}, bound ${r.bound}`).toBeLessThanOrEqual(r.bound / 10);
+  });
+
+  // Strongly correlated components (ρ = 1 − 1e-7: condition number 2e7, precision factors ~2e4 in
+  // the points' units) that float32 still evaluates: the rounding of the points and means, times
+  // the precision factors, dominates the error of log L. The bound once ignored it (error 2× the
+  // bound on both kernel paths here; 6.7× with only 50 distinct points).
+  it.each([
+    ['5003 distinct points', 5003],
+    ['50 distinct points, each 100 times', 50],
+  ])('ill-conditioned components, %s: both kernel paths within the bound', async (_name, distinct) => {
+    const rho = 1 - 1e-7, n = 5003, d = 2;
+    const r = new Rng(4);
+    const data = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      if (i >= distinct) {
+        data.set(data.subarray((i % distinct) * d, (i % distinct + 1) * d), i * d);
+        continue;
+      }
+      const z = r.nextNormal(), c = i % 2 ? 5 : -5;
+      for (let j = 0; j < d; j++) data[i * d + j] = c + z + Math.sqrt(1 - rho * rho) * r.nextNormal();
+    }
+    const cov = (s: number) => [[s, rho * s], [rho * s, s]];
+    const model = new GaussianMixture({ weights: [0.5, 0.5], means: [[-5, -5], [5, 5]], covariances: [cov(1.0), cov(1.1)] });
+    for (const variant of [{}, { fused: false }]) {
+      const res = await llAgainstBound(data, n, d, model, variant);
+      expect(res.evaluable).toBe(true);
+      expect(res.error, `${res.kernels}: error ${res.error}, bound ${res.bound}`).toBeLessThanOrEqual(res.bound);
+    }
   });
 });

@@ -16,7 +16,7 @@
  * buffer, and submits once (once per chunk when streamed). The host adds the chunks' totals in
  * float64.
  */
-import type { EStepBackend, MixtureParams, PassResult } from '../backend.js';
+import type { EStepBackend, MixtureParams, PassResult, SufficientStats } from '../backend.js';
 import { packedSize } from '../backend.js';
 import { columnRanges, type Dataset } from '../../data.js';
 import type { CovarianceType } from '../../model/gaussian-mixture.js';
@@ -76,14 +76,24 @@ function statsGroupsFor(n: number, L: Layout): number {
   const fit = Math.floor(MAX_PARTIALS_BYTES / (L.m * 16));
   return Math.max(1, Math.min(Math.ceil(n / STATS_POINTS_PER_GROUP), MAX_STATS_GROUPS, fit));
 }
-/**
- * Bound on the float32 rounding error of log L relative to Σ w|log p|: a few dozen units of
- * float32 roundoff per point (Mahalanobis sums, exp/log, the reductions). Measured errors against
- * float64 stay below a tenth of it.
- */
 /** The parameters live in one uniform binding of this size (uniform loads are broadcasts). */
 const PARAMS_BYTES = 65536;
+/**
+ * Bound on the float32 rounding error of log L relative to Σ w|log p|: a few dozen units of
+ * float32 roundoff per point (Mahalanobis sums, exp/log, the reductions). To it the backend adds
+ * the error that the rounding of the points and means puts in the Mahalanobis terms, which grows
+ * with the precision factors rather than with |log p| (see `mahalanobisError`). Measured errors
+ * against float64 stay below a tenth of the sum (up to a fifth where one point repeats thousands
+ * of times, so that every rounding repeats too).
+ */
 const FLOAT32_LL_ERROR = 32 * 2 ** -23;
+/** float32's unit roundoff. */
+const FLOAT32_ROUNDOFF = 2 ** -24;
+/**
+ * Rounding of the float32 statistics relative to √(S_ii S_jj), as `mahalanobisError` allows for
+ * it (measured: ≤ 2e-6 of the covariances).
+ */
+const FLOAT32_STATS_ERROR = 32 * FLOAT32_ROUNDOFF;
 /** Largest precision factor entry (1/σ in the points' units) float32 evaluates faithfully. */
 const MAX_UNIT_PRECISION = 1e5;
 
@@ -244,6 +254,8 @@ export class WebGpuBackend implements EStepBackend {
   private readonly waiting = new Set<(info: GPUDeviceLostInfo) => void>();
   private readonly layout: Layout;
   private readonly centre: Float64Array;
+  /** Per feature the largest |x_d − centre_d| over the data: the largest point value uploaded, times u_d. */
+  private readonly reach: Float64Array;
   /**
    * Per feature the power of two u_d the points are divided by on upload, and the power of two the
    * weights are divided by: float32 then holds data and weights of any float64 magnitude (its range
@@ -299,6 +311,7 @@ export class WebGpuBackend implements EStepBackend {
     this.npad = Math.ceil(chunk / 4) * 4;
     this.chunkCount = Math.ceil(ds.n / chunk);
     this.centre = new Float64Array(ds.d);
+    this.reach = new Float64Array(ds.d);
     this.unit = new Float64Array(ds.d).fill(1);
     this.reference = new CpuBackend(ds, weights);
   }
@@ -359,7 +372,8 @@ export class WebGpuBackend implements EStepBackend {
       const { lo, hi } = columnRanges(data, n, d);
       for (let j = 0; j < d; j++) {
         this.centre[j] = this.centre[j]! / n;
-        this.unit[j] = powerOfTwoNear(Math.max(hi[j]! - this.centre[j]!, this.centre[j]! - lo[j]!));
+        this.reach[j] = Math.max(hi[j]! - this.centre[j]!, this.centre[j]! - lo[j]!);
+        this.unit[j] = powerOfTwoNear(this.reach[j]!);
       }
       if (weights) {
         let most = 0;
@@ -655,7 +669,75 @@ export class WebGpuBackend implements EStepBackend {
     }
     const view = new Float32Array(this.staging.getMappedRange().slice(0));
     this.staging.unmap();
-    return this.collect(view, shift);
+    const result = this.collect(view, shift);
+    result.logLikelihoodUncertainty = result.logLikelihoodUncertainty! + this.mahalanobisError(params, result.stats);
+    return result;
+  }
+
+  /**
+   * Bound on the error that float32 puts in log L through the Mahalanobis terms m = ‖y‖²,
+   * y = P̃_k(x̃ − μ̃_k) in the centred frame of the upload, where the precision factors amplify
+   * rounding (ε: float32's unit roundoff; d_j = x̃_j − μ̃_j):
+   *  - the inputs: x̃_j and μ̃_j are rounded by up to ε|x̃_j| and ε|μ̃_j|, their difference by up to
+   *    ε|d_j|, so row r of y moves by up to 2ε·a_r, a_r = Σ_j |P̃_rj|(max_n |x̃_nj| + |μ̃_j|);
+   *  - the products: row r, a sum of r + 1 products with rounded P̃_rj, by up to (r + 2)ε Σ_j |P̃_rj||d_j|
+   *    (full covariance; the diagonal kernels' y_j = d_j/σ̃_j is one product, relative to y);
+   * and ½m by Σ_r |y_r||δy_r| + ½δy_r². Summed over the points with weights w_n r_nk, by
+   * Cauchy–Schwarz with N_k = Σ w r, T_r = Σ w r y_r² = (P S Pᵀ)_rr and S_jj = Σ w r d_j² from this
+   * pass's own statistics S_k:
+   *   ε Σ_k Σ_r (2 a_r √(N_k T_r) + (r + 2) √T_r Σ_j |P̃_rj| √S_jj) + ½ε² Σ_k N_k Σ_r ((r + 4) a_r)².
+   * FLOAT32_LL_ERROR's share grows with |log p|; this one with the precision factors times the
+   * points' magnitudes: it is the larger for strongly correlated components (condition numbers
+   * from about 1e5) and narrow ones far from the data's centre. It takes every point's rounding at
+   * its worst: on data with repeated values the errors add up rather than cancel.
+   */
+  private mahalanobisError(params: MixtureParams, stats: SufficientStats): number {
+    const { k, d } = params;
+    const diagonal = this.layout.diagonal;
+    const { nk, scatter } = stats;
+    const shift = stats.shift ?? params.means;
+    const tri = packedSize(d);
+    // Full: S_k around the shift points (= μ̃_k), symmetric, from its packed upper triangle.
+    const s = diagonal ? null : new Float64Array(d * d);
+    let first = 0;
+    let second = 0;
+    for (let c = 0; c < k; c++) {
+      const n = nk[c]!;
+      if (!(n > 0) || params.logWeights[c] === -Infinity) continue;
+      if (s) {
+        for (let i = 0, p = c * tri; i < d; i++) for (let j = i; j < d; j++, p++) s[i * d + j] = s[j * d + i] = scatter[p]!;
+      }
+      for (let r = 0; r < d; r++) {
+        // In the data's units (P̃_rj x̃_j = P_rj (x_j − centre_j), likewise μ̃_j and d_j): a_r, T_r and
+        // b_r = Σ_j |P_rj| √S_jj. T_r cancels where P is ill-conditioned; the statistics' own rounding
+        // moves it by up to FLOAT32_STATS_ERROR · b_r².
+        let a = 0;
+        let t = 0;
+        let b = 0;
+        if (!s) {
+          const p = Math.sqrt(params.precisions[c * d + r]!);
+          const srr = scatter[c * d + r]!;
+          a = p * (this.reach[r]! + Math.abs(shift[c * d + r]! - this.centre[r]!));
+          t = p * p * srr;
+          b = p * Math.sqrt(Math.max(0, srr));
+        } else {
+          const row = c * d * d + r * d;
+          for (let j = 0; j <= r; j++) {
+            const p = params.precisions[row + j]!;
+            a += Math.abs(p) * (this.reach[j]! + Math.abs(shift[c * d + j]! - this.centre[j]!));
+            b += Math.abs(p) * Math.sqrt(Math.max(0, s[j * d + j]!));
+            let ps = 0;
+            for (let i = 0; i <= r; i++) ps += params.precisions[row + i]! * s[i * d + j]!;
+            t += p * ps;
+          }
+        }
+        const T = Math.max(0, t) + FLOAT32_STATS_ERROR * b * b;
+        first += 2 * a * Math.sqrt(n * T) + (s ? (r + 2) * b * Math.sqrt(T) : 0);
+        const ga = (s ? r + 4 : 2) * a;
+        second += n * ga * ga;
+      }
+    }
+    return FLOAT32_ROUNDOFF * first + 0.5 * FLOAT32_ROUNDOFF * FLOAT32_ROUNDOFF * second;
   }
 
   /**
