@@ -85,6 +85,29 @@ describe('symmetricEigen', () => {
       expect(() => symmetricEigen(Float64Array.of(1, 0, 0, bad), 2)).toThrow(/a covariance matrix holds (NaN|Infinity) \(entry 1, 1\)/);
     }
   });
+
+  it('subnormal entries (a covariance of binary data, seen in training) are zeros, not a TypeError from ml-matrix', () => {
+    // Captured from an M-step on 20000×6 binary data, K = 10: ml-matrix's QL iteration ran out of bounds.
+    const s = 1.9634e-319, t = 3.673e-320;
+    const a = new Float64Array(36);
+    a[0] = 0.24316142064664273;
+    a[4] = a[24] = -0.08498368842797409;
+    a[28] = 0.16217620654884293;
+    a[1] = a[6] = s;
+    a[10] = a[25] = t;
+    const { values, vectors } = symmetricEigen(a, 6);
+    // The 2×2 block of features 0 and 4, and four zeros.
+    const tr = a[0]! + a[28]!, det = a[0]! * a[28]! - a[4]! * a[4]!;
+    const disc = Math.sqrt(tr * tr / 4 - det);
+    expect(Array.from(values.slice(0, 4))).toEqual([0, 0, 0, 0]);
+    expect(values[4]).toBeCloseTo(tr / 2 - disc, 15);
+    expect(values[5]).toBeCloseTo(tr / 2 + disc, 15);
+    for (let c = 0; c < 6; c++) {
+      let norm = 0;
+      for (let r = 0; r < 6; r++) norm += vectors[r * 6 + c]! ** 2;
+      expect(norm).toBeCloseTo(1, 12);
+    }
+  });
 });
 
 describe('feature scales', () => {

@@ -352,6 +352,15 @@ describe('noise and constraints', () => {
     await expect(train(rows, { gaussians: 2, seed: 2, noForcePositive: true })).rejects.toThrow(/component \d+.* not positive definite.*noForcePositive/);
   });
 
+  it('binary data whose covariances hold subnormal entries trains (ml-matrix\'s eigensolver threw a TypeError)', async () => {
+    const rng = new Rng(3), n = 20000, d = 6, data = new Float64Array(n * d);
+    const protos = Array.from({ length: 5 }, () => Array.from({ length: d }, () => rng.nextFloat()));
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) data[i * d + j] = rng.nextFloat() < protos[i % 5]![j]! ? 1 : 0;
+    const r = await train({ data, rows: n, cols: d }, { gaussians: 10, backend: 'cpu', tolerance: 0, maxIterations: 40, seed: 1 });
+    expect(Number.isFinite(r.logLikelihood)).toBe(true);
+    expect(Array.from(r.model.covariances).every(Number.isFinite)).toBe(true);
+  }, 60_000);
+
   it('components that end with weight 0 (fewer distinct points than gaussians) are reported', async () => {
     const ratings = Array.from({ length: 300 }, (_, i) => [1 + (i % 5)]);
     for (const covarianceConstraint of ['unit-invariant', 'mlpack'] as const) {

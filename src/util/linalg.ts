@@ -55,6 +55,7 @@ export function logDetFromCholesky(l: Float64Array, d: number, off = 0): number 
  */
 export function symmetricEigen(a: Float64Array, d: number, off = 0): { values: Float64Array; vectors: Float64Array } {
   const m = new Matrix(d, d);
+  let maxAbs = 0;
   for (let i = 0; i < d; i++) {
     for (let j = 0; j < d; j++) {
       const v = a[off + i * d + j]!;
@@ -62,7 +63,17 @@ export function symmetricEigen(a: Float64Array, d: number, off = 0): { values: F
       if (!Number.isFinite(v)) {
         throw new WebGmmError('NUMERICAL', `a covariance matrix holds ${v} (entry ${i}, ${j}): the data overflow float64 arithmetic, or changed during training`);
       }
-      m.set(i, j, v);
+      maxAbs = Math.max(maxAbs, Math.abs(v));
+    }
+  }
+  // Entries below 2^-200 of the largest change no eigenvalue at float64's resolution, but
+  // subnormal ones (binary data's covariances hold 1e-319) send ml-matrix's QL iteration out of
+  // bounds (a TypeError): they are taken as the zeros they stand for.
+  const negligible = maxAbs * 2 ** -200;
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < d; j++) {
+      const v = a[off + i * d + j]!;
+      m.set(i, j, Math.abs(v) < negligible ? 0 : v);
     }
   }
   const e = new EigenvalueDecomposition(m, { assumeSymmetric: true });
