@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { applyConstraint, applyMlpackFull, type ConstraintSpec } from '../src/train/constraints.js';
 import { featureScales, OUTLIER_SPREAD, RARE_DEVIATIONS } from '../src/train/feature-scale.js';
-import { symmetricEigen } from '../src/util/linalg.js';
+import { jacobiEigen, symmetricEigen } from '../src/util/linalg.js';
 import { Rng } from '../src/util/rng.js';
 import { maxRelErr } from './helpers.js';
 
@@ -83,6 +83,25 @@ describe('symmetricEigen', () => {
   it('refuses a non-finite matrix with a numerical error, not a TypeError from ml-matrix', () => {
     for (const bad of [NaN, Infinity]) {
       expect(() => symmetricEigen(Float64Array.of(1, 0, 0, bad), 2)).toThrow(/a covariance matrix holds (NaN|Infinity) \(entry 1, 1\)/);
+    }
+  });
+
+  it('the Jacobi fallback: A·v = λ·v and the same eigenvalues as the QL solver on random symmetric matrices', () => {
+    const rng = new Rng(12);
+    for (const d of [1, 2, 5, 17]) {
+      const a = new Float64Array(d * d);
+      for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) a[i * d + j] = a[j * d + i] = rng.nextNormal() * (i === j ? 3 : 1);
+      const jac = jacobiEigen(a, d);
+      const ql = symmetricEigen(a, d);
+      const sorted = Array.from(jac.values).sort((x, y) => x - y);
+      sorted.forEach((v, i) => expect(v).toBeCloseTo(ql.values[i]!, 11));
+      for (let c = 0; c < d; c++) {
+        for (let r = 0; r < d; r++) {
+          let av = 0;
+          for (let k = 0; k < d; k++) av += a[r * d + k]! * jac.vectors[k * d + c]!;
+          expect(av).toBeCloseTo(jac.values[c]! * jac.vectors[r * d + c]!, 11);
+        }
+      }
     }
   });
 

@@ -76,9 +76,20 @@ export function symmetricEigen(a: Float64Array, d: number, off = 0): { values: F
       m.set(i, j, Math.abs(v) < negligible ? 0 : v);
     }
   }
-  const e = new EigenvalueDecomposition(m, { assumeSymmetric: true });
-  const vals = e.realEigenvalues;
-  const vecs = e.eigenvectorMatrix;
+  let vals: number[];
+  let vecs: { get(r: number, c: number): number };
+  try {
+    const e = new EigenvalueDecomposition(m, { assumeSymmetric: true });
+    vals = e.realEigenvalues;
+    vecs = e.eigenvectorMatrix;
+    if (!vals.every(Number.isFinite)) throw new Error('non-finite eigenvalue');
+  } catch {
+    // ml-matrix's QL iteration has failed on matrices no other check predicts; cyclic Jacobi
+    // rotations are slower but cannot fail on a finite symmetric matrix.
+    const j = jacobiEigen(m.to1DArray(), d);
+    vals = Array.from(j.values);
+    vecs = { get: (r, c) => j.vectors[r * d + c]! };
+  }
   const order = vals.map((_, i) => i).sort((x, y) => vals[x]! - vals[y]!);
   const values = new Float64Array(d);
   const vectors = new Float64Array(d * d);
@@ -88,6 +99,54 @@ export function symmetricEigen(a: Float64Array, d: number, off = 0): { values: F
     for (let r = 0; r < d; r++) vectors[r * d + c] = vecs.get(r, src);
   }
   return { values, vectors };
+}
+
+/**
+ * Eigenvalues and eigenvectors (columns of the row-major `vectors`) of the symmetric d×d row-major
+ * `a` by cyclic Jacobi rotations, to float64's resolution: the fallback of {@link symmetricEigen}.
+ */
+export function jacobiEigen(a: ArrayLike<number>, d: number): { values: Float64Array; vectors: Float64Array } {
+  const w = Float64Array.from(a);
+  const v = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) v[i * d + i] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0, total = 0;
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < d; j++) {
+        const x = w[i * d + j]! * w[i * d + j]!;
+        total += x;
+        if (i !== j) off += x;
+      }
+    }
+    if (!(off > Number.EPSILON * Number.EPSILON * total)) break;
+    for (let p = 0; p < d - 1; p++) {
+      for (let q = p + 1; q < d; q++) {
+        const apq = w[p * d + q]!;
+        if (apq === 0) continue;
+        const theta = (w[q * d + q]! - w[p * d + p]!) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
+        for (let k = 0; k < d; k++) {
+          const akp = w[k * d + p]!, akq = w[k * d + q]!;
+          w[k * d + p] = c * akp - s * akq;
+          w[k * d + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < d; k++) {
+          const apk = w[p * d + k]!, aqk = w[q * d + k]!;
+          w[p * d + k] = c * apk - s * aqk;
+          w[q * d + k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < d; k++) {
+          const vkp = v[k * d + p]!, vkq = v[k * d + q]!;
+          v[k * d + p] = c * vkp - s * vkq;
+          v[k * d + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const values = new Float64Array(d);
+  for (let i = 0; i < d; i++) values[i] = w[i * d + i]!;
+  return { values, vectors: v };
 }
 
 /** Largest |a_ij − a_ji| relative to the largest |a_ij|: 0 for an exactly symmetric matrix. */
