@@ -1,7 +1,7 @@
 // The command line, spawned as a user runs it (`node bin/webgmm.js …`, the package's bin).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync, lstatSync, chmodSync, linkSync, symlinkSync, copyFileSync, openSync, closeSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync, lstatSync, chmodSync, linkSync, symlinkSync, copyFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -264,6 +264,48 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(got).toBe(webgmm('generate', '-m', model, '-n', '4', '-s', '1').stdout);
     expect(statSync(fifo).isFIFO()).toBe(true);
   });
+
+  it('dangling links: a chain is followed to its end, a relative link from where it really sits', () => {
+    // a → b → c, none of them a file yet: c is created, a and b stay links.
+    symlinkSync('chain-b.csv', join(dir, 'chain-a.csv'));
+    symlinkSync('chain-c.csv', join(dir, 'chain-b.csv'));
+    expect(webgmm('generate', '-m', model, '-n', '2', '-s', '1', '-o', 'chain-a.csv').code).toBe(0);
+    expect(lstatSync(join(dir, 'chain-a.csv')).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(dir, 'chain-b.csv')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'chain-c.csv'), 'utf8').trim().split('\n')).toHaveLength(2);
+    // via/out.csv → ../x.csv, where via is a link to real/sub: x.csv belongs in real/, not next to via.
+    mkdirSync(join(dir, 'real', 'sub'), { recursive: true });
+    symlinkSync(join('real', 'sub'), join(dir, 'via'));
+    symlinkSync(join('..', 'x.csv'), join(dir, 'real', 'sub', 'out.csv'));
+    expect(webgmm('generate', '-m', model, '-n', '2', '-s', '1', '-o', join('via', 'out.csv')).code).toBe(0);
+    expect(existsSync(join(dir, 'real', 'x.csv'))).toBe(true);
+    expect(existsSync(join(dir, 'x.csv'))).toBe(false);
+  });
+
+  it('-o /dev/stdout redirected to a file writes CSV into it (no extension needed, nothing renamed over it)', () => {
+    const out = join(dir, 'redirected.csv');
+    writeFileSync(out, 'kept\n');
+    const fd = openSync(out, 'a');
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'generate', '-m', model, '-n', '3', '-s', '1', '-o', '/dev/stdout'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', fd, 'pipe'] });
+      expect(r.status, r.stderr).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    expect(readFileSync(out, 'utf8')).toBe('kept\n' + webgmm('generate', '-m', model, '-n', '3', '-s', '1').stdout);
+  });
+
+  it('a signal while waiting for a FIFO\'s reader ends the run (exit 143), it does not hang', async () => {
+    const fifo = join(dir, 'nobody-reads.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const child = spawn(process.execPath, [BIN, 'generate', '-m', model, '-n', '3', '-s', '1', '-o', fifo], { cwd: dir, stdio: 'ignore' });
+    const closed = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    const code = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still running after 10 s'), 10_000))]);
+    if (code === 'still running after 10 s') child.kill('SIGKILL');
+    expect(code).toBe(143);
+  }, 30_000);
 
   it.skipIf(process.getuid?.() === 0)('a read-only output file is refused before any work, not replaced (not testable as root)', () => {
     writeFileSync(join(dir, 'ro.csv'), 'keep\n');

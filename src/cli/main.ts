@@ -483,12 +483,24 @@ function buildProgram(signal: AbortSignal): Command {
   return program;
 }
 
+/** How long a signalled run may take to stop cleanly before the process exits regardless. */
+const SIGNAL_GRACE_MS = 3000;
+
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   // Both stop the work where it is and remove any temporary output (the default would exit at once).
-  const onSigint = () => controller.abort(new DOMException('interrupted', 'AbortError'));
-  const onSigterm = () => controller.abort(new DOMException('terminated', 'AbortError'));
+  // Work that cannot see the signal (opening a FIFO no one reads yet, a blocked read) would keep
+  // the process alive: it is ended after a grace period, as the signal's default would have.
+  const stop = (reason: 'interrupted' | 'terminated', code: number) => () => {
+    controller.abort(new DOMException(reason, 'AbortError'));
+    setTimeout(() => {
+      process.stderr.write(`\nwebgmm: ${reason}\n`);
+      process.exit(code);
+    }, SIGNAL_GRACE_MS).unref();
+  };
+  const onSigint = stop('interrupted', 130);
+  const onSigterm = stop('terminated', 143);
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigterm);
   ignoreStdoutErrorEvents();

@@ -30,6 +30,8 @@ export function errnoReason(err: unknown): string {
       return 'no space left on device';
     case 'EROFS':
       return 'read-only file system';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
     case 'ERR_FS_FILE_TOO_LARGE':
       return 'the file is too large to read at once';
     default:
@@ -47,20 +49,36 @@ interface OutputTarget {
   existing: { mode: number; uid: number; gid: number } | null;
 }
 
+/**
+ * Paths under /dev and /proc (`/dev/stdout`, `/proc/self/fd/1`) name the process's streams and
+ * devices: written in place even where they lead to a regular file (`-o /dev/stdout > out.csv`),
+ * which a rename would replace.
+ */
+export function isStreamPath(path: string): boolean {
+  return /^\/(dev|proc)\//.test(resolve(path));
+}
+
 async function outputTarget(path: string): Promise<OutputTarget> {
   const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return null;
     throw e;
   });
   if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-  if (st && !st.isFile()) return { target: path, direct: true, existing: null };
+  if ((st && !st.isFile()) || (st && isStreamPath(path))) return { target: path, direct: true, existing: null };
   if (st) {
     return { target: await realpath(path).catch(() => path), direct: false, existing: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
   }
-  // Nothing there, or a link to a file not yet created: create the link's target.
-  const link = await lstat(path).catch(() => null);
-  if (link?.isSymbolicLink()) return { target: resolve(dirname(path), await readlink(path)), direct: false, existing: null };
-  return { target: path, direct: false, existing: null };
+  // Nothing there, or a chain of links to a file not yet created: create the last link's target,
+  // each link resolved against the real directory it sits in (as the kernel does).
+  let target = path;
+  for (let hops = 0; ; hops++) {
+    const link = await lstat(target).catch(() => null);
+    if (!link?.isSymbolicLink()) break;
+    if (hops === 40) throw Object.assign(new Error('too many levels of symbolic links'), { code: 'ELOOP' });
+    const dir = await realpath(dirname(target)).catch(() => dirname(target));
+    target = resolve(dir, await readlink(target));
+  }
+  return { target, direct: false, existing: null };
 }
 
 /**
@@ -148,11 +166,13 @@ async function writeInPlace(
 ): Promise<void> {
   let fh: FileHandle | undefined;
   try {
-    fh = await open(target, 'w');
+    const fifo = (await stat(target)).isFIFO();
+    fh = fifo ? await openFifo(target, signal) : await open(target, 'a');
     for await (const chunk of chunks) {
       throwIfAborted(signal);
-      if (typeof chunk === 'string') await fh.writeFile(chunk, 'utf8');
-      else await fh.writeFile(chunk);
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      if (!fifo) await fh.writeFile(bytes);
+      else await writeNonBlocking(fh, bytes, signal);
     }
     const handle = fh;
     fh = undefined;
@@ -161,6 +181,36 @@ async function writeInPlace(
     if (fh) await fh.close().catch(() => undefined);
     if (signal?.aborted && err === signal.reason) throw err;
     throw new WebGmmError('OUTPUT', `${path}: cannot write: ${errnoReason(err)}`);
+  }
+}
+
+/**
+ * A FIFO opened for writing without blocking: a blocking open waits for a reader in a thread that
+ * no signal reaches (Ctrl-C could not stop it, nor could the process exit), so it is retried
+ * non-blocking until a reader comes or the signal aborts.
+ */
+async function openFifo(target: string, signal: AbortSignal | undefined): Promise<FileHandle> {
+  for (;;) {
+    throwIfAborted(signal);
+    try {
+      return await open(target, constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e; // ENXIO: no reader yet
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** All of `bytes` to a non-blocking descriptor, waiting while the pipe is full. */
+async function writeNonBlocking(fh: FileHandle, bytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+  for (let offset = 0; offset < bytes.length; ) {
+    try {
+      offset += (await fh.write(bytes, offset, bytes.length - offset)).bytesWritten;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      throwIfAborted(signal);
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 }
 

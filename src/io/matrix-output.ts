@@ -2,15 +2,16 @@
  * Output files of points and per-point values (`probability`, `generate`), in the format the
  * file's extension names, as mlpack chooses it: `.csv` comma-separated, `.txt` space-separated
  * (mlpack's raw ASCII), `.tsv` tab-separated, `.npy` NumPy float64 — each readable again by
- * `readDataFile`. A device, FIFO or socket (`/dev/stdout`, a named pipe) without one of these
- * extensions gets CSV. Any other name is refused before any work, so that a typo (`out.nyp`) or
+ * `readDataFile` while its values are finite (a density that overflows float64 is written as
+ * Infinity). A device, FIFO or socket (`/dev/stdout`, a named pipe) or any path under /dev or
+ * /proc without one of these extensions gets CSV. Any other name is refused before any work, so that a typo (`out.nyp`) or
  * an unsupported format (`.bin`, `.arff`) does not produce a file in the wrong format.
  */
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { WebGmmError } from '../errors.js';
 import { encodeNpy } from './npy.js';
-import { writeFileAtomic } from './atomic.js';
+import { isStreamPath, writeFileAtomic } from './atomic.js';
 
 export type MatrixFileFormat = 'csv' | 'tsv' | 'txt' | 'npy';
 
@@ -25,6 +26,7 @@ const WRITE_BLOCK = 1 << 20; // characters per write
 export async function matrixFileFormat(path: string): Promise<MatrixFileFormat> {
   const known = BY_EXTENSION[extname(path).toLowerCase()];
   if (known) return known;
+  if (isStreamPath(path)) return 'csv';
   const st = await stat(path).catch(() => null);
   if (st && !st.isFile() && !st.isDirectory()) return 'csv';
   const ext = extname(path);
