@@ -181,21 +181,21 @@ fn clearBlock(q: u32) {
   }
 }
 
-// Kahan: the block sums join the totals.
-fn addBlock(q: u32) {
+// Kahan: the block sums join the totals (`one`: see main).
+fn addBlock(q: u32, one: f32) {
   for (var b = 0u; b < DP4; b++) {
     let i = q * MAXB + b;
     let y = blks[i] - comps[i];
-    let u = tots[i] + y;
+    let u = (tots[i] + y) * one;
     comps[i] = (u - tots[i]) - y;
     tots[i] = u;
     let yS = blkS[i] - compS[i];
-    let uS = totS[i] + yS;
+    let uS = (totS[i] + yS) * one;
     compS[i] = (uS - totS[i]) - yS;
     totS[i] = uS;
   }
   let yn = blkN[q] - compN[q];
-  let un = totN[q] + yn;
+  let un = (totN[q] + yn) * one;
   compN[q] = (un - totN[q]) - yn;
   totN[q] = un;
 }
@@ -213,7 +213,8 @@ fn loadComponent(q: u32, lane: u32) {
   }
 }
 
-// Output of slot q: [s] [q] [N] as consecutive floats.
+// Output of slot q: [s] [q] [N] as consecutive floats, each total less the compensation of its
+// last addition (which it leaves out).
 fn store(q: u32, lane: u32, g: u32) {
   let k = q * LANES + lane;
   if (k >= K) {
@@ -221,10 +222,10 @@ fn store(q: u32, lane: u32, g: u32) {
   }
   let o = (g * K + k) * SLOTS * 4u;
   for (var j = 0u; j < D; j++) {
-    partials[o + j] = tots[q * MAXB + j / 4u][j % 4u];
-    partials[o + D + j] = totS[q * MAXB + j / 4u][j % 4u];
+    partials[o + j] = tots[q * MAXB + j / 4u][j % 4u] - comps[q * MAXB + j / 4u][j % 4u];
+    partials[o + D + j] = totS[q * MAXB + j / 4u][j % 4u] - compS[q * MAXB + j / 4u][j % 4u];
   }
-  partials[o + 2u * D] = totN[q];
+  partials[o + 2u * D] = totN[q] - compN[q];
 }
 
 @compute @workgroup_size(LANES)
@@ -252,11 +253,11 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
   var totLl = vec2f(0.0);
   var compLl = vec2f(0.0);
   var zeros = 0.0;
-  // The log-likelihood's compensation needs the opaque `one` (1.0 from the uniform, unknown to the
-  // compiler): the shader compiler applies the algebra of real numbers to (t + y) − t − y — Mesa's
-  // lavapipe folds it to 0, so a plain compensation term is always 0 and the "Kahan" sum a plain
-  // float32 sum (measured: bit for bit) — but it cannot simplify ((t + y) · one − t) − y. (The
-  // statistics' totals are written the plain way: on lavapipe, plain float32 sums of SUB-point blocks.)
+  // Every compensation (log-likelihood and statistics) needs the opaque `one` (1.0 from the
+  // uniform, unknown to the compiler): the shader compiler applies the algebra of real numbers to
+  // (t + y) − t − y — Mesa's lavapipe folds it to 0, so a plain compensation term is always 0 and
+  // the "Kahan" sum a plain float32 sum (measured: bit for bit) — but it cannot simplify
+  // ((t + y) · one − t) − y.
   let one = 1.0 + f32(chunk.zero);
   let start = g * chunk.perGroup;
   let end = min(start + chunk.perGroup, chunk.n);
@@ -355,9 +356,9 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
     let ul = (totLl + yl) * one;
     compLl = (ul - totLl) - yl;
     totLl = ul;
-    addBlock(0u);
+    addBlock(0u, one);
     if (KPL > 1u) {
-      addBlock(1u);
+      addBlock(1u, one);
     }
   }
 

@@ -151,11 +151,11 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
   var wtile = 0.0;
   var x: array<vec4f, MAXB>;
 
-  // The log-likelihood's compensation needs the opaque `one` (1.0 from the uniform, unknown to the
-  // compiler): the shader compiler applies the algebra of real numbers to (t + y) − t − y — Mesa's
-  // lavapipe folds it to 0, so a plain compensation term is always 0 and the "Kahan" sum a plain
-  // float32 sum (measured: bit for bit) — but it cannot simplify ((t + y) · one − t) − y. (The
-  // statistics' totals are written the plain way: on lavapipe, plain float32 sums of SUB-point blocks.)
+  // Every compensation (log-likelihood and statistics) needs the opaque `one` (1.0 from the
+  // uniform, unknown to the compiler): the shader compiler applies the algebra of real numbers to
+  // (t + y) − t − y — Mesa's lavapipe folds it to 0, so a plain compensation term is always 0 and
+  // the "Kahan" sum a plain float32 sum (measured: bit for bit) — but it cannot simplify
+  // ((t + y) · one − t) − y.
   let one = 1.0 + f32(chunk.zero);
   let start = g * chunk.perGroup;
   let end = min(start + chunk.perGroup, chunk.n);
@@ -271,7 +271,7 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
           if (b0 >= a0) {
             let i = q * MAT + a0 * FULL_MAXD + b0;
             let y = blkS[i] - compS[i];
-            let u = totS[i] + y;
+            let u = (totS[i] + y) * one;
             compS[i] = (u - totS[i]) - y;
             totS[i] = u;
           }
@@ -280,18 +280,19 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
       for (var j = 0u; j < D; j++) {
         let i = q * FULL_MAXD + j;
         let y = blks[i] - comps[i];
-        let u = tots[i] + y;
+        let u = (tots[i] + y) * one;
         comps[i] = (u - tots[i]) - y;
         tots[i] = u;
       }
       let yn = blkN[q] - compN[q];
-      let un = totN[q] + yn;
+      let un = (totN[q] + yn) * one;
       compN[q] = (un - totN[q]) - yn;
       totN[q] = un;
     }
   }
 
-  // Output: [S packed] [s] [N], padded to SLOTS vec4s.
+  // Output: [S packed] [s] [N], padded to SLOTS vec4s (each total less the compensation of its
+  // last addition, which it leaves out).
   for (var q = 0u; q < KPL; q++) {
     let k = q * LANES + lane;
     if (k >= K) {
@@ -301,16 +302,16 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
     for (var a0 = 0u; a0 < D; a0++) {
       for (var b0 = 0u; b0 < D; b0++) {
         if (b0 >= a0) {
-          partials[o] = totS[q * MAT + a0 * FULL_MAXD + b0];
+          partials[o] = totS[q * MAT + a0 * FULL_MAXD + b0] - compS[q * MAT + a0 * FULL_MAXD + b0];
           o++;
         }
       }
     }
     for (var j = 0u; j < D; j++) {
-      partials[o] = tots[q * FULL_MAXD + j];
+      partials[o] = tots[q * FULL_MAXD + j] - comps[q * FULL_MAXD + j];
       o++;
     }
-    partials[o] = totN[q];
+    partials[o] = totN[q] - compN[q];
   }
 
   // Every lane holds the same log-likelihood sums.

@@ -5,7 +5,7 @@
 struct Shape {
   m: u32,
   groups: u32,
-  pad0: u32,
+  zero: u32,             // 0 (see `one` below)
   pad1: u32,
 }
 
@@ -19,13 +19,18 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (i >= shape.m) {
     return;
   }
+  // The compensation needs the opaque `one` (1.0 from the uniform, unknown to the compiler): the
+  // shader compiler applies the algebra of real numbers to (t + y) − t − y — Mesa's lavapipe folds
+  // it to 0, which would leave a plain float32 sum — but it cannot simplify ((t + y) · one − t) − y.
+  let one = 1.0 + f32(shape.zero);
   var sum = vec4f(0.0);
   var c = vec4f(0.0);
   for (var g = 0u; g < shape.groups; g++) {
     let y = partials[g * shape.m + i] - c;
-    let t = sum + y;
+    let t = (sum + y) * one;
     c = (t - sum) - y;
     sum = t;
   }
-  out[i] = sum;
+  // Less the compensation of the last addition, which the sum leaves out.
+  out[i] = sum - c;
 }

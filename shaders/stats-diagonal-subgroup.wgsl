@@ -20,6 +20,7 @@ struct Chunk {
   groups: u32,
   npad: u32,             // component k's values start at k·npad in `resp` (a multiple of 4)
   perGroup: u32,         // points per range, a multiple of BLOCK
+  zero: u32,             // 0 (see `one` in main)
 }
 
 @group(0) @binding(0) var<storage, read> points: array<vec4f>;
@@ -45,6 +46,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var sComp = vec4f(0.0);
   var qComp = vec4f(0.0);
   var nkComp = vec4f(0.0);
+  // The compensation needs the opaque `one` (1.0 from the uniform, unknown to the compiler): the
+  // shader compiler applies the algebra of real numbers to (t + y) − t − y — Mesa's lavapipe folds
+  // it to 0, which would leave plain float32 sums — but it cannot simplify ((t + y) · one − t) − y.
+  let one = 1.0 + f32(chunk.zero);
   let start = g * chunk.perGroup;
   let end = min(start + chunk.perGroup, chunk.n);
   for (var p0 = start; p0 < end; p0 += BLOCK) {
@@ -69,22 +74,23 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
     }
     let ys = bs - sComp;
-    let ts = s + ys;
+    let ts = (s + ys) * one;
     sComp = (ts - s) - ys;
     s = ts;
     let yq = bq - qComp;
-    let tq = q + yq;
+    let tq = (q + yq) * one;
     qComp = (tq - q) - yq;
     q = tq;
     let yn = vec4f(bn, 0.0, 0.0, 0.0) - nkComp;
-    let tn = nk + yn;
+    let tn = (nk + yn) * one;
     nkComp = (tn - nk) - yn;
     nk = tn;
   }
   if (k < K) {
     let o = ((g * DP4 + b) * K + k) * 3u;
-    partials[o] = s;
-    partials[o + 1u] = q;
-    partials[o + 2u] = nk;
+    // Each total less the compensation of its last addition, which it leaves out.
+    partials[o] = s - sComp;
+    partials[o + 1u] = q - qComp;
+    partials[o + 2u] = nk - nkComp;
   }
 }

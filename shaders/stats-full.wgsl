@@ -23,6 +23,7 @@ struct Chunk {
   groups: u32,           // point ranges (workgroups along x)
   npad: u32,             // component k's values start at k·npad in `resp`
   perGroup: u32,         // points per range
+  zero: u32,             // 0 (see `one` in main)
 }
 
 @group(0) @binding(0) var<storage, read> points: array<vec4f>;
@@ -59,6 +60,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var sumComp = vec4f(0.0);
   var nk = 0.0;
   var nkComp = 0.0;
+  // The compensation needs the opaque `one` (1.0 from the uniform, unknown to the compiler): the
+  // shader compiler applies the algebra of real numbers to (t + y) − t − y — Mesa's lavapipe folds
+  // it to 0, which would leave plain float32 sums — but it cannot simplify ((t + y) · one − t) − y.
+  let one = 1.0 + f32(chunk.zero);
   let start = g * chunk.perGroup;
   let end = min(start + chunk.perGroup, chunk.n);
   for (var p0 = start; p0 < end; p0 += BLOCK) {
@@ -84,27 +89,28 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
     }
     let y = mat4x4f(s0, s1, s2, s3) - totalComp;
-    let t = total + y;
+    let t = (total + y) * one;
     totalComp = (t - total) - y;
     total = t;
     if (diagonal) {
       let ys = bs - sumComp;
-      let ts = sum + ys;
+      let ts = (sum + ys) * one;
       sumComp = (ts - sum) - ys;
       sum = ts;
       let yn = bn - nkComp;
-      let tn = nk + yn;
+      let tn = (nk + yn) * one;
       nkComp = (tn - nk) - yn;
       nk = tn;
     }
   }
   if (k < K) {
     let o = ((g * ((DP4 * (DP4 + 1u)) / 2u) + t) * K + k) * 6u;
-    partials[o] = total[0];
-    partials[o + 1u] = total[1];
-    partials[o + 2u] = total[2];
-    partials[o + 3u] = total[3];
-    partials[o + 4u] = sum;
-    partials[o + 5u] = vec4f(nk, 0.0, 0.0, 0.0);
+    // Each total less the compensation of its last addition, which it leaves out.
+    partials[o] = total[0] - totalComp[0];
+    partials[o + 1u] = total[1] - totalComp[1];
+    partials[o + 2u] = total[2] - totalComp[2];
+    partials[o + 3u] = total[3] - totalComp[3];
+    partials[o + 4u] = sum - sumComp;
+    partials[o + 5u] = vec4f(nk - nkComp, 0.0, 0.0, 0.0);
   }
 }

@@ -286,3 +286,58 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU log-likelihood within its reported bound
     }
   });
 });
+
+describe.skipIf(!GPU_AVAILABLE)('WebGPU statistics: compensated totals', () => {
+  // The statistics kernels add plain float32 sums over blocks of 32 (fused diagonal: 64) points
+  // into Kahan-compensated totals, and reduce.wgsl adds the workgroups' totals the same way. On
+  // lavapipe the compiler once folded the compensation (u − t) − y to 0, so every total was a plain
+  // float32 sum: on 1e6 points of a few repeated values (~120 blocks per workgroup, 256 workgroups)
+  // N_k, the means and the covariances were off by 2–7e-6, 0.6–1.6e-6 (of σ) and 2.8–7.2e-6 (of
+  // σ_a σ_b), on every path; with the compensation in force ≤ 1.3e-7, 1.2e-7 and 3.5e-7.
+  const n = 1_000_000, d = 2;
+  const data = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) data[i * d + j] = [0.1, 0.7, 1.3][(i * 7 + j) % 3]! + (i % 2) * 0.5;
+  it.each([['full', false], ['diagonal', true]] as const)('%s covariance: N_k, means and covariances of one pass, on every path', async (_name, diagonal) => {
+    const k = 2;
+    const cov = (s: number) => (diagonal ? [s, s] : [[s, 0.1 * s], [0.1 * s, s]]);
+    const model = new GaussianMixture({ weights: [0.5, 0.5], means: [[0.6, 0.6], [1.0, 1.0]], covariances: [cov(0.3), cov(0.35)] as number[][][] | number[][] });
+    const params = mixtureParams(model);
+    const ds = { data, n, d };
+    const cpu = await new CpuBackend(ds, null).pass(params);
+    const expected = moments(cpu, params, k, d, diagonal);
+    const per = diagonal ? d : packedSize(d);
+    const handle = (await acquireGpu())!;
+    const kernels: string[] = [];
+    for (const variant of [{}, { fused: false }, { subgroups: false }]) {
+      const backend = await WebGpuBackend.create(handle, ds, null, { k, covarianceType: diagonal ? 'diagonal' : 'full', ...variant });
+      try {
+        backend.profile = {};
+        const r = await backend.pass(params);
+        const kernelsRun = Object.keys(backend.profile).join('+');
+        kernels.push(kernelsRun);
+        const path = `${kernelsRun}${'subgroups' in variant ? ', no subgroups' : ''}`;
+        const got = moments(r, params, k, d, diagonal);
+        for (let j = 0; j < k; j++) {
+          // σ_a² of component j (the float64 covariance's diagonal), the scale of its moments' errors.
+          const variance: number[] = [];
+          for (let a = 0, t = 0; a < d; t += diagonal ? 1 : d - a, a++) variance.push(expected.cov[j * per + t]!);
+          const errN = Math.abs(r.stats.nk[j]! - cpu.stats.nk[j]!) / cpu.stats.nk[j]!;
+          let errMean = 0, errCov = 0;
+          for (let a = 0, t = 0; a < d; a++) {
+            errMean = Math.max(errMean, Math.abs(got.mean[j * d + a]! - expected.mean[j * d + a]!) / Math.sqrt(variance[a]!));
+            for (let b = a; b < (diagonal ? a + 1 : d); b++, t++) {
+              errCov = Math.max(errCov, Math.abs(got.cov[j * per + t]! - expected.cov[j * per + t]!) / Math.sqrt(variance[a]! * variance[b]!));
+            }
+          }
+          expect.soft(errN, `N_${j} (${path})`).toBeLessThan(5e-7);
+          expect.soft(errMean, `mean ${j}, in σ (${path})`).toBeLessThan(3e-7);
+          expect.soft(errCov, `covariance ${j}, in σ_a σ_b (${path})`).toBeLessThan(1e-6);
+        }
+      } finally {
+        backend.dispose();
+      }
+    }
+    const fused = handle.subgroupMinSize > 0;
+    expect(kernels).toEqual([fused ? 'fused+reduce' : 'estep+stats+reduce', 'estep+stats+reduce', 'estep+stats+reduce']);
+  });
+});

@@ -431,6 +431,8 @@ export class WebGpuBackend implements EStepBackend {
         const reduce: Dispatch = {
           name: 'reduce',
           pipeline: this.reducePipeline,
+          // (m, groups, zero, pad): zero = 0, from which the shader makes an opaque factor 1 that keeps its
+          // compensation from being folded away (see reduce.wgsl)
           bind: bind(this.reducePipeline, [partials, reduced, this.uniform([L.m, statsGroups, 0, 0], `reduce uniform ${c}`)]),
           groups: [Math.ceil(L.m / WG), 1, 1],
         };
@@ -454,7 +456,9 @@ export class WebGpuBackend implements EStepBackend {
           llGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * ESTEP_ITERATIONS_PER_INVOCATION)), MAX_ESTEP_GROUPS);
           llPartials = this.createBuffer(llGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
           const estepUniform = this.uniform([cn, llGroups, this.npad, 0], `estep uniform ${c}`);
-          const statsUniform = this.uniform([cn, statsGroups, this.npad, perGroup], `stats uniform ${c}`);
+          // (n, groups, npad, perGroup, zero): zero = 0, from which the shader makes an opaque factor 1
+          // that keeps its compensation from being folded away (see stats-*.wgsl)
+          const statsUniform = this.uniform([cn, statsGroups, this.npad, perGroup, 0], `stats uniform ${c}`);
           dispatches = [
             {
               name: 'estep',
@@ -523,8 +527,9 @@ export class WebGpuBackend implements EStepBackend {
     encoder.copyBufferToBuffer(upload, 0, this.points!, 0, bytes);
   }
 
+  /** A uniform buffer holding `values` as u32s (padded with zeros to whole 16 bytes). */
   private uniform(values: number[], label: string): GPUBuffer {
-    const buffer = this.createBuffer(16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label);
+    const buffer = this.createBuffer(values.length * 4, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label);
     this.device.queue.writeBuffer(buffer, 0, Uint32Array.from(values));
     return buffer;
   }
