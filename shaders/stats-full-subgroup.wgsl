@@ -19,13 +19,15 @@ override KW: u32;        // invocations per workgroup, a multiple of SG, ≤ 256
 override STRIDE: u32;    // component stride in params (vec4s); the mean comes first
 override SG: u32;        // points per shared load: 4, 8, 16 or 32, ≤ the smallest subgroup size
 
-const BLOCK: u32 = 32u;
+// Points per plain float32 sum before it joins the compensated totals: 64, as in fused.wgsl (with
+// the compensation live, 32 cost ~10% of a 100k × 32, K = 16 pass).
+const BLOCK: u32 = 64u;
 
 struct Chunk {
   n: u32,
   groups: u32,           // point ranges (workgroups along x)
   npad: u32,             // component k's values start at k·npad in `resp` (a multiple of 4)
-  perGroup: u32,         // points per range, a multiple of BLOCK
+  perGroup: u32,         // points per range, a multiple of 32 (the host's STATS_BLOCK; SG divides it)
   zero: u32,             // 0 (see `one` in main)
 }
 
