@@ -16,7 +16,8 @@ override K: u32;
 override KW: u32;        // components per workgroup (= workgroup size), ≤ 256
 override STRIDE: u32;    // component stride in params (vec4s); the mean comes first
 
-const BLOCK: u32 = 32u;
+// Points per plain float32 sum before it joins the compensated totals (64, as the subgroup kernel).
+const BLOCK: u32 = 64u;
 
 struct Chunk {
   n: u32,
