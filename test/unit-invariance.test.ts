@@ -213,6 +213,9 @@ describe('one extreme value (a sentinel such as 999999, a wild outlier)', () => 
     expect(heldOut).toBeGreaterThan(mean(mlpack.model.scoreSamples(test)) - 0.05);
     // The big components keep their own y spreads (0.09–1.1), not a floor set by the outlier.
     for (let c = 0; c < 4; c++) if (ours.model.weights[c]! > 0.01) expect(ours.model.covariances[c * 4 + 3]!).toBeLessThan(1.5);
+    // …and the user hears of the value: feature 1's range is thousands of interquartile ranges.
+    expect(ours.warnings.join(' ')).toMatch(/feature 1 \(range [\d.e+]+ × its interquartile range\): a few values lie far from all the others/);
+    expect(ours.warnings.join(' ')).not.toMatch(/feature 0 \(range/);
   });
 });
 

@@ -19,7 +19,7 @@ import {
   type ConstraintSpec,
   type CovarianceConstraint,
 } from './constraints.js';
-import { featureScales, scaledData, nearestScaled, standardizedData, RARE_DEVIATIONS, type FeatureScaling } from './feature-scale.js';
+import { featureScales, scaledData, nearestScaled, standardizedData, OUTLIER_SPREAD, RARE_DEVIATIONS, type FeatureScaling } from './feature-scale.js';
 import { runEM, type IterationInfo, type EmResult } from './em.js';
 import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids } from './kmeans.js';
 import { refinedStartCentroids } from './refined-start.js';
@@ -285,6 +285,16 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
           ? `every feature is constant in the training data: their scale is taken as 1 in the data's own units (with nothing to measure units by, the fit is not unit-invariant)`
           : `feature${constant.length > 1 ? 's' : ''} ${list} ${constant.length > 1 ? 'are' : 'is'} constant in the training data: ` +
               `${constant.length > 1 ? 'their' : 'its'} scale is taken as the median range of the other features`,
+      );
+    }
+    // A range far beyond the bulk of the values is usually a data problem (999999 for "missing", a
+    // zero timestamp): the fit copes (see constraintScale), the user should still hear of it.
+    const stretched = Array.from(scaling.constraintScale, (u, j) => (u < scaling!.scale[j]! && !constant.includes(j) ? j : -1)).filter((j) => j >= 0);
+    if (stretched.length > 0) {
+      const list = stretched.slice(0, 10).map((j) => `${j} (range ${(scaling!.scale[j]! / (scaling!.constraintScale[j]! / OUTLIER_SPREAD)).toPrecision(2)} × its interquartile range)`).join(', ');
+      warnings.push(
+        `feature${stretched.length > 1 ? 's' : ''} ${list}${stretched.length > 10 ? ', …' : ''}: a few values lie far from all the others ` +
+          '(a sentinel such as 999999 for "missing", or outliers?); the covariance constraint measures such a feature by 1000 interquartile ranges instead of its range',
       );
     }
   } else if (options.maxCondition !== undefined || options.varianceFloor !== undefined) {
