@@ -112,7 +112,7 @@ describe('parseDelimited: quoting, headers, number syntax, non-text input', () =
   });
 
   it('refuses a first line mixing numbers and other text instead of dropping it as a header', () => {
-    const hint = '(line 1 has numeric cells, so it is read as data: a header line must have no numeric cells)';
+    const hint = '(line 1 mixes numbers with a value that is no column name, so it is read as data (a header line has no numeric cells, or names among them))';
     expect(() => parseDelimited('1,2,NA\n3,4,5\n', { name: 'f' })).toThrow(`f: line 1, column 3: "NA" is not a number ${hint}`);
     expect(() => parseDelimited('1 000,2\n3,4\n', { name: 'f' })).toThrow(`f: line 1, column 1: "1 000" is not a number ${hint}`);
     expect(parseDelimited('a,b\n1,2\n').headerSkipped).toBe(true);

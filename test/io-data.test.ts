@@ -812,7 +812,7 @@ describe('readDataFile: separator detection with a header', () => {
 });
 
 describe('readDataFile: the first line', () => {
-  const HINT = 'has numeric cells, so it is read as data: a header line must have no numeric cells';
+  const HINT = 'mixes numbers with a value that is no column name, so it is read as data (a header line has no numeric cells, or names among them)';
 
   it('is an error, not a header, when it mixes numbers with a bad cell', async () => {
     const cases: [string, number, string][] = [
@@ -829,10 +829,16 @@ describe('readDataFile: the first line', () => {
       expect([e.row, e.column]).toEqual([0, col - 1]);
     }
     // Counted from the file's first line; empty cells alongside a word and a number too.
-    const late = await file('data.txt', '\n\n7 8 x\n1 2 3\n');
-    await expectDataError(readDataFile(late), `${late}: line 3, column 3: "x" is not a number (line 3 ${HINT})`);
-    const pandas = await file('data.csv', ',x,2\n0,1,2\n');
-    await expectDataError(readDataFile(pandas), `${pandas}: line 1, column 1 is empty (line 1 ${HINT})`);
+    const late = await file('data.txt', '\n\n7 8 ?\n1 2 3\n');
+    await expectDataError(readDataFile(late), `${late}: line 3, column 3: "?" is not a number (line 3 ${HINT})`);
+    // Numbers among names are a header: scikit-learn's own CSVs begin "150,4,setosa,…", a pandas
+    // index header is ",x,2"; a value with a unit ("12kg") or a hex literal is no name.
+    const sklearnCsv = await readDataFile(await file('iris.csv', '150,4,setosa,versicolor,virginica\n5.1,3.5,1.4,0.2,0\n4.9,3,1.4,0.2,0\n'));
+    expect([sklearnCsv.headerSkipped, sklearnCsv.rows, sklearnCsv.cols]).toEqual([true, 2, 5]);
+    const pandas = await readDataFile(await file('data.csv', ',x,2\n0,1,2\n'));
+    expect([pandas.headerSkipped, pandas.rows, pandas.cols]).toEqual([true, 1, 3]);
+    const unit = await file('data.csv', '1,12kg\n3,4\n');
+    await expectDataError(readDataFile(unit), `${unit}: line 1, column 2: "12kg" is not a number (line 1 ${HINT})`);
     // The hint is for the first line only; a line of numbers and empty cells gets none.
     const second = await file('data.csv', 'a,b\n1,NA\n');
     await expectDataError(readDataFile(second), `${second}: line 2, column 2: "NA" is not a number`);
@@ -853,8 +859,8 @@ describe('readDataFile: the first line', () => {
     let skipped = 0;
     expect([...(await readWeightsFile(await file('w.csv', 'weight\n1\n2\n'), 2, () => skipped++))]).toEqual([1, 2]);
     expect(skipped).toBe(1);
-    const w = await file('w.txt', '1 kg\n2\n');
-    await expectDataError(readWeightsFile(w, 2), `${w}: line 1, column 2: "kg" is not a number (line 1 ${HINT})`);
+    const w = await file('w.txt', '1 NA\n2\n');
+    await expectDataError(readWeightsFile(w, 2), `${w}: line 1, column 2: "NA" is not a number (line 1 ${HINT})`);
   });
 });
 
@@ -866,7 +872,7 @@ describe('readDataFile: decimal numbers only', () => {
       expect([e.row, e.column]).toEqual([1, 1]);
     }
     const first = await file('data.csv', '0x10,2\n');
-    await expectDataError(readDataFile(first), `${first}: line 1, column 1: "0x10" is not a number (only decimal notation is accepted; line 1 has numeric cells, so it is read as data: a header line must have no numeric cells)`);
+    await expectDataError(readDataFile(first), `${first}: line 1, column 1: "0x10" is not a number (only decimal notation is accepted; line 1 mixes numbers with a value that is no column name, so it is read as data (a header line has no numeric cells, or names among them))`);
     const ws = await file('data.txt', '1 2\n0b11 4\n');
     await expectDataError(readDataFile(ws), `${ws}: line 2, column 1: "0b11" is not a number (only decimal notation is accepted)`);
     const quoted = await file('data.csv', '1,2\n"0o7",4\n');

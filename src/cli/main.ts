@@ -140,7 +140,7 @@ async function loadData(path: string, progress: Progress, signal: AbortSignal, l
   }
   signal.throwIfAborted();
   if (loaded.headerSkipped) {
-    process.stderr.write(`webgmm: ${path}: the first row has no numeric cell; skipped it as a header\n`);
+    process.stderr.write(`webgmm: ${path}: the first row reads as column names; skipped it as a header\n`);
   }
   return { loaded, seconds: (performance.now() - t) / 1000 };
 }
@@ -255,7 +255,7 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
   if (flags.diagonal_covariance !== true) checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
   const weights = flags.weights_file
     ? await readWeightsFile(flags.weights_file, loaded.rows, () =>
-        process.stderr.write(`webgmm: ${flags.weights_file}: the first row has no numeric cell; skipped it as a header\n`),
+        process.stderr.write(`webgmm: ${flags.weights_file}: the first row reads as column names; skipped it as a header\n`),
       )
     : undefined;
   let inputModel: GaussianMixture | undefined;

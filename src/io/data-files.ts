@@ -265,8 +265,9 @@ async function loadText(
  * 1-D or 2-D, of any size); `.csv` is comma-separated, `.tsv` tab-separated; any other extension is
  * detected from the first data line (a comma, else a tab, else runs of spaces / tabs). Blank lines
  * are skipped; lines may end in `\n`, `\r\n` or `\r`; one pair of double quotes around a cell is
- * removed. If the first non-empty line has no numeric cell it is taken as a header and skipped
- * (`headerSkipped`); a first line mixing numbers and other text is an error. Values must be finite
+ * removed. If the first non-empty line reads as column names (no numeric cell, or numbers among
+ * names) it is taken as a header and skipped (`headerSkipped`); a first line mixing numbers with a
+ * value that is no name ("NA", "1.2.3", "12kg") is an error. Values must be finite
  * decimal numbers. A file beginning with NumPy's magic string is read as `.npy` whatever its name;
  * UTF-16, compressed and other binary files are refused with what they look like.
  * @throws InvalidDataError naming the file (and the 1-based line and column) for a missing,

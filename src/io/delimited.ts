@@ -14,7 +14,7 @@ export interface LoadedData {
   rows: number;
   cols: number;
   format: DataFileFormat;
-  /** The first non-empty row had no numeric cell and was skipped as a header. */
+  /** The first non-empty row read as column names (no numeric cell, or numbers among names) and was skipped as a header. */
   headerSkipped: boolean;
   /** The skipped header's cells (surrounding double quotes removed), when `headerSkipped`. */
   header?: string[];
@@ -98,7 +98,7 @@ const NON_FINITE_WORD = /^[+-]?(nan|inf|infinity)$/i;
 const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 const NON_DECIMAL_LITERAL = /^[+-]?0[xXbBoO]/;
 /** Appended to a cell error on a first line that mixes numbers and other text. */
-const HEADER_HINT = 'has numeric cells, so it is read as data: a header line must have no numeric cells';
+const HEADER_HINT = 'mixes numbers with a value that is no column name, so it is read as data (a header line has no numeric cells, or names among them)';
 
 /**
  * The fast path of the number parser, for a decimal `[+-]digits[.digits][(e|E)[+-]digits]` with at
@@ -415,12 +415,18 @@ export class TextParser {
     const text = decode(b, s, e);
     const mode = this.detect ? detectMode(text) : this.mode;
     const cells = splitCells(text, mode);
-    let numbers = 0, words = 0;
+    let numbers = 0, words = 0, names = 0;
     for (const cell of cells) {
       if (isNumberCell(cell)) numbers++;
-      else if (cell.trim() !== '') words++;
+      else if (cell.trim() !== '') {
+        words++;
+        if (isNameCell(cell)) names++;
+      }
     }
-    if (numbers === 0 && words > 0) {
+    // A header: no numeric cell, or numbers among names (scikit-learn's CSVs begin with
+    // "150,4,setosa,versicolor,virginica"; "id,2019,2020") — but not a data row with a bad value:
+    // "1,2,NA", "1.2.3,4" or "-,3" have a non-numeric cell that is no name.
+    if (words > 0 && (numbers === 0 || names === words)) {
       this.header = cells;
       this.headerText = text;
       this.headerLine = this.line;
@@ -579,6 +585,18 @@ export class TextParser {
 }
 
 /** A cell's text is a number (decimal, or a NaN / infinity word, which is an error later). */
+/** Missing-value markers and the like: text, but not a column name. */
+const NOT_A_NAME = /^(n\/?a|nan|null|none|nil|missing|undefined|inf(inity)?|[-+]inf(inity)?|\?|\.)$/i;
+
+/**
+ * A cell that reads as a column name: it begins with a letter or '_' (not a digit: "12kg", "0x10"
+ * are bad values) and is no missing-value marker.
+ */
+function isNameCell(cell: string): boolean {
+  const t = unquote(cell.trim());
+  return /^[\p{L}_]/u.test(t) && !NOT_A_NAME.test(t);
+}
+
 function isNumberCell(cell: string): boolean {
   const t = cell.trim();
   return DECIMAL.test(t) || NON_FINITE_WORD.test(t);
@@ -801,8 +819,8 @@ function checkParseDelimitedArguments(input: unknown, options: unknown): void {
 
 /**
  * Parses delimited numeric text held in memory — a string, or UTF-8 bytes such as a browser
- * `File`'s `arrayBuffer()` — with the same rules as the CLI's file reader: a first line with no
- * numeric cell is a header and is skipped, blank lines are skipped, one pair of double quotes around
+ * `File`'s `arrayBuffer()` — with the same rules as the CLI's file reader: a first line of column
+ * names (no numeric cell, or numbers among names) is a header and is skipped, blank lines are skipped, one pair of double quotes around
  * a cell is removed, every value must be a finite decimal number. UTF-16, compressed and other binary
  * input (and NumPy `.npy` bytes) is refused with an error saying what it looks like.
  * @throws InvalidArgumentError naming the parameter when `input` is not a string, Uint8Array or
