@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseDelimited, TextParser, COMMA } from '../src/io/delimited.js';
 import { readDataFile } from '../src/io/data-files.js';
 import { InvalidArgumentError, InvalidDataError } from '../src/errors.js';
+import { thrown } from './helpers.js';
 
 describe('parseDelimited', () => {
   it('matches readDataFile on the same text (header, CRLF, BOM, blank lines)', async () => {
@@ -138,15 +139,7 @@ describe('parseDelimited: quoting, headers, number syntax, non-text input', () =
 
 describe('parseDelimited argument checks', () => {
   function rejects(f: () => unknown, parameter: string, message: RegExp): void {
-    let error: unknown;
-    try {
-      f();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    expect((error as InvalidArgumentError).parameter).toBe(parameter);
-    expect((error as Error).message).toMatch(message);
+    expect(thrown(f, InvalidArgumentError, message).parameter).toBe(parameter);
   }
 
   it('rejects input that is not text or UTF-8 bytes, naming what it got', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { DenseMatrix } from '../src/data.js';
@@ -65,4 +66,20 @@ export function sampleMixture(
     }
   }
   return { data: { data, rows: n, cols: d }, labels };
+}
+
+/**
+ * Asserts that `f` throws an error of class `type` (whose message matches `message`, when given)
+ * and returns it, for assertions on its fields.
+ */
+export function thrown<T extends Error>(f: () => unknown, type: new (...args: never[]) => T, message?: RegExp): T {
+  let error: unknown;
+  try {
+    f();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(type);
+  if (message) expect((error as Error).message).toMatch(message);
+  return error as T;
 }

@@ -11,6 +11,7 @@ import {
 import { GaussianMixture } from '../src/model/gaussian-mixture.js';
 import { InvalidModelError, NotPositiveDefiniteError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
+import { thrown } from './helpers.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/mlpack-models/', import.meta.url));
 const MODELS = ['blobs3_k3_full', 'blobs3_k3_diag_as_gmm'] as const;
@@ -101,14 +102,7 @@ function readCsv(path: string): { data: Float64Array; rows: number; cols: number
 
 /** Asserts that parsing throws an InvalidModelError whose message starts with the name; returns it. */
 function parseError(content: string | Uint8Array, format: MlpackFormat, name: string): string {
-  let err: unknown;
-  try {
-    parseMlpackModel(content, format, name);
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `${name} should not parse`).toBeInstanceOf(InvalidModelError);
-  const msg = (err as Error).message;
+  const msg = thrown(() => parseMlpackModel(content, format, name), InvalidModelError).message;
   expect(msg.startsWith(`${name}: `), msg).toBe(true);
   return msg;
 }
@@ -653,14 +647,11 @@ describe('serializeMlpackModel inputs', () => {
   it('rejects an invalid plain object with InvalidModelError (NotPositiveDefiniteError naming the component)', () => {
     expect(() => serializeMlpackModel({ weights: [0.5, 0.4], means: [[0], [1]], covariances: [[1], [1]] }, 'json')).toThrow(/^serializeMlpackModel: model\.weights sum to 0\.9/);
     expect(() => serializeMlpackModel(null as never, 'json')).toThrow(InvalidModelError);
-    let err: unknown;
-    try {
-      serializeMlpackModel({ weights: [0.5, 0.5], means: [[0, 0], [1, 1]], covariances: [[[1, 0], [0, 1]], [[1, 2], [2, 1]]] }, 'xml');
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(NotPositiveDefiniteError);
-    expect((err as NotPositiveDefiniteError).component).toBe(1);
-    expect((err as Error).message).toBe('serializeMlpackModel: covariance of component 1 is not positive definite');
+    const err = thrown(
+      () => serializeMlpackModel({ weights: [0.5, 0.5], means: [[0, 0], [1, 1]], covariances: [[[1, 0], [0, 1]], [[1, 2], [2, 1]]] }, 'xml'),
+      NotPositiveDefiniteError,
+    );
+    expect(err.component).toBe(1);
+    expect(err.message).toBe('serializeMlpackModel: covariance of component 1 is not positive definite');
   });
 });

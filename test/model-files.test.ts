@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GaussianMixture, parseWebgmmModel, serializeWebgmmModel, InvalidModelError, NotPositiveDefiniteError, WebGmmError } from '../src/index.js';
 import { readModelFile, writeModelFile } from '../src/node.js';
 import { Rng } from '../src/util/rng.js';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, thrown } from './helpers.js';
 
 function randomModel(k: number, d: number, diagonal: boolean, seed: number): GaussianMixture {
   const rng = new Rng(seed);
@@ -58,15 +58,9 @@ describe('webgmm model JSON', () => {
 
   it('reports a covariance that is not positive definite as NotPositiveDefiniteError, naming the component and the file', () => {
     const text = '{"format": "webgmm.GaussianMixture", "version": 1, "weights": [0.5, 0.5], "means": [[0, 1], [2, 2]], "covariances": [[[1, 0], [0, 1]], [[1, 2], [2, 1]]]}';
-    let err: unknown;
-    try {
-      parseWebgmmModel(text, 'm.json');
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(NotPositiveDefiniteError);
-    expect((err as NotPositiveDefiniteError).component).toBe(1);
-    expect((err as Error).message).toBe('m.json: covariance of component 1 is not positive definite');
+    const err = thrown(() => parseWebgmmModel(text, 'm.json'), NotPositiveDefiniteError);
+    expect(err.component).toBe(1);
+    expect(err.message).toBe('m.json: covariance of component 1 is not positive definite');
   });
 
   it('serializes the plain-object form and a structuredClone of a model as the model itself', () => {

@@ -3,6 +3,7 @@ import { Matrix, inverse, determinant } from 'ml-matrix';
 import { GaussianMixture, InvalidModelError, InvalidArgumentError, InvalidDataError, NotPositiveDefiniteError, WebGmmError, train } from '../src/index.js';
 import type { WebGmmErrorCode } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
+import { thrown } from './helpers.js';
 
 const full = new GaussianMixture({
   weights: [0.3, 0.7],
@@ -164,18 +165,6 @@ describe('GaussianMixture validation and plain-object form', () => {
   });
 });
 
-/** Asserts that `f` throws an error of class `type` whose message matches `message`, and returns it. */
-function thrown<T extends Error>(f: () => unknown, type: new (...args: never[]) => T, message: RegExp): T {
-  let error: unknown;
-  try {
-    f();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(type);
-  expect((error as Error).message).toMatch(message);
-  return error as T;
-}
 
 describe('GaussianMixture point validation', () => {
   const pts = [[0, 1, -1], [4, 4, 2], [2, 2, 0.5]];
