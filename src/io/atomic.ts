@@ -11,7 +11,7 @@
 import { access, constants, lstat, open, readlink, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import { WebGmmError } from '../errors.js';
+import { WebGmmError, throwIfAborted } from '../errors.js';
 
 /** A short phrase for a file-system error, for messages of the form `file: <reason>`. */
 export function errnoReason(err: unknown): string {
@@ -45,6 +45,8 @@ interface OutputTarget {
   target: string;
   /** Not a regular file (device, FIFO, socket): opened and written in place, not replaced. */
   direct: boolean;
+  /** A FIFO (written in place without blocking: see openFifo). */
+  fifo: boolean;
   /** An existing regular file's permissions and owner, given to its replacement. */
   existing: { mode: number; uid: number; gid: number } | null;
 }
@@ -64,9 +66,9 @@ async function outputTarget(path: string): Promise<OutputTarget> {
     throw e;
   });
   if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-  if ((st && !st.isFile()) || (st && isStreamPath(path))) return { target: path, direct: true, existing: null };
+  if ((st && !st.isFile()) || (st && isStreamPath(path))) return { target: path, direct: true, fifo: st.isFIFO(), existing: null };
   if (st) {
-    return { target: await realpath(path).catch(() => path), direct: false, existing: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+    return { target: await realpath(path).catch(() => path), direct: false, fifo: false, existing: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
   }
   // Nothing there, or a chain of links to a file not yet created: create the last link's target,
   // each link resolved against the real directory it sits in (as the kernel does).
@@ -78,7 +80,12 @@ async function outputTarget(path: string): Promise<OutputTarget> {
     const dir = await realpath(dirname(target)).catch(() => dirname(target));
     target = resolve(dir, await readlink(target));
   }
-  return { target, direct: false, existing: null };
+  return { target, direct: false, fifo: false, existing: null };
+}
+
+/** An existing regular file this process may not write: refused rather than replaced. */
+async function readOnly(t: OutputTarget): Promise<boolean> {
+  return t.existing !== null && (await access(t.target, constants.W_OK).then(() => false, () => true));
 }
 
 /**
@@ -96,7 +103,7 @@ export async function outputPathProblem(path: string): Promise<string | null> {
   const dir = dirname(resolve(t.target));
   const d = await stat(dir).catch(() => null);
   if (!d?.isDirectory()) return `no such directory: ${dir}`;
-  if (t.existing && (await access(t.target, constants.W_OK).then(() => false, () => true))) return 'the file is read-only (permission denied)';
+  if (await readOnly(t)) return 'the file is read-only (permission denied)';
   return access(dir, constants.W_OK).then(
     () => null,
     () => `the directory ${dir} is not writable`,
@@ -120,9 +127,9 @@ export async function writeFileAtomic(
   } catch (err) {
     throw new WebGmmError('OUTPUT', `${path}: cannot write: ${errnoReason(err)}`);
   }
-  if (t.direct) return writeInPlace(path, t.target, chunks, signal);
+  if (t.direct) return writeInPlace(path, t, chunks, signal);
   const dir = dirname(t.target);
-  if (t.existing && (await access(t.target, constants.W_OK).then(() => false, () => true))) {
+  if (await readOnly(t)) {
     throw new WebGmmError('OUTPUT', `${path}: cannot write: the file is read-only (permission denied)`);
   }
   const tmp = join(dir, `.${basename(t.target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
@@ -160,13 +167,12 @@ export async function writeFileAtomic(
 /** A device, FIFO or socket: written through, as `cat > /dev/null` would. */
 async function writeInPlace(
   path: string,
-  target: string,
+  { target, fifo }: OutputTarget,
   chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   let fh: FileHandle | undefined;
   try {
-    const fifo = (await stat(target)).isFIFO();
     fh = fifo ? await openFifo(target, signal) : await open(target, 'a');
     for await (const chunk of chunks) {
       throwIfAborted(signal);
@@ -212,8 +218,4 @@ async function writeNonBlocking(fh: FileHandle, bytes: Uint8Array, signal: Abort
       await new Promise((r) => setTimeout(r, 2));
     }
   }
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason;
 }
