@@ -130,6 +130,25 @@ async function checkWritable(path: string, flag: string): Promise<void> {
   if (problem !== null) throw new InvalidArgumentError(flag, `${flag} ${path}: cannot write there: ${problem}`);
 }
 
+/** The notice for a data or weights file whose first row was skipped as a header. */
+function headerNotice(path: string): void {
+  process.stderr.write(`webgmm: ${path}: the first row reads as column names; skipped it as a header\n`);
+}
+
+/**
+ * `-o` of probability and generate, before any work: not one of the inputs, an extension that
+ * names a format, a place that can be written.
+ */
+async function checkOutputFile(path: string, inputs: [string | undefined, string][]): Promise<void> {
+  await checkNotAnInput(path, '--output_file', inputs);
+  await matrixFileFormat(path);
+  await checkWritable(path, '--output_file');
+}
+
+function describeModel(model: GaussianMixture): string {
+  return `${model.gaussians} gaussians, dimensionality ${model.dimensionality}, ${model.covarianceType} covariances`;
+}
+
 async function loadData(path: string, progress: Progress, signal: AbortSignal, label = 'loading') {
   const t = performance.now();
   let loaded;
@@ -140,7 +159,7 @@ async function loadData(path: string, progress: Progress, signal: AbortSignal, l
   }
   signal.throwIfAborted();
   if (loaded.headerSkipped) {
-    process.stderr.write(`webgmm: ${path}: the first row reads as column names; skipped it as a header\n`);
+    headerNotice(path);
   }
   return { loaded, seconds: (performance.now() - t) / 1000 };
 }
@@ -253,11 +272,8 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
 
   const { loaded, seconds: loadSeconds } = await loadData(flags.input_file, progress, signal);
   if (flags.diagonal_covariance !== true) checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
-  const weights = flags.weights_file
-    ? await readWeightsFile(flags.weights_file, loaded.rows, () =>
-        process.stderr.write(`webgmm: ${flags.weights_file}: the first row reads as column names; skipped it as a header\n`),
-      )
-    : undefined;
+  const weightsFile = flags.weights_file;
+  const weights = weightsFile ? await readWeightsFile(weightsFile, loaded.rows, () => headerNotice(weightsFile)) : undefined;
   let inputModel: GaussianMixture | undefined;
   if (flags.input_model_file) {
     inputModel = (await readModelFile(flags.input_model_file)).model;
@@ -338,12 +354,10 @@ async function runProbability(
   signal: AbortSignal,
 ): Promise<void> {
   if (flags.output_file !== undefined) {
-    await checkNotAnInput(flags.output_file, '--output_file', [
+    await checkOutputFile(flags.output_file, [
       [flags.input_file, '--input_file'],
       [flags.input_model_file, '--input_model_file'],
     ]);
-    await matrixFileFormat(flags.output_file);
-    await checkWritable(flags.output_file, '--output_file');
   }
   const progress = new Progress(false);
   const t = performance.now();
@@ -351,7 +365,7 @@ async function runProbability(
   const { loaded, seconds } = await loadData(flags.input_file, progress, signal);
   checkDimensions(model, flags.input_model_file, loaded.cols, flags.input_file);
   if (flags.verbose) {
-    process.stderr.write(`webgmm: ${flags.input_model_file}: ${model.gaussians} gaussians, dimensionality ${model.dimensionality}, ${model.covarianceType} covariances\n`);
+    process.stderr.write(`webgmm: ${flags.input_model_file}: ${describeModel(model)}\n`);
     process.stderr.write(`webgmm: ${flags.input_file}: ${loaded.rows} points loaded in ${seconds.toFixed(2)} s\n`);
   }
   const p = model.probabilities(loaded);
@@ -366,9 +380,7 @@ async function runGenerate(
   signal: AbortSignal,
 ): Promise<void> {
   if (flags.output_file !== undefined) {
-    await checkNotAnInput(flags.output_file, '--output_file', [[flags.input_model_file, '--input_model_file']]);
-    await matrixFileFormat(flags.output_file);
-    await checkWritable(flags.output_file, '--output_file');
+    await checkOutputFile(flags.output_file, [[flags.input_model_file, '--input_model_file']]);
   }
   const t = performance.now();
   const { model } = await readModelFile(flags.input_model_file);
@@ -383,7 +395,7 @@ async function runGenerate(
   const seed = flags.seed === 0 ? seedFromClock() : flags.seed;
   if (flags.seed === 0) process.stderr.write(`webgmm: note: seed ${seed} (from the clock; -s ${seed} draws the same points)\n`);
   if (flags.verbose) {
-    process.stderr.write(`webgmm: ${flags.input_model_file}: ${model.gaussians} gaussians, dimensionality ${model.dimensionality}, ${model.covarianceType} covariances\n`);
+    process.stderr.write(`webgmm: ${flags.input_model_file}: ${describeModel(model)}\n`);
   }
   const samples = model.sample(flags.samples, seed);
   signal.throwIfAborted();
