@@ -130,8 +130,7 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
       constantFeatures.push(j);
     }
   }
-  ranges.sort((a, b) => a - b);
-  const borrowed = ranges.length === 0 ? 1 : ranges.length % 2 ? ranges[ranges.length >> 1]! : 0.5 * (ranges[(ranges.length >> 1) - 1]! + ranges[ranges.length >> 1]!);
+  const borrowed = ranges.length === 0 ? 1 : median(ranges);
   for (const j of constantFeatures) scale[j] = borrowed;
 
   // Near-constant floor: mass off the majority value c and mean squared deviation from it M₂.
@@ -213,12 +212,17 @@ function constraintUnits(data: Values, n: number, d: number, weights: Float64Arr
     if (capped > 0 && capped < units[j]!) units[j] = capped;
   }
   if (constantFeatures.length > 0 && constantFeatures.length < d) {
-    const others = Array.from(units).filter((_, j) => !constant.has(j)).sort((a, b) => a - b);
-    const h = others.length >> 1;
-    const borrowed = others.length % 2 ? others[h]! : 0.5 * (others[h - 1]! + others[h]!);
+    const borrowed = median(Array.from(units).filter((_, j) => !constant.has(j)));
     for (const j of constantFeatures) units[j] = borrowed;
   }
   return units;
+}
+
+/** The median of a non-empty list (sorted in place). */
+function median(xs: number[]): number {
+  xs.sort((a, b) => a - b);
+  const h = xs.length >> 1;
+  return xs.length % 2 ? xs[h]! : 0.5 * (xs[h - 1]! + xs[h]!);
 }
 
 /** Points per block of the feature-by-feature scans: about 64 KiB of float64 rows. */
