@@ -12,9 +12,9 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from '../errors.js';
-import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, type NpyHeader } from './npy.js';
+import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, isNpyMagic, type NpyHeader } from './npy.js';
 import {
-  TextParser, COMMA, TAB, LF, CR, plural, byteOrderMarkLength, describeNonText, isNpyMagic, type LoadedData,
+  TextParser, COMMA, TAB, LF, CR, plural, byteOrderMarkLength, describeNonText, type LoadedData,
 } from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
 import { delimitedBlocks } from './matrix-output.js';

@@ -5,6 +5,7 @@
  * Numbers are parsed exactly: every value equals `Number(token)` bit for bit.
  */
 import { InvalidArgumentError, InvalidDataError } from '../errors.js';
+import { isNpyMagic } from './npy.js';
 
 export type DataFileFormat = 'csv' | 'tsv' | 'whitespace' | 'npy';
 
@@ -723,10 +724,6 @@ export function byteOrderMarkLength(bytes: Uint8Array): number {
   return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
 }
 
-/** `bytes` begins with NumPy's magic string "\x93NUMPY". */
-export function isNpyMagic(bytes: Uint8Array): boolean {
-  return bytes[0] === 0x93 && bytes[1] === 0x4e && bytes[2] === 0x55 && bytes[3] === 0x4d && bytes[4] === 0x50 && bytes[5] === 0x59;
-}
 
 /** How many leading bytes {@link describeNonText} looks at for a NUL byte. */
 export const SNIFF_NUL_BYTES = 1 << 20;

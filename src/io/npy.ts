@@ -53,13 +53,18 @@ export interface NpyHeader {
   byteLength: number;
 }
 
+/** `bytes` begins with NumPy's magic string "\x93NUMPY". */
+export function isNpyMagic(bytes: Uint8Array): boolean {
+  return MAGIC.every((b, i) => bytes[i] === b);
+}
+
 /**
  * Where a `.npy` file's data begins, from its first bytes (12, or all of a shorter file): checks the
  * magic string and the format version, and reads the header length.
  * @throws InvalidDataError for a bad magic string, an unsupported version, or a truncated preamble.
  */
 export function npyDataOffset(bytes: Uint8Array, name: string): number {
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
+  if (bytes.length < 10 || !isNpyMagic(bytes)) {
     fail(name, 'not a NumPy .npy file (bad magic string; expected "\\x93NUMPY")');
   }
   const major = bytes[6]!, minor = bytes[7]!;
