@@ -307,11 +307,24 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(code).toBe(143);
   }, 30_000);
 
-  it.skipIf(process.getuid?.() === 0)('a read-only output file is refused before any work, not replaced (not testable as root)', () => {
-    writeFileSync(join(dir, 'ro.csv'), 'keep\n');
-    chmodSync(join(dir, 'ro.csv'), 0o444);
-    expectUserError(webgmm('generate', '-m', model, '-n', '3', '-o', 'ro.csv'), /--output_file ro\.csv: cannot write there: the file is read-only/);
-    expect(readFileSync(join(dir, 'ro.csv'), 'utf8')).toBe('keep\n');
+  it('a read-only output file is refused before any work, not replaced', () => {
+    // Root may write anything: as root (CI), the command runs as the unprivileged user 65534, in a
+    // directory it may write (so only the file's own mode can stop it).
+    const asRoot = process.getuid?.() === 0;
+    const sub = join(dir, 'readonly');
+    mkdirSync(sub);
+    if (asRoot) {
+      chmodSync(dir, 0o755);
+      chmodSync(sub, 0o777);
+    }
+    writeFileSync(join(sub, 'ro.csv'), 'keep\n');
+    chmodSync(join(sub, 'ro.csv'), 0o444);
+    const r = spawnSync(process.execPath, [BIN, 'generate', '-m', model, '-n', '3', '-o', 'ro.csv'], {
+      cwd: sub, encoding: 'utf8', timeout: 60_000, env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' },
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    expectUserError({ code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }, /--output_file ro\.csv: cannot write there: the file is read-only/);
+    expect(readFileSync(join(sub, 'ro.csv'), 'utf8')).toBe('keep\n');
   });
 
   it('SIGTERM or Ctrl-C while writing: exit 143 / 130, no output and no temporary file left', async () => {
