@@ -7,11 +7,12 @@
  * samples them, to convergence; scikit-learn: from the same centroids with tol=0 (same start, same
  * stopping rule), and with its defaults (k-means++, tol=1e-4) as a user would run it.
  * Also webgmm's default seeding exactly as train() runs it under the default 'unit-invariant'
- * policy: feature scaling, the scaled copy, greedy k-means++ and Lloyd to convergence — the number
+ * policy: feature scaling, the scaled copy, greedy k-means++ (on a uniform subsample of
+ * PLUSPLUS_MAX_POINTS points when there are more) and Lloyd to convergence on all points — the number
  * to hold against scikit-learn's defaults — with k-means' helper threads, as the Node entry's
  * `useKMeansThreads()` installs them (the scaled copy is then made in shared memory), and on one thread. `--compare MODULE` adds the
- * same default seeding with another build of kmeans.ts (a module exporting
- * kmeansPlusPlusCentroids and kmeansFromCentroids), run alternately with ours for A/B timing.
+ * same default seeding with another build of kmeans.ts (a module exporting kmeansFromCentroids and
+ * sampledPlusPlusCentroids or, older, kmeansPlusPlusCentroids), run alternately with ours for A/B timing.
  * Medians over runs; prints a table and writes JSON under bench/results/.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,7 +20,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { kmeansFromCentroids, kmeansPlusPlusCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
+import { kmeansFromCentroids, sampledPlusPlusCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
 import { setKMeansThreadProvider } from '../src/train/kmeans-parallel.js';
 import { nodeKMeansThreads } from '../src/worker/kmeans-threads.js';
 import { featureScales, scaledData } from '../src/train/feature-scale.js';
@@ -32,9 +33,13 @@ const arg = (name: string, dflt: number): number => {
 };
 const N = arg('n', 1_000_000), D = arg('d', 8), K = arg('k', 8), RUNS = arg('runs', 3);
 const compareAt = process.argv.indexOf('--compare');
-type KMeansModule = { kmeansPlusPlusCentroids: typeof kmeansPlusPlusCentroids; kmeansFromCentroids: typeof kmeansFromCentroids };
-const baseline: KMeansModule | null =
-  compareAt >= 0 ? ((await import(pathToFileURL(resolve(process.argv[compareAt + 1]!)).href)) as KMeansModule) : null;
+type KMeansModule = { seeds: typeof sampledPlusPlusCentroids; kmeansFromCentroids: typeof kmeansFromCentroids };
+type ModuleExports = Partial<Record<'sampledPlusPlusCentroids' | 'kmeansPlusPlusCentroids', typeof sampledPlusPlusCentroids>> & { kmeansFromCentroids: typeof kmeansFromCentroids };
+const other: ModuleExports | null =
+  compareAt >= 0 ? ((await import(pathToFileURL(resolve(process.argv[compareAt + 1]!)).href)) as ModuleExports) : null;
+const baseline: KMeansModule | null = other
+  ? { seeds: (other.sampledPlusPlusCentroids ?? other.kmeansPlusPlusCentroids)!, kmeansFromCentroids: other.kmeansFromCentroids }
+  : null;
 
 const rng = new Rng(5);
 const centres = Array.from({ length: K }, () => Array.from({ length: D }, () => 4 * rng.nextNormal()));
@@ -79,7 +84,7 @@ interface Variant {
   iterations: number[];
   inertia: number;
 }
-const ours: KMeansModule = { kmeansPlusPlusCentroids, kmeansFromCentroids };
+const ours: KMeansModule = { seeds: sampledPlusPlusCentroids, kmeansFromCentroids };
 const variants: Variant[] = [
   { label: `webgmm default seeding, ${helpers + 1} threads (scaling, k-means++, Lloyd to convergence)`, threads: true, impl: ours, seconds: [], iterations: [], inertia: 0 },
   { label: 'webgmm default seeding, 1 thread', threads: false, impl: ours, seconds: [], iterations: [], inertia: 0 },
@@ -92,7 +97,7 @@ for (let r = 0; r < RUNS; r++) {
     const scaling = featureScales(data, N, D, null);
     // With the provider installed (as useKMeansThreads() does) the scaled copy is in shared memory.
     const scaled = scaledData(data, N, D, scaling);
-    const seeds = v.impl.kmeansPlusPlusCentroids(scaled, N, D, K, new Rng(100 + r), null);
+    const seeds = v.impl.seeds(scaled, N, D, K, new Rng(100 + r), null);
     const km = await v.impl.kmeansFromCentroids(scaled, N, D, seeds, K, { maxIterations: 0 });
     v.seconds.push((performance.now() - t) / 1000);
     v.iterations.push(km.iterations);

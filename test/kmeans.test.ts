@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
-import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
+import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids, sampleInitialCentroids, sampledPlusPlusCentroids } from '../src/train/kmeans.js';
 import { refinedStartCentroids } from '../src/train/refined-start.js';
 import { setKMeansThreadProvider } from '../src/train/kmeans-parallel.js';
 import { createKMeansThreadPool, nodeKMeansThreads, terminateKMeansThreads } from '../src/worker/kmeans-threads.js';
@@ -477,6 +477,65 @@ describe('kmeansPlusPlusCentroids (the unit-invariant policy\'s seeding)', () =>
 
   it('validates k and n', () => {
     expect(() => kmeansPlusPlusCentroids(new Float64Array(4), 2, 2, 3, new Rng(1))).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('sampledPlusPlusCentroids (k-means++ on a subsample of large data)', () => {
+  it('is k-means++ itself up to maxPoints points', () => {
+    const rng = new Rng(41);
+    const n = 500, d = 3, k = 4;
+    const data = Float64Array.from({ length: n * d }, () => rng.nextNormal());
+    expect(same(sampledPlusPlusCentroids(data, n, d, k, new Rng(7), null, n), kmeansPlusPlusCentroids(data, n, d, k, new Rng(7)))).toBe(true);
+    expect(same(sampledPlusPlusCentroids(data, n, d, k, new Rng(7), null, n - 1), kmeansPlusPlusCentroids(data, n, d, k, new Rng(7)))).toBe(false);
+  });
+
+  it('above maxPoints, seeds every blob — a 1 % one too — and Lloyd then finds the full-data optimum', async () => {
+    const rng = new Rng(42);
+    const n = 20_000, d = 2, k = 4;
+    const centres = [0, 0, 60, 0, 0, 60, 60, 60];
+    const sizes = [12_000, 5_000, 2_800, 200];
+    const data = new Float64Array(n * d);
+    let i = 0;
+    sizes.forEach((m, c) => {
+      for (let r = 0; r < m; r++, i++) for (let t = 0; t < d; t++) data[i * d + t] = centres[c * d + t]! + rng.nextNormal();
+    });
+    const inertia = (km: { centroids: Float64Array; assignments: Int32Array }): number => {
+      let s = 0;
+      for (let p = 0; p < n; p++) s += sqDist(data, p * d, km.centroids, km.assignments[p]! * d, d);
+      return s;
+    };
+    const full = await kmeansFromCentroids(data, n, d, kmeansPlusPlusCentroids(data, n, d, k, new Rng(1)), k, { maxIterations: 0 });
+    for (let seed = 1; seed <= 10; seed++) {
+      const a = sampledPlusPlusCentroids(data, n, d, k, new Rng(seed), null, 1000);
+      expect(same(a, sampledPlusPlusCentroids(data, n, d, k, new Rng(seed), null, 1000))).toBe(true);
+      const hit = new Set<number>();
+      for (let j = 0; j < k; j++) {
+        hit.add(nearest(a, j, new Float64Array(centres), k, d));
+        // Every seed is one of the data points.
+        let found = false;
+        for (let p = 0; p < n && !found; p++) found = sqDist(data, p * d, a, j * d, d) === 0;
+        expect(found).toBe(true);
+      }
+      expect(hit.size).toBe(k);
+      const km = await kmeansFromCentroids(data, n, d, a, k, { maxIterations: 0 });
+      expect(inertia(km)).toBeCloseTo(inertia(full), 6);
+    }
+  });
+
+  it('samples among the points of positive weight, and copes with fewer of them than clusters', () => {
+    const n = 5000, d = 1;
+    const data = Float64Array.from({ length: n }, (_, i) => i);
+    const w = new Float64Array(n);
+    for (let i = 0; i < n; i += 50) w[i] = 1 + (i % 3);
+    for (let seed = 1; seed <= 20; seed++) {
+      const cent = sampledPlusPlusCentroids(data, n, d, 5, new Rng(seed), w, 40);
+      for (const c of cent) expect(w[c]).toBeGreaterThan(0);
+    }
+    const few = new Float64Array(n);
+    few[10] = few[4000] = 1;
+    const cent = sampledPlusPlusCentroids(data, n, d, 3, new Rng(3), few, 40);
+    expect(cent.length).toBe(3);
+    for (const c of cent) expect([10, 4000]).toContain(c);
   });
 });
 

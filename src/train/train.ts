@@ -21,7 +21,7 @@ import {
 } from './constraints.js';
 import { featureScales, scaledData, nearestScaled, standardizedData, OUTLIER_SPREAD, RARE_DEVIATIONS, type FeatureScaling } from './feature-scale.js';
 import { runEM, type IterationInfo, type EmResult } from './em.js';
-import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids } from './kmeans.js';
+import { kmeans, kmeansFromCentroids, positiveSample, sampledPlusPlusCentroids } from './kmeans.js';
 import { refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
 import type { BackendKind, EStepBackend } from '../backends/backend.js';
@@ -271,7 +271,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       featureFloor: scaling.floor,
     };
     if (!inputModel && !opts.refinedStart && ds.n > KMEANS_MAX_POINTS) {
-      const rows = seedingSample(ds.n, weights, KMEANS_MAX_POINTS, rng);
+      const rows = positiveSample(ds.n, weights, KMEANS_MAX_POINTS, rng);
       seeding = { rows, weights: weights ? Float64Array.from(rows, (i) => weights[i]!) : null, scaling };
       kmeansData = scaledData(ds.data, ds.n, ds.d, scaling, rows);
     } else if (!inputModel) {
@@ -366,7 +366,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
           const km = centroids
             ? await kmeansFromCentroids(data, kn, ds.d, centroids, opts.gaussians, kmOpts)
             : opts.constraint === 'unit-invariant'
-              ? await kmeansFromCentroids(data, kn, ds.d, kmeansPlusPlusCentroids(data, kn, ds.d, opts.gaussians, rng, kWeights), opts.gaussians, kmOpts)
+              ? await kmeansFromCentroids(data, kn, ds.d, sampledPlusPlusCentroids(data, kn, ds.d, opts.gaussians, rng, kWeights), opts.gaussians, kmOpts)
               : await kmeans(data, kn, ds.d, opts.gaussians, rng, kmOpts);
           kmeansIterations = km.iterations;
           const assignments = seeding ? nearestScaled(ds.data, ds.n, ds.d, seeding.scaling, km.centroids, opts.gaussians) : km.assignments;
@@ -632,32 +632,6 @@ function withNoise(ds: Dataset, noise: number, rng: Rng): Dataset {
  * change in the start. The refined start and 'mlpack' keep k-means on all the points.
  */
 export const KMEANS_MAX_POINTS = 1_000_000;
-
-/**
- * The points k-means seeds on: m of the points of positive weight drawn uniformly (partial
- * Fisher–Yates), in ascending order — or all of them when there are at most m. Points of weight 0
- * take no part in k-means, and a sample of them alone would have no weight.
- */
-function seedingSample(n: number, weights: Float64Array | null, m: number, rng: Rng): Int32Array {
-  let pool: Int32Array;
-  if (weights) {
-    let positive = 0;
-    for (let i = 0; i < n; i++) if (weights[i]! > 0) positive++;
-    pool = new Int32Array(positive);
-    for (let i = 0, p = 0; i < n; i++) if (weights[i]! > 0) pool[p++] = i;
-  } else {
-    pool = new Int32Array(n);
-    for (let i = 0; i < n; i++) pool[i] = i;
-  }
-  if (pool.length <= m) return pool;
-  for (let i = 0; i < m; i++) {
-    const j = i + rng.nextInt(pool.length - i);
-    const t = pool[i]!;
-    pool[i] = pool[j]!;
-    pool[j] = t;
-  }
-  return pool.slice(0, m).sort();
-}
 
 // ---------------------------------------------------------------------------------------------
 // The wider search of 'unit-invariant' (a second start per trial, an internal validation split)
