@@ -72,6 +72,12 @@ export interface EStepBackend {
    */
   readonly reference?: Float64Backend;
   /**
+   * Roughly how many of this backend's passes one pass of `reference` costs: what the EM loop
+   * weighs before it spends float64 passes on a question float32 cannot answer. A fixed figure
+   * per kind of device, not a timing, so that training stays deterministic.
+   */
+  readonly referencePassCost?: number;
+  /**
    * Whether this float32 backend can evaluate θ faithfully: false when a component is narrower
    * than float32 resolves the points (its precision factor beyond float32's reach), and the EM loop
    * then continues on `reference`. Absent: always.

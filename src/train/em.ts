@@ -12,7 +12,9 @@
  * cannot resolve the tolerance either (large data), EM goes on in float32 to `maxIterations`,
  * after one float64 probe per trial (two passes, more while float64's change is near the
  * tolerance) that catches what the float64 backend would stop at — the exact fixed point of
- * well-separated clusters. With `maxIterations` 0 ("until convergence") a change below float64's
+ * well-separated clusters — when its longest run costs no more than the float32 iterations still
+ * allowed (by the backend's `referencePassCost`: a 20-iteration run stays in float32). A float32
+ * run whose parameters repeat bit for bit has reached a fixed point and stops there. With `maxIterations` 0 ("until convergence") a change below float64's
  * resolution of log L counts as convergence, on either backend, so that such a run ends. A model
  * the float32 backend cannot evaluate faithfully (a component narrower than float32 resolves the
  * points, e.g. mlpack's 1e-50 variance floor on duplicated points) is built from float64
@@ -170,7 +172,11 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // "Until convergence" (maxIterations 0) must end: a change below float64's own resolution of
     // log L counts as none, where a finer tolerance could only be met by rounding luck.
     const reach = maxIterations === 0 ? Math.max(tolerance, FLOAT64_LL_RESOLUTION * Math.abs(logLikelihood)) : tolerance;
-    const converged = !unresolved && Math.abs(logLikelihood - previous) <= reach;
+    // θ_t = θ_{t−1} bit for bit, with the same log-likelihood: EM has reached a fixed point of its
+    // own arithmetic (float32 too: the passes are deterministic), and every further iteration would
+    // repeat this one — however little a float32 change says otherwise.
+    const fixedPoint = previousParams !== null && logLikelihood === previous && sameParams(params, previousParams);
+    const converged = fixedPoint || (!unresolved && Math.abs(logLikelihood - previous) <= reach);
     if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
       return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints, float64Passes };
     }
@@ -195,8 +201,13 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // backend stops as soon as its change is within the tolerance — at once on well-separated
     // clusters, whose responsibilities are exactly 0 or 1. One probe per trial (two float64
     // passes, a few more while float64's change is within PROBE_REACH of the tolerance) asks float64
-    // the question; when it does not converge, float32 takes over again.
-    const probe: boolean = !narrow && !probed && tolerance > 0 && active.reference !== undefined && unresolvedRun >= 2;
+    // the question; when it does not converge, float32 takes over again. It is spent only where its
+    // longest run costs no more than the float32 iterations still allowed (a float64 pass costs
+    // `referencePassCost` float32 ones: on lavapipe a 20-iteration run of 3M × 3, K = 8 spent 10 s
+    // in a probe against 0.8 s for all its float32 passes).
+    const remaining = maxIterations > 0 ? maxIterations - iterations : Infinity;
+    const affordable = PROBE_MAX_ITERATIONS * (backend.referencePassCost ?? 1) <= remaining;
+    const probe: boolean = !narrow && !probed && tolerance > 0 && active.reference !== undefined && unresolvedRun >= 2 && affordable;
     if (active.reference && (narrow || probe)) {
       const reference = active.reference;
       active = reference;
@@ -216,6 +227,12 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     const pause = yieldNow();
     if (pause) await pause;
   }
+}
+
+/** Whether two parameter sets are the same bit for bit. */
+function sameParams(a: MixtureParams, b: MixtureParams): boolean {
+  const same = (x: Float64Array, y: Float64Array): boolean => x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
+  return same(a.logWeights, b.logWeights) && same(a.means, b.means) && same(a.precisions, b.precisions) && same(a.logDets, b.logDets);
 }
 
 /** θ_{t+1} from θ_t's statistics: the M-step, its constraint, and the model's own checks. */

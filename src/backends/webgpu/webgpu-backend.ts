@@ -97,6 +97,15 @@ const FLOAT32_STATS_ERROR = 32 * FLOAT32_ROUNDOFF;
 /** Largest precision factor entry (1/σ in the points' units) float32 evaluates faithfully. */
 const MAX_UNIT_PRECISION = 1e5;
 
+/**
+ * What a float64 CPU pass costs in passes of this backend (EStepBackend.referencePassCost). On a
+ * software adapter (lavapipe on two cores, against the CPU backend on one) measured 8–27× across
+ * `npm run bench`'s cases (100k × 32 full 7.6, 1M × 8 full 15, diagonal 27; 3M × 3, K = 8: 12); a
+ * hardware GPU is one to two orders of magnitude faster still.
+ */
+const SOFTWARE_REFERENCE_COST = 16;
+const HARDWARE_REFERENCE_COST = 256;
+
 /** Per device, the build in progress (see oneAtATime). */
 const building = new WeakMap<GPUDevice, Promise<unknown>>();
 
@@ -284,6 +293,7 @@ export class WebGpuBackend implements EStepBackend {
   profile: Record<string, number[]> | null = null;
   /** The float64 reference on the same data, for changes float32 cannot resolve. */
   readonly reference: CpuBackend;
+  readonly referencePassCost: number;
 
   private constructor(handle: GpuHandle, ds: Dataset, options: WebGpuBackendOptions, weights: Float64Array | null) {
     this.device = handle.device;
@@ -314,6 +324,7 @@ export class WebGpuBackend implements EStepBackend {
     this.reach = new Float64Array(ds.d);
     this.unit = new Float64Array(ds.d).fill(1);
     this.reference = new CpuBackend(ds, weights);
+    this.referencePassCost = handle.hostMemory ? SOFTWARE_REFERENCE_COST : HARDWARE_REFERENCE_COST;
   }
 
   /**

@@ -1,0 +1,97 @@
+// The EM loop's handling of a float32 backend (what WebGPU is to it), with a stand-in backend whose
+// passes are the CPU backend's own: runs where every change is below the reported rounding bound
+// (as on large data in float32), so that only a fixed point or a float64 probe can end them early.
+import { describe, it, expect } from 'vitest';
+import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import type { EStepBackend, MixtureParams, PassResult } from '../src/backends/backend.js';
+import { GaussianMixture } from '../src/model/gaussian-mixture.js';
+import { MLPACK_CONSTRAINT } from '../src/train/constraints.js';
+import { runEM, type EmOptions } from '../src/train/em.js';
+import { Rng } from '../src/util/rng.js';
+
+/** Three well-separated blobs: |log L| ≈ 2.4e5, so the default tolerance is below float64's resolution. */
+function blobs(n: number): { data: Float64Array; n: number; d: number } {
+  const rng = new Rng(4);
+  const data = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 3;
+    data[2 * i] = 100 * c + rng.nextNormal();
+    data[2 * i + 1] = -100 * c + rng.nextNormal();
+  }
+  return { data, n, d: 2 };
+}
+
+/**
+ * A float32 backend as the EM loop sees one: the CPU's passes around the means rounded to float32
+ * (WebGPU's shift points), with the statistics rounded to float32, a rounding bound far above every change, a float64 reference costing
+ * `referencePassCost` of its passes. With `jitter`, every other pass also moves the statistics by
+ * one part in 1e6 (rounding that never settles, so that no fixed point is reached).
+ */
+class Float32Standin implements EStepBackend {
+  readonly kind = 'webgpu' as const;
+  readonly n: number;
+  readonly d: number;
+  readonly reference: CpuBackend;
+  private passes = 0;
+  constructor(
+    ds: { data: Float64Array; n: number; d: number },
+    readonly referencePassCost: number,
+    private readonly jitter: boolean,
+  ) {
+    this.n = ds.n;
+    this.d = ds.d;
+    this.reference = new CpuBackend(ds);
+  }
+  async pass(params: MixtureParams): Promise<PassResult> {
+    const shift = params.means.map(Math.fround);
+    const r = await this.reference.pass({ ...params, means: shift });
+    const f = this.jitter && this.passes++ % 2 ? 1 + 1e-6 : 1;
+    const round = (a: Float64Array): Float64Array => a.map((v) => Math.fround(v * f));
+    const stats = { nk: round(r.stats.nk), sums: round(r.stats.sums), scatter: round(r.stats.scatter), shift };
+    return { ...r, stats, logLikelihoodUncertainty: 1e3 };
+  }
+  dispose(): void {
+    this.reference.dispose();
+  }
+}
+
+const ds = blobs(30_000);
+const start = new GaussianMixture({
+  weights: [0.3, 0.3, 0.4],
+  means: [[1, -1], [98, -103], [201, -198]],
+  covariances: [[[2, 0], [0, 2]], [[3, 0], [0, 3]], [[2, 0.5], [0.5, 2]]],
+});
+const options = (maxIterations: number): EmOptions => ({ maxIterations, tolerance: 1e-10, constraint: MLPACK_CONSTRAINT, forcePositive: true, trial: 0 });
+
+describe('EM loop with a float32 backend', () => {
+  it('stops where the parameters repeat bit for bit (a fixed point), not at maxIterations', async () => {
+    const r = await runEM(new Float32Standin(ds, 1e9, false), start, options(100));
+    expect(r.converged).toBe(true);
+    expect(r.iterations).toBeLessThan(20);
+    expect(r.float64Passes).toBe(0);
+    // Independently: one more iteration of the same backend leaves the returned model as it is, so
+    // every further one would too (the iterations saved would have returned this very model).
+    const next = await runEM(new Float32Standin(ds, 1e9, false), r.model, { ...options(1), tolerance: -1 });
+    expect(next.iterations).toBe(1);
+    expect(Array.from(next.model.means)).toEqual(Array.from(r.model.means));
+    expect(Array.from(next.model.covariances)).toEqual(Array.from(r.model.covariances));
+    expect(Array.from(next.model.weights)).toEqual(Array.from(r.model.weights));
+  });
+
+  it('spends the float64 probe only where its longest run costs no more than the float32 iterations left', async () => {
+    // Cheap enough (16 × 8 float64-pass equivalents ≤ 248 iterations left): the probe finds
+    // float64's exact fixed point, as the CPU backend stops there.
+    const probed = await runEM(new Float32Standin(ds, 16, true), start, options(250));
+    const cpu = await runEM(new CpuBackend(ds), start, options(250));
+    expect(cpu.converged).toBe(true);
+    expect(probed.converged).toBe(true);
+    expect(probed.float64Passes).toBeGreaterThan(0);
+    expect(probed.logLikelihood).toBe(cpu.logLikelihood);
+    // The same backend with 20 iterations allowed: 128 pass equivalents would exceed the 18 left;
+    // float32 runs them all.
+    const short = await runEM(new Float32Standin(ds, 16, true), start, options(20));
+    expect(short.float64Passes).toBe(0);
+    expect(short.iterations).toBe(20);
+    expect(short.converged).toBe(false);
+  });
+});
