@@ -5,6 +5,7 @@
  * Node programs may import `webgmm/node`, which adds what needs Node.
  */
 export { train, KMEANS_MAX_POINTS } from './train/train.js';
+export { PLUSPLUS_MAX_POINTS } from './train/kmeans.js';
 export type { TrainOptions, TrainResult, TrialResult } from './train/train.js';
 export { trainInWorker } from './worker/train-in-worker.js';
 export type { TrainInWorkerOptions } from './worker/train-in-worker.js';
