@@ -24,8 +24,9 @@ function blobs(n: number): { data: Float64Array; n: number; d: number } {
 /**
  * A float32 backend as the EM loop sees one: the CPU's passes around the means rounded to float32
  * (WebGPU's shift points), with the statistics rounded to float32, a rounding bound far above every change, a float64 reference costing
- * `referencePassCost` of its passes. With `jitter`, every other pass also moves the statistics by
- * one part in 1e6 (rounding that never settles, so that no fixed point is reached).
+ * `referencePassCost` of its passes. Jitter moves the first component's weight N_0 on pass p by
+ * p parts in 1e7 ('drift': rounding that never settles into a fixed point or a cycle) or by
+ * p mod 2 parts ('alternate': a 2-cycle, as float32 covariance entries flipping by one ulp).
  */
 class Float32Standin implements EStepBackend {
   readonly kind = 'webgpu' as const;
@@ -36,7 +37,7 @@ class Float32Standin implements EStepBackend {
   constructor(
     ds: { data: Float64Array; n: number; d: number },
     readonly referencePassCost: number,
-    private readonly jitter: boolean,
+    private readonly jitter: 'none' | 'drift' | 'alternate',
   ) {
     this.n = ds.n;
     this.d = ds.d;
@@ -45,9 +46,10 @@ class Float32Standin implements EStepBackend {
   async pass(params: MixtureParams): Promise<PassResult> {
     const shift = params.means.map(Math.fround);
     const r = await this.reference.pass({ ...params, means: shift });
-    const f = this.jitter && this.passes++ % 2 ? 1 + 1e-6 : 1;
-    const round = (a: Float64Array): Float64Array => a.map((v) => Math.fround(v * f));
-    const stats = { nk: round(r.stats.nk), sums: round(r.stats.sums), scatter: round(r.stats.scatter), shift };
+    const p = ++this.passes;
+    const f = this.jitter === 'drift' ? 1 + 1e-7 * p : this.jitter === 'alternate' ? 1 + 1e-7 * (p % 2) : 1;
+    const round = (a: Float64Array): Float64Array => a.map((v) => Math.fround(v));
+    const stats = { nk: round(r.stats.nk.map((v, j) => (j === 0 ? v * f : v))), sums: round(r.stats.sums), scatter: round(r.stats.scatter), shift };
     return { ...r, stats, logLikelihoodUncertainty: 1e3 };
   }
   dispose(): void {
@@ -65,31 +67,43 @@ const options = (maxIterations: number): EmOptions => ({ maxIterations, toleranc
 
 describe('EM loop with a float32 backend', () => {
   it('stops where the parameters repeat bit for bit (a fixed point), not at maxIterations', async () => {
-    const r = await runEM(new Float32Standin(ds, 1e9, false), start, options(100));
+    const r = await runEM(new Float32Standin(ds, 1e9, 'none'), start, options(100));
     expect(r.converged).toBe(true);
     expect(r.iterations).toBeLessThan(20);
     expect(r.float64Passes).toBe(0);
     // Independently: one more iteration of the same backend leaves the returned model as it is, so
     // every further one would too (the iterations saved would have returned this very model).
-    const next = await runEM(new Float32Standin(ds, 1e9, false), r.model, { ...options(1), tolerance: -1 });
+    const next = await runEM(new Float32Standin(ds, 1e9, 'none'), r.model, { ...options(1), tolerance: -1 });
     expect(next.iterations).toBe(1);
     expect(Array.from(next.model.means)).toEqual(Array.from(r.model.means));
     expect(Array.from(next.model.covariances)).toEqual(Array.from(r.model.covariances));
     expect(Array.from(next.model.weights)).toEqual(Array.from(r.model.weights));
   });
 
+  it('stops in a 2-cycle (float32 rounding flipping between two models), not at maxIterations', async () => {
+    const seen: GaussianMixture[] = [];
+    const r = await runEM(new Float32Standin(ds, 1e9, 'alternate'), start, { ...options(100), onIteration: (i) => void seen.push(i.model) });
+    expect(r.converged).toBe(true);
+    expect(r.iterations).toBeLessThan(20);
+    // The models of the last three iterations: the last equals the one two before, not the one
+    // just before (a fixed point would have stopped a step earlier).
+    const [a, b, c] = seen.slice(-3).map((m) => Array.from(m.weights).concat(Array.from(m.means), Array.from(m.covariances)));
+    expect(c).toEqual(a);
+    expect(c).not.toEqual(b);
+  });
+
   it('spends the float64 probe only where its longest run costs no more than the float32 iterations left', async () => {
-    // Cheap enough (16 × 8 float64-pass equivalents ≤ 248 iterations left): the probe finds
+    // Cheap enough (16 × 9 float64-pass equivalents ≤ the iterations left): the probe finds
     // float64's exact fixed point, as the CPU backend stops there.
-    const probed = await runEM(new Float32Standin(ds, 16, true), start, options(250));
+    const probed = await runEM(new Float32Standin(ds, 16, 'drift'), start, options(250));
     const cpu = await runEM(new CpuBackend(ds), start, options(250));
     expect(cpu.converged).toBe(true);
     expect(probed.converged).toBe(true);
     expect(probed.float64Passes).toBeGreaterThan(0);
     expect(probed.logLikelihood).toBe(cpu.logLikelihood);
-    // The same backend with 20 iterations allowed: 128 pass equivalents would exceed the 18 left;
+    // The same backend with 20 iterations allowed: 144 pass equivalents would exceed the 16 left;
     // float32 runs them all.
-    const short = await runEM(new Float32Standin(ds, 16, true), start, options(20));
+    const short = await runEM(new Float32Standin(ds, 16, 'drift'), start, options(20));
     expect(short.float64Passes).toBe(0);
     expect(short.iterations).toBe(20);
     expect(short.converged).toBe(false);

@@ -132,7 +132,7 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     const cpu = await train(input, { gaussians: 3, seed: 1, backend: 'cpu', maxIterations: 3000 });
     expect(cpu.converged).toBe(true);
     expect(gpu.converged).toBe(true);
-    expect(gpu.iterations).toBeLessThan(12);
+    expect(gpu.iterations).toBeLessThan(20);
     expect(gpu.trials[0]!.float64Passes).toBeGreaterThan(0);
     expect(relErr(gpu.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-12);
   }, 120_000);

@@ -74,7 +74,7 @@ export interface EStepBackend {
   /**
    * Roughly how many of this backend's passes one pass of `reference` costs: what the EM loop
    * weighs before it spends float64 passes on a question float32 cannot answer. A fixed figure
-   * per kind of device, not a timing, so that training stays deterministic.
+   * per kind of device, not a timing, so that training stays deterministic. Absent: 1.
    */
   readonly referencePassCost?: number;
   /**

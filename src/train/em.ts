@@ -8,14 +8,16 @@
  * falls below that bound while the tolerance is resolvable in float64 (or EM is to run until it
  * converges), the remaining iterations run on the backend's float64 reference (the CPU backend on
  * the same data): float32 does the bulk of the work, float64 the finish, and convergence means what
- * it means in mlpack. A change float32 cannot resolve never counts as convergence: when float64
- * cannot resolve the tolerance either (large data), EM goes on in float32 to `maxIterations`,
- * after one float64 probe per trial (two passes, more while float64's change is near the
- * tolerance) that catches what the float64 backend would stop at — the exact fixed point of
- * well-separated clusters — when its longest run costs no more than the float32 iterations still
- * allowed (by the backend's `referencePassCost`: a 20-iteration run stays in float32). A float32
- * run whose parameters repeat bit for bit has reached a fixed point and stops there. With `maxIterations` 0 ("until convergence") a change below float64's
- * resolution of log L counts as convergence, on either backend, so that such a run ends. A model
+ * it means in mlpack. A change float32 cannot resolve does not count as convergence — unless the
+ * parameters themselves repeat bit for bit (θ_t = θ_{t−1}, or θ_{t−2}: a fixed point or 2-cycle of
+ * the float32 arithmetic, which further iterations would only repeat). When float64 cannot resolve
+ * the tolerance either (large data), EM goes on in float32 until then or to `maxIterations`, after
+ * one float64 probe per trial (two passes, more while float64's change is near the tolerance) that
+ * catches what the float64 backend would stop at — the exact fixed point of well-separated
+ * clusters — when its longest run costs no more than the float32 iterations still allowed (by the
+ * backend's `referencePassCost`: a 20-iteration run stays in float32). With `maxIterations` 0
+ * ("until convergence") a change below float64's resolution of log L counts as convergence, on
+ * either backend, so that such a run ends. A model
  * the float32 backend cannot evaluate faithfully (a component narrower than float32 resolves the
  * points, e.g. mlpack's 1e-50 variance floor on duplicated points) is built from float64
  * statistics instead, and the trial continues in float64.
@@ -104,6 +106,8 @@ const FLOAT64_FINISH_MARGIN = 1000;
  */
 const PROBE_REACH = 1e4;
 const PROBE_MAX_ITERATIONS = 8;
+/** Unresolved float32 changes in a row before the probe (see runEM). */
+const PROBE_AFTER = 8;
 
 export async function runEM(backend: EStepBackend, initial: GaussianMixture, options: EmOptions): Promise<EmResult> {
   const { maxIterations, tolerance, signal, onIteration } = options;
@@ -113,6 +117,9 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let previous = -Number.MAX_VALUE;
   let previousUncertainty = 0;
   let previousParams: MixtureParams | null = null;
+  // The last two passes (θ, log L, backend), newest last: a pass that repeats one of them exactly
+  // has reached a fixed point or a 2-cycle of the arithmetic (see below).
+  const recent: { params: MixtureParams; logLikelihood: number; backend: EStepBackend }[] = [];
   let active = backend;
   let iterations = 0;
   let float64Passes = 0;
@@ -172,11 +179,19 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // "Until convergence" (maxIterations 0) must end: a change below float64's own resolution of
     // log L counts as none, where a finer tolerance could only be met by rounding luck.
     const reach = maxIterations === 0 ? Math.max(tolerance, FLOAT64_LL_RESOLUTION * Math.abs(logLikelihood)) : tolerance;
-    // θ_t = θ_{t−1} bit for bit, with the same log-likelihood: EM has reached a fixed point of its
-    // own arithmetic (float32 too: the passes are deterministic), and every further iteration would
-    // repeat this one — however little a float32 change says otherwise.
-    const fixedPoint = previousParams !== null && logLikelihood === previous && sameParams(params, previousParams);
-    const converged = fixedPoint || (!unresolved && Math.abs(logLikelihood - previous) <= reach);
+    // θ_t equal to θ_{t−1} bit for bit, with the same log-likelihood on the same backend: EM has
+    // reached a fixed point of its own arithmetic (the passes are deterministic), and every further
+    // iteration would repeat this one, however little a float32 change says otherwise. On a
+    // float32 backend θ_t = θ_{t−2} too: a 2-cycle (covariance entries flipping by one float32
+    // ulp), which further iterations would only alternate. (The float64 backend stops at a 2-cycle
+    // only when its change is within the tolerance, as mlpack does.)
+    const cycle = active.reference !== undefined ? 2 : 1;
+    const repeats = recent
+      .slice(-cycle)
+      .some((r) => r.backend === active && r.logLikelihood === logLikelihood && sameParams(r.params, params));
+    recent.push({ params, logLikelihood, backend: active });
+    if (recent.length > 2) recent.shift();
+    const converged = repeats || (!unresolved && Math.abs(logLikelihood - previous) <= reach);
     if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
       return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints, float64Passes };
     }
@@ -196,18 +211,19 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // beyond the component's own width: it would lose its points and die): θ_{t+1} is built from
     // θ_t's float64 statistics instead, and the trial continues in float64.
     const narrow = active.reference !== undefined && active.evaluable !== undefined && !active.evaluable(nextParams);
-    // Or float32 has stopped resolving the change twice in a row while the tolerance is finer than
-    // even float64 resolves (large data): float32 would go on to maxIterations, while the float64
-    // backend stops as soon as its change is within the tolerance — at once on well-separated
-    // clusters, whose responsibilities are exactly 0 or 1. One probe per trial (two float64
-    // passes, a few more while float64's change is within PROBE_REACH of the tolerance) asks float64
-    // the question; when it does not converge, float32 takes over again. It is spent only where its
-    // longest run costs no more than the float32 iterations still allowed (a float64 pass costs
-    // `referencePassCost` float32 ones: on lavapipe a 20-iteration run of 3M × 3, K = 8 spent 10 s
-    // in a probe against 0.8 s for all its float32 passes).
+    // Or float32 has stopped resolving the change PROBE_AFTER times in a row (long enough to have
+    // shown a fixed point or a 2-cycle, which end the trial for free) while the tolerance is finer
+    // than even float64 resolves (large data): float32 would go on to maxIterations, while the
+    // float64 backend stops as soon as its change is within the tolerance — at once on
+    // well-separated clusters, whose responsibilities are exactly 0 or 1. One probe per trial (two
+    // float64 passes, more while float64's change is within PROBE_REACH of the tolerance, at most
+    // PROBE_MAX_ITERATIONS + 1) asks float64 the question; when it does not converge, float32 takes
+    // over again. It is spent only where that longest run costs no more than the float32 iterations
+    // still allowed (a float64 pass costs `referencePassCost` float32 ones: on lavapipe a
+    // 20-iteration run of 3M × 3, K = 8 spent 10 s in a probe against 0.8 s for its float32 passes).
     const remaining = maxIterations > 0 ? maxIterations - iterations : Infinity;
-    const affordable = PROBE_MAX_ITERATIONS * (backend.referencePassCost ?? 1) <= remaining;
-    const probe: boolean = !narrow && !probed && tolerance > 0 && active.reference !== undefined && unresolvedRun >= 2 && affordable;
+    const affordable = (PROBE_MAX_ITERATIONS + 1) * (backend.referencePassCost ?? 1) <= remaining;
+    const probe: boolean = !narrow && !probed && tolerance > 0 && active.reference !== undefined && unresolvedRun >= PROBE_AFTER && affordable;
     if (active.reference && (narrow || probe)) {
       const reference = active.reference;
       active = reference;

@@ -99,9 +99,10 @@ const MAX_UNIT_PRECISION = 1e5;
 
 /**
  * What a float64 CPU pass costs in passes of this backend (EStepBackend.referencePassCost). On a
- * software adapter (lavapipe on two cores, against the CPU backend on one) measured 8–27× across
- * `npm run bench`'s cases (100k × 32 full 7.6, 1M × 8 full 15, diagonal 27; 3M × 3, K = 8: 12); a
- * hardware GPU is one to two orders of magnitude faster still.
+ * software adapter (lavapipe on two cores, against the CPU backend on one) measured 7.6–27× across
+ * `npm run bench`'s cases (100k × 32 full 7.6, 1M × 8 full 15, diagonal 27; 3M × 3, K = 8: ~12);
+ * a hardware GPU is one to two orders of magnitude faster still. Fixed figures rather than
+ * timings, so that training stays deterministic.
  */
 const SOFTWARE_REFERENCE_COST = 16;
 const HARDWARE_REFERENCE_COST = 256;
