@@ -1,18 +1,20 @@
 /**
  * k-means seeding against scikit-learn's KMeans(n_init=1) on the same data (default 1M × 8, K = 8).
  *
- *   node --import tsx bench/kmeans.ts [--n 1000000] [--d 8] [--k 8] [--runs 3] [--compare MODULE]
+ *   node --import tsx bench/kmeans.ts [--n 1000000] [--d 8] [--k 8] [--spread 4] [--runs 3] [--compare MODULE]
  *
  * webgmm: mlpack's k-means (Hamerly-accelerated Lloyd, float64) from K points sampled as mlpack
  * samples them, to convergence; scikit-learn: from the same centroids with tol=0 (same start, same
  * stopping rule), and with its defaults (k-means++, tol=1e-4) as a user would run it.
  * Also webgmm's default seeding exactly as train() runs it under the default 'unit-invariant'
- * policy: feature scaling, the scaled copy, greedy k-means++ (on a uniform subsample of
- * PLUSPLUS_MAX_POINTS points when there are more) and Lloyd to convergence on all points — the number
+ * policy: feature scaling, the scaled copy, greedy k-means++ (with more than PLUSPLUS_MAX_POINTS
+ * points, k-means++ and Lloyd on a uniform subsample of that many first) and Lloyd on all points until scikit-learn's
+ * stopping rule holds (KMEANS_TOLERANCE, its tol=1e-4) — the number
  * to hold against scikit-learn's defaults — with k-means' helper threads, as the Node entry's
  * `useKMeansThreads()` installs them (the scaled copy is then made in shared memory), and on one thread. `--compare MODULE` adds the
  * same default seeding with another build of kmeans.ts (a module exporting kmeansFromCentroids and
- * sampledPlusPlusCentroids or, older, kmeansPlusPlusCentroids), run alternately with ours for A/B timing.
+ * sampledStartCentroids or, older, sampledPlusPlusCentroids or kmeansPlusPlusCentroids), run
+ * alternately with ours for A/B timing.
  * Medians over runs; prints a table and writes JSON under bench/results/.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,10 +22,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { kmeansFromCentroids, sampledPlusPlusCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
+import { kmeansFromCentroids, sampledStartCentroids, sampleInitialCentroids } from '../src/train/kmeans.js';
 import { setKMeansThreadProvider } from '../src/train/kmeans-parallel.js';
 import { nodeKMeansThreads } from '../src/worker/kmeans-threads.js';
 import { featureScales, scaledData } from '../src/train/feature-scale.js';
+import { KMEANS_TOLERANCE } from '../src/train/train.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -31,18 +34,32 @@ const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
-const N = arg('n', 1_000_000), D = arg('d', 8), K = arg('k', 8), RUNS = arg('runs', 3);
+const N = arg('n', 1_000_000), D = arg('d', 8), K = arg('k', 8), RUNS = arg('runs', 3), SPREAD = arg('spread', 4);
 const compareAt = process.argv.indexOf('--compare');
-type KMeansModule = { seeds: typeof sampledPlusPlusCentroids; kmeansFromCentroids: typeof kmeansFromCentroids };
-type ModuleExports = Partial<Record<'sampledPlusPlusCentroids' | 'kmeansPlusPlusCentroids', typeof sampledPlusPlusCentroids>> & { kmeansFromCentroids: typeof kmeansFromCentroids };
+/** The default seeding's start (seeds, or sample centroids) and Lloyd, from ours or another build. */
+type Seeds = (data: Float64Array, n: number, d: number, k: number, rng: Rng) => Float64Array | Promise<Float64Array>;
+type KMeansModule = { seeds: Seeds; kmeansFromCentroids: typeof kmeansFromCentroids };
+type ModuleExports = {
+  kmeansFromCentroids: typeof kmeansFromCentroids;
+  sampledStartCentroids?: typeof sampledStartCentroids;
+  sampledPlusPlusCentroids?: (data: Float64Array, n: number, d: number, k: number, rng: Rng) => Float64Array;
+  kmeansPlusPlusCentroids?: (data: Float64Array, n: number, d: number, k: number, rng: Rng) => Float64Array;
+};
+const startOf = (m: ModuleExports): Seeds => {
+  const start = m.sampledStartCentroids;
+  if (start) return (data, n, d, k, rng) => start(data, n, d, k, rng, { maxIterations: 0, tolerance: KMEANS_TOLERANCE });
+  const seeds = m.sampledPlusPlusCentroids ?? m.kmeansPlusPlusCentroids;
+  if (!seeds) throw new Error('--compare: the module exports no k-means++ seeding');
+  return seeds;
+};
 const other: ModuleExports | null =
   compareAt >= 0 ? ((await import(pathToFileURL(resolve(process.argv[compareAt + 1]!)).href)) as ModuleExports) : null;
-const baseline: KMeansModule | null = other
-  ? { seeds: (other.sampledPlusPlusCentroids ?? other.kmeansPlusPlusCentroids)!, kmeansFromCentroids: other.kmeansFromCentroids }
-  : null;
+const baseline: KMeansModule | null = other ? { seeds: startOf(other), kmeansFromCentroids: other.kmeansFromCentroids } : null;
 
 const rng = new Rng(5);
-const centres = Array.from({ length: K }, () => Array.from({ length: D }, () => 4 * rng.nextNormal()));
+// Cluster centres ~ SPREAD · N(0, 1) per coordinate around unit-variance clusters (4: well separated;
+// 1.5: overlapping, where Lloyd takes dozens of iterations).
+const centres = Array.from({ length: K }, () => Array.from({ length: D }, () => SPREAD * rng.nextNormal()));
 const data = new Float64Array(N * D);
 for (let i = 0; i < N; i++) {
   const c = centres[rng.nextInt(K)]!;
@@ -84,9 +101,9 @@ interface Variant {
   iterations: number[];
   inertia: number;
 }
-const ours: KMeansModule = { seeds: sampledPlusPlusCentroids, kmeansFromCentroids };
+const ours: KMeansModule = { seeds: startOf({ kmeansFromCentroids, sampledStartCentroids }), kmeansFromCentroids };
 const variants: Variant[] = [
-  { label: `webgmm default seeding, ${helpers + 1} threads (scaling, k-means++, Lloyd to convergence)`, threads: true, impl: ours, seconds: [], iterations: [], inertia: 0 },
+  { label: `webgmm default seeding, ${helpers + 1} threads (scaling, k-means++, Lloyd to tol 1e-4)`, threads: true, impl: ours, seconds: [], iterations: [], inertia: 0 },
   { label: 'webgmm default seeding, 1 thread', threads: false, impl: ours, seconds: [], iterations: [], inertia: 0 },
 ];
 if (baseline) variants.push({ label: `--compare ${process.argv[compareAt + 1]} default seeding, 1 thread`, threads: false, impl: baseline, seconds: [], iterations: [], inertia: 0 });
@@ -97,8 +114,8 @@ for (let r = 0; r < RUNS; r++) {
     const scaling = featureScales(data, N, D, null);
     // With the provider installed (as useKMeansThreads() does) the scaled copy is in shared memory.
     const scaled = scaledData(data, N, D, scaling);
-    const seeds = v.impl.seeds(scaled, N, D, K, new Rng(100 + r), null);
-    const km = await v.impl.kmeansFromCentroids(scaled, N, D, seeds, K, { maxIterations: 0 });
+    const seeds = await v.impl.seeds(scaled, N, D, K, new Rng(100 + r));
+    const km = await v.impl.kmeansFromCentroids(scaled, N, D, seeds, K, { maxIterations: 0, tolerance: KMEANS_TOLERANCE });
     v.seconds.push((performance.now() - t) / 1000);
     v.iterations.push(km.iterations);
     // Centroids back in raw units, to compare inertia with scikit-learn's.
@@ -123,7 +140,7 @@ try {
 }
 
 const sameStart = median(times);
-console.log(`k-means, ${N} × ${D}, K = ${K}, medians of ${RUNS} runs; webgmm with ${helpers} helper thread${helpers === 1 ? '' : 's'} where it says so`);
+console.log(`k-means, ${N} × ${D}, K = ${K}, centres ${SPREAD}σ·N(0,1), medians of ${RUNS} runs; webgmm with ${helpers} helper thread${helpers === 1 ? '' : 's'} where it says so`);
 console.log('| implementation | seconds | Lloyd iterations | s / iteration |');
 console.log('|---|---:|---:|---:|');
 console.log(`| webgmm (Hamerly, float64, ${helpers + 1} threads), same start | ${sameStart.toFixed(3)} | ${iterations} | ${(sameStart / iterations).toFixed(4)} |`);
@@ -148,7 +165,7 @@ writeFileSync(
   out,
   JSON.stringify(
     {
-      n: N, d: D, k: K, runs: RUNS, helpers,
+      n: N, d: D, k: K, spread: SPREAD, runs: RUNS, helpers,
       webgmm: { seconds: times, iterations, inertia },
       webgmmDefault: Object.fromEntries(variants.map((v) => [v.label, { seconds: v.seconds, iterations: v.iterations, inertia: v.inertia }])),
       sklearn: sk,

@@ -4,7 +4,7 @@
  * This is the browser-safe entry: nothing reachable from here imports `node:` modules.
  * Node programs may import `webgmm/node`, which adds what needs Node.
  */
-export { train, KMEANS_MAX_POINTS } from './train/train.js';
+export { train, KMEANS_MAX_POINTS, KMEANS_TOLERANCE } from './train/train.js';
 export { PLUSPLUS_MAX_POINTS } from './train/kmeans.js';
 export type { TrainOptions, TrainResult, TrialResult } from './train/train.js';
 export { trainInWorker } from './worker/train-in-worker.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
-import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids, sampleInitialCentroids, sampledPlusPlusCentroids } from '../src/train/kmeans.js';
+import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids, sampleInitialCentroids, sampledStartCentroids } from '../src/train/kmeans.js';
 import { refinedStartCentroids } from '../src/train/refined-start.js';
 import { setKMeansThreadProvider } from '../src/train/kmeans-parallel.js';
 import { createKMeansThreadPool, nodeKMeansThreads, terminateKMeansThreads } from '../src/worker/kmeans-threads.js';
@@ -422,6 +422,55 @@ describe('kmeans behaviour', () => {
   });
 });
 
+describe("kmeans with scikit-learn's relative tolerance", () => {
+  // Overlapping clusters: mlpack's absolute 1e-5 shift takes many iterations to reach.
+  const rng = new Rng(51);
+  const n = 20_000, d = 3, k = 4;
+  const { data } = blobs(rng, n, d, k, 1.5);
+  const w = Float64Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : 0.5 + (i % 3)));
+  /** Σ_d weighted variance / d, written out independently of kmeans.ts. */
+  function meanVariance(weights: Float64Array | null): number {
+    let total = 0;
+    const mean = [0, 0, 0];
+    for (let i = 0; i < n; i++) {
+      const wi = weights ? weights[i]! : 1;
+      total += wi;
+      for (let t = 0; t < d; t++) mean[t] += wi * data[i * d + t]!;
+    }
+    let v = 0;
+    for (let t = 0; t < d; t++) {
+      let m2 = 0;
+      for (let i = 0; i < n; i++) m2 += (weights ? weights[i]! : 1) * (data[i * d + t]! - mean[t]! / total) ** 2;
+      v += m2 / total;
+    }
+    return v / d;
+  }
+
+  it.each([['unweighted', null], ['weighted', w]] as const)('%s: stops at the first shift² ≤ tol × the mean variance, on the same path as mlpack\'s rule', async (_name, weights) => {
+    const start = sampleInitialCentroids(data, n, d, k, new Rng(3), weights);
+    const limit = Math.sqrt(1e-4 * meanVariance(weights));
+    const shifts: number[] = [];
+    const relative = await kmeansFromCentroids(data, n, d, start, k, { maxIterations: 0, tolerance: 1e-4, weights, onIteration: (_i, sh) => shifts.push(sh) });
+    const mlpackShifts: number[] = [];
+    const mlpack = await kmeansFromCentroids(data, n, d, start, k, { maxIterations: 0, weights, onIteration: (_i, sh) => mlpackShifts.push(sh) });
+    expect(relative.converged).toBe(true);
+    expect(relative.iterations).toBeLessThan(mlpack.iterations);
+    expect(shifts.at(-1)!).toBeLessThanOrEqual(limit * (1 + 1e-9));
+    for (const sh of shifts.slice(0, -1)) expect(sh).toBeGreaterThan(limit * (1 - 1e-9));
+    expect(shifts).toEqual(mlpackShifts.slice(0, shifts.length));
+    // The same centroids as mlpack's rule stopped after as many iterations.
+    const capped = await kmeansFromCentroids(data, n, d, start, k, { maxIterations: relative.iterations, weights });
+    expect(Array.from(relative.centroids)).toEqual(Array.from(capped.centroids));
+    expect(Array.from(relative.assignments)).toEqual(Array.from(capped.assignments));
+  });
+
+  it('rejects a tolerance that is negative or not finite', async () => {
+    for (const tolerance of [-1, NaN, Infinity]) {
+      await expect(kmeansFromCentroids(data, n, d, data.slice(0, k * d), k, { maxIterations: 0, tolerance })).rejects.toThrow(InvalidArgumentError);
+    }
+  });
+});
+
 describe('kmeansPlusPlusCentroids (the unit-invariant policy\'s seeding)', () => {
   it('is deterministic for a seed and returns data points', () => {
     const rng = new Rng(31);
@@ -480,16 +529,17 @@ describe('kmeansPlusPlusCentroids (the unit-invariant policy\'s seeding)', () =>
   });
 });
 
-describe('sampledPlusPlusCentroids (k-means++ on a subsample of large data)', () => {
-  it('is k-means++ itself up to maxPoints points', () => {
+describe('sampledStartCentroids (the start of k-means on large data)', () => {
+  const opts = { maxIterations: 0, tolerance: 1e-4 };
+  it('is k-means++ itself up to maxPoints points', async () => {
     const rng = new Rng(41);
     const n = 500, d = 3, k = 4;
     const data = Float64Array.from({ length: n * d }, () => rng.nextNormal());
-    expect(same(sampledPlusPlusCentroids(data, n, d, k, new Rng(7), null, n), kmeansPlusPlusCentroids(data, n, d, k, new Rng(7)))).toBe(true);
-    expect(same(sampledPlusPlusCentroids(data, n, d, k, new Rng(7), null, n - 1), kmeansPlusPlusCentroids(data, n, d, k, new Rng(7)))).toBe(false);
+    expect(same(await sampledStartCentroids(data, n, d, k, new Rng(7), opts, n), kmeansPlusPlusCentroids(data, n, d, k, new Rng(7)))).toBe(true);
+    expect(same(await sampledStartCentroids(data, n, d, k, new Rng(7), opts, n - 1), kmeansPlusPlusCentroids(data, n, d, k, new Rng(7)))).toBe(false);
   });
 
-  it('above maxPoints, seeds every blob — a 1 % one too — and Lloyd then finds the full-data optimum', async () => {
+  it('above maxPoints, finds every blob — a 1 % one too — and Lloyd on all points then reaches the full-data optimum', async () => {
     const rng = new Rng(42);
     const n = 20_000, d = 2, k = 4;
     const centres = [0, 0, 60, 0, 0, 60, 60, 60];
@@ -504,38 +554,52 @@ describe('sampledPlusPlusCentroids (k-means++ on a subsample of large data)', ()
       for (let p = 0; p < n; p++) s += sqDist(data, p * d, km.centroids, km.assignments[p]! * d, d);
       return s;
     };
-    const full = await kmeansFromCentroids(data, n, d, kmeansPlusPlusCentroids(data, n, d, k, new Rng(1)), k, { maxIterations: 0 });
+    const full = await kmeansFromCentroids(data, n, d, kmeansPlusPlusCentroids(data, n, d, k, new Rng(1)), k, opts);
     for (let seed = 1; seed <= 10; seed++) {
-      const a = sampledPlusPlusCentroids(data, n, d, k, new Rng(seed), null, 1000);
-      expect(same(a, sampledPlusPlusCentroids(data, n, d, k, new Rng(seed), null, 1000))).toBe(true);
+      const a = await sampledStartCentroids(data, n, d, k, new Rng(seed), opts, 1000);
+      expect(same(a, await sampledStartCentroids(data, n, d, k, new Rng(seed), opts, 1000))).toBe(true);
+      // One centroid near each blob centre (within 1: a sample of 1000 holds ~10 points of the small one).
       const hit = new Set<number>();
       for (let j = 0; j < k; j++) {
-        hit.add(nearest(a, j, new Float64Array(centres), k, d));
-        // Every seed is one of the data points.
-        let found = false;
-        for (let p = 0; p < n && !found; p++) found = sqDist(data, p * d, a, j * d, d) === 0;
-        expect(found).toBe(true);
+        const b = nearest(a, j, new Float64Array(centres), k, d);
+        expect(sqDist(a, j * d, new Float64Array(centres), b * d, d)).toBeLessThan(1);
+        hit.add(b);
       }
       expect(hit.size).toBe(k);
-      const km = await kmeansFromCentroids(data, n, d, a, k, { maxIterations: 0 });
+      const km = await kmeansFromCentroids(data, n, d, a, k, opts);
       expect(inertia(km)).toBeCloseTo(inertia(full), 6);
     }
   });
 
-  it('samples among the points of positive weight, and copes with fewer of them than clusters', () => {
+  it('samples among the points of positive weight, weighted, and copes with fewer of them than clusters', async () => {
+    // Two groups of positive-weight points at 0 and 100 (weights 1 and 9 in the first, all 1 in
+    // the second), the rest weight 0 far away: one cluster each, the first at its weighted mean.
     const n = 5000, d = 1;
-    const data = Float64Array.from({ length: n }, (_, i) => i);
+    const data = new Float64Array(n).fill(1e6);
     const w = new Float64Array(n);
-    for (let i = 0; i < n; i += 50) w[i] = 1 + (i % 3);
-    for (let seed = 1; seed <= 20; seed++) {
-      const cent = sampledPlusPlusCentroids(data, n, d, 5, new Rng(seed), w, 40);
-      for (const c of cent) expect(w[c]).toBeGreaterThan(0);
+    for (let i = 0; i < 200; i++) {
+      data[i * 20] = i % 2 ? 10 : 0;
+      w[i * 20] = i % 2 ? 9 : 1;
+      data[i * 20 + 1] = 100;
+      w[i * 20 + 1] = 1;
+    }
+    for (let seed = 1; seed <= 10; seed++) {
+      // A sample of 100 of the 400 points of positive weight: never a weight-0 point.
+      const sampled = Array.from(await sampledStartCentroids(data, n, d, 2, new Rng(seed), { ...opts, weights: w }, 100)).sort((x, y) => x - y);
+      expect(sampled[0]).toBeGreaterThanOrEqual(0);
+      expect(sampled[0]).toBeLessThanOrEqual(10);
+      expect(sampled[1]).toBe(100);
+      // maxPoints (1000) below n but above the 400 points of positive weight: the sample is all of
+      // them, and the first cluster's centroid their weighted mean, (100·9·10) / (100·1 + 100·9) = 9.
+      const all = Array.from(await sampledStartCentroids(data, n, d, 2, new Rng(seed), { ...opts, weights: w }, 1000)).sort((x, y) => x - y);
+      expect(all[0]).toBeCloseTo(9, 9);
+      expect(all[1]).toBe(100);
     }
     const few = new Float64Array(n);
     few[10] = few[4000] = 1;
-    const cent = sampledPlusPlusCentroids(data, n, d, 3, new Rng(3), few, 40);
+    const cent = await sampledStartCentroids(data, n, d, 3, new Rng(3), { ...opts, weights: few }, 40);
     expect(cent.length).toBe(3);
-    for (const c of cent) expect([10, 4000]).toContain(c);
+    for (const c of cent) expect([data[10], data[4000]]).toContain(c);
   });
 });
 
