@@ -6,7 +6,8 @@
  *   node --import tsx bench/cli-end-to-end.ts --n 3000000 --d 3 --k 8 --iterations 20 --format csv
  *   node --import tsx bench/cli-end-to-end.ts --n 10000000 --d 16 --k 16 --iterations 20 --format npy
  *
- * `--backend cpu|webgpu` is passed to the CLI (default: its own 'auto'). With `cpu` no device
+ * `--spread S` scales the cluster centres (default 10, well separated; 1 overlaps the clusters, so
+ * that EM runs all its iterations). `--backend cpu|webgpu` is passed to the CLI (default: its own 'auto'). With `cpu` no device
  * buffers exist, so the peak RSS is what the host holds when the GPU's memory is its own (on
  * lavapipe the device buffers are host memory too). `--residency auto|device|streamed` is passed
  * as `--data_residency` (default: the CLI's 'auto', which streams on lavapipe above 256 MiB).
@@ -25,6 +26,9 @@ const arg = (name: string, dflt: string): string => {
 };
 const N = Number(arg('n', '3000000')), D = Number(arg('d', '3')), K = Number(arg('k', '8'));
 const ITERATIONS = Number(arg('iterations', '20'));
+// Cluster centres ~ SPREAD · N(0, 1) per coordinate around unit-variance clusters: 10 (default)
+// separates them, and float32 EM may reach a fixed point before -n; 1 overlaps them.
+const SPREAD = Number(arg('spread', '10'));
 const FORMAT = arg('format', 'csv') as 'csv' | 'npy';
 const BACKEND = arg('backend', '');
 const RESIDENCY = arg('residency', '');
@@ -35,7 +39,7 @@ const file = join(tmp, `data.${FORMAT}`);
 try {
   const t0 = performance.now();
   const rng = new Rng(21);
-  const centres = Array.from({ length: K }, () => Array.from({ length: D }, () => 10 * rng.nextNormal()));
+  const centres = Array.from({ length: K }, () => Array.from({ length: D }, () => SPREAD * rng.nextNormal()));
   const row = new Float32Array(D);
   if (FORMAT === 'npy') {
     const data = new Float32Array(N * D);
@@ -71,12 +75,15 @@ try {
   const phases = /time: (.*)/.exec(r.stderr)?.[1] ?? '(no phase line)';
   const rssKiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN);
   const backend = /backend (\S+)/.exec(r.stderr)?.[1] ?? '?';
-  console.log(`webgmm train -g ${K} -n ${ITERATIONS}: wall ${wall.toFixed(1)} s including loading; backend ${backend}`);
+  // EM may stop before -n: at convergence, or where float32 repeats itself (a fixed point).
+  const emIterations = Number(/^iterations (\d+)/m.exec(r.stderr)?.[1] ?? NaN);
+  const converged = /converged (yes|no)/.exec(r.stderr)?.[1] === 'yes';
+  console.log(`webgmm train -g ${K} -n ${ITERATIONS}: wall ${wall.toFixed(1)} s including loading; backend ${backend}; ${emIterations} EM iterations${converged ? ', converged' : ''}`);
   console.log(`phases (the CLI's own): ${phases}`);
   if (Number.isFinite(rssKiB)) console.log(`peak RSS ${(rssKiB / 1024).toFixed(0)} MiB = ${((rssKiB * 1024) / (N * D * 4)).toFixed(2)}× the float32 data`);
   const out = join(ROOT, 'bench', 'results', `cli-${FORMAT}-${N}x${D}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ n: N, d: D, k: K, iterations: ITERATIONS, format: FORMAT, fileBytes: bytes, wallSeconds: wall, phases, backend, peakRssMiB: rssKiB / 1024, stderr: r.stderr }, null, 2));
+  writeFileSync(out, JSON.stringify({ n: N, d: D, k: K, spread: SPREAD, iterations: ITERATIONS, emIterations, converged, format: FORMAT, fileBytes: bytes, wallSeconds: wall, phases, backend, peakRssMiB: rssKiB / 1024, stderr: r.stderr }, null, 2));
   console.log(`wrote ${out}`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
