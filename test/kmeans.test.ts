@@ -144,6 +144,16 @@ function blobs(rng: Rng, n: number, d: number, clusters: number, spread: number,
   return { data, centres, labels };
 }
 
+/** Blobs of the given sizes around `centres` (sizes.length × d), unit normal noise, in blob order. */
+function unequalBlobs(rng: Rng, centres: number[], sizes: number[], d: number): Float64Array {
+  const data = new Float64Array(sizes.reduce((a, b) => a + b, 0) * d);
+  let i = 0;
+  sizes.forEach((m, c) => {
+    for (let r = 0; r < m; r++, i++) for (let t = 0; t < d; t++) data[i * d + t] = centres[c * d + t]! + rng.nextNormal();
+  });
+  return data;
+}
+
 function maxAbsDiff(a: Float64Array, b: Float64Array): number {
   expect(a.length).toBe(b.length);
   let m = 0;
@@ -493,14 +503,7 @@ describe('kmeansPlusPlusCentroids (the unit-invariant policy\'s seeding)', () =>
     const n = 400, d = 2, k = 4;
     const centres = [0, 0, 100, 0, 0, 100, 100, 100];
     // Unequal blob sizes: a uniform draw would often miss the small one.
-    const sizes = [250, 100, 40, 10];
-    const data = new Float64Array(n * d);
-    let i = 0;
-    sizes.forEach((m, c) => {
-      for (let r = 0; r < m; r++, i++) {
-        for (let t = 0; t < d; t++) data[i * d + t] = centres[c * d + t]! + rng.nextNormal();
-      }
-    });
+    const data = unequalBlobs(rng, centres, [250, 100, 40, 10], d);
     for (let seed = 1; seed <= 20; seed++) {
       const cent = kmeansPlusPlusCentroids(data, n, d, k, new Rng(seed));
       const hit = new Set<number>();
@@ -543,12 +546,7 @@ describe('sampledStartCentroids (the start of k-means on large data)', () => {
     const rng = new Rng(42);
     const n = 20_000, d = 2, k = 4;
     const centres = [0, 0, 60, 0, 0, 60, 60, 60];
-    const sizes = [12_000, 5_000, 2_800, 200];
-    const data = new Float64Array(n * d);
-    let i = 0;
-    sizes.forEach((m, c) => {
-      for (let r = 0; r < m; r++, i++) for (let t = 0; t < d; t++) data[i * d + t] = centres[c * d + t]! + rng.nextNormal();
-    });
+    const data = unequalBlobs(rng, centres, [12_000, 5_000, 2_800, 200], d);
     const inertia = (km: { centroids: Float64Array; assignments: Int32Array }): number => {
       let s = 0;
       for (let p = 0; p < n; p++) s += sqDist(data, p * d, km.centroids, km.assignments[p]! * d, d);
