@@ -38,6 +38,7 @@ class Float32Standin implements EStepBackend {
     ds: { data: Float64Array; n: number; d: number },
     readonly referencePassCost: number,
     private readonly jitter: 'none' | 'drift' | 'alternate',
+    private readonly uncertainty = 1e3,
   ) {
     this.n = ds.n;
     this.d = ds.d;
@@ -50,7 +51,7 @@ class Float32Standin implements EStepBackend {
     const f = this.jitter === 'drift' ? 1 + 1e-7 * p : this.jitter === 'alternate' ? 1 + 1e-7 * (p % 2) : 1;
     const round = (a: Float64Array): Float64Array => a.map((v) => Math.fround(v));
     const stats = { nk: round(r.stats.nk.map((v, j) => (j === 0 ? v * f : v))), sums: round(r.stats.sums), scatter: round(r.stats.scatter), shift };
-    return { ...r, stats, logLikelihoodUncertainty: 1e3 };
+    return { ...r, stats, logLikelihoodUncertainty: this.uncertainty };
   }
   dispose(): void {
     this.reference.dispose();
@@ -90,6 +91,14 @@ describe('EM loop with a float32 backend', () => {
     const [a, b, c] = seen.slice(-3).map((m) => Array.from(m.weights).concat(Array.from(m.means), Array.from(m.covariances)));
     expect(c).toEqual(a);
     expect(c).not.toEqual(b);
+  });
+
+  it('does not stop in a 2-cycle whose swing float32 resolves (above the tolerance)', async () => {
+    // The same alternation (its log L swings by ~3e-10, above the 1e-10 tolerance), with a rounding
+    // bound that resolves it (1000 × 1e-14).
+    const r = await runEM(new Float32Standin(ds, 1e9, 'alternate', 1e-14), start, options(30));
+    expect(r.converged).toBe(false);
+    expect(r.iterations).toBe(30);
   });
 
   it('spends the float64 probe only where its longest run costs no more than the float32 iterations left', async () => {

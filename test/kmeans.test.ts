@@ -474,6 +474,16 @@ describe("kmeans with scikit-learn's relative tolerance", () => {
     expect(Array.from(relative.assignments)).toEqual(Array.from(capped.assignments));
   });
 
+  it('falls back on mlpack\'s rule where the variance overflows float64', async () => {
+    // Values near 1e155: their squares overflow, so there is no variance to be relative to.
+    const huge = Float64Array.from(data, (v) => v * 1e155);
+    const start = sampleInitialCentroids(huge, n, d, k, new Rng(5));
+    const relative = await kmeansFromCentroids(huge, n, d, start, k, { maxIterations: 0, tolerance: 1e-4 });
+    const mlpack = await kmeansFromCentroids(huge, n, d, start, k, { maxIterations: 0 });
+    expect(relative.iterations).toBe(mlpack.iterations);
+    expect(Array.from(relative.centroids)).toEqual(Array.from(mlpack.centroids));
+  });
+
   it('rejects a tolerance that is negative or not finite', async () => {
     for (const tolerance of [-1, NaN, Infinity]) {
       await expect(kmeansFromCentroids(data, n, d, data.slice(0, k * d), k, { maxIterations: 0, tolerance })).rejects.toThrow(InvalidArgumentError);
@@ -593,11 +603,13 @@ describe('sampledStartCentroids (the start of k-means on large data)', () => {
       expect(all[0]).toBeCloseTo(9, 9);
       expect(all[1]).toBe(100);
     }
+    // Two points of positive weight, at values no weight-0 point has.
     const few = new Float64Array(n);
     few[10] = few[4000] = 1;
-    const cent = await sampledStartCentroids(data, n, d, 3, new Rng(3), { ...opts, weights: few }, 40);
+    const other = Float64Array.from(data, (v, i) => (i === 10 ? -5 : i === 4000 ? 7 : v));
+    const cent = await sampledStartCentroids(other, n, d, 3, new Rng(3), { ...opts, weights: few }, 40);
     expect(cent.length).toBe(3);
-    for (const c of cent) expect([data[10], data[4000]]).toContain(c);
+    for (const c of cent) expect([-5, 7]).toContain(c);
   });
 });
 

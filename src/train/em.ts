@@ -182,13 +182,16 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // θ_t equal to θ_{t−1} bit for bit, with the same log-likelihood on the same backend: EM has
     // reached a fixed point of its own arithmetic (the passes are deterministic), and every further
     // iteration would repeat this one, however little a float32 change says otherwise. On a
-    // float32 backend θ_t = θ_{t−2} too: a 2-cycle (covariance entries flipping by one float32
-    // ulp), which further iterations would only alternate. (The float64 backend stops at a 2-cycle
-    // only when its change is within the tolerance, as mlpack does.)
-    const cycle = active.reference !== undefined ? 2 : 1;
-    const repeats = recent
-      .slice(-cycle)
-      .some((r) => r.backend === active && r.logLikelihood === logLikelihood && sameParams(r.params, params));
+    // float32 backend θ_t = θ_{t−2} too, while float32 cannot resolve the change: a 2-cycle
+    // (covariance entries flipping by one float32 ulp), which further iterations would only
+    // alternate. (A swing it can resolve is left to the other rules; the float64 backend stops at a
+    // 2-cycle only when its change is within the tolerance, as mlpack does.) The history starts
+    // afresh whenever the backend changes, so no cycle is inferred across a float64 step.
+    if (recent.length > 0 && recent[recent.length - 1]!.backend !== active) recent.length = 0;
+    const same = (r: (typeof recent)[number]): boolean => r.logLikelihood === logLikelihood && sameParams(r.params, params);
+    const last = recent[recent.length - 1];
+    const before = recent.length === 2 ? recent[0] : undefined;
+    const repeats = (last !== undefined && same(last)) || (unresolved && before !== undefined && same(before));
     recent.push({ params, logLikelihood, backend: active });
     if (recent.length > 2) recent.shift();
     const converged = repeats || (!unresolved && Math.abs(logLikelihood - previous) <= reach);

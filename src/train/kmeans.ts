@@ -203,36 +203,34 @@ function shiftLimitFor(tolerance: number | undefined, data: Values, n: number, d
   if (!(tolerance >= 0) || !Number.isFinite(tolerance)) {
     throw new InvalidArgumentError('tolerance', `k-means tolerance must be a finite number ≥ 0, got ${tolerance}`);
   }
-  return Math.sqrt(tolerance * meanVariance(data, n, d, weights));
+  const limit = Math.sqrt(tolerance * meanVariance(data, n, d, weights));
+  // Variances beyond float64 (values near 1e154 and up): no scale to be relative to; mlpack's rule.
+  return Number.isFinite(limit) ? limit : CONVERGENCE_TOLERANCE;
 }
 
-/**
- * The mean over the d features of their (weighted) variances, in one pass: sums of the deviations
- * from the first point of positive weight and of their squares. (The stopping rule needs no more
- * precision than that, and the pass over a scaled copy of 1M × 8 points costs half of two.)
- */
+/** The mean over the d features of their (weighted) variances, two passes (mean, then squares). */
 function meanVariance(data: Values, n: number, d: number, weights: Float64Array | null): number {
-  let first = 0;
-  if (weights) while (first < n && !(weights[first]! > 0)) first++;
-  if (first === n) return 0;
-  const sum = new Float64Array(d);
-  const sq = new Float64Array(d);
+  const mean = new Float64Array(d);
+  const m2 = new Float64Array(d);
   let total = 0;
-  for (let i = first, o = first * d; i < n; i++, o += d) {
+  for (let i = 0, o = 0; i < n; i++, o += d) {
     const w = weights ? weights[i]! : 1;
     if (!(w > 0)) continue;
     total += w;
+    for (let j = 0; j < d; j++) mean[j] = mean[j]! + w * data[o + j]!;
+  }
+  if (!(total > 0)) return 0;
+  for (let j = 0; j < d; j++) mean[j] = mean[j]! / total;
+  for (let i = 0, o = 0; i < n; i++, o += d) {
+    const w = weights ? weights[i]! : 1;
+    if (!(w > 0)) continue;
     for (let j = 0; j < d; j++) {
-      const t = data[o + j]! - data[first * d + j]!;
-      sum[j] = sum[j]! + w * t;
-      sq[j] = sq[j]! + w * t * t;
+      const t = data[o + j]! - mean[j]!;
+      m2[j] = m2[j]! + w * t * t;
     }
   }
   let v = 0;
-  for (let j = 0; j < d; j++) {
-    const m = sum[j]! / total;
-    v += Math.max(0, sq[j]! / total - m * m);
-  }
+  for (let j = 0; j < d; j++) v += m2[j]! / total;
   return v / d;
 }
 
@@ -333,7 +331,7 @@ async function lloyd(
 
     iteration++;
     onIteration?.(iteration, cNorm);
-    if (!Number.isFinite(cNorm)) cNorm = 1e-4; // keep iterating, as mlpack does
+    if (!Number.isFinite(cNorm)) cNorm = Math.max(1e-4, 2 * shiftLimit); // keep iterating, as mlpack does
     const swap = current;
     current = next;
     next = swap;
@@ -870,9 +868,9 @@ export const PLUSPLUS_MAX_POINTS = 1 << 17;
  * ({@link kmeansPlusPlusCentroids}) up to `maxPoints` points; above that, k-means — k-means++ and
  * Lloyd with `options` (its iteration cap and tolerance; silently) — on `maxPoints` of the points
  * of positive weight drawn uniformly with `rng` (each keeping its weight), whose centroids Lloyd
- * on all the points then only polishes: on 1M × 8 points, K = 8, in overlapping clusters 2–4 full
- * iterations after 6–40 on the sample, instead of 6–34 full ones (2–3.6× less time, the same
- * inertia). Deterministic for a given `rng`.
+ * on all the points then usually only polishes: on 1M × 8 points, K = 8, in overlapping clusters
+ * 2–4 full iterations after 6–40 on the sample, instead of 6–34 full ones (2–3.6× less time, the
+ * same inertia). Deterministic for a given `rng`.
  */
 export async function sampledStartCentroids(
   data: Values,

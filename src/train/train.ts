@@ -48,7 +48,10 @@ export interface TrainOptions {
   diagonalCovariance?: boolean;
   /** Variance of zero-mean Gaussian noise added to every value before training. Default 0. */
   noise?: number;
-  /** Lloyd iterations cap for k-means; 0 = until convergence. Default 1000. */
+  /**
+   * Lloyd iterations cap for k-means; 0 = until convergence. Default 1000. (Where the default
+   * policy runs Lloyd on a subsample first, the cap applies to each of the two runs.)
+   */
   kmeansMaxIterations?: number;
   /** Seed k-means with the Bradley–Fayyad refined start. */
   refinedStart?: boolean;
@@ -633,7 +636,8 @@ function withNoise(ds: Dataset, noise: number, rng: Rng): Dataset {
  * The `'unit-invariant'` policy's k-means stops once the squared centroid shift is at most this
  * times the mean per-feature variance of the (scaled) data: scikit-learn's `KMeans` default `tol`.
  * mlpack's absolute 1e-5 shift ran overlapping clusters (1M × 8, K = 8, centres 1.5σ apart) for
- * 54–148 Lloyd iterations where this stops after 13–41; EM refines the start anyway.
+ * 13–148 Lloyd iterations where this stops after 7–34; EM refines the start anyway. (The variance
+ * is weighted by the observation weights, as the centroids are; scikit-learn's is unweighted.)
  */
 export const KMEANS_TOLERANCE = 1e-4;
 
