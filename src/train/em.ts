@@ -17,10 +17,9 @@
  * clusters — when its longest run costs no more than the float32 iterations still allowed (by the
  * backend's `referencePassCost`: a 20-iteration run stays in float32). With `maxIterations` 0
  * ("until convergence") a change below float64's resolution of log L counts as convergence, on
- * either backend, so that such a run ends. A model
- * the float32 backend cannot evaluate faithfully (a component narrower than float32 resolves the
- * points, e.g. mlpack's 1e-50 variance floor on duplicated points) is built from float64
- * statistics instead, and the trial continues in float64.
+ * either backend, so that such a run ends. A model the float32 backend cannot evaluate faithfully
+ * (a component narrower than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on
+ * duplicated points) is built from float64 statistics instead, and the trial continues in float64.
  */
 import type { BackendKind, EStepBackend, MixtureParams } from '../backends/backend.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
