@@ -101,6 +101,22 @@ describe('EM loop with a float32 backend', () => {
     expect(r.iterations).toBe(30);
   });
 
+  it('starts the probe after 8 unresolved iterations, when 9 float64 passes fit in the iterations left', async () => {
+    // Every change is unresolved from the second pass on, so the probe comes at iteration 8 (the
+    // first float64 pass is that iteration's) and costs at most 9 passes of referencePassCost 10.
+    const firstFloat64 = async (maxIterations: number): Promise<number> => {
+      let at = -1;
+      await runEM(new Float32Standin(ds, 10, 'drift'), start, {
+        ...options(maxIterations),
+        onIteration: (i) => void (at < 0 && i.backend === 'cpu' ? (at = i.iteration) : 0),
+      });
+      return at;
+    };
+    // 9 × 10 passes = exactly the 90 left after iteration 8: spent; one iteration fewer: not.
+    expect(await firstFloat64(98)).toBe(9);
+    expect(await firstFloat64(97)).toBe(-1);
+  });
+
   it('spends the float64 probe only where its longest run costs no more than the float32 iterations left', async () => {
     // Cheap enough (16 × 9 float64-pass equivalents ≤ the iterations left): the probe finds
     // float64's exact fixed point, as the CPU backend stops there.
