@@ -272,6 +272,29 @@ describe('warm start', () => {
 
 });
 
+describe('the k-means stopping rule of each policy', () => {
+  it("default: scikit-learn's relative tolerance (stops above mlpack's 1e-5 shift); 'mlpack': mlpack's", async () => {
+    // Overlapping clusters, so that Lloyd takes a while to settle.
+    const rng = new Rng(61);
+    const n = 6000, d = 3;
+    const data = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) data[i * d + t] = 1.2 * (i % 4) * (t === i % 3 ? 1 : 0.3) + rng.nextNormal();
+    const lastShift = async (covarianceConstraint: 'unit-invariant' | 'mlpack'): Promise<number> => {
+      let shift = NaN;
+      await train({ data, rows: n, cols: d }, {
+        gaussians: 4, seed: 3, maxIterations: 1, backend: 'cpu', covarianceConstraint,
+        onKmeansIteration: (k) => void (shift = k.shift),
+      });
+      return shift;
+    };
+    expect(await lastShift('mlpack')).toBeLessThanOrEqual(1e-5);
+    // Scaled units (ranges ~10): 1e-4 × a mean variance of ~0.01 allows a shift of ~1e-3.
+    const relative = await lastShift('unit-invariant');
+    expect(relative).toBeGreaterThan(1e-5);
+    expect(relative).toBeLessThan(1e-2);
+  });
+});
+
 describe('seeding on more than KMEANS_MAX_POINTS points', () => {
   it('k-means on a uniform subsample, then every point assigned: recovers the blobs, unit-invariantly', async () => {
     const n = KMEANS_MAX_POINTS + 50_000;
