@@ -92,6 +92,14 @@ const MIN_SPREAD = 1e-140;
 /** Least Σ w·|x| and Σ w·(x − x̄)² a column that is not all zero (or not constant) may reach. */
 const MIN_SUM = 1e-280;
 
+/** The points `idx` of `ds` (in that order), copied into a new row-major float64 dataset. */
+export function gatherRows(ds: Dataset, idx: Int32Array): Dataset {
+  const d = ds.d;
+  const data = new Float64Array(idx.length * d);
+  for (let r = 0; r < idx.length; r++) data.set(ds.data.subarray(idx[r]! * d, idx[r]! * d + d), r * d);
+  return { data, n: idx.length, d };
+}
+
 /** Per column of the n×d row-major `data`, its least and greatest value. */
 export function columnRanges(data: Values, n: number, d: number): { lo: Float64Array; hi: Float64Array } {
   const lo = new Float64Array(d).fill(Infinity);

@@ -29,7 +29,7 @@
  */
 import { InvalidArgumentError, throwIfAborted } from '../errors.js';
 import type { Rng } from '../util/rng.js';
-import type { Values } from '../data.js';
+import { gatherRows, type Values } from '../data.js';
 import { createYielder } from '../util/yield.js';
 import { kmFullScan, kmHamerly, kmPlusPlusBlocks, kmPlusPlusFirst } from './kmeans-kernels.js';
 import { float64, int32, isShared, kmeansThreadsFor, sharedCopy, type KMeansThreadPool } from './kmeans-parallel.js';
@@ -888,8 +888,7 @@ export async function sampledStartCentroids(
   const m = rows.length;
   // Fewer points of positive weight than clusters: k-means++ itself handles that (by drawing again).
   if (m < k) return kmeansPlusPlusCentroids(data, n, d, k, rng, w);
-  const sample = new Float64Array(m * d);
-  for (let r = 0; r < m; r++) sample.set(data.subarray(rows[r]! * d, rows[r]! * d + d), r * d);
+  const sample = gatherRows({ data, n, d }, rows).data;
   const sampleWeights = w ? Float64Array.from(rows, (i) => w[i]!) : null;
   const seeds = kmeansPlusPlusCentroids(sample, m, d, k, rng, sampleWeights);
   const { maxIterations, tolerance, signal } = options;

@@ -6,7 +6,7 @@
  * is wider: each trial also starts from k-means on standardized data, and an internal validation
  * split may overrule the training log-likelihood and sharpen the clamp (`chooseByValidation`).
  */
-import { checkMagnitudes, checkObservationWeights, describeValue as describe, toDataset, type DataInput, type Dataset } from '../data.js';
+import { checkMagnitudes, checkObservationWeights, describeValue as describe, gatherRows, toDataset, type DataInput, type Dataset } from '../data.js';
 import { GaussianMixture, type GaussianMixtureLike, type CovarianceType } from '../model/gaussian-mixture.js';
 import { InvalidArgumentError, InvalidModelError, throwIfAborted } from '../errors.js';
 import { Rng, seedFromClock } from '../util/rng.js';
@@ -685,13 +685,6 @@ interface ValidationSplit {
   check: Dataset;
   checkWeights: Float64Array | null;
   checkWeight: number;
-}
-
-function gatherRows(ds: Dataset, idx: Int32Array): Dataset {
-  const d = ds.d;
-  const data = new Float64Array(idx.length * d);
-  for (let r = 0; r < idx.length; r++) data.set(ds.data.subarray(idx[r]! * d, idx[r]! * d + d), r * d);
-  return { data, n: idx.length, d };
 }
 
 /**
