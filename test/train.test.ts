@@ -409,6 +409,35 @@ describe('noise and constraints', () => {
     const r = await train(data, { gaussians: 2, seed: 2, noForcePositive: true, diagonalCovariance: true });
     expect(r.warnings.join(' ')).toMatch(/`noForcePositive` is ignored with `diagonalCovariance`/);
   });
+
+  it('data far from 0 (epoch-ms timestamps with µs detail): the covariance is the scatter about the mean as stored, so EM never loses likelihood', async () => {
+    // Column 1 moves in lockstep with column 2: one component is thinner across that line than
+    // ulp(1.7e12) = 2.4e-4, the rounding of its stored mean. Scatter about the unrounded mean
+    // took the log-likelihood from 1882 to −1 695 873 in one step, reported as converged.
+    for (const covarianceConstraint of ['unit-invariant', 'mlpack'] as const) {
+      for (const [offset, step] of [[1.7e12, 1e-3], [1.7e9, 1e-5], [1e15, 1]] as const) {
+        const rows: number[][] = [];
+        for (let i = 0; i < 400; i++) {
+          const u = [0, 1, 1, 2, 4][i % 5]! + 20 * (i % 2);
+          rows.push([offset + u * step, u / 2]);
+        }
+        const steps: number[] = [];
+        let last = NaN;
+        const r = await train(rows, {
+          gaussians: 2,
+          seed: 1,
+          covarianceConstraint,
+          onIteration: (it) => {
+            if (it.iteration > 0) steps.push(it.logLikelihood - last);
+            last = it.logLikelihood;
+          },
+        });
+        expect(steps.length).toBeGreaterThan(0);
+        for (const gain of steps) expect(gain).toBeGreaterThanOrEqual(-1e-9 * Math.abs(last));
+        expect(r.logLikelihood).toBeCloseTo(r.model.logLikelihood(rows), 6);
+      }
+    }
+  });
 });
 
 describe('bad input is rejected with a typed error naming the problem', () => {

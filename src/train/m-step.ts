@@ -1,7 +1,8 @@
 /**
  * The M-step on the host in float64: turns the shifted sufficient statistics of θ_t into θ_{t+1}.
- *   μ_k = c_k + s_k / N_k  (c_k: the shift point, μ_k(θ_t) up to the backend's rounding),   Σ_k = S_k / N_k − (s_k / N_k)(s_k / N_k)ᵀ,   w_k = N_k / Σ_j N_j
- * then the covariance constraint. A component with N_k = 0 keeps its mean and covariance (mlpack).
+ *   μ_k = c_k + s_k / N_k  (c_k: the shift point, μ_k(θ_t) up to the backend's rounding),   Σ_k = S_k / N_k − (s_k / N_k)(s_k / N_k)ᵀ + e_k e_kᵀ,   w_k = N_k / Σ_j N_j
+ * (e_k: what rounding μ_k to float64 lost, so that Σ_k is the scatter about μ_k as stored), then
+ * the covariance constraint. A component with N_k = 0 keeps its mean and covariance (mlpack).
  */
 import type { SufficientStats } from '../backends/backend.js';
 import { packedSize } from '../backends/backend.js';
@@ -31,6 +32,7 @@ export function mStep(prev: GaussianMixture, stats: SufficientStats, options: MS
   const covariances = Float64Array.from(prev.covariances);
   const tri = packedSize(d);
   const delta = new Float64Array(d);
+  const rounding = new Float64Array(d);
   let total = 0;
   for (let c = 0; c < k; c++) total += nk[c]!;
   if (!(total > 0)) {
@@ -55,15 +57,26 @@ export function mStep(prev: GaussianMixture, stats: SufficientStats, options: MS
     // N_k so small that the statistics underflowed: keep the component as it is, as for N_k = 0.
     if (!finite) continue;
     updated[c] = 1;
-    for (let j = 0; j < d; j++) means[c * d + j] = shift[c * d + j]! + delta[j]!;
+    // The mean as stored is c + δ rounded; e = (c + δ) − μ is exact (TwoSum). The covariance is the
+    // scatter about the stored mean, Σ + e eᵀ, as mlpack forms it from data − mean: where |μ| dwarfs
+    // the spread (timestamps with sub-millisecond detail) e can exceed a thin component's width, and
+    // a covariance about the unrounded mean would leave every point many σ from the mean it is
+    // scored against.
+    for (let j = 0; j < d; j++) {
+      const a = shift[c * d + j]!, b = delta[j]!;
+      const m = a + b;
+      const bb = m - a;
+      means[c * d + j] = m;
+      rounding[j] = (a - (m - bb)) + (b - bb);
+    }
     if (diagonal) {
-      for (let j = 0; j < d; j++) covariances[c * d + j] = scatter[c * d + j]! / n - delta[j]! * delta[j]!;
+      for (let j = 0; j < d; j++) covariances[c * d + j] = scatter[c * d + j]! / n - delta[j]! * delta[j]! + rounding[j]! * rounding[j]!;
     } else {
       const co = c * d * d;
       let p = c * tri;
       for (let i = 0; i < d; i++) {
         for (let j = i; j < d; j++) {
-          const v = scatter[p++]! / n - delta[i]! * delta[j]!;
+          const v = scatter[p++]! / n - delta[i]! * delta[j]! + rounding[i]! * rounding[j]!;
           covariances[co + i * d + j] = v;
           covariances[co + j * d + i] = v;
         }
