@@ -41,6 +41,15 @@ describe('webgmm model JSON', () => {
     expect(Array.from(back.covariances)).toEqual(Array.from(m.covariances));
   });
 
+  it('keeps −0 (JSON.stringify writes 0) and training strings that look like its marker', () => {
+    const m = new GaussianMixture({ weights: [0.5, 0.5], means: [[-0, 1], [2, -0]], covariances: [[1, 2], [3, 4]] });
+    const training = { note: 'webgmm:-0', other: '"webgmm:-0~"' };
+    const text = serializeWebgmmModel(m, training);
+    const back = parseWebgmmModel(text, 'm.json');
+    expect(Array.from(back.means, (v) => Object.is(v, -0))).toEqual([true, false, false, true]);
+    expect(JSON.parse(text).training).toEqual(training);
+  });
+
   it.each([
     ['not JSON', '{"format": ', /m\.json: not valid JSON/],
     ['another format', '{"model": {}}', /m\.json: not a webgmm model/],
