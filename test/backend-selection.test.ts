@@ -52,3 +52,25 @@ describe('a model too large for the WebGPU kernels', () => {
     expect((err as Error).message).toMatch(/backend 'webgpu': the parameters of 30 full 32-dimensional components exceed .*use backend 'cpu'/);
   });
 });
+
+describe('observation weights beyond float32 next to the largest', () => {
+  // Two points of weight 1, the rest 1e-200: the float32 kernels would see those as 0 (2^-126 is
+  // float32's smallest normal) and fit other models than the CPU (a 100× sharper clamp chosen).
+  const rows = Array.from({ length: 200 }, (_, i) => [(i % 2) * 5 + Math.sin(i), Math.cos(3 * i)]);
+  const weights = rows.map((_, i) => (i < 2 ? 1 : 1e-200));
+
+  it("'auto' keeps them on the CPU and says why, adapter or not", async () => {
+    const r = await train(rows, { gaussians: 2, seed: 1, observationWeights: weights, maxIterations: 2 });
+    expect(r.backend).toBe('cpu');
+    expect(r.warnings.join('\n')).toMatch(/using the CPU backend: 198 observation weights are positive but below 2\^-126 of the largest/);
+  });
+
+  it('weights float32 holds after the power-of-two unit (1e-30 next to 1) are not flagged', async () => {
+    const r = await train(rows, { gaussians: 2, seed: 1, observationWeights: rows.map((_, i) => (i < 2 ? 1 : 1e-30)), maxIterations: 2, backend: 'cpu' });
+    expect(r.warnings.join('\n')).not.toMatch(/beyond float32/);
+    const { WebGpuBackend } = await import('../src/backends/webgpu/webgpu-backend.js');
+    expect(WebGpuBackend.weightsBeyondFloat32(Float64Array.from(weights))).toBe(198);
+    expect(WebGpuBackend.weightsBeyondFloat32(Float64Array.from([1, 2 ** -126, 0]))).toBe(0);
+    expect(WebGpuBackend.weightsBeyondFloat32(Float64Array.from([1, 2 ** -127, 0]))).toBe(1);
+  });
+});

@@ -94,6 +94,13 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     }
   }, 120_000);
 
+  it('weights float32 cannot hold next to the largest: trains, and the warning says they count as 0 there', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => [(i % 2) * 5 + Math.sin(i), Math.cos(3 * i)]);
+    const r = await train(rows, { gaussians: 2, seed: 1, backend: 'webgpu', maxIterations: 2, observationWeights: rows.map((_, i) => (i < 2 ? 1 : 1e-200)) });
+    expect(r.backend).toBe('webgpu');
+    expect(r.warnings.join('\n')).toMatch(/198 observation weights are positive but below 2\^-126 of the largest.*on WebGPU those points count as weight 0 \(backend 'cpu' keeps them\)/);
+  }, 60_000);
+
   it('a change float32 cannot resolve is not convergence: EM goes on as the float64 backend does', async () => {
     // Two point masses of 20k points and 10k scattered ones: |log L| ≈ 6e5, where the default
     // tolerance is below float64's resolution too. float32 log-likelihoods tie long before the

@@ -26,7 +26,7 @@ export interface SelectedBackend {
   backend: EStepBackend;
   /** Adapter description when WebGPU runs. */
   adapter?: string;
-  /** Why `'auto'` fell back to the CPU. */
+  /** Why `'auto'` fell back to the CPU, or what `'webgpu'` cannot hold. */
   note?: string;
 }
 
@@ -42,6 +42,9 @@ export async function selectBackend(
     if (choice === 'webgpu') throw new WebGmmError('UNSUPPORTED', `backend 'webgpu': ${why}; use backend 'cpu'`);
     return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${why}` };
   }
+  const lost = weights ? WebGpuBackend.weightsBeyondFloat32(weights) : 0;
+  const lostWhy = `${lost} observation weight${lost === 1 ? ' is' : 's are'} positive but below 2^-126 of the largest, beyond float32's range`;
+  if (lost > 0 && choice === 'auto') return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${lostWhy}` };
   const handle = await acquireGpu();
   if (!handle) {
     if (choice === 'webgpu') {
@@ -50,7 +53,9 @@ export async function selectBackend(
     return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${gpuUnavailableReason()}` };
   }
   const backend = await WebGpuBackend.create(handle, ds, weights, options);
-  if (choice === 'webgpu') return { backend, adapter: handle.adapter };
+  if (choice === 'webgpu') {
+    return { backend, adapter: handle.adapter, ...(lost > 0 ? { note: `${lostWhy}: on WebGPU those points count as weight 0 (backend 'cpu' keeps them)` } : {}) };
+  }
   let speed: { gpuSeconds: number; cpuSeconds: number; sample: number };
   try {
     speed = await measurePasses(backend, ds, weights, options);

@@ -126,6 +126,9 @@ async function oneAtATime<T>(device: GPUDevice, fn: () => Promise<T>): Promise<T
  * The power of two nearest `x` (rounded in the log), 1 for 0 or a non-finite x: dividing by it
  * brings x near 1 and rounds nothing.
  */
+/** 2^-126: the smallest normal float32. */
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+
 function powerOfTwoNear(x: number): number {
   if (!(x > 0) || !Number.isFinite(x)) return 1;
   // Within the normal range either way, so that 1/u is exact too.
@@ -340,6 +343,20 @@ export class WebGpuBackend implements EStepBackend {
       return `the parameters of ${k} ${type} ${d}-dimensional components exceed the WebGPU backend's ${PARAMS_BYTES / 1024} KiB uniform block`;
     }
     return null;
+  }
+
+  /**
+   * How many positive weights float32 cannot hold next to the largest: the kernels see weights
+   * divided by a power of two near the largest, and one below 2^-126 of that is subnormal in
+   * float32, which GPUs may flush to 0 — the point then stops counting. 0 when there are none.
+   */
+  static weightsBeyondFloat32(weights: Float64Array): number {
+    let most = 0;
+    for (let i = 0; i < weights.length; i++) if (weights[i]! > most) most = weights[i]!;
+    const floor = powerOfTwoNear(most) * FLOAT32_MIN_NORMAL;
+    let lost = 0;
+    for (let i = 0; i < weights.length; i++) if (weights[i]! > 0 && weights[i]! < floor) lost++;
+    return lost;
   }
 
   static async create(
