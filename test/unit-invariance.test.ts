@@ -27,7 +27,7 @@ function transform(m: DenseMatrix<Float64Array>, c: number[], b: number[]): Dens
 }
 
 describe("unit invariance of the default policy ('unit-invariant')", () => {
-  type Case = { d: number; k: number; diagonal: boolean; weighted: boolean; refinedStart: boolean; degenerate?: boolean; pointMass?: boolean };
+  type Case = { d: number; k: number; diagonal: boolean; weighted: boolean; refinedStart: boolean; degenerate?: boolean; pointMass?: boolean; lattice?: boolean };
   const cases: [string, Case][] = [
     ['full, D = 3, K = 3', { d: 3, k: 3, diagonal: false, weighted: false, refinedStart: false }],
     ['full, D = 5, K = 4, observation weights', { d: 5, k: 4, diagonal: false, weighted: true, refinedStart: false }],
@@ -40,6 +40,9 @@ describe("unit invariance of the default policy ('unit-invariant')", () => {
     // split sharpens the clamp (checked below), and its choices must not depend on the units either.
     ['full, D = 4 with a point mass (the clamp ladder acts)', { d: 3, k: 3, diagonal: false, weighted: false, refinedStart: false, pointMass: true }],
     ['full, D = 4 with a point mass, observation weights', { d: 3, k: 3, diagonal: false, weighted: true, refinedStart: false, pointMass: true }],
+    // Answers 0/1/2 to four questions: k-means meets exact ties (a point as far from two
+    // centroids), which rounding in the scaled coordinates broke differently per unit system.
+    ['full, D = 4 lattice data (ordinal answers 0/1/2)', { d: 4, k: 4, diagonal: false, weighted: false, refinedStart: false, lattice: true }],
   ];
 
   /** Appends max(0, x_1): exactly 0 in about half the points. */
@@ -65,11 +68,13 @@ describe("unit invariance of the default policy ('unit-invariant')", () => {
     return { data: out, rows: m.rows, cols: d };
   }
 
-  it.each(cases)('%s: random rescalings (c_d ∈ [1e-3, 1e3]) and shifts', async (_label, { d: d0, k, diagonal, weighted, refinedStart, degenerate, pointMass }) => {
+  it.each(cases)('%s: random rescalings (c_d ∈ [1e-3, 1e3]) and shifts', async (_label, { d: d0, k, diagonal, weighted, refinedStart, degenerate, pointMass, lattice }) => {
     for (let rep = 0; rep < 3; rep++) {
       const rng = new Rng(1000 * d0 + 10 * k + rep + (diagonal ? 7 : 0) + (weighted ? 3 : 0) + (degenerate ? 50 : 0) + (pointMass ? 90 : 0));
       const n = 600;
-      const base = randomData(rng, n, d0, k);
+      const base = lattice
+        ? { data: Float64Array.from({ length: n * d0 }, () => Math.floor(3 * rng.nextFloat())), rows: n, cols: d0 }
+        : randomData(rng, n, d0, k);
       const data = degenerate ? withDegenerateColumns(rng, base) : pointMass ? withPointMass(base) : base;
       const d = data.cols;
       const c = Array.from({ length: d }, () => 10 ** (6 * rng.nextFloat() - 3));

@@ -242,10 +242,30 @@ export function scaledData(data: Values, n: number, d: number, s: FeatureScaling
   return out;
 }
 
-/** out[to…] = (x − location) / scale for the point at data[o…]: the one scaling arithmetic. */
+/** out[to…] = (x − location) / scale, snapped, for the point at data[o…]: the one scaling arithmetic. */
 function scaleRow(data: Values, o: number, d: number, s: FeatureScaling, out: Float64Array, to: number): void {
   const { location, scale } = s;
-  for (let j = 0; j < d; j++) out[to + j] = (data[o + j]! - location[j]!) / scale[j]!;
+  for (let j = 0; j < d; j++) out[to + j] = snap((data[o + j]! - location[j]!) / scale[j]!);
+}
+
+/**
+ * Spacing of the grid that scaled coordinates are rounded to: 2^-40, about 1e-12 of a feature's
+ * range (or standard deviation).
+ */
+const SNAP = 2 ** 40;
+
+/**
+ * v rounded to the nearest multiple of 2^-40 (exactly: scaling by a power of two is exact). The
+ * scaled coordinates of one point differ between unit systems by rounding (x·c + b, its location
+ * and scale are all rounded), and on lattice data (counts, ordinal answers) k-means meets exact
+ * ties — a point as far from two centroids — that such rounding breaks one way in metres and the
+ * other in millimetres. Rounded to a grid far coarser than that rounding, the coordinates are the
+ * same numbers in every unit system (unless a value lies within rounding of a midpoint of the grid),
+ * so k-means computes the same thing bit for bit. On continuous data this moves points by 1e-12
+ * of their spread, far less than any assignment notices.
+ */
+function snap(v: number): number {
+  return Math.round(v * SNAP) / SNAP;
 }
 
 /**
@@ -269,7 +289,7 @@ export function standardizedData(data: Values, n: number, d: number, weights: Fl
   for (let j = 0; j < d; j++) {
     const sd = Math.sqrt(m2[j]! / total);
     if (!(sd > 0) || !Number.isFinite(sd)) continue;
-    for (let i = 0; i < n; i++) out[i * d + j] = (data[i * d + j]! - mean[j]!) / sd;
+    for (let i = 0; i < n; i++) out[i * d + j] = snap((data[i * d + j]! - mean[j]!) / sd);
   }
   return out;
 }
