@@ -249,10 +249,10 @@ function scaleRow(data: Values, o: number, d: number, s: FeatureScaling, out: Fl
 }
 
 /**
- * Spacing of the grid that scaled coordinates are rounded to: 2^-40, about 1e-12 of a feature's
- * range (or standard deviation).
+ * 1 / the spacing of the grid that scaled coordinates are rounded to (2^-40: about 1e-12 of a
+ * feature's range, or standard deviation).
  */
-const SNAP = 2 ** 40;
+const SNAP_SCALE = 2 ** 40;
 
 /**
  * v rounded to the nearest multiple of 2^-40 (exactly: scaling by a power of two is exact). The
@@ -265,7 +265,7 @@ const SNAP = 2 ** 40;
  * of their spread, far less than any assignment notices.
  */
 function snap(v: number): number {
-  return Math.round(v * SNAP) / SNAP;
+  return Math.round(v * SNAP_SCALE) / SNAP_SCALE;
 }
 
 /**

@@ -122,13 +122,13 @@ async function oneAtATime<T>(device: GPUDevice, fn: () => Promise<T>): Promise<T
   return mine;
 }
 
+/** 2^-126: the smallest normal float32. */
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+
 /**
  * The power of two nearest `x` (rounded in the log), 1 for 0 or a non-finite x: dividing by it
  * brings x near 1 and rounds nothing.
  */
-/** 2^-126: the smallest normal float32. */
-const FLOAT32_MIN_NORMAL = 2 ** -126;
-
 function powerOfTwoNear(x: number): number {
   if (!(x > 0) || !Number.isFinite(x)) return 1;
   // Within the normal range either way, so that 1/u is exact too.
