@@ -307,6 +307,26 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(code).toBe(143);
   }, 30_000);
 
+  it('a signal while an input FIFO has no writer ends the run as the signal would (exit 130 / 143 in a shell)', async () => {
+    // The open() of the FIFO blocks a thread that nothing can interrupt, and process.exit() waited
+    // for that thread: the process hung until SIGKILL.
+    const fifo = join(dir, 'nobody-writes.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      const child = spawn(process.execPath, [BIN, 'train', '-i', fifo, '-g', '1', '--backend', 'cpu', '-M', 'never.json'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+      const closed = new Promise<string>((res) => child.on('close', (code, signal) => res(`${code}/${signal}`)));
+      await new Promise((r) => setTimeout(r, 1000));
+      child.kill(sig);
+      const ended = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still running after 10 s'), 10_000))]);
+      if (ended === 'still running after 10 s') child.kill('SIGKILL');
+      expect(ended).toBe(`null/${sig}`);
+      expect(stderr).toMatch(sig === 'SIGINT' ? /webgmm: interrupted/ : /webgmm: terminated/);
+      expect(existsSync(join(dir, 'never.json'))).toBe(false);
+    }
+  }, 40_000);
+
   it('a read-only output file is refused before any work, not replaced', () => {
     // Root may write anything: as root (CI), the command runs as the unprivileged user 65534, in a
     // directory it may write (so only the file's own mode can stop it).

@@ -502,17 +502,20 @@ const SIGNAL_GRACE_MS = 3000;
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   // Both stop the work where it is and remove any temporary output (the default would exit at once).
-  // Work that cannot see the signal (opening a FIFO no one reads yet, a blocked read) would keep
-  // the process alive: it is ended after a grace period, as the signal's default would have.
-  const stop = (reason: 'interrupted' | 'terminated', code: number) => () => {
+  // Work that cannot see the signal (opening a FIFO no one writes or reads yet, a blocked read)
+  // would keep the process alive: after a grace period the signal is raised again with its
+  // default action, which ends the process as if webgmm had not caught it (exit status 128 + n
+  // in a shell). process.exit() would not do: it waits for a thread blocked in open().
+  const stop = (reason: 'interrupted' | 'terminated', signal: 'SIGINT' | 'SIGTERM') => () => {
     controller.abort(new DOMException(reason, 'AbortError'));
     setTimeout(() => {
       process.stderr.write(`\nwebgmm: ${reason}\n`);
-      process.exit(code);
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
     }, SIGNAL_GRACE_MS).unref();
   };
-  const onSigint = stop('interrupted', 130);
-  const onSigterm = stop('terminated', 143);
+  const onSigint = stop('interrupted', 'SIGINT');
+  const onSigterm = stop('terminated', 'SIGTERM');
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigterm);
   ignoreStdoutErrorEvents();
