@@ -178,6 +178,17 @@ describe('webgmm probability and generate', () => {
     }
   });
 
+  it('generate draws exactly the points of the library\'s model.sample(n, seed), also past one slice of its interruptible draw', () => {
+    const model = join(MODELS, 'blobs3_k3_full.json');
+    const n = 2 * 262_144 + 5;
+    const r = webgmm('generate', '-m', model, '-n', String(n), '-s', '7', '-o', 'slices.csv');
+    expect(r.code, r.stderr).toBe(0);
+    const want = new GaussianMixture(JSON.parse(JSON.stringify(readMlpackJsonAsPlain(model)))).sample(n, 7);
+    const got = readFileSync(join(dir, 'slices.csv'), 'utf8').trim().split('\n');
+    expect(got).toHaveLength(n);
+    for (const i of [0, 262_143, 262_144, 262_145, n - 1]) expect(got[i]!.split(',').map(Number)).toEqual(Array.from(want.data.subarray(2 * i, 2 * i + 2)));
+  });
+
   it('generate: reproducible with a seed; samples match the model\'s mean and covariance', () => {
     const model = join(MODELS, 'blobs3_k3_full.json');
     const a = webgmm('generate', '-m', model, '-n', '20000', '-s', '11', '-o', 'g1.csv');

@@ -385,10 +385,7 @@ export class GaussianMixture {
       throw new InvalidArgumentError('seed', `seed must be an integer (0 = from the clock), got ${describe(seed)}`);
     }
     const rng = new Rng(seed === 0 ? seedFromClock() : seed);
-    const k = this.gaussians, d = this.dimensionality;
-    const cdf = new Float64Array(k);
-    let acc = 0;
-    for (let c = 0; c < k; c++) cdf[c] = acc += this.weights[c]!;
+    const d = this.dimensionality;
     let out: Float64Array;
     try {
       out = new Float64Array(n * d);
@@ -397,24 +394,7 @@ export class GaussianMixture {
       if (!(e instanceof RangeError)) throw e;
       throw new InvalidArgumentError('n', `${n} samples of dimensionality ${d} are ${n * d} values, more than can be held in one Float64Array`);
     }
-    const z = new Float64Array(d);
-    for (let i = 0; i < n; i++) {
-      const u = rng.nextFloat() * acc;
-      let c = 0;
-      while (c < k - 1 && (u >= cdf[c]! || this.weights[c] === 0)) c++;
-      for (let j = 0; j < d; j++) z[j] = rng.nextNormal();
-      const o = i * d;
-      if (this.covarianceType === 'full') {
-        const lo = c * d * d;
-        for (let r = 0; r < d; r++) {
-          let s = this.means[c * d + r]!;
-          for (let j = 0; j <= r; j++) s += this.choleskyFactors[lo + r * d + j]! * z[j]!;
-          out[o + r] = s;
-        }
-      } else {
-        for (let r = 0; r < d; r++) out[o + r] = this.means[c * d + r]! + this.choleskyFactors[c * d + r]! * z[r]!;
-      }
-    }
+    sampleRows(this, rng, out, 0, n);
     return { data: out, rows: n, cols: d };
   }
 
@@ -777,6 +757,37 @@ function parsePacked(json: GaussianMixturePackedInput, w: ArrayLike<number>): Pa
     if (type === 'full') symmetrizeInPlace(covariances, d, c * d * d);
   }
   return { type, k, d, weights, means, covariances };
+}
+
+/**
+ * Rows [from, to) of a sample drawn with `rng` into the row-major `out`: what
+ * {@link GaussianMixture.sample} does for rows [0, n), so that drawing a sample in several calls
+ * with one `rng` (the CLI's generate, which checks for a signal between them) gives the same points.
+ * @internal
+ */
+export function sampleRows(model: GaussianMixture, rng: Rng, out: Float64Array, from: number, to: number): void {
+  const k = model.gaussians, d = model.dimensionality;
+  const cdf = new Float64Array(k);
+  let acc = 0;
+  for (let c = 0; c < k; c++) cdf[c] = acc += model.weights[c]!;
+  const z = new Float64Array(d);
+  for (let i = from; i < to; i++) {
+    const u = rng.nextFloat() * acc;
+    let c = 0;
+    while (c < k - 1 && (u >= cdf[c]! || model.weights[c] === 0)) c++;
+    for (let j = 0; j < d; j++) z[j] = rng.nextNormal();
+    const o = i * d;
+    if (model.covarianceType === 'full') {
+      const lo = c * d * d;
+      for (let r = 0; r < d; r++) {
+        let s = model.means[c * d + r]!;
+        for (let j = 0; j <= r; j++) s += model.choleskyFactors[lo + r * d + j]! * z[j]!;
+        out[o + r] = s;
+      }
+    } else {
+      for (let r = 0; r < d; r++) out[o + r] = model.means[c * d + r]! + model.choleskyFactors[c * d + r]! * z[r]!;
+    }
+  }
 }
 
 /** Cholesky / precision factors and log-determinants, or the index of the first non-PD component. */
