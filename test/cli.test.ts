@@ -557,6 +557,20 @@ describe('standard output that cannot be written', () => {
     expect(code).toBe(0);
   });
 
+  it('-o /dev/stdout or a named FIFO whose reader stops early (| head): exit 0, quietly, as without -o', () => {
+    // A shell pipe: Node's own 'pipe' stdio is a socket, which /dev/stdout cannot open.
+    expect(spawnSync('mkfifo', [join(dir, 'early.fifo')]).status).toBe(0);
+    const run = `"${process.execPath}" "${BIN}" generate -m "${join(MODELS, 'blobs3_k3_full.json')}" -n 200000 -s 1`;
+    for (const script of [
+      `${run} -o /dev/stdout | head -1 > /dev/null; echo "status \${PIPESTATUS[0]}"`,
+      `(${run} -o early.fifo; echo "status $?") & head -c 10 early.fifo > /dev/null; wait`,
+    ]) {
+      const r = spawnSync('bash', ['-c', script], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(r.stdout.trim(), r.stderr).toBe('status 0');
+      expect(r.stderr).toBe('');
+    }
+  });
+
   it.skipIf(!existsSync('/dev/full'))('a full device: one line naming standard output, exit 1', () => {
     const full = openSync('/dev/full', 'w');
     try {

@@ -18,7 +18,7 @@ import type { DenseMatrix } from '../data.js';
 import { readDataFile, readWeightsFile } from '../io/data-files.js';
 import { delimitedBlocks, matrixFileFormat, writeMatrixFile } from '../io/matrix-output.js';
 import { readModelFile, writeModelFile, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
-import { errnoReason, outputPathProblem } from '../io/atomic.js';
+import { ReaderClosedError, errnoReason, outputPathProblem } from '../io/atomic.js';
 import { Progress } from './progress.js';
 import { Rng, seedFromClock } from '../util/rng.js';
 
@@ -557,7 +557,7 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version exit 0; usage errors were already printed by commander.
       return e.exitCode === 0 ? 0 : 1;
     }
-    if (e instanceof StdoutClosed) {
+    if (e instanceof StdoutClosed || e instanceof ReaderClosedError) {
       // Exit 0, not 141 (death by SIGPIPE): the reader stopping early is what `| head` asks for,
       // and a non-zero status would fail such pipelines under `set -o pipefail`.
       return 0;

@@ -186,7 +186,18 @@ async function writeInPlace(
   } catch (err) {
     if (fh) await fh.close().catch(() => undefined);
     if (signal?.aborted && err === signal.reason) throw err;
+    if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') throw new ReaderClosedError(path);
     throw new WebGmmError('OUTPUT', `${path}: cannot write: ${errnoReason(err)}`);
+  }
+}
+
+/**
+ * The reader of a pipe written in place (`-o /dev/stdout | head`, a FIFO) closed it before the
+ * end: for the CLI what `| head` asks for, not a failure.
+ */
+export class ReaderClosedError extends WebGmmError {
+  constructor(path: string) {
+    super('OUTPUT', `${path}: its reader closed it before everything was written`);
   }
 }
 
