@@ -30,6 +30,20 @@ export interface Dataset {
   d: number;
 }
 
+/**
+ * How messages name column (feature) j: counted from 1, as the CLI's parse errors count a file's
+ * columns ("line 3, column 2"), with the 0-based index an array-minded caller uses.
+ */
+export function columnLabel(j: number): string {
+  return `${j + 1} (index ${j})`;
+}
+
+/** Several columns, as {@link columnLabel}: "1, 4 (indices 0, 3)"; `extra` follows each index. */
+export function columnList(js: readonly number[], extra: (j: number) => string = () => ''): string {
+  if (js.length === 1) return `${js[0]! + 1} (index ${js[0]}${extra(js[0]!)})`;
+  return `${js.map((j) => j + 1).join(', ')} (indices ${js.map((j) => `${j}${extra(j)}`).join(', ')})`;
+}
+
 function fail(what: string, message: string, row?: number, col?: number): never {
   throw new InvalidDataError(`${what}: ${message}`, row, col);
 }
@@ -146,22 +160,22 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
       if (weights && !tooLarge(n, largest)) {
         fail(
           what,
-          `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too large for float64 arithmetic with column ${j}'s values ${range} ` +
+          `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too large for float64 arithmetic with column ${columnLabel(j)}'s values ${range} ` +
             '(their weighted sums and squares overflow); rescale the weights (only their ratios matter)',
         );
       }
-      fail(what, `${context}column ${j} holds values ${range}: too large for float64 arithmetic (their sums and squares overflow); rescale the column`, undefined, j);
+      fail(what, `${context}column ${columnLabel(j)} holds values ${range}: too large for float64 arithmetic (their sums and squares overflow); rescale the column`, undefined, j);
     }
     const tinySums = (largest > 0 && totalWeight * largest < MIN_SUM) || (spread > 0 && totalWeight * spread * spread < MIN_SUM);
     if (weights && tinySums && !(spread > 0 && spread < MIN_SPREAD)) {
       fail(
         what,
-        `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too small for float64 arithmetic with column ${j}'s values ${range} ` +
+        `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too small for float64 arithmetic with column ${columnLabel(j)}'s values ${range} ` +
           '(their weighted sums and squares underflow); rescale the weights (only their ratios matter)',
       );
     }
     if (spread > 0 && spread < MIN_SPREAD) {
-      fail(what, `${context}column ${j} holds values ${range}: they differ by only ${spread.toPrecision(3)}, too little for float64 arithmetic (their variances underflow); rescale the column`, undefined, j);
+      fail(what, `${context}column ${columnLabel(j)} holds values ${range}: they differ by only ${spread.toPrecision(3)}, too little for float64 arithmetic (their variances underflow); rescale the column`, undefined, j);
     }
   }
 }

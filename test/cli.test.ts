@@ -482,7 +482,7 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     ['generate: more samples than can be held', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '1000000000000000'], /--samples 1000000000000000: .*draw fewer/],
     // Library messages in the CLI's words: flags, not option names; trials counted from 1.
     ['a degenerate cluster under --no_force_positive', () => ['train', '-i', file('dup.csv', '1,2\n1,2\n1,2\n1,2\n'), '-g', '2', '-P', '--backend', 'cpu'], /component 0 \(from k-means, trial 1\) is not positive definite: .*drop --no_force_positive or add --noise$/],
-    ['values too large for float64', () => ['train', '-i', file('huge.csv', '1e160,1\n-1e160,2\n3,3\n'), '-g', '1'], /huge\.csv: column 0 holds values from -1\.00e\+160 to 1\.00e\+160: too large/],
+    ['values too large for float64', () => ['train', '-i', file('huge.csv', '1e160,1\n-1e160,2\n3,3\n'), '-g', '1'], /huge\.csv: column 1 \(index 0\) holds values from -1\.00e\+160 to 1\.00e\+160: too large/],
     ['full covariances of wide data', () => ['train', '-i', file('wide.csv', [0, 1].map((r) => Array.from({ length: 100_000 }, (_, j) => (r + j) % 7).join(',')).join('\n')), '-g', '1'], /wide\.csv: 100000 columns: full covariances .* use --diagonal_covariance/],
   ];
 

@@ -398,7 +398,7 @@ describe('noise and constraints', () => {
 
   it('constant features: the warning says which scale they get (the median range, or 1 when every feature is constant)', async () => {
     const some = await train([[1, 5], [2, 5], [4, 5]], { gaussians: 1, seed: 1, backend: 'cpu' });
-    expect(some.warnings.join(' ')).toMatch(/feature 1 is constant in the training data: its scale is taken as the median range of the other features/);
+    expect(some.warnings.join(' ')).toMatch(/feature 2 \(index 1\) is constant in the training data: its scale is taken as the median range of the other features/);
     const all = await train([[1, 2], [1, 2], [1, 2]], { gaussians: 1, seed: 1, backend: 'cpu' });
     expect(all.warnings.join(' ')).toMatch(/every feature is constant in the training data: their scale is taken as 1/);
     expect(all.warnings.join(' ')).not.toMatch(/median range/);
@@ -471,12 +471,12 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     ['invalid input model', good, { gaussians: 1, inputModel: { weights: [0.5], means: [[0, 0]], covariances: [[[1, 0], [0, 1]]] } }, InvalidArgumentError, /inputModel is invalid: .*sum to 0.5/],
     ['refined start sample smaller than K', good, { gaussians: 2, refinedStart: true, percentage: 0.2 }, InvalidArgumentError, /percentage/],
     // Magnitudes float64 cannot square and sum (the covariances would be Inf or NaN).
-    ['values too large to square', [[1e160, 0], [-1e160, 1], [3, 2]], { gaussians: 1 }, InvalidDataError, /column 0 holds values from -1\.00e\+160 to 1\.00e\+160: too large for float64/],
-    ['a constant column too large to square', [[0, 1e200], [1, 1e200], [3, 1e200]], { gaussians: 1 }, InvalidDataError, /column 1 holds values from 1\.00e\+200 to 1\.00e\+200: too large/],
-    ['values too close to tell apart', [[0, 1e-300], [1, -1e-300], [2, 3e-300]], { gaussians: 1, covarianceConstraint: 'mlpack' }, InvalidDataError, /column 1 .* differ by only 4\.00e-300/],
+    ['values too large to square', [[1e160, 0], [-1e160, 1], [3, 2]], { gaussians: 1 }, InvalidDataError, /column 1 \(index 0\) holds values from -1\.00e\+160 to 1\.00e\+160: too large for float64/],
+    ['a constant column too large to square', [[0, 1e200], [1, 1e200], [3, 1e200]], { gaussians: 1 }, InvalidDataError, /column 2 \(index 1\) holds values from 1\.00e\+200 to 1\.00e\+200: too large/],
+    ['values too close to tell apart', [[0, 1e-300], [1, -1e-300], [2, 3e-300]], { gaussians: 1, covarianceConstraint: 'mlpack' }, InvalidDataError, /column 2 \(index 1\) .* differ by only 4\.00e-300/],
     ['weights too large', good, { gaussians: 1, observationWeights: Array(6).fill(1e305) }, InvalidDataError, /observation weights sum to 6\.00e\+305: too large .* rescale the weights/],
     ['weights too small', good, { gaussians: 1, observationWeights: Array(6).fill(1e-300) }, InvalidDataError, /observation weights sum to 6\.00e-300: too small .* rescale the weights/],
-    ['noise too large', good, { gaussians: 1, noise: 1.7e308 }, InvalidDataError, /after adding noise of variance 1\.7e\+308, column \d holds values .* too large/],
+    ['noise too large', good, { gaussians: 1, noise: 1.7e308 }, InvalidDataError, /after adding noise of variance 1\.7e\+308, column \d \(index \d\) holds values .* too large/],
     ['full covariances too large', [Array(20_000).fill(0), Array(20_000).fill(1)], { gaussians: 1 }, InvalidArgumentError, /full covariances for 1 gaussian of 20000 dimensions need 4\.00e\+8 values \(3 GiB per copy\); use diagonalCovariance/],
   ] as const)('%s', async (_name, data, options, type, message) => {
     const p = train(data as number[][], options as never);

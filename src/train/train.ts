@@ -6,7 +6,7 @@
  * is wider: each trial also starts from k-means on standardized data, and an internal validation
  * split may overrule the training log-likelihood and sharpen the clamp (`chooseByValidation`).
  */
-import { checkMagnitudes, checkObservationWeights, describeValue as describe, gatherRows, toDataset, type DataInput, type Dataset } from '../data.js';
+import { checkMagnitudes, checkObservationWeights, columnList, describeValue as describe, gatherRows, toDataset, type DataInput, type Dataset } from '../data.js';
 import { GaussianMixture, type GaussianMixtureLike, type CovarianceType } from '../model/gaussian-mixture.js';
 import { InvalidArgumentError, InvalidModelError, throwIfAborted } from '../errors.js';
 import { Rng, seedFromClock } from '../util/rng.js';
@@ -283,7 +283,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     }
     const constant = scaling.constantFeatures;
     if (constant.length > 0) {
-      const list = constant.slice(0, 10).join(', ') + (constant.length > 10 ? ', …' : '');
+      const list = columnList(constant.slice(0, 10)) + (constant.length > 10 ? ', …' : '');
       warnings.push(
         constant.length === ds.d
           ? `every feature is constant in the training data: their scale is taken as 1 in the data's own units (with nothing to measure units by, the fit is not unit-invariant)`
@@ -295,7 +295,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     // zero timestamp): the fit copes (see constraintScale), the user should still hear of it.
     const stretched = Array.from(scaling.constraintScale, (u, j) => (u < scaling!.scale[j]! && !constant.includes(j) ? j : -1)).filter((j) => j >= 0);
     if (stretched.length > 0) {
-      const list = stretched.slice(0, 10).map((j) => `${j} (range ${(scaling!.scale[j]! / (scaling!.constraintScale[j]! / OUTLIER_SPREAD)).toPrecision(2)} × its interquartile range)`).join(', ');
+      const list = columnList(stretched.slice(0, 10), (j) => `: range ${(scaling!.scale[j]! / (scaling!.constraintScale[j]! / OUTLIER_SPREAD)).toPrecision(2)} × its interquartile range`);
       warnings.push(
         `feature${stretched.length > 1 ? 's' : ''} ${list}${stretched.length > 10 ? ', …' : ''}: a few values lie far from all the others ` +
           '(a sentinel such as 999999 for "missing", or outliers?); the covariance constraint measures such a feature by 1000 interquartile ranges instead of its range',
