@@ -864,6 +864,24 @@ describe('readDataFile: the first line', () => {
   });
 });
 
+describe('readDataFile: another separator than the one read', () => {
+  it('numbers joined by it are data, not a header: the error names line 1 and the separator', async () => {
+    // The first line used to be swallowed as a header: the error blamed line 2, or a one-line file
+    // had "no data rows after the header".
+    for (const [name, text, line, cell, sep, read] of [
+      ['semi.csv', '1;2\n3;4\n', 1, '"1;2"', '";"', 'commas'],
+      ['one.csv', '1;2\n', 1, '"1;2"', '";"', 'commas'],
+      ['tabs.csv', '1\t2\n3\t4\n', 1, '"1\\t2"', 'a tab', 'commas'],
+      ['pipes.txt', '1.5|2\n3|4\n', 1, '"1.5|2"', '"|"', 'spaces or tabs'],
+      ['named.csv', 'a;b\n1;2\n', 2, '"1;2"', '";"', 'commas'],
+    ] as const) {
+      const p = await file(name, text);
+      const e = await expectDataError(readDataFile(p), `${p}: line ${line}, column 1: ${cell} is not a number (numbers separated by ${sep}? columns are read separated by ${read})`);
+      expect(e.row).toBe(0);
+    }
+  });
+});
+
 describe('readDataFile: decimal numbers only', () => {
   it('rejects hexadecimal, binary and octal literals, naming the line and column', async () => {
     for (const token of ['0x10', '0X1F', '0b11', '0B1', '0o7', '0O17', '-0x10', '+0x10']) {

@@ -100,6 +100,11 @@ const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 const NON_DECIMAL_LITERAL = /^[+-]?0[xXbBoO]/;
 /** Appended to a cell error on a first line that mixes numbers and other text. */
 const HEADER_HINT = 'mixes numbers with a value that is no column name, so it is read as data (a header line has no numeric cells, or names among them)';
+/**
+ * Numbers joined by a character that separates columns elsewhere (`1;2`, `3|4`, a tab in a
+ * comma-separated file, a no-break space): a file whose separator is not the one read.
+ */
+const FOREIGN_SEPARATOR = /[0-9.][ \t\u00a0]*([;|:\t\u00a0])[ \t\u00a0]*[-+.0-9]/;
 
 /**
  * The fast path of the number parser, for a decimal `[+-]digits[.digits][(e|E)[+-]digits]` with at
@@ -427,7 +432,10 @@ export class TextParser {
     // A header: no numeric cell, or numbers among names (scikit-learn's CSVs begin with
     // "150,4,setosa,versicolor,virginica"; "id,2019,2020") — but not a data row with a bad value:
     // "1,2,NA", "1.2.3,4" or "-,3" have a non-numeric cell that is no name.
-    if (words > 0 && (numbers === 0 || names === words)) {
+    // Numbers joined by another separator ("1;2" in a file read as comma-separated) are data, not
+    // a header: the error then names this line and the separator, instead of line 2 failing alike.
+    const foreign = cells.some((cell) => FOREIGN_SEPARATOR.test(cell.trim()));
+    if (words > 0 && (numbers === 0 ? !foreign : names === words)) {
       this.header = cells;
       this.headerText = text;
       this.headerLine = this.line;
@@ -514,7 +522,18 @@ export class TextParser {
       const what = /nan/i.test(word) ? 'NaN' : word.startsWith('-') ? '-Infinity' : 'Infinity';
       this.fail(`${where} is ${what} (values must be finite)`, this.rows, col);
     }
-    this.badCell(`${where}: ${quote(text)} is not a number`, col, NON_DECIMAL_LITERAL.test(word) ? 'only decimal notation is accepted' : undefined);
+    const separator = FOREIGN_SEPARATOR.exec(word)?.[1];
+    const note = NON_DECIMAL_LITERAL.test(word)
+      ? 'only decimal notation is accepted'
+      : separator !== undefined
+        ? `numbers separated by ${separator === '\t' ? 'a tab' : separator === '\u00a0' ? 'a no-break space' : `"${separator}"`}? columns are read separated by ${this.separatorName()}`
+        : undefined;
+    this.badCell(`${where}: ${quote(text)} is not a number`, col, note);
+  }
+
+  /** How this file's columns are being split, for messages. */
+  private separatorName(): string {
+    return this.mode === COMMA ? 'commas' : this.mode === TAB ? 'tabs' : 'spaces or tabs';
   }
 
   private negative(b: Uint8Array, s: number, e: number, col: number): never {
