@@ -140,7 +140,12 @@ describe('webgmm train', () => {
     expect(webgmm('train', '-i', BLOBS, '-g', '2', '-s', '1', '-n', '2', '--covariance_constraint', 'unit-invariant', '--max_condition', '1e6', '--variance_floor', '1e-9', '--backend', 'cpu').code).toBe(0);
     expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--covariance_constraint', 'sklearn'), /--covariance_constraint.*sklearn.*invalid|Allowed choices/);
     expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--max_condition', '0.5'), /--max_condition must be a number ≥ 1/);
-    expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--variance_floor', '0'), /--variance_floor must be a number > 0/);
+    expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--variance_floor', '0'), /--variance_floor must be a number > 0 and ≤ 1/);
+    expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--variance_floor', '1e308'), /--variance_floor must be a number > 0 and ≤ 1/);
+    // Real-valued flags are decimal, as data files are (-T 0x10 was tolerance 16).
+    for (const [flag, long, value] of [['-T', '--tolerance', '0x10'], ['-N', '--noise', '0b11'], ['--max_condition', '--max_condition', '0o777'], ['-p', '--percentage', '0x1']]) {
+      expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', flag!, value!), new RegExp(`argument '${value}' is invalid\\. ${long} must be`));
+    }
     expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--backend', 'cuda'), /--backend.*cuda.*invalid|Allowed choices/);
     expectUserError(webgmm('train', '-i', BLOBS, '-g', '2', '--data_residency', 'host'), /--data_residency.*host.*invalid|Allowed choices/);
   });

@@ -259,6 +259,9 @@ describe('policy options', () => {
     [{ maxCondition: Infinity }, /maxCondition must be a finite number ≥ 1/],
     [{ varianceFloor: 0 }, /varianceFloor must be a finite number > 0/],
     [{ varianceFloor: -1 }, /varianceFloor must be a finite number > 0/],
+    // Above 1 the floor exceeds the feature's squared range; at 1e308 it overflowed into an
+    // internal-looking 'covariances[0][0][0] = Infinity'.
+    [{ varianceFloor: 1e308 }, /varianceFloor must be a finite number > 0 and ≤ 1/],
   ])('%j is rejected', async (extra, message) => {
     const p = train(good, { gaussians: 1, ...extra });
     await expect(p).rejects.toBeInstanceOf(InvalidArgumentError);

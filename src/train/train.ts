@@ -517,7 +517,7 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
     throw new InvalidArgumentError('covarianceConstraint', `covarianceConstraint must be one of ${COVARIANCE_CONSTRAINTS.map((c) => `'${c}'`).join(', ')}, got ${describe(constraint)}`);
   }
   const maxCondition = checkNumber('maxCondition', get('maxCondition', DEFAULT_MAX_CONDITION), (x) => x >= 1, 'a finite number ≥ 1');
-  const varianceFloor = checkNumber('varianceFloor', get('varianceFloor', DEFAULT_VARIANCE_FLOOR), (x) => x > 0, 'a finite number > 0');
+  const varianceFloor = checkNumber('varianceFloor', get('varianceFloor', DEFAULT_VARIANCE_FLOOR), (x) => x > 0 && x <= 1, 'a finite number > 0 and ≤ 1 (a variance relative to the feature\'s squared range)');
   const backend = get('backend', 'auto');
   if (!BACKEND_CHOICES.includes(backend as BackendChoice)) {
     throw new InvalidArgumentError('backend', `backend must be one of ${BACKEND_CHOICES.map((c) => `'${c}'`).join(', ')}, got ${describe(backend)}`);
