@@ -3,6 +3,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { GaussianMixture, parseWebgmmModel, serializeWebgmmModel, InvalidModelError, NotPositiveDefiniteError, WebGmmError } from '../src/index.js';
 import { readModelFile, writeModelFile } from '../src/node.js';
 import { Rng } from '../src/util/rng.js';
@@ -128,6 +129,17 @@ describe('model files by extension', () => {
     const viaWebgmm = (await readModelFile(join(dir, 'w.json'))).model;
     await writeModelFile(join(dir, 'again.json'), viaWebgmm, 'mlpack');
     expect(readFileSync(join(dir, 'again.json'), 'utf8')).toBe(readFileSync(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.json'), 'utf8'));
+  });
+
+  it('a UTF-16 or compressed .json / .xml model: says what it looks like (its bytes, NULs included, were echoed)', async () => {
+    const text = readFileSync(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.json'), 'utf8');
+    const utf16 = join(dir, 'utf16.json');
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    await expect(readModelFile(utf16)).rejects.toThrow(/utf16\.json: looks like UTF-16 text \(little-endian, byte-order mark FF FE\); save or convert it as UTF-8$/);
+    const gz = join(dir, 'model.xml');
+    writeFileSync(gz, gzipSync(readFileSync(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.xml'))));
+    await expect(readModelFile(gz)).rejects.toThrow(InvalidModelError);
+    await expect(readModelFile(gz)).rejects.toThrow(/model\.xml: looks like gzip-compressed data; decompress it first$/);
   });
 
   it('refuses ambiguous or impossible requests', async () => {

@@ -11,6 +11,7 @@ import { InvalidModelError, WebGmmError } from '../errors.js';
 import { parseWebgmmModel, serializeWebgmmModel } from './webgmm-model.js';
 import { parseMlpackModel, serializeMlpackModel, type MlpackFormat } from './mlpack-model.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
+import { describeNonText } from './delimited.js';
 
 /** Which family of files a model is written as. */
 export type ModelFormat = 'webgmm' | 'mlpack';
@@ -23,6 +24,9 @@ export type ModelFileKind = 'webgmm-json' | 'mlpack-json' | 'mlpack-xml' | 'mlpa
 export function parseModelFile(content: Uint8Array, name: string): { model: GaussianMixture; kind: ModelFileKind } {
   const ext = extname(name).toLowerCase();
   if (ext === '.bin') return { model: parseMlpackModel(content, 'bin', name), kind: 'mlpack-bin' };
+  // UTF-16, compressed or binary content: say what it looks like instead of echoing its bytes.
+  const notText = ext === '.json' || ext === '.xml' ? describeNonText(content) : undefined;
+  if (notText !== undefined) throw new InvalidModelError(`${name}: ${notText}`);
   const text = new TextDecoder('utf-8').decode(content);
   if (ext === '.xml') return { model: parseMlpackModel(text, 'xml', name), kind: 'mlpack-xml' };
   if (ext === '.json') {
