@@ -465,6 +465,8 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     ['weights of the wrong length', good, { gaussians: 1, observationWeights: [1, 2] }, InvalidArgumentError, /observationWeights has 2 entries but the data has 6 points/],
     ['negative weight', good, { gaussians: 1, observationWeights: [1, 1, -1, 1, 1, 1] }, InvalidArgumentError, /observationWeights\[2\] = -1/],
     ['fewer weighted points than gaussians', good, { gaussians: 3, observationWeights: [0, 1, 0, 0, 2, 0] }, InvalidArgumentError, /gaussians = 3 but only 2 of the 6 points have a positive weight/],
+    ['one weighted point, two gaussians', good, { gaussians: 2, observationWeights: [0, 1, 0, 0, 0, 0] }, InvalidArgumentError, /gaussians = 2 but only 1 of the 6 points has a positive weight/],
+    ['one point, two gaussians', [[1, 2]], { gaussians: 2 }, InvalidArgumentError, /gaussians = 2 but the data has only 1 point \(need/],
     ['all-zero weights', good, { gaussians: 1, observationWeights: [0, 0, 0, 0, 0, 0] }, InvalidArgumentError, /all zero/],
     ['input model dimension', good, { gaussians: 1, inputModel: { weights: [1], means: [[0, 0, 0]], covariances: [[[1, 0, 0], [0, 1, 0], [0, 0, 1]]] } }, InvalidArgumentError, /inputModel has dimensionality 3 but the data has 2 columns/],
     ['input model gaussians', good, { gaussians: 2, inputModel: { weights: [1], means: [[0, 0]], covariances: [[[1, 0], [0, 1]]] } }, InvalidArgumentError, /inputModel has 1 gaussians but gaussians = 2/],

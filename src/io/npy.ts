@@ -86,7 +86,7 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
   const major = bytes[6]!;
   const headerStart = major === 1 ? 10 : 12;
   if (dataOffset > bytes.length) {
-    fail(name, `truncated .npy header (header says ${plural(dataOffset - headerStart, 'byte')}, the file has ${bytes.length - headerStart} after the preamble)`);
+    fail(name, `truncated .npy header (header says ${plural(dataOffset - headerStart, 'byte')}, the file has ${plural(bytes.length - headerStart, 'byte')} after the preamble)`);
   }
   const header = decodeHeader(bytes.subarray(headerStart, dataOffset), major);
 
@@ -103,7 +103,10 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
     const t = part.trim();
     if (t === '') continue;
     if (!/^\d+L?$/.test(t)) fail(name, `malformed shape (${shapeM[1]}) in .npy header`);
-    dims.push(Number.parseInt(t, 10));
+    const dim = Number.parseInt(t, 10);
+    // Beyond 2^53 a dimension would be read rounded (9007199254740993 as …992): no file is that large.
+    if (!Number.isSafeInteger(dim)) fail(name, `shape (${shapeM[1]}) in the .npy header has a dimension beyond 2^53`);
+    dims.push(dim);
   }
 
   const dt = /^([<>|=])f([48])$/.exec(descr);
@@ -137,7 +140,7 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
 
 /** The error for data shorter than the header's shape needs (`available` bytes after the header). */
 export function npyTruncated(name: string, h: NpyHeader, available: number): never {
-  fail(name, `data is truncated: shape ${h.shape} of ${h.descr} needs ${plural(h.byteLength, 'byte')} but the file has ${available}`);
+  fail(name, `data is truncated: shape ${h.shape} of ${h.descr} needs ${plural(h.byteLength, 'byte')} but the file has ${plural(available, 'byte')}`);
 }
 
 /**

@@ -220,7 +220,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
 
   let ds = toDataset(data);
   if (ds.n < opts.gaussians) {
-    throw new InvalidArgumentError('gaussians', `gaussians = ${opts.gaussians} but the data has only ${ds.n} points (need at least one point per gaussian)`);
+    throw new InvalidArgumentError('gaussians', `gaussians = ${opts.gaussians} but the data has only ${ds.n} point${ds.n === 1 ? '' : 's'} (need at least one point per gaussian)`);
   }
   const covarianceValues = opts.gaussians * ds.d * ds.d;
   if (opts.covarianceType === 'full' && covarianceValues > MAX_FULL_COVARIANCE_VALUES) {
@@ -239,7 +239,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     if (counted < opts.gaussians) {
       throw new InvalidArgumentError(
         'gaussians',
-        `gaussians = ${opts.gaussians} but only ${counted} of the ${ds.n} points have a positive weight (need at least one per gaussian)`,
+        `gaussians = ${opts.gaussians} but only ${counted} of the ${ds.n} points ${counted === 1 ? 'has' : 'have'} a positive weight (need at least one per gaussian)`,
       );
     }
     opts.tolerance *= meanPositiveWeight(weights);
