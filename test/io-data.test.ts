@@ -884,6 +884,13 @@ describe('readDataFile: another separator than the one read', () => {
       expect(e.row).toBe(0);
     }
   });
+
+  it('headers of times, ratios or versions stay headers', async () => {
+    for (const text of ['id,08:00\n1,2\n', 'dilution 1:10,b\n1,2\n', 'v1.2|3,x\n1,2\n', 'a;1,x\n1,2\n']) {
+      const r = await readDataFile(await file('data.csv', text));
+      expect([r.headerSkipped, r.rows, ...r.data], text).toEqual([true, 1, 1, 2]);
+    }
+  });
 });
 
 describe('readDataFile: decimal numbers only', () => {

@@ -102,9 +102,12 @@ const NON_DECIMAL_LITERAL = /^[+-]?0[xXbBoO]/;
 const HEADER_HINT = 'mixes numbers with a value that is no column name, so it is read as data (a header line has no numeric cells, or names among them)';
 /**
  * Numbers joined by a character that separates columns elsewhere (`1;2`, `3|4`, a tab in a
- * comma-separated file, a no-break space): a file whose separator is not the one read.
+ * comma-separated file, a no-break space): a file whose separator is not the one read. (Not `:`:
+ * `08:00` is a time, and a header of times is a header.)
  */
-const FOREIGN_SEPARATOR = /[0-9.][ \t\u00a0]*([;|:\t\u00a0])[ \t\u00a0]*[-+.0-9]/;
+const FOREIGN_SEPARATOR = /[0-9.][ \t\u00a0]*([;|\t\u00a0])[ \t\u00a0]*[-+.0-9]/;
+/** A whole cell of numbers joined by one such separator: a first line of these is data, not a header. */
+const FOREIGN_ROW = /^[-+]?[0-9.][-+.0-9eE]*(?:[ \t\u00a0]*([;|\t\u00a0])[ \t\u00a0]*[-+]?[0-9.][-+.0-9eE]*)+$/;
 
 /**
  * The fast path of the number parser, for a decimal `[+-]digits[.digits][(e|E)[+-]digits]` with at
@@ -434,7 +437,8 @@ export class TextParser {
     // "1,2,NA", "1.2.3,4" or "-,3" have a non-numeric cell that is no name.
     // Numbers joined by another separator ("1;2" in a file read as comma-separated) are data, not
     // a header: the error then names this line and the separator, instead of line 2 failing alike.
-    const foreign = cells.some((cell) => FOREIGN_SEPARATOR.test(cell.trim()));
+    const filled = cells.map((cell) => cell.trim()).filter((cell) => cell !== '');
+    const foreign = filled.length > 0 && filled.every((cell) => FOREIGN_ROW.test(cell));
     if (words > 0 && (numbers === 0 ? !foreign : names === words)) {
       this.header = cells;
       this.headerText = text;
