@@ -160,7 +160,7 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
       if (weights && !tooLarge(n, largest)) {
         fail(
           what,
-          `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too large for float64 arithmetic with column ${columnLabel(j)}'s values ${range} ` +
+          `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too large for float64 arithmetic with the values of data column ${columnLabel(j)}, ${range} ` +
             '(their weighted sums and squares overflow); rescale the weights (only their ratios matter)',
         );
       }
@@ -170,7 +170,7 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
     if (weights && tinySums && !(spread > 0 && spread < MIN_SPREAD)) {
       fail(
         what,
-        `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too small for float64 arithmetic with column ${columnLabel(j)}'s values ${range} ` +
+        `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too small for float64 arithmetic with the values of data column ${columnLabel(j)}, ${range} ` +
           '(their weighted sums and squares underflow); rescale the weights (only their ratios matter)',
       );
     }

@@ -414,7 +414,7 @@ describe('noise and constraints', () => {
     // Column 1 moves in lockstep with column 2: one component is thinner across that line than
     // ulp(1.7e12) = 2.4e-4, the rounding of its stored mean. Scatter about the unrounded mean
     // took the log-likelihood from 1882 to −1 695 873 in one step, reported as converged.
-    for (const covarianceConstraint of ['unit-invariant', 'mlpack'] as const) {
+    for (const [covarianceConstraint, diagonalCovariance] of [['unit-invariant', false], ['mlpack', false], ['unit-invariant', true]] as const) {
       for (const [offset, step] of [[1.7e12, 1e-3], [1.7e9, 1e-5], [1e15, 1]] as const) {
         const rows: number[][] = [];
         for (let i = 0; i < 400; i++) {
@@ -427,6 +427,7 @@ describe('noise and constraints', () => {
           gaussians: 2,
           seed: 1,
           covarianceConstraint,
+          diagonalCovariance,
           onIteration: (it) => {
             if (it.iteration > 0) steps.push(it.logLikelihood - last);
             last = it.logLikelihood;

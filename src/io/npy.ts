@@ -105,7 +105,7 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
     if (!/^\d+L?$/.test(t)) fail(name, `malformed shape (${shapeM[1]}) in .npy header`);
     const dim = Number.parseInt(t, 10);
     // Beyond 2^53 a dimension would be read rounded (9007199254740993 as …992): no file is that large.
-    if (!Number.isSafeInteger(dim)) fail(name, `shape (${shapeM[1]}) in the .npy header has a dimension beyond 2^53`);
+    if (!Number.isSafeInteger(dim)) fail(name, `shape (${shapeM[1]}) in the .npy header has a dimension of 2^53 or more`);
     dims.push(dim);
   }
 

@@ -48,7 +48,8 @@ export function serializeWebgmmModel(input: GaussianMixtureLike, training?: Reco
     covariances: json.covariances,
     ...(training ? { training } : {}),
   };
-  return `${stringifyKeepingNegativeZero(file)}\n`;
+  const negativeZero = [model.weights, model.means, model.covariances].some((a) => a.some((v) => v === 0 && Object.is(v, -0)));
+  return `${negativeZero ? stringifyKeepingNegativeZero(file) : JSON.stringify(file, null, 1)}\n`;
 }
 
 /**

@@ -554,10 +554,10 @@ function checkCovariances(
         const v = cov[c * d + j]!;
         const message = `${prefix}covariances[${c}][${j}] = ${v}: variances must be finite and > 0`;
         if (!Number.isFinite(v)) throw new InvalidModelError(message);
-        // The density needs 1 / v: below 2^-1024 it overflows, and the point at the mean would score
+        // The density needs 1 / v: from 2^-1024 down it overflows, and the point at the mean would score
         // 0 × ∞ = NaN. (A full covariance needs only √v, through its Cholesky factor.)
         if (v > 0 && !Number.isFinite(1 / v)) {
-          throw new InvalidModelError(`${prefix}covariances[${c}][${j}] = ${v}: a variance below 2^-1024 ≈ 5.6e-309 has no finite reciprocal in float64`);
+          throw new InvalidModelError(`${prefix}covariances[${c}][${j}] = ${v}: a variance this small (about 5.6e-309 or less) has no finite reciprocal in float64`);
         }
         // Not positive definite, as fromArrays reports it (there from factorize), with the entry named.
         if (positiveVariances && v <= 0) throw new NotPositiveDefiniteError(c, message);
