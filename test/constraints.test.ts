@@ -79,6 +79,47 @@ describe("the 'unit-invariant' constraint", () => {
   });
 });
 
+describe('the Cholesky pre-check (D ≥ 8): the same result as the eigendecomposition, bit for bit', () => {
+  /** V diag(λ) Vᵀ for a random orthogonal V, with λmax = 1, λmin as given, the rest in [0.1, 1]. */
+  function withSmallest(rng: Rng, d: number, lmin: number): Float64Array {
+    const a = new Float64Array(d * d);
+    for (let i = 0; i < d * d; i++) a[i] = rng.nextNormal();
+    const { vectors } = symmetricEigen(Float64Array.from(a, (_, i) => a[i]! + a[(i % d) * d + Math.floor(i / d)]!), d);
+    const lambda = Array.from({ length: d }, (_, i) => (i === 0 ? lmin : i === d - 1 ? 1 : 0.1 + 0.9 * rng.nextFloat()));
+    const out = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) for (let j = i; j < d; j++) {
+      let t = 0;
+      for (let m = 0; m < d; m++) t += vectors[i * d + m]! * lambda[m]! * vectors[j * d + m]!;
+      out[i * d + j] = out[j * d + i] = t;
+    }
+    return out;
+  }
+
+  // The threshold each policy raises eigenvalues to: λmax / maxCondition (λmax = 1 here).
+  const policies: [string, (c: Float64Array, d: number) => void, number][] = [
+    ["'mlpack'", (c, d) => applyMlpackFull(c, d, 0), 1e-5],
+    ["'unit-invariant'", (c, d) => applyConstraint(spec(new Float64Array(d).fill(1), 1e7, 1e-9), false, c, 1, d), 1e-7],
+  ];
+  it.each(policies)('%s: left alone when no eigenvalue is near the threshold or just above it; raised to it just below', (_name, apply, threshold) => {
+    const rng = new Rng(77);
+    for (const d of [8, 24, 60]) {
+      // Far above (the Cholesky check decides), just above (it cannot: the eigendecomposition
+      // decides), just below (raised).
+      for (const factor of [1e3, 1.5, 0.5]) {
+        const a = withSmallest(rng, d, factor * threshold);
+        const c = Float64Array.from(a);
+        apply(c, d);
+        if (factor > 1) {
+          expect(c.every((v, i) => Object.is(v, a[i])), `d ${d}, λmin ${factor} × threshold`).toBe(true);
+        } else {
+          const { values } = symmetricEigen(Float64Array.from(c), d);
+          expect(Math.abs(values[0]! / threshold - 1), `d ${d}`).toBeLessThan(1e-6);
+        }
+      }
+    }
+  });
+});
+
 describe('symmetricEigen', () => {
   it('refuses a non-finite matrix with a numerical error, not a TypeError from ml-matrix', () => {
     for (const bad of [NaN, Infinity]) {
