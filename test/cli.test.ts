@@ -554,6 +554,18 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
   });
 });
 
+describe('a file with more columns than rows', () => {
+  it('full covariances: a note before training says why it may be slow and asks about a transposed file; -d: none', () => {
+    const wide = file('wide120.csv', Array.from({ length: 12 }, (_, i) => Array.from({ length: 120 }, (_, j) => Math.sin(i * 131 + j * 17)).join(',')).join('\n'));
+    const full = webgmm('train', '-i', wide, '-g', '1', '-s', '1', '-n', '1', '--backend', 'cpu', '-M', 'wide.json');
+    expect(full.code, full.stderr).toBe(0);
+    expect(full.stderr.split('\n')[0]).toMatch(/^webgmm: note: \S*wide120\.csv has more columns \(120\) than rows \(12\): full covariances in 120 dimensions are singular.*a transposed file\?.*--diagonal_covariance \(-d\)/);
+    const diagonal = webgmm('train', '-i', wide, '-g', '1', '-s', '1', '-n', '1', '-d', '--backend', 'cpu', '-M', 'wide.json');
+    expect(diagonal.code, diagonal.stderr).toBe(0);
+    expect(diagonal.stderr).not.toMatch(/more columns/);
+  });
+});
+
 describe('standard output that cannot be written', () => {
   it('a reader that stops early (| head): exit 0, quietly', async () => {
     const child = spawn(process.execPath, [BIN, 'generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '200000', '-s', '1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

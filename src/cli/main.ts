@@ -209,6 +209,9 @@ function checkDimensions(model: GaussianMixture, modelPath: string, cols: number
 }
 
 /** Wide data (or a transposed file) would make K×D×D full covariances too large to hold: said before the weights and models load, naming the file. */
+/** From this many columns, a file with more columns than rows gets a note before training (see trainAndSave). */
+const WIDE_NOTE_COLUMNS = 100;
+
 function checkFullCovarianceSize(gaussians: number, d: number, dataPath: string): void {
   const values = gaussians * d * d;
   if (values <= MAX_FULL_COVARIANCE_VALUES) return;
@@ -276,7 +279,18 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
   }
 
   const { loaded, seconds: loadSeconds } = await loadData(flags.input_file, progress, signal);
-  if (flags.diagonal_covariance !== true) checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
+  if (flags.diagonal_covariance !== true) {
+    checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
+    // Said before training, which may then take minutes: every covariance is singular, and each
+    // M-step eigendecomposes them (where no signal is seen until it ends).
+    if (loaded.cols > loaded.rows && loaded.cols >= WIDE_NOTE_COLUMNS) {
+      process.stderr.write(
+        `webgmm: note: ${flags.input_file} has more columns (${loaded.cols}) than rows (${loaded.rows}): full covariances in ${loaded.cols} dimensions ` +
+          'are singular, held up only by the covariance constraint, and each iteration eigendecomposes them (slow at this size); ' +
+          'one point per row is expected (a transposed file?), and --diagonal_covariance (-d) fits per-feature variances\n',
+      );
+    }
+  }
   const weightsFile = flags.weights_file;
   const weights = weightsFile ? await readWeightsFile(weightsFile, loaded.rows, () => headerNotice(weightsFile)) : undefined;
   let inputModel: GaussianMixture | undefined;
