@@ -208,10 +208,10 @@ function checkDimensions(model: GaussianMixture, modelPath: string, cols: number
   }
 }
 
-/** Wide data (or a transposed file) would make K×D×D full covariances too large to hold: said before the weights and models load, naming the file. */
 /** From this many columns, a file with more columns than rows gets a note before training (see trainAndSave). */
 const WIDE_NOTE_COLUMNS = 100;
 
+/** Wide data (or a transposed file) would make K×D×D full covariances too large to hold: said before the weights and models load, naming the file. */
 function checkFullCovarianceSize(gaussians: number, d: number, dataPath: string): void {
   const values = gaussians * d * d;
   if (values <= MAX_FULL_COVARIANCE_VALUES) return;
