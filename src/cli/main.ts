@@ -16,6 +16,7 @@ import { InvalidArgumentError, InvalidDataError, WebGmmError } from '../errors.j
 import { sampleRows, type GaussianMixture } from '../model/gaussian-mixture.js';
 import type { DenseMatrix } from '../data.js';
 import { readDataFile, readWeightsFile } from '../io/data-files.js';
+import { DECIMAL } from '../io/delimited.js';
 import { delimitedBlocks, matrixFileFormat, writeMatrixFile } from '../io/matrix-output.js';
 import { readModelFile, writeModelFile, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
 import { ReaderClosedError, errnoReason, outputPathProblem } from '../io/atomic.js';
@@ -69,14 +70,11 @@ function integer(name: string, min: number, what = `an integer ≥ ${min}`) {
   };
 }
 
-/** A decimal number, as data files accept them. */
-const DECIMAL_FLAG = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
-
 function real(name: string, ok: (v: number) => boolean, what: string) {
   return (value: string): number => {
     const v = Number(value);
     // Decimal only, as in data files: Number() would also take 0x10, 0b1 and 0o7.
-    if (!DECIMAL_FLAG.test(value.trim()) || !Number.isFinite(v) || !ok(v)) throw new FlagError(`${name} must be ${what}`);
+    if (!DECIMAL.test(value.trim()) || !Number.isFinite(v) || !ok(v)) throw new FlagError(`${name} must be ${what}`);
     return v;
   };
 }

@@ -94,9 +94,9 @@ const NON_FINITE_WORD = /^[+-]?(nan|inf|infinity)$/i;
 /**
  * The number syntax accepted: decimal only, `[+-]digits[.digits][(e|E)[+-]digits]` (either side of
  * the point may be empty, not both). `Number()` also takes `0x1F`, `0b101` and `0o17`; data files
- * may not.
+ * may not, nor may the CLI's number flags.
  */
-const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+export const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 const NON_DECIMAL_LITERAL = /^[+-]?0[xXbBoO]/;
 /** Appended to a cell error on a first line that mixes numbers and other text. */
 const HEADER_HINT = 'mixes numbers with a value that is no column name, so it is read as data (a header line has no numeric cells, or names among them)';
