@@ -167,9 +167,6 @@ async function loadData(path: string, progress: Progress, signal: AbortSignal, l
   return { loaded, seconds: (performance.now() - t) / 1000 };
 }
 
-/** The reader of stdout has gone (`| head`): not a failure, just no reason to go on. */
-class StdoutClosed extends Error {}
-
 /**
  * A failed write also emits 'error' on process.stdout (a tick after the write's callback), which
  * would crash the process with a stack unless someone listens; the callback reports it instead.
@@ -183,7 +180,8 @@ function writeStdout(text: string): Promise<void> {
   return new Promise((resolvePromise, reject) =>
     process.stdout.write(text, (e) => {
       if (!e) resolvePromise();
-      else if ((e as NodeJS.ErrnoException).code === 'EPIPE') reject(new StdoutClosed());
+      // The reader of stdout has gone (`| head`): not a failure, just no reason to go on.
+      else if ((e as NodeJS.ErrnoException).code === 'EPIPE') reject(new ReaderClosedError('standard output'));
       else reject(new WebGmmError('OUTPUT', `writing standard output: ${errnoReason(e)}`));
     }),
   );
@@ -579,7 +577,7 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version exit 0; usage errors were already printed by commander.
       return e.exitCode === 0 ? 0 : 1;
     }
-    if (e instanceof StdoutClosed || e instanceof ReaderClosedError) {
+    if (e instanceof ReaderClosedError) {
       // Exit 0, not 141 (death by SIGPIPE): the reader stopping early is what `| head` asks for,
       // and a non-zero status would fail such pipelines under `set -o pipefail`.
       return 0;
