@@ -135,6 +135,13 @@ function powerOfTwoNear(x: number): number {
   return 2 ** Math.max(-1000, Math.min(1000, Math.round(Math.log2(x))));
 }
 
+/** The power of two the weights are divided by on upload: the one nearest the largest weight. */
+function weightUnitOf(weights: Float64Array): number {
+  let most = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i]! > most) most = weights[i]!;
+  return powerOfTwoNear(most);
+}
+
 export interface WebGpuBackendOptions {
   k: number;
   covarianceType: CovarianceType;
@@ -351,9 +358,7 @@ export class WebGpuBackend implements EStepBackend {
    * float32, which GPUs may flush to 0 — the point then stops counting. 0 when there are none.
    */
   static weightsBeyondFloat32(weights: Float64Array): number {
-    let most = 0;
-    for (let i = 0; i < weights.length; i++) if (weights[i]! > most) most = weights[i]!;
-    const floor = powerOfTwoNear(most) * FLOAT32_MIN_NORMAL;
+    const floor = weightUnitOf(weights) * FLOAT32_MIN_NORMAL;
     let lost = 0;
     for (let i = 0; i < weights.length; i++) if (weights[i]! > 0 && weights[i]! < floor) lost++;
     return lost;
@@ -404,11 +409,7 @@ export class WebGpuBackend implements EStepBackend {
         this.reach[j] = Math.max(hi[j]! - this.centre[j]!, this.centre[j]! - lo[j]!);
         this.unit[j] = powerOfTwoNear(this.reach[j]!);
       }
-      if (weights) {
-        let most = 0;
-        for (let i = 0; i < n; i++) if (weights[i]! > most) most = weights[i]!;
-        this.weightUnit = powerOfTwoNear(most);
-      }
+      if (weights) this.weightUnit = weightUnitOf(weights);
 
       await this.createPipelines(weights !== null);
 
