@@ -13,7 +13,7 @@ import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 import { RESIDENCIES, type Residency } from '../backends/webgpu/webgpu-backend.js';
 import { COVARIANCE_CONSTRAINTS, DEFAULT_COVARIANCE_CONSTRAINT, DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR, type CovarianceConstraint } from '../train/constraints.js';
 import { InvalidArgumentError, InvalidDataError, WebGmmError } from '../errors.js';
-import { sampleRows, type GaussianMixture } from '../model/gaussian-mixture.js';
+import { sampleArray, sampleRows, type GaussianMixture } from '../model/gaussian-mixture.js';
 import type { DenseMatrix } from '../data.js';
 import { readDataFile, readWeightsFile } from '../io/data-files.js';
 import { DECIMAL } from '../io/delimited.js';
@@ -47,6 +47,7 @@ const FLAG_OF: Record<string, string> = {
   noForcePositive: '--no_force_positive',
   diagonalCovariance: '--diagonal_covariance',
   refinedStart: '--refined_start',
+  samples: '--samples',
 };
 
 /**
@@ -433,13 +434,7 @@ const SAMPLE_SLICE = 1 << 18;
  */
 async function sampleInterruptibly(model: GaussianMixture, n: number, seed: number, signal: AbortSignal): Promise<DenseMatrix<Float64Array>> {
   const d = model.dimensionality;
-  let out: Float64Array;
-  try {
-    out = new Float64Array(n * d);
-  } catch (e) {
-    if (!(e instanceof RangeError)) throw e;
-    throw new InvalidArgumentError('samples', `--samples ${n}: ${n} points of dimensionality ${d} need more memory than can be allocated at once; draw fewer, in several runs with different --seed values`);
-  }
+  const out = sampleArray(n, d, 'samples');
   const rng = new Rng(seed);
   for (let from = 0; from < n; from += SAMPLE_SLICE) {
     sampleRows(model, rng, out, from, Math.min(n, from + SAMPLE_SLICE));

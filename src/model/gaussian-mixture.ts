@@ -386,14 +386,7 @@ export class GaussianMixture {
     }
     const rng = new Rng(seed === 0 ? seedFromClock() : seed);
     const d = this.dimensionality;
-    let out: Float64Array;
-    try {
-      out = new Float64Array(n * d);
-    } catch (e) {
-      // Beyond the largest typed array, or more memory than can be allocated.
-      if (!(e instanceof RangeError)) throw e;
-      throw new InvalidArgumentError('n', `${n} samples of dimensionality ${d} are ${n * d} values, more than can be held in one Float64Array`);
-    }
+    const out = sampleArray(n, d, 'n');
     sampleRows(this, rng, out, 0, n);
     return { data: out, rows: n, cols: d };
   }
@@ -757,6 +750,20 @@ function parsePacked(json: GaussianMixturePackedInput, w: ArrayLike<number>): Pa
     if (type === 'full') symmetrizeInPlace(covariances, d, c * d * d);
   }
   return { type, k, d, weights, means, covariances };
+}
+
+/**
+ * The n×d array a sample is drawn into; InvalidArgumentError naming `parameter` where it cannot
+ * be had (beyond the largest typed array, or more memory than can be allocated).
+ * @internal
+ */
+export function sampleArray(n: number, d: number, parameter: string): Float64Array {
+  try {
+    return new Float64Array(n * d);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new InvalidArgumentError(parameter, `${n} samples of dimensionality ${d} are ${n * d} values, more than can be held in one Float64Array; draw fewer at a time, with a different seed each time`);
+  }
 }
 
 /**
