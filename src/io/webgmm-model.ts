@@ -56,20 +56,14 @@ export function serializeWebgmmModel(input: GaussianMixtureLike, training?: Reco
  * JSON.stringify(value, null, 1), but −0 written as `-0` (JSON.stringify writes `0`; JSON.parse
  * reads `-0` back as −0): a mean or covariance entry of −0 then round-trips as the mlpack formats
  * keep it. Each −0 is first written as a marker string that the rest of the text does not contain.
+ * (Only called for a model that holds a −0: it stringifies twice.)
  */
 function stringifyKeepingNegativeZero(value: unknown): string {
   const plain = JSON.stringify(value, null, 1);
   let marker = 'webgmm:-0';
   while (plain.includes(marker)) marker += '~';
-  let found = false;
-  const text = JSON.stringify(value, (_key, v: unknown) => {
-    if (v === 0 && Object.is(v, -0)) {
-      found = true;
-      return marker;
-    }
-    return v;
-  }, 1);
-  return found ? text.split(JSON.stringify(marker)).join('-0') : plain;
+  const text = JSON.stringify(value, (_key, v: unknown) => (v === 0 && Object.is(v, -0) ? marker : v), 1);
+  return text.split(JSON.stringify(marker)).join('-0');
 }
 
 export function parseWebgmmModel(text: string, name: string): GaussianMixture {
