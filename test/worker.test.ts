@@ -5,6 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { trainInWorker, train, InvalidArgumentError, InvalidDataError, type IterationInfo } from '../dist/node.js';
 import { GPU_AVAILABLE } from './gpu.js';
 import { Rng } from '../src/util/rng.js';
+import { deserializeError, serializeError } from '../dist/worker/protocol.js';
 import { sampleMixture, relErr } from './helpers.js';
 
 const blobs = sampleMixture(
@@ -92,6 +93,11 @@ describe('trainInWorker (worker_threads)', () => {
     const badData = trainInWorker({ data: nan, rows: blobs.rows, cols: blobs.cols }, { gaussians: 3 });
     await expect(badData).rejects.toBeInstanceOf(InvalidDataError);
     await expect(badData).rejects.toMatchObject({ row: 2, column: 1 });
+    // A defect (not one of webgmm's errors) keeps the worker's stack: the CLI prints it for reports.
+    const defect = new TypeError('x is not a function');
+    const rebuilt = deserializeError(structuredClone(serializeError(defect)));
+    expect(rebuilt).toMatchObject({ name: 'TypeError', message: 'x is not a function', stack: defect.stack });
+    expect(serializeError(new InvalidDataError('bad', 1, 2)).stack).toBeUndefined();
   });
 
   it('rejects options that cannot reach the worker with InvalidArgumentError, not a TypeError or DataCloneError', async () => {

@@ -61,6 +61,8 @@ export interface SerializedError {
   row?: number;
   column?: number;
   component?: number;
+  /** Of errors that are not webgmm's (defects): where they happened, in the worker. */
+  stack?: string;
 }
 
 export type IterationMessage = Omit<IterationInfo, 'model'> & { model: ModelArrays };
@@ -92,6 +94,7 @@ export function serializeError(e: unknown): SerializedError {
     const fields = e as unknown as Record<string, unknown>;
     for (const key of ['code', 'parameter'] as const) if (typeof fields[key] === 'string') out[key] = fields[key] as string;
     for (const key of ['row', 'column', 'component'] as const) if (typeof fields[key] === 'number') out[key] = fields[key] as number;
+    if (!(e instanceof WebGmmError) && e.stack !== undefined) out.stack = e.stack;
     return out;
   }
   return { name: 'Error', message: String(e) };
@@ -110,7 +113,7 @@ export function deserializeError(s: SerializedError): Error {
     case 'NOT_POSITIVE_DEFINITE':
       return new NotPositiveDefiniteError(s.component ?? -1, s.message);
     case undefined:
-      return Object.assign(new Error(s.message), { name: s.name });
+      return Object.assign(new Error(s.message), { name: s.name }, s.stack !== undefined ? { stack: s.stack } : {});
     default:
       return new WebGmmError(s.code, s.message);
   }
