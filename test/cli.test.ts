@@ -5,7 +5,8 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GaussianMixture, InvalidArgumentError } from '../src/index.js';
+import { GaussianMixture, InvalidArgumentError, train } from '../src/index.js';
+import { Rng } from '../src/util/rng.js';
 import { FIXTURES, readCsv, readTrace, relErr, maxRelErr } from './helpers.js';
 import { GPU_AVAILABLE } from './gpu.js';
 
@@ -342,6 +343,46 @@ describe('output files: format by extension, links, devices, permissions, interr
       expect(existsSync(join(dir, 'never.json'))).toBe(false);
     }
   }, 40_000);
+
+  it('full covariances in 100+ dimensions train on a worker thread: the same model as train() here', async () => {
+    const rng = new Rng(11);
+    const rows: string[] = [];
+    const values = new Float64Array(300 * 120);
+    for (let i = 0; i < 300; i++) {
+      for (let j = 0; j < 120; j++) values[i * 120 + j] = (i % 2 === 0 ? 0 : 3) + rng.nextNormal() * (1 + (j % 5));
+      rows.push(Array.from(values.subarray(i * 120, (i + 1) * 120), String).join(','));
+    }
+    writeFileSync(join(dir, 'wide120.csv'), rows.join('\n') + '\n');
+    const r = webgmm('train', '-i', 'wide120.csv', '-g', '2', '-s', '3', '-t', '2', '-n', '20', '--backend', 'cpu', '-M', 'wide120.json');
+    expect(r.code, r.stderr).toBe(0);
+    const here = await train({ data: values, rows: 300, cols: 120 }, { gaussians: 2, seed: 3, trials: 2, maxIterations: 20, backend: 'cpu' });
+    const saved = modelOf(join(dir, 'wide120.json'));
+    expect(Array.from(saved.weights)).toEqual(Array.from(here.model.weights));
+    expect(Array.from(saved.means)).toEqual(Array.from(here.model.means));
+    expect(Array.from(saved.covariances)).toEqual(Array.from(here.model.covariances));
+  }, 60_000);
+
+  it('Ctrl-C during a long synchronous step (eigendecomposing singular covariances in 1500 dimensions) ends the run within seconds', async () => {
+    // 30 points in 1500 dimensions: every covariance is singular and each is eigendecomposed
+    // (about 20 s apiece here). On the main thread the signal waited for all of them.
+    const rng = new Rng(5);
+    const lines = Array.from({ length: 30 }, () => Array.from({ length: 1500 }, () => rng.nextNormal().toFixed(3)).join(','));
+    writeFileSync(join(dir, 'transposed.csv'), lines.join('\n') + '\n');
+    const child = spawn(process.execPath, [BIN, 'train', '-i', 'transposed.csv', '-g', '2', '--backend', 'cpu', '-M', 'transposed.json'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    const closed = new Promise<string>((res) => child.on('close', (code, signal) => res(`${code}/${signal}`)));
+    const t0 = Date.now();
+    while (!/more columns \(1500\) than rows \(30\)/.test(stderr) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const ended = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still running after 10 s'), 10_000))]);
+    if (ended === 'still running after 10 s') child.kill('SIGKILL');
+    // Either the worker stopped at a check (130) or, stuck inside the step, the grace period ended it.
+    expect(['130/null', 'null/SIGINT'], stderr).toContain(ended);
+    expect(stderr).toMatch(/webgmm: interrupted/);
+    expect(existsSync(join(dir, 'transposed.json'))).toBe(false);
+  }, 60_000);
 
   it('a read-only output file is refused before any work, not replaced', () => {
     // Root may write anything: as root (CI), the command runs as the unprivileged user 65534, in a

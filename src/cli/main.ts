@@ -8,7 +8,8 @@ import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import '../node.js';
-import { train, MAX_FULL_COVARIANCE_VALUES } from '../train/train.js';
+import { train, MAX_FULL_COVARIANCE_VALUES, type TrainOptions } from '../train/train.js';
+import { startTrainingWorker } from '../worker/node-train-in-worker.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 import { RESIDENCIES, type Residency } from '../backends/webgpu/webgpu-backend.js';
 import { COVARIANCE_CONSTRAINTS, DEFAULT_COVARIANCE_CONSTRAINT, DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR, type CovarianceConstraint } from '../train/constraints.js';
@@ -208,6 +209,9 @@ function checkDimensions(model: GaussianMixture, modelPath: string, cols: number
 /** From this many columns, a file with more columns than rows gets a note before training (see trainAndSave). */
 const WIDE_NOTE_COLUMNS = 100;
 
+/** From this many columns, training with full covariances runs on a worker thread (see trainAndSave). */
+const WORKER_COLUMNS = 100;
+
 /** Wide data (or a transposed file) would make K×D×D full covariances too large to hold: said before the weights and models load, naming the file. */
 function checkFullCovarianceSize(gaussians: number, d: number, dataPath: string): void {
   const values = gaussians * d * d;
@@ -279,7 +283,7 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
   if (flags.diagonal_covariance !== true) {
     checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
     // Said before training, which may then take minutes: every covariance is singular, and each
-    // M-step eigendecomposes them (where no signal is seen until it ends).
+    // M-step eigendecomposes them.
     if (loaded.cols > loaded.rows && loaded.cols >= WIDE_NOTE_COLUMNS) {
       process.stderr.write(
         `webgmm: note: ${flags.input_file} has more columns (${loaded.cols}) than rows (${loaded.rows}): full covariances in ${loaded.cols} dimensions ` +
@@ -300,7 +304,7 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
   }
 
   progress.phase(flags.input_model_file ? 'starting from the input model' : `initializing (${flags.refined_start ? 'refined start, ' : ''}k-means)`);
-  const result = await train(loaded, {
+  const options: TrainOptions = {
     gaussians: flags.gaussians,
     trials: flags.trials,
     tolerance: flags.tolerance,
@@ -324,7 +328,23 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
     onKmeansIteration: ({ trial, iteration, shift }) => progress.kmeans(trial, flags.trials, iteration, shift, flags.kmeans_max_iterations),
     onIteration: (info) => progress.iteration(info, flags.trials, flags.max_iterations),
     signal,
-  }).catch((e: unknown) => {
+  };
+  // Full covariances in many dimensions train on a worker thread, so that this one stays free for
+  // signals: the host's O(D³) steps are synchronous, and eigendecomposing singular covariances in
+  // thousands of dimensions takes minutes that Ctrl-C would otherwise wait out. Not below that:
+  // the worker costs 0.1 s or so to start and stop, and every other step yields to signals often.
+  // The loaded points move to the worker without a copy.
+  const training =
+    flags.diagonal_covariance !== true && loaded.cols >= WORKER_COLUMNS
+      ? startTrainingWorker(loaded, { ...options, transferData: true })
+      : { result: train(loaded, options), exited: Promise.resolve() };
+  const result = await training.result.catch(async (e: unknown) => {
+    if (e instanceof DOMException && e.name === 'AbortError') {
+      // The worker is still stopping (its GPU work must drain before the process may exit); one
+      // stuck in a long synchronous step is ended by the signal's grace period in main().
+      await training.exited;
+      throw e;
+    }
     // The library calls the points "data"; here they are the input file, and the weights the
     // weights file (a sum beyond float64 is the weights' problem: only their ratios matter).
     if (e instanceof InvalidDataError && e.message.startsWith('data: ')) {

@@ -19,7 +19,32 @@ export type NodeTrainInWorkerOptions = Omit<TrainInWorkerOptions, 'createWorker'
  * const result = await trainInWorker(points, { gaussians: 3, onIteration: (i) => console.log(i.logLikelihood) });
  */
 export function trainInWorker(data: DataInput, options: NodeTrainInWorkerOptions): Promise<TrainResult> {
-  return runInWorker(() => nodeChannel(new Worker(new URL('./node-worker-entry.js', import.meta.url))), data, options);
+  return startTrainingWorker(data, options).result;
+}
+
+/**
+ * {@link trainInWorker}, and `exited`, which resolves once the worker thread is gone (at once when
+ * the options were rejected before one started). After an abort the result rejects at once while
+ * the worker still stops its training; a process that exits before then aborts inside Dawn if the
+ * worker's device has work in flight, so the CLI waits for `exited` first.
+ */
+export function startTrainingWorker(data: DataInput, options: NodeTrainInWorkerOptions): { result: Promise<TrainResult>; exited: Promise<void> } {
+  let onExit!: () => void;
+  const exited = new Promise<void>((resolve) => (onExit = resolve));
+  let started = false;
+  // runInWorker opens the channel synchronously, or not at all when it rejects the options.
+  const result = runInWorker(
+    () => {
+      started = true;
+      const worker = new Worker(new URL('./node-worker-entry.js', import.meta.url));
+      worker.once('exit', onExit);
+      return nodeChannel(worker);
+    },
+    data,
+    options,
+  );
+  if (!started) onExit();
+  return { result, exited };
 }
 
 function nodeChannel(worker: Worker): WorkerChannel {
