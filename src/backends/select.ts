@@ -42,6 +42,13 @@ export async function selectBackend(
     if (choice === 'webgpu') throw new WebGmmError('UNSUPPORTED', `backend 'webgpu': ${why}; use backend 'cpu'`);
     return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${why}` };
   }
+  const work = passMultiplyAdds(ds.n, ds.d, options.k, options.covarianceType);
+  if (choice === 'auto' && work < TINY_PASS_MULTIPLY_ADDS) {
+    return {
+      backend: new CpuBackend(ds, weights),
+      note: `using the CPU backend: the problem is small (${work.toPrecision(2)} multiply-adds per E-step pass, under ${TINY_PASS_MULTIPLY_ADDS.toExponential(0)}; a GPU's dispatch and read-back alone take longer)`,
+    };
+  }
   const lost = weights ? WebGpuBackend.weightsBeyondFloat32(weights) : 0;
   const lostWhy = `${lost} observation weight${lost === 1 ? ' is' : 's are'} positive but below 2^-126 of the largest, beyond float32's range`;
   if (lost > 0 && choice === 'auto') return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${lostWhy}` };
@@ -75,22 +82,33 @@ export async function selectBackend(
 /**
  * The backend to keep under `'auto'`, from measured seconds per E-step pass. The CPU must be
  * clearly faster (by a fifth) to win: WebGPU's time is measured on the whole data, the CPU's
- * extrapolated from a subsample. Below TINY_PASS_SECONDS on the CPU it wins outright: a whole
- * fit then takes a fraction of a second either way, float64 is the reference, and timings that
- * small are noise that would pick a different backend (and model) from run to run.
+ * extrapolated from a subsample.
  */
 export function fasterBackend(gpuSeconds: number, cpuSeconds: number): 'webgpu' | 'cpu' {
-  return cpuSeconds < TINY_PASS_SECONDS || cpuSeconds < 0.8 * gpuSeconds ? 'cpu' : 'webgpu';
+  return cpuSeconds < 0.8 * gpuSeconds ? 'cpu' : 'webgpu';
 }
 
-/** A CPU E-step pass shorter than this keeps the CPU backend under `'auto'` (see fasterBackend). */
-const TINY_PASS_SECONDS = 1e-3;
+/**
+ * Below this many multiply-adds per E-step pass (about a millisecond on one core) `'auto'` keeps
+ * the CPU without timing anything: a whole fit takes a fraction of a second either way, float64
+ * is the reference, and timings that small are noise — in a fresh process the CPU's first passes
+ * run before the JIT has compiled them, several times slower than later ones — that would pick a
+ * different backend (and model) from run to run. Decided from the problem's size, the choice is
+ * the same in every run, and such problems never start a GPU device.
+ */
+const TINY_PASS_MULTIPLY_ADDS = 1e6;
+
+/** Multiply-adds of one E-step pass, as the CPU backend does them: the measure of a problem's size. */
+function passMultiplyAdds(n: number, d: number, k: number, covarianceType: CovarianceType): number {
+  return n * k * (covarianceType === 'full' ? d * (d + 3) : 4 * d);
+}
 
 /** CPU probe size: about this many multiply-adds per pass, so the probe costs milliseconds. */
 const CPU_PROBE_FLOPS = 4e6;
 
 /**
- * Seconds per E-step pass: the CPU on the first points (best of two, scaled by N / sample), then
+ * Seconds per E-step pass: the CPU on the first points (best of the second and third pass, the
+ * first warming the JIT up; scaled by N / sample), then
  * WebGPU on all the data — one pass when it already beats the CPU's estimate (large problems: the
  * probe then costs one pass), a second to exclude warm-up when it does not. The parameters are a
  * stand-in with the problem's shape — K components at data points with unit covariance — since
@@ -110,11 +128,11 @@ async function measurePasses(
     await backend.pass(params);
     return (performance.now() - t0) / 1000;
   };
-  const perPoint = k * (covarianceType === 'full' ? d * (d + 3) : 4 * d);
-  const sample = Math.min(n, Math.max(256, Math.floor(CPU_PROBE_FLOPS / perPoint)));
+  const sample = Math.min(n, Math.max(256, Math.floor(CPU_PROBE_FLOPS / passMultiplyAdds(1, d, k, covarianceType))));
   const cpu = new CpuBackend({ data: ds.data.subarray(0, sample * d), n: sample, d }, weights ? weights.subarray(0, sample) : null);
   let cpuSeconds: number;
   try {
+    await timePass(cpu);
     cpuSeconds = (Math.min(await timePass(cpu), await timePass(cpu)) * n) / sample;
   } finally {
     cpu.dispose();
