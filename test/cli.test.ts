@@ -115,6 +115,21 @@ describe('webgmm train', () => {
     expect(r.stderr).toMatch(/refined start/);
   });
 
+  it('a tab-separated .csv and a comma-separated .tsv train as found, with mlpack\'s note', () => {
+    const rows = readFileSync(BLOBS, 'utf8').trim().split('\n');
+    file('tabs.csv', rows.map((r) => r.replace(/,/g, '\t')).join('\n') + '\n');
+    file('commas.tsv', rows.join('\n') + '\n');
+    const base = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '2', '--backend', 'cpu', '-M', 'base.json');
+    expect(base.code, base.stderr).toBe(0);
+    for (const [name, note] of [['tabs.csv', 'tab-separated, not comma-separated'], ['commas.tsv', 'comma-separated, not tab-separated']]) {
+      const r = webgmm('train', '-i', name!, '-g', '3', '-s', '2', '--backend', 'cpu', '-M', `${name}.json`);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`webgmm: ${name}: the columns are ${note}; read them as found`);
+      expect(Array.from(modelOf(join(dir, `${name}.json`)).means)).toEqual(Array.from(modelOf(join(dir, 'base.json')).means));
+    }
+    expect(base.stderr).not.toMatch(/separated, not/);
+  });
+
   it('-m warm-starts from a model (webgmm or mlpack) and --weights_file weights the points', () => {
     const warm = webgmm('train', '-i', BLOBS, '-g', '3', '-m', join(MODELS, 'blobs3_k3_full.xml'), '-M', 'warm.json', '--backend', 'cpu');
     expect(warm.code, warm.stderr).toBe(0);

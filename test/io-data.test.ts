@@ -873,15 +873,28 @@ describe('readDataFile: another separator than the one read', () => {
     // The first line used to be swallowed as a header: the error blamed line 2, or a one-line file
     // had "no data rows after the header".
     for (const [name, text, line, cell, sep, read] of [
-      ['semi.csv', '1;2\n3;4\n', 1, '"1;2"', '";"', 'commas'],
-      ['one.csv', '1;2\n', 1, '"1;2"', '";"', 'commas'],
-      ['tabs.csv', '1\t2\n3\t4\n', 1, '"1\\t2"', 'a tab', 'commas'],
-      ['pipes.txt', '1.5|2\n3|4\n', 1, '"1.5|2"', '"|"', 'spaces or tabs'],
-      ['named.csv', 'a;b\n1;2\n', 2, '"1;2"', '";"', 'commas'],
+      ['semi.csv', '1;2\n3;4\n', 1, '"1;2"', '";"', 'commas, tabs or spaces'],
+      ['one.csv', '1;2\n', 1, '"1;2"', '";"', 'commas, tabs or spaces'],
+      ['pipes.txt', '1.5|2\n3|4\n', 1, '"1.5|2"', '"|"', 'commas, tabs or spaces'],
+      ['named.csv', 'a;b\n1;2\n', 2, '"1;2"', '";"', 'commas, tabs or spaces'],
+      ['nbsp.tsv', '1\u00a02\n', 1, '"1\u00a02"', 'a no-break space', 'commas, tabs or spaces'],
     ] as const) {
       const p = await file(name, text);
       const e = await expectDataError(readDataFile(p), `${p}: line ${line}, column 1: ${cell} is not a number (numbers separated by ${sep}? columns are read separated by ${read})`);
       expect(e.row).toBe(0);
+    }
+  });
+
+  it('a .csv separated by tabs or spaces and a .tsv separated by commas load as found, as in mlpack', async () => {
+    for (const [name, text, format] of [
+      ['tabs.csv', '1\t2\n3\t4\n', 'tsv'],
+      ['spaces.csv', '1 2\n3  4\n', 'whitespace'],
+      ['commas.tsv', '1,2\n3,4\n', 'csv'],
+      ['one.tsv', '1,2\n', 'csv'],
+      ['named.tsv', 'x,y\n1,2\n3,4\n', 'csv'],
+    ] as const) {
+      const r = await readDataFile(await file(name, text));
+      expect([r.format, r.cols, ...r.data], name).toEqual([format, 2, ...(name === 'one.tsv' ? [1, 2] : [1, 2, 3, 4])]);
     }
   });
 

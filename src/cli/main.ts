@@ -140,6 +140,15 @@ function headerNotice(path: string): void {
   process.stderr.write(`webgmm: ${path}: the first row reads as column names; skipped it as a header\n`);
 }
 
+/** mlpack's warnings for a `.csv` that is not comma-separated and a `.tsv` that is: read as found. */
+function separatorNotice(path: string, loaded: { cols: number; format: string }): void {
+  const ext = extname(path).toLowerCase();
+  const found = loaded.format === 'csv' ? 'comma' : loaded.format === 'tsv' ? 'tab' : 'whitespace';
+  if ((ext === '.csv' && loaded.format !== 'csv' && loaded.cols > 1) || (ext === '.tsv' && loaded.format === 'csv')) {
+    process.stderr.write(`webgmm: ${path}: the columns are ${found}-separated, not ${ext === '.csv' ? 'comma' : 'tab'}-separated; read them as found\n`);
+  }
+}
+
 /**
  * `-o` of probability and generate, before any work: not one of the inputs, an extension that
  * names a format, a place that can be written.
@@ -166,6 +175,7 @@ async function loadData(path: string, progress: Progress, signal: AbortSignal, l
   if (loaded.headerSkipped) {
     headerNotice(path);
   }
+  separatorNotice(path, loaded);
   return { loaded, seconds: (performance.now() - t) / 1000 };
 }
 

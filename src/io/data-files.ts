@@ -14,7 +14,7 @@ import { extname } from 'node:path';
 import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from '../errors.js';
 import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, isNpyMagic, type NpyHeader } from './npy.js';
 import {
-  TextParser, COMMA, TAB, LF, CR, plural, byteOrderMarkLength, describeNonText, type LoadedData,
+  TextParser, LF, CR, plural, byteOrderMarkLength, describeNonText, type LoadedData,
 } from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
 import { delimitedBlocks } from './matrix-output.js';
@@ -169,7 +169,7 @@ async function load(path: string, options: ReadDataFileOptions, nonneg: boolean)
   try {
     fh = await fsp.open(path, 'r');
     if (ext === '.npy') return await loadNpy(path, new ByteSource(fh, new Uint8Array(0)), regular ? size : undefined, options, nonneg);
-    return await loadText(path, fh, size, regular, ext, options, nonneg);
+    return await loadText(path, fh, size, regular, options, nonneg);
   } catch (err) {
     if (err instanceof WebGmmError) throw err;
     if (signal?.aborted) throw abortError(signal);
@@ -185,7 +185,7 @@ async function load(path: string, options: ReadDataFileOptions, nonneg: boolean)
  * what it looks like.
  */
 async function loadText(
-  path: string, fh: FileHandle, total: number, regular: boolean, ext: string, options: ReadDataFileOptions, nonneg: boolean,
+  path: string, fh: FileHandle, total: number, regular: boolean, options: ReadDataFileOptions, nonneg: boolean,
 ): Promise<LoadedData> {
   const { signal, onProgress } = options;
   // One buffer, reused for every read: memory stays at one chunk however large the file.
@@ -202,7 +202,9 @@ async function loadText(
   const nonText = describeNonText(head);
   if (nonText) throw new InvalidDataError(`${path}: ${nonText}`);
 
-  const parser = new TextParser(path, ext === '.csv' ? COMMA : ext === '.tsv' ? TAB : -1, nonneg);
+  // The separator is detected from the content whatever the extension, as mlpack does: a
+  // tab-separated ".csv" or a comma-separated ".tsv" loads (the CLI notes the mismatch).
+  const parser = new TextParser(path, -1, nonneg);
   let pending: Buffer[] = []; // copies of the pieces of a line not yet complete
   let bytesRead = 0;
   let nextReport = PROGRESS_EVERY;
@@ -262,8 +264,9 @@ async function loadText(
 
 /**
  * Reads a data matrix (rows = points) from a file. `.npy` is NumPy's format (float64 / float32,
- * 1-D or 2-D, of any size); `.csv` is comma-separated, `.tsv` tab-separated; any other extension is
- * detected from the first data line (a comma, else a tab, else runs of spaces / tabs). Blank lines
+ * 1-D or 2-D, of any size). Text's separator is detected from the first data line whatever the
+ * extension (a comma, else a tab, else runs of spaces / tabs), as mlpack does: `format` says which
+ * was found, so a caller can note a tab-separated `.csv`. Blank lines
  * are skipped; lines may end in `\n`, `\r\n` or `\r`; one pair of double quotes around a cell is
  * removed. If the first non-empty line reads as column names (no numeric cell, or numbers among
  * names) it is taken as a header and skipped (`headerSkipped`); a first line mixing numbers with a

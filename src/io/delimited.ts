@@ -537,6 +537,7 @@ export class TextParser {
 
   /** How this file's columns are being split, for messages. */
   private separatorName(): string {
+    if (this.detect && this.mode === 0) return 'commas, tabs or spaces'; // none of them was found
     return this.mode === COMMA ? 'commas' : this.mode === TAB ? 'tabs' : 'spaces or tabs';
   }
 
@@ -786,7 +787,7 @@ export function describeNonText(bytes: Uint8Array, checkNul = true): string | un
 
 /** Options of {@link parseDelimited}. */
 export interface ParseDelimitedOptions {
-  /** Names the input in error messages (e.g. the file name). Default "data". */
+  /** Names the input in error messages (e.g. the file name); it does not choose the separator. Default "data". */
   name?: string;
   /** The separator; `'auto'` (default) detects it from the first non-empty line. */
   format?: 'csv' | 'tsv' | 'whitespace' | 'auto';
