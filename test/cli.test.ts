@@ -262,9 +262,14 @@ describe('output files: format by extension, links, devices, permissions, interr
     const col = await readDataFile(join(dir, 'p.npy'));
     expect([col.rows, col.cols]).toEqual([7, 1]);
     expect(Array.from(col.data).map(String)).toEqual(webgmm('probability', '-i', 'fmt.csv', '-m', model).stdout.trim().split('\n'));
-    for (const name of ['out.bin', 'out.json', 'noextension']) {
+    // .bin is Armadillo's binary matrix, as mlpack writes it: the same points again.
+    expect(webgmm('generate', '-m', model, '-n', '7', '-s', '3', '-o', 'fmt.bin').code).toBe(0);
+    const bin = await readDataFile(join(dir, 'fmt.bin'));
+    expect([bin.format, bin.rows, bin.cols]).toEqual(['arma_binary', 7, 2]);
+    expect(Array.from(bin.data)).toEqual(Array.from(csv.data));
+    for (const name of ['out.h5', 'out.json', 'noextension']) {
       const before = snapshot();
-      expectUserError(webgmm('generate', '-m', model, '-n', '3', '-o', name), /(unknown output file extension|no file extension).*use \.csv, \.txt, \.tsv or \.npy/);
+      expectUserError(webgmm('generate', '-m', model, '-n', '3', '-o', name), /(unknown output file extension|no file extension).*use \.csv, \.txt, \.tsv, \.npy or \.bin/);
       expect(snapshot()).toEqual(before);
     }
   });

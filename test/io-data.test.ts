@@ -1105,3 +1105,70 @@ describe('.npy: chunked reading and large files', () => {
     await expectDataError(readDataFile(p), `${p}: too large to load (shape (8589934592,) of <f8 needs 68719476736 bytes, which could not be allocated)`);
   });
 });
+
+describe('Armadillo matrix files (mlpack data::Load\'s arma_ascii and arma_binary)', () => {
+  // 4 points × 3 features, row-major; Armadillo stores the same matrix column by column.
+  const rows = [[1.5, -2, 3e-7], [4, 5.25, -6], [7, 8, 9.125], [-10, 11, 12]];
+  const flat = rows.flat();
+  const columnMajor = [0, 1, 2].flatMap((j) => rows.map((r) => r[j]!));
+
+  function binary(magic: string, values: number[], bytesPer: 4 | 8, r = 4, c = 3): Uint8Array {
+    const head = new TextEncoder().encode(`${magic}\n${r} ${c}\n`);
+    const out = new Uint8Array(head.length + values.length * bytesPer);
+    out.set(head);
+    const view = new DataView(out.buffer, head.length);
+    values.forEach((v, t) => (bytesPer === 8 ? view.setFloat64(t * 8, v, true) : view.setFloat32(t * 4, v, true)));
+    return out;
+  }
+
+  it('reads arma_binary float64 and float32 and arma_ascii, whatever the extension, as points by row', async () => {
+    const f64 = await readDataFile(await file('data.bin', binary('ARMA_MAT_BIN_FN008', columnMajor, 8)));
+    expect([f64.format, f64.rows, f64.cols, firstDiff(f64.data, flat)]).toEqual(['arma_binary', 4, 3, -1]);
+    expect(f64.data).toBeInstanceOf(Float64Array);
+    const f32 = await readDataFile(await file('data.mat', binary('ARMA_MAT_BIN_FN004', columnMajor, 4)));
+    expect([f32.format, f32.rows, f32.cols, firstDiff(f32.data, Float32Array.from(flat))]).toEqual(['arma_binary', 4, 3, -1]);
+    // Armadillo's text form: right-aligned columns in scientific notation.
+    const text = `ARMA_MAT_TXT_FN008\n4 3\n${rows.map((r) => r.map((v) => `  ${v.toExponential(16)}`).join('')).join('\n')}\n`;
+    const ascii = await readDataFile(await file('data.txt', text));
+    expect([ascii.format, ascii.rows, ascii.cols, firstDiff(ascii.data, flat)]).toEqual(['arma_ascii', 4, 3, -1]);
+    // A single row and a single column need no transposition either way.
+    const one = await readDataFile(await file('row.bin', binary('ARMA_MAT_BIN_FN008', [1, 2, 3], 8, 1, 3)));
+    expect([one.rows, one.cols, ...one.data]).toEqual([1, 3, 1, 2, 3]);
+  });
+
+  it('names what it cannot read: integers, complex values, cubes, sparse matrices, short data, a size the text does not match', async () => {
+    const cases: [string, string | Uint8Array, RegExp][] = [
+      ['int.bin', binary('ARMA_MAT_BIN_IS004', [], 8), /an Armadillo binary matrix of signed 32-bit integers; only float64 \(FN008\) and float32 \(FN004\) are read/],
+      ['cx.bin', binary('ARMA_MAT_BIN_FC016', [], 8), /an Armadillo matrix of complex numbers \(64-bit parts\)/],
+      ['cube.bin', 'ARMA_CUB_BIN_FN008\n2 2 2\n', /an Armadillo cube \(ARMA_CUB_BIN_FN008\): a 3-D array, not a matrix of points/],
+      ['sparse.bin', 'ARMA_SPM_BIN_FN008\n2 2 1\n', /an Armadillo sparse matrix \(ARMA_SPM_BIN_FN008\); save it dense/],
+      ['short.bin', binary('ARMA_MAT_BIN_FN008', columnMajor.slice(0, 5), 8), /data is truncated: shape \(4, 3\) of float64 \(ARMA_MAT_BIN_FN008\) needs 96 bytes but the file has 40 bytes/],
+      ['empty.bin', 'ARMA_MAT_BIN_FN008\n0 3\n', /the Armadillo matrix is empty \(0 × 3\)/],
+      ['nosize.txt', 'ARMA_MAT_TXT_FN008\n', /malformed Armadillo header: "ARMA_MAT_TXT_FN008" must be followed by the number of rows and of columns/],
+      ['rows.txt', 'ARMA_MAT_TXT_FN008\n3 2\n1 2\n3 4\n', /the Armadillo header says 3 × 2 but the file holds 2 rows of 2 values/],
+      ['nan.txt', 'ARMA_MAT_TXT_FN008\n2 2\n1 2\nnan 4\n', /line 4, column 1 is NaN \(values must be finite\)/],
+      ['other.txt', 'ARMA_FOO\n1 1\n1\n', /no Armadillo matrix header/],
+    ];
+    for (const [name, content, message] of cases) {
+      const err = await readDataFile(await file(name, content)).catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(InvalidDataError);
+      expect((err as Error).message, name).toMatch(message);
+      expect((err as Error).message, name).toMatch(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/f\\d+/${name.replace('.', '\\.')}: `));
+    }
+  });
+
+  it('writes .bin as mlpack does (arma_binary float64, column by column), and reads it back', async () => {
+    const { writeMatrixFile } = await import('../src/io/matrix-output.js');
+    const out = join(await file('placeholder', ''), '..', 'out.bin');
+    await writeMatrixFile(out, { data: flat, rows: 4, cols: 3 });
+    expect(firstDiff(new Uint8Array(await readFile(out)), binary('ARMA_MAT_BIN_FN008', columnMajor, 8))).toBe(-1);
+    const back = await readDataFile(out);
+    expect([back.rows, back.cols, firstDiff(back.data, flat)]).toEqual([4, 3, -1]);
+  });
+
+  it('refuses HDF5 and ARFF with what they are', async () => {
+    const h5 = Uint8Array.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
+    await expect(readDataFile(await file('x.h5', h5))).rejects.toThrow(/looks like an HDF5 file, which webgmm does not read/);
+    await expect(readDataFile(await file('x.arff', '% iris\n\n@RELATION iris\n@ATTRIBUTE a NUMERIC\n@DATA\n1\n'))).rejects.toThrow(/looks like an ARFF file \(Weka\)/);
+  });
+});

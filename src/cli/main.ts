@@ -144,7 +144,8 @@ function headerNotice(path: string): void {
 function separatorNotice(path: string, loaded: { cols: number; format: string }): void {
   const ext = extname(path).toLowerCase();
   const found = loaded.format === 'csv' ? 'comma' : loaded.format === 'tsv' ? 'tab' : 'whitespace';
-  if ((ext === '.csv' && loaded.format !== 'csv' && loaded.cols > 1) || (ext === '.tsv' && loaded.format === 'csv')) {
+  const text = loaded.format === 'csv' || loaded.format === 'tsv' || loaded.format === 'whitespace';
+  if (text && ((ext === '.csv' && loaded.format !== 'csv' && loaded.cols > 1) || (ext === '.tsv' && loaded.format === 'csv'))) {
     process.stderr.write(`webgmm: ${path}: the columns are ${found}-separated, not ${ext === '.csv' ? 'comma' : 'tab'}-separated; read them as found\n`);
   }
 }
@@ -484,7 +485,7 @@ function buildProgram(signal: AbortSignal): Command {
   program
     .command('train')
     .description('Train a Gaussian mixture model with EM (mlpack gmm_train)')
-    .requiredOption('-i, --input_file <file>', 'data: CSV, TSV or whitespace-separated text (no header), or .npy; one point per row', filePath('--input_file'))
+    .requiredOption('-i, --input_file <file>', 'data: CSV, TSV or whitespace-separated text (a header row is skipped), .npy, or Armadillo text / .bin; one point per row', filePath('--input_file'))
     .requiredOption('-g, --gaussians <n>', 'number of Gaussian components', integer('--gaussians', 1, 'an integer > 0'))
     .option('-t, --trials <n>', 'independent initializations + EM runs; the best log-likelihood wins', integer('--trials', 1, 'an integer > 0'), 1)
     .option('-T, --tolerance <x>', 'stop when |Δ log-likelihood| ≤ tolerance', real('--tolerance', (v) => v >= 0, 'a number ≥ 0'), 1e-10)
@@ -529,9 +530,9 @@ function buildProgram(signal: AbortSignal): Command {
   program
     .command('probability')
     .description('Density p(x) of every point under a model (mlpack gmm_probability)')
-    .requiredOption('-i, --input_file <file>', 'points: CSV, TSV, whitespace text or .npy', filePath('--input_file'))
+    .requiredOption('-i, --input_file <file>', 'points: CSV, TSV, whitespace text, .npy or Armadillo text / .bin', filePath('--input_file'))
     .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
-    .option('-o, --output_file <file>', 'write the densities here, one per line: .csv, .txt, .tsv or .npy (default: stdout)', filePath('--output_file'))
+    .option('-o, --output_file <file>', 'write the densities here, one per line: .csv, .txt, .tsv, .npy or .bin (Armadillo) (default: stdout)', filePath('--output_file'))
     .option('-v, --verbose', 'print what was loaded and the time taken to stderr')
     .addHelpText('after', '\nExample:\n  webgmm probability -i points.csv -m gmm.json -o p.csv\n')
     .action((flags) => runProbability(flags, signal));
@@ -542,7 +543,7 @@ function buildProgram(signal: AbortSignal): Command {
     .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
     .requiredOption('-n, --samples <n>', 'number of points to draw', integer('--samples', 1, 'an integer > 0'))
     .option('-s, --seed <n>', 'random seed; 0 = from the clock (reported)', integer('--seed', 0), 0)
-    .option('-o, --output_file <file>', 'write the points here: .csv, .txt (spaces), .tsv or .npy (default: stdout, CSV)', filePath('--output_file'))
+    .option('-o, --output_file <file>', 'write the points here: .csv, .txt (spaces), .tsv, .npy or .bin (Armadillo) (default: stdout, CSV)', filePath('--output_file'))
     .option('-v, --verbose', 'print the model\'s shape and the time taken to stderr')
     .addHelpText('after', '\nExample:\n  webgmm generate -m gmm.json -n 1000 -s 7 -o samples.csv\n')
     .action((flags) => runGenerate(flags, signal));

@@ -18,6 +18,7 @@ import {
 } from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
 import { delimitedBlocks } from './matrix-output.js';
+import { ARMA_HEADER_BYTES, armaBinaryAsNpy, isArmaMagic, parseArmaHeader } from './armadillo.js';
 
 export type { LoadedData, DataFileFormat } from './delimited.js';
 export { fastParseNumber } from './delimited.js';
@@ -25,7 +26,7 @@ export { fastParseNumber } from './delimited.js';
 const CHUNK_BYTES = 1 << 20;
 const PROGRESS_EVERY = 64 * 1024 * 1024;
 /** Bytes read before deciding whether the input is text (enough for every magic number checked). */
-const SNIFF_BYTES = 16;
+const SNIFF_BYTES = ARMA_HEADER_BYTES;
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** @internal Bytes of `.npy` data read at a time (64 MiB); tests make it small. */
@@ -106,7 +107,6 @@ class ByteSource {
  * the result plus one chunk.
  */
 async function loadNpy(path: string, source: ByteSource, size: number | undefined, options: ReadDataFileOptions, nonneg: boolean): Promise<LoadedData> {
-  const { signal, onProgress } = options;
   const preamble = new Uint8Array(12);
   const got = await source.fill(preamble);
   if (got === 0) throw new InvalidDataError(`${path}: the file is empty`);
@@ -124,7 +124,18 @@ async function loadNpy(path: string, source: ByteSource, size: number | undefine
     const more = await source.fill(headerBytes.subarray(got));
     if (got + more < dataOffset) headerBytes = headerBytes.subarray(0, got + more); // parseNpyHeader says truncated
   }
-  const h: NpyHeader = parseNpyHeader(headerBytes, path);
+  return readBinaryMatrix(path, source, parseNpyHeader(headerBytes, path), size, options, nonneg, 'npy');
+}
+
+/**
+ * The values of a binary matrix file whose header has been read (`source` is positioned at its
+ * data): `.npy`, or Armadillo's arma_binary described as one. `size` is the whole file's, when known.
+ */
+async function readBinaryMatrix(
+  path: string, source: ByteSource, h: NpyHeader, size: number | undefined, options: ReadDataFileOptions, nonneg: boolean, format: 'npy' | 'arma_binary',
+): Promise<LoadedData> {
+  const { signal, onProgress } = options;
+  const dataOffset = h.dataOffset;
   if (size !== undefined && size - dataOffset < h.byteLength) npyTruncated(path, h, size - dataOffset);
 
   let data: Float64Array | Float32Array;
@@ -157,7 +168,7 @@ async function loadNpy(path: string, source: ByteSource, size: number | undefine
   checkValues(m, path, nonneg);
   const end = Math.max(total, dataOffset + done);
   onProgress?.(end, end);
-  return { ...m, format: 'npy', headerSkipped: false };
+  return { ...m, format, headerSkipped: false };
 }
 
 async function load(path: string, options: ReadDataFileOptions, nonneg: boolean): Promise<LoadedData> {
@@ -199,12 +210,18 @@ async function loadText(
   }
   const head = buffer.subarray(0, got);
   if (isNpyMagic(head)) return loadNpy(path, new ByteSource(fh, head), regular ? total : undefined, options, nonneg);
+  const arma = isArmaMagic(head) ? parseArmaHeader(head, path) : undefined;
+  if (arma?.kind === 'binary') {
+    return readBinaryMatrix(path, new ByteSource(fh, head.subarray(arma.dataOffset)), armaBinaryAsNpy(arma), regular ? total : undefined, options, nonneg, 'arma_binary');
+  }
   const nonText = describeNonText(head);
   if (nonText) throw new InvalidDataError(`${path}: ${nonText}`);
 
   // The separator is detected from the content whatever the extension, as mlpack does: a
   // tab-separated ".csv" or a comma-separated ".tsv" loads (the CLI notes the mismatch).
-  const parser = new TextParser(path, -1, nonneg);
+  // arma_ascii's values, after its two header lines, are separated by blanks.
+  const parser = new TextParser(path, arma ? 0 : -1, nonneg);
+  if (arma) parser.line = 2;
   let pending: Buffer[] = []; // copies of the pieces of a line not yet complete
   let bytesRead = 0;
   let nextReport = PROGRESS_EVERY;
@@ -221,7 +238,7 @@ async function loadText(
     let start = 0;
     if (first) {
       first = false;
-      start = byteOrderMarkLength(chunk);
+      start = arma ? arma.dataOffset : byteOrderMarkLength(chunk);
     }
     // Lines end at LF, CRLF or a lone CR (classic Mac files); the parser joins a CRLF split here.
     const nl = Math.max(chunk.lastIndexOf(LF), chunk.lastIndexOf(CR));
@@ -259,7 +276,12 @@ async function loadText(
   if (signal?.aborted) throw abortError(signal);
   onProgress?.(bytesRead, Math.max(total, bytesRead));
 
-  return parser.finish();
+  const loaded = parser.finish();
+  if (!arma) return loaded;
+  if (loaded.rows !== arma.rows || loaded.cols !== arma.cols) {
+    throw new InvalidDataError(`${path}: the Armadillo header says ${arma.rows} × ${arma.cols} but the file holds ${plural(loaded.rows, 'row')} of ${plural(loaded.cols, 'value')}`);
+  }
+  return { ...loaded, format: 'arma_ascii' };
 }
 
 /**

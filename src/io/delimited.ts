@@ -7,7 +7,7 @@
 import { InvalidArgumentError, InvalidDataError } from '../errors.js';
 import { isNpyMagic } from './npy.js';
 
-export type DataFileFormat = 'csv' | 'tsv' | 'whitespace' | 'npy';
+export type DataFileFormat = 'csv' | 'tsv' | 'whitespace' | 'npy' | 'arma_ascii' | 'arma_binary';
 
 /** A data file's contents: `rows` points of `cols` values, row-major. */
 export interface LoadedData {
@@ -752,8 +752,12 @@ export function byteOrderMarkLength(bytes: Uint8Array): number {
 /** How many leading bytes {@link describeNonText} looks at for a NUL byte. */
 export const SNIFF_NUL_BYTES = 1 << 20;
 
+/** ARFF's start: comment lines (%), then "@relation". */
+const ARFF = /^(?:\ufeff|\xef\xbb\xbf)?(?:[ \t]*(?:%[^\n]*)?\r?\n)*[ \t]*@relation\b/i;
+
 /**
- * What the input is when its first bytes show it is not UTF-8 text: UTF-16, compressed or archived,
+ * What the input is when its first bytes show it is not UTF-8 text (or is text webgmm does not
+ * read: ARFF): UTF-16, compressed or archived,
  * NumPy, or binary (a NUL byte among the first `SNIFF_NUL_BYTES`, when `checkNul`); undefined for
  * text. The result completes "<name>: …".
  */
@@ -773,6 +777,12 @@ export function describeNonText(bytes: Uint8Array, checkNul = true): string | un
   }
   if (b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) return 'looks like zstd-compressed data; decompress it first';
   if (isNpyMagic(b)) return 'looks like NumPy .npy data, not text';
+  if (b[0] === 0x89 && b[1] === 0x48 && b[2] === 0x44 && b[3] === 0x46 && b[4] === 0x0d && b[5] === 0x0a) {
+    return 'looks like an HDF5 file, which webgmm does not read; save the dataset as .npy (h5py and numpy.save) or CSV';
+  }
+  if (ARFF.test(new TextDecoder('latin1').decode(b.subarray(0, 4096)))) {
+    return 'looks like an ARFF file (Weka), which webgmm does not read; save its @data section as CSV';
+  }
   if (!checkNul) return undefined;
   const head = b.length > SNIFF_NUL_BYTES ? b.subarray(0, SNIFF_NUL_BYTES) : b;
   if (head.indexOf(0) < 0) return undefined;

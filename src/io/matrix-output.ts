@@ -1,22 +1,24 @@
 /**
  * Output files of points and per-point values (`probability`, `generate`), in the format the
  * file's extension names, as mlpack chooses it: `.csv` comma-separated, `.txt` space-separated
- * (mlpack's raw ASCII), `.tsv` tab-separated, `.npy` NumPy float64 — each readable again by
+ * (mlpack's raw ASCII), `.tsv` tab-separated, `.npy` NumPy float64, `.bin` Armadillo's
+ * arma_binary float64 (mlpack's default for that extension) — each readable again by
  * `readDataFile` while its values are finite (a density that overflows float64 is written as
  * Infinity). A device, FIFO or socket (`/dev/stdout`, a named pipe) or any path under /dev or
  * /proc without one of these extensions gets CSV. Any other name is refused before any work, so that a typo (`out.nyp`) or
- * an unsupported format (`.bin`, `.arff`) does not produce a file in the wrong format.
+ * an unsupported format (`.h5`, `.arff`) does not produce a file in the wrong format.
  */
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { WebGmmError } from '../errors.js';
 import { encodeNpy } from './npy.js';
+import { armaBinaryBlocks } from './armadillo.js';
 import { isStreamPath, writeFileAtomic } from './atomic.js';
 
-export type MatrixFileFormat = 'csv' | 'tsv' | 'txt' | 'npy';
+export type MatrixFileFormat = 'csv' | 'tsv' | 'txt' | 'npy' | 'bin';
 
-const BY_EXTENSION: Record<string, MatrixFileFormat> = { '.csv': 'csv', '.tsv': 'tsv', '.txt': 'txt', '.npy': 'npy' };
-const SEPARATOR: Record<Exclude<MatrixFileFormat, 'npy'>, string> = { csv: ',', tsv: '\t', txt: ' ' };
+const BY_EXTENSION: Record<string, MatrixFileFormat> = { '.csv': 'csv', '.tsv': 'tsv', '.txt': 'txt', '.npy': 'npy', '.bin': 'bin' };
+const SEPARATOR: Record<Exclude<MatrixFileFormat, 'npy' | 'bin'>, string> = { csv: ',', tsv: '\t', txt: ' ' };
 const WRITE_BLOCK = 1 << 20; // characters per write
 
 /**
@@ -32,7 +34,7 @@ export async function matrixFileFormat(path: string): Promise<MatrixFileFormat> 
   const ext = extname(path);
   throw new WebGmmError(
     'OUTPUT',
-    `${path}: ${ext ? `unknown output file extension "${ext}"` : 'no file extension to tell the format by'} (use .csv, .txt, .tsv or .npy)`,
+    `${path}: ${ext ? `unknown output file extension "${ext}"` : 'no file extension to tell the format by'} (use .csv, .txt, .tsv, .npy or .bin)`,
   );
 }
 
@@ -73,6 +75,10 @@ export async function writeMatrixFile(
   if (format === 'npy') {
     const data = m.data instanceof Float64Array ? m.data : Float64Array.from(m.data as ArrayLike<number>);
     await writeFileAtomic(path, [encodeNpy({ data, rows: m.rows, cols: m.cols })], options.signal);
+    return;
+  }
+  if (format === 'bin') {
+    await writeFileAtomic(path, armaBinaryBlocks(m.data, m.rows, m.cols), options.signal);
     return;
   }
   await writeFileAtomic(path, delimitedBlocks(m.data, m.rows, m.cols, SEPARATOR[format]), options.signal);
