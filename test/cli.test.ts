@@ -536,6 +536,7 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     // mlpack's gmm_generate: "number of samples must be greater than 0".
     ['generate: zero samples', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '0'], /--samples must be an integer > 0/],
     ['generate: missing model', () => ['generate', '-m', 'nope.json', '-n', '5'], /nope\.json: no such file/],
+    ['seed past 2^53', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '5', '-s', '9007199254740992'], /--seed must be an integer ≥ 0 and at most 2\^53 - 1 \(9007199254740991\)/],
     // The extension is checked before the data are read (nope.csv would fail first otherwise), not after training.
     ['output model of an unknown extension', () => ['train', '-i', 'nope.csv', '-g', '3', '-M', 'model.txt'], /model\.txt: unknown model file extension "\.txt" \(use \.json, \.xml or \.bin\)/],
     ['webgmm format in an mlpack extension', () => ['train', '-i', 'nope.csv', '-g', '3', '-M', 'model.xml', '--model_format', 'webgmm'], /model\.xml: webgmm models are JSON files/],

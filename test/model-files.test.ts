@@ -66,6 +66,18 @@ describe('webgmm model JSON', () => {
     expect(() => parseWebgmmModel(text, 'm.json')).toThrow(message);
   });
 
+  it('names an mlpack 3 (boost::serialization) model instead of failing inside it', async () => {
+    const { parseModelFile } = await import('../src/node.js');
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const xml = '<?xml version="1.0" encoding="UTF-8" standalone="yes" ?>\n<!DOCTYPE boost_serialization>\n<boost_serialization signature="serialization::archive" version="17">\n';
+    const text = '22 serialization::archive 17 0 0 2 3 0 0 0 0 2 1';
+    const binary = Uint8Array.from([0x16, 0, 0, 0, 0, 0, 0, 0, ...enc('serialization::archive'), 17, 0, 4, 8, 4, 8, 1]);
+    for (const [name, content] of [['old.xml', enc(xml)], ['old.txt.bin', enc(text)], ['old.bin', binary]] as const) {
+      expect(() => parseModelFile(content, name), name).toThrow(InvalidModelError);
+      expect(() => parseModelFile(content, name), name).toThrow(new RegExp(`^${name.replace(/\./g, '\\.')}: an mlpack 3 model \\(a boost::serialization archive\\); webgmm reads mlpack 4's`));
+    }
+  });
+
   it('reports a covariance that is not positive definite as NotPositiveDefiniteError, naming the component and the file', () => {
     const text = '{"format": "webgmm.GaussianMixture", "version": 1, "weights": [0.5, 0.5], "means": [[0, 1], [2, 2]], "covariances": [[[1, 0], [0, 1]], [[1, 2], [2, 1]]]}';
     const err = thrown(() => parseWebgmmModel(text, 'm.json'), NotPositiveDefiniteError);

@@ -65,9 +65,9 @@ function inFlags(message: string): string {
 function integer(name: string, min: number, what = `an integer ≥ ${min}`) {
   return (value: string): number => {
     const v = Number(value);
-    if (!/^[+-]?\d+$/.test(value.trim()) || !Number.isSafeInteger(v) || v < min) {
-      throw new FlagError(`${name} must be ${what}`);
-    }
+    if (!/^[+-]?\d+$/.test(value.trim()) || v < min) throw new FlagError(`${name} must be ${what}`);
+    // An integer past 2^53 - 1 is one, but not exactly a JavaScript number: say what the limit is.
+    if (!Number.isSafeInteger(v)) throw new FlagError(`${name} must be ${what} and at most 2^53 - 1 (9007199254740991)`);
     return v;
   };
 }

@@ -23,6 +23,13 @@ export type ModelFileKind = 'webgmm-json' | 'mlpack-json' | 'mlpack-xml' | 'mlpa
 /** Parses model file content of either family; `name` (the file name) picks the format by extension. */
 export function parseModelFile(content: Uint8Array, name: string): { model: GaussianMixture; kind: ModelFileKind } {
   const ext = extname(name).toLowerCase();
+  // mlpack 3 saved models with boost::serialization: its archives name themselves near the start.
+  const lead = new TextDecoder('latin1').decode(content.subarray(0, 256));
+  if (/boost_serialization|serialization::archive/.test(lead)) {
+    throw new InvalidModelError(
+      `${name}: an mlpack 3 model (a boost::serialization archive); webgmm reads mlpack 4's (cereal) archives and its own JSON — load and save it again with mlpack 4's gmm_train (-m … -M …), or retrain`,
+    );
+  }
   if (ext === '.bin') return { model: parseMlpackModel(content, 'bin', name), kind: 'mlpack-bin' };
   // UTF-16, compressed or binary content: say what it looks like instead of echoing its bytes.
   const notText = ext === '.json' || ext === '.xml' ? describeNonText(content) : undefined;

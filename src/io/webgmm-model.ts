@@ -79,7 +79,7 @@ export function parseWebgmmModel(text: string, name: string): GaussianMixture {
 function webgmmModelFromObject(parsed: unknown, name: string): GaussianMixture {
   const o = parsed as Partial<WebgmmModelFile> | null;
   if (typeof o !== 'object' || o === null || o.format !== WEBGMM_MODEL_FORMAT) {
-    throw new InvalidModelError(`${name}: not a webgmm model (no "format": "${WEBGMM_MODEL_FORMAT}")`);
+    throw new InvalidModelError(`${name}: not a webgmm model (no "format": "${WEBGMM_MODEL_FORMAT}"), nor an mlpack one (its JSON archives begin with the key "model")`);
   }
   if (typeof o.version !== 'number' || o.version > WEBGMM_MODEL_VERSION || o.version < 1) {
     throw new InvalidModelError(`${name}: unsupported webgmm model version ${JSON.stringify(o.version) ?? 'missing'} (this webgmm reads version ${WEBGMM_MODEL_VERSION}, a number)`);
