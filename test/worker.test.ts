@@ -83,6 +83,10 @@ describe('trainInWorker (worker_threads)', () => {
     await expect(trainInWorker(rows, { gaussians: 3, signal: aborted })).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('the browser worker script, loaded outside a Web Worker, says what it is', async () => {
+    await expect(import('../dist/worker/worker-entry.js')).rejects.toThrow(/webgmm\/worker is the script of a browser Web Worker .* In Node, trainInWorker from 'webgmm' starts its own worker_threads worker/);
+  });
+
   it('rebuilds errors as webgmm\'s classes, naming the parameter or the row', async () => {
     const bad = trainInWorker(blobs, { gaussians: 3, trials: 0 });
     await expect(bad).rejects.toBeInstanceOf(InvalidArgumentError);
@@ -123,6 +127,8 @@ describe('trainInWorker (worker_threads)', () => {
       await expect(r).rejects.toMatchObject({ parameter: name });
     }
     await expect(trainInWorker(blobs, { gaussians: 3, gausians: 2 } as never)).rejects.toMatchObject({ parameter: 'gausians' });
+    // The browser's createWorker would be ignored in Node: refused, saying so.
+    await expect(trainInWorker(blobs, { gaussians: 3, createWorker: () => null } as never)).rejects.toThrow(/createWorker is for browsers .* in Node, trainInWorker starts its own worker_threads worker/);
     const longer = { data: new Float64Array(blobs.rows * blobs.cols + 5), rows: blobs.rows, cols: blobs.cols };
     await expect(trainInWorker(longer, { gaussians: 3 })).rejects.toThrow(/values but rows × cols/);
     await expect(train(longer, { gaussians: 3 })).rejects.toThrow(/values but rows × cols/);

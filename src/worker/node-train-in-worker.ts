@@ -4,6 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { DataInput } from '../data.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { TrainResult } from '../train/train.js';
 import type { FromWorker } from './protocol.js';
 import { runInWorker, type TrainInWorkerOptions, type WorkerChannel } from './train-in-worker.js';
@@ -29,6 +30,11 @@ export function trainInWorker(data: DataInput, options: NodeTrainInWorkerOptions
  * worker's device has work in flight, so the CLI waits for `exited` first.
  */
 export function startTrainingWorker(data: DataInput, options: NodeTrainInWorkerOptions): { result: Promise<TrainResult>; exited: Promise<void> } {
+  if (typeof options === 'object' && options !== null && 'createWorker' in options) {
+    // The browser's option, which this function would otherwise ignore without a word.
+    const error = new InvalidArgumentError('createWorker', "createWorker is for browsers (it makes the Web Worker); in Node, trainInWorker starts its own worker_threads worker: leave it out");
+    return { result: Promise.reject(error), exited: Promise.resolve() };
+  }
   let onExit!: () => void;
   const exited = new Promise<void>((resolve) => (onExit = resolve));
   let started = false;

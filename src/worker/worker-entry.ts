@@ -12,5 +12,10 @@ interface WorkerGlobal {
 }
 
 const scope = globalThis as unknown as WorkerGlobal;
+if (typeof scope.addEventListener !== 'function' || typeof scope.postMessage !== 'function') {
+  throw new Error(
+    "webgmm/worker is the script of a browser Web Worker (new Worker(url, { type: 'module' })); it cannot run here. In Node, trainInWorker from 'webgmm' starts its own worker_threads worker",
+  );
+}
 const handle = createTrainingServer((message, transfer) => scope.postMessage(message, transfer ?? []));
 scope.addEventListener('message', (e) => handle(e.data));
