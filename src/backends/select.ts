@@ -11,7 +11,8 @@ import type { Dataset } from '../data.js';
 import type { CovarianceType } from '../model/gaussian-mixture.js';
 import { WebGmmError } from '../errors.js';
 import { acquireGpu, gpuUnavailableReason } from './webgpu/device.js';
-import { WebGpuBackend, type Residency } from './webgpu/webgpu-backend.js';
+import { WebGpuBackend } from './webgpu/webgpu-backend.js';
+import type { Residency } from './residency.js';
 
 /** Which backend runs the E-step. `'auto'`: the faster of WebGPU (when an adapter exists) and the CPU, measured. */
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';

@@ -11,7 +11,7 @@ import '../node.js';
 import { train, MAX_FULL_COVARIANCE_VALUES, type TrainOptions } from '../train/train.js';
 import { startTrainingWorker } from '../worker/node-train-in-worker.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
-import { RESIDENCIES, type Residency } from '../backends/webgpu/webgpu-backend.js';
+import { RESIDENCIES, type Residency } from '../backends/residency.js';
 import { COVARIANCE_CONSTRAINTS, DEFAULT_COVARIANCE_CONSTRAINT, DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR, type CovarianceConstraint } from '../train/constraints.js';
 import { InvalidArgumentError, InvalidDataError, WebGmmError } from '../errors.js';
 import { sampleArray, sampleRows, type GaussianMixture } from '../model/gaussian-mixture.js';

@@ -26,7 +26,7 @@ import { refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
 import type { BackendKind, EStepBackend } from '../backends/backend.js';
 import { selectBackend, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
-import { RESIDENCIES, type Residency } from '../backends/webgpu/webgpu-backend.js';
+import { RESIDENCIES, type Residency } from '../backends/residency.js';
 
 /** Options of {@link train}: mlpack `gmm_train`'s parameters in camelCase, with mlpack's defaults. */
 export interface TrainOptions {

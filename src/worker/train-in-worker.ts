@@ -30,7 +30,7 @@ export interface TrainInWorkerOptions extends TrainOptions {
    * an entry point of its own — the package exports it as `webgmm/worker` — and return
    * `new Worker(itsUrl, { type: 'module' })` here.
    */
-  createWorker?: () => Worker;
+  createWorker?: () => WebWorkerLike;
   /**
    * Hand the caller's typed array to the worker instead of copying it; it is detached afterwards.
    * Default false (one memcpy). `number[][]` and `Matrix` input is always packed into a new buffer.
@@ -40,9 +40,20 @@ export interface TrainInWorkerOptions extends TrainOptions {
   onStart?: (info: { adapter?: string }) => void;
 }
 
+/**
+ * What trainInWorker calls on the worker `createWorker` returns; the DOM's `Worker` fits. Declared
+ * here so that webgmm's types need no DOM library in a Node project.
+ */
+export interface WebWorkerLike {
+  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
+  // `any`: the DOM's listeners take its own event types, which this declaration cannot name.
+  addEventListener(type: 'message' | 'error' | 'messageerror', listener: (event: any) => void): void;
+  terminate(): void;
+}
+
 /** What the main side needs of a worker; browsers' `Worker` and Node's `worker_threads` both fit. */
 export interface WorkerChannel {
-  send(message: ToWorker, transfer: Transferable[]): void;
+  send(message: ToWorker, transfer: ArrayBuffer[]): void;
   /** Registers the handlers; `onFailure` is for the worker dying or failing to load. */
   listen(onMessage: (message: FromWorker) => void, onFailure: (error: Error) => void): void;
   terminate(): void;
@@ -63,7 +74,7 @@ export function trainInWorker(data: DataInput, options: TrainInWorkerOptions): P
   return runInWorker(() => browserChannel(create()), data, options);
 }
 
-function browserChannel(worker: Worker): WorkerChannel {
+function browserChannel(worker: WebWorkerLike): WorkerChannel {
   return {
     send: (message, transfer) => worker.postMessage(message, transfer),
     listen(onMessage, onFailure) {
@@ -105,7 +116,7 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
   }
   let packed;
   const workerOptions: WorkerTrainOptions = { ...plain };
-  const transfer: Transferable[] = [];
+  const transfer: ArrayBuffer[] = [];
   try {
     packed = packData(data, transferData === true);
     transfer.push(packed.values.buffer as ArrayBuffer);
@@ -113,7 +124,7 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
       // Checked here as train() checks them: packing would turn '1', true or null into numbers.
       const w = checkObservationWeights(observationWeights, packed.rows)!;
       workerOptions.observationWeights = w;
-      transfer.push(w.buffer);
+      transfer.push(w.buffer as ArrayBuffer);
     }
     if (inputModel !== undefined) {
       const model = modelToArrays(checkedInputModel(inputModel, packed.cols, plain.gaussians));

@@ -1,12 +1,12 @@
 /// <reference types="@webgpu/types" preserve="true" />
 /**
- * WebGPU device acquisition, browser-safe: the GPU comes from a provider, by default the
- * browser's `navigator.gpu`; the Node entry installs a provider backed by Dawn (`webgpu` package).
- * One device is shared by all training calls of a process and recreated after it is lost.
+ * WebGPU device acquisition, browser-safe: the GPU comes from a provider (gpu-provider.ts), by
+ * default the browser's `navigator.gpu`; the Node entry installs a provider backed by Dawn
+ * (`webgpu` package). One device is shared by all training calls of a process and recreated after
+ * it is lost.
  */
-
-/** Returns the `GPU` object (navigator.gpu or Dawn's), or undefined when there is none. */
-export type GpuProvider = () => Promise<GPU | undefined>;
+import { currentGpuProvider } from './gpu-provider.js';
+export { setGpuProvider, type GpuProvider } from './gpu-provider.js';
 
 export interface GpuHandle {
   device: GPUDevice;
@@ -26,18 +26,10 @@ export interface GpuHandle {
   hostMemory: boolean;
 }
 
-let provider: GpuProvider = async () => {
-  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  return nav?.gpu;
-};
 let cached: Promise<GpuHandle | null> | null = null;
+/** The provider generation `cached` came from. */
+let cachedGeneration = -1;
 let lastFailure = '';
-
-/** Replaces the source of the `GPU` object (the Node entry installs Dawn's). */
-export function setGpuProvider(p: GpuProvider): void {
-  provider = p;
-  cached = null;
-}
 
 /** Why the last acquisition found no device (empty when it found one or has not run). */
 export function gpuUnavailableReason(): string {
@@ -46,6 +38,11 @@ export function gpuUnavailableReason(): string {
 
 /** The shared device, or null when no WebGPU adapter is available. */
 export function acquireGpu(): Promise<GpuHandle | null> {
+  const { generation } = currentGpuProvider();
+  if (generation !== cachedGeneration) {
+    cached = null;
+    cachedGeneration = generation;
+  }
   if (!cached) {
     cached = requestGpu().catch((e: unknown) => {
       lastFailure = `requesting a WebGPU device failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -64,7 +61,7 @@ function describeAdapter(adapter: GPUAdapter): string {
 }
 
 async function requestGpu(): Promise<GpuHandle | null> {
-  const gpu = await provider();
+  const gpu = (await currentGpuProvider().provider()) as GPU | undefined;
   if (!gpu) {
     lastFailure = 'this JavaScript environment has no WebGPU (no navigator.gpu; in Node, import webgmm from its Node entry)';
     return null;

@@ -5,7 +5,7 @@
  * lives, the process segfaults inside Dawn's event processing. It is therefore kept in a module
  * variable for the life of the process.
  */
-import type { GpuProvider } from './device.js';
+import type { GpuProvider } from './gpu-provider.js';
 
 let dawn: GPU | undefined;
 let loading: Promise<GPU | undefined> | undefined;

@@ -22,6 +22,7 @@ import { columnRanges, type Dataset } from '../../data.js';
 import type { CovarianceType } from '../../model/gaussian-mixture.js';
 import { WebGmmError, throwIfAborted, abortError } from '../../errors.js';
 import type { GpuHandle } from './device.js';
+import type { Residency } from '../residency.js';
 import { SHADERS } from './shaders.generated.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
 
@@ -171,8 +172,6 @@ export function streamsPoints(residency: Residency, hostMemory: boolean, bytes: 
   return residency === 'streamed' || (residency === 'auto' && hostMemory && bytes > STREAM_MIN_BYTES);
 }
 
-export const RESIDENCIES = ['auto', 'device', 'streamed'] as const;
-export type Residency = (typeof RESIDENCIES)[number];
 
 /** One dispatch of a pass, named for profiling. */
 interface Dispatch {
