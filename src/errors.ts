@@ -30,7 +30,9 @@ export type WebGmmErrorCode =
   | 'GPU_OUT_OF_MEMORY'
   | 'GPU_DEVICE_LOST'
   | 'GPU_ERROR'
-  | 'OUTPUT';
+  | 'OUTPUT'
+  /** A `trainInWorker` worker given a second request while it trains (a `createWorker` that reuses one). */
+  | 'BUSY';
 
 export class WebGmmError extends Error {
   /** Stable machine-readable code (see {@link WebGmmErrorCode}). */

@@ -13,9 +13,10 @@ setGpuProvider(nodeGpuProvider);
 /**
  * Runs k-means' distance passes on worker threads as well as the calling thread (or, with
  * `false`, on the calling thread alone, the default). The results are bitwise the same either way.
- * Off by default because it did not pay where it was measured: on a 2-core machine, seeding
- * 1M × 8 points took 0.53 s with threads against 0.48 s without, and long Lloyd runs up to 2.7×
- * longer (synchronising every iteration); try it on machines with more cores.
+ * Off by default because it did not pay reliably where it was measured (a 2-core machine): seeding
+ * 1M × 8 points took 0.28 s with threads against 0.31 s without in one run and 0.50 against 0.46 s
+ * in another, and long Lloyd runs gain little (they synchronise every iteration); try it on
+ * machines with more cores.
  */
 export function useKMeansThreads(enabled = true): void {
   setKMeansThreadProvider(enabled ? nodeKMeansThreads : null);

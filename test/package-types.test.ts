@@ -41,7 +41,7 @@ await train([[1, 2], [3, 4]], { gaussians: 1, inputModel: model.toJSON() });
 export const gpu: GPU | undefined = navigator.gpu;
 `;
 
-function typecheck(source: string, resolution: 'nodenext' | 'bundler'): { status: number | null; output: string } {
+function typecheck(source: string, resolution: 'nodenext' | 'bundler' | 'node10'): { status: number | null; output: string } {
   const dir = mkdtempSync(join(tmpdir(), 'webgmm-types-'));
   try {
     mkdirSync(join(dir, 'node_modules'));
@@ -50,7 +50,7 @@ function typecheck(source: string, resolution: 'nodenext' | 'bundler'): { status
     symlinkSync(join(ROOT, 'node_modules', '@webgpu'), join(dir, 'node_modules', '@webgpu'), 'dir');
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
     writeFileSync(join(dir, 'user.ts'), source);
-    const module = resolution === 'bundler' ? 'esnext' : 'nodenext';
+    const module = resolution === 'nodenext' ? 'nodenext' : 'esnext';
     // Node: no DOM library, as in a Node project that lists its libs; webgmm's declarations must
     // not need it (nor WebGPU's types, which need the DOM's).
     const lib = resolution === 'bundler' ? ['--lib', 'es2022,dom'] : ['--lib', 'es2023', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types')];
@@ -74,6 +74,12 @@ describe('published types (dist/*.d.ts through package.json exports)', () => {
 
   it('browser usage type-checks under bundler resolution, navigator.gpu as the GPU provider', () => {
     const r = typecheck(BROWSER_USER, 'bundler');
+    expect(r.output).toBe('');
+    expect(r.status).toBe(0);
+  }, 60_000);
+
+  it('node10 resolution (no "exports" support) finds webgmm/node\'s types through typesVersions', () => {
+    const r = typecheck(`import { readDataFile, train } from 'webgmm/node';\nexport const f: typeof readDataFile = readDataFile;\nexport const t = train;\n`, 'node10');
     expect(r.output).toBe('');
     expect(r.status).toBe(0);
   }, 60_000);

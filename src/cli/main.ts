@@ -500,7 +500,7 @@ function buildProgram(signal: AbortSignal): Command {
     .option('-s, --seed <n>', 'random seed; 0 = from the clock (reported)', integer('--seed', 0), 0)
     .option('-m, --input_model_file <file>', 'start EM from this model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
     .option('-M, --output_model_file <file>', 'write the trained model here (.json, or mlpack .xml / .bin)', filePath('--output_model_file'))
-    .option('-v, --verbose', 'print one line per EM iteration to stderr')
+    .option('-v, --verbose', 'print one line per k-means and EM iteration to stderr')
     .option('--weights_file <file>', 'observation weights, one non-negative number per data row', filePath('--weights_file'))
     .addOption(
       new Option(

@@ -79,8 +79,9 @@ export interface TrainOptions {
    * training log-likelihood only when the held-out points prefer it significantly (paired z > 2),
    * and a sharper clamp (maxCondition × 10, × 100 with varianceFloor ÷ 10, ÷ 100; only when neither
    * knob is given) is taken when they prefer it significantly and none of them loses more than
-   * ½ ln 10 nat. The final model is always fitted on all the points. This costs about twice the EM
-   * work of the narrow search (plus the refits). `onIteration` and `onKmeansIteration` follow the
+   * ½ ln 10 nat. The final model is always fitted on all the points. This costs several times the
+   * EM work of the narrow search: a second start per trial, then the refits (measured 3–10× the
+   * passes of `'mlpack'`). `onIteration` and `onKmeansIteration` follow the
    * first start of each trial and, when a sharper clamp is taken, its refit on all the points; the
    * second start and the refits on the 80 % run silently.
    */
@@ -666,7 +667,7 @@ type StartKind = 'range' | 'standardized';
  */
 export const WIDE_SEARCH_MIN_DEVIATING = 7 * RARE_DEVIATIONS;
 /**
- * The wider search costs about twice the EM work of the narrow one: above this many points it is
+ * The wider search costs several times the EM work of the narrow one: above this many points it is
  * skipped, so that large problems (where a pass over the data dominates) keep one fit per trial.
  */
 export const WIDE_SEARCH_MAX_POINTS = 100_000;
