@@ -23,7 +23,7 @@ export function useKMeansThreads(enabled = true): void {
 }
 
 export * from './index.js';
-export { readDataFile, readWeightsFile, writeCsv, writeColumn } from './io/data-files.js';
+export { readDataFile, readWeightsFile, writeCsv, writeColumn, writeDataFile } from './io/data-files.js';
 export type { ReadDataFileOptions } from './io/data-files.js';
 export { parseNpy, encodeNpy } from './io/npy.js';
 export { readModelFile, writeModelFile, parseModelFile, MODEL_FORMATS } from './io/model-files.js';

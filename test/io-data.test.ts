@@ -12,6 +12,7 @@ import {
   readWeightsFile,
   writeColumn,
   writeCsv,
+  writeDataFile,
 } from '../src/io/data-files.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { FIXTURES } from './helpers.js';
@@ -652,6 +653,23 @@ describe('writeCsv / writeColumn', () => {
     const q = join(dir, 'f32.csv');
     await writeColumn(q, f32);
     expect(firstDiff((await readDataFile(q)).data, [...f32])).toBe(-1);
+  });
+
+  it('writeCsv refuses a binary format\'s name; writeDataFile writes what each extension names, exactly', async () => {
+    for (const name of ['w.npy', 'w.BIN']) {
+      const err = await writeCsv(join(dir, name), { data: [1], rows: 1, cols: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as Error).message).toMatch(/writeCsv writes CSV text, but .* names a binary format; writeDataFile writes the format its extension names/);
+    }
+    const data = [0.1, -0, 1e300, 2.5, 1 / 3, -7];
+    for (const [ext, format] of [['csv', 'csv'], ['tsv', 'tsv'], ['txt', 'whitespace'], ['npy', 'npy'], ['bin', 'arma_binary']] as const) {
+      const p = join(dir, `wd.${ext}`);
+      await writeDataFile(p, { data, rows: 3, cols: 2 });
+      const back = await readDataFile(p);
+      expect([back.format, back.rows, back.cols, firstDiff(back.data, data)], ext).toEqual([format, 3, 2, -1]);
+    }
+    await expect(writeDataFile(join(dir, 'wd.h5'), { data, rows: 3, cols: 2 })).rejects.toThrow(/unknown output file extension "\.h5" \(use \.csv, \.txt, \.tsv, \.npy or \.bin\)/);
+    await expect(writeDataFile(join(dir, 'wd.csv'), { data, rows: 4, cols: 2 })).rejects.toThrow(InvalidArgumentError);
   });
 
   it('fails with a WebGmmError naming the path when the directory is missing', async () => {

@@ -17,7 +17,7 @@ import {
   TextParser, LF, CR, plural, byteOrderMarkLength, describeNonText, type LoadedData,
 } from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
-import { delimitedBlocks } from './matrix-output.js';
+import { delimitedBlocks, writeMatrixFile } from './matrix-output.js';
 import { ARMA_HEADER_BYTES, armaBinaryAsNpy, isArmaMagic, parseArmaHeader } from './armadillo.js';
 
 export type { LoadedData, DataFileFormat } from './delimited.js';
@@ -347,7 +347,29 @@ function checkShape(what: string, length: number, rows: number, cols: number): v
 export async function writeCsv(path: string, m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
   const { data, rows, cols } = m;
   checkShape('matrix', data.length, rows, cols);
+  const ext = extname(path).toLowerCase();
+  if (ext === '.npy' || ext === '.bin') {
+    // CSV text under a binary format's name would not read back (readDataFile goes by the content).
+    throw new InvalidArgumentError('path', `writeCsv writes CSV text, but ${path} names a binary format; writeDataFile writes the format its extension names`);
+  }
   await writeFileAtomic(path, delimitedBlocks(data, rows, cols, ','));
+}
+
+/**
+ * Writes a row-major matrix in the format `path`'s extension names, as the CLI's outputs do:
+ * `.csv` comma-, `.tsv` tab-, `.txt` space-separated (numbers in JavaScript's shortest round-trip
+ * form), `.npy` NumPy float64, `.bin` Armadillo's arma_binary float64 (mlpack's `.bin`); each reads
+ * back exactly with {@link readDataFile}. Atomic; with `signal`, an abort leaves nothing behind.
+ * @throws WebGmmError with code 'OUTPUT' for another extension (naming the ones it writes), or when
+ *   the file cannot be written.
+ */
+export async function writeDataFile(
+  path: string,
+  m: { data: ArrayLike<number>; rows: number; cols: number },
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  checkShape('matrix', m.data.length, m.rows, m.cols);
+  await writeMatrixFile(path, m, options);
 }
 
 /** Writes one value per line (e.g. labels or log-likelihoods). Atomic, like `writeCsv`. */
