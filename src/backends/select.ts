@@ -39,17 +39,9 @@ export async function selectBackend(
 ): Promise<SelectedBackend> {
   if (choice === 'cpu') return { backend: new CpuBackend(ds, weights) };
   const why = WebGpuBackend.unsupported(ds.d, options.k, options.covarianceType);
-  if (why) {
-    if (choice === 'webgpu') throw new WebGmmError('UNSUPPORTED', `backend 'webgpu': ${why}; use backend 'cpu'`);
-    return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${why}` };
-  }
-  const work = passMultiplyAdds(ds.n, ds.d, options.k, options.covarianceType);
-  if (choice === 'auto' && work < TINY_PASS_MULTIPLY_ADDS) {
-    return {
-      backend: new CpuBackend(ds, weights),
-      note: `using the CPU backend: the problem is small (${work.toPrecision(2)} multiply-adds per E-step pass, under ${TINY_PASS_MULTIPLY_ADDS.toExponential(0)}; a GPU's dispatch and read-back alone take longer)`,
-    };
-  }
+  if (why && choice === 'webgpu') throw new WebGmmError('UNSUPPORTED', `backend 'webgpu': ${why}; use backend 'cpu'`);
+  const keep = choice === 'auto' ? autoKeepsCpu(ds.n, ds.d, options.k, options.covarianceType) : undefined;
+  if (keep) return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${keep}` };
   const lost = weights ? WebGpuBackend.weightsBeyondFloat32(weights) : 0;
   const lostWhy = `${lost} observation weight${lost === 1 ? ' is' : 's are'} positive but below 2^-126 of the largest, beyond float32's range`;
   if (lost > 0 && choice === 'auto') return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${lostWhy}` };
@@ -98,6 +90,18 @@ export function fasterBackend(gpuSeconds: number, cpuSeconds: number): 'webgpu' 
  * the same in every run, and such problems never start a GPU device.
  */
 const TINY_PASS_MULTIPLY_ADDS = 1e6;
+
+/**
+ * Why `'auto'` trains a problem of this shape on the CPU without asking for a GPU device — the
+ * WebGPU kernels cannot hold it, or it is small — or undefined when WebGPU is to be tried.
+ */
+export function autoKeepsCpu(n: number, d: number, k: number, covarianceType: CovarianceType): string | undefined {
+  const why = WebGpuBackend.unsupported(d, k, covarianceType);
+  if (why) return why;
+  const work = passMultiplyAdds(n, d, k, covarianceType);
+  if (work >= TINY_PASS_MULTIPLY_ADDS) return undefined;
+  return `the problem is small (${work.toPrecision(2)} multiply-adds per E-step pass, under ${TINY_PASS_MULTIPLY_ADDS.toExponential(0)}; a GPU's dispatch and read-back alone take longer)`;
+}
 
 /** Multiply-adds of one E-step pass, as the CPU backend does them: the measure of a problem's size. */
 function passMultiplyAdds(n: number, d: number, k: number, covarianceType: CovarianceType): number {

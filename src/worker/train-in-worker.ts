@@ -6,11 +6,14 @@
 import { checkObservationWeights, toDataset, type DataInput } from '../data.js';
 import { abortError, InvalidArgumentError } from '../errors.js';
 import { checkedInputModel, checkTrainOptions, type TrainOptions, type TrainResult } from '../train/train.js';
+import type { IterationInfo } from '../train/em.js';
+import type { GaussianMixture } from '../model/gaussian-mixture.js';
 import {
   deserializeError,
   modelFromArrays,
   modelToArrays,
   type FromWorker,
+  type IterationMessage,
   type ToWorker,
   type WorkerTrainOptions,
 } from './protocol.js';
@@ -191,7 +194,7 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
             case 'iteration': {
               // As train() does, training waits for the callback (and the promise it returns):
               // the worker goes on when acknowledged; a rejection fails the call.
-              const done = onIteration?.({ ...message.info, model: modelFromArrays(message.info.model) });
+              const done = onIteration?.(withLazyModel(message.info));
               Promise.resolve(done).then(
                 () => {
                   if (!settled) channel.send({ type: 'ack' }, []);
@@ -228,6 +231,20 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
       finish(() => reject(new InvalidArgumentError('options', `the options could not be sent to the worker: ${why}`)), true);
     }
   });
+}
+
+/**
+ * The iteration's info with `model` built on first read: rebuilding a GaussianMixture factorizes
+ * every covariance (seconds at thousands of dimensions), on this thread, while the worker waits —
+ * wasted on callbacks that only report progress.
+ */
+function withLazyModel(info: IterationMessage): IterationInfo {
+  const { model: arrays, ...rest } = info;
+  let model: GaussianMixture | undefined;
+  return Object.defineProperty(rest, 'model', {
+    enumerable: true,
+    get: () => (model ??= modelFromArrays(arrays)),
+  }) as IterationInfo;
 }
 
 /** One contiguous row-major buffer that can be transferred: the caller's own, a copy, or packed. */
