@@ -1149,6 +1149,9 @@ describe('Armadillo matrix files (mlpack data::Load\'s arma_ascii and arma_binar
     const text = `ARMA_MAT_TXT_FN008\n4 3\n${rows.map((r) => r.map((v) => `  ${v.toExponential(16)}`).join('')).join('\n')}\n`;
     const ascii = await readDataFile(await file('data.txt', text));
     expect([ascii.format, ascii.rows, ascii.cols, firstDiff(ascii.data, flat)]).toEqual(['arma_ascii', 4, 3, -1]);
+    // An editor's byte-order mark before the header is skipped.
+    const bom = await readDataFile(await file('bom.txt', `\ufeff${text}`));
+    expect([bom.format, bom.rows, firstDiff(bom.data, flat)]).toEqual(['arma_ascii', 4, -1]);
     // A single row and a single column need no transposition either way.
     const one = await readDataFile(await file('row.bin', binary('ARMA_MAT_BIN_FN008', [1, 2, 3], 8, 1, 3)));
     expect([one.rows, one.cols, ...one.data]).toEqual([1, 3, 1, 2, 3]);
@@ -1166,6 +1169,10 @@ describe('Armadillo matrix files (mlpack data::Load\'s arma_ascii and arma_binar
       ['rows.txt', 'ARMA_MAT_TXT_FN008\n3 2\n1 2\n3 4\n', /the Armadillo header says 3 × 2 but the file holds 2 rows of 2 values/],
       ['nan.txt', 'ARMA_MAT_TXT_FN008\n2 2\n1 2\nnan 4\n', /line 4, column 1 is NaN \(values must be finite\)/],
       ['other.txt', 'ARMA_FOO\n1 1\n1\n', /no Armadillo matrix header/],
+      // Armadillo's text has no header row: a first line of words is a bad value, not column names.
+      ['na.txt', 'ARMA_MAT_TXT_FN008\n2 1\nNA\n3\n', /line 3, column 1: "NA" is not a number/],
+      ['commas.txt', 'ARMA_MAT_TXT_FN008\n2 2\n1,2\n3,4\n', /line 3, column 1: "1,2" is not a number/],
+      ['headeronly.txt', 'ARMA_MAT_TXT_FN008\n2 2\n', /the Armadillo header says 2 × 2 but no values follow it/],
     ];
     for (const [name, content, message] of cases) {
       const err = await readDataFile(await file(name, content)).catch((e: unknown) => e);

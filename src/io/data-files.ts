@@ -210,7 +210,10 @@ async function loadText(
   }
   const head = buffer.subarray(0, got);
   if (isNpyMagic(head)) return loadNpy(path, new ByteSource(fh, head), regular ? total : undefined, options, nonneg);
-  const arma = isArmaMagic(head) ? parseArmaHeader(head, path) : undefined;
+  // Armadillo never writes a byte-order mark, but an editor may add one.
+  const bom = byteOrderMarkLength(head);
+  const arma = isArmaMagic(head.subarray(bom)) ? parseArmaHeader(head.subarray(bom), path) : undefined;
+  if (arma) arma.dataOffset += bom;
   if (arma?.kind === 'binary') {
     return readBinaryMatrix(path, new ByteSource(fh, head.subarray(arma.dataOffset)), armaBinaryAsNpy(arma), regular ? total : undefined, options, nonneg, 'arma_binary');
   }
@@ -220,7 +223,7 @@ async function loadText(
   // The separator is detected from the content whatever the extension, as mlpack does: a
   // tab-separated ".csv" or a comma-separated ".tsv" loads (the CLI notes the mismatch).
   // arma_ascii's values, after its two header lines, are separated by blanks.
-  const parser = new TextParser(path, arma ? 0 : -1, nonneg);
+  const parser = new TextParser(path, arma ? 0 : -1, nonneg, !arma);
   if (arma) parser.line = 2;
   let pending: Buffer[] = []; // copies of the pieces of a line not yet complete
   let bytesRead = 0;
@@ -276,8 +279,9 @@ async function loadText(
   if (signal?.aborted) throw abortError(signal);
   onProgress?.(bytesRead, Math.max(total, bytesRead));
 
+  if (!arma) return parser.finish();
+  if (parser.rows === 0) throw new InvalidDataError(`${path}: the Armadillo header says ${arma.rows} × ${arma.cols} but no values follow it`);
   const loaded = parser.finish();
-  if (!arma) return loaded;
   if (loaded.rows !== arma.rows || loaded.cols !== arma.cols) {
     throw new InvalidDataError(`${path}: the Armadillo header says ${arma.rows} × ${arma.cols} but the file holds ${plural(loaded.rows, 'row')} of ${plural(loaded.cols, 'value')}`);
   }

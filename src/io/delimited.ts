@@ -287,6 +287,8 @@ export class TextParser {
     mode: Mode | -1,
     /** Reject negative values (weights). */
     readonly nonneg: boolean,
+    /** Whether the first line may be a header (not in formats whose header is elsewhere: Armadillo's). */
+    private readonly headerAllowed = true,
   ) {
     this.mode = mode === -1 ? 0 : mode;
     this.detect = mode === -1;
@@ -336,7 +338,7 @@ export class TextParser {
       if (k === e) continue; // blank line
       if (!this.sawContent) {
         this.sawContent = true;
-        if (this.firstLine(b, k, e)) continue;
+        if (this.headerAllowed && this.firstLine(b, k, e)) continue;
       } else if (this.modePending) {
         // The separator of the first data line, unless it is a single value: the header's then.
         this.modePending = false;
