@@ -96,6 +96,17 @@ describe('trainInWorker (worker_threads)', () => {
 
   it('the browser worker script, loaded outside a Web Worker, says what it is', async () => {
     await expect(import('../dist/worker/worker-entry.js')).rejects.toThrow(/webgmm\/worker is the script of a browser Web Worker .* In Node, trainInWorker from 'webgmm' starts its own worker_threads worker/);
+    // A page's window has addEventListener and postMessage too: not a worker either.
+    const g = globalThis as { addEventListener?: unknown; postMessage?: unknown };
+    g.addEventListener = () => undefined;
+    g.postMessage = () => undefined;
+    try {
+      // @ts-expect-error a query string makes a second instance of the module
+      await expect(import('../dist/worker/worker-entry.js?as-window')).rejects.toThrow(/webgmm\/worker is the script of a browser Web Worker/);
+    } finally {
+      delete g.addEventListener;
+      delete g.postMessage;
+    }
   });
 
   it('rebuilds errors as webgmm\'s classes, naming the parameter or the row', async () => {

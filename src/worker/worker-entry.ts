@@ -12,7 +12,10 @@ interface WorkerGlobal {
 }
 
 const scope = globalThis as unknown as WorkerGlobal;
-if (typeof scope.addEventListener !== 'function' || typeof scope.postMessage !== 'function') {
+// A page's window has addEventListener and postMessage too (with another meaning): ask for the
+// worker's own global scope.
+const workerScope = (globalThis as { WorkerGlobalScope?: abstract new () => unknown }).WorkerGlobalScope;
+if (typeof workerScope !== 'function' || !(globalThis instanceof workerScope)) {
   throw new Error(
     "webgmm/worker is the script of a browser Web Worker (new Worker(url, { type: 'module' })); it cannot run here. In Node, trainInWorker from 'webgmm' starts its own worker_threads worker",
   );
