@@ -373,8 +373,9 @@ describe('output files: format by extension, links, devices, permissions, interr
       rows.push(Array.from(values.subarray(i * 120, (i + 1) * 120), String).join(','));
     }
     writeFileSync(join(dir, 'wide120.csv'), rows.join('\n') + '\n');
-    const r = webgmm('train', '-i', 'wide120.csv', '-g', '2', '-s', '3', '-t', '2', '-n', '20', '--backend', 'cpu', '-M', 'wide120.json');
+    const r = webgmm('train', '-i', 'wide120.csv', '-g', '2', '-s', '3', '-t', '2', '-n', '20', '--backend', 'cpu', '-M', 'wide120.json', '-v');
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('webgmm: training on a worker thread (full covariances in 120 dimensions)');
     const here = await train({ data: values, rows: 300, cols: 120 }, { gaussians: 2, seed: 3, trials: 2, maxIterations: 20, backend: 'cpu' });
     const saved = modelOf(join(dir, 'wide120.json'));
     expect(Array.from(saved.weights)).toEqual(Array.from(here.model.weights));

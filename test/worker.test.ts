@@ -65,6 +65,20 @@ describe('trainInWorker (worker_threads)', () => {
     expect(models[0]).toBe(models[1]);
   });
 
+  it('the CLI\'s parsed data go to the worker with their buffer\'s slack, not copied', async () => {
+    const { startTrainingWorker } = await import('../dist/worker/node-train-in-worker.js');
+    const n = blobs.rows * blobs.cols;
+    const withSlack = new Float64Array(n + 1000);
+    withSlack.set(blobs.data);
+    const view = withSlack.subarray(0, n);
+    const opts = { gaussians: 3, seed: 2, maxIterations: 5, backend: 'cpu' as const };
+    const { result, exited } = startTrainingWorker({ data: view, rows: blobs.rows, cols: blobs.cols }, { ...opts, transferData: true }, true);
+    expect(withSlack.buffer.byteLength).toBe(0); // transferred, not copied
+    const got = await result;
+    await exited;
+    expect(got.logLikelihood).toBe((await train(blobs, opts)).logLikelihood);
+  });
+
   it('transferData hands the caller\'s buffer over (detached afterwards)', async () => {
     const copy = { data: blobs.data.slice(), rows: blobs.rows, cols: blobs.cols };
     const got = await trainInWorker(copy, { gaussians: 3, seed: 11, maxIterations: 5, backend: 'cpu', transferData: true });

@@ -344,11 +344,12 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
   // signals: the host's O(D³) steps are synchronous, and eigendecomposing singular covariances in
   // thousands of dimensions takes minutes that Ctrl-C would otherwise wait out. Not below that:
   // the worker costs 0.1 s or so to start and stop, and every other step yields to signals often.
-  // The loaded points move to the worker without a copy.
-  const training =
-    flags.diagonal_covariance !== true && loaded.cols >= WORKER_COLUMNS
-      ? startTrainingWorker(loaded, { ...options, transferData: true })
-      : { result: train(loaded, options), exited: Promise.resolve() };
+  // The loaded points move to the worker with their buffer, without a copy.
+  const onWorker = flags.diagonal_covariance !== true && loaded.cols >= WORKER_COLUMNS;
+  if (onWorker && flags.verbose === true) process.stderr.write(`webgmm: training on a worker thread (full covariances in ${loaded.cols} dimensions)\n`);
+  const training = onWorker
+    ? startTrainingWorker(loaded, { ...options, transferData: true }, true)
+    : { result: train(loaded, options), exited: Promise.resolve() };
   const result = await training.result.catch(async (e: unknown) => {
     if (e instanceof DOMException && e.name === 'AbortError') {
       // The worker is still stopping (its GPU work must drain before the process may exit); one

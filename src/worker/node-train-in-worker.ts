@@ -27,9 +27,14 @@ export function trainInWorker(data: DataInput, options: NodeTrainInWorkerOptions
  * {@link trainInWorker}, and `exited`, which resolves once the worker thread is gone (at once when
  * the options were rejected before one started). After an abort the result rejects at once while
  * the worker still stops its training; a process that exits before then aborts inside Dawn if the
- * worker's device has work in flight, so the CLI waits for `exited` first.
+ * worker's device has work in flight, so the CLI waits for `exited` first. `ownsBuffer`: see
+ * runInWorker (the CLI's parsed data go with their buffer's slack instead of being copied).
  */
-export function startTrainingWorker(data: DataInput, options: NodeTrainInWorkerOptions): { result: Promise<TrainResult>; exited: Promise<void> } {
+export function startTrainingWorker(
+  data: DataInput,
+  options: NodeTrainInWorkerOptions,
+  ownsBuffer = false,
+): { result: Promise<TrainResult>; exited: Promise<void> } {
   if (typeof options === 'object' && options !== null && 'createWorker' in options) {
     // The browser's option, which this function would otherwise ignore without a word.
     const error = new InvalidArgumentError('createWorker', "createWorker is for browsers (it makes the Web Worker); in Node, trainInWorker starts its own worker_threads worker: leave it out");
@@ -48,6 +53,7 @@ export function startTrainingWorker(data: DataInput, options: NodeTrainInWorkerO
     },
     data,
     options,
+    ownsBuffer,
   );
   if (!started) onExit();
   return { result, exited };

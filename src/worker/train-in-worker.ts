@@ -92,8 +92,12 @@ function browserChannel(worker: WebWorkerLike): WorkerChannel {
   };
 }
 
-/** The environment-neutral main side: packs the data, runs the protocol, settles once. */
-export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, options: TrainInWorkerOptions): Promise<TrainResult> {
+/**
+ * The environment-neutral main side: packs the data, runs the protocol, settles once.
+ * `ownsBuffer`: with `transferData`, the data's whole buffer may go even when the array is a view
+ * of its start (the CLI's parsed text, whose buffer has slack past the values).
+ */
+export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, options: TrainInWorkerOptions, ownsBuffer = false): Promise<TrainResult> {
   if (typeof options !== 'object' || options === null) {
     return Promise.reject(new InvalidArgumentError('options', `options must be an object with at least \`gaussians\`, got ${options === null ? 'null' : typeof options}`));
   }
@@ -121,7 +125,7 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
   const workerOptions: WorkerTrainOptions = { ...plain };
   const transfer: ArrayBuffer[] = [];
   try {
-    packed = packData(data, transferData === true);
+    packed = packData(data, transferData === true, ownsBuffer);
     transfer.push(packed.values.buffer as ArrayBuffer);
     if (observationWeights !== undefined) {
       // Checked here as train() checks them: packing would turn '1', true or null into numbers.
@@ -248,7 +252,7 @@ function withLazyModel(info: IterationMessage): IterationInfo {
 }
 
 /** One contiguous row-major buffer that can be transferred: the caller's own, a copy, or packed. */
-function packData(data: DataInput, transfer: boolean): { values: Float64Array | Float32Array; rows: number; cols: number } {
+function packData(data: DataInput, transfer: boolean, ownsBuffer: boolean): { values: Float64Array | Float32Array; rows: number; cols: number } {
   const dense = data as { data?: unknown; rows?: unknown; cols?: unknown };
   if (dense && (dense.data instanceof Float64Array || dense.data instanceof Float32Array)) {
     const values = dense.data;
@@ -258,7 +262,7 @@ function packData(data: DataInput, transfer: boolean): { values: Float64Array | 
       toDataset(data);
     }
     const n = (rows as number) * (cols as number);
-    const whole = values.buffer instanceof ArrayBuffer && values.byteOffset === 0 && values.length === n && values.buffer.byteLength === values.byteLength;
+    const whole = values.buffer instanceof ArrayBuffer && values.byteOffset === 0 && values.length === n && (ownsBuffer || values.buffer.byteLength === values.byteLength);
     const out = transfer && whole ? values : values.slice(0, n);
     return { values: out, rows: rows as number, cols: cols as number };
   }
