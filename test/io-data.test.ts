@@ -661,6 +661,7 @@ describe('writeCsv / writeColumn', () => {
       expect(err).toBeInstanceOf(InvalidArgumentError);
       expect((err as Error).message).toMatch(/writeCsv writes CSV text, but .* names a binary format; writeDataFile writes the format its extension names/);
     }
+    await expect(writeColumn(join(dir, 'labels.npy'), [1, 2])).rejects.toThrow(/^writeColumn writes CSV text/);
     const data = [0.1, -0, 1e300, 2.5, 1 / 3, -7];
     for (const [ext, format] of [['csv', 'csv'], ['tsv', 'tsv'], ['txt', 'whitespace'], ['npy', 'npy'], ['bin', 'arma_binary']] as const) {
       const p = join(dir, `wd.${ext}`);

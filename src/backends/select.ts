@@ -1,9 +1,10 @@
 /**
  * Picks and builds the E-step backend for one `train()` call. `'webgpu'` and `'cpu'` are taken as
- * asked. `'auto'` measures instead of assuming: when an adapter exists and the problem fits the
- * kernels, it times one E-step pass on WebGPU (after building it, which training needs anyway) and
- * one on the CPU over a subsample, scaled to the whole data, and keeps the faster — small problems
- * often run faster on the CPU than through a GPU's dispatch and readback latency.
+ * asked. `'auto'` keeps the CPU for a small problem (autoKeepsCpu) and otherwise measures instead
+ * of assuming: when an adapter exists and the problem fits the kernels, it times one E-step pass
+ * on WebGPU (after building it, which training needs anyway) and one on the CPU over a subsample,
+ * scaled to the whole data, and keeps the faster — problems of modest size often run faster on the
+ * CPU than through a GPU's dispatch and readback latency.
  */
 import type { EStepBackend, MixtureParams } from './backend.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
@@ -14,7 +15,10 @@ import { acquireGpu, gpuUnavailableReason } from './webgpu/device.js';
 import { WebGpuBackend } from './webgpu/webgpu-backend.js';
 import type { Residency } from './residency.js';
 
-/** Which backend runs the E-step. `'auto'`: the faster of WebGPU (when an adapter exists) and the CPU, measured. */
+/**
+ * Which backend runs the E-step. `'auto'`: the CPU for a problem under 10⁶ multiply-adds per pass,
+ * else the faster of WebGPU (when an adapter exists) and the CPU, measured.
+ */
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'cpu'];
 

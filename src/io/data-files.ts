@@ -1,7 +1,7 @@
 /**
- * Data files for the command line (Node only): reading CSV / TSV / whitespace-separated text and
- * NumPy `.npy` into a row-major matrix (rows = points), reading a weights column, and writing CSV
- * atomically.
+ * Data files for the command line (Node only): reading CSV / TSV / whitespace-separated text,
+ * NumPy `.npy` and Armadillo's matrices into a row-major matrix (rows = points), reading a weights
+ * column, and writing CSV or the format an extension names, atomically.
  *
  * Text is streamed in large chunks and parsed byte by byte straight into a growable Float64Array:
  * no per-line strings or row arrays are built, so loading costs about the size of the result plus
@@ -192,8 +192,8 @@ async function load(path: string, options: ReadDataFileOptions, nonneg: boolean)
 
 /**
  * Streams delimited text into a {@link TextParser}. The first bytes are looked at first: NumPy data
- * (whatever the file's name) is read as `.npy`; UTF-16, compressed or binary input is refused with
- * what it looks like.
+ * (whatever the file's name) is read as `.npy`, an Armadillo header as Armadillo's matrix; UTF-16,
+ * compressed, HDF5, ARFF or other binary input is refused with what it looks like.
  */
 async function loadText(
   path: string, fh: FileHandle, total: number, regular: boolean, options: ReadDataFileOptions, nonneg: boolean,
@@ -297,10 +297,14 @@ async function loadText(
  * removed. If the first non-empty line reads as column names (no numeric cell, or numbers among
  * names) it is taken as a header and skipped (`headerSkipped`); a first line mixing numbers with a
  * value that is no name ("NA", "1.2.3", "12kg") is an error. Values must be finite
- * decimal numbers. A file beginning with NumPy's magic string is read as `.npy` whatever its name;
- * UTF-16, compressed and other binary files are refused with what they look like.
+ * decimal numbers. A file beginning with NumPy's magic string is read as `.npy`, and one beginning
+ * with an Armadillo header (`ARMA_MAT_TXT_…`, `ARMA_MAT_BIN_FN008` / `FN004`) as Armadillo's
+ * matrix, one point per row as mlpack saves it (`format` 'arma_ascii' / 'arma_binary'), whatever
+ * the name — but a `.npy` name must hold `.npy` data. UTF-16, compressed, HDF5, ARFF and other
+ * binary files are refused with what they look like.
  * @throws InvalidDataError naming the file (and the 1-based line and column) for a missing,
- *   unreadable, empty or non-text file, a ragged row, a non-numeric cell, or NaN / ±Infinity / overflow.
+ *   unreadable, empty or non-text file, a ragged row, a non-numeric cell, NaN / ±Infinity /
+ *   overflow, or an Armadillo matrix that is not one of points (integers, complex, a cube, sparse).
  */
 export async function readDataFile(path: string, options: ReadDataFileOptions = {}): Promise<LoadedData> {
   return load(path, options, false);
@@ -346,15 +350,20 @@ function checkShape(what: string, length: number, rows: number, cols: number): v
 /**
  * Writes a row-major matrix as CSV: comma-separated, '\n' line ends, numbers in JavaScript's
  * shortest round-trip form (they read back exactly). Atomic (temporary file + rename).
+ * @throws InvalidArgumentError for a `.npy` or `.bin` name (use {@link writeDataFile}).
  * @throws WebGmmError with code 'OUTPUT': `out.csv: cannot write: <reason>`.
  */
 export async function writeCsv(path: string, m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
+  await writeCsvText('writeCsv', path, m);
+}
+
+async function writeCsvText(caller: string, path: string, m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
   const { data, rows, cols } = m;
   checkShape('matrix', data.length, rows, cols);
   const ext = extname(path).toLowerCase();
   if (ext === '.npy' || ext === '.bin') {
     // CSV text under a binary format's name would not read back (readDataFile goes by the content).
-    throw new InvalidArgumentError('path', `writeCsv writes CSV text, but ${path} names a binary format; writeDataFile writes the format its extension names`);
+    throw new InvalidArgumentError('path', `${caller} writes CSV text, but ${path} names a binary format; writeDataFile writes the format its extension names`);
   }
   await writeFileAtomic(path, delimitedBlocks(data, rows, cols, ','));
 }
@@ -364,6 +373,7 @@ export async function writeCsv(path: string, m: { data: ArrayLike<number>; rows:
  * `.csv` comma-, `.tsv` tab-, `.txt` space-separated (numbers in JavaScript's shortest round-trip
  * form), `.npy` NumPy float64, `.bin` Armadillo's arma_binary float64 (mlpack's `.bin`); each reads
  * back exactly with {@link readDataFile}. Atomic; with `signal`, an abort leaves nothing behind.
+ * @throws InvalidArgumentError when `data` holds fewer than rows × cols values.
  * @throws WebGmmError with code 'OUTPUT' for another extension (naming the ones it writes), or when
  *   the file cannot be written.
  */
@@ -378,5 +388,5 @@ export async function writeDataFile(
 
 /** Writes one value per line (e.g. labels or log-likelihoods). Atomic, like `writeCsv`. */
 export async function writeColumn(path: string, values: ArrayLike<number>): Promise<void> {
-  await writeCsv(path, { data: values, rows: values.length, cols: 1 });
+  await writeCsvText('writeColumn', path, { data: values, rows: values.length, cols: 1 });
 }

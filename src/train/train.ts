@@ -100,7 +100,10 @@ export interface TrainOptions {
   varianceFloor?: number;
   /** One non-negative weight per point (mlpack's weighted `Train`): weight 2 ≡ the point twice. */
   observationWeights?: ArrayLike<number>;
-  /** Which backend runs the E-step: `'auto'` (default: the faster of WebGPU and the CPU, measured on this problem), `'webgpu'` or `'cpu'`. */
+  /**
+   * Which backend runs the E-step: `'auto'` (default: the CPU for a problem under 10⁶ multiply-adds
+   * per pass, else the faster of WebGPU and the CPU, measured on this problem), `'webgpu'` or `'cpu'`.
+   */
   backend?: BackendChoice;
   /** WebGPU: at most this many points per chunk (default: as many as one storage binding holds). */
   maxChunkPoints?: number;

@@ -44,11 +44,15 @@ export function acquireGpu(): Promise<GpuHandle | null> {
     cachedGeneration = generation;
   }
   if (!cached) {
-    cached = requestGpu().catch((e: unknown) => {
-      lastFailure = `requesting a WebGPU device failed: ${e instanceof Error ? e.message : String(e)}`;
-      cached = null;
+    const request = requestGpu(generation).catch((e: unknown) => {
+      // A request from a replaced provider must not clear or describe the current one's.
+      if (cachedGeneration === generation) {
+        lastFailure = `requesting a WebGPU device failed: ${e instanceof Error ? e.message : String(e)}`;
+        if (cached === request) cached = null;
+      }
       return null;
     });
+    cached = request;
   }
   return cached;
 }
@@ -60,7 +64,7 @@ function describeAdapter(adapter: GPUAdapter): string {
   return parts.length ? [...new Set(parts)].join(' / ') : 'unknown adapter';
 }
 
-async function requestGpu(): Promise<GpuHandle | null> {
+async function requestGpu(generation: number): Promise<GpuHandle | null> {
   const gpu = (await currentGpuProvider().provider()) as GPU | undefined;
   if (!gpu) {
     lastFailure = 'this JavaScript environment has no WebGPU (no navigator.gpu; in Node, import webgmm from its Node entry)';
@@ -86,7 +90,8 @@ async function requestGpu(): Promise<GpuHandle | null> {
   });
   const lost = device.lost;
   lost.then(() => {
-    cached = null;
+    // Only this provider's device: a lost device of a replaced provider leaves the current one be.
+    if (cachedGeneration === generation) cached = null;
   });
   lastFailure = '';
   // `isFallbackAdapter` moved from the adapter to its info in the spec; browsers have either.

@@ -172,7 +172,6 @@ export function streamsPoints(residency: Residency, hostMemory: boolean, bytes: 
   return residency === 'streamed' || (residency === 'auto' && hostMemory && bytes > STREAM_MIN_BYTES);
 }
 
-
 /** One dispatch of a pass, named for profiling. */
 interface Dispatch {
   name: string;
