@@ -103,3 +103,20 @@ describe('observation weights beyond float32 next to the largest', () => {
     expect(WebGpuBackend.weightsBeyondFloat32(Float64Array.from([1, 2 ** -127, 0]))).toBe(1);
   });
 });
+
+describe('replacing the GPU provider', () => {
+  it('a request still running for the old provider neither clears nor describes the new one', async () => {
+    const { acquireGpu, gpuUnavailableReason } = await import('../src/backends/webgpu/device.js');
+    try {
+      setGpuProvider(() => new Promise((resolve) => setTimeout(() => resolve(undefined), 50))); // slow: "no WebGPU"
+      const stale = acquireGpu();
+      setGpuProvider(async () => ({ requestAdapter: async () => null })); // current: "no adapter"
+      expect(await acquireGpu()).toBeNull();
+      expect(gpuUnavailableReason()).toMatch(/WebGPU found no adapter/);
+      expect(await stale).toBeNull();
+      expect(gpuUnavailableReason()).toMatch(/WebGPU found no adapter/);
+    } finally {
+      setGpuProvider(async () => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu);
+    }
+  });
+});

@@ -52,17 +52,43 @@ describe('trainInWorker (worker_threads)', () => {
     expect(adapter).toBeTruthy();
     expect(got.adapter).toBe(adapter);
     expect(relErr(got.logLikelihood, expected.logLikelihood)).toBeLessThan(1e-9);
-    // Under 'auto', a problem the CPU keeps by its size starts no device in the worker either, and
-    // the iteration info's model is built only when read (the same model each time it is).
+    // Weights float32 cannot hold keep 'auto' on the CPU before any device, here as in train().
+    let weighted: { adapter?: string } | undefined;
+    const rows = 100_000;
+    const many = { data: Float64Array.from({ length: rows * 2 }, (_, i) => blobs.data[i % blobs.data.length]!), rows, cols: 2 };
+    const w = await trainInWorker(many, {
+      gaussians: 2, seed: 1, maxIterations: 1, observationWeights: Float64Array.from({ length: rows }, (_, i) => (i < 2 ? 1 : 1e-200)),
+      onStart: (s) => void (weighted = s),
+    });
+    expect(w.backend).toBe('cpu');
+    expect(weighted).toEqual({});
+  });
+
+  it('a small problem under \'auto\' starts no device in the worker, and the iteration model is built when read', async () => {
+    // The same exits as train(): a problem the CPU keeps by its size asks for no device.
     let small: { adapter?: string } | undefined;
     const models: unknown[] = [];
+    const lazy: boolean[] = [];
     const r = await trainInWorker({ data: blobs.data.subarray(0, 200), rows: 100, cols: 2 }, {
       gaussians: 2, seed: 1, maxIterations: 2, onStart: (s) => void (small = s),
-      onIteration: (info) => void models.push(info.model, info.model),
+      onIteration: (info) => {
+        lazy.push(typeof Object.getOwnPropertyDescriptor(info, 'model')?.get === 'function');
+        models.push(info.model, info.model);
+        info.model = info.model; // as on train()'s plain object: no TypeError
+      },
     });
     expect(r.backend).toBe('cpu');
     expect(small).toEqual({});
+    expect(lazy.every(Boolean) && lazy.length > 0).toBe(true);
     expect(models[0]).toBe(models[1]);
+  });
+
+  it("backend 'webgpu' on a shape the kernels cannot hold fails before any device is asked for", async () => {
+    let started: { adapter?: string } | undefined;
+    const wide = { data: new Float64Array(200 * 100).map((_, i) => Math.sin(i)), rows: 200, cols: 100 };
+    const err = await trainInWorker(wide, { gaussians: 2, seed: 1, backend: 'webgpu', onStart: (s) => void (started = s) }).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('UNSUPPORTED');
+    expect(started).toEqual({});
   });
 
   it('the CLI\'s parsed data go to the worker with their buffer\'s slack, not copied', async () => {

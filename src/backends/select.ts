@@ -44,11 +44,8 @@ export async function selectBackend(
   if (choice === 'cpu') return { backend: new CpuBackend(ds, weights) };
   const why = WebGpuBackend.unsupported(ds.d, options.k, options.covarianceType);
   if (why && choice === 'webgpu') throw new WebGmmError('UNSUPPORTED', `backend 'webgpu': ${why}; use backend 'cpu'`);
-  const keep = choice === 'auto' ? autoKeepsCpu(ds.n, ds.d, options.k, options.covarianceType) : undefined;
+  const keep = choice === 'auto' ? autoKeepsCpu(ds.n, ds.d, options.k, options.covarianceType, weights) : undefined;
   if (keep) return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${keep}` };
-  const lost = weights ? WebGpuBackend.weightsBeyondFloat32(weights) : 0;
-  const lostWhy = `${lost} observation weight${lost === 1 ? ' is' : 's are'} positive but below 2^-126 of the largest, beyond float32's range`;
-  if (lost > 0 && choice === 'auto') return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${lostWhy}` };
   const handle = await acquireGpu();
   if (!handle) {
     if (choice === 'webgpu') {
@@ -58,7 +55,8 @@ export async function selectBackend(
   }
   const backend = await WebGpuBackend.create(handle, ds, weights, options);
   if (choice === 'webgpu') {
-    return { backend, adapter: handle.adapter, ...(lost > 0 ? { note: `${lostWhy}: on WebGPU those points count as weight 0 (backend 'cpu' keeps them)` } : {}) };
+    const lost = weightsLost(weights);
+    return { backend, adapter: handle.adapter, ...(lost ? { note: `${lost}: on WebGPU those points count as weight 0 (backend 'cpu' keeps them)` } : {}) };
   }
   let speed: { gpuSeconds: number; cpuSeconds: number; sample: number };
   try {
@@ -96,15 +94,34 @@ export function fasterBackend(gpuSeconds: number, cpuSeconds: number): 'webgpu' 
 const TINY_PASS_MULTIPLY_ADDS = 1e6;
 
 /**
- * Why `'auto'` trains a problem of this shape on the CPU without asking for a GPU device — the
- * WebGPU kernels cannot hold it, or it is small — or undefined when WebGPU is to be tried.
+ * Why `'auto'` trains a problem on the CPU without asking for a GPU device — the WebGPU kernels
+ * cannot hold it, it is small, or float32 cannot hold its weights — or undefined when WebGPU is to
+ * be tried.
  */
-export function autoKeepsCpu(n: number, d: number, k: number, covarianceType: CovarianceType): string | undefined {
+export function autoKeepsCpu(n: number, d: number, k: number, covarianceType: CovarianceType, weights: Float64Array | null): string | undefined {
   const why = WebGpuBackend.unsupported(d, k, covarianceType);
   if (why) return why;
   const work = passMultiplyAdds(n, d, k, covarianceType);
-  if (work >= TINY_PASS_MULTIPLY_ADDS) return undefined;
-  return `the problem is small (${work.toPrecision(2)} multiply-adds per E-step pass, under ${TINY_PASS_MULTIPLY_ADDS.toExponential(0)}; a GPU's dispatch and read-back alone take longer)`;
+  if (work < TINY_PASS_MULTIPLY_ADDS) {
+    return `the problem is small (${work.toPrecision(2)} multiply-adds per E-step pass, under ${TINY_PASS_MULTIPLY_ADDS.toExponential(0)}; a GPU's dispatch and read-back alone take longer)`;
+  }
+  return weightsLost(weights);
+}
+
+/**
+ * Whether `choice` asks for a GPU device for this problem: the same exits as selectBackend, for
+ * callers (the worker) that want the device early to report its adapter.
+ */
+export function asksForGpu(choice: BackendChoice, n: number, d: number, k: number, covarianceType: CovarianceType, weights: Float64Array | null): boolean {
+  if (choice === 'webgpu') return !WebGpuBackend.unsupported(d, k, covarianceType);
+  return choice === 'auto' && autoKeepsCpu(n, d, k, covarianceType, weights) === undefined;
+}
+
+/** What float32 would lose of the observation weights, or undefined when nothing. */
+function weightsLost(weights: Float64Array | null): string | undefined {
+  const lost = weights ? WebGpuBackend.weightsBeyondFloat32(weights) : 0;
+  if (lost === 0) return undefined;
+  return `${lost} observation weight${lost === 1 ? ' is' : 's are'} positive but below 2^-126 of the largest, beyond float32's range`;
 }
 
 /** Multiply-adds of one E-step pass, as the CPU backend does them: the measure of a problem's size. */

@@ -4,7 +4,7 @@
  */
 import { train, type TrainOptions } from '../train/train.js';
 import { acquireGpu } from '../backends/webgpu/device.js';
-import { autoKeepsCpu } from '../backends/select.js';
+import { asksForGpu } from '../backends/select.js';
 import { modelFromArrays, modelToArrays, serializeError, type FromWorker, type ToWorker, type TrainRequest } from './protocol.js';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
@@ -66,13 +66,13 @@ async function serve(request: TrainRequest, signal: AbortSignal, post: Post, ack
       options.onKmeansIteration = (info) => post({ type: 'kmeans', info });
     }
     // The device train() will use is shared and cached, so asking for it here costs nothing extra
-    // and lets the page show the adapter before the first iteration — unless 'auto' will keep the
-    // CPU without asking for one (a small problem, or one the kernels cannot hold).
+    // and lets the page show the adapter before the first iteration — unless train() will not ask
+    // for one (see asksForGpu).
     const { values, rows, cols } = request.data;
     const backend = request.options.backend ?? 'auto';
     const covarianceType = request.options.diagonalCovariance === true ? 'diagonal' : 'full';
-    const wantsGpu = backend === 'webgpu' || (backend === 'auto' && autoKeepsCpu(rows, cols, request.options.gaussians, covarianceType) === undefined);
-    gpu = wantsGpu ? await acquireGpu() : null;
+    const weights = request.options.observationWeights ?? null;
+    gpu = asksForGpu(backend, rows, cols, request.options.gaussians, covarianceType, weights) ? await acquireGpu() : null;
     post({ type: 'started', backendRequested: backend, ...(gpu ? { adapter: gpu.adapter } : {}) });
     const result = await train({ data: values, rows, cols }, options);
     const model = modelToArrays(result.model);

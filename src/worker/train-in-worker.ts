@@ -245,9 +245,12 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
 function withLazyModel(info: IterationMessage): IterationInfo {
   const { model: arrays, ...rest } = info;
   let model: GaussianMixture | undefined;
+  // Configurable and settable, so the info behaves as train()'s plain object does.
   return Object.defineProperty(rest, 'model', {
     enumerable: true,
+    configurable: true,
     get: () => (model ??= modelFromArrays(arrays)),
+    set: (value: GaussianMixture) => void (model = value),
   }) as IterationInfo;
 }
 

@@ -15,7 +15,8 @@ const scope = globalThis as unknown as WorkerGlobal;
 // A page's window has addEventListener and postMessage too (with another meaning): ask for the
 // worker's own global scope.
 const workerScope = (globalThis as { WorkerGlobalScope?: abstract new () => unknown }).WorkerGlobalScope;
-if (typeof workerScope !== 'function' || !(globalThis instanceof workerScope)) {
+// A SharedWorker's scope is one too, but answers through ports: it has no postMessage of its own.
+if (typeof workerScope !== 'function' || !(globalThis instanceof workerScope) || typeof scope.postMessage !== 'function') {
   throw new Error(
     "webgmm/worker is the script of a browser Web Worker (new Worker(url, { type: 'module' })); it cannot run here. In Node, trainInWorker from 'webgmm' starts its own worker_threads worker",
   );

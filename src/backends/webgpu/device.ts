@@ -67,12 +67,12 @@ function describeAdapter(adapter: GPUAdapter): string {
 async function requestGpu(generation: number): Promise<GpuHandle | null> {
   const gpu = (await currentGpuProvider().provider()) as GPU | undefined;
   if (!gpu) {
-    lastFailure = 'this JavaScript environment has no WebGPU (no navigator.gpu; in Node, import webgmm from its Node entry)';
+    if (cachedGeneration === generation) lastFailure = 'this JavaScript environment has no WebGPU (no navigator.gpu; in Node, import webgmm from its Node entry)';
     return null;
   }
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
-    lastFailure = 'WebGPU found no adapter (no GPU driver; on Linux without a GPU, install Mesa\'s lavapipe Vulkan driver)';
+    if (cachedGeneration === generation) lastFailure = 'WebGPU found no adapter (no GPU driver; on Linux without a GPU, install Mesa\'s lavapipe Vulkan driver)';
     return null;
   }
   // Large datasets need the adapter's largest buffers and bindings; everything else stays default
@@ -93,7 +93,7 @@ async function requestGpu(generation: number): Promise<GpuHandle | null> {
     // Only this provider's device: a lost device of a replaced provider leaves the current one be.
     if (cachedGeneration === generation) cached = null;
   });
-  lastFailure = '';
+  if (cachedGeneration === generation) lastFailure = '';
   // `isFallbackAdapter` moved from the adapter to its info in the spec; browsers have either.
   const fallback = (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
   return { device, adapter: describeAdapter(adapter), lost, subgroupMinSize, hostMemory: fallback === true };
