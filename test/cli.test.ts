@@ -449,6 +449,18 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(existsSync(join(dir, '-v'))).toBe(false);
   });
 
+  it('--info <option> prints that option\'s help, as mlpack\'s --info does, whatever else is given', () => {
+    const g = webgmm('train', '--info', 'gaussians');
+    expect([g.code, g.stdout, g.stderr]).toEqual([0, '-g, --gaussians <n>\n  number of Gaussian components (required)\n', '']);
+    for (const name of ['max_iterations', '-n', '--max_iterations']) {
+      expect(webgmm('train', '-i', 'missing.csv', '--info', name).stdout).toMatch(/^-n, --max_iterations <n>\n .* \(default: 250\)\n$/);
+    }
+    expect(webgmm('train', '--info=backend').stdout).toMatch(/\(default: auto; one of: auto, webgpu, cpu\)\n$/);
+    expect(webgmm('generate', '--info', 'samples').stdout).toMatch(/^-n, --samples <n>\n  number of points to draw \(required\)\n$/);
+    expectUserError(webgmm('probability', '--info', 'gaussians'), /webgmm probability: error: --info: no option named "gaussians" \(the options: input_file, input_model_file, output_file/);
+    expectUserError(webgmm('generate', '--info'), /--info needs the name of an option/);
+  });
+
   it('-v on probability and generate reports on stderr; stdout carries only the data', () => {
     const p = webgmm('probability', '-i', BLOBS, '-m', model, '-v');
     expect(p.code, p.stderr).toBe(0);

@@ -549,6 +549,10 @@ function buildProgram(signal: AbortSignal): Command {
     .addHelpText('after', '\nExample:\n  webgmm generate -m gmm.json -n 1000 -s 7 -o samples.csv\n')
     .action((flags) => runGenerate(flags, signal));
 
+  for (const cmd of program.commands) {
+    // Answered by optionInfo() before parsing (the command's required options may be absent).
+    cmd.option('--info <option>', 'print the help of one option and exit, as mlpack\'s --info does');
+  }
   for (const cmd of [program, ...program.commands]) {
     cmd.exitOverride();
     // An option given twice is an error, as in mlpack's parser (CLI11), not "the last one wins".
@@ -565,6 +569,30 @@ function buildProgram(signal: AbortSignal): Command {
     cmd.configureOutput({ outputError: (text, write) => write(`${prefix}${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`) });
   }
   return program;
+}
+
+/**
+ * mlpack's `--info <option>`: `webgmm train --info gaussians` (or `-g`, `--gaussians`) prints that
+ * option's help, whatever else is on the line. Undefined when the line has no --info.
+ */
+function optionInfo(program: Command, argv: string[]): { text: string; code: number } | undefined {
+  const at = argv.findIndex((a, i) => i >= 3 && (a === '--info' || a.startsWith('--info=')));
+  const cmd = program.commands.find((c) => c.name() === argv[2]);
+  if (at < 0 || !cmd) return undefined;
+  const name = (argv[at]!.startsWith('--info=') ? argv[at]!.slice('--info='.length) : argv[at + 1] ?? '').replace(/^-+/, '');
+  const prefix = `webgmm ${cmd.name()}`;
+  if (name === '') return { text: `${prefix}: error: --info needs the name of an option, e.g. --info ${cmd.options[0]!.name()}\n`, code: 1 };
+  const option = cmd.options.find((o) => o.long === `--${name}` || o.short === `-${name}`);
+  if (!option) {
+    const names = cmd.options.map((o) => o.long!.slice(2)).join(', ');
+    return { text: `${prefix}: error: --info: no option named "${name}" (the options: ${names})\n`, code: 1 };
+  }
+  const facts = [
+    option.mandatory ? 'required' : undefined,
+    option.defaultValue !== undefined ? `default: ${String(option.defaultValue)}` : undefined,
+    option.argChoices ? `one of: ${option.argChoices.join(', ')}` : undefined,
+  ].filter((f) => f !== undefined);
+  return { text: `${option.flags}\n  ${option.description}${facts.length > 0 ? ` (${facts.join('; ')})` : ''}\n`, code: 0 };
 }
 
 /** How long a signalled run may take to stop cleanly before the process exits regardless. */
@@ -596,6 +624,11 @@ export async function main(argv: string[]): Promise<number> {
     if (argv.length <= 2) {
       program.outputHelp({ error: true });
       return 1;
+    }
+    const info = optionInfo(program, argv);
+    if (info) {
+      (info.code === 0 ? process.stdout : process.stderr).write(info.text);
+      return info.code;
     }
     await program.parseAsync(argv);
     return 0;
