@@ -39,7 +39,11 @@ export interface TrainInWorkerOptions extends TrainOptions {
    * Default false (one memcpy). `number[][]` and `Matrix` input is always packed into a new buffer.
    */
   transferData?: boolean;
-  /** Called once the worker has its device, before seeding: the WebGPU adapter, if it has one. */
+  /**
+   * Called once the worker has its device, before seeding: the WebGPU adapter, if it has one and
+   * the training asks for it (not when `'auto'` keeps the CPU without one: a small problem, or one
+   * the kernels cannot hold).
+   */
   onStart?: (info: { adapter?: string }) => void;
 }
 
