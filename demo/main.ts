@@ -143,7 +143,8 @@ async function train(): Promise<void> {
       backend: requested,
       signal: controller.signal,
       onStart: ({ adapter }) => {
-        out('adapter', adapter ?? (requested === 'cpu' ? '(not used)' : 'none'));
+        // 'auto' asks for no device on a problem it keeps on the CPU by its size.
+        out('adapter', adapter ?? (requested === 'cpu' ? '(not used)' : '(none asked for)'));
         status.dataset.adapter = adapter ?? '';
       },
       onIteration: (info) => {
