@@ -27,6 +27,6 @@ export { readDataFile, readWeightsFile, writeCsv, writeColumn, writeDataFile } f
 export type { ReadDataFileOptions } from './io/data-files.js';
 export { parseNpy, encodeNpy } from './io/npy.js';
 export { readModelFile, writeModelFile, parseModelFile, MODEL_FORMATS } from './io/model-files.js';
-export type { ModelFormat, ModelFileKind } from './io/model-files.js';
+export type { ModelFormat, ModelFileKind, ModelFileContents } from './io/model-files.js';
 export { trainInWorker } from './worker/node-train-in-worker.js';
 export type { NodeTrainInWorkerOptions } from './worker/node-train-in-worker.js';

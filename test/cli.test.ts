@@ -449,6 +449,15 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(existsSync(join(dir, '-v'))).toBe(false);
   });
 
+  it('an mlpack model edited by hand (stale stored factors) is used with a note saying how mlpack would differ', () => {
+    const xml = readFileSync(join(MODELS, 'blobs3_k3_full.xml'), 'utf8').replace('<elem>0.9960038887955931</elem>', '<elem>1.9920077775911862</elem>');
+    file('edited.xml', xml);
+    const g = webgmm('generate', '-m', 'edited.xml', '-n', '2', '-s', '1');
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stderr).toContain('webgmm: note: edited.xml: the stored covLower / invCov / logDetCov of component 1 do not match its covariance');
+    expect(webgmm('generate', '-m', join(MODELS, 'blobs3_k3_full.xml'), '-n', '2', '-s', '1').stderr).not.toMatch(/do not match/);
+  });
+
   it('--info <option> prints that option\'s help, as mlpack\'s --info does, whatever else is given', () => {
     const g = webgmm('train', '--info', 'gaussians');
     expect([g.code, g.stdout, g.stderr]).toEqual([0, '-g, --gaussians <n>\n  number of Gaussian components (required)\n', '']);

@@ -66,6 +66,31 @@ describe('webgmm model JSON', () => {
     expect(() => parseWebgmmModel(text, 'm.json')).toThrow(message);
   });
 
+  it('notes an mlpack model whose stored factors no longer match its covariance (mlpack would use the factors)', async () => {
+    const { parseModelFile } = await import('../src/node.js');
+    const xml = readFileSync(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.xml'), 'utf8');
+    expect(parseModelFile(new TextEncoder().encode(xml), 'as-saved.xml').notes).toEqual([]);
+    // Component 1's first variance doubled by hand; its covLower, invCov and logDetCov left as saved.
+    const edited = xml.replace('<elem>0.9960038887955931</elem>', '<elem>1.9920077775911862</elem>');
+    expect(edited).not.toBe(xml);
+    const { model, notes } = parseModelFile(new TextEncoder().encode(edited), 'edited.xml');
+    expect(model.covariances[4]).toBe(1.9920077775911862);
+    expect(notes).toEqual([
+      'edited.xml: the stored covLower / invCov / logDetCov of component 1 do not match its covariance (edited by hand?): webgmm uses the covariances, mlpack the stored factors, so the two give different densities for this file',
+    ]);
+    // What webgmm writes is consistent, to the last bits mlpack would compute (D = 40 here).
+    const rng = new Rng(4);
+    const d = 40;
+    const a = Array.from({ length: d }, () => Array.from({ length: d }, () => rng.nextNormal()));
+    const cov = a.map((r, i) => a.map((s, j) => r.reduce((t, x, m) => t + x * s[m]!, 0) + (i === j ? d : 0)));
+    const big = new GaussianMixture({ weights: [1], means: [Array(d).fill(0.5)], covariances: [cov] });
+    for (const ext of ['xml', 'json', 'bin'] as const) {
+      const p = join(dir, `consistent.${ext}`);
+      await writeModelFile(p, big, 'mlpack');
+      expect((await readModelFile(p)).notes, ext).toEqual([]);
+    }
+  });
+
   it('names an mlpack 3 (boost::serialization) model instead of failing inside it', async () => {
     const { parseModelFile } = await import('../src/node.js');
     const enc = (t: string) => new TextEncoder().encode(t);

@@ -160,6 +160,12 @@ async function checkOutputFile(path: string, inputs: [string | undefined, string
   await checkWritable(path, '--output_file');
 }
 
+/** An input model, its file's notes (stale mlpack factors) said on stderr. */
+function modelWithNotes(read: { model: GaussianMixture; notes: string[] }): GaussianMixture {
+  for (const n of read.notes) process.stderr.write(`webgmm: note: ${n}\n`);
+  return read.model;
+}
+
 function describeModel(model: GaussianMixture): string {
   return `${model.gaussians} gaussians, dimensionality ${model.dimensionality}, ${model.covarianceType} covariances`;
 }
@@ -307,7 +313,7 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
   const weights = weightsFile ? await readWeightsFile(weightsFile, loaded.rows, () => headerNotice(weightsFile)) : undefined;
   let inputModel: GaussianMixture | undefined;
   if (flags.input_model_file) {
-    inputModel = (await readModelFile(flags.input_model_file)).model;
+    inputModel = modelWithNotes(await readModelFile(flags.input_model_file));
     checkDimensions(inputModel, flags.input_model_file, loaded.cols, flags.input_file);
     if (inputModel.gaussians !== flags.gaussians) {
       throw new InvalidArgumentError('input_model_file', `${flags.input_model_file}: the model has ${inputModel.gaussians} gaussians but --gaussians is ${flags.gaussians}`);
@@ -415,7 +421,7 @@ async function runProbability(
   }
   const progress = new Progress(false);
   const t = performance.now();
-  const { model } = await readModelFile(flags.input_model_file);
+  const model = modelWithNotes(await readModelFile(flags.input_model_file));
   const { loaded, seconds } = await loadData(flags.input_file, progress, signal);
   checkDimensions(model, flags.input_model_file, loaded.cols, flags.input_file);
   if (flags.verbose) {
@@ -437,7 +443,7 @@ async function runGenerate(
     await checkOutputFile(flags.output_file, [[flags.input_model_file, '--input_model_file']]);
   }
   const t = performance.now();
-  const { model } = await readModelFile(flags.input_model_file);
+  const model = modelWithNotes(await readModelFile(flags.input_model_file));
   const values = flags.samples * model.dimensionality;
   if (values > MAX_SAMPLE_VALUES) {
     throw new InvalidArgumentError(

@@ -858,17 +858,19 @@ function readBin(content: string | Uint8Array, name: string): RawModel {
  * Returns a full-covariance {@link GaussianMixture} with the weights, means and covariances as
  * stored (a model trained with `--diagonal_covariance` comes back with zero off-diagonals, which
  * is what mlpack stores). The stored `covLower`, `invCov` and `logDetCov` must be present and of
- * the right size but are not used (they are derived from the covariance).
+ * the right size but are not used (they are derived from the covariance); when they disagree with
+ * it (a file edited by hand, where mlpack would use the stale factors), `onNote` is told.
  *
  * Integer fields are accepted both as numbers and as strings of digits (mlpack writes
  * `n_rows`/`n_cols`/`vec_state` as strings and would reject numbers there).
  *
  * @param content the file's text (`json`, `xml`; bytes are decoded as UTF-8) or bytes (`bin`)
  * @param name the file name; every error message starts with it
+ * @param onNote receives a line for a model whose stored factors do not match its covariances
  * @throws InvalidModelError for any malformed input, saying what is wrong and where (a line for
  *   JSON and XML, a byte offset for binary)
  */
-export function parseMlpackModel(content: string | Uint8Array, format: MlpackFormat, name: string): GaussianMixture {
+export function parseMlpackModel(content: string | Uint8Array, format: MlpackFormat, name: string, onNote?: (note: string) => void): GaussianMixture {
   let raw: RawModel;
   try {
     switch (format) {
@@ -889,7 +891,40 @@ export function parseMlpackModel(content: string | Uint8Array, format: MlpackFor
     // Safety net: a malformed file must never surface as a raw TypeError/RangeError.
     fail(name, '', `cannot be read as an mlpack ${format} model (${e instanceof Error ? e.message : String(e)})`);
   }
-  return buildModel(raw, name);
+  const model = buildModel(raw, name);
+  const stale = raw.dists.flatMap((dist, c) => (factorsMatch(dist, model, c) ? [] : [c]));
+  if (stale.length > 0 && onNote) {
+    onNote(
+      `${name}: the stored covLower / invCov / logDetCov of component${stale.length > 1 ? 's' : ''} ${stale.join(', ')} do not match ${stale.length > 1 ? 'their covariances' : 'its covariance'} (edited by hand?): ` +
+        'webgmm uses the covariances, mlpack the stored factors, so the two give different densities for this file',
+    );
+  }
+  return model;
+}
+
+/**
+ * Whether a Gaussian's stored factors are those of its covariance (to 1e-6 relative): the
+ * log-determinant, the Cholesky factor, and the inverse's diagonal — O(D²), where a full check of
+ * the inverse would cost the O(D³) the model's own factorization already took.
+ */
+function factorsMatch(dist: RawDist, model: GaussianMixture, c: number): boolean {
+  const d = model.dimensionality;
+  const tol = 1e-6;
+  const ld = model.logDets[c]!;
+  if (!(Math.abs(dist.logDetCov - ld) <= tol * Math.max(1, Math.abs(ld)))) return false;
+  const L = model.choleskyFactors, P = model.precisionFactors, o = c * d * d;
+  let scale = 0;
+  for (let t = 0; t < d * d; t++) scale = Math.max(scale, Math.abs(L[o + t]!));
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j <= i; j++) {
+      if (!(Math.abs(dist.covLower.data[i + j * d]! - L[o + i * d + j]!) <= tol * scale)) return false;
+    }
+    // (Σ⁻¹)_ii = Σ_k P_ki² with P = L⁻¹ lower-triangular.
+    let inv = 0;
+    for (let k = i; k < d; k++) inv += P[o + k * d + i]! ** 2;
+    if (!(Math.abs(dist.invCov.data[i + i * d]! - inv) <= tol * inv)) return false;
+  }
+  return true;
 }
 
 /** What mlpack stores for one Gaussian, column-major. */

@@ -20,8 +20,17 @@ export const MODEL_FORMATS: readonly ModelFormat[] = ['webgmm', 'mlpack'];
 /** What a model file turned out to be. */
 export type ModelFileKind = 'webgmm-json' | 'mlpack-json' | 'mlpack-xml' | 'mlpack-bin';
 
+/** What a model file held, and what a reader should be told about it (e.g. stale mlpack factors). */
+export interface ModelFileContents {
+  model: GaussianMixture;
+  kind: ModelFileKind;
+  notes: string[];
+}
+
 /** Parses model file content of either family; `name` (the file name) picks the format by extension. */
-export function parseModelFile(content: Uint8Array, name: string): { model: GaussianMixture; kind: ModelFileKind } {
+export function parseModelFile(content: Uint8Array, name: string): ModelFileContents {
+  const notes: string[] = [];
+  const note = (n: string): void => void notes.push(n);
   const ext = extname(name).toLowerCase();
   // mlpack 3 saved models with boost::serialization: its archives name themselves near the start.
   const lead = new TextDecoder('latin1').decode(content.subarray(0, 256));
@@ -30,24 +39,24 @@ export function parseModelFile(content: Uint8Array, name: string): { model: Gaus
       `${name}: an mlpack 3 model (a boost::serialization archive); webgmm reads mlpack 4's (cereal) archives and its own JSON — load and save it again with mlpack 4's gmm_train (-m … -M …), or retrain`,
     );
   }
-  if (ext === '.bin') return { model: parseMlpackModel(content, 'bin', name), kind: 'mlpack-bin' };
+  if (ext === '.bin') return { model: parseMlpackModel(content, 'bin', name, note), kind: 'mlpack-bin', notes };
   // UTF-16, compressed or binary content: say what it looks like instead of echoing its bytes.
   const notText = ext === '.json' || ext === '.xml' ? describeNonText(content) : undefined;
   if (notText !== undefined) throw new InvalidModelError(`${name}: ${notText}`);
   const text = new TextDecoder('utf-8').decode(content);
-  if (ext === '.xml') return { model: parseMlpackModel(text, 'xml', name), kind: 'mlpack-xml' };
+  if (ext === '.xml') return { model: parseMlpackModel(text, 'xml', name, note), kind: 'mlpack-xml', notes };
   if (ext === '.json') {
     // The first key decides: mlpack's archives start with "model", webgmm's with "format".
     const firstKey = /^\s*\{\s*"([^"]*)"/.exec(text)?.[1];
-    if (firstKey === 'model') return { model: parseMlpackModel(text, 'json', name), kind: 'mlpack-json' };
+    if (firstKey === 'model') return { model: parseMlpackModel(text, 'json', name, note), kind: 'mlpack-json', notes };
     if (text.trim() === '') throw new InvalidModelError(`${name}: the file is empty`);
-    return { model: parseWebgmmModel(text, name), kind: 'webgmm-json' };
+    return { model: parseWebgmmModel(text, name), kind: 'webgmm-json', notes };
   }
   throw new InvalidModelError(`${name}: unknown model file extension "${ext}" (use .json, .xml or .bin)`);
 }
 
 /** Reads a model file (webgmm JSON, or mlpack JSON / XML / binary). */
-export async function readModelFile(path: string): Promise<{ model: GaussianMixture; kind: ModelFileKind }> {
+export async function readModelFile(path: string): Promise<ModelFileContents> {
   let content: Uint8Array;
   try {
     const s = await stat(path);
