@@ -468,6 +468,9 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(webgmm('generate', '--info', 'samples').stdout).toMatch(/^-n, --samples <n>\n  number of points to draw \(required\)\n$/);
     expectUserError(webgmm('probability', '--info', 'gaussians'), /webgmm probability: error: --info: no option named "gaussians" \(the options: input_file, input_model_file, output_file/);
     expectUserError(webgmm('generate', '--info'), /--info needs the name of an option/);
+    expectUserError(webgmm('train', '--info', 'g', '--info', 's'), /--info is given more than once/);
+    // After "--" it is an operand, not the option (and train takes none).
+    expect(webgmm('train', '-i', BLOBS, '-g', '1', '--', '--info', 'g').stdout).not.toMatch(/--gaussians/);
   });
 
   it('-v on probability and generate reports on stderr; stdout carries only the data', () => {

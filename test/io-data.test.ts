@@ -917,6 +917,14 @@ describe('readDataFile: another separator than the one read', () => {
     }
   });
 
+  it('a header of names with spaces over blank-separated data is skipped; one that fits no way says two different counts', async () => {
+    for (const header of ['sepal length,sepal width', 'sepal length\tsepal width']) {
+      const r = await readDataFile(await file('names.txt', `${header}\n1 2\n3 4\n`));
+      expect([r.headerSkipped, r.header, r.rows, r.cols]).toEqual([true, ['sepal length', 'sepal width'], 2, 2]);
+    }
+    await expect(readDataFile(await file('three.csv', 'a,b,c\n1,2\n'))).rejects.toThrow(/line 2 has 2 values but the header \(line 1\) has 3 columns/);
+  });
+
   it('headers of times, ratios or versions stay headers', async () => {
     for (const text of ['id,08:00\n1,2\n', 'dilution 1:10,b\n1,2\n', 'v1.2|3,x\n1,2\n', 'a;1,x\n1,2\n']) {
       const r = await readDataFile(await file('data.csv', text));
@@ -1174,6 +1182,13 @@ describe('Armadillo matrix files (mlpack data::Load\'s arma_ascii and arma_binar
       ['na.txt', 'ARMA_MAT_TXT_FN008\n2 1\nNA\n3\n', /line 3, column 1: "NA" is not a number/],
       ['commas.txt', 'ARMA_MAT_TXT_FN008\n2 2\n1,2\n3,4\n', /line 3, column 1: "1,2" is not a number/],
       ['headeronly.txt', 'ARMA_MAT_TXT_FN008\n2 2\n', /the Armadillo header says 2 × 2 but no values follow it/],
+      // Lines are counted from the file's start however the header is laid out.
+      ['blankline.txt', 'ARMA_MAT_TXT_FN008\n\n2 2\n1 2\n3 x\n', /line 5, column 2: "x" is not a number/],
+      ['oneline.txt', 'ARMA_MAT_TXT_FN008 2 2\n1 2\n3 x\n', /line 3, column 2: "x" is not a number/],
+      ['extra.txt', 'ARMA_MAT_TXT_FN008\n2 2 7\n1 2\n3 4\n', /malformed Armadillo header: "7" after the matrix size \(2 2\) on its line/],
+      // Sizes padded past the bytes looked at are refused, not read cut short.
+      ['padded.txt', `ARMA_MAT_TXT_FN008\n1 ${'0'.repeat(42)}12\n`, /malformed Armadillo header: no end to the matrix size within its first 64 bytes/],
+      ['crlf.bin', new Uint8Array([...new TextEncoder().encode('ARMA_MAT_BIN_FN008\r\n1 1\r\n'), ...new Uint8Array(8)]), /the Armadillo header ends in CR LF/],
     ];
     for (const [name, content, message] of cases) {
       const err = await readDataFile(await file(name, content)).catch((e: unknown) => e);
@@ -1196,5 +1211,8 @@ describe('Armadillo matrix files (mlpack data::Load\'s arma_ascii and arma_binar
     const h5 = Uint8Array.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
     await expect(readDataFile(await file('x.h5', h5))).rejects.toThrow(/looks like an HDF5 file, which webgmm does not read/);
     await expect(readDataFile(await file('x.arff', '% iris\n\n@RELATION iris\n@ATTRIBUTE a NUMERIC\n@DATA\n1\n'))).rejects.toThrow(/looks like an ARFF file \(Weka\)/);
+    // Weka's files often open with several KiB of comments.
+    const comments = Array.from({ length: 200 }, (_, i) => `% comment line ${i} describing the dataset in some detail\n`).join('');
+    await expect(readDataFile(await file('long.arff', `${comments}@RELATION iris\n@ATTRIBUTE a REAL\n@DATA\n1\n`))).rejects.toThrow(/looks like an ARFF file \(Weka\)/);
   });
 });

@@ -91,6 +91,12 @@ describe('webgmm model JSON', () => {
     }
   });
 
+  it('an Armadillo data matrix given as a model says what it is', async () => {
+    const { parseModelFile } = await import('../src/node.js');
+    const bin = new Uint8Array([...new TextEncoder().encode('ARMA_MAT_BIN_FN008\n1 1\n'), ...new Uint8Array(8)]);
+    expect(() => parseModelFile(bin, 'samples.bin')).toThrow(/^samples\.bin: an Armadillo data matrix \(what probability and generate write to a \.bin output\), not a model$/);
+  });
+
   it('names an mlpack 3 (boost::serialization) model instead of failing inside it', async () => {
     const { parseModelFile } = await import('../src/node.js');
     const enc = (t: string) => new TextEncoder().encode(t);

@@ -582,11 +582,14 @@ function buildProgram(signal: AbortSignal): Command {
  * option's help, whatever else is on the line. Undefined when the line has no --info.
  */
 function optionInfo(program: Command, argv: string[]): { text: string; code: number } | undefined {
-  const at = argv.findIndex((a, i) => i >= 3 && (a === '--info' || a.startsWith('--info=')));
+  const options = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length); // after "--", operands
+  const asked = options.flatMap((a, i) => (i >= 3 && (a === '--info' || a.startsWith('--info=')) ? [i] : []));
   const cmd = program.commands.find((c) => c.name() === argv[2]);
-  if (at < 0 || !cmd) return undefined;
+  if (asked.length === 0 || !cmd) return undefined;
+  const at = asked[0]!;
   const name = (argv[at]!.startsWith('--info=') ? argv[at]!.slice('--info='.length) : argv[at + 1] ?? '').replace(/^-+/, '');
   const prefix = `webgmm ${cmd.name()}`;
+  if (asked.length > 1) return { text: `${prefix}: error: --info is given more than once\n`, code: 1 };
   if (name === '') return { text: `${prefix}: error: --info needs the name of an option, e.g. --info ${cmd.options[0]!.name()}\n`, code: 1 };
   const option = cmd.options.find((o) => o.long === `--${name}` || o.short === `-${name}`);
   if (!option) {

@@ -19,6 +19,8 @@ export interface ArmaHeader {
   cols: number;
   /** Bytes before the first value (or, for text, the first value's line). */
   dataOffset: number;
+  /** Lines the header takes (text: the first value is on line headerLines + 1). */
+  headerLines: number;
 }
 
 const ASCII = new TextDecoder('latin1');
@@ -68,19 +70,26 @@ export function parseArmaHeader(head: Uint8Array, path: string): ArmaHeader {
   // The sizes follow, separated by blanks; Armadillo's reader takes any whitespace between them.
   const sizes = /^\S+[ \t\r\n]+(\d+)[ \t]+(\d+)/.exec(text);
   if (!sizes) fail(path, `malformed Armadillo header: "${magic}" must be followed by the number of rows and of columns`);
+  // The sizes must end inside the bytes looked at, or a longer number would be read cut short.
+  if (sizes[0].length >= text.length) fail(path, `malformed Armadillo header: no end to the matrix size within its first ${ARMA_HEADER_BYTES} bytes`);
   const rows = Number(sizes[1]), cols = Number(sizes[2]);
   if (!Number.isSafeInteger(rows * cols)) fail(path, `malformed Armadillo header: ${sizes[1]} × ${sizes[2]} values is implausibly large`);
   if (rows === 0 || cols === 0) fail(path, `the Armadillo matrix is empty (${rows} × ${cols})`);
   let end = sizes[0].length;
+  const lines = (to: number): number => (text.slice(0, to).match(/\r\n|\r|\n/g) ?? []).length;
   if (kind === 'binary') {
     // arma_binary: exactly one character (the newline) after the column count, then the data.
     if (end >= head.length || !BLANK.test(text[end] ?? '')) fail(path, 'malformed Armadillo header: no newline after the matrix size');
-    return { kind, magic, rows, cols, dataOffset: end + 1 };
+    if (text[end] === '\r' && text[end + 1] === '\n') {
+      fail(path, 'the Armadillo header ends in CR LF, where the binary format has one newline (converted to Windows line endings?); the data would be read a byte off');
+    }
+    return { kind, magic, rows, cols, dataOffset: end + 1, headerLines: lines(end + 1) };
   }
-  // arma_ascii: the values begin on the next line.
-  const rest = /^[ \t]*\r?\n?/.exec(text.slice(end))![0];
-  end += rest.length;
-  return { kind, magic, rows, cols, dataOffset: end };
+  // arma_ascii: the values begin on the next line; nothing else may follow the sizes on theirs.
+  const rest = /^[ \t]*(?:\r\n|\r|\n|$)/.exec(text.slice(end));
+  if (!rest) fail(path, `malformed Armadillo header: "${/^\s*\S*/.exec(text.slice(end))![0].trim()}" after the matrix size (${rows} ${cols}) on its line`);
+  end += rest[0].length;
+  return { kind, magic, rows, cols, dataOffset: end, headerLines: lines(end) };
 }
 
 /** The binary header in the shape the `.npy` reader takes: column-major, little-endian. */

@@ -224,7 +224,7 @@ async function loadText(
   // tab-separated ".csv" or a comma-separated ".tsv" loads (the CLI notes the mismatch).
   // arma_ascii's values, after its two header lines, are separated by blanks.
   const parser = new TextParser(path, arma ? 0 : -1, nonneg, !arma);
-  if (arma) parser.line = 2;
+  if (arma) parser.line = arma.headerLines;
   let pending: Buffer[] = []; // copies of the pieces of a line not yet complete
   let bytesRead = 0;
   let nextReport = PROGRESS_EVERY;

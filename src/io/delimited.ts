@@ -406,7 +406,9 @@ export class TextParser {
         if (this.header) {
           const fitted = fitHeader(this.headerText, this.mode, count);
           if (!fitted) {
-            this.fail(`line ${this.line} has ${plural(count, 'value')} but the header (line ${this.headerLine}) has ${plural(this.header.length, 'column')}`, this.rows);
+            // The header's own count, or, where that equals the data's, its count as the data are split.
+            const names = this.header.length !== count ? this.header.length : splitCells(this.headerText, this.mode).length;
+            this.fail(`line ${this.line} has ${plural(count, 'value')} but the header (line ${this.headerLine}) has ${plural(names, 'column')}`, this.rows);
           }
           this.header = fitted;
         }
@@ -729,14 +731,15 @@ function readQuoted(text: string, open: number): { cell: string; end: number } |
 /**
  * The header's cells for data of `count` columns separated by `mode`: split by that separator, or,
  * when that gives too few cells, by another one that gives `count` ("x y z" names over
- * comma-separated data). Over a single blank-separated column, the whole line is the one name.
- * Undefined when nothing fits (the caller reports the header as first split).
+ * comma-separated data) — or too many over blank-separated data (names with spaces,
+ * "sepal length,sepal width" over "1 2"). Over a single blank-separated column, the whole line is
+ * the one name. Undefined when nothing fits.
  */
 function fitHeader(text: string, mode: Mode, count: number): string[] | undefined {
   if (mode === 0 && count === 1) return [unquote(text.trim())]; // one column: the whole line names it
   const cells = splitCells(text, mode);
   if (cells.length === count) return cells;
-  if (cells.length > count) return undefined;
+  if (cells.length > count && mode !== 0) return undefined;
   for (const other of [COMMA, TAB, 0] as const) {
     if (other === mode) continue;
     const alt = splitCells(text, other);
@@ -753,6 +756,9 @@ export function byteOrderMarkLength(bytes: Uint8Array): number {
 
 /** How many leading bytes {@link describeNonText} looks at for a NUL byte. */
 export const SNIFF_NUL_BYTES = 1 << 20;
+
+/** How much of the input is searched for ARFF's "@relation" past its comments. */
+const ARFF_SNIFF_BYTES = 1 << 16;
 
 /** ARFF's start: comment lines (%), then "@relation". */
 const ARFF = /^(?:\ufeff|\xef\xbb\xbf)?(?:[ \t]*(?:%[^\n]*)?\r?\n)*[ \t]*@relation\b/i;
@@ -782,7 +788,8 @@ export function describeNonText(bytes: Uint8Array, checkNul = true): string | un
   if (b[0] === 0x89 && b[1] === 0x48 && b[2] === 0x44 && b[3] === 0x46 && b[4] === 0x0d && b[5] === 0x0a) {
     return 'looks like an HDF5 file, which webgmm does not read; save the dataset as .npy (h5py and numpy.save) or CSV';
   }
-  if (ARFF.test(new TextDecoder('latin1').decode(b.subarray(0, 4096)))) {
+  // Weka's files often open with a long block of % comments.
+  if (ARFF.test(new TextDecoder('latin1').decode(b.subarray(0, ARFF_SNIFF_BYTES)))) {
     return 'looks like an ARFF file (Weka), which webgmm does not read; save its @data section as CSV';
   }
   if (!checkNul) return undefined;

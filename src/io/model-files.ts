@@ -34,6 +34,9 @@ export function parseModelFile(content: Uint8Array, name: string): ModelFileCont
   const ext = extname(name).toLowerCase();
   // mlpack 3 saved models with boost::serialization: its archives name themselves near the start.
   const lead = new TextDecoder('latin1').decode(content.subarray(0, 256));
+  if (lead.startsWith('ARMA_MAT_')) {
+    throw new InvalidModelError(`${name}: an Armadillo data matrix (what probability and generate write to a .bin output), not a model`);
+  }
   if (/boost_serialization|serialization::archive/.test(lead)) {
     throw new InvalidModelError(
       `${name}: an mlpack 3 model (a boost::serialization archive); webgmm reads mlpack 4's (cereal) archives and its own JSON — load and save it again with mlpack 4's gmm_train (-m … -M …), or retrain`,
