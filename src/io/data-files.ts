@@ -222,7 +222,7 @@ async function loadText(
 
   // The separator is detected from the content whatever the extension, as mlpack does: a
   // tab-separated ".csv" or a comma-separated ".tsv" loads (the CLI notes the mismatch).
-  // arma_ascii's values, after its two header lines, are separated by blanks.
+  // arma_ascii's values, after its header, are separated by blanks (and it has no header row).
   const parser = new TextParser(path, arma ? 0 : -1, nonneg, !arma);
   if (arma) parser.line = arma.headerLines;
   let pending: Buffer[] = []; // copies of the pieces of a line not yet complete

@@ -32,11 +32,12 @@ export function parseModelFile(content: Uint8Array, name: string): ModelFileCont
   const notes: string[] = [];
   const note = (n: string): void => void notes.push(n);
   const ext = extname(name).toLowerCase();
-  // mlpack 3 saved models with boost::serialization: its archives name themselves near the start.
   const lead = new TextDecoder('latin1').decode(content.subarray(0, 256));
+  // A .bin is a model to -m and a data matrix to -o: the likely mix-up gets named.
   if (lead.startsWith('ARMA_MAT_')) {
     throw new InvalidModelError(`${name}: an Armadillo data matrix (what probability and generate write to a .bin output), not a model`);
   }
+  // mlpack 3 saved models with boost::serialization: its archives name themselves near the start.
   if (/boost_serialization|serialization::archive/.test(lead)) {
     throw new InvalidModelError(
       `${name}: an mlpack 3 model (a boost::serialization archive); webgmm reads mlpack 4's (cereal) archives and its own JSON — load and save it again with mlpack 4's gmm_train (-m … -M …), or retrain`,
