@@ -44,14 +44,21 @@ export function acquireGpu(): Promise<GpuHandle | null> {
     cachedGeneration = generation;
   }
   if (!cached) {
-    const request = requestGpu(generation).catch((e: unknown) => {
-      // A request from a replaced provider must not clear or describe the current one's.
-      if (cachedGeneration === generation) {
-        lastFailure = `requesting a WebGPU device failed: ${e instanceof Error ? e.message : String(e)}`;
-        if (cached === request) cached = null;
-      }
-      return null;
-    });
+    // A request from a replaced provider must not clear or describe the current one's.
+    const current = (): boolean => cachedGeneration === generation;
+    const request: Promise<GpuHandle | null> = requestGpu(generation).then(
+      (got) => {
+        if (current()) lastFailure = typeof got === 'string' ? got : '';
+        return typeof got === 'string' ? null : got;
+      },
+      (e: unknown) => {
+        if (current()) {
+          lastFailure = `requesting a WebGPU device failed: ${e instanceof Error ? e.message : String(e)}`;
+          if (cached === request) cached = null;
+        }
+        return null;
+      },
+    );
     cached = request;
   }
   return cached;
@@ -64,17 +71,12 @@ function describeAdapter(adapter: GPUAdapter): string {
   return parts.length ? [...new Set(parts)].join(' / ') : 'unknown adapter';
 }
 
-async function requestGpu(generation: number): Promise<GpuHandle | null> {
+/** The device of the provider of `generation`, or why there is none. */
+async function requestGpu(generation: number): Promise<GpuHandle | string> {
   const gpu = (await currentGpuProvider().provider()) as GPU | undefined;
-  if (!gpu) {
-    if (cachedGeneration === generation) lastFailure = 'this JavaScript environment has no WebGPU (no navigator.gpu; in Node, import webgmm from its Node entry)';
-    return null;
-  }
+  if (!gpu) return 'this JavaScript environment has no WebGPU (no navigator.gpu; in Node, import webgmm from its Node entry)';
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) {
-    if (cachedGeneration === generation) lastFailure = 'WebGPU found no adapter (no GPU driver; on Linux without a GPU, install Mesa\'s lavapipe Vulkan driver)';
-    return null;
-  }
+  if (!adapter) return 'WebGPU found no adapter (no GPU driver; on Linux without a GPU, install Mesa\'s lavapipe Vulkan driver)';
   // Large datasets need the adapter's largest buffers and bindings; everything else stays default
   // except subgroups, which let a workgroup of at most that many components share values without
   // barriers (fused.wgsl).
@@ -93,7 +95,6 @@ async function requestGpu(generation: number): Promise<GpuHandle | null> {
     // Only this provider's device: a lost device of a replaced provider leaves the current one be.
     if (cachedGeneration === generation) cached = null;
   });
-  if (cachedGeneration === generation) lastFailure = '';
   // `isFallbackAdapter` moved from the adapter to its info in the spec; browsers have either.
   const fallback = (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
   return { device, adapter: describeAdapter(adapter), lost, subgroupMinSize, hostMemory: fallback === true };
