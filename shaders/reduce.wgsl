@@ -34,3 +34,39 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   // Less the compensation of the last addition, which the sum leaves out.
   out[i] = sum - c;
 }
+
+// The same sums for many groups (a GPU's thousands of short point ranges): one workgroup of WIDE
+// invocations per output vec4, lane t adding groups t, t + WIDE, … with Kahan compensation, then
+// a fixed pairwise tree over the lanes — as deterministic as `main`, in a different order. (m stays
+// far below the 65535 workgroups a dimension allows: the parameters' 64 KiB uniform block limits
+// K·D first, to m ≤ 6000.)
+const WIDE: u32 = 64u;
+var<workgroup> lanes: array<vec4f, WIDE>;
+
+@compute @workgroup_size(WIDE)
+fn wide(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
+  let i = wid.x;
+  // Uniform per workgroup: every lane of a workgroup past the end returns, before any barrier.
+  if (i >= shape.m) {
+    return;
+  }
+  let one = 1.0 + f32(shape.zero);
+  var sum = vec4f(0.0);
+  var c = vec4f(0.0);
+  for (var g = t; g < shape.groups; g += WIDE) {
+    let y = partials[g * shape.m + i] - c;
+    let s = (sum + y) * one;
+    c = (s - sum) - y;
+    sum = s;
+  }
+  lanes[t] = sum - c;
+  for (var half = WIDE / 2u; half > 0u; half /= 2u) {
+    workgroupBarrier();
+    if (t < half) {
+      lanes[t] = lanes[t] + lanes[t + half];
+    }
+  }
+  if (t == 0u) {
+    out[i] = lanes[0];
+  }
+}

@@ -37,9 +37,6 @@ const WG = 64;
 const LOG_2PI = Math.log(2 * Math.PI);
 /** The shaders' stand-in for −∞ (WGSL does not promise IEEE infinities). */
 const NEG_BIG = -3.0e38;
-/** Caps on the grid-stride dispatches: enough workgroups to fill a GPU, fixed for determinism. */
-const MAX_ESTEP_GROUPS = 4096;
-const MAX_STATS_GROUPS = 256;
 /** Largest statistics workgroup (one invocation per component); WebGPU guarantees 256. */
 const MAX_STATS_WORKGROUP = 256;
 /** The statistics partials buffer stays below this (point ranges are reduced to fit). */
@@ -62,20 +59,45 @@ const STREAM_MIN_BYTES = 256 * 1024 * 1024;
 const STREAM_CHUNK_BYTES = 32 * 1024 * 1024;
 
 /**
- * Points per invocation, at least, before more workgroups are used. Each workgroup ends with a tree
- * reduction whose barriers are costly on CPU drivers (lavapipe), so workgroups should be few and
- * long; the caps below still give a GPU thousands of invocations per dispatch.
+ * How a pass spreads a chunk's points over workgroups. Each workgroup ends with a reduction, and
+ * the fused kernels' workgroups are one subgroup that walks its point range alone.
  */
-const ESTEP_ITERATIONS_PER_INVOCATION = 8;
-/** Points per statistics workgroup, at least, before the point range is split further. */
-const STATS_POINTS_PER_GROUP = 2048;
+export interface DispatchGeometry {
+  /** Points per statistics (and fused) workgroup, at least, before the range is split further. */
+  statsPointsPerGroup: number;
+  /** Statistics (and fused) workgroups per chunk, at most. */
+  maxStatsGroups: number;
+  /** Loop steps per E-step invocation (POINTS_PER_INVOCATION points each), at least, before more workgroups are used. */
+  estepIterations: number;
+  /** E-step workgroups per chunk, at most. */
+  maxEstepGroups: number;
+  /** The statistics' per-workgroup partials summed by a workgroup per output (reduce.wgsl's `wide`), not one invocation. */
+  wideReduce: boolean;
+}
+
+/**
+ * A CPU driver (lavapipe) wants few, long workgroups: its barriers are costly (they make it keep
+ * every invocation's private state in memory) and it has only the host's cores to fill. Fixed, not
+ * tuned to the machine, so that results do not depend on it.
+ */
+export const SOFTWARE_GEOMETRY: DispatchGeometry = { statsPointsPerGroup: 2048, maxStatsGroups: 256, estepIterations: 8, maxEstepGroups: 4096, wideReduce: false };
+/**
+ * A GPU wants thousands of short workgroups in flight, and their partials summed by as many lanes.
+ * With the software geometry a fused workgroup (8–32 lanes) walked at least 2048 points alone: on
+ * an H200 a pass over 2000 × 8 points took 3.7 ms, 1M × 8 (K = 8, full) 7.4 ms. Chosen from
+ * `bench/latency.ts --sweep` there (points per range 32–256 × ranges 1024–16384, round robin):
+ * 0.36 and 1.9 ms, and 1.0 ms for 1M × 8 diagonal (4.3), 0.51 for 100k × 32 K = 16 diagonal
+ * (4.2) and 1.8 for full (3.9): within 10% of the sweep's best on each case but the smallest
+ * (0.31 ms with 32 points per range, which cost more on the others).
+ */
+export const HARDWARE_GEOMETRY: DispatchGeometry = { statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 1, maxEstepGroups: 4096, wideReduce: true };
 /** Point ranges of the statistics kernels are multiples of this (BLOCK in stats-*.wgsl). */
 const STATS_BLOCK = 32;
 
 /** Point ranges (workgroups along x) of the statistics kernels for a chunk of n points. */
-function statsGroupsFor(n: number, L: Layout): number {
+function statsGroupsFor(n: number, L: Layout, g: DispatchGeometry): number {
   const fit = Math.floor(MAX_PARTIALS_BYTES / (L.m * 16));
-  return Math.max(1, Math.min(Math.ceil(n / STATS_POINTS_PER_GROUP), MAX_STATS_GROUPS, fit));
+  return Math.max(1, Math.min(Math.ceil(n / g.statsPointsPerGroup), g.maxStatsGroups, fit));
 }
 /** The parameters live in one uniform binding of this size (uniform loads are broadcasts). */
 const PARAMS_BYTES = 65536;
@@ -162,6 +184,8 @@ export interface WebGpuBackendOptions {
    * otherwise on the device.
    */
   residency?: Residency | undefined;
+  /** Overrides of the adapter's dispatch geometry (tests, benchmarks). */
+  geometry?: Partial<DispatchGeometry> | undefined;
 }
 
 /**
@@ -303,6 +327,8 @@ export class WebGpuBackend implements EStepBackend {
   /** The float64 reference on the same data, for changes float32 cannot resolve. */
   readonly reference: CpuBackend;
   readonly referencePassCost: number;
+  /** How passes spread the points over workgroups. */
+  readonly geometry: DispatchGeometry;
 
   private constructor(handle: GpuHandle, ds: Dataset, options: WebGpuBackendOptions, weights: Float64Array | null) {
     this.device = handle.device;
@@ -334,6 +360,7 @@ export class WebGpuBackend implements EStepBackend {
     this.unit = new Float64Array(ds.d).fill(1);
     this.reference = new CpuBackend(ds, weights);
     this.referencePassCost = handle.hostMemory ? SOFTWARE_REFERENCE_COST : HARDWARE_REFERENCE_COST;
+    this.geometry = { ...(handle.hostMemory ? SOFTWARE_GEOMETRY : HARDWARE_GEOMETRY), ...options.geometry };
   }
 
   /**
@@ -415,7 +442,7 @@ export class WebGpuBackend implements EStepBackend {
       this.params = this.createBuffer(PARAMS_BYTES, STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
       const resp = L.fused ? null : this.createBuffer(this.npad * L.k * 4, STORAGE, 'exp-shifted log-densities');
       const scale = L.fused ? null : this.createBuffer(this.npad * 4, STORAGE, 'responsibility scales');
-      const partialsSize = statsGroupsFor(this.chunkPoints, L) * L.m * 16;
+      const partialsSize = statsGroupsFor(this.chunkPoints, L, this.geometry) * L.m * 16;
       const partials = this.createBuffer(partialsSize, STORAGE, 'partial statistics');
       const dummyWeights = weights === null ? this.createBuffer(16, STORAGE, 'no weights') : null;
 
@@ -453,7 +480,7 @@ export class WebGpuBackend implements EStepBackend {
         const entries = (buffers: GPUBuffer[]): GPUBindGroupEntry[] => buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
         const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
           device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: entries(buffers) });
-        const statsGroups = statsGroupsFor(cn, L);
+        const statsGroups = statsGroupsFor(cn, L, this.geometry);
         const perGroup = Math.ceil(Math.ceil(cn / statsGroups) / STATS_BLOCK) * STATS_BLOCK;
         const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
         const reduce: Dispatch = {
@@ -462,7 +489,7 @@ export class WebGpuBackend implements EStepBackend {
           // (m, groups, zero, pad): zero = 0, from which the shader makes an opaque factor 1 that keeps its
           // compensation from being folded away (see reduce.wgsl)
           bind: bind(this.reducePipeline, [partials, reduced, this.uniform([L.m, statsGroups, 0, 0], `reduce uniform ${c}`)]),
-          groups: [Math.ceil(L.m / WG), 1, 1],
+          groups: [this.geometry.wideReduce ? L.m : Math.ceil(L.m / WG), 1, 1],
         };
         let llGroups: number;
         let llPartials: GPUBuffer;
@@ -481,7 +508,8 @@ export class WebGpuBackend implements EStepBackend {
             reduce,
           ];
         } else {
-          llGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * ESTEP_ITERATIONS_PER_INVOCATION)), MAX_ESTEP_GROUPS);
+          const G = this.geometry;
+          llGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * G.estepIterations)), G.maxEstepGroups);
           llPartials = this.createBuffer(llGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
           const estepUniform = this.uniform([cn, llGroups, this.npad, 0], `estep uniform ${c}`);
           // (n, groups, npad, perGroup, zero): zero = 0, from which the shader makes an opaque factor 1
@@ -565,13 +593,13 @@ export class WebGpuBackend implements EStepBackend {
   private async createPipelines(hasWeights: boolean): Promise<void> {
     const L = this.layout;
     const device = this.device;
-    const pipeline = (code: string, constants: Record<string, number>, label: string) =>
+    const pipeline = (code: string, constants: Record<string, number>, label: string, entryPoint = 'main') =>
       device.createComputePipelineAsync({
         label,
         layout: 'auto',
-        compute: { module: device.createShaderModule({ code, label }), entryPoint: 'main', constants },
+        compute: { module: device.createShaderModule({ code, label }), entryPoint, constants },
       });
-    const reduce = pipeline(SHADERS.reduce, {}, 'reduce');
+    const reduce = pipeline(SHADERS.reduce, {}, 'reduce', this.geometry.wideReduce ? 'wide' : 'main');
     if (L.fused) {
       const constants = {
         D: L.d, DP4: L.dp4, K: L.k, LANES: L.lanes, KPL: L.perLane,
