@@ -1,11 +1,12 @@
 /**
  * webgmm's Node entry (what `import 'webgmm'` resolves to in Node): everything the browser-safe
  * entry exports, with WebGPU provided by Dawn (the `webgpu` package) instead of `navigator.gpu`,
- * optional k-means worker threads, plus data and model files.
+ * optional worker threads for k-means and for the CPU backend's EM passes, plus data and model files.
  */
 import { setGpuProvider } from './backends/webgpu/device.js';
 import { nodeGpuProvider } from './backends/webgpu/node-gpu.js';
 import { setKMeansThreadProvider } from './train/kmeans-parallel.js';
+import { setCpuPassThreadProvider } from './backends/cpu/pass-threads.js';
 import { nodeKMeansThreads } from './worker/kmeans-threads.js';
 
 setGpuProvider(nodeGpuProvider);
@@ -20,6 +21,21 @@ setGpuProvider(nodeGpuProvider);
  */
 export function useKMeansThreads(enabled = true): void {
   setKMeansThreadProvider(enabled ? nodeKMeansThreads : null);
+}
+
+/**
+ * Runs the CPU backend's EM passes (`backend: 'cpu'`, and WebGPU's float64 finish) on worker
+ * threads as well as the calling thread, one helper per further core (at most 7), shared with
+ * {@link useKMeansThreads}; `false` turns it off again (the default). A pass over 32 768 points
+ * or more is then summed per block of 8192 points, the blocks' sums added in order: the model is
+ * the same for any number of threads — also when the cores are busy and the blocks run on the
+ * calling thread alone — but it differs in the last bits from a run without threads (one running
+ * sum), which is why it is opt-in: `covarianceConstraint: 'mlpack'` stays bit-for-bit what it
+ * was. The points are copied into shared memory once per training (a second copy of the data).
+ * Measured on 2 cores: 1.8× faster passes.
+ */
+export function useEmThreads(enabled = true): void {
+  setCpuPassThreadProvider(enabled ? nodeKMeansThreads : null);
 }
 
 export * from './index.js';

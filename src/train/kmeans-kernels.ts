@@ -585,7 +585,7 @@ export function kmPlusPlusBlocks(
  * Task t of a parallel job of `tasks` tasks. It covers items [t·chunk, min((t+1)·chunk, limit)) —
  * points for kinds 1 (kmFullScan) and 2 (kmHamerly), blocks for kinds 0 (kmPlusPlusBlocks) and
  * 4 (kmPlusPlusFirst) — and is phase t of `tasks` for kind 3 (kmAccumulate); kind 5 is a timing
- * probe. `a` holds the kernel's other arguments in order. Returns the kernel's result
+ * probe. (The thread pool runs kind 6, the CPU backend's EM pass, itself: see kmeans-threads.ts.) `a` holds the kernel's other arguments in order. Returns the kernel's result
  * (kmHamerly's distance count; 0 otherwise).
  */
 export function kmRunTask(kind: number, a: unknown[], t: number, tasks: number, chunk: number, limit: number): number {
@@ -620,7 +620,8 @@ export function kmRunTask(kind: number, a: unknown[], t: number, tasks: number, 
 
 /**
  * Claims tasks of a job from the shared `control` (control[0]: next task; control[1]: tasks
- * completed; control[2]: set when a task threw) until none is left, runs them, stores each
+ * completed; control[2]: set when a task threw) until none is left, runs them (with `run`:
+ * kmRunTask, or the thread pool's dispatcher that adds other kinds), stores each
  * result in `results[t]` and counts it completed — also when it throws, after calling `onError`.
  * Returns how many tasks it ran.
  */
@@ -633,13 +634,14 @@ export function kmClaimTasks(
   chunk: number,
   limit: number,
   onError: (e: unknown) => void,
+  run: (kind: number, a: unknown[], t: number, tasks: number, chunk: number, limit: number) => number = kmRunTask,
 ): number {
   let ran = 0;
   for (;; ran++) {
     const t = Atomics.add(control, 0, 1);
     if (t >= tasks) return ran;
     try {
-      results[t] = kmRunTask(kind, a, t, tasks, chunk, limit);
+      results[t] = run(kind, a, t, tasks, chunk, limit);
     } catch (e) {
       Atomics.store(control, 2, 1);
       onError(e);

@@ -18,7 +18,8 @@
  */
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { KMEANS_KERNELS, kmClaimTasks } from '../train/kmeans-kernels.js';
+import { KMEANS_KERNELS, kmClaimTasks, kmRunTask } from '../train/kmeans-kernels.js';
+import { CPU_PASS_KERNELS, cpuPassTask } from '../backends/cpu/pass-kernels.js';
 import type { KMeansThreadPool } from '../train/kmeans-parallel.js';
 
 /** No task completed for this long, with tasks claimed and not done, means a helper is gone. */
@@ -44,12 +45,28 @@ const PROBE_MS = 250;
 const PROBE_STEPS = 500_000;
 const PROBE_SLOWDOWN = 1.3;
 
+/**
+ * The kernels a job of `kind` runs: k-means' (kmRunTask) and, as kind 6, a range of the CPU
+ * backend's EM pass (backends/cpu/pass-kernels.ts). The workers get the same dispatcher as
+ * source text in DRIVER.
+ */
+function runTask(kind: number, a: unknown[], t: number, tasks: number, chunk: number, limit: number): number {
+  if (kind !== 6) return kmRunTask(kind, a, t, tasks, chunk, limit);
+  cpuPassTask(a, t, chunk, limit);
+  return 0;
+}
+
 const DRIVER = `
+function runTask(kind, a, t, tasks, chunk, limit) {
+  if (kind !== 6) return kmRunTask(kind, a, t, tasks, chunk, limit);
+  cpuPassTask(a, t, chunk, limit);
+  return 0;
+}
 const wt = typeof require === 'function' ? require('node:worker_threads') : process.getBuiltinModule('node:worker_threads');
 const port = wt.workerData.port;
 port.on('message', (job) => {
   kmClaimTasks(job.kind, job.args, new Int32Array(job.control), job.results, job.tasks, job.chunk, job.limit,
-    (e) => port.postMessage(String((e && e.stack) || e)));
+    (e) => port.postMessage(String((e && e.stack) || e)), runTask);
 });
 `;
 
@@ -75,7 +92,7 @@ class NodeKMeansThreads implements KMeansThreadPool {
   constructor(helpers: number, adaptive: boolean) {
     this.helpers = helpers;
     this.adaptive = adaptive;
-    const source = KMEANS_KERNELS.map((f) => f.toString()).join('\n') + DRIVER;
+    const source = [...KMEANS_KERNELS, ...CPU_PASS_KERNELS].map((f) => f.toString()).join('\n') + DRIVER;
     for (let h = 0; h < helpers; h++) {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(source, {
@@ -102,12 +119,12 @@ class NodeKMeansThreads implements KMeansThreadPool {
     if (this.adaptive && performance.now() - this.probedAt > PROBE_MS) this.probe();
     if (this.adaptive && (this.solo > 0 || !this.concurrent)) {
       this.solo--;
-      kmClaimTasks(kind, args, control, results, tasks, chunk, limit, onError);
+      kmClaimTasks(kind, args, control, results, tasks, chunk, limit, onError, runTask);
     } else {
       const job = { kind, args, control: control.buffer, results, tasks, chunk, limit };
       const t0 = performance.now();
       for (const h of this.pool) h.port.postMessage(job);
-      kmClaimTasks(kind, args, control, results, tasks, chunk, limit, onError);
+      kmClaimTasks(kind, args, control, results, tasks, chunk, limit, onError, runTask);
       const t1 = performance.now();
       let last = Date.now();
       let seen = -1;
@@ -120,7 +137,7 @@ class NodeKMeansThreads implements KMeansThreadPool {
         } else if (Date.now() - last > STALL_MS) {
           this.failed = true;
           this.terminate();
-          throw new Error('a k-means worker thread stopped answering');
+          throw new Error('a webgmm helper thread (k-means or EM) stopped answering');
         }
         Atomics.wait(control, 1, done, 1000);
       }
@@ -132,7 +149,7 @@ class NodeKMeansThreads implements KMeansThreadPool {
           const m = receiveMessageOnPort(h.port);
           if (m) message = String(m.message);
         }
-        failure = new Error(`a k-means worker thread failed: ${message}`);
+        failure = new Error(`a webgmm helper thread (k-means or EM) failed: ${message}`);
       }
     }
     if (failure !== null) throw failure;

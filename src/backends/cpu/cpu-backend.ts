@@ -1,17 +1,23 @@
 /**
  * The float64 reference backend: the oracle the GPU path is tested against, the fallback without a
- * GPU adapter, and the CPU side of benchmarks. One fused loop per point: component log-densities
- * via the precision factor, max-shifted log-sum-exp, responsibilities, and the shifted statistics.
+ * GPU adapter, and the CPU side of benchmarks. One fused loop per point (pass-kernels.ts):
+ * component log-densities via the precision factor, max-shifted log-sum-exp, responsibilities,
+ * and the shifted statistics — on the calling thread, or split over helper threads where a
+ * provider is installed (pass-threads.ts).
  */
 import type { Float64Backend, MixtureParams, PassResult } from '../backend.js';
 import { packedSize } from '../backend.js';
 import type { Dataset, Values } from '../../data.js';
 import { createYielder } from '../../util/yield.js';
 import { throwIfAborted } from '../../errors.js';
+import { cpuPassRange, cpuPassSums, cpuPassTask } from './pass-kernels.js';
+import { CPU_PASS_TASK_POINTS, cpuPassThreading } from './pass-threads.js';
+import type { KMeansThreadPool } from '../../train/kmeans-parallel.js';
 
-const LOG_2PI = Math.log(2 * Math.PI);
 /** Points per block between cooperative yields. */
 const BLOCK = 4096;
+/** Tasks per job of a threaded pass, per thread: the calling thread blocks for one job at a time. */
+const TASKS_PER_THREAD = 2;
 
 export class CpuBackend implements Float64Backend {
   readonly kind = 'cpu' as const;
@@ -19,6 +25,8 @@ export class CpuBackend implements Float64Backend {
   readonly d: number;
   private data: Values | null;
   private readonly weights: Float64Array | null;
+  /** The points and weights in shared memory, for helper threads (made on the first threaded pass). */
+  private shared: [Values, Float64Array | null] | null = null;
 
   /** `weights`: optional per-point observation weights (validated by the caller). */
   constructor(dataset: Dataset, weights: Float64Array | null = null) {
@@ -44,133 +52,90 @@ export class CpuBackend implements Float64Backend {
     const { k, d } = params;
     if (d !== this.d) throw new Error(`parameters have dimensionality ${d}, data ${this.d}`);
     const full = params.covarianceType === 'full';
-    const nk = new Float64Array(k);
-    const sums = new Float64Array(k * d);
-    const scatter = new Float64Array(full ? k * packedSize(d) : k * d);
+    const threading = cpuPassThreading(this.n);
+    const acc = threading
+      ? await this.tasks(data, params, withStats, threading.pool, signal)
+      : await this.runningSum(data, params, withStats, signal);
+    const tri = full ? packedSize(d) : d;
+    const nk = acc.slice(2, 2 + k);
+    const sums = acc.slice(2 + k, 2 + k + k * d);
+    const scatter = acc.slice(2 + k + k * d, 2 + k + k * d + k * tri);
+    return { logLikelihood: acc[0]!, zeroLikelihoodPoints: acc[1]!, stats: { nk, sums, scatter } };
+  }
+
+  /** The pass as one running sum over the points, on the calling thread. */
+  private async runningSum(data: Values, params: MixtureParams, withStats: boolean, signal?: AbortSignal): Promise<Float64Array> {
+    const { k, d, logWeights, means, precisions, logDets } = params;
+    const full = params.covarianceType === 'full';
+    const acc = new Float64Array(cpuPassSums(k, d, full));
     const lp = new Float64Array(k);
     const diff = new Float64Array(k * d);
-    const w = this.weights;
     const yieldNow = createYielder(signal);
-    let logLikelihood = 0;
-    let zero = 0;
     for (let start = 0; start < this.n; start += BLOCK) {
       const end = Math.min(this.n, start + BLOCK);
-      for (let n = start; n < end; n++) {
-        const max = full ? logDensitiesFull(data, n * d, params, lp, diff) : logDensitiesDiagonal(data, n * d, params, lp, diff);
-        if (max === -Infinity) {
-          zero++;
-          continue;
-        }
-        const s = expShifted(lp, k, max);
-        const wn = w === null ? 1 : w[n]!;
-        if (wn === 0) continue;
-        logLikelihood += wn * (max + Math.log(s));
-        if (!withStats) continue;
-        // r_nk = w_n exp(log p_nk − max) / s.
-        if (full) accumulateFull(wn / s, lp, diff, k, d, nk, sums, scatter);
-        else accumulateDiagonal(wn / s, lp, diff, k, d, nk, sums, scatter);
+      cpuPassRange(data, this.weights, full, k, d, logWeights, means, precisions, logDets, start, end, withStats, acc, 0, lp, diff);
+      const y = yieldNow();
+      if (y) await y;
+    }
+    return acc;
+  }
+
+  /**
+   * The pass as sums per task of CPU_PASS_TASK_POINTS points, added in task order: on `pool`'s
+   * threads and the calling thread, or on the calling thread alone — the same sums either way.
+   * Jobs of a few tasks per thread, with the event loop let in between.
+   */
+  private async tasks(data: Values, params: MixtureParams, withStats: boolean, pool: KMeansThreadPool | null, signal?: AbortSignal): Promise<Float64Array> {
+    const { k, d } = params;
+    const full = params.covarianceType === 'full';
+    const stride = cpuPassSums(k, d, full);
+    const tasks = Math.ceil(this.n / CPU_PASS_TASK_POINTS);
+    const perJob = pool ? (pool.helpers + 1) * TASKS_PER_THREAD : 1;
+    const shared = pool !== null;
+    const [points, weights] = shared ? this.sharedInputs(data) : [data, this.weights];
+    const copy = (a: Float64Array): Float64Array => {
+      if (!shared) return a;
+      const s = new Float64Array(new SharedArrayBuffer(a.byteLength));
+      s.set(a);
+      return s;
+    };
+    const out = shared ? new Float64Array(new SharedArrayBuffer(perJob * stride * 8)) : new Float64Array(stride);
+    const args: unknown[] = [
+      points, weights, full, k, d, copy(params.logWeights), copy(params.means), copy(params.precisions), copy(params.logDets),
+      withStats, 0, stride, out,
+    ];
+    const acc = new Float64Array(stride);
+    const yieldNow = createYielder(signal);
+    for (let first = 0; first < tasks; first += perJob) {
+      const count = Math.min(perJob, tasks - first);
+      args[10] = first;
+      if (pool) pool.run(6, args, count, CPU_PASS_TASK_POINTS, this.n);
+      else cpuPassTask(args, 0, CPU_PASS_TASK_POINTS, this.n);
+      for (let t = 0; t < count; t++) {
+        for (let i = 0, o = t * stride; i < stride; i++, o++) acc[i] = acc[i]! + out[o]!;
       }
       const y = yieldNow();
       if (y) await y;
     }
-    return { logLikelihood, zeroLikelihoodPoints: zero, stats: { nk, sums, scatter } };
+    return acc;
+  }
+
+  /** The points and weights in shared memory (copied once, on the first threaded pass). */
+  private sharedInputs(data: Values): [Values, Float64Array | null] {
+    if (this.shared === null) {
+      const share = <T extends Values>(a: T): T => {
+        if (typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer) return a;
+        const s = new (a.constructor as { new (b: SharedArrayBuffer): T })(new SharedArrayBuffer(a.byteLength));
+        s.set(a);
+        return s;
+      };
+      this.shared = [share(data), this.weights === null ? null : share(this.weights)];
+    }
+    return this.shared;
   }
 
   dispose(): void {
     this.data = null;
-  }
-}
-
-/**
- * log w_k + log N(x | μ_k, Σ_k) of the point at data[xo…] into lp, and x − μ_k into diff (row k);
- * returns the largest. The Mahalanobis term is ‖P_k (x − μ_k)‖² with P_k lower-triangular.
- */
-function logDensitiesFull(data: Values, xo: number, params: MixtureParams, lp: Float64Array, diff: Float64Array): number {
-  const { k, d, logWeights, means, precisions, logDets } = params;
-  const constTerm = d * LOG_2PI;
-  let max = -Infinity;
-  for (let c = 0; c < k; c++) {
-    const mo = c * d;
-    for (let j = 0; j < d; j++) diff[mo + j] = data[xo + j]! - means[mo + j]!;
-    const po = c * d * d;
-    let m = 0;
-    for (let r = 0; r < d; r++) {
-      const ro = po + r * d;
-      let y = 0;
-      for (let j = 0; j <= r; j++) y += precisions[ro + j]! * diff[mo + j]!;
-      m += y * y;
-    }
-    const v = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m);
-    lp[c] = v;
-    if (v > max) max = v;
-  }
-  return max;
-}
-
-/** As logDensitiesFull, with `precisions` holding 1/σ² per dimension. */
-function logDensitiesDiagonal(data: Values, xo: number, params: MixtureParams, lp: Float64Array, diff: Float64Array): number {
-  const { k, d, logWeights, means, precisions, logDets } = params;
-  const constTerm = d * LOG_2PI;
-  let max = -Infinity;
-  for (let c = 0; c < k; c++) {
-    const mo = c * d;
-    let m = 0;
-    for (let j = 0; j < d; j++) {
-      const t = data[xo + j]! - means[mo + j]!;
-      diff[mo + j] = t;
-      m += t * t * precisions[mo + j]!;
-    }
-    const v = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m);
-    lp[c] = v;
-    if (v > max) max = v;
-  }
-  return max;
-}
-
-/** Replaces lp[c] by exp(lp[c] − max) — one exp per component serves the sum and r_nk — and returns their sum. */
-function expShifted(lp: Float64Array, k: number, max: number): number {
-  let s = 0;
-  for (let c = 0; c < k; c++) s += lp[c] = Math.exp(lp[c]! - max);
-  return s;
-}
-
-/** N_k += r, s_k += r·diff, S_k += r·diff·diffᵀ (packed upper triangle), with r = scale·lp[c]. */
-function accumulateFull(
-  scale: number, lp: Float64Array, diff: Float64Array, k: number, d: number,
-  nk: Float64Array, sums: Float64Array, scatter: Float64Array,
-): void {
-  const tri = packedSize(d);
-  for (let c = 0; c < k; c++) {
-    const r = scale * lp[c]!;
-    if (r === 0) continue;
-    nk[c] = nk[c]! + r;
-    const mo = c * d;
-    let so = c * tri;
-    for (let i = 0; i < d; i++) {
-      const ri = r * diff[mo + i]!;
-      sums[mo + i] = sums[mo + i]! + ri;
-      for (let j = i; j < d; j++) {
-        scatter[so] = scatter[so]! + ri * diff[mo + j]!;
-        so++;
-      }
-    }
-  }
-}
-
-/** As accumulateFull, for the diagonal of S_k only. */
-function accumulateDiagonal(
-  scale: number, lp: Float64Array, diff: Float64Array, k: number, d: number,
-  nk: Float64Array, sums: Float64Array, scatter: Float64Array,
-): void {
-  for (let c = 0; c < k; c++) {
-    const r = scale * lp[c]!;
-    if (r === 0) continue;
-    nk[c] = nk[c]! + r;
-    const mo = c * d;
-    for (let j = 0; j < d; j++) {
-      const t = r * diff[mo + j]!;
-      sums[mo + j] = sums[mo + j]! + t;
-      scatter[mo + j] = scatter[mo + j]! + t * diff[mo + j]!;
-    }
+    this.shared = null;
   }
 }
