@@ -26,7 +26,7 @@ import { train } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
 
 if (process.argv.includes('--help')) {
-  console.log('usage: node --import tsx bench/latency.ts [--reps 100] [--quick]');
+  console.log('usage: node --import tsx bench/latency.ts [--reps 100] [--quick] [--sweep]');
   process.exit(0);
 }
 const repsAt = process.argv.indexOf('--reps');

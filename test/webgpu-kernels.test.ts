@@ -14,7 +14,7 @@ import { Rng } from '../src/util/rng.js';
 import { relErr, maxRelErr } from './helpers.js';
 import { GPU_AVAILABLE } from './gpu.js';
 import { acquireGpu } from '../src/backends/webgpu/device.js';
-import { HARDWARE_GEOMETRY, SOFTWARE_GEOMETRY, WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
+import { HARDWARE_GEOMETRY, SOFTWARE_GEOMETRY, WebGpuBackend, type DispatchGeometry } from '../src/backends/webgpu/webgpu-backend.js';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { mixtureParams } from '../src/train/em.js';
 import { packedSize, type PassResult } from '../src/backends/backend.js';
@@ -108,7 +108,7 @@ function moments(r: PassResult, params: { means: Float64Array }, k: number, d: n
   return { mean, cov };
 }
 
-const PASS_CASES: [string, { n: number; d: number; k: number; diagonal: boolean; weights?: boolean; outliers?: boolean; maxChunkPoints?: number }][] = [
+const PASS_CASES: [string, { n: number; d: number; k: number; diagonal: boolean; weights?: boolean; outliers?: boolean; maxChunkPoints?: number; geometry?: DispatchGeometry }][] = [
   ['D = 8 full, K = 8', { n: 3001, d: 8, k: 8, diagonal: false }],
   ['D = 3 diagonal, K = 5, weights, chunks of 700', { n: 2999, d: 3, k: 5, diagonal: true, weights: true, maxChunkPoints: 700 }],
   ['D = 6 full, K = 4, far outliers (every density underflows)', { n: 2000, d: 6, k: 4, diagonal: false, outliers: true }],
@@ -150,8 +150,13 @@ const PASS_CASES: [string, { n: number; d: number; k: number; diagonal: boolean;
   ['D = 52 diagonal, K = 3, n = 7, chunks of 5 points', { n: 7, d: 52, k: 3, diagonal: true, maxChunkPoints: 5 }],
   ['D = 48 diagonal, K = 33, weights, chunks of 600', { n: 1801, d: 48, k: 33, diagonal: true, weights: true, maxChunkPoints: 600 }],
   // Under a GPU's geometry, more statistics partials than the reduction's 64 lanes per output
-  // (157 point ranges: lanes add two or three each before the tree).
+  // (313 point ranges: lanes add four or five each before the tree).
   ['D = 4 full, K = 6, weights, n = 20 001', { n: 20001, d: 4, k: 6, diagonal: false, weights: true }],
+  // A geometry whose caps bind at small n (tests' own): 70 point ranges (chunks of 7777: 128
+  // points each, the last 9 empty; 20 001 points whole: 288 each), three E-step workgroups that
+  // walk their points in a grid-stride loop, and a reduction whose lanes add one or two partials.
+  ['D = 13 full, K = 5, chunks of 7777, capped geometry', { n: 20003, d: 13, k: 5, diagonal: false, maxChunkPoints: 7777, geometry: { statsPointsPerGroup: 32, maxStatsGroups: 70, estepIterations: 1, maxEstepGroups: 3, wideReduce: true } }],
+  ['D = 6 diagonal, K = 9, weights, capped geometry', { n: 20001, d: 6, k: 9, diagonal: true, weights: true, geometry: { statsPointsPerGroup: 32, maxStatsGroups: 70, estepIterations: 1, maxEstepGroups: 3, wideReduce: true } }],
 ];
 
 describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU', () => {
@@ -175,7 +180,7 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU',
     // the pair without subgroup operations (as on a device without them); then all three with the
     // dispatch geometry of the other kind of adapter (a GPU's many short point ranges on
     // lavapipe, and the reverse).
-    const otherGeometry = handle.hostMemory ? HARDWARE_GEOMETRY : SOFTWARE_GEOMETRY;
+    const otherGeometry = c.geometry ?? (handle.hostMemory ? HARDWARE_GEOMETRY : SOFTWARE_GEOMETRY);
     const variants = [{}, { fused: false }, { subgroups: false }];
     for (const variant of [...variants, ...variants.map((v) => ({ ...v, geometry: otherGeometry }))]) {
       const backend = await WebGpuBackend.create(handle, ds, weights, {
@@ -298,9 +303,11 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU statistics: compensated totals', () => {
   // The statistics kernels add plain float32 sums over blocks of 32 (fused diagonal: 64) points
   // into Kahan-compensated totals, and reduce.wgsl adds the workgroups' totals the same way. On
   // lavapipe the compiler once folded the compensation (u − t) − y to 0, so every total was a plain
-  // float32 sum: on 1e6 points of a few repeated values (~120 blocks per workgroup, 256 workgroups)
-  // N_k, the means and the covariances were off by 2–7e-6, 0.6–1.6e-6 (of σ) and 2.8–7.2e-6 (of
-  // σ_a σ_b), on every path; with the compensation in force ≤ 1.3e-7, 1.2e-7 and 3.5e-7.
+  // float32 sum: on 1e6 points of a few repeated values (lavapipe's geometry: ~120 blocks per
+  // workgroup, 256 workgroups) N_k, the means and the covariances were off by 2–7e-6, 0.6–1.6e-6
+  // (of σ) and 2.8–7.2e-6 (of σ_a σ_b), on every path; with the compensation in force ≤ 1.3e-7,
+  // 1.2e-7 and 3.5e-7. Each path runs under the other adapter class's geometry too (a GPU's: 4096
+  // ranges of 8 blocks, partials summed by reduce.wgsl's `wide`).
   const n = 1_000_000, d = 2;
   const data = new Float64Array(n * d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) data[i * d + j] = [0.1, 0.7, 1.3][(i * 7 + j) % 3]! + (i % 2) * 0.5;
@@ -315,14 +322,16 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU statistics: compensated totals', () => {
     const per = diagonal ? d : packedSize(d);
     const handle = (await acquireGpu())!;
     const kernels: string[] = [];
-    for (const variant of [{}, { fused: false }, { subgroups: false }]) {
+    const otherGeometry = handle.hostMemory ? HARDWARE_GEOMETRY : SOFTWARE_GEOMETRY;
+    const variants = [{}, { fused: false }, { subgroups: false }];
+    for (const variant of [...variants, ...variants.map((v) => ({ ...v, geometry: otherGeometry }))]) {
       const backend = await WebGpuBackend.create(handle, ds, null, { k, covarianceType: diagonal ? 'diagonal' : 'full', ...variant });
       try {
         backend.profile = {};
         const r = await backend.pass(params);
         const kernelsRun = Object.keys(backend.profile).join('+');
         kernels.push(kernelsRun);
-        const path = `${kernelsRun}${'subgroups' in variant ? ', no subgroups' : ''}`;
+        const path = `${kernelsRun}${'subgroups' in variant ? ', no subgroups' : ''}${'geometry' in variant ? ", the other adapter's geometry" : ''}`;
         const got = moments(r, params, k, d, diagonal);
         for (let j = 0; j < k; j++) {
           // σ_a² of component j (the float64 covariance's diagonal), the scale of its moments' errors.
@@ -345,6 +354,21 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU statistics: compensated totals', () => {
       }
     }
     const fused = handle.subgroupMinSize > 0;
-    expect(kernels).toEqual([fused ? 'fused+reduce' : 'estep+stats+reduce', 'estep+stats+reduce', 'estep+stats+reduce']);
+    const paths = [fused ? 'fused+reduce' : 'estep+stats+reduce', 'estep+stats+reduce', 'estep+stats+reduce'];
+    expect(kernels).toEqual([...paths, ...paths]);
+  });
+});
+
+describe.skipIf(!GPU_AVAILABLE)('WebGPU dispatch geometry overrides', () => {
+  it('are checked: counts from 1 to 65535 (a dispatch dimension), wideReduce a boolean', async () => {
+    const handle = (await acquireGpu())!;
+    const ds = { data: new Float64Array(40).map((_, i) => i % 7), n: 20, d: 2 };
+    for (const geometry of [{ maxStatsGroups: 0 }, { statsPointsPerGroup: 1.5 }, { maxEstepGroups: 65536 }, { wideReduce: 1 as unknown as boolean }]) {
+      await expect(WebGpuBackend.create(handle, ds, null, { k: 2, covarianceType: 'full', geometry })).rejects.toThrow(/geometry\.\w+ must be/);
+    }
+    // An explicit undefined keeps the adapter's value.
+    const backend = await WebGpuBackend.create(handle, ds, null, { k: 2, covarianceType: 'full', geometry: { maxStatsGroups: undefined as unknown as number } });
+    expect(backend.geometry).toEqual(handle.hostMemory ? SOFTWARE_GEOMETRY : HARDWARE_GEOMETRY);
+    backend.dispose();
   });
 });

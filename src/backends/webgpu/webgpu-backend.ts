@@ -80,17 +80,18 @@ export interface DispatchGeometry {
  * every invocation's private state in memory) and it has only the host's cores to fill. Fixed, not
  * tuned to the machine, so that results do not depend on it.
  */
-export const SOFTWARE_GEOMETRY: DispatchGeometry = { statsPointsPerGroup: 2048, maxStatsGroups: 256, estepIterations: 8, maxEstepGroups: 4096, wideReduce: false };
+export const SOFTWARE_GEOMETRY: Readonly<DispatchGeometry> = Object.freeze({ statsPointsPerGroup: 2048, maxStatsGroups: 256, estepIterations: 8, maxEstepGroups: 4096, wideReduce: false });
 /**
  * A GPU wants thousands of short workgroups in flight, and their partials summed by as many lanes.
  * With the software geometry a fused workgroup (8–32 lanes) walked at least 2048 points alone: on
  * an H200 a pass over 2000 × 8 points took 3.7 ms, 1M × 8 (K = 8, full) 7.4 ms. Chosen from
  * `bench/latency.ts --sweep` there (points per range 32–256 × ranges 1024–16384, round robin):
  * 0.36 and 1.9 ms, and 1.0 ms for 1M × 8 diagonal (4.3), 0.51 for 100k × 32 K = 16 diagonal
- * (4.2) and 1.8 for full (3.9): within 10% of the sweep's best on each case but the smallest
- * (0.31 ms with 32 points per range, which cost more on the others).
+ * (4.2) and 1.8 for full (3.9) — warm, round robin: within 10% of the sweep's best on each case
+ * but the smallest (0.31 ms with 32 points per range, which cost up to 25% more on two others).
+ * Frozen, as SOFTWARE_GEOMETRY: overrides go through WebGpuBackendOptions.geometry.
  */
-export const HARDWARE_GEOMETRY: DispatchGeometry = { statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 1, maxEstepGroups: 4096, wideReduce: true };
+export const HARDWARE_GEOMETRY: Readonly<DispatchGeometry> = Object.freeze({ statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 1, maxEstepGroups: 4096, wideReduce: true });
 /** Point ranges of the statistics kernels are multiples of this (BLOCK in stats-*.wgsl). */
 const STATS_BLOCK = 32;
 
@@ -360,7 +361,15 @@ export class WebGpuBackend implements EStepBackend {
     this.unit = new Float64Array(ds.d).fill(1);
     this.reference = new CpuBackend(ds, weights);
     this.referencePassCost = handle.hostMemory ? SOFTWARE_REFERENCE_COST : HARDWARE_REFERENCE_COST;
-    this.geometry = { ...(handle.hostMemory ? SOFTWARE_GEOMETRY : HARDWARE_GEOMETRY), ...options.geometry };
+    this.geometry = { ...(handle.hostMemory ? SOFTWARE_GEOMETRY : HARDWARE_GEOMETRY) };
+    for (const [key, value] of Object.entries(options.geometry ?? {})) {
+      if (value === undefined) continue;
+      const count = key !== 'wideReduce';
+      if (count ? !(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535) : typeof value !== 'boolean') {
+        throw new RangeError(`geometry.${key} must be ${count ? 'an integer from 1 to 65535' : 'a boolean'}, got ${String(value)}`);
+      }
+      (this.geometry as unknown as Record<string, unknown>)[key] = value;
+    }
   }
 
   /**
