@@ -31,10 +31,10 @@ export function useKMeansThreads(enabled = true): void {
  * the same for any number of threads — also when the cores are busy and the blocks run on the
  * calling thread alone — but it differs in the last bits from a run without threads (one running
  * sum), which is why it is opt-in: `covarianceConstraint: 'mlpack'` stays bit-for-bit what it
- * was. The points are copied into shared memory once per training (a second copy of the data).
- * It applies to training on this thread: `trainInWorker`'s worker does not inherit it.
- * Measured on 2 cores (bench/cpu-threads.ts): 1.77× faster iterations on 200k × 8, K = 8 full,
- * 2.0× on 50k × 32, K = 16 full, 1.23× diagonal (bound by memory traffic).
+ * was. Each CPU backend copies the points into shared memory on its first threaded pass (a second
+ * copy of the data). It applies to training on this thread: `trainInWorker`'s worker does not
+ * inherit it. Measured on 2 cores (bench/cpu-threads.ts): 1.85× faster iterations on 200k × 8,
+ * K = 8 full, 1.82× diagonal, 1.91× on 50k × 32, K = 16 full.
  */
 export function useEmThreads(enabled = true): void {
   setCpuPassThreadProvider(enabled ? nodeKMeansThreads : null);

@@ -5,6 +5,7 @@
 // tests hold it to the fixtures).
 import { describe, it, expect, afterAll } from 'vitest';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import { cpuPassTask } from '../src/backends/cpu/pass-kernels.js';
 import { setCpuPassThreadProvider, CPU_PASS_TASK_POINTS } from '../src/backends/cpu/pass-threads.js';
 import { createKMeansThreadPool } from '../src/worker/kmeans-threads.js';
 import { GaussianMixture } from '../src/model/gaussian-mixture.js';
@@ -69,6 +70,28 @@ describe('CPU backend passes on helper threads', () => {
     expect(same(t, running)).toBe(false);
   });
 
+  it('jobs of one task per thread, one task while the pool says its helpers would not run: the same sums', async () => {
+    const n = 6 * CPU_PASS_TASK_POINTS + 5;
+    const { data, params } = problem(n, 3, 4, 'full', 5);
+    setCpuPassThreadProvider(() => null, { minPoints: 0 });
+    const alone = await new CpuBackend({ data, n, d: 3 }).pass(params);
+    // A pool of 7 helpers that runs every job on the calling thread, as an adaptive pool does
+    // while its helpers sit out; it reports itself unavailable for the first three jobs.
+    const jobs: number[] = [];
+    const stub = {
+      helpers: 7,
+      available: () => jobs.length >= 3,
+      run(_kind: number, args: unknown[], tasks: number, chunk: number, limit: number): number {
+        jobs.push(tasks);
+        for (let t = 0; t < tasks; t++) cpuPassTask(args, t, chunk, limit);
+        return 0;
+      },
+    };
+    setCpuPassThreadProvider(() => stub, { minPoints: 0 });
+    expect(same(await new CpuBackend({ data, n, d: 3 }).pass(params), alone)).toBe(true);
+    expect(jobs).toEqual([1, 1, 1, 4]);
+  });
+
   it('below the size threshold a pass stays the running sum, provider or not', async () => {
     const n = 5000;
     const { data, params } = problem(n, 3, 2, 'full', 3);
@@ -89,6 +112,9 @@ describe('CPU backend passes on helper threads', () => {
     useEmThreads(false);
     const c = await train({ data, rows: n, cols: 4 }, options);
     expect(a.logLikelihood).toBe(b.logLikelihood);
+    // The helpers did take tasks, here and in the cases above (a dead helper would leave every
+    // task to the calling thread, and every comparison would hold all the same).
+    for (const pool of pools) expect(pool.tasksByHelpers).toBeGreaterThan(0);
     expect(Array.from(a.model.means)).toEqual(Array.from(b.model.means));
     expect(Array.from(a.model.covariances)).toEqual(Array.from(b.model.covariances));
     // Without threads, the same fit to rounding.

@@ -36,20 +36,20 @@ const MAX_WAIT_SHARE = 0.3;
 const SOLO_JOBS = 24;
 /**
  * Every PROBE_MS the pool checks that its threads really run at the same time: a fixed piece of
- * arithmetic (PROBE_STEPS steps, about a millisecond) on the calling thread alone, then one
- * piece per thread at once. When the second takes more than PROBE_SLOWDOWN times the first, the
+ * arithmetic (PROBE_STEPS steps, about 4 ms here) on the calling thread alone, then one piece per
+ * thread at once. When a thread's piece takes more than PROBE_SLOWDOWN times the first, the
  * cores are busy with other work (the threads would only take turns) and the jobs until the next
  * probe run on the calling thread alone.
  */
 const PROBE_MS = 250;
 const PROBE_STEPS = 500_000;
 const PROBE_SLOWDOWN = 1.3;
-const PROBE_TRIES = 3;
 
 /**
  * The kernels a job of `kind` runs: k-means' (kmRunTask) and, as kind 6, a range of the CPU
  * backend's EM pass (backends/cpu/pass-kernels.ts). The workers get the same dispatcher as
- * source text in DRIVER.
+ * source text in DRIVER, which names the kernels by their functions' own names (a minifying
+ * bundler renames them in their source text too).
  */
 function runTask(kind: number, a: unknown[], t: number, tasks: number, chunk: number, limit: number): number {
   if (kind !== 6) return kmRunTask(kind, a, t, tasks, chunk, limit);
@@ -59,14 +59,14 @@ function runTask(kind: number, a: unknown[], t: number, tasks: number, chunk: nu
 
 const DRIVER = `
 function runTask(kind, a, t, tasks, chunk, limit) {
-  if (kind !== 6) return kmRunTask(kind, a, t, tasks, chunk, limit);
-  cpuPassTask(a, t, chunk, limit);
+  if (kind !== 6) return ${kmRunTask.name}(kind, a, t, tasks, chunk, limit);
+  ${cpuPassTask.name}(a, t, chunk, limit);
   return 0;
 }
 const wt = typeof require === 'function' ? require('node:worker_threads') : process.getBuiltinModule('node:worker_threads');
 const port = wt.workerData.port;
 port.on('message', (job) => {
-  kmClaimTasks(job.kind, job.args, new Int32Array(job.control), job.results, job.tasks, job.chunk, job.limit,
+  ${kmClaimTasks.name}(job.kind, job.args, new Int32Array(job.control), job.results, job.tasks, job.chunk, job.limit,
     (e) => port.postMessage(String((e && e.stack) || e)), runTask);
 });
 `;
@@ -81,6 +81,8 @@ class NodeKMeansThreads implements KMeansThreadPool {
   private readonly pool: Helper[] = [];
   /** Set when a helper failed or exited: the provider stops handing this pool out. */
   failed = false;
+  /** Tasks the helpers ran, over the pool's life (tests check that they did run). */
+  tasksByHelpers = 0;
   /** Jobs still to run on the calling thread alone (see MAX_WAIT_SHARE). */
   private solo = 0;
   /** When the last probe ran (performance.now()), and whether it found the threads concurrent. */
@@ -125,7 +127,7 @@ class NodeKMeansThreads implements KMeansThreadPool {
       const job = { kind, args, control: control.buffer, results, tasks, chunk, limit };
       const t0 = performance.now();
       for (const h of this.pool) h.port.postMessage(job);
-      kmClaimTasks(kind, args, control, results, tasks, chunk, limit, onError, runTask);
+      const mine = kmClaimTasks(kind, args, control, results, tasks, chunk, limit, onError, runTask);
       const t1 = performance.now();
       let last = Date.now();
       let seen = -1;
@@ -143,6 +145,7 @@ class NodeKMeansThreads implements KMeansThreadPool {
         Atomics.wait(control, 1, done, 1000);
       }
       const t2 = performance.now();
+      this.tasksByHelpers += tasks - mine;
       if (t2 - t1 > MAX_WAIT_SHARE * (t2 - t0) && t2 - t0 > 1) this.solo = SOLO_JOBS;
       if (Atomics.load(control, 2) !== 0 && failure === null) {
         let message = 'unknown error';
@@ -162,32 +165,32 @@ class NodeKMeansThreads implements KMeansThreadPool {
   available(): boolean {
     if (!this.adaptive) return true;
     if (performance.now() - this.probedAt > PROBE_MS) this.probe();
-    return this.concurrent;
+    return this.concurrent && this.solo <= 0;
   }
 
   /**
-   * Times the probe alone and on every thread at once (see PROBE_MS), up to PROBE_TRIES times
-   * until the threads show that they run together: noise (another thread of the process, a
-   * helper's late wake-up) only ever makes a try slower, and one slow try on 2 cores said "not
-   * concurrent" for a quarter of the passes where the helpers halved each pass's time.
+   * Times the probe on the calling thread alone, then one piece per thread at once, each piece
+   * timed by the thread that runs it (see PROBE_MS): a helper that wakes late does not count
+   * against the threads, one that shares a core does. A slow piece is tried once more before the
+   * helpers sit out: on 2 cores one try in five or so met a few milliseconds of the process's own
+   * background work (the JIT compiler, the garbage collector), which a machine whose cores are
+   * busy with other work does not stop doing by the second try.
    */
   private probe(): void {
     this.concurrent = false;
-    for (let i = 0; i < PROBE_TRIES && !this.concurrent; i++) {
+    for (let i = 0; i < 2 && !this.concurrent; i++) {
       const args = [PROBE_STEPS];
-      const alone = new Int32Array(3);
-      const t0 = performance.now();
-      kmClaimTasks(5, args, alone, new Float64Array(1), 1, 1, 1, () => {});
-      const t1 = performance.now();
+      const alone = new Float64Array(1);
+      kmClaimTasks(5, args, new Int32Array(3), alone, 1, 1, 1, () => {});
       const tasks = this.helpers + 1;
       const control = new Int32Array(new SharedArrayBuffer(12));
       const job = { kind: 5, args, control: control.buffer, results: new Float64Array(new SharedArrayBuffer(tasks * 8)), tasks, chunk: 1, limit: tasks };
+      const t1 = performance.now();
       for (const h of this.pool) h.port.postMessage(job);
       kmClaimTasks(5, args, control, job.results, tasks, 1, tasks, () => {});
       // A helper that holds its piece for long is as good as absent: stop waiting after a second.
       for (let v = Atomics.load(control, 1); v < tasks && performance.now() - t1 < 1000; v = Atomics.load(control, 1)) Atomics.wait(control, 1, v, 100);
-      const t2 = performance.now();
-      this.concurrent = Atomics.load(control, 1) >= tasks && t2 - t1 <= PROBE_SLOWDOWN * (t1 - t0);
+      this.concurrent = Atomics.load(control, 1) >= tasks && Math.max(...job.results) <= PROBE_SLOWDOWN * alone[0]!;
     }
     this.probedAt = performance.now();
   }
@@ -227,7 +230,7 @@ export function nodeKMeansThreads(): KMeansThreadPool | null {
  * results are the same whatever the count. `adaptive: false` keeps the helpers in every job even
  * when the machine's cores are busy (the provider's pool falls back on the calling thread then).
  */
-export function createKMeansThreadPool(helpers: number, options: { adaptive?: boolean } = {}): KMeansThreadPool & { terminate(): void } {
+export function createKMeansThreadPool(helpers: number, options: { adaptive?: boolean } = {}): KMeansThreadPool & { terminate(): void; readonly tasksByHelpers: number } {
   if (!Number.isInteger(helpers) || helpers < 1) throw new RangeError(`helpers must be an integer ≥ 1, got ${helpers}`);
   return new NodeKMeansThreads(helpers, options.adaptive ?? true);
 }

@@ -16,8 +16,6 @@ import type { KMeansThreadPool } from '../../train/kmeans-parallel.js';
 
 /** Points per block between cooperative yields. */
 const BLOCK = 4096;
-/** Tasks per job of a threaded pass, per thread: the calling thread blocks for one job at a time. */
-const TASKS_PER_THREAD = 2;
 
 export class CpuBackend implements Float64Backend {
   readonly kind = 'cpu' as const;
@@ -83,14 +81,16 @@ export class CpuBackend implements Float64Backend {
   /**
    * The pass as sums per task of CPU_PASS_TASK_POINTS points, added in task order: on `pool`'s
    * threads and the calling thread, or on the calling thread alone — the same sums either way.
-   * Jobs of a few tasks per thread, with the event loop let in between.
+   * Jobs of one task per thread — one task while the pool says its helpers would not run now
+   * (it runs such jobs on the calling thread alone) — with the event loop let in between: the
+   * calling thread blocks for about one task's time at a time.
    */
   private async tasks(data: Values, params: MixtureParams, withStats: boolean, pool: KMeansThreadPool | null, signal?: AbortSignal): Promise<Float64Array> {
     const { k, d } = params;
     const full = params.covarianceType === 'full';
     const stride = cpuPassSums(k, d, full);
     const tasks = Math.ceil(this.n / CPU_PASS_TASK_POINTS);
-    const perJob = pool ? (pool.helpers + 1) * TASKS_PER_THREAD : 1;
+    const threads = pool ? pool.helpers + 1 : 1;
     const shared = pool !== null;
     const [points, weights] = shared ? this.sharedInputs(data) : [data, this.weights];
     const copy = (a: Float64Array): Float64Array => {
@@ -99,15 +99,15 @@ export class CpuBackend implements Float64Backend {
       s.set(a);
       return s;
     };
-    const out = shared ? new Float64Array(new SharedArrayBuffer(perJob * stride * 8)) : new Float64Array(stride);
+    const out = shared ? new Float64Array(new SharedArrayBuffer(threads * stride * 8)) : new Float64Array(stride);
     const args: unknown[] = [
       points, weights, full, k, d, copy(params.logWeights), copy(params.means), copy(params.precisions), copy(params.logDets),
       withStats, 0, stride, out,
     ];
     const acc = new Float64Array(stride);
     const yieldNow = createYielder(signal);
-    for (let first = 0; first < tasks; first += perJob) {
-      const count = Math.min(perJob, tasks - first);
+    for (let first = 0, count = 0; first < tasks; first += count) {
+      count = Math.min(pool && (pool.available?.() ?? true) ? threads : 1, tasks - first);
       args[10] = first;
       if (pool) pool.run(6, args, count, CPU_PASS_TASK_POINTS, this.n);
       else cpuPassTask(args, 0, CPU_PASS_TASK_POINTS, this.n);

@@ -31,11 +31,12 @@ export function setCpuPassThreadProvider(p: KMeansThreadProvider | null, thresho
 
 /**
  * How a pass over n points runs: null for one running sum on the calling thread; otherwise per
- * task, on `pool` where one is free now (null: the same tasks on the calling thread).
+ * task, on `pool` (null where none can be had: the same tasks on the calling thread). Whether
+ * the pool's helpers join is asked job by job (KMeansThreadPool.available).
  */
 export function cpuPassThreading(n: number): { pool: KMeansThreadPool | null } | null {
   if (provider === null || n < minPoints) return null;
-  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return null;
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return { pool: null };
   const pool = provider();
-  return { pool: pool !== null && pool.helpers > 0 && (pool.available === undefined || pool.available()) ? pool : null };
+  return { pool: pool !== null && pool.helpers > 0 ? pool : null };
 }
