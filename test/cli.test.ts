@@ -176,6 +176,37 @@ describe('webgmm train', () => {
     expect(relErr(ll(r.stderr), ll(cpu.stderr))).toBeLessThan(1e-5);
   });
 
+  it('--threads: the model the library trains with useEmThreads and useKMeansThreads; without, the same fit to rounding', async () => {
+    const rng = new Rng(8);
+    const n = 40000;
+    const rows: string[] = [];
+    const values = new Float64Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < 3; j++) values[i * 3 + j] = Number(((i % 3) * 4 + rng.nextNormal() * (1 + j * 0.3)).toFixed(6));
+      rows.push(Array.from(values.subarray(i * 3, i * 3 + 3)).join(','));
+    }
+    const csv = file('threads.csv', rows.join('\n') + '\n');
+    const args = ['train', '-i', csv, '-g', '3', '-s', '4', '-n', '15', '--backend', 'cpu'];
+    const threaded = webgmm(...args, '--threads', '-M', 'threads.json');
+    const plain = webgmm(...args, '-M', 'plain.json');
+    expect(threaded.code, threaded.stderr).toBe(0);
+    expect(plain.code, plain.stderr).toBe(0);
+    const { useEmThreads, useKMeansThreads, train: trainNode } = await import('../src/node.js');
+    useKMeansThreads();
+    useEmThreads();
+    try {
+      const expected = await trainNode({ data: values, rows: n, cols: 3 }, { gaussians: 3, seed: 4, maxIterations: 15, backend: 'cpu' });
+      expect(modelOf(join(dir, 'threads.json')).toJSON()).toEqual(expected.model.toJSON());
+    } finally {
+      useEmThreads(false);
+      useKMeansThreads(false);
+    }
+    const a = modelOf(join(dir, 'threads.json')).toJSON();
+    const b = modelOf(join(dir, 'plain.json')).toJSON();
+    expect(a).not.toEqual(b);
+    expect(maxRelErr(a.means.flat(), b.means.flat())).toBeLessThan(1e-9);
+  });
+
   it('reproduces mlpack\'s EM from its initial model through the CLI', () => {
     const trace = readTrace('overlap_N6000_D4_K4');
     const start = file('start.json', JSON.stringify({ format: 'webgmm.GaussianMixture', version: 1, ...trace.initialModel }));

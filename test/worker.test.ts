@@ -2,7 +2,7 @@
 // streamed, errors rebuilt as webgmm's classes, abort stops the worker. Uses the built package
 // (dist/), because the worker script is the compiled one a user would run.
 import { describe, it, expect } from 'vitest';
-import { trainInWorker, train, InvalidArgumentError, InvalidDataError, type IterationInfo } from '../dist/node.js';
+import { trainInWorker, train, useEmThreads, useKMeansThreads, InvalidArgumentError, InvalidDataError, type IterationInfo } from '../dist/node.js';
 import { GPU_AVAILABLE } from './gpu.js';
 import { Rng } from '../src/util/rng.js';
 import { deserializeError, serializeError } from '../dist/worker/protocol.js';
@@ -62,6 +62,30 @@ describe('trainInWorker (worker_threads)', () => {
     });
     expect(w.backend).toBe('cpu');
     expect(weighted).toEqual({});
+  });
+
+  it('passes useEmThreads and useKMeansThreads on to its worker: the model train() gives here with them', async () => {
+    // Large enough for threaded passes (32 768 points) and k-means on helpers.
+    const rng = new Rng(5);
+    const n = 40000;
+    const data = new Float64Array(n * 3);
+    for (let i = 0; i < n * 3; i++) data[i] = (Math.floor(i / 3) % 3) * 4 + rng.nextNormal() * (1 + (i % 3) * 0.3);
+    const points = { data, rows: n, cols: 3 };
+    const opts = { gaussians: 3, seed: 2, maxIterations: 12, backend: 'cpu' as const };
+    useKMeansThreads();
+    useEmThreads();
+    try {
+      const here = await train(points, opts);
+      const there = await trainInWorker(points, opts);
+      expect(there.logLikelihood).toBe(here.logLikelihood);
+      expect(Array.from(there.model.covariances)).toEqual(Array.from(here.model.covariances));
+    } finally {
+      useEmThreads(false);
+      useKMeansThreads(false);
+    }
+    // Without them the worker sums each pass in one running sum: the same fit, other last bits.
+    const plain = await trainInWorker(points, opts);
+    expect(plain.logLikelihood).toBe((await train(points, opts)).logLikelihood);
   });
 
   it('a small problem under \'auto\' starts no device in the worker, and the iteration model is built when read', async () => {

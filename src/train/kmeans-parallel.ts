@@ -59,6 +59,11 @@ export function setKMeansThreadProvider(
   minPoints = thresholds.minPoints ?? KMEANS_PARALLEL_MIN_POINTS;
 }
 
+/** Whether a provider is installed (a Node training worker installs one too when this says so). */
+export function kmeansThreadsInstalled(): boolean {
+  return provider !== null;
+}
+
 /** The pool to use for a problem of this size, or null to stay on the calling thread. */
 export function kmeansThreadsFor(n: number, d: number, k: number): KMeansThreadPool | null {
   if (provider === null || n < minPoints || n * d * Math.max(k, 8) < minWork) return null;

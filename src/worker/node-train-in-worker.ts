@@ -8,12 +8,16 @@ import { InvalidArgumentError } from '../errors.js';
 import type { TrainResult } from '../train/train.js';
 import type { FromWorker } from './protocol.js';
 import { runInWorker, type TrainInWorkerOptions, type WorkerChannel } from './train-in-worker.js';
+import { cpuPassThreadsInstalled } from '../backends/cpu/pass-threads.js';
+import { kmeansThreadsInstalled } from '../train/kmeans-parallel.js';
 
 /** Node options: as in browsers, but the worker is a `worker_threads` one. */
 export type NodeTrainInWorkerOptions = Omit<TrainInWorkerOptions, 'createWorker'>;
 
 /**
  * Trains in a `worker_threads` worker and resolves with the same {@link TrainResult} as `train()`.
+ * The worker uses helper threads for k-means and for the CPU backend's EM where this thread does
+ * (`useKMeansThreads()`, `useEmThreads()`), so the result is the one `train()` gives here.
  *
  * @example
  * import { trainInWorker } from 'webgmm/node';
@@ -47,7 +51,9 @@ export function startTrainingWorker(
   const result = runInWorker(
     () => {
       started = true;
-      const worker = new Worker(new URL('./node-worker-entry.js', import.meta.url));
+      const worker = new Worker(new URL('./node-worker-entry.js', import.meta.url), {
+        workerData: { kmeansThreads: kmeansThreadsInstalled(), emThreads: cpuPassThreadsInstalled() },
+      });
       worker.once('exit', onExit);
       return nodeChannel(worker);
     },

@@ -29,6 +29,11 @@ export function setCpuPassThreadProvider(p: KMeansThreadProvider | null, thresho
   minPoints = thresholds.minPoints ?? CPU_PASS_THREADED_MIN_POINTS;
 }
 
+/** Whether a provider is installed (a Node training worker installs one too when this says so). */
+export function cpuPassThreadsInstalled(): boolean {
+  return provider !== null;
+}
+
 /**
  * How a pass over n points runs: null for one running sum on the calling thread; otherwise per
  * task, on `pool` (null where none can be had: the same tasks on the calling thread). Whether
