@@ -32,8 +32,9 @@ export function useKMeansThreads(enabled = true): void {
  * calling thread alone — but it differs in the last bits from a run without threads (one running
  * sum), which is why it is opt-in: `covarianceConstraint: 'mlpack'` stays bit-for-bit what it
  * was. Each CPU backend copies the points into shared memory on its first threaded pass (a second
- * copy of the data). `trainInWorker` passes it on to its worker thread. Measured on 2 cores (bench/cpu-threads.ts): 1.82× faster iterations on 200k × 8,
- * K = 8 full, 1.76× diagonal, 1.91× on 50k × 32, K = 16 full.
+ * copy of the data). `trainInWorker` passes it on to its worker thread. Measured on 2 cores
+ * (bench/cpu-threads.ts): 1.92× faster iterations on 200k × 8, K = 8 full, 1.85× diagonal, 1.96×
+ * on 50k × 32, K = 16 full.
  */
 export function useEmThreads(enabled = true): void {
   setCpuPassThreadProvider(enabled ? nodeKMeansThreads : null);

@@ -70,17 +70,17 @@ describe('CPU backend passes on helper threads', () => {
     expect(same(t, running)).toBe(false);
   });
 
-  it('jobs of one task per thread, one task while the pool says its helpers would not run: the same sums', async () => {
+  it('jobs of one task per thread, one task while the pool sits out: the same sums', async () => {
     const n = 6 * CPU_PASS_TASK_POINTS + 5;
     const { data, params } = problem(n, 3, 4, 'full', 5);
     setCpuPassThreadProvider(() => null, { minPoints: 0 });
     const alone = await new CpuBackend({ data, n, d: 3 }).pass(params);
     // A pool of 7 helpers that runs every job on the calling thread, as an adaptive pool does
-    // while its helpers sit out; it reports itself unavailable for the first three jobs.
+    // while its helpers sit out; it says it sits out for the first three jobs.
     const jobs: number[] = [];
     const stub = {
       helpers: 7,
-      available: () => jobs.length >= 3,
+      sittingOut: () => jobs.length < 3,
       run(_kind: number, args: unknown[], tasks: number, chunk: number, limit: number): number {
         jobs.push(tasks);
         for (let t = 0; t < tasks; t++) cpuPassTask(args, t, chunk, limit);

@@ -23,12 +23,16 @@ export interface KMeansThreadPool {
   run(kind: number, args: unknown[], tasks: number, chunk: number, limit: number): number;
   /**
    * Whether the helpers would run alongside the calling thread now (the cores are not all busy
-   * with other work, and the last jobs did not keep the calling thread waiting for them);
-   * k-means stays on the calling thread, without copying its data to shared memory, when this
-   * says no, and the CPU backend's passes give the pool one task per job. Optional: a pool
-   * without it is always used.
+   * with other work); k-means stays on the calling thread, without copying its data to shared
+   * memory, when this says no. Optional: a pool without it is always used.
    */
   available?(): boolean;
+  /**
+   * Whether the pool runs its next jobs on the calling thread alone (the last jobs kept the
+   * calling thread waiting for the helpers); the CPU backend's passes then give it one task per
+   * job. Optional: a pool without it never sits out.
+   */
+  sittingOut?(): boolean;
 }
 
 /** Returns the pool (starting it on first use), or null when none can be had. */

@@ -37,7 +37,8 @@ const SOLO_JOBS = 24;
 /**
  * Every PROBE_MS the pool checks that its threads really run at the same time: a fixed piece of
  * arithmetic (PROBE_STEPS steps, about 4 ms here) on the calling thread alone, then one piece per
- * thread at once. When a thread's piece takes more than PROBE_SLOWDOWN times the first, the
+ * thread at once. When the second takes more than PROBE_SLOWDOWN times the first (a helper's
+ * wake-up counts: k-means' jobs are as short as the probe), the
  * cores are busy with other work (the threads would only take turns) and the jobs until the next
  * probe run on the calling thread alone.
  */
@@ -119,8 +120,11 @@ class NodeKMeansThreads implements KMeansThreadPool {
     const results = new Float64Array(new SharedArrayBuffer(tasks * 8));
     let failure: unknown = null;
     const onError = (e: unknown): void => void (failure ??= e);
-    if (this.adaptive && performance.now() - this.probedAt > PROBE_MS) this.probe();
-    if (this.adaptive && (this.solo > 0 || !this.concurrent)) {
+    // The CPU backend's EM tasks (kind 6, 8192 points each) are long against a helper's wake-up,
+    // which the probe counts; for them the wait-share rule below is the only check.
+    const longTasks = kind === 6;
+    if (this.adaptive && !longTasks && performance.now() - this.probedAt > PROBE_MS) this.probe();
+    if (this.adaptive && (this.solo > 0 || (!longTasks && !this.concurrent))) {
       this.solo--;
       kmClaimTasks(kind, args, control, results, tasks, chunk, limit, onError, runTask);
     } else {
@@ -165,33 +169,29 @@ class NodeKMeansThreads implements KMeansThreadPool {
   available(): boolean {
     if (!this.adaptive) return true;
     if (performance.now() - this.probedAt > PROBE_MS) this.probe();
-    return this.concurrent && this.solo <= 0;
+    return this.concurrent;
   }
 
-  /**
-   * Times the probe on the calling thread alone, then one piece per thread at once, each piece
-   * timed by the thread that runs it (see PROBE_MS): a helper that wakes late does not count
-   * against the threads, one that shares a core does. A slow piece is tried once more before the
-   * helpers sit out: on 2 cores one try in five or so met a few milliseconds of the process's own
-   * background work (the JIT compiler, the garbage collector), which a machine whose cores are
-   * busy with other work does not stop doing by the second try.
-   */
+  sittingOut(): boolean {
+    return this.adaptive && this.solo > 0;
+  }
+
+  /** Times the probe alone and on every thread at once (see PROBE_MS). */
   private probe(): void {
-    this.concurrent = false;
-    for (let i = 0; i < 2 && !this.concurrent; i++) {
-      const args = [PROBE_STEPS];
-      const alone = new Float64Array(1);
-      kmClaimTasks(5, args, new Int32Array(3), alone, 1, 1, 1, () => {});
-      const tasks = this.helpers + 1;
-      const control = new Int32Array(new SharedArrayBuffer(12));
-      const job = { kind: 5, args, control: control.buffer, results: new Float64Array(new SharedArrayBuffer(tasks * 8)), tasks, chunk: 1, limit: tasks };
-      const t1 = performance.now();
-      for (const h of this.pool) h.port.postMessage(job);
-      kmClaimTasks(5, args, control, job.results, tasks, 1, tasks, () => {});
-      // A helper that holds its piece for long is as good as absent: stop waiting after a second.
-      for (let v = Atomics.load(control, 1); v < tasks && performance.now() - t1 < 1000; v = Atomics.load(control, 1)) Atomics.wait(control, 1, v, 100);
-      this.concurrent = Atomics.load(control, 1) >= tasks && Math.max(...job.results) <= PROBE_SLOWDOWN * alone[0]!;
-    }
+    const args = [PROBE_STEPS];
+    const alone = new Int32Array(3);
+    const t0 = performance.now();
+    kmClaimTasks(5, args, alone, new Float64Array(1), 1, 1, 1, () => {});
+    const t1 = performance.now();
+    const tasks = this.helpers + 1;
+    const control = new Int32Array(new SharedArrayBuffer(12));
+    const job = { kind: 5, args, control: control.buffer, results: new Float64Array(new SharedArrayBuffer(tasks * 8)), tasks, chunk: 1, limit: tasks };
+    for (const h of this.pool) h.port.postMessage(job);
+    kmClaimTasks(5, args, control, job.results, tasks, 1, tasks, () => {});
+    // A helper that holds its piece for long is as good as absent: stop waiting after a second.
+    for (let v = Atomics.load(control, 1); v < tasks && performance.now() - t1 < 1000; v = Atomics.load(control, 1)) Atomics.wait(control, 1, v, 100);
+    const t2 = performance.now();
+    this.concurrent = Atomics.load(control, 1) >= tasks && t2 - t1 <= PROBE_SLOWDOWN * (t1 - t0);
     this.probedAt = performance.now();
   }
 

@@ -81,9 +81,9 @@ export class CpuBackend implements Float64Backend {
   /**
    * The pass as sums per task of CPU_PASS_TASK_POINTS points, added in task order: on `pool`'s
    * threads and the calling thread, or on the calling thread alone — the same sums either way.
-   * Jobs of one task per thread — one task while the pool says its helpers would not run now
-   * (it runs such jobs on the calling thread alone) — with the event loop let in between: the
-   * calling thread blocks for about one task's time at a time.
+   * Jobs of one task per thread — one task while the pool sits out (it runs such jobs on the
+   * calling thread alone) — with the event loop let in between: the calling thread blocks for
+   * about one task's time at a time.
    */
   private async tasks(data: Values, params: MixtureParams, withStats: boolean, pool: KMeansThreadPool | null, signal?: AbortSignal): Promise<Float64Array> {
     const { k, d } = params;
@@ -107,7 +107,7 @@ export class CpuBackend implements Float64Backend {
     const acc = new Float64Array(stride);
     const yieldNow = createYielder(signal);
     for (let first = 0, count = 0; first < tasks; first += count) {
-      count = Math.min(pool && (pool.available?.() ?? true) ? threads : 1, tasks - first);
+      count = Math.min(pool && !(pool.sittingOut?.() ?? false) ? threads : 1, tasks - first);
       args[10] = first;
       if (pool) pool.run(6, args, count, CPU_PASS_TASK_POINTS, this.n);
       else cpuPassTask(args, 0, CPU_PASS_TASK_POINTS, this.n);

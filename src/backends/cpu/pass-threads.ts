@@ -37,7 +37,7 @@ export function cpuPassThreadsInstalled(): boolean {
 /**
  * How a pass over n points runs: null for one running sum on the calling thread; otherwise per
  * task, on `pool` (null where none can be had: the same tasks on the calling thread). Whether
- * the pool's helpers join is asked job by job (KMeansThreadPool.available).
+ * the pool's helpers join is its own decision, job by job (KMeansThreadPool.sittingOut).
  */
 export function cpuPassThreading(n: number): { pool: KMeansThreadPool | null } | null {
   if (provider === null || n < minPoints) return null;
