@@ -17,7 +17,7 @@ setGpuProvider(nodeGpuProvider);
  * Off by default because it did not pay reliably where it was measured (a 2-core machine): seeding
  * 1M × 8 points took 0.28 s with threads against 0.31 s without in one run and 0.50 against 0.46 s
  * in another, and long Lloyd runs gain little (they synchronise every iteration); try it on
- * machines with more cores.
+ * machines with more cores. Node's `trainInWorker` passes it on to its worker thread.
  */
 export function useKMeansThreads(enabled = true): void {
   setKMeansThreadProvider(enabled ? nodeKMeansThreads : null);

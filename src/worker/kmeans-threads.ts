@@ -35,12 +35,12 @@ const MAX_HELPERS = 7;
 const MAX_WAIT_SHARE = 0.3;
 const SOLO_JOBS = 24;
 /**
- * Every PROBE_MS the pool checks that its threads really run at the same time: a fixed piece of
- * arithmetic (PROBE_STEPS steps, about 4 ms here) on the calling thread alone, then one piece per
- * thread at once. When the second takes more than PROBE_SLOWDOWN times the first (a helper's
- * wake-up counts: k-means' jobs are as short as the probe), the
- * cores are busy with other work (the threads would only take turns) and the jobs until the next
- * probe run on the calling thread alone.
+ * Every PROBE_MS, before k-means' jobs, the pool checks that its threads really run at the same
+ * time: a fixed piece of arithmetic (PROBE_STEPS steps, about 4 ms here) on the calling thread
+ * alone, then one piece per thread at once. When the second takes more than PROBE_SLOWDOWN times
+ * the first (a helper's wake-up counts: k-means' jobs are as short as the probe), the cores are
+ * busy with other work (the threads would only take turns) and k-means' jobs until the next
+ * probe run on the calling thread alone. EM's jobs (long tasks) skip it.
  */
 const PROBE_MS = 250;
 const PROBE_STEPS = 500_000;
@@ -86,6 +86,8 @@ class NodeKMeansThreads implements KMeansThreadPool {
   tasksByHelpers = 0;
   /** Jobs still to run on the calling thread alone (see MAX_WAIT_SHARE). */
   private solo = 0;
+  /** EM jobs (kind 6) in a row that kept the calling thread waiting (see run()). */
+  private slowEmJobs = 0;
   /** When the last probe ran (performance.now()), and whether it found the threads concurrent. */
   private probedAt = -Infinity;
   private concurrent = false;
@@ -150,7 +152,12 @@ class NodeKMeansThreads implements KMeansThreadPool {
       }
       const t2 = performance.now();
       this.tasksByHelpers += tasks - mine;
-      if (t2 - t1 > MAX_WAIT_SHARE * (t2 - t0) && t2 - t0 > 1) this.solo = SOLO_JOBS;
+      const slow = t2 - t1 > MAX_WAIT_SHARE * (t2 - t0) && t2 - t0 > 1;
+      // An EM job's one task per thread waits out a helper's first, unoptimized run (every new
+      // pool's first EM job did, and 24 tasks went to the calling thread alone): EM jobs sit out
+      // after two slow ones in a row.
+      if (longTasks) this.slowEmJobs = slow ? this.slowEmJobs + 1 : 0;
+      if (slow && (!longTasks || this.slowEmJobs >= 2)) this.solo = SOLO_JOBS;
       if (Atomics.load(control, 2) !== 0 && failure === null) {
         let message = 'unknown error';
         for (const h of this.pool) {
