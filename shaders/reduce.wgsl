@@ -13,26 +13,31 @@ struct Shape {
 @group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
 @group(0) @binding(2) var<uniform> shape: Shape;
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x;
-  if (i >= shape.m) {
-    return;
-  }
+// Partials first, first + step, … of output i, summed in that order with Kahan compensation.
+fn kahanSum(i: u32, first: u32, step: u32) -> vec4f {
   // The compensation needs the opaque `one` (1.0 from the uniform, unknown to the compiler): the
   // shader compiler applies the algebra of real numbers to (t + y) − t − y — Mesa's lavapipe folds
   // it to 0, which would leave a plain float32 sum — but it cannot simplify ((t + y) · one − t) − y.
   let one = 1.0 + f32(shape.zero);
   var sum = vec4f(0.0);
   var c = vec4f(0.0);
-  for (var g = 0u; g < shape.groups; g++) {
+  for (var g = first; g < shape.groups; g += step) {
     let y = partials[g * shape.m + i] - c;
     let t = (sum + y) * one;
     c = (t - sum) - y;
     sum = t;
   }
   // Less the compensation of the last addition, which the sum leaves out.
-  out[i] = sum - c;
+  return sum - c;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= shape.m) {
+    return;
+  }
+  out[i] = kahanSum(i, 0u, 1u);
 }
 
 // The same sums for many groups (a GPU's thousands of short point ranges): one workgroup of WIDE
@@ -51,16 +56,7 @@ fn wide(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   if (i >= shape.m) {
     return;
   }
-  let one = 1.0 + f32(shape.zero);
-  var sum = vec4f(0.0);
-  var c = vec4f(0.0);
-  for (var g = t; g < shape.groups; g += WIDE) {
-    let y = partials[g * shape.m + i] - c;
-    let s = (sum + y) * one;
-    c = (s - sum) - y;
-    sum = s;
-  }
-  lanes[t] = sum - c;
+  lanes[t] = kahanSum(i, t, WIDE);
   for (var half = WIDE / 2u; half > 0u; half /= 2u) {
     workgroupBarrier();
     if (t < half) {
