@@ -6,11 +6,10 @@
  * provider is installed (pass-threads.ts).
  */
 import type { Float64Backend, MixtureParams, PassResult } from '../backend.js';
-import { packedSize } from '../backend.js';
 import type { Dataset, Values } from '../../data.js';
 import { createYielder } from '../../util/yield.js';
 import { throwIfAborted } from '../../errors.js';
-import { cpuPassRange, cpuPassSums, cpuPassTask } from './pass-kernels.js';
+import { cpuPassRange, cpuPassResult, cpuPassSums, cpuPassTask } from './pass-kernels.js';
 import { CPU_PASS_TASK_POINTS, cpuPassThreading } from './pass-threads.js';
 import type { KMeansThreadPool } from '../../train/kmeans-parallel.js';
 
@@ -54,11 +53,7 @@ export class CpuBackend implements Float64Backend {
     const acc = threading
       ? await this.tasks(data, params, withStats, threading.pool, signal)
       : await this.runningSum(data, params, withStats, signal);
-    const tri = full ? packedSize(d) : d;
-    const nk = acc.slice(2, 2 + k);
-    const sums = acc.slice(2 + k, 2 + k + k * d);
-    const scatter = acc.slice(2 + k + k * d, 2 + k + k * d + k * tri);
-    return { logLikelihood: acc[0]!, zeroLikelihoodPoints: acc[1]!, stats: { nk, sums, scatter } };
+    return cpuPassResult(acc, k, d, full);
   }
 
   /** The pass as one running sum over the points, on the calling thread. */

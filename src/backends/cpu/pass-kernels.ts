@@ -2,16 +2,29 @@
  * The CPU backend's pass over a range of points: component log-densities via the precision
  * factor, max-shifted log-sum-exp, responsibilities, and the statistics around the means.
  *
- * Self-contained functions (no imports, no module state, nothing from a closure): the helper
- * threads of worker/kmeans-threads.ts load them from their own source text, so that a pass can
- * be split over threads (see cpu-backend.ts). Running sums go into one Float64Array at an offset:
+ * The kernels (CPU_PASS_KERNELS) are self-contained (no imports, no module state, nothing from a
+ * closure): the helper threads of worker/kmeans-threads.ts load them from their own source text,
+ * so that a pass can be split over threads (see cpu-backend.ts). Running sums go into one
+ * Float64Array at an offset:
  * [Σ w log p, zero-likelihood points, N_k (K), s_k (K·D), S_k (K·packed(D), or K·D diagonal)].
  */
 import type { Values } from '../../data.js';
+import type { PassResult } from '../backend.js';
 
 /** Floats of one pass's running sums (see the module's doc). */
 export function cpuPassSums(k: number, d: number, full: boolean): number {
   return 2 + k + k * d + k * (full ? (d * (d + 1)) / 2 : d);
+}
+
+/** A pass's result from its running sums (copied out of `acc`). Not a kernel: the threads never call it. */
+export function cpuPassResult(acc: Float64Array, k: number, d: number, full: boolean): PassResult {
+  const sumsAt = 2 + k;
+  const scatterAt = sumsAt + k * d;
+  return {
+    logLikelihood: acc[0]!,
+    zeroLikelihoodPoints: acc[1]!,
+    stats: { nk: acc.slice(2, sumsAt), sums: acc.slice(sumsAt, scatterAt), scatter: acc.slice(scatterAt, cpuPassSums(k, d, full)) },
+  };
 }
 
 /**
