@@ -9,8 +9,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { train, useEmThreads, GaussianMixture } from '../src/node.js';
-import { Rng } from '../src/util/rng.js';
+import { train, useEmThreads, type GaussianMixture } from '../src/node.js';
+import { median, syntheticProblem } from './synthetic.js';
 
 const runsAt = process.argv.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(process.argv[runsAt + 1]) : 3;
@@ -22,7 +22,6 @@ const cases = [
 ];
 if (process.argv.includes('--quick')) cases.splice(1);
 const ITERATIONS = 6;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** Seconds per iteration: the median gap between onIteration calls after the first. */
 async function perIteration(data: Float64Array, c: (typeof cases)[number], model: GaussianMixture, threads: boolean): Promise<{ s: number; ll: number }> {
@@ -40,14 +39,7 @@ console.log(`${availableParallelism()} cores; EM with useEmThreads() (${Math.min
 console.log('\n| case | one thread s/it | threads s/it | speed-up | log L one thread | log L threads |\n|---|---:|---:|---:|---:|---:|');
 const rows = [];
 for (const c of cases) {
-  const rng = new Rng(1);
-  const data = new Float64Array(c.n * c.d);
-  for (let i = 0; i < c.n; i++) for (let j = 0; j < c.d; j++) data[i * c.d + j] = 3 * Math.sin((i % c.k) * 7 + j) + rng.nextNormal();
-  const means = Array.from({ length: c.k }, (_, q) => Array.from(data.subarray(q * c.d, (q + 1) * c.d)));
-  const covariances = Array.from({ length: c.k }, () =>
-    c.cov === 'full' ? Array.from({ length: c.d }, (_, r) => Array.from({ length: c.d }, (_, s) => (r === s ? 1.5 : 0.3))) : Array(c.d).fill(1.5),
-  );
-  const model = new GaussianMixture({ weights: Array(c.k).fill(1 / c.k), means, covariances: covariances as number[][][] });
+  const { data, model } = syntheticProblem(c.n, c.d, c.k, c.cov);
   const one: number[] = [];
   const many: number[] = [];
   let ll1 = NaN;

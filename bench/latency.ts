@@ -23,7 +23,7 @@ import { mixtureParams } from '../src/train/em.js';
 import { mStep } from '../src/train/m-step.js';
 import { MLPACK_CONSTRAINT } from '../src/train/constraints.js';
 import { train } from '../src/index.js';
-import { Rng } from '../src/util/rng.js';
+import { median, syntheticProblem } from './synthetic.js';
 
 if (process.argv.includes('--help')) {
   console.log('usage: node --import tsx bench/latency.ts [--reps 100] [--quick] [--sweep]');
@@ -35,7 +35,6 @@ if (!Number.isInteger(reps) || reps < 5) throw new Error('--reps must be an inte
 const quick = process.argv.includes('--quick');
 const sweep = process.argv.includes('--sweep');
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 setGpuProvider(nodeGpuProvider);
@@ -183,19 +182,7 @@ async function sweepGeometries(data: Float64Array, c: Case, params: ReturnType<t
 console.log('\n| case | pass ms | profiled dispatches (ms, each to completion) | M-step ms | iteration ms | iteration − pass − M-step |\n|---|---:|---|---:|---:|---:|');
 for (const c of cases) {
   const { n, d, k, cov } = c;
-  const rng = new Rng(1);
-  const data = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const comp = i % k;
-    for (let j = 0; j < d; j++) data[i * d + j] = 3 * Math.sin(comp * 7 + j) + rng.nextNormal();
-  }
-  const means: number[][] = [];
-  const covs: (number[][] | number[])[] = [];
-  for (let q = 0; q < k; q++) {
-    means.push(Array.from(data.subarray(q * d, q * d + d)));
-    covs.push(cov === 'full' ? Array.from({ length: d }, (_, r) => Array.from({ length: d }, (_, s) => (r === s ? 1.5 : 0.3))) : Array(d).fill(1.5));
-  }
-  const model = new GaussianMixture({ weights: Array(k).fill(1 / k), means, covariances: covs as number[][][] });
+  const { data, model } = syntheticProblem(n, d, k, cov);
   const params = mixtureParams(model);
   const backend = await WebGpuBackend.create(gpu, { data, n, d }, null, { k, covarianceType: cov });
   const passReps = Math.max(5, Math.floor(reps / 5));

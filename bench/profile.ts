@@ -14,9 +14,8 @@
 import { acquireGpu, setGpuProvider } from '../src/backends/webgpu/device.js';
 import { nodeGpuProvider } from '../src/backends/webgpu/node-gpu.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
-import { GaussianMixture } from '../src/model/gaussian-mixture.js';
 import { mixtureParams } from '../src/train/em.js';
-import { Rng } from '../src/util/rng.js';
+import { median, syntheticProblem } from './synthetic.js';
 import { SHADERS } from '../src/backends/webgpu/shaders.generated.js';
 import { readFileSync } from 'node:fs';
 
@@ -38,18 +37,7 @@ for (let i = 0; i < process.argv.length; i++) {
   (SHADERS as Record<string, string>)[name!] = readFileSync(file!, 'utf8');
 }
 
-const rng = new Rng(1);
-const data = new Float64Array(n * d);
-for (let i = 0; i < n; i++) {
-  const c = i % k;
-  for (let j = 0; j < d; j++) data[i * d + j] = 3 * Math.sin(c * 7 + j) + rng.nextNormal();
-}
-const means: number[][] = [], covs: (number[][] | number[])[] = [];
-for (let c = 0; c < k; c++) {
-  means.push(Array.from(data.subarray(c * d, c * d + d)));
-  covs.push(cov === 'full' ? Array.from({ length: d }, (_, r) => Array.from({ length: d }, (_, s) => (r === s ? 1.5 : 0.3))) : Array(d).fill(1.5));
-}
-const model = new GaussianMixture({ weights: Array(k).fill(1 / k), means, covariances: covs as number[][][] });
+const { data, model } = syntheticProblem(n, d, k, cov);
 const params = mixtureParams(model);
 
 setGpuProvider(nodeGpuProvider);
@@ -68,7 +56,6 @@ for (let i = 0; i < passes; i++) {
 }
 backend.profile = {};
 for (let i = 0; i < passes; i++) await backend.pass(params);
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const flops = 2 * n * k * (cov === 'full' ? d * (d + 1) : 2 * d); // E-step + statistics, FMA = 2
 console.log(`whole pass: ${median(whole).toFixed(1)} ms (${(flops / median(whole) / 1e6).toFixed(2)} GFLOP/s useful)`);
 for (const [name, times] of Object.entries(backend.profile)) {
