@@ -585,8 +585,9 @@ export function kmPlusPlusBlocks(
  * Task t of a parallel job of `tasks` tasks. It covers items [t·chunk, min((t+1)·chunk, limit)) —
  * points for kinds 1 (kmFullScan) and 2 (kmHamerly), blocks for kinds 0 (kmPlusPlusBlocks) and
  * 4 (kmPlusPlusFirst) — and is phase t of `tasks` for kind 3 (kmAccumulate); kind 5 is a timing
- * probe. (The thread pool runs kind 6, the CPU backend's EM pass, itself: see kmeans-threads.ts.) `a` holds the kernel's other arguments in order. Returns the kernel's result
- * (kmHamerly's distance count; 0 otherwise).
+ * probe. (The thread pool runs kind 6, the CPU backend's EM pass, itself: see kmeans-threads.ts.)
+ * `a` holds the kernel's other arguments in order. Returns the kernel's result (kmHamerly's
+ * distance count; 0 otherwise).
  */
 export function kmRunTask(kind: number, a: unknown[], t: number, tasks: number, chunk: number, limit: number): number {
   const lo = t * chunk;

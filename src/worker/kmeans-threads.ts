@@ -49,7 +49,8 @@ const PROBE_SLOWDOWN = 1.3;
 /**
  * The kernels a job of `kind` runs: k-means' (kmRunTask) and, as kind 6, a range of the CPU
  * backend's EM pass (backends/cpu/pass-kernels.ts). The workers get the same dispatcher as
- * source text in DRIVER, which names the kernels by their functions' own names (a minifying
+ * source text in DRIVER — not this function's own text, in which a transform such as vitest's
+ * rewrites the imported names — naming the kernels by their functions' own names (a minifying
  * bundler renames them in their source text too).
  */
 function runTask(kind: number, a: unknown[], t: number, tasks: number, chunk: number, limit: number): number {
