@@ -34,6 +34,18 @@ describe('parseDelimited', () => {
     expect(Array.from(ws.data)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('reads a tab-separated file whose later lines separate with spaces as blank-separated (mlpack raw_ascii)', () => {
+    const later = parseDelimited('1\t2\n3 4\n5\t 6\n');
+    expect([later.format, later.rows, later.cols, ...later.data]).toEqual(['whitespace', 3, 2, 1, 2, 3, 4, 5, 6]);
+    const named = parseDelimited('x\ty\n1\t2\n3  4\n');
+    expect([named.header, ...named.data]).toEqual([['x', 'y'], 1, 2, 3, 4]);
+    // Still one value per cell where the blanks join no numbers, and none where the format is given.
+    expect(() => parseDelimited('1\t2\n3 x\n')).toThrow(/line 2, column 1: "3 x" is not a number/);
+    expect(() => parseDelimited('1\t2\n"3 4"\t5\n')).toThrow(/line 2, column 1: "3 4" is not a number/);
+    expect(() => parseDelimited('1\t2\n3 4\n', { format: 'tsv' })).toThrow(/line 2, column 1: "3 4" is not a number/);
+    expect(() => parseDelimited('1\t2\n3\t4 5\n')).toThrow(/line 2 has 3 values but line 1 has 2/);
+  });
+
   it('names the input, line and column of bad cells and ragged rows', () => {
     expect(() => parseDelimited('1,2\n3,abc\n', { name: 'upload.csv' })).toThrow(/upload\.csv: line 2, column 2: "abc" is not a number/);
     expect(() => parseDelimited('1,2\n3\n', { name: 'f' })).toThrow(/f: line 2 has 1 value but line 1 has 2/);

@@ -346,59 +346,67 @@ export class TextParser {
         const mode = detectMode(text);
         if (mode !== 0 || /[ \t]/.test(text.trim())) this.mode = mode;
       }
-      const mode = this.mode;
-      let out = this.out;
-      let n = this.n;
-      let count = 0;
-      if (mode === 0) {
-        let i = k;
-        for (;;) {
-          while (i < e && (b[i] === SPACE || b[i] === TAB)) i++;
-          if (i >= e) break;
-          let ts = i;
-          let v = parsePrefix(b, i, e);
-          i = prefixEnd;
-          let te = i;
-          if (v !== v || (i < e && b[i] !== SPACE && b[i] !== TAB)) {
-            // Not a plain decimal the fast path can take (quoted, long, or not a number at all).
-            v = this.slowWord(b, ts, e, count);
-            i = cellEnd;
-            ts = tokStart;
-            te = tokEnd;
+      // A tab-separated file that also separates with spaces further down ("1\t2" then "3 4") is
+      // read as blank-separated from that line on, as mlpack's raw_ascii reads it: the line is read again.
+      let mode: Mode;
+      let n: number;
+      let count: number;
+      do {
+        mode = this.mode;
+        let out = this.out;
+        n = this.n;
+        count = 0;
+        if (mode === 0) {
+          let i = k;
+          for (;;) {
+            while (i < e && (b[i] === SPACE || b[i] === TAB)) i++;
+            if (i >= e) break;
+            let ts = i;
+            let v = parsePrefix(b, i, e);
+            i = prefixEnd;
+            let te = i;
+            if (v !== v || (i < e && b[i] !== SPACE && b[i] !== TAB)) {
+              // Not a plain decimal the fast path can take (quoted, long, or not a number at all).
+              v = this.slowWord(b, ts, e, count);
+              i = cellEnd;
+              ts = tokStart;
+              te = tokEnd;
+            }
+            if (nonneg && v < 0) this.negative(b, ts, te, count);
+            if (n === out.length) out = this.grow(n);
+            out[n++] = v;
+            count++;
           }
-          if (nonneg && v < 0) this.negative(b, ts, te, count);
-          if (n === out.length) out = this.grow(n);
-          out[n++] = v;
-          count++;
-        }
-      } else {
-        const delim = mode;
-        let i = s;
-        for (;;) {
-          while (i < e && (b[i] === SPACE || (b[i] === TAB && delim !== TAB))) i++;
-          let ts = i;
-          let v = i < e ? parsePrefix(b, i, e) : NaN;
-          let te = prefixEnd;
-          if (v === v) {
-            i = te;
+        } else {
+          const delim = mode;
+          let i = s;
+          cells: for (;;) {
             while (i < e && (b[i] === SPACE || (b[i] === TAB && delim !== TAB))) i++;
-            if (i < e && b[i] !== delim) v = NaN;
+            let ts = i;
+            let v = i < e ? parsePrefix(b, i, e) : NaN;
+            let te = prefixEnd;
+            if (v === v) {
+              i = te;
+              while (i < e && (b[i] === SPACE || (b[i] === TAB && delim !== TAB))) i++;
+              if (i < e && b[i] !== delim) v = NaN;
+            }
+            if (v !== v) {
+              // Not a plain decimal the fast path can take (quoted, long, empty, or not a number).
+              v = this.slowCell(b, ts, e, delim, count);
+              if (this.mode !== mode) break cells;
+              i = cellEnd;
+              ts = tokStart;
+              te = tokEnd;
+            }
+            if (nonneg && v < 0) this.negative(b, ts, te, count);
+            if (n === out.length) out = this.grow(n);
+            out[n++] = v;
+            count++;
+            if (i >= e) break;
+            i++; // the delimiter
           }
-          if (v !== v) {
-            // Not a plain decimal the fast path can take (quoted, long, empty, or not a number).
-            v = this.slowCell(b, ts, e, delim, count);
-            i = cellEnd;
-            ts = tokStart;
-            te = tokEnd;
-          }
-          if (nonneg && v < 0) this.negative(b, ts, te, count);
-          if (n === out.length) out = this.grow(n);
-          out[n++] = v;
-          count++;
-          if (i >= e) break;
-          i++; // the delimiter
         }
-      }
+      } while (this.mode !== mode);
       this.n = n;
       if (this.cols === 0) {
         this.cols = count;
@@ -481,6 +489,10 @@ export class TextParser {
     tokStart = ts;
     tokEnd = te;
     if (te === ts) this.emptyCell(col);
+    if (this.detect && delim === TAB && blankSeparatedNumbers(decode(b, ts, te))) {
+      this.mode = 0; // the caller reads the line again
+      return NaN;
+    }
     return this.slowToken(b, ts, te, col);
   }
 
@@ -629,6 +641,12 @@ function isNameCell(cell: string): boolean {
 function isNumberCell(cell: string): boolean {
   const t = cell.trim();
   return DECIMAL.test(t) || NON_FINITE_WORD.test(t);
+}
+
+/** Two or more numbers separated by blanks ("3 4"): a cell of a tab-separated line that also uses spaces. */
+function blankSeparatedNumbers(text: string): boolean {
+  const words = text.trim().split(/[ \t]+/);
+  return words.length > 1 && words.every((word) => isNumberCell(unquote(word)));
 }
 
 /** One pair of double quotes around `word` removed. */
