@@ -45,6 +45,33 @@ describe('the wider search of the default policy', () => {
     expect(wide.trials[wide.bestTrial]!.logLikelihood).toBe(wide.logLikelihood);
   });
 
+  it('keeps the chosen fit and its sharper-clamp refit within maxIterations together', async () => {
+    const data = rainy(new Rng(21), 900);
+    const run = async (maxIterations: number) => {
+      const seen: number[][] = [[], []];
+      const r = await train(data, { ...base, maxIterations, onIteration: (i) => void seen[i.trial]!.push(i.iteration) });
+      const fixed = await train(data, { ...fixedClamp, maxIterations });
+      return { r, fixed, reported: seen[r.bestTrial]! };
+    };
+    // Unlimited: the first trial converges in 136 M-steps and the refit at the sharper clamp
+    // continues them (numbered on); both counted.
+    const free = await run(0);
+    expect(free.r.logLikelihood).toBeGreaterThan(free.fixed.logLikelihood + 100);
+    const first = free.fixed.trials[free.r.bestTrial]!.iterations;
+    expect(free.r.iterations).toBeGreaterThan(first);
+    expect(free.reported).toEqual(Array.from({ length: free.r.iterations + 1 }, (_, i) => i));
+    expect(free.r.trials[free.r.bestTrial]!.iterations).toBe(free.r.iterations);
+    // A cap the refit reaches: it stops there, unconverged.
+    const capped = await run(first + 3);
+    expect([capped.r.iterations, capped.r.converged]).toEqual([first + 3, false]);
+    expect(capped.r.logLikelihood).toBeGreaterThan(capped.fixed.logLikelihood + 100);
+    expect(capped.reported).toEqual(Array.from({ length: first + 4 }, (_, i) => i));
+    // A cap the candidates already reach leaves no M-step for a sharper clamp: the fixed clamp's fit.
+    const spent = await run(10);
+    expect(spent.r.iterations).toBe(10);
+    expect(Array.from(spent.r.model.covariances)).toEqual(Array.from(spent.fixed.model.covariances));
+  });
+
   it('is deterministic for a given seed', async () => {
     const data = rainy(new Rng(22), 600);
     const a = await train(data, base);

@@ -82,8 +82,9 @@ export interface TrainOptions {
    * ½ ln 10 nat. The final model is always fitted on all the points. This costs several times the
    * EM work of the narrow search: a second start per trial, then the refits (measured 3–10× the
    * passes of `'mlpack'`). `onIteration` and `onKmeansIteration` follow the
-   * first start of each trial and, when a sharper clamp is taken, its refit on all the points; the
-   * second start and the refits on the 80 % run silently.
+   * first start of each trial and, when a sharper clamp is taken, its refit on all the points
+   * (which continues the chosen fit's iterations, numbered on from them, within `maxIterations`);
+   * the second start and the refits on the 80 % run silently.
    */
   covarianceConstraint?: CovarianceConstraint;
   /**
@@ -155,7 +156,8 @@ export interface TrainResult {
   /**
    * One entry per trial, in order. With the wider search of `'unit-invariant'`, a trial's entry is
    * its better start's fit, and the trial of the chosen model has the chosen fit's (after a sharper
-   * clamp: its refit from the trial's converged model, whose iterations alone are counted).
+   * clamp: its refit from the trial's converged model, whose M-steps continue that fit's count
+   * and stay, together with them, within `maxIterations`).
    */
   trials: TrialResult[];
   /** Index of the best trial. */
@@ -785,9 +787,13 @@ async function chooseByValidation(
         winner = s;
       }
     }
+    // The sharper clamp's fit on all the points continues the winner's run: together they stay
+    // within maxIterations (0: until convergence), so a winner that used them all keeps its clamp.
+    const budget = opts.maxIterations === 0 ? 0 : opts.maxIterations - winner.c.em.iterations;
+    const steps = opts.maxIterations > 0 && budget < 1 ? 0 : ladder;
     let level = 0;
     let levelLp = winner.lp;
-    for (let j = 1; j <= ladder; j++) {
+    for (let j = 1; j <= steps; j++) {
       const c = { ...fitConstraint, maxCondition: opts.maxCondition * 10 ** j, varianceFloor: opts.varianceFloor / 10 ** j };
       const lp = await refit(winner.c.em.model, c, winner.c.trial);
       if (pairedZ(lp, levelLp, v.checkWeights, margin) > VALIDATION_Z && largestLoss(lp, levelLp, v.checkWeights) <= CLAMP_MAX_LOSS) {
@@ -798,15 +804,19 @@ async function chooseByValidation(
     if (winner === inc && level === 0) return null;
     let em = winner.c.em;
     if (level > 0) {
-      em = await runEM(backend, em.model, {
-        maxIterations: opts.maxIterations,
+      const before = em.iterations;
+      const report = options.onIteration;
+      const refit = await runEM(backend, em.model, {
+        maxIterations: budget,
         tolerance: opts.tolerance,
         constraint: { ...base, maxCondition: opts.maxCondition * 10 ** level, varianceFloor: opts.varianceFloor / 10 ** level },
         forcePositive: !opts.noForcePositive,
         trial: winner.c.trial,
         signal,
-        onIteration: options.onIteration,
+        // Its iteration 0 is the chosen fit's last model again, already reported when that fit was.
+        onIteration: report && ((info) => (info.iteration === 0 ? undefined : report({ ...info, iteration: before + info.iteration }))),
       });
+      em = { ...refit, iterations: before + refit.iterations, float64Passes: em.float64Passes + refit.float64Passes };
     }
     return { em, trial: winner.c.trial, kmeansIterations: winner.c.kmeansIterations };
   } finally {
