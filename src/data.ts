@@ -139,7 +139,9 @@ export function columnRanges(data: Values, n: number, d: number): { lo: Float64A
 /**
  * Rejects data whose magnitudes float64 EM cannot work with: a column whose (weighted) sum of
  * values or of their squares would overflow, or whose values differ by so little that their
- * variances underflow, or weights so small that the weighted sums underflow. `context` is said first in the message (e.g. that noise was added).
+ * variances underflow (InvalidDataError), or weights whose sum makes the weighted sums overflow or
+ * underflow (InvalidArgumentError for `observationWeights`). `context` is said first in the data's
+ * messages and in parentheses in the weights' (e.g. that noise was added).
  */
 export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what = 'data', context = ''): void {
   const { data, n, d } = ds;
@@ -151,6 +153,11 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
   const { lo, hi } = columnRanges(data, n, d);
   // Deviations from a computed mean are bounded by the spread plus the mean's rounding error, which
   // grows with the magnitude (a constant column of 1e200 deviates by ~1e184): bound by the magnitude.
+  // The weights' own problem (only their ratios matter), so it names them, not the data.
+  const weightsFail = (message: string): never => {
+    throw new InvalidArgumentError('observationWeights', `observationWeights ${message}`);
+  };
+  const afterNoise = context === '' ? '' : ` (${context.replace(/,\s*$/, '')})`;
   const tooLarge = (total: number, largest: number) => !(total * largest <= MAX_SUM) || !(total * largest * largest <= MAX_SUM);
   for (let j = 0; j < d; j++) {
     const spread = hi[j]! - lo[j]!;
@@ -158,9 +165,8 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
     const largest = Math.max(Math.abs(lo[j]!), Math.abs(hi[j]!));
     if (tooLarge(totalWeight, largest)) {
       if (weights && !tooLarge(n, largest)) {
-        fail(
-          what,
-          `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too large for float64 arithmetic with the values of data column ${columnLabel(j)}, ${range} ` +
+        weightsFail(
+          `sum to ${totalWeight.toPrecision(3)}: too large for float64 arithmetic with the values of ${what} column ${columnLabel(j)}, ${range}${afterNoise} ` +
             '(their weighted sums and squares overflow); rescale the weights (only their ratios matter)',
         );
       }
@@ -168,9 +174,8 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
     }
     const tinySums = (largest > 0 && totalWeight * largest < MIN_SUM) || (spread > 0 && totalWeight * spread * spread < MIN_SUM);
     if (weights && tinySums && !(spread > 0 && spread < MIN_SPREAD)) {
-      fail(
-        what,
-        `${context}the observation weights sum to ${totalWeight.toPrecision(3)}: too small for float64 arithmetic with the values of data column ${columnLabel(j)}, ${range} ` +
+      weightsFail(
+        `sum to ${totalWeight.toPrecision(3)}: too small for float64 arithmetic with the values of ${what} column ${columnLabel(j)}, ${range}${afterNoise} ` +
           '(their weighted sums and squares underflow); rescale the weights (only their ratios matter)',
       );
     }
@@ -237,8 +242,8 @@ export function toDataset(input: DataInput, what = 'data', options: ToDatasetOpt
   const dm = input as DenseMatrix;
   if (typeof dm === 'object' && (dm.data instanceof Float64Array || dm.data instanceof Float32Array)) {
     const { rows: n, cols: d } = dm;
-    if (!Number.isInteger(n) || n < 0 || (n === 0 && !allowEmpty)) fail(what, `rows must be a ${allowEmpty ? 'non-negative' : 'positive'} integer, got ${n}`);
-    if (!Number.isInteger(d) || d <= 0) fail(what, `cols must be a positive integer, got ${d}`);
+    if (!Number.isInteger(n) || n < 0 || (n === 0 && !allowEmpty)) fail(what, `rows must be a ${allowEmpty ? 'non-negative' : 'positive'} integer, got ${describeValue(n)}`);
+    if (!Number.isInteger(d) || d <= 0) fail(what, `cols must be a positive integer, got ${describeValue(d)}`);
     if (dm.data.length !== n * d) fail(what, `data has ${dm.data.length} values but rows × cols = ${n * d}`);
     checkFinite(dm.data, n, d, what);
     return { data: dm.data, n, d };

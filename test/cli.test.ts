@@ -608,7 +608,7 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     ['values too large for float64', () => ['train', '-i', file('huge.csv', '1e160,1\n-1e160,2\n3,3\n'), '-g', '1'], /huge\.csv: column 1 \(index 0\) holds values from -1\.00e\+160 to 1\.00e\+160: too large/],
     // Weight problems name the weights file, in the CLI's words (they named the data file, or
     // the library's `observationWeights`).
-    ['weights summing beyond float64', () => ['train', '-i', file('pts.csv', '1,2\n3,4\n5,7\n'), '-g', '1', '--weights_file', file('wbig.csv', '1e308\n1e308\n1e308\n')], /^webgmm: error: \S*\/wbig\.csv: the observation weights sum to Infinity: too large/],
+    ['weights summing beyond float64', () => ['train', '-i', file('pts.csv', '1,2\n3,4\n5,7\n'), '-g', '1', '--weights_file', file('wbig.csv', '1e308\n1e308\n1e308\n')], /^webgmm: error: \S*\/wbig\.csv: the weights sum to Infinity: too large for float64 arithmetic with the values of data column 1 /],
     ['weights all zero', () => ['train', '-i', file('pts.csv', '1,2\n3,4\n5,7\n'), '-g', '1', '--weights_file', file('wzero.csv', '0\n0\n0\n')], /^webgmm: error: \S*\/wzero\.csv: the weights are all zero$/],
     ['full covariances of wide data', () => ['train', '-i', file('wide.csv', [0, 1].map((r) => Array.from({ length: 100_000 }, (_, j) => (r + j) % 7).join(',')).join('\n')), '-g', '1'], /wide\.csv: 100000 columns: full covariances .* use --diagonal_covariance/],
   ];

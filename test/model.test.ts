@@ -399,6 +399,9 @@ describe('GaussianMixture methods on no points', () => {
     thrown(() => full.predict(new Matrix(0, 2)), InvalidArgumentError, /^data has 2 columns but the model has dimensionality 3$/);
     thrown(() => full.predict({ data: new Float64Array(0), rows: -1, cols: 3 }), InvalidDataError, /^data: rows must be a non-negative integer, got -1$/);
     thrown(() => full.predict({ data: new Float64Array(0), rows: 0, cols: 0 }), InvalidDataError, /^data: cols must be a positive integer, got 0$/);
+    // A string that reads as a valid count is shown as the string it is.
+    thrown(() => full.predict({ data: new Float64Array(6), rows: '2', cols: 3 } as never), InvalidDataError, /^data: rows must be a non-negative integer, got "2"$/);
+    thrown(() => full.predict({ data: new Float64Array(6), rows: 2, cols: '3' } as never), InvalidDataError, /^data: cols must be a positive integer, got "3"$/);
     thrown(() => full.logLikelihood([], [1]), InvalidArgumentError, /^observationWeights has 1 entries but the data has 0 points$/);
     thrown(() => full.logLikelihood([], 5 as never), InvalidArgumentError, /^observationWeights must be an array of numbers/);
     // log N of no points: no BIC.

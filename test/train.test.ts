@@ -477,8 +477,10 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     ['values too large to square', [[1e160, 0], [-1e160, 1], [3, 2]], { gaussians: 1 }, InvalidDataError, /column 1 \(index 0\) holds values from -1\.00e\+160 to 1\.00e\+160: too large for float64/],
     ['a constant column too large to square', [[0, 1e200], [1, 1e200], [3, 1e200]], { gaussians: 1 }, InvalidDataError, /column 2 \(index 1\) holds values from 1\.00e\+200 to 1\.00e\+200: too large/],
     ['values too close to tell apart', [[0, 1e-300], [1, -1e-300], [2, 3e-300]], { gaussians: 1, covarianceConstraint: 'mlpack' }, InvalidDataError, /column 2 \(index 1\) .* differ by only 4\.00e-300/],
-    ['weights too large', good, { gaussians: 1, observationWeights: Array(6).fill(1e305) }, InvalidDataError, /observation weights sum to 6\.00e\+305: too large .* rescale the weights/],
-    ['weights too small', good, { gaussians: 1, observationWeights: Array(6).fill(1e-300) }, InvalidDataError, /observation weights sum to 6\.00e-300: too small .* rescale the weights/],
+    // The weights' problem (only their ratios matter): an argument error naming them, as the other weight errors.
+    ['weights too large', good, { gaussians: 1, observationWeights: Array(6).fill(1e305) }, InvalidArgumentError, /^observationWeights sum to 6\.00e\+305: too large for float64 arithmetic with the values of data column 1 .* rescale the weights/],
+    ['weights too small', good, { gaussians: 1, observationWeights: Array(6).fill(1e-300) }, InvalidArgumentError, /^observationWeights sum to 6\.00e-300: too small .* rescale the weights/],
+    ['weights too large after noise', [[1e100, 0], [-1e100, 1], [1, 2]], { gaussians: 1, observationWeights: [1e110, 1e110, 1e110], noise: 1 }, InvalidArgumentError, /^observationWeights sum to 3\.00e\+110: .*1\.00e\+100 \(after adding noise of variance 1\) \(their weighted sums/],
     ['noise too large', good, { gaussians: 1, noise: 1.7e308 }, InvalidDataError, /after adding noise of variance 1\.7e\+308, column \d \(index \d\) holds values .* too large/],
     ['full covariances too large', [Array(20_000).fill(0), Array(20_000).fill(1)], { gaussians: 1 }, InvalidArgumentError, /full covariances for 1 gaussian of 20000 dimensions need 4\.00e\+8 values \(3 GiB per copy\); use diagonalCovariance/],
   ] as const)('%s', async (_name, data, options, type, message) => {

@@ -368,12 +368,10 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
       await training.exited;
       throw e;
     }
-    // The library calls the points "data"; here they are the input file, and the weights the
-    // weights file (a sum beyond float64 is the weights' problem: only their ratios matter).
+    // The library calls the points "data" and the weights "observationWeights"; here they are the
+    // input file and the weights file.
     if (e instanceof InvalidDataError && e.message.startsWith('data: ')) {
-      const rest = e.message.slice('data: '.length);
-      const file = weightsFile !== undefined && /the observation weights sum to/.test(rest) ? weightsFile : flags.input_file;
-      throw new InvalidDataError(`${file}: ${rest}`, e.row, e.column);
+      throw new InvalidDataError(`${flags.input_file}: ${e.message.slice('data: '.length)}`, e.row, e.column);
     }
     if (e instanceof InvalidArgumentError && e.parameter === 'observationWeights' && weightsFile !== undefined) {
       throw new InvalidDataError(`${weightsFile}: ${e.message.replace(/^observationWeights\b/, 'the weights')}`);
