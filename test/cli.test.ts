@@ -524,6 +524,17 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(note).toBeLessThan(lines.findIndex((l) => l.startsWith('log-likelihood')));
     const plain = webgmm('train', '-i', BLOBS, '-g', '3', '-m', model, '-n', '2', '--backend', 'cpu', '-M', 'warm.json');
     expect(plain.stderr).not.toMatch(/are ignored|is ignored/);
+    // Said once: the library's own note for the same options is not repeated.
+    expect(r.stderr.match(/ignored/g)).toHaveLength(1);
+  });
+
+  it('notes refined-start flags without -r and WebGPU flags on the CPU backend (once each, in flags)', () => {
+    const r = webgmm('train', '-i', BLOBS, '-g', '3', '-S', '5', '-n', '2', '--backend', 'cpu', '--max_chunk_points', '64', '-s', '1', '-M', 'plain.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^webgmm: note: --samplings applies to --refined_start only, which is off: ignored$/m);
+    expect(r.stderr).toMatch(/^webgmm: note: --max_chunk_points applies to the WebGPU backend only; --backend cpu ignores it$/m);
+    const quiet = webgmm('train', '-i', BLOBS, '-g', '3', '-r', '-S', '5', '-n', '2', '--backend', 'cpu', '-s', '1', '-M', 'plain.json');
+    expect(quiet.stderr).not.toMatch(/ignore/);
   });
 });
 

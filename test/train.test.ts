@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { train, GaussianMixture, InvalidArgumentError, InvalidDataError, KMEANS_MAX_POINTS } from '../src/index.js';
+import { train, GaussianMixture, InvalidArgumentError, InvalidDataError, KMEANS_MAX_POINTS, type TrainOptions } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
 import { sampleMixture, maxRelErr } from './helpers.js';
 
@@ -408,6 +408,27 @@ describe('noise and constraints', () => {
     const { data } = sample(500, 42);
     const r = await train(data, { gaussians: 2, seed: 2, noForcePositive: true, diagonalCovariance: true });
     expect(r.warnings.join(' ')).toMatch(/`noForcePositive` is ignored with `diagonalCovariance`/);
+  });
+
+  it('options given where they do nothing are noted, and change nothing', async () => {
+    const { data } = sample(500, 42);
+    const plain = await train(data, { gaussians: 2, seed: 2, backend: 'cpu' });
+    const notes = async (options: Partial<TrainOptions>, expected: string[]) => {
+      const r = await train(data, { gaussians: 2, seed: 2, backend: 'cpu', ...options });
+      expect(r.warnings.filter((w) => !/CPU backend/.test(w))).toEqual(expected);
+      return r;
+    };
+    const r = await notes({ samplings: 5, percentage: 0.5, maxChunkPoints: 64, dataResidency: 'streamed' }, [
+      '`samplings`, `percentage` apply to `refinedStart` only, which is off: ignored',
+      "`maxChunkPoints`, `dataResidency` apply to the WebGPU backend only; backend 'cpu' ignores them",
+    ]);
+    expect(r.logLikelihood).toBe(plain.logLikelihood);
+    const warm = await notes({ inputModel: plain.model, refinedStart: true, kmeansMaxIterations: 3, onKmeansIteration: () => {} }, [
+      '`refinedStart`, `kmeansMaxIterations` are ignored with `inputModel`: EM starts from the model, without k-means',
+    ]);
+    expect(warm.logLikelihood).toBe((await train(data, { gaussians: 2, seed: 2, backend: 'cpu', inputModel: plain.model })).logLikelihood);
+    // Where they apply, or at their "any" value, nothing is said.
+    await notes({ refinedStart: true, samplings: 5, percentage: 0.5, kmeansMaxIterations: 3, dataResidency: 'auto' }, []);
   });
 
   it('data far from 0 (epoch-ms timestamps with µs detail): the covariance is the scatter about the mean as stored, so EM never loses likelihood', async () => {

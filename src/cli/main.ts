@@ -334,10 +334,12 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
     noForcePositive: flags.no_force_positive === true,
     diagonalCovariance: flags.diagonal_covariance === true,
     noise: flags.noise,
-    kmeansMaxIterations: flags.kmeans_max_iterations,
-    refinedStart: flags.refined_start === true,
-    samplings: flags.samplings,
-    percentage: flags.percentage,
+    // Only where they apply: the library notes options given where they do nothing (the note
+    // for an input model is printed above, before training).
+    ...(inputModel ? {} : { kmeansMaxIterations: flags.kmeans_max_iterations }),
+    ...(!inputModel && flags.refined_start === true ? { refinedStart: true } : {}),
+    ...(!inputModel && (flags.refined_start === true || given('samplings')) ? { samplings: flags.samplings } : {}),
+    ...(!inputModel && (flags.refined_start === true || given('percentage')) ? { percentage: flags.percentage } : {}),
     seed: flags.seed,
     covarianceConstraint: flags.covariance_constraint,
     ...(flags.max_condition !== undefined ? { maxCondition: flags.max_condition } : {}),

@@ -257,6 +257,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   if (inputModel && opts.trials > 1) {
     warnings.push(`\`trials\` = ${opts.trials} with \`inputModel\`: every trial starts from the same model and gives the same result`);
   }
+  warnings.push(...ignoredOptions(options, inputModel !== null));
 
   const rng = new Rng(opts.seed);
   if (opts.noise > 0) ds = withNoise(ds, opts.noise, rng);
@@ -822,6 +823,29 @@ async function chooseByValidation(
   } finally {
     sub.backend.dispose();
   }
+}
+
+/**
+ * Notices for options given where they do nothing (a typo'd combination should not pass silently;
+ * callbacks are exempt: a progress display may pass both whatever the start).
+ */
+function ignoredOptions(options: TrainOptions, warmStart: boolean): string[] {
+  const notes: string[] = [];
+  const list = (names: string[]) => names.map((n) => `\`${n}\``).join(', ');
+  const kmeans = (['refinedStart', 'kmeansMaxIterations', 'samplings', 'percentage'] as const).filter((n) =>
+    n === 'refinedStart' ? options.refinedStart === true : options[n] !== undefined,
+  );
+  if (warmStart && kmeans.length > 0) {
+    notes.push(`${list(kmeans)} ${kmeans.length > 1 ? 'are' : 'is'} ignored with \`inputModel\`: EM starts from the model, without k-means`);
+  } else if (!warmStart && options.refinedStart !== true) {
+    const refined = kmeans.filter((n) => n === 'samplings' || n === 'percentage');
+    if (refined.length > 0) notes.push(`${list(refined)} ${refined.length > 1 ? 'apply' : 'applies'} to \`refinedStart\` only, which is off: ignored`);
+  }
+  if (options.backend === 'cpu') {
+    const gpu = [...(options.maxChunkPoints !== undefined ? ['maxChunkPoints'] : []), ...(options.dataResidency !== undefined && options.dataResidency !== 'auto' ? ['dataResidency'] : [])];
+    if (gpu.length > 0) notes.push(`${list(gpu)} ${gpu.length > 1 ? 'apply' : 'applies'} to the WebGPU backend only; backend 'cpu' ignores ${gpu.length > 1 ? 'them' : 'it'}`);
+  }
+  return notes;
 }
 
 /** The largest log p_a(x) − log p_b(x) over the points of positive weight. */
