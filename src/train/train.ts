@@ -147,7 +147,13 @@ export interface TrialResult {
 export interface TrainResult {
   /** The model of the best trial. */
   model: GaussianMixture;
-  /** Its training log-likelihood Σ w_n log p(x_n) (on the data after `noise` was added). */
+  /**
+   * Its training log-likelihood Σ w_n log p(x_n) (on the data after `noise` was added), as the last
+   * E-step computed it: on WebGPU, unless the trial finished in float64, a float32 pass's value,
+   * within its rounding (~1e-8 relative, see the README's *Mixed precision*) of the model's exact
+   * `model.logLikelihood(data)`. The same rounding decides between trials that reached the same
+   * optimum there (an equivalent model, its components possibly numbered differently).
+   */
   logLikelihood: number;
   /** M-steps of the best trial. */
   iterations: number;
