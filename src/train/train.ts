@@ -40,7 +40,10 @@ export interface TrainOptions {
    * that rescaling all weights (e.g. to sum to 1) changes nothing but the reported log-likelihood.
    */
   tolerance?: number;
-  /** Maximum M-steps per trial; 0 = until convergence. Default 250 (mlpack performs one fewer). */
+  /**
+   * Maximum M-steps per trial (per EM run of the `'unit-invariant'` wider search, see
+   * `covarianceConstraint`); 0 = until convergence. Default 250 (mlpack performs one fewer).
+   */
   maxIterations?: number;
   /** Full covariance only: skip the positive-definite constraint (a non-PD covariance is then an error). */
   noForcePositive?: boolean;
@@ -83,8 +86,10 @@ export interface TrainOptions {
    * EM work of the narrow search: a second start per trial, then the refits (measured 3–10× the
    * passes of `'mlpack'`). `onIteration` and `onKmeansIteration` follow the
    * first start of each trial and, when a sharper clamp is taken, its refit on all the points
-   * (which continues the chosen fit's iterations, numbered on from them, within `maxIterations`);
-   * the second start and the refits on the 80 % run silently.
+   * (an EM run of its own, up to `maxIterations` M-steps, numbered on from the chosen fit's); the
+   * second start and the refits on the 80 % run silently. Each of these EM runs has its own
+   * `maxIterations`, so the returned model may have had up to twice as many M-steps (its trial's
+   * `iterations` counts them all); `'mlpack'` keeps the cap per trial exactly.
    */
   covarianceConstraint?: CovarianceConstraint;
   /**
@@ -162,8 +167,8 @@ export interface TrainResult {
   /**
    * One entry per trial, in order. With the wider search of `'unit-invariant'`, a trial's entry is
    * its better start's fit, and the trial of the chosen model has the chosen fit's (after a sharper
-   * clamp: its refit from the trial's converged model, whose M-steps continue that fit's count
-   * and stay, together with them, within `maxIterations`).
+   * clamp: that fit's M-steps plus those of its refit at the sharper clamp, up to `maxIterations`
+   * more).
    */
   trials: TrialResult[];
   /** Index of the best trial. */
@@ -794,13 +799,9 @@ async function chooseByValidation(
         winner = s;
       }
     }
-    // The sharper clamp's fit on all the points continues the winner's run: together they stay
-    // within maxIterations (0: until convergence), so a winner that used them all keeps its clamp.
-    const budget = opts.maxIterations === 0 ? 0 : opts.maxIterations - winner.c.em.iterations;
-    const steps = opts.maxIterations > 0 && budget < 1 ? 0 : ladder;
     let level = 0;
     let levelLp = winner.lp;
-    for (let j = 1; j <= steps; j++) {
+    for (let j = 1; j <= ladder; j++) {
       const c = { ...fitConstraint, maxCondition: opts.maxCondition * 10 ** j, varianceFloor: opts.varianceFloor / 10 ** j };
       const lp = await refit(winner.c.em.model, c, winner.c.trial);
       if (pairedZ(lp, levelLp, v.checkWeights, margin) > VALIDATION_Z && largestLoss(lp, levelLp, v.checkWeights) <= CLAMP_MAX_LOSS) {
@@ -811,10 +812,12 @@ async function chooseByValidation(
     if (winner === inc && level === 0) return null;
     let em = winner.c.em;
     if (level > 0) {
+      // A fit of its own (another constraint), continuing the chosen one: up to maxIterations
+      // M-steps of its own, counted and reported on from the chosen fit's.
       const before = em.iterations;
       const report = options.onIteration;
       const refit = await runEM(backend, em.model, {
-        maxIterations: budget,
+        maxIterations: opts.maxIterations,
         tolerance: opts.tolerance,
         constraint: { ...base, maxCondition: opts.maxCondition * 10 ** level, varianceFloor: opts.varianceFloor / 10 ** level },
         forcePositive: !opts.noForcePositive,
