@@ -75,7 +75,8 @@ export interface TrainOptions {
    *
    * `'unit-invariant'` widens its search when every feature deviates from its most common value in
    * at least 35 points of weight (no constant or nearly constant feature), there are at most
-   * 100 000 points and no `inputModel` is given: each trial also runs from k-means++ on standardized data (both fits count as the trial's;
+   * 100 000 points, 80 % of them number at least K·(D + 1) (2K for diagonal covariances) and no
+   * `inputModel` is given: each trial also runs from k-means++ on standardized data (both fits count as the trial's;
    * the better training log-likelihood is its entry), and 20 % of the points (a seeded draw) are
    * held out to check the candidates: each distinct candidate is refitted on the other 80 % from
    * where it converged and scored on the held-out points; a candidate replaces the one with the best
@@ -251,8 +252,8 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   // Σ w·log p grows with the weights' scale while the model depends on their ratios only: the
   // tolerance is per unit of mean positive weight, so weights normalized to sum to 1 (mlpack's
   // "probabilities") stop where unweighted data would. Unit weights: unchanged.
+  const counted = weights ? weights.reduce((count, w) => (w > 0 ? count + 1 : count), 0) : ds.n;
   if (weights) {
-    const counted = weights.reduce((count, w) => (w > 0 ? count + 1 : count), 0);
     if (counted < opts.gaussians) {
       throw new InvalidArgumentError(
         'gaussians',
@@ -284,7 +285,11 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   let seeding: { rows: Int32Array; weights: Float64Array | null; scaling: FeatureScaling } | null = null;
   if (opts.constraint === 'unit-invariant') {
     scaling = featureScales(ds.data, ds.n, ds.d, weights);
-    widen = !inputModel && ds.n <= WIDE_SEARCH_MAX_POINTS && scaling.minDeviating >= WIDE_SEARCH_MIN_DEVIATING;
+    widen =
+      !inputModel &&
+      ds.n <= WIDE_SEARCH_MAX_POINTS &&
+      scaling.minDeviating >= WIDE_SEARCH_MIN_DEVIATING &&
+      (1 - VALIDATION_FRACTION) * counted >= wideSearchMinPoints(opts.gaussians, ds.d, opts.covarianceType);
     constraint = {
       policy: 'unit-invariant',
       scale: scaling.constraintScale,
@@ -688,6 +693,17 @@ export const WIDE_SEARCH_MIN_DEVIATING = 7 * RARE_DEVIATIONS;
  * skipped, so that large problems (where a pass over the data dominates) keep one fit per trial.
  */
 export const WIDE_SEARCH_MAX_POINTS = 100_000;
+/**
+ * The wider search needs, in the part of the points its refits are fitted on, enough points for
+ * every component's covariance to be nonsingular on average: K·(D + 1) for full covariances (a
+ * full covariance of fewer than D + 1 points is singular), 2K for diagonal ones. With fewer (wide
+ * data: fewer points than features) every covariance is the clamp's, a sharper clamp only bets on
+ * the training points' own subspace, and the refits crawl along it to maxIterations with an
+ * eigendecomposition per component each step (50 × 100, K = 2: 22 s against 0.2 s for 'mlpack').
+ */
+export function wideSearchMinPoints(k: number, d: number, covarianceType: CovarianceType): number {
+  return k * (covarianceType === 'full' ? d + 1 : 2);
+}
 /** Fraction of the training points held out (internally) to check candidate fits. */
 export const VALIDATION_FRACTION = 0.2;
 /** A candidate overrules the incumbent when the held-out points prefer it with a paired z above this. */

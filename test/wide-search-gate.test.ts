@@ -1,0 +1,53 @@
+// When the default policy's wider search runs, counted by its EM runs (a spy on runEM): not on
+// wide data, whose full covariances are all singular (22 s of refits crawling to maxIterations at
+// 50 × 100, against 0.2 s for the narrow search, which gives the same model there).
+import { describe, it, expect, vi, beforeEach } from 'vitest';
+import { train, type TrainOptions } from '../src/index.js';
+import { wideSearchMinPoints } from '../src/train/train.js';
+import { runEM } from '../src/train/em.js';
+import { Rng } from '../src/util/rng.js';
+
+vi.mock('../src/train/em.js', async (original) => {
+  const m = await original<typeof import('../src/train/em.js')>();
+  return { ...m, runEM: vi.fn((...args: Parameters<typeof m.runEM>) => m.runEM(...args)) };
+});
+const runs = runEM as unknown as ReturnType<typeof vi.fn>;
+
+function uniform(seed: number, n: number, d: number): number[][] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => Array.from({ length: d }, () => rng.nextFloat()));
+}
+
+const options: TrainOptions = { gaussians: 2, seed: 1, trials: 1, backend: 'cpu' };
+
+describe('the wider search needs K·(D + 1) points to fit on (2K for diagonal covariances)', () => {
+  beforeEach(() => {
+    runs.mockClear();
+  });
+
+  it('the threshold', () => {
+    expect([wideSearchMinPoints(2, 100, 'full'), wideSearchMinPoints(2, 20, 'full'), wideSearchMinPoints(2, 100, 'diagonal')]).toEqual([202, 42, 4]);
+  });
+
+  it('does not run on wide data with full covariances; does with diagonal ones', async () => {
+    const wide = uniform(5, 50, 100);
+    await train(wide, options);
+    expect(runs.mock.calls.length).toBe(1);
+    runs.mockClear();
+    await train(wide, { ...options, diagonalCovariance: true });
+    expect(runs.mock.calls.length).toBeGreaterThan(2);
+  });
+
+  it('runs from the threshold on: 80 % of N ≥ K·(D + 1), N counted by positive weight', async () => {
+    // K = 2, D = 20: 42 points to fit on, so N = 53 (42.4) runs and N = 52 (41.6) does not.
+    const data = uniform(6, 53, 20);
+    await train(data, options);
+    expect(runs.mock.calls.length).toBeGreaterThan(2);
+    runs.mockClear();
+    await train(data.slice(0, 52), options);
+    expect(runs.mock.calls.length).toBe(1);
+    runs.mockClear();
+    await train(data, { ...options, observationWeights: data.map((_, i) => (i === 3 ? 0 : 1)) });
+    expect(runs.mock.calls.length).toBe(1);
+  });
+});
