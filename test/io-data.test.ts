@@ -870,9 +870,23 @@ describe('readDataFile: the first line', () => {
   });
 
   it('is a header (skipped, mlpack-style) only when none of its cells is a number', async () => {
-    for (const text of ['id,x\n1,2\n', '"1st","2nd"\n1,2\n', 'NA,x\n1,2\n', ',x\n1,2\n', '0x10,0x20\n1,2\n']) {
+    for (const text of ['id,x\n1,2\n', '"1st","2nd"\n1,2\n', 'NA,x\n1,2\n', ',x\n1,2\n', '"0x10","0x20"\n1,2\n']) {
       const r = await readDataFile(await file('data.csv', text));
       expect([r.headerSkipped, r.rows, ...r.data], text).toEqual([true, 1, 1, 2]);
+    }
+    // Without a name (or quoted text) it is a data row with bad values, not a header: dropping it
+    // would lose a point and shift every row of the output of `probability`.
+    for (const [text, message] of [
+      ['NA,NA\n1,2\n', '"NA" is not a number'],
+      ['?,?\n1,2\n', '"?" is not a number'],
+      ['12kg,13kg\n1,2\n', '"12kg" is not a number'],
+      ['0x10,0x20\n1,2\n', '"0x10" is not a number (only decimal notation is accepted)'],
+      ['1.2.3,4.5.6\n1,2\n', '"1.2.3" is not a number'],
+      ['"1,2\n3,4\n', '"\\"1,2" is not a number'],
+      ['"NA","NA"\n1,2\n', '"NA" is not a number'],
+    ]) {
+      const path = await file('bad.csv', text);
+      await expectDataError(readDataFile(path), `${path}: line 1, column 1: ${message}`);
     }
     for (const text of ['1,2\n3,4\n', '"1","2"\n3,4\n', '-0,+.5\n3,4\n']) {
       const r = await readDataFile(await file('data.csv', text));

@@ -444,14 +444,18 @@ export class TextParser {
         if (isNameCell(cell)) names++;
       }
     }
-    // A header: no numeric cell, or numbers among names (scikit-learn's CSVs begin with
+    // The cells come unquoted: quoted text is looked for in the line itself.
+    const quoted = [...text.matchAll(/"((?:[^"]|"")*)"/g)].some((m) => isText(m[1]!.replace(/""/g, '"'))) ? 1 : 0;
+    // A header: names and no numeric cell, or numbers among names (scikit-learn's CSVs begin with
     // "150,4,setosa,versicolor,virginica"; "id,2019,2020") — but not a data row with a bad value:
-    // "1,2,NA", "1.2.3,4" or "-,3" have a non-numeric cell that is no name.
+    // "1,2,NA", "1.2.3,4" or "-,3" have a non-numeric cell that is no name, and "NA,NA", "?,?",
+    // "12kg,13kg" or "0x1,0x2" have no name at all (dropping them would shift every row); quotes
+    // mark text, so "1st","2nd" is a header.
     // Numbers joined by another separator ("1;2" in a file read as comma-separated) are data, not
     // a header: the error then names this line and the separator, instead of line 2 failing alike.
     const filled = cells.map((cell) => cell.trim()).filter((cell) => cell !== '');
     const foreign = filled.length > 0 && filled.every((cell) => FOREIGN_ROW.test(cell));
-    if (words > 0 && (numbers === 0 ? !foreign : names === words)) {
+    if (words > 0 && (numbers === 0 ? !foreign && names + quoted > 0 : names === words)) {
       this.header = cells;
       this.headerText = text;
       this.headerLine = this.line;
@@ -633,6 +637,12 @@ const NOT_A_NAME = /^(n\/?a|nan|null|none|nil|missing|undefined|inf(inity)?|[-+]
  * A cell that reads as a column name: it begins with a letter or '_' (not a digit: "12kg", "0x10"
  * are bad values) and is no missing-value marker.
  */
+/** The inside of a pair of double quotes holds text ("1st"): no number, no missing-value marker. */
+function isText(inner: string): boolean {
+  const t = inner.trim();
+  return t !== '' && !isNumberCell(t) && !NOT_A_NAME.test(t);
+}
+
 function isNameCell(cell: string): boolean {
   const t = unquote(cell.trim());
   return /^[\p{L}_]/u.test(t) && !NOT_A_NAME.test(t);
