@@ -592,7 +592,9 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     ['missing required flag', () => ['train', '-i', BLOBS], /required option '-g, --gaussians <n>' not specified/],
     ['value out of range', () => ['train', '-i', BLOBS, '-g', '0'], /--gaussians must be an integer > 0/],
     ['percentage out of range', () => ['train', '-i', BLOBS, '-g', '2', '-p', '1.5'], /--percentage must be in \(0, 1\]/],
-    ['more gaussians than points', () => ['train', '-i', file('three.csv', '1\n2\n3\n'), '-g', '5'], /--gaussians: gaussians = 5 but the data has only 3 points/],
+    ['more gaussians than points', () => ['train', '-i', file('three.csv', '1\n2\n3\n'), '-g', '5'], /^webgmm: error: --gaussians 5: \S*three\.csv has only 3 points \(need at least one point per gaussian\)$/],
+    // Not blamed on the columns (with -d suggested) by the full-covariance size check.
+    ['far more gaussians than points', () => ['train', '-i', file('three2.csv', '1,2\n3,4\n5,7\n'), '-g', '100000000'], /^webgmm: error: --gaussians 100000000: \S*three2\.csv has only 3 points/],
     ['model of another dimension', () => ['train', '-i', file('d3.csv', '1,2,3\n4,5,6\n7,8,9\n1,1,2\n'), '-g', '3', '-m', join(MODELS, 'blobs3_k3_full.json')], /blobs3_k3_full\.json: the model has dimensionality 2 but .*d3\.csv has 3 columns/],
     ['model with another number of gaussians', () => ['train', '-i', BLOBS, '-g', '2', '-m', join(MODELS, 'blobs3_k3_full.json')], /the model has 3 gaussians but --gaussians is 2/],
     ['unwritable output path', () => ['train', '-i', BLOBS, '-g', '2', '-M', join(dir, 'no', 'such', 'dir', 'm.json')], /--output_model_file .*m\.json: cannot write there/],

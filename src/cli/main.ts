@@ -302,6 +302,11 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
     useEmThreads();
   }
   const { loaded, seconds: loadSeconds } = await loadData(flags.input_file, progress, signal);
+  // The library checks this first too; here it must precede the size check below, which would
+  // otherwise blame the columns (and suggest -d) for what is too many gaussians.
+  if (flags.gaussians > loaded.rows) {
+    throw new InvalidArgumentError('gaussians', `--gaussians ${flags.gaussians}: ${flags.input_file} has only ${loaded.rows} point${loaded.rows === 1 ? '' : 's'} (need at least one point per gaussian)`);
+  }
   if (flags.diagonal_covariance !== true) {
     checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
     // Said before training, which may then take minutes: every covariance is singular, and each
