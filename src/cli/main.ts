@@ -577,7 +577,7 @@ function buildProgram(signal: AbortSignal): Command {
     for (const option of cmd.options) {
       const name = option.name();
       cmd.on(`option:${name}`, () => {
-        if (seen.has(name)) throw new InvalidArgumentError(name, `${option.long ?? option.short} is given more than once`);
+        if (seen.has(name)) cmd.error(`${option.long ?? option.short} is given more than once`, { exitCode: 1, code: 'webgmm.duplicateOption' });
         seen.add(name);
       });
     }
