@@ -456,6 +456,13 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(readFileSync(join(sub, 'ro.csv'), 'utf8')).toBe('keep\n');
   });
 
+  it('an output in a directory that takes no new files (procfs) is refused before any work, also as root', () => {
+    // As root, access(W_OK) says yes on /proc; the file system refuses the file only when made.
+    const r = webgmm('train', '-i', BLOBS, '-g', '3', '--backend', 'cpu', '-M', '/proc/webgmm-model.json');
+    expectUserError(r, /^webgmm: error: --output_model_file \/proc\/webgmm-model\.json: cannot write there: (cannot create a file in \/proc: its file system takes no new files|the directory \/proc is not writable)$/m);
+    expect(r.stdout).not.toMatch(/log-likelihood/);
+  });
+
   it('SIGTERM or Ctrl-C while writing: exit 143 / 130, no output and no temporary file left', async () => {
     for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
       const child = spawn(process.execPath, [BIN, 'generate', '-m', model, '-n', '3000000', '-s', '1', '-o', 'big.csv'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });

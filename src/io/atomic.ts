@@ -104,10 +104,29 @@ export async function outputPathProblem(path: string): Promise<string | null> {
   const d = await stat(dir).catch(() => null);
   if (!d?.isDirectory()) return `no such directory: ${dir}`;
   if (await readOnly(t)) return 'the file is read-only (permission denied)';
-  return access(dir, constants.W_OK).then(
-    () => null,
-    () => `the directory ${dir} is not writable`,
+  const writable = await access(dir, constants.W_OK).then(
+    () => true,
+    () => false,
   );
+  if (!writable) return `the directory ${dir} is not writable`;
+  // For root, access() says yes wherever permissions would (procfs, sysfs), not whether the file
+  // system takes a new file: try one, as the write will.
+  if (process.getuid?.() === 0) {
+    const probe = join(dir, `.${basename(t.target)}.probe-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      await (await open(probe, 'wx')).close();
+      await unlink(probe).catch(() => undefined);
+    } catch (e) {
+      return cannotCreate(dir, e);
+    }
+  }
+  return null;
+}
+
+/** A new file refused by an existing directory (procfs answers ENOENT: it takes no new files). */
+function cannotCreate(dir: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return `cannot create a file in ${dir}: ${code === 'ENOENT' ? 'its file system takes no new files' : errnoReason(err)}`;
 }
 
 /**
@@ -159,7 +178,8 @@ export async function writeFileAtomic(
     if (created) await unlink(tmp).catch(() => undefined);
     if (signal?.aborted && err === signal.reason) throw err;
     const code = (err as NodeJS.ErrnoException)?.code;
-    const reason = code === 'ENOENT' && !created ? `no such directory: ${dir}` : errnoReason(err);
+    const missing = code === 'ENOENT' && !created && !(await stat(dir).then((d) => d.isDirectory(), () => false));
+    const reason = missing ? `no such directory: ${dir}` : !created ? cannotCreate(dir, err) : errnoReason(err);
     throw new WebGmmError('OUTPUT', `${path}: cannot write: ${reason}`);
   }
 }
