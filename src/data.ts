@@ -151,13 +151,14 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
     for (let i = 0; i < n; i++) totalWeight += weights[i]!;
   }
   const { lo, hi } = columnRanges(data, n, d);
-  // Deviations from a computed mean are bounded by the spread plus the mean's rounding error, which
-  // grows with the magnitude (a constant column of 1e200 deviates by ~1e184): bound by the magnitude.
-  // The weights' own problem (only their ratios matter), so it names them, not the data.
+  // A sum of weights beyond float64 is the weights' own problem (only their ratios matter), so it
+  // names them, not the data.
   const weightsFail = (message: string): never => {
     throw new InvalidArgumentError('observationWeights', `observationWeights ${message}`);
   };
   const afterNoise = context === '' ? '' : ` (${context.replace(/,\s*$/, '')})`;
+  // Deviations from a computed mean are bounded by the spread plus the mean's rounding error, which
+  // grows with the magnitude (a constant column of 1e200 deviates by ~1e184): bound by the magnitude.
   const tooLarge = (total: number, largest: number) => !(total * largest <= MAX_SUM) || !(total * largest * largest <= MAX_SUM);
   for (let j = 0; j < d; j++) {
     const spread = hi[j]! - lo[j]!;

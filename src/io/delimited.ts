@@ -633,16 +633,16 @@ export class TextParser {
 /** Missing-value markers and the like: text, but not a column name. */
 const NOT_A_NAME = /^(n\/?a|nan|null|none|nil|missing|undefined|inf(inity)?|[-+]inf(inity)?|\?|\.)$/i;
 
-/**
- * A cell that reads as a column name: it begins with a letter or '_' (not a digit: "12kg", "0x10"
- * are bad values) and is no missing-value marker.
- */
 /** The inside of a pair of double quotes holds text ("1st"): no number, no missing-value marker. */
 function isText(inner: string): boolean {
   const t = inner.trim();
   return t !== '' && !isNumberCell(t) && !NOT_A_NAME.test(t);
 }
 
+/**
+ * A cell that reads as a column name: it begins with a letter or '_' (not a digit: "12kg", "0x10"
+ * are bad values) and is no missing-value marker.
+ */
 function isNameCell(cell: string): boolean {
   const t = unquote(cell.trim());
   return /^[\p{L}_]/u.test(t) && !NOT_A_NAME.test(t);
