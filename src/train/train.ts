@@ -249,10 +249,11 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     );
   }
   const weights = checkObservationWeights(options.observationWeights, ds.n);
+  // Points of positive weight (all of them without weights).
+  const counted = weights ? weights.reduce((count, w) => (w > 0 ? count + 1 : count), 0) : ds.n;
   // Σ w·log p grows with the weights' scale while the model depends on their ratios only: the
   // tolerance is per unit of mean positive weight, so weights normalized to sum to 1 (mlpack's
   // "probabilities") stop where unweighted data would. Unit weights: unchanged.
-  const counted = weights ? weights.reduce((count, w) => (w > 0 ? count + 1 : count), 0) : ds.n;
   if (weights) {
     if (counted < opts.gaussians) {
       throw new InvalidArgumentError(
