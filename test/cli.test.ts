@@ -204,7 +204,9 @@ describe('webgmm train', () => {
     const a = modelOf(join(dir, 'threads.json')).toJSON();
     const b = modelOf(join(dir, 'plain.json')).toJSON();
     expect(a).not.toEqual(b);
-    expect(maxRelErr(a.means.flat(), b.means.flat())).toBeLessThan(1e-9);
+    // Both stop once the change is below float64's resolution of log L, at iterations that
+    // rounding decides (9 and 11 here): the same fit, a step or two apart.
+    expect(maxRelErr(a.means.flat(), b.means.flat())).toBeLessThan(1e-8);
   });
 
   it('reproduces mlpack\'s EM from its initial model through the CLI', () => {

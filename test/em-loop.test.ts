@@ -134,3 +134,53 @@ describe('EM loop with a float32 backend', () => {
     expect(short.converged).toBe(false);
   });
 });
+
+describe('EM loop: where float64 itself cannot resolve the tolerance', () => {
+  /**
+   * The CPU backend with rounding that never settles: the first component's weight moves by
+   * (p mod 3) parts in 1e15 on pass p (the parameters never repeat), and the log-likelihood by
+   * ±1.5e-10 — a few float64 ulps at |log L| ≈ 2.4e5, within its 8ε·|log L| ≈ 4.3e-10 resolution
+   * but above the 1e-10 tolerance.
+   */
+  class UlpJitter implements EStepBackend {
+    readonly kind = 'cpu' as const;
+    readonly n: number;
+    readonly d: number;
+    private readonly cpu: CpuBackend;
+    private passes = 0;
+    constructor(data: { data: Float64Array; n: number; d: number }) {
+      this.n = data.n;
+      this.d = data.d;
+      this.cpu = new CpuBackend(data);
+    }
+    async pass(params: MixtureParams): Promise<PassResult> {
+      const r = await this.cpu.pass(params);
+      const p = ++this.passes;
+      const nk = r.stats.nk.map((v, j) => (j === 0 ? v * (1 + 1e-15 * (p % 3)) : v));
+      return { ...r, logLikelihood: r.logLikelihood + (p % 2 ? 1.5e-10 : -1.5e-10), stats: { ...r.stats, nk } };
+    }
+    dispose(): void {
+      this.cpu.dispose();
+    }
+  }
+
+  it('a change below float64’s resolution of log L counts as convergence, not only with maxIterations 0', async () => {
+    const r = await runEM(new UlpJitter(ds), start, options(250));
+    expect(r.converged).toBe(true);
+    expect(r.iterations).toBeLessThan(50);
+    // The model it stops at is the one the exact backend converges to (to rounding).
+    const exact = await runEM(new CpuBackend(ds), start, options(250));
+    expect(Math.abs(r.logLikelihood - exact.logLikelihood)).toBeLessThan(1e-9 * Math.abs(exact.logLikelihood));
+  });
+
+  it('the float64 probe judges its second change, not its first (θ from float32 statistics against θ from float64 ones)', async () => {
+    // K = 1: float64's fixed point is one M-step away, but the probe's first change compares θ
+    // built from the stand-in's float32 statistics with θ built from float64 ones (well above
+    // PROBE_REACH × tolerance). The float32 passes alone drift and never converge.
+    const one = new GaussianMixture({ weights: [1], means: [[100, -100]], covariances: [[[7000, -6000], [-6000, 7000]]] });
+    const r = await runEM(new Float32Standin(ds, 1, 'drift'), one, options(250));
+    expect(r.converged).toBe(true);
+    expect(r.iterations).toBeLessThan(20);
+    expect(r.float64Passes).toBeGreaterThanOrEqual(2);
+  });
+});
