@@ -524,6 +524,16 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(g.stderr).toMatch(/5 points drawn/);
   });
 
+  it('probability says how many densities underflow float64 (written as 0), and only then', () => {
+    const far = webgmm('probability', '-i', file('far.csv', '0,0\n1e3,1e3\n1e4,-1e4\n'), '-m', model);
+    expect(far.code, far.stderr).toBe(0);
+    const p = far.stdout.trim().split('\n').map(Number);
+    expect(p[0]).toBeGreaterThan(0);
+    expect(p.slice(1)).toEqual([0, 0]);
+    expect(far.stderr).toMatch(/^webgmm: note: 2 of 3 points have a density below float64's smallest \(log-density under −745\): written as 0$/m);
+    expect(webgmm('probability', '-i', BLOBS, '-m', model).stderr).not.toMatch(/below float64/);
+  });
+
   it('-m with k-means flags says they are ignored, before training', () => {
     const r = webgmm('train', '-i', BLOBS, '-g', '3', '-m', model, '-r', '-k', '5', '-n', '2', '--backend', 'cpu', '-M', 'warm.json');
     expect(r.code, r.stderr).toBe(0);

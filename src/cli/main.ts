@@ -440,6 +440,15 @@ async function runProbability(
   }
   const p = model.probabilities(loaded);
   signal.throwIfAborted();
+  // A density is never 0: a 0 here is one below float64's range, which a reader should not take
+  // for "impossible" (its log, which the library's scoreSamples gives, is finite).
+  let underflows = 0;
+  for (const v of p) if (v === 0) underflows++;
+  if (underflows > 0) {
+    process.stderr.write(
+      `webgmm: note: ${underflows} of ${p.length} points ${underflows === 1 ? 'has' : 'have'} a density below float64's smallest (log-density under −745): written as 0\n`,
+    );
+  }
   if (flags.output_file !== undefined) await writeMatrixFile(flags.output_file, { data: p, rows: p.length, cols: 1 }, { signal });
   else await printCsv({ data: p, rows: p.length, cols: 1 }, signal);
   if (flags.verbose) process.stderr.write(`webgmm: ${p.length} densities written in ${((performance.now() - t) / 1000).toFixed(2)} s in all\n`);
