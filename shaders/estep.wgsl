@@ -7,7 +7,8 @@
 //
 // Each invocation evaluates PPI = 4 points at once, as the four lanes of vec4 values: every
 // parameter load then feeds four independent chains of arithmetic (what CPU drivers such as
-// lavapipe vectorize well, and what hides latency on GPUs). Parameters sit in a uniform buffer,
+// lavapipe vectorize well, and what hides latency on GPUs). Parameters sit in a uniform buffer
+// (a storage buffer where they exceed its 64 KiB: LARGE_PARAMS),
 // per component: [mean: DP4 vec4][full: P's rows packed (row r: r/4 + 1 vec4) | diagonal: DP4
 // vec4 of 1/σ²][vec4(log w − ½(D log 2π + log det Σ), 0, 0, 0)]. Points are centred on upload
 // (design §2) and padded to vec4 blocks with zeros. Diagonal covariance with D ≥ 45 walks the
@@ -53,6 +54,19 @@ struct Chunk {
 @group(0) @binding(5) var<uniform> chunk: Chunk;
 // Per point w_n / Σ_k exp(log p_nk − max_n): r_nk = resp[k][n] · scale[n] (0 for points that add nothing).
 @group(0) @binding(6) var<storage, read_write> scale: array<vec4f>;
+
+// Parameters beyond the uniform block's 64 KiB (e.g. K > 3 at D = 64): read from a storage
+// binding of the same buffer instead. Not always: on lavapipe the E-step ran 13% slower reading
+// them from storage (200k × 16, K = 8, full: 45 → 51 ms).
+override LARGE_PARAMS: bool;
+@group(0) @binding(7) var<storage, read> paramsLarge: array<vec4f>;
+
+fn param(i: u32) -> vec4f {
+  if (LARGE_PARAMS) {
+    return paramsLarge[i];
+  }
+  return params[i];
+}
 
 var<workgroup> llShared: array<vec4f, WG>;
 
@@ -103,8 +117,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         let x3 = points[q3 + b];
         for (var k = 0u; k < K; k++) {
           let base = k * stride;
-          let mu = params[base + b];
-          let iv = params[base + DP4 + b];
+          let mu = param(base + b);
+          let iv = param(base + DP4 + b);
           let d0 = x0 - mu;
           let d1 = x1 - mu;
           let d2 = x2 - mu;
@@ -120,8 +134,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         m = msum[min(k, MAX_K_PRIVATE - 1u)];
       } else if (DIAGONAL) {
         for (var b = 0u; b < DP4; b++) {
-          let mu = params[base + b];
-          let iv = params[base + DP4 + b];
+          let mu = param(base + b);
+          let iv = param(base + DP4 + b);
           let d0 = x[b] - mu;
           let d1 = x[DP4 + b] - mu;
           let d2 = x[2u * DP4 + b] - mu;
@@ -130,7 +144,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
       } else {
         for (var b = 0u; b < DP4; b++) {
-          let mu = params[base + b];
+          let mu = param(base + b);
           diff[b] = x[b] - mu;
           diff[DP4 + b] = x[DP4 + b] - mu;
           diff[2u * DP4 + b] = x[2u * DP4 + b] - mu;
@@ -144,7 +158,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           var y = vec4f(0.0);
           for (var b = 0u; b < DP4; b++) {
             if (b <= r / 4u) {
-              let pr = params[row + b];
+              let pr = param(row + b);
               y += vec4f(dot(pr, diff[b]), dot(pr, diff[DP4 + b]), dot(pr, diff[2u * DP4 + b]), dot(pr, diff[3u * DP4 + b]));
             }
           }
@@ -152,7 +166,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           row += r / 4u + 1u;
         }
       }
-      let lp = vec4f(params[base + stride - 1u].x) - 0.5 * min(m, vec4f(1.0e30));
+      let lp = vec4f(param(base + stride - 1u).x) - 0.5 * min(m, vec4f(1.0e30));
       if (K <= MAX_K_PRIVATE) {
         lps[min(k, MAX_K_PRIVATE - 1u)] = lp;
       } else {

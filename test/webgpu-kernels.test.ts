@@ -5,7 +5,8 @@
 // statistics ranges unevenly. Then one pass of each kernel path — the fused kernel (K ≤ twice the
 // subgroup size, D ≤ 8 full or ≤ 32 diagonal: fused.wgsl, fused-diagonal.wgsl) and the E-step +
 // statistics pair, with subgroups (stats-*-subgroup.wgsl) and without (stats-*.wgsl, as on a
-// device without the feature) — on the same shapes, against the CPU. Last, the log-likelihood's
+// device without the feature) — on the same shapes, against the CPU; parameters beyond the 64 KiB
+// uniform block (read from storage). Last, the log-likelihood's
 // error against the bound the backend reports for it (`logLikelihoodUncertainty`): data with
 // repeated values, and strongly correlated components.
 import { describe, it, expect } from 'vitest';
@@ -64,6 +65,10 @@ const CASES: [string, { n: number; d: number; k: number; diagonal: boolean; spre
   ['D = 2 full, overlapping, chunks of 5 points', { n: 203, d: 2, k: 3, diagonal: false, spread: 1, maxChunkPoints: 5 }],
   ['D = 8 full, K = 8 (fused kernel)', { n: 5003, d: 8, k: 8, diagonal: false }],
   ['D = 5 diagonal, K = 6 (fused kernel), uneven chunks', { n: 4001, d: 5, k: 6, diagonal: true, maxChunkPoints: 1234 }],
+  // Parameters beyond the 64 KiB uniform block (8.8 KiB per full 64-dimensional component, 528 B
+  // per diagonal one): the E-step reads them from its storage binding.
+  ['D = 64 full, K = 8 (parameters in storage: 70 KiB)', { n: 2003, d: 64, k: 8, diagonal: false }],
+  ['D = 64 diagonal, K = 130 (parameters in storage: 67 KiB)', { n: 2600, d: 64, k: 130, diagonal: true, spread: 3 }],
 ];
 
 describe.skipIf(!GPU_AVAILABLE)('WebGPU kernels across shapes', () => {

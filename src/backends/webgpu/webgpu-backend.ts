@@ -100,8 +100,14 @@ function statsGroupsFor(n: number, L: Layout, g: DispatchGeometry): number {
   const fit = Math.floor(MAX_PARTIALS_BYTES / (L.m * 16));
   return Math.max(1, Math.min(Math.ceil(n / g.statsPointsPerGroup), g.maxStatsGroups, fit));
 }
-/** The parameters live in one uniform binding of this size (uniform loads are broadcasts). */
-const PARAMS_BYTES = 65536;
+/**
+ * The parameters live in one uniform binding of this size where they fit (uniform loads are
+ * broadcasts); beyond it the E-step reads them from a storage binding of the same buffer (estep.wgsl's
+ * LARGE_PARAMS), and the fused kernels, which read only the uniform one, are not used.
+ */
+const PARAMS_UNIFORM_BYTES = 65536;
+/** The largest storage binding every WebGPU device supports (`maxStorageBufferBindingSize`'s default). */
+const MAX_STORAGE_BINDING_BYTES = 128 * 1024 * 1024;
 /**
  * Bound on the float32 rounding error of log L relative to Σ w|log p|: a few dozen units of
  * float32 roundoff per point (Mahalanobis sums, exp/log, the reductions). To it the backend adds
@@ -246,6 +252,8 @@ interface Layout {
    * of two ≤ the smallest subgroup, 4 … 32; 0 where the device has no subgroups (stats-*.wgsl).
    */
   sg: number;
+  /** The parameters exceed the uniform binding (PARAMS_UNIFORM_BYTES): the E-step reads storage. */
+  largeParams: boolean;
 }
 
 /** Largest SG of the subgroup statistics kernels (a divisor of STATS_BLOCK). */
@@ -260,7 +268,11 @@ function layoutFor(d: number, k: number, type: CovarianceType, subgroupMinSize =
   const dp4 = Math.ceil(d / 4);
   // Fused: one subgroup of `lanes` invocations, each owning `perLane` components.
   const perLane = subgroupMinSize > 0 ? Math.ceil(k / subgroupMinSize) : Infinity;
-  const fused = fusable && d <= FUSED_MAX_D[type] && perLane <= FUSED_MAX_PER_LANE;
+  let tri4 = 0;
+  for (let r = 0; r < d; r++) tri4 += (r >> 2) + 1;
+  const stride = diagonal ? 2 * dp4 + 1 : dp4 + tri4 + 1;
+  const largeParams = k * stride * 16 > PARAMS_UNIFORM_BYTES;
+  const fused = fusable && d <= FUSED_MAX_D[type] && perLane <= FUSED_MAX_PER_LANE && !largeParams;
   const lanes = fused ? Math.ceil(k / perLane) : 0;
   // Fused: per component the packed statistics [S (full) | s | N] (diagonal [s | q | N]) in vec4s.
   const tiles = fused ? 1 : diagonal ? dp4 : (dp4 * (dp4 + 1)) / 2;
@@ -270,11 +282,8 @@ function layoutFor(d: number, k: number, type: CovarianceType, subgroupMinSize =
   let sg = 0;
   if (!fused && subgroupMinSize >= 4) sg = Math.min(2 ** Math.floor(Math.log2(subgroupMinSize)), STATS_MAX_SG);
   const kw = sg > 0 ? Math.min(Math.ceil(Math.min(k, MAX_STATS_WORKGROUP) / sg) * sg, MAX_STATS_WORKGROUP) : Math.min(k, MAX_STATS_WORKGROUP);
-  let tri4 = 0;
-  for (let r = 0; r < d; r++) tri4 += (r >> 2) + 1;
-  const stride = diagonal ? 2 * dp4 + 1 : dp4 + tri4 + 1;
   const m = tiles * k * slot;
-  return { d, k, dp4, tiles, slot, kw, kGroups: Math.ceil(k / kw), stride, tri4, m, diagonal, fused, lanes, perLane, sg };
+  return { d, k, dp4, tiles, slot, kw, kGroups: Math.ceil(k / kw), stride, tri4, m, diagonal, fused, lanes, perLane, sg, largeParams };
 }
 
 export class WebGpuBackend implements EStepBackend {
@@ -372,16 +381,12 @@ export class WebGpuBackend implements EStepBackend {
     }
   }
 
-  /**
-   * Uploads the data and builds the pipelines. Throws a `WebGmmError` when the device cannot hold
-   * the data or rejects a shader.
-   */
   /** Why this backend cannot train such a model, or null when it can. */
   static unsupported(d: number, k: number, type: CovarianceType): string | null {
     if (d > WEBGPU_MAX_DIMENSIONS) return `the WebGPU kernels support up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d}`;
     const L = layoutFor(d, k, type);
-    if (L.k * L.stride * 16 > PARAMS_BYTES) {
-      return `the parameters of ${k} ${type} ${d}-dimensional components exceed the WebGPU backend's ${PARAMS_BYTES / 1024} KiB uniform block`;
+    if (L.k * L.stride * 16 > MAX_STORAGE_BINDING_BYTES) {
+      return `the parameters of ${k} ${type} ${d}-dimensional components exceed the ${MAX_STORAGE_BINDING_BYTES / 2 ** 20} MiB a WebGPU storage binding is guaranteed to hold`;
     }
     return null;
   }
@@ -398,6 +403,10 @@ export class WebGpuBackend implements EStepBackend {
     return lost;
   }
 
+  /**
+   * Uploads the data and builds the pipelines. Throws a `WebGmmError` when the device cannot hold
+   * the data or rejects a shader.
+   */
   static async create(
     handle: GpuHandle,
     ds: Dataset,
@@ -448,7 +457,7 @@ export class WebGpuBackend implements EStepBackend {
       await this.createPipelines(weights !== null);
 
       const STORAGE = GPUBufferUsage.STORAGE;
-      this.params = this.createBuffer(PARAMS_BYTES, STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
+      this.params = this.createBuffer(Math.max(PARAMS_UNIFORM_BYTES, L.k * L.stride * 16), STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
       const resp = L.fused ? null : this.createBuffer(this.npad * L.k * 4, STORAGE, 'exp-shifted log-densities');
       const scale = L.fused ? null : this.createBuffer(this.npad * 4, STORAGE, 'responsibility scales');
       const partialsSize = statsGroupsFor(this.chunkPoints, L, this.geometry) * L.m * 16;
@@ -486,7 +495,13 @@ export class WebGpuBackend implements EStepBackend {
         } else {
           wbuf = dummyWeights!;
         }
-        const entries = (buffers: GPUBuffer[]): GPUBindGroupEntry[] => buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+        // The params buffer, bound as the kernels' uniform block, is bound by its first 64 KiB
+        // (the E-step reads larger parameters through its own storage binding, appended last).
+        const entries = (buffers: GPUBuffer[]): GPUBindGroupEntry[] =>
+          buffers.map((buffer, binding) => ({
+            binding,
+            resource: buffer === this.params && binding === 2 ? { buffer, size: PARAMS_UNIFORM_BYTES } : { buffer },
+          }));
         const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
           device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: entries(buffers) });
         const statsGroups = statsGroupsFor(cn, L, this.geometry);
@@ -528,7 +543,7 @@ export class WebGpuBackend implements EStepBackend {
             {
               name: 'estep',
               pipeline: this.estepPipeline,
-              bind: bind(this.estepPipeline, [points, wbuf, this.params, resp!, llPartials, estepUniform, scale!]),
+              bind: bind(this.estepPipeline, [points, wbuf, this.params, resp!, llPartials, estepUniform, scale!, this.params]),
               groups: [llGroups, 1, 1],
             },
             {
@@ -626,6 +641,7 @@ export class WebGpuBackend implements EStepBackend {
     if (L.sg > 0) statsConstants.SG = L.sg;
     const estepConstants = {
       D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0, TRI4: L.tri4,
+      LARGE_PARAMS: L.largeParams ? 1 : 0,
     };
     [this.estepPipeline, this.reducePipeline, this.statsPipeline] = await Promise.all([
       pipeline(SHADERS.estep, estepConstants, 'estep'),
