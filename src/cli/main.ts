@@ -515,7 +515,7 @@ function buildProgram(signal: AbortSignal): Command {
     .requiredOption('-g, --gaussians <n>', 'number of Gaussian components', integer('--gaussians', 1, 'an integer > 0'))
     .option('-t, --trials <n>', 'independent initializations + EM runs; the best log-likelihood wins', integer('--trials', 1, 'an integer > 0'), 1)
     .option('-T, --tolerance <x>', 'stop when |Δ log-likelihood| ≤ tolerance', real('--tolerance', (v) => v >= 0, 'a number ≥ 0'), 1e-10)
-    .option('-n, --max_iterations <n>', 'maximum EM iterations per trial; 0 = until convergence', integer('--max_iterations', 0), 250)
+    .option('-n, --max_iterations <n>', 'maximum EM iterations per trial (the default policy\'s wider search: per EM run; a refit at a sharper clamp may add as many); 0 = until convergence', integer('--max_iterations', 0), 250)
     .option('-P, --no_force_positive', 'full covariance: do not force covariances to be positive definite')
     .option('-d, --diagonal_covariance', 'diagonal covariances')
     .option('-N, --noise <variance>', 'variance of Gaussian noise added to the data before training', real('--noise', (v) => v >= 0, 'a variance ≥ 0'), 0)
