@@ -876,17 +876,23 @@ describe('readDataFile: the first line', () => {
     }
     // Without a name (or quoted text) it is a data row with bad values, not a header: dropping it
     // would lose a point and shift every row of the output of `probability`.
+    const hint = 'line 1 has no column name, so it is read as data: a name holds a letter and does not begin with a digit, or is quoted';
     for (const [text, message] of [
-      ['NA,NA\n1,2\n', '"NA" is not a number'],
-      ['?,?\n1,2\n', '"?" is not a number'],
-      ['12kg,13kg\n1,2\n', '"12kg" is not a number'],
-      ['0x10,0x20\n1,2\n', '"0x10" is not a number (only decimal notation is accepted)'],
-      ['1.2.3,4.5.6\n1,2\n', '"1.2.3" is not a number'],
-      ['"1,2\n3,4\n', '"\\"1,2" is not a number'],
-      ['"NA","NA"\n1,2\n', '"NA" is not a number'],
+      ['NA,NA\n1,2\n', `"NA" is not a number (${hint})`],
+      ['?,?\n1,2\n', `"?" is not a number (${hint})`],
+      ['12kg,13kg\n1,2\n', `"12kg" is not a number (${hint})`],
+      ['0x10,0x20\n1,2\n', `"0x10" is not a number (only decimal notation is accepted; ${hint})`],
+      ['1.2.3,4.5.6\n1,2\n', `"1.2.3" is not a number (${hint})`],
+      ['"1,2\n3,4\n', `"\\"1,2" is not a number (${hint})`],
+      ['"NA","NA"\n1,2\n', `"NA" is not a number (${hint})`],
     ]) {
       const path = await file('bad.csv', text);
       await expectDataError(readDataFile(path), `${path}: line 1, column 1: ${message}`);
+    }
+    // Names may begin with a symbol, as long as they hold a letter.
+    for (const text of ['#id,#val\n1,2\n', '(mm),(kg)\n1,2\n', '°C,%RH\n1,2\n', '@timestamp,@value\n1,2\n', '-x,+y\n1,2\n', '[a],[b]\n1,2\n']) {
+      const r = await readDataFile(await file('data.csv', text));
+      expect([r.headerSkipped, r.rows, ...r.data], text).toEqual([true, 1, 1, 2]);
     }
     for (const text of ['1,2\n3,4\n', '"1","2"\n3,4\n', '-0,+.5\n3,4\n']) {
       const r = await readDataFile(await file('data.csv', text));

@@ -100,6 +100,8 @@ export const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+
 const NON_DECIMAL_LITERAL = /^[+-]?0[xXbBoO]/;
 /** Appended to a cell error on a first line that mixes numbers and other text. */
 const HEADER_HINT = 'mixes numbers with a value that is no column name, so it is read as data (a header line has no numeric cells, or names among them)';
+/** Why a first line of values that are neither numbers nor names is read as data. */
+const NAMELESS_HINT = 'has no column name, so it is read as data: a name holds a letter and does not begin with a digit, or is quoted';
 /**
  * Numbers joined by a character that separates columns elsewhere (`1;2`, `3|4`, a tab in a
  * comma-separated file, a no-break space): a file whose separator is not the one read. (Not `:`:
@@ -280,6 +282,8 @@ export class TextParser {
   private modePending = false;
   /** The first non-empty line mixes numbers with other text: its cell errors say why it is not a header. */
   private mixedFirstLine = false;
+  /** The first non-empty line has neither numbers nor names: likewise. */
+  private namelessFirstLine = false;
 
   constructor(
     readonly path: string,
@@ -465,6 +469,7 @@ export class TextParser {
     }
     this.mode = mode;
     this.mixedFirstLine = numbers > 0 && words > 0;
+    this.namelessFirstLine = numbers === 0 && words > 0 && !foreign;
     return false;
   }
 
@@ -577,6 +582,7 @@ export class TextParser {
   private badCell(message: string, col: number, note?: string): never {
     const notes = note === undefined ? [] : [note];
     if (this.mixedFirstLine && this.rows === 0) notes.push(`line ${this.line} ${HEADER_HINT}`);
+    if (this.namelessFirstLine && this.rows === 0) notes.push(`line ${this.line} ${NAMELESS_HINT}`);
     this.fail(notes.length > 0 ? `${message} (${notes.join('; ')})` : message, this.rows, col);
   }
 
@@ -640,12 +646,13 @@ function isText(inner: string): boolean {
 }
 
 /**
- * A cell that reads as a column name: it begins with a letter or '_' (not a digit: "12kg", "0x10"
- * are bad values) and is no missing-value marker.
+ * A cell that reads as a column name: it holds a letter ("x", "#id", "°C", "(mm)", "%RH"), does
+ * not begin like a number (a digit, perhaps after a sign or point: "12kg", "0x10", "-1e" are bad
+ * values) and is no missing-value marker.
  */
 function isNameCell(cell: string): boolean {
   const t = unquote(cell.trim());
-  return /^[\p{L}_]/u.test(t) && !NOT_A_NAME.test(t);
+  return /[\p{L}_]/u.test(t) && !/^[+-]?\.?\d/.test(t) && !NOT_A_NAME.test(t);
 }
 
 function isNumberCell(cell: string): boolean {
