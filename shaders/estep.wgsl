@@ -55,7 +55,7 @@ struct Chunk {
 // Per point w_n / Σ_k exp(log p_nk − max_n): r_nk = resp[k][n] · scale[n] (0 for points that add nothing).
 @group(0) @binding(6) var<storage, read_write> scale: array<vec4f>;
 
-// Parameters beyond the uniform block's 64 KiB (e.g. K > 3 at D = 64): read from a storage
+// Parameters beyond the uniform block's 64 KiB (e.g. K > 7 full components at D = 64): read from a storage
 // binding of the same buffer instead. Not always: on lavapipe the E-step ran 13% slower reading
 // them from storage (200k × 16, K = 8, full: 45 → 51 ms).
 override LARGE_PARAMS: bool;

@@ -78,12 +78,14 @@ describe('a model beyond the WebGPU kernels', () => {
     expect((err as Error).message).toMatch(/backend 'webgpu': the WebGPU kernels support up to 64 dimensions and the data has 65.*use backend 'cpu'/);
   });
 
-  it('parameters beyond the 64 KiB uniform block are supported (read from storage), up to a storage binding’s 128 MiB', async () => {
+  it('parameters beyond the 64 KiB uniform block are supported (read from storage), up to 65 535 reduction workgroups', async () => {
     const { WebGpuBackend } = await import('../src/backends/webgpu/webgpu-backend.js');
-    // 8976 bytes per full 64-dimensional component: 14 952 fit in 128 MiB.
+    // 816 statistics vec4s per full 64-dimensional component (136 tiles × 6), 48 per diagonal one.
     expect(WebGpuBackend.unsupported(64, 8, 'full')).toBeNull();
-    expect(WebGpuBackend.unsupported(64, 14_952, 'full')).toBeNull();
-    expect(WebGpuBackend.unsupported(64, 14_953, 'full')).toMatch(/^the parameters of 14953 full 64-dimensional components exceed the 128 MiB a WebGPU storage binding is guaranteed to hold$/);
+    expect(WebGpuBackend.unsupported(64, 80, 'full')).toBeNull();
+    expect(WebGpuBackend.unsupported(64, 81, 'full')).toMatch(/^the statistics of 81 full 64-dimensional components \(66096 vec4s\) exceed the 65535 workgroups a WebGPU dispatch may reduce them with$/);
+    expect(WebGpuBackend.unsupported(64, 1365, 'diagonal')).toBeNull();
+    expect(WebGpuBackend.unsupported(64, 1366, 'diagonal')).toMatch(/^the statistics of 1366 diagonal/);
   });
 });
 

@@ -154,6 +154,9 @@ const PASS_CASES: [string, { n: number; d: number; k: number; diagonal: boolean;
   // The diagonal E-step walks dimensions outside components from D = 45 (K ≤ 32), and not beyond.
   ['D = 52 diagonal, K = 3, n = 7, chunks of 5 points', { n: 7, d: 52, k: 3, diagonal: true, maxChunkPoints: 5 }],
   ['D = 48 diagonal, K = 33, weights, chunks of 600', { n: 1801, d: 48, k: 33, diagonal: true, weights: true, maxChunkPoints: 600 }],
+  // The largest model: parameters in storage (702 KiB), and under a GPU's geometry one reduction
+  // workgroup per statistics vec4, 65 280 of the 65 535 a dispatch allows.
+  ['D = 64 full, K = 80 (the largest: 65 280 reduction workgroups)', { n: 403, d: 64, k: 80, diagonal: false }],
   // Under a GPU's geometry, more statistics partials than the reduction's 64 lanes per output
   // (313 point ranges: lanes add four or five each before the tree).
   ['D = 4 full, K = 6, weights, n = 20 001', { n: 20001, d: 4, k: 6, diagonal: false, weights: true }],

@@ -106,8 +106,12 @@ function statsGroupsFor(n: number, L: Layout, g: DispatchGeometry): number {
  * LARGE_PARAMS), and the fused kernels, which read only the uniform one, are not used.
  */
 const PARAMS_UNIFORM_BYTES = 65536;
-/** The largest storage binding every WebGPU device supports (`maxStorageBufferBindingSize`'s default). */
-const MAX_STORAGE_BINDING_BYTES = 128 * 1024 * 1024;
+/**
+ * Workgroups along one dispatch dimension (`maxComputeWorkgroupsPerDimension`'s default). The wide
+ * reduction dispatches one per vec4 of statistics (L.m): this bounds the model (K ≤ 80 full at
+ * D = 64, 303 at D = 32; diagonal K ≤ 1365 at D = 64), whose parameters then take < 1 MiB.
+ */
+const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 /**
  * Bound on the float32 rounding error of log L relative to Σ w|log p|: a few dozen units of
  * float32 roundoff per point (Mahalanobis sums, exp/log, the reductions). To it the backend adds
@@ -385,8 +389,8 @@ export class WebGpuBackend implements EStepBackend {
   static unsupported(d: number, k: number, type: CovarianceType): string | null {
     if (d > WEBGPU_MAX_DIMENSIONS) return `the WebGPU kernels support up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d}`;
     const L = layoutFor(d, k, type);
-    if (L.k * L.stride * 16 > MAX_STORAGE_BINDING_BYTES) {
-      return `the parameters of ${k} ${type} ${d}-dimensional components exceed the ${MAX_STORAGE_BINDING_BYTES / 2 ** 20} MiB a WebGPU storage binding is guaranteed to hold`;
+    if (L.m > MAX_WORKGROUPS_PER_DIMENSION) {
+      return `the statistics of ${k} ${type} ${d}-dimensional components (${L.m} vec4s) exceed the ${MAX_WORKGROUPS_PER_DIMENSION} workgroups a WebGPU dispatch may reduce them with`;
     }
     return null;
   }
