@@ -524,6 +524,12 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(g.stderr).toMatch(/5 points drawn/);
   });
 
+  it('says when a tab-separated file is read as blank-separated from a line on', () => {
+    const r = webgmm('train', '-i', file('mixed.tsv', '1\t2\n3 4\n5\t6.5\n2\t3\n'), '-g', '1', '--backend', 'cpu', '-M', 'mixed.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^webgmm: \S*mixed\.tsv: tab-separated, but line 2 separates with spaces: read as blank-separated from there, as mlpack reads it$/m);
+  });
+
   it('probability says how many densities underflow float64 (written as 0), and only then', () => {
     const far = webgmm('probability', '-i', file('far.csv', '0,0\n1e3,1e3\n1e4,-1e4\n'), '-m', model);
     expect(far.code, far.stderr).toBe(0);

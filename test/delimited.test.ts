@@ -37,6 +37,10 @@ describe('parseDelimited', () => {
   it('reads a tab-separated file whose later lines separate with spaces as blank-separated (mlpack raw_ascii)', () => {
     const later = parseDelimited('1\t2\n3 4\n5\t 6\n');
     expect([later.format, later.rows, later.cols, ...later.data]).toEqual(['whitespace', 3, 2, 1, 2, 3, 4, 5, 6]);
+    expect(later.blanksFromLine).toBe(2);
+    expect(parseDelimited('1\t2\n3\t4\n').blanksFromLine).toBeUndefined();
+    // Errors after the switch name the separators being read (not "none found").
+    expect(() => parseDelimited('1\t2\n3 4\n5;6\n')).toThrow(/line 3, column 1: "5;6" is not a number \(numbers separated by ";"\? columns are read separated by spaces or tabs\)/);
     const named = parseDelimited('x\ty\n1\t2\n3  4\n');
     expect([named.header, ...named.data]).toEqual([['x', 'y'], 1, 2, 3, 4]);
     // Still one value per cell where the blanks join no numbers, and none where the format is given.

@@ -141,7 +141,11 @@ function headerNotice(path: string): void {
 }
 
 /** mlpack's warnings for a `.csv` that is not comma-separated and a `.tsv` that is: read as found. */
-function separatorNotice(path: string, loaded: { cols: number; format: string }): void {
+function separatorNotice(path: string, loaded: { cols: number; format: string; blanksFromLine?: number }): void {
+  if (loaded.blanksFromLine !== undefined) {
+    process.stderr.write(`webgmm: ${path}: tab-separated, but line ${loaded.blanksFromLine} separates with spaces: read as blank-separated from there, as mlpack reads it\n`);
+    return;
+  }
   const ext = extname(path).toLowerCase();
   const found = loaded.format === 'csv' ? 'comma' : loaded.format === 'tsv' ? 'tab' : 'whitespace';
   const text = loaded.format === 'csv' || loaded.format === 'tsv' || loaded.format === 'whitespace';

@@ -66,6 +66,8 @@ export class Progress {
       const total = maxIterations > 0 ? maxIterations : 1000;
       this.start(`EM trial {trial} |{bar}| iteration {value}/{total} log-likelihood {ll} Δ {delta} {time} s`, total);
     }
+    // The default policy's refit at a sharper clamp numbers its iterations on, up to maxIterations more.
+    if (maxIterations > 0 && info.iteration > maxIterations) this.bar!.setTotal(2 * maxIterations);
     this.bar!.update(info.iteration, { trial: `${info.trial + 1}/${trials}`, ll: info.logLikelihood.toPrecision(10), delta, time: elapsed.toFixed(1) });
   }
 

@@ -19,6 +19,11 @@ export interface LoadedData {
   headerSkipped: boolean;
   /** The skipped header's cells (surrounding double quotes removed), when `headerSkipped`. */
   header?: string[];
+  /**
+   * A tab-separated file (found so on its first line) that separates with spaces from this line on
+   * (1-based): read as blank-separated, as mlpack's raw ASCII reads it.
+   */
+  blanksFromLine?: number;
 }
 
 const utf8 = new TextDecoder();
@@ -284,6 +289,8 @@ export class TextParser {
   private mixedFirstLine = false;
   /** The first non-empty line has neither numbers nor names: likewise. */
   private namelessFirstLine = false;
+  /** The line from which a file found tab-separated is read as blank-separated (0: none). */
+  private blanksFrom = 0;
 
   constructor(
     readonly path: string,
@@ -500,6 +507,7 @@ export class TextParser {
     if (te === ts) this.emptyCell(col);
     if (this.detect && delim === TAB && blankSeparatedNumbers(decode(b, ts, te))) {
       this.mode = 0; // the caller reads the line again
+      this.blanksFrom = this.line;
       return NaN;
     }
     return this.slowToken(b, ts, te, col);
@@ -562,7 +570,7 @@ export class TextParser {
 
   /** How this file's columns are being split, for messages. */
   private separatorName(): string {
-    if (this.detect && this.mode === 0) return 'commas, tabs or spaces'; // none of them was found
+    if (this.detect && this.mode === 0 && this.blanksFrom === 0) return 'commas, tabs or spaces'; // none of them was found
     return this.mode === COMMA ? 'commas' : this.mode === TAB ? 'tabs' : 'spaces or tabs';
   }
 
@@ -625,6 +633,7 @@ export class TextParser {
     const format: DataFileFormat = this.mode === COMMA ? 'csv' : this.mode === TAB ? 'tsv' : 'whitespace';
     const loaded: LoadedData = { data: this.result(), rows: this.rows, cols: this.cols, format, headerSkipped: this.header !== undefined };
     if (this.header) loaded.header = this.header;
+    if (this.blanksFrom > 0) loaded.blanksFromLine = this.blanksFrom;
     return loaded;
   }
 
@@ -635,7 +644,6 @@ export class TextParser {
   }
 }
 
-/** A cell's text is a number (decimal, or a NaN / infinity word, which is an error later). */
 /** Missing-value markers and the like: text, but not a column name. */
 const NOT_A_NAME = /^(n\/?a|nan|null|none|nil|missing|undefined|inf(inity)?|[-+]inf(inity)?|\?|\.)$/i;
 
@@ -655,6 +663,7 @@ function isNameCell(cell: string): boolean {
   return /[\p{L}_]/u.test(t) && !/^[+-]?\.?\d/.test(t) && !NOT_A_NAME.test(t);
 }
 
+/** A cell's text is a number (decimal, or a NaN / infinity word, which is an error later). */
 function isNumberCell(cell: string): boolean {
   const t = cell.trim();
   return DECIMAL.test(t) || NON_FINITE_WORD.test(t);

@@ -840,7 +840,8 @@ async function chooseByValidation(
         forcePositive: !opts.noForcePositive,
         trial: winner.c.trial,
         signal,
-        // Its iteration 0 is the chosen fit's last model again, already reported when that fit was.
+        // Its iteration 0 is the chosen fit's last model again (reported with that fit, unless
+        // it was the trial's silent second start).
         onIteration: report && ((info) => (info.iteration === 0 ? undefined : report({ ...info, iteration: before + info.iteration }))),
       });
       em = { ...refit, iterations: before + refit.iterations, float64Passes: em.float64Passes + refit.float64Passes };
