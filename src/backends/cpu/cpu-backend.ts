@@ -9,7 +9,7 @@ import type { Float64Backend, MixtureParams, PassResult } from '../backend.js';
 import type { Dataset, Values } from '../../data.js';
 import { createYielder } from '../../util/yield.js';
 import { throwIfAborted } from '../../errors.js';
-import { cpuPassRange, cpuPassResult, cpuPassSums, cpuPassTask } from './pass-kernels.js';
+import { cpuPassRange, cpuPassResult, cpuPassScratch, cpuPassSums, cpuPassTask } from './pass-kernels.js';
 import { CPU_PASS_TASK_POINTS, cpuPassThreading } from './pass-threads.js';
 import type { KMeansThreadPool } from '../../train/kmeans-parallel.js';
 
@@ -61,8 +61,7 @@ export class CpuBackend implements Float64Backend {
     const { k, d, logWeights, means, precisions, logDets } = params;
     const full = params.covarianceType === 'full';
     const acc = new Float64Array(cpuPassSums(k, d, full));
-    const lp = new Float64Array(k);
-    const diff = new Float64Array(k * d);
+    const { lp, diff } = cpuPassScratch(k, d);
     const yieldNow = createYielder(signal);
     for (let start = 0; start < this.n; start += BLOCK) {
       const end = Math.min(this.n, start + BLOCK);
