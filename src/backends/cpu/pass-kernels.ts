@@ -35,9 +35,9 @@ export function cpuPassScratch(k: number, d: number): { lp: Float64Array; diff: 
 /**
  * Adds the pass over points [lo, hi) to the sums at acc[at…]. `lp` and `diff` are scratch, as
  * cpuPassScratch allocates them. Without `withStats` only the log-likelihood and the zero count.
- * Full covariance: the log-densities of four points at a time (cpuLogDensitiesFull4, each
- * precision entry loaded once for the four), then each point in order as alone — the same
- * arithmetic per point, so the same sums bit for bit.
+ * Four points at a time (the *4 kernels: each parameter's load, and each sum's load and store,
+ * shared by the four), the rest one by one — the same arithmetic per point and the same order of
+ * additions per sum either way, so the same sums bit for bit.
  */
 export function cpuPassRange(
   data: Values, weights: Float64Array | null, full: boolean, k: number, d: number,
@@ -50,26 +50,26 @@ export function cpuPassRange(
   let logLikelihood = acc[at]!;
   let zero = acc[at + 1]!;
   let n = lo;
-  if (full) {
-    // Four points at a time: lp[4K + q] holds point q's largest log-density, lp[4K + 4 + q] the
-    // scale of its responsibilities (0: it adds nothing).
-    for (; n + 4 <= hi; n += 4) {
-      cpuLogDensitiesFull4(data, n * d, k, d, logWeights, means, precisions, logDets, lp, diff);
-      for (let q = 0; q < 4; q++) {
-        const max = lp[4 * k + q]!;
-        lp[4 * k + 4 + q] = 0;
-        if (max === -Infinity) {
-          zero++;
-          continue;
-        }
-        const s = cpuExpShifted(lp, q * k, k, max);
-        const wn = weights === null ? 1 : weights[n + q]!;
-        if (wn === 0) continue;
-        logLikelihood += wn * (max + Math.log(s));
-        lp[4 * k + 4 + q] = wn / s;
+  // Four points at a time: lp[4K + q] holds point q's largest log-density, lp[4K + 4 + q] the
+  // scale of its responsibilities (0: it adds nothing).
+  for (; n + 4 <= hi; n += 4) {
+    if (full) cpuLogDensitiesFull4(data, n * d, k, d, logWeights, means, precisions, logDets, lp, diff);
+    else cpuLogDensitiesDiagonal4(data, n * d, k, d, logWeights, means, precisions, logDets, lp, diff);
+    for (let q = 0; q < 4; q++) {
+      const max = lp[4 * k + q]!;
+      lp[4 * k + 4 + q] = 0;
+      if (max === -Infinity) {
+        zero++;
+        continue;
       }
-      if (withStats) cpuAccumulateFull4(lp, diff, k, d, acc, nkAt, sumsAt, scatterAt);
+      const s = cpuExpShifted(lp, q * k, k, max);
+      const wn = weights === null ? 1 : weights[n + q]!;
+      if (wn === 0) continue;
+      logLikelihood += wn * (max + Math.log(s));
+      lp[4 * k + 4 + q] = wn / s;
     }
+    if (withStats && full) cpuAccumulateFull4(lp, diff, k, d, acc, nkAt, sumsAt, scatterAt);
+    else if (withStats) cpuAccumulateDiagonal4(lp, diff, k, d, acc, nkAt, sumsAt, scatterAt);
   }
   for (; n < hi; n++) {
     const max = full
@@ -208,6 +208,49 @@ export function cpuLogDensitiesDiagonal(
   return max;
 }
 
+/** cpuLogDensitiesDiagonal for four points, laid out as cpuLogDensitiesFull4 lays them out. */
+export function cpuLogDensitiesDiagonal4(
+  data: Values, xo: number, k: number, d: number,
+  logWeights: Float64Array, means: Float64Array, precisions: Float64Array, logDets: Float64Array, lp: Float64Array, diff: Float64Array,
+): void {
+  const constTerm = d * Math.log(2 * Math.PI);
+  const kd = k * d;
+  let max0 = -Infinity, max1 = -Infinity, max2 = -Infinity, max3 = -Infinity;
+  for (let c = 0; c < k; c++) {
+    const mo = c * d;
+    let m0 = 0, m1 = 0, m2 = 0, m3 = 0;
+    for (let j = 0; j < d; j++) {
+      const mu = means[mo + j]!;
+      const iv = precisions[mo + j]!;
+      const t0 = data[xo + j]! - mu, t1 = data[xo + d + j]! - mu, t2 = data[xo + 2 * d + j]! - mu, t3 = data[xo + 3 * d + j]! - mu;
+      diff[mo + j] = t0;
+      diff[kd + mo + j] = t1;
+      diff[2 * kd + mo + j] = t2;
+      diff[3 * kd + mo + j] = t3;
+      m0 += t0 * t0 * iv;
+      m1 += t1 * t1 * iv;
+      m2 += t2 * t2 * iv;
+      m3 += t3 * t3 * iv;
+    }
+    const v0 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m0);
+    const v1 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m1);
+    const v2 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m2);
+    const v3 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m3);
+    lp[c] = v0;
+    lp[k + c] = v1;
+    lp[2 * k + c] = v2;
+    lp[3 * k + c] = v3;
+    if (v0 > max0) max0 = v0;
+    if (v1 > max1) max1 = v1;
+    if (v2 > max2) max2 = v2;
+    if (v3 > max3) max3 = v3;
+  }
+  lp[4 * k] = max0;
+  lp[4 * k + 1] = max1;
+  lp[4 * k + 2] = max2;
+  lp[4 * k + 3] = max3;
+}
+
 /** Replaces lp[o + c] by exp(lp[o + c] − max) — one exp per component serves the sum and r_nk — and returns their sum. */
 export function cpuExpShifted(lp: Float64Array, o: number, k: number, max: number): number {
   let s = 0;
@@ -291,6 +334,30 @@ export function cpuAccumulateDiagonal(
   }
 }
 
+/** cpuAccumulateDiagonal for the four points of cpuLogDensitiesDiagonal4, as cpuAccumulateFull4. */
+export function cpuAccumulateDiagonal4(
+  lp: Float64Array, diff: Float64Array, k: number, d: number,
+  acc: Float64Array, nkAt: number, sumsAt: number, scatterAt: number,
+): void {
+  const kd = k * d;
+  const s0 = lp[4 * k + 4]!, s1 = lp[4 * k + 5]!, s2 = lp[4 * k + 6]!, s3 = lp[4 * k + 7]!;
+  for (let c = 0; c < k; c++) {
+    const r0 = s0 === 0 ? 0 : s0 * lp[c]!;
+    const r1 = s1 === 0 ? 0 : s1 * lp[k + c]!;
+    const r2 = s2 === 0 ? 0 : s2 * lp[2 * k + c]!;
+    const r3 = s3 === 0 ? 0 : s3 * lp[3 * k + c]!;
+    if (r0 === 0 && r1 === 0 && r2 === 0 && r3 === 0) continue;
+    acc[nkAt + c] = acc[nkAt + c]! + r0 + r1 + r2 + r3;
+    const mo = c * d;
+    for (let j = 0; j < d; j++) {
+      const x0 = diff[mo + j]!, x1 = diff[kd + mo + j]!, x2 = diff[2 * kd + mo + j]!, x3 = diff[3 * kd + mo + j]!;
+      const t0 = r0 * x0, t1 = r1 * x1, t2 = r2 * x2, t3 = r3 * x3;
+      acc[sumsAt + mo + j] = acc[sumsAt + mo + j]! + t0 + t1 + t2 + t3;
+      acc[scatterAt + mo + j] = acc[scatterAt + mo + j]! + t0 * x0 + t1 * x1 + t2 * x2 + t3 * x3;
+    }
+  }
+}
+
 /**
  * Task t of a threaded pass (kmRunTask's kind 6): points [(first + t)·chunk, …) below `limit`,
  * summed from zero into out[t·stride…]. `a`: data, weights, full, k, d, logWeights, means,
@@ -312,4 +379,4 @@ export function cpuPassTask(a: unknown[], t: number, chunk: number, limit: numbe
 }
 
 /** The kernels as the helper threads load them. */
-export const CPU_PASS_KERNELS = [cpuPassRange, cpuLogDensitiesFull4, cpuAccumulateFull4, cpuLogDensitiesFull, cpuLogDensitiesDiagonal, cpuExpShifted, cpuAccumulateFull, cpuAccumulateDiagonal, cpuPassTask] as const;
+export const CPU_PASS_KERNELS = [cpuPassRange, cpuLogDensitiesFull4, cpuAccumulateFull4, cpuLogDensitiesDiagonal4, cpuAccumulateDiagonal4, cpuLogDensitiesFull, cpuLogDensitiesDiagonal, cpuExpShifted, cpuAccumulateFull, cpuAccumulateDiagonal, cpuPassTask] as const;
