@@ -105,7 +105,6 @@ export function cpuLogDensitiesFull4(
 ): void {
   const constTerm = d * Math.log(2 * Math.PI);
   const x4 = 4 * k * d;
-  let max0 = -Infinity, max1 = -Infinity, max2 = -Infinity, max3 = -Infinity;
   for (let c = 0; c < k; c++) {
     const mo = c * d;
     for (let j = 0; j < d; j++) {
@@ -139,23 +138,9 @@ export function cpuLogDensitiesFull4(
       m2 += y2 * y2;
       m3 += y3 * y3;
     }
-    const v0 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m0);
-    const v1 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m1);
-    const v2 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m2);
-    const v3 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m3);
-    lp[c] = v0;
-    lp[k + c] = v1;
-    lp[2 * k + c] = v2;
-    lp[3 * k + c] = v3;
-    if (v0 > max0) max0 = v0;
-    if (v1 > max1) max1 = v1;
-    if (v2 > max2) max2 = v2;
-    if (v3 > max3) max3 = v3;
+    cpuStoreFour(lp, k, c, logWeights[c]!, constTerm + logDets[c]!, m0, m1, m2, m3);
   }
-  lp[4 * k] = max0;
-  lp[4 * k + 1] = max1;
-  lp[4 * k + 2] = max2;
-  lp[4 * k + 3] = max3;
+  cpuFourMaxima(lp, k);
 }
 
 /**
@@ -208,6 +193,29 @@ export function cpuLogDensitiesDiagonal(
   return max;
 }
 
+/**
+ * Point q's log-density of component c into lp[q·K + c] from its Mahalanobis term m_q, as the
+ * one-point kernels compute it: log w_c − ½(cTerm + m_q), cTerm = D log 2π + log det Σ_c.
+ */
+export function cpuStoreFour(lp: Float64Array, k: number, c: number, logWeight: number, cTerm: number, m0: number, m1: number, m2: number, m3: number): void {
+  lp[c] = logWeight - 0.5 * (cTerm + m0);
+  lp[k + c] = logWeight - 0.5 * (cTerm + m1);
+  lp[2 * k + c] = logWeight - 0.5 * (cTerm + m2);
+  lp[3 * k + c] = logWeight - 0.5 * (cTerm + m3);
+}
+
+/** Each of the four points' largest log-density (components in order, as the one-point kernels) into lp[4K + q]. */
+export function cpuFourMaxima(lp: Float64Array, k: number): void {
+  for (let q = 0; q < 4; q++) {
+    let max = -Infinity;
+    for (let c = 0; c < k; c++) {
+      const v = lp[q * k + c]!;
+      if (v > max) max = v;
+    }
+    lp[4 * k + q] = max;
+  }
+}
+
 /** cpuLogDensitiesDiagonal for four points, laid out as cpuLogDensitiesFull4 lays them out. */
 export function cpuLogDensitiesDiagonal4(
   data: Values, xo: number, k: number, d: number,
@@ -215,7 +223,6 @@ export function cpuLogDensitiesDiagonal4(
 ): void {
   const constTerm = d * Math.log(2 * Math.PI);
   const kd = k * d;
-  let max0 = -Infinity, max1 = -Infinity, max2 = -Infinity, max3 = -Infinity;
   for (let c = 0; c < k; c++) {
     const mo = c * d;
     let m0 = 0, m1 = 0, m2 = 0, m3 = 0;
@@ -232,23 +239,9 @@ export function cpuLogDensitiesDiagonal4(
       m2 += t2 * t2 * iv;
       m3 += t3 * t3 * iv;
     }
-    const v0 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m0);
-    const v1 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m1);
-    const v2 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m2);
-    const v3 = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m3);
-    lp[c] = v0;
-    lp[k + c] = v1;
-    lp[2 * k + c] = v2;
-    lp[3 * k + c] = v3;
-    if (v0 > max0) max0 = v0;
-    if (v1 > max1) max1 = v1;
-    if (v2 > max2) max2 = v2;
-    if (v3 > max3) max3 = v3;
+    cpuStoreFour(lp, k, c, logWeights[c]!, constTerm + logDets[c]!, m0, m1, m2, m3);
   }
-  lp[4 * k] = max0;
-  lp[4 * k + 1] = max1;
-  lp[4 * k + 2] = max2;
-  lp[4 * k + 3] = max3;
+  cpuFourMaxima(lp, k);
 }
 
 /** Replaces lp[o + c] by exp(lp[o + c] − max) — one exp per component serves the sum and r_nk — and returns their sum. */
@@ -379,4 +372,4 @@ export function cpuPassTask(a: unknown[], t: number, chunk: number, limit: numbe
 }
 
 /** The kernels as the helper threads load them. */
-export const CPU_PASS_KERNELS = [cpuPassRange, cpuLogDensitiesFull4, cpuAccumulateFull4, cpuLogDensitiesDiagonal4, cpuAccumulateDiagonal4, cpuLogDensitiesFull, cpuLogDensitiesDiagonal, cpuExpShifted, cpuAccumulateFull, cpuAccumulateDiagonal, cpuPassTask] as const;
+export const CPU_PASS_KERNELS = [cpuPassRange, cpuLogDensitiesFull4, cpuAccumulateFull4, cpuLogDensitiesDiagonal4, cpuAccumulateDiagonal4, cpuStoreFour, cpuFourMaxima, cpuLogDensitiesFull, cpuLogDensitiesDiagonal, cpuExpShifted, cpuAccumulateFull, cpuAccumulateDiagonal, cpuPassTask] as const;
