@@ -68,8 +68,10 @@ export function cpuPassRange(
       logLikelihood += wn * (max + Math.log(s));
       lp[4 * k + 4 + q] = wn / s;
     }
-    if (withStats && full) cpuAccumulateFull4(lp, diff, k, d, acc, nkAt, sumsAt, scatterAt);
-    else if (withStats) cpuAccumulateDiagonal4(lp, diff, k, d, acc, nkAt, sumsAt, scatterAt);
+    if (!withStats) continue;
+    cpuFourResponsibilities(lp, k);
+    if (full) cpuAccumulateFull4(lp, diff, k, d, acc, nkAt, sumsAt, scatterAt);
+    else cpuAccumulateDiagonal4(lp, diff, k, d, acc, nkAt, sumsAt, scatterAt);
   }
   for (; n < hi; n++) {
     const max = full
@@ -275,11 +277,23 @@ export function cpuAccumulateFull(
 }
 
 /**
- * cpuAccumulateFull for the four points of cpuLogDensitiesFull4, point q's scale at lp[4K + 4 + q]:
+ * Point q's responsibilities r_qk = scale_q · exp(log p_qk − max_q) into lp[q·K…], scale_q at
+ * lp[4K + 4 + q] as cpuPassRange leaves it; a point that adds nothing (scale 0) still holds its raw
+ * log-densities (possibly −∞): its r are 0 outright.
+ */
+export function cpuFourResponsibilities(lp: Float64Array, k: number): void {
+  for (let q = 0; q < 4; q++) {
+    const scale = lp[4 * k + 4 + q]!;
+    for (let c = q * k; c < (q + 1) * k; c++) lp[c] = scale === 0 ? 0 : scale * lp[c]!;
+  }
+}
+
+/**
+ * cpuAccumulateFull for four points, point q's responsibilities at lp[q·K…] (cpuFourResponsibilities):
  * every sum gets the four points' terms in point order, as four calls would add them — the same
- * bits. Where a call skips a term (r = 0, or a point that adds nothing: scale 0), this adds a
- * zero product, which leaves the sum as it is: the sums start at +0 and can never become −0, and
- * every x − μ is finite (the data are checked finite and within float64's squares).
+ * bits. Where a call skips a term (r = 0, or a point that adds nothing), this adds a zero
+ * product, which leaves the sum as it is: the sums start at +0 and can never become −0, and every
+ * x − μ is finite (the data are checked finite and within float64's squares).
  */
 export function cpuAccumulateFull4(
   lp: Float64Array, diff: Float64Array, k: number, d: number,
@@ -287,13 +301,8 @@ export function cpuAccumulateFull4(
 ): void {
   const tri = (d * (d + 1)) / 2;
   const kd = k * d;
-  const s0 = lp[4 * k + 4]!, s1 = lp[4 * k + 5]!, s2 = lp[4 * k + 6]!, s3 = lp[4 * k + 7]!;
   for (let c = 0; c < k; c++) {
-    // A point that adds nothing still holds its raw log-densities (possibly −∞): its r is 0 outright.
-    const r0 = s0 === 0 ? 0 : s0 * lp[c]!;
-    const r1 = s1 === 0 ? 0 : s1 * lp[k + c]!;
-    const r2 = s2 === 0 ? 0 : s2 * lp[2 * k + c]!;
-    const r3 = s3 === 0 ? 0 : s3 * lp[3 * k + c]!;
+    const r0 = lp[c]!, r1 = lp[k + c]!, r2 = lp[2 * k + c]!, r3 = lp[3 * k + c]!;
     if (r0 === 0 && r1 === 0 && r2 === 0 && r3 === 0) continue;
     acc[nkAt + c] = acc[nkAt + c]! + r0 + r1 + r2 + r3;
     const o0 = c * d, o1 = kd + o0, o2 = 2 * kd + o0, o3 = 3 * kd + o0;
@@ -327,18 +336,14 @@ export function cpuAccumulateDiagonal(
   }
 }
 
-/** cpuAccumulateDiagonal for the four points of cpuLogDensitiesDiagonal4, as cpuAccumulateFull4. */
+/** cpuAccumulateDiagonal for four points, as cpuAccumulateFull4. */
 export function cpuAccumulateDiagonal4(
   lp: Float64Array, diff: Float64Array, k: number, d: number,
   acc: Float64Array, nkAt: number, sumsAt: number, scatterAt: number,
 ): void {
   const kd = k * d;
-  const s0 = lp[4 * k + 4]!, s1 = lp[4 * k + 5]!, s2 = lp[4 * k + 6]!, s3 = lp[4 * k + 7]!;
   for (let c = 0; c < k; c++) {
-    const r0 = s0 === 0 ? 0 : s0 * lp[c]!;
-    const r1 = s1 === 0 ? 0 : s1 * lp[k + c]!;
-    const r2 = s2 === 0 ? 0 : s2 * lp[2 * k + c]!;
-    const r3 = s3 === 0 ? 0 : s3 * lp[3 * k + c]!;
+    const r0 = lp[c]!, r1 = lp[k + c]!, r2 = lp[2 * k + c]!, r3 = lp[3 * k + c]!;
     if (r0 === 0 && r1 === 0 && r2 === 0 && r3 === 0) continue;
     acc[nkAt + c] = acc[nkAt + c]! + r0 + r1 + r2 + r3;
     const mo = c * d;
@@ -372,4 +377,4 @@ export function cpuPassTask(a: unknown[], t: number, chunk: number, limit: numbe
 }
 
 /** The kernels as the helper threads load them. */
-export const CPU_PASS_KERNELS = [cpuPassRange, cpuLogDensitiesFull4, cpuAccumulateFull4, cpuLogDensitiesDiagonal4, cpuAccumulateDiagonal4, cpuStoreFour, cpuFourMaxima, cpuLogDensitiesFull, cpuLogDensitiesDiagonal, cpuExpShifted, cpuAccumulateFull, cpuAccumulateDiagonal, cpuPassTask] as const;
+export const CPU_PASS_KERNELS = [cpuPassRange, cpuLogDensitiesFull4, cpuAccumulateFull4, cpuLogDensitiesDiagonal4, cpuAccumulateDiagonal4, cpuStoreFour, cpuFourMaxima, cpuFourResponsibilities, cpuLogDensitiesFull, cpuLogDensitiesDiagonal, cpuExpShifted, cpuAccumulateFull, cpuAccumulateDiagonal, cpuPassTask] as const;
