@@ -669,7 +669,7 @@ function isNumberCell(cell: string): boolean {
   return DECIMAL.test(t) || NON_FINITE_WORD.test(t);
 }
 
-/** Two or more numbers separated by blanks ("3 4"): a cell of a tab-separated line that also uses spaces. */
+/** Two or more numbers separated by runs of spaces or tabs ("3 4", "1 2\t3"). */
 function blankSeparatedNumbers(text: string): boolean {
   const words = text.trim().split(/[ \t]+/);
   return words.length > 1 && words.every((word) => isNumberCell(unquote(word)));
@@ -697,8 +697,7 @@ function detectMode(text: string): Mode {
   }
   if (!hasTab) return 0;
   const innerSpace = text.split('\t').some((cell) => /\S +\S/.test(cell));
-  const allNumeric = text.trim().split(/[ \t]+/).every((word) => isNumberCell(unquote(word)));
-  return innerSpace && allNumeric ? 0 : TAB;
+  return innerSpace && blankSeparatedNumbers(text) ? 0 : TAB;
 }
 
 /**

@@ -27,7 +27,7 @@ export function cpuPassResult(acc: Float64Array, k: number, d: number, full: boo
   };
 }
 
-/** Scratch floats cpuPassRange needs: `lp` and `diff`. */
+/** Scratch floats cpuPassRange needs: `lp` and `diff` (a kernel: the threads' tasks allocate theirs with it). */
 export function cpuPassScratch(k: number, d: number): { lp: Float64Array; diff: Float64Array } {
   return { lp: new Float64Array(4 * k + 8), diff: new Float64Array(4 * k * d + 4 * d) };
 }
@@ -369,12 +369,13 @@ export function cpuPassTask(a: unknown[], t: number, chunk: number, limit: numbe
   const stride = a[11] as number;
   const out = a[12] as Float64Array;
   out.fill(0, t * stride, (t + 1) * stride);
+  const scratch = cpuPassScratch(k, d);
   cpuPassRange(
     a[0] as Values, a[1] as Float64Array | null, a[2] as boolean, k, d,
     a[5] as Float64Array, a[6] as Float64Array, a[7] as Float64Array, a[8] as Float64Array,
-    lo, hi, a[9] as boolean, out, t * stride, new Float64Array(4 * k + 8), new Float64Array(4 * k * d + 4 * d),
+    lo, hi, a[9] as boolean, out, t * stride, scratch.lp, scratch.diff,
   );
 }
 
 /** The kernels as the helper threads load them. */
-export const CPU_PASS_KERNELS = [cpuPassRange, cpuLogDensitiesFull4, cpuAccumulateFull4, cpuLogDensitiesDiagonal4, cpuAccumulateDiagonal4, cpuStoreFour, cpuFourMaxima, cpuFourResponsibilities, cpuLogDensitiesFull, cpuLogDensitiesDiagonal, cpuExpShifted, cpuAccumulateFull, cpuAccumulateDiagonal, cpuPassTask] as const;
+export const CPU_PASS_KERNELS = [cpuPassRange, cpuPassScratch, cpuLogDensitiesFull4, cpuAccumulateFull4, cpuLogDensitiesDiagonal4, cpuAccumulateDiagonal4, cpuStoreFour, cpuFourMaxima, cpuFourResponsibilities, cpuLogDensitiesFull, cpuLogDensitiesDiagonal, cpuExpShifted, cpuAccumulateFull, cpuAccumulateDiagonal, cpuPassTask] as const;

@@ -499,15 +499,15 @@ export class WebGpuBackend implements EStepBackend {
         } else {
           wbuf = dummyWeights!;
         }
-        // The params buffer, bound as the kernels' uniform block, is bound by its first 64 KiB
-        // (the E-step reads larger parameters through its own storage binding, appended last).
-        const entries = (buffers: GPUBuffer[]): GPUBindGroupEntry[] =>
-          buffers.map((buffer, binding) => ({
-            binding,
-            resource: buffer === this.params && binding === 2 ? { buffer, size: PARAMS_UNIFORM_BYTES } : { buffer },
-          }));
-        const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
-          device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: entries(buffers) });
+        // Bindings in order; a whole buffer unless a range is given.
+        const bind = (pipeline: GPUComputePipeline, resources: (GPUBuffer | GPUBufferBinding)[]) =>
+          device.createBindGroup({
+            layout: pipeline.getBindGroupLayout(0),
+            entries: resources.map((r, binding) => ({ binding, resource: 'buffer' in r ? r : { buffer: r } })),
+          });
+        // The kernels' uniform block: the params buffer's first 64 KiB (the E-step reads larger
+        // parameters through its own storage binding of the whole buffer, last).
+        const paramsUniform: GPUBufferBinding = { buffer: this.params, size: PARAMS_UNIFORM_BYTES };
         const statsGroups = statsGroupsFor(cn, L, this.geometry);
         const perGroup = Math.ceil(Math.ceil(cn / statsGroups) / STATS_BLOCK) * STATS_BLOCK;
         const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
@@ -530,7 +530,7 @@ export class WebGpuBackend implements EStepBackend {
             {
               name: 'fused',
               pipeline: this.fusedPipeline,
-              bind: bind(this.fusedPipeline, [points, wbuf, this.params, partials, llPartials, uniform]),
+              bind: bind(this.fusedPipeline, [points, wbuf, paramsUniform, partials, llPartials, uniform]),
               groups: [statsGroups, 1, 1],
             },
             reduce,
@@ -547,7 +547,7 @@ export class WebGpuBackend implements EStepBackend {
             {
               name: 'estep',
               pipeline: this.estepPipeline,
-              bind: bind(this.estepPipeline, [points, wbuf, this.params, resp!, llPartials, estepUniform, scale!, this.params]),
+              bind: bind(this.estepPipeline, [points, wbuf, paramsUniform, resp!, llPartials, estepUniform, scale!, this.params]),
               groups: [llGroups, 1, 1],
             },
             {
