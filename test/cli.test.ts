@@ -365,6 +365,27 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(readFileSync(out, 'utf8')).toBe('kept\n' + webgmm('generate', '-m', model, '-n', '3', '-s', '1').stdout);
   });
 
+  it.skipIf(!existsSync('/dev/shm'))('a regular file under /dev (/dev/shm) is replaced whole like any other, and an unknown extension is refused there', () => {
+    const shm = mkdtempSync('/dev/shm/webgmm-test-');
+    try {
+      const out = join(shm, 'out.csv');
+      expect(webgmm('generate', '-m', model, '-n', '3', '-s', '1', '-o', out).code).toBe(0);
+      expect(webgmm('generate', '-m', model, '-n', '3', '-s', '2', '-o', out).code).toBe(0);
+      expect(readFileSync(out, 'utf8')).toBe(webgmm('generate', '-m', model, '-n', '3', '-s', '2').stdout);
+      const modelOut = join(shm, 'm.json');
+      writeFileSync(modelOut, '{"previous": "model"}\n');
+      const t = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '1', '-n', '3', '--backend', 'cpu', '-M', modelOut);
+      expect(t.code, t.stderr).toBe(0);
+      expect(modelOf(modelOut).gaussians).toBe(3);
+      const typo = webgmm('generate', '-m', model, '-n', '2', '-s', '1', '-o', join(shm, 'out.nyp'));
+      expect(typo.code).toBe(1);
+      expect(typo.stderr).toMatch(/unknown output file extension "\.nyp"/);
+      expect(existsSync(join(shm, 'out.nyp'))).toBe(false);
+    } finally {
+      rmSync(shm, { recursive: true, force: true });
+    }
+  });
+
   it('a signal while waiting for a FIFO\'s reader ends the run (exit 143), it does not hang', async () => {
     const fifo = join(dir, 'nobody-reads.fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);

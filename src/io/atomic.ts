@@ -52,12 +52,12 @@ interface OutputTarget {
 }
 
 /**
- * Paths under /dev and /proc (`/dev/stdout`, `/proc/self/fd/1`) name the process's streams and
- * devices: written in place even where they lead to a regular file (`-o /dev/stdout > out.csv`),
- * which a rename would replace.
+ * The names of a process's open descriptors (`/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/1`):
+ * written in place even where they lead to a regular file (`-o /dev/stdout > out.csv`), which a
+ * rename would replace. Any other regular file is replaced whole, under /dev too (`/dev/shm`).
  */
 export function isStreamPath(path: string): boolean {
-  return /^\/(dev|proc)\//.test(resolve(path));
+  return /^\/(?:dev\/(?:std(?:in|out|err)|fd\/\d+)|proc\/(?:self|thread-self|\d+)(?:\/task\/\d+)?\/fd\/\d+)$/.test(resolve(path));
 }
 
 async function outputTarget(path: string): Promise<OutputTarget> {

@@ -4,8 +4,8 @@
  * (mlpack's raw ASCII), `.tsv` tab-separated, `.npy` NumPy float64, `.bin` Armadillo's
  * arma_binary float64 (mlpack's default for that extension) — each readable again by
  * `readDataFile` while its values are finite (a density that overflows float64 is written as
- * Infinity). A device, FIFO or socket (`/dev/stdout`, a named pipe) or any path under /dev or
- * /proc without one of these extensions gets CSV. Any other name is refused before any work, so that a typo (`out.nyp`) or
+ * Infinity). A device, FIFO or socket (`/dev/null`, a named pipe) or a descriptor's name (`/dev/stdout`,
+ * `/dev/fd/3`) without one of these extensions gets CSV. Any other name is refused before any work, so that a typo (`out.nyp`) or
  * an unsupported format (`.h5`, `.arff`) does not produce a file in the wrong format.
  */
 import { stat } from 'node:fs/promises';
