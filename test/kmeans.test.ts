@@ -188,6 +188,39 @@ describe('kmeans (Hamerly) matches brute-force Lloyd', () => {
     });
   }
 
+  it('more clusters than distinct points: an exact cycle ends where the cap would leave it, and "until convergence" ends', async () => {
+    // Lattice data with duplicates: MaxVarianceNewCluster hands a duplicated point to an empty
+    // cluster and the next assignment takes it back, forever (periods 2, 4 and 6 occur).
+    let cycling = 0;
+    for (let s = 1; s <= 120; s++) {
+      const r = new Rng(s);
+      const distinct = 1 + r.nextInt(5), k = 1 + r.nextInt(8), n = Math.max(k, 5 + r.nextInt(60)), d = 1 + r.nextInt(3);
+      // Tenths: a centroid of equal points need not round to the point, which is what cycles.
+      const locs = Array.from({ length: distinct * d }, () => r.nextInt(5) * 0.1);
+      const data = new Float64Array(n * d);
+      for (let i = 0; i < n; i++) {
+        const l = r.nextInt(distinct);
+        for (let t = 0; t < d; t++) data[i * d + t] = locs[l * d + t]!;
+      }
+      const weights = s % 3 === 0 ? Float64Array.from({ length: n }, (_, i) => (i === 0 ? 1 : r.nextInt(3))) : null;
+      const init = sampleInitialCentroids(data, n, d, k, new Rng(s * 7), weights);
+      const ref = naiveKMeans(data, n, d, init, k, 1001, weights);
+      if (ref.converged) continue;
+      cycling++;
+      const got = await kmeansFromCentroids(data, n, d, init, k, { maxIterations: 1001, weights });
+      expect(got.iterations).toBe(1001);
+      expect(got.converged).toBe(false);
+      expect(Array.from(got.centroids)).toEqual(Array.from(ref.centroids));
+      expect(Array.from(got.assignments)).toEqual(Array.from(ref.assignments));
+      // Far fewer distance computations than 1001 iterations' worth: it stopped at the cycle.
+      expect(got.distanceComputations).toBeLessThan(100 * n * k);
+      const unbounded = await kmeansFromCentroids(data, n, d, init, k, { maxIterations: 0, weights });
+      expect(unbounded.converged).toBe(false);
+      expect(unbounded.iterations).toBeLessThan(100);
+    }
+    expect(cycling).toBeGreaterThanOrEqual(3);
+  });
+
   it('does markedly fewer distance computations than n·k·iterations', async () => {
     const rng = new Rng(11);
     const n = 5000, d = 8, k = 16;

@@ -31,6 +31,7 @@ import { InvalidArgumentError, throwIfAborted } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 import { gatherRows, type Values } from '../data.js';
 import { createYielder } from '../util/yield.js';
+import { CycleDetector, cycleStop, sameValues } from '../util/cycle.js';
 import { kmFullScan, kmHamerly, kmPlusPlusBlocks, kmPlusPlusFirst } from './kmeans-kernels.js';
 import { float64, int32, isShared, kmeansThreadsFor, sharedCopy, type KMeansThreadPool } from './kmeans-parallel.js';
 
@@ -294,6 +295,17 @@ async function lloyd(
   let cNorm: number;
   let reassigned = false;
   const yieldNow = createYielder(signal);
+  // The centroids (with the assignments that produced them) can cycle exactly — more clusters than
+  // distinct points: an empty cluster is handed a duplicated point that the next assignment takes
+  // back — and then never converge. Once a cycle is seen, the run stops at the iteration whose
+  // state is the one maxIterations would end with (its results bit for bit), or at once when
+  // there is no cap.
+  const cycle = new CycleDetector<{ c: Float64Array; a: Int32Array }>(
+    (s, into) => (into ? (into.c.set(s.c), into.a.set(s.a), into) : { c: Float64Array.from(s.c), a: Int32Array.from(s.a) }),
+    (x, y) => sameValues(x.c, y.c) && sameValues(x.a, y.a),
+  );
+  cycle.observe({ c: current, a: assignments });
+  let stopAt = -1;
   do {
     // Assignment, then the new centroids' (weighted) sums accumulated in point order.
     assignStep(state, current, next, weights, counts, weightSums);
@@ -336,10 +348,15 @@ async function lloyd(
     current = next;
     next = swap;
 
+    if (stopAt < 0 && cNorm > shiftLimit) {
+      const period = cycle.observe({ c: current, a: assignments });
+      if (period > 0) stopAt = cycleStop(iteration, period, maxIterations);
+    }
+
     const pause = yieldNow();
     if (pause) await pause;
     throwIfAborted(signal);
-  } while (cNorm > shiftLimit && iteration !== maxIterations);
+  } while (cNorm > shiftLimit && iteration !== maxIterations && iteration !== stopAt);
 
   // Final assignment of every point to its nearest final centroid — unless the last iteration
   // moved no centroid and reassigned none: its assignments are then to these very centroids.
@@ -349,7 +366,7 @@ async function lloyd(
     // Ordinary arrays for the caller, whatever the threads worked on.
     centroids: par ? Float64Array.from(current) : current,
     assignments: par ? Int32Array.from(assignments) : assignments,
-    iterations: iteration,
+    iterations: stopAt >= 0 && maxIterations > 0 ? maxIterations : iteration,
     converged: !(cNorm > shiftLimit),
     distanceComputations: state.distanceComputations,
   };

@@ -53,7 +53,9 @@ export interface TrainOptions {
   noise?: number;
   /**
    * Lloyd iterations cap for k-means; 0 = until convergence. Default 1000. (Where the default
-   * policy runs Lloyd on a subsample first, the cap applies to each of the two runs.)
+   * policy runs Lloyd on a subsample first, the cap applies to each of the two runs.) Lloyd that
+   * cycles exactly (more clusters than distinct points) stops at the iteration whose state is the
+   * cap's; with 0, as soon as the cycle is seen.
    */
   kmeansMaxIterations?: number;
   /** Seed k-means with the Bradley–Fayyad refined start. */
