@@ -184,3 +184,50 @@ describe('EM loop: where float64 itself cannot resolve the tolerance', () => {
     expect(r.float64Passes).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('EM loop: an exact cycle of float64 EM', () => {
+  /**
+   * A float64 backend whose M-step leads from the model with mean m to the one with mean
+   * (m + 1) mod 3 (K = 1, D = 1, unit variance): a period-3 cycle whose log-likelihood changes
+   * (by 10 per step) never meet the tolerance, as a sharp clamp's rounding can make real EM cycle.
+   */
+  class ThreeCycle implements EStepBackend {
+    readonly kind = 'cpu' as const;
+    readonly n = 100;
+    readonly d = 1;
+    passes = 0;
+    async pass(params: MixtureParams): Promise<PassResult> {
+      // A run that does not see the cycle fails here rather than running forever.
+      if (++this.passes > 1000) throw new Error('still iterating after 1000 passes');
+      const m = params.means[0]!;
+      const next = (m + 1) % 3;
+      const delta = next - m;
+      const stats = { nk: Float64Array.of(this.n), sums: Float64Array.of(this.n * delta), scatter: Float64Array.of(this.n * (1 + delta * delta)), shift: Float64Array.of(m) };
+      return { logLikelihood: -1000 - 10 * m, zeroLikelihoodPoints: 0, stats };
+    }
+    dispose(): void {}
+  }
+  const first = new GaussianMixture({ weights: [1], means: [[0]], covariances: [[[1]]] });
+
+  it('ends with the model maxIterations would leave, bit for bit, after a few passes', async () => {
+    for (const maxIterations of [100, 101, 102, 250]) {
+      const backend = new ThreeCycle();
+      const r = await runEM(backend, first, options(maxIterations));
+      expect(r.converged).toBe(false);
+      expect(r.iterations).toBe(maxIterations);
+      // Mean after t M-steps: t mod 3; its log-likelihood as the pass reports it.
+      expect(Array.from(r.model.means)).toEqual([maxIterations % 3]);
+      expect(Array.from(r.model.covariances)).toEqual([1]);
+      expect(r.logLikelihood).toBe(-1000 - 10 * (maxIterations % 3));
+      expect(backend.passes).toBeLessThan(12);
+    }
+  });
+
+  it('maxIterations 0 ("until convergence") ends at the cycle, not converged', async () => {
+    const backend = new ThreeCycle();
+    const r = await runEM(backend, first, options(0));
+    expect(r.converged).toBe(false);
+    expect(r.iterations).toBeLessThan(12);
+    expect(Array.from(r.model.means)).toEqual([r.iterations % 3]);
+  });
+});

@@ -27,6 +27,7 @@ import { mStep } from './m-step.js';
 import type { ConstraintSpec } from './constraints.js';
 import { NotPositiveDefiniteError, WebGmmError, throwIfAborted } from '../errors.js';
 import { createYielder } from '../util/yield.js';
+import { CycleDetector, cycleStop, sameValues } from '../util/cycle.js';
 
 /** What `onIteration` receives after every E-step. */
 export interface IterationInfo {
@@ -128,6 +129,10 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let probed = false;
   let probing = false;
   let probeIterations = 0;
+  // Exact cycles of float64 EM (see below): the detector, the backend it watches, and where the run ends.
+  let cycle = modelCycleDetector();
+  let cycleBackend: EStepBackend | null = null;
+  let cycleEnd = -1;
   // Passes over small data are shorter than the backends' own yield interval: without this,
   // an abort (or Ctrl-C) would wait for the whole run.
   const yieldNow = createYielder(signal);
@@ -200,6 +205,23 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
       return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints, float64Passes };
     }
+    // float64 EM can settle into an exact cycle of its arithmetic whose changes exceed the
+    // tolerance (a sharp clamp on a nearly singular covariance: K = 1 on 120 × 23 employment
+    // series, period 6, Δ up to 4e-6), which no further iteration leaves. Once a cycle is seen, the
+    // run stops at the iteration whose θ is the one maxIterations would end with — the same model,
+    // bit for bit — or at once when EM is to run until it converges, which it never would. Only
+    // while the passes are float64 for good: a float32 run's switches depend on more than θ.
+    if (cycleEnd < 0 && !probing && active.reference === undefined) {
+      if (cycleBackend !== active) {
+        cycle = modelCycleDetector();
+        cycleBackend = active;
+      }
+      const period = cycle.observe(model);
+      if (period > 0) cycleEnd = cycleStop(iterations, period, maxIterations);
+    }
+    if (iterations === cycleEnd) {
+      return { model, logLikelihood, iterations: maxIterations > 0 ? maxIterations : iterations, converged: false, zeroLikelihoodPoints, float64Passes };
+    }
     if (probing) {
       // The probe goes on while float64's change is within reach of the tolerance (an exact fixed
       // point is then a few iterations away); otherwise float32 takes over again, from here. Its
@@ -256,8 +278,27 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
 
 /** Whether two parameter sets are the same bit for bit. */
 function sameParams(a: MixtureParams, b: MixtureParams): boolean {
-  const same = (x: Float64Array, y: Float64Array): boolean => x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
-  return same(a.logWeights, b.logWeights) && same(a.means, b.means) && same(a.precisions, b.precisions) && same(a.logDets, b.logDets);
+  return sameValues(a.logWeights, b.logWeights) && sameValues(a.means, b.means) && sameValues(a.precisions, b.precisions) && sameValues(a.logDets, b.logDets);
+}
+
+/** A model's state, what the next EM iteration depends on: its weights, means and covariances. */
+interface ModelState {
+  weights: Float64Array;
+  means: Float64Array;
+  covariances: Float64Array;
+}
+
+function modelCycleDetector(): CycleDetector<ModelState> {
+  return new CycleDetector<ModelState>(
+    (m, into) => {
+      if (into === null) return { weights: m.weights.slice(), means: m.means.slice(), covariances: m.covariances.slice() };
+      into.weights.set(m.weights);
+      into.means.set(m.means);
+      into.covariances.set(m.covariances);
+      return into;
+    },
+    (a, b) => sameValues(a.weights, b.weights) && sameValues(a.means, b.means) && sameValues(a.covariances, b.covariances),
+  );
 }
 
 /** θ_{t+1} from θ_t's statistics: the M-step, its constraint, and the model's own checks. */

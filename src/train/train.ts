@@ -35,7 +35,9 @@ export interface TrainOptions {
   /** Independent initializations + EM runs; the best log-likelihood wins. Default 1. */
   trials?: number;
   /**
-   * EM stops when |Δ log-likelihood| ≤ tolerance. Default 1e-10. With `observationWeights` the
+   * EM stops when |Δ log-likelihood| ≤ tolerance, or when the change is below float64's
+   * resolution of log L (8ε·|log L|; with tolerance 0 only an exact repeat counts, unless
+   * `maxIterations` is 0). Default 1e-10. With `observationWeights` the
    * log-likelihood is Σ w·log p and the tolerance is multiplied by the mean positive weight, so
    * that rescaling all weights (e.g. to sum to 1) changes nothing but the reported log-likelihood.
    */
@@ -43,6 +45,9 @@ export interface TrainOptions {
   /**
    * Maximum M-steps per trial (per EM run of the `'unit-invariant'` wider search, see
    * `covarianceConstraint`); 0 = until convergence. Default 250 (mlpack performs one fewer).
+   * float64 EM that settles into an exact cycle of its arithmetic stops at the iteration whose
+   * model is the one the cap would leave, bit for bit (`iterations` = the cap); with 0, as soon as
+   * the cycle is seen, not converged.
    */
   maxIterations?: number;
   /** Full covariance only: skip the positive-definite constraint (a non-PD covariance is then an error). */
