@@ -194,11 +194,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     let lost = mx <= vec4f(ZERO_LIKELIHOOD);
     let counted = valid & !lost;
+    // Points of weight 0 take no part in the fit: not counted as lost either.
+    zero += dot(select(vec4f(0.0), vec4f(1.0), valid & lost & (w != vec4f(0.0))), vec4f(1.0));
     let logp = select(vec4f(0.0), mx + log(s), counted);
     w = select(vec4f(0.0), w, counted);
     ll += dot(w, logp);
     absLl += dot(w, abs(logp));
-    zero += dot(select(vec4f(0.0), vec4f(1.0), valid & lost), vec4f(1.0));
     scale[p0 / 4u] = select(vec4f(0.0), w / s, counted);
   }
 

@@ -319,7 +319,6 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
         }
         s = laneSum(e0 + e1, lane);
         live = valid & (mx + cap > vec4f(ZERO_LIKELIHOOD));
-        zeros += hsum(select(vec4f(0.0), vec4f(1.0), valid & !live));
       }
       var w = vec4f(1.0);
       if (HAS_WEIGHTS) {
@@ -335,6 +334,9 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
           }
         }
       }
+      // Points whose every density underflowed (only the fallback finds them), unless of weight 0:
+      // those take no part in the fit.
+      zeros += hsum(select(vec4f(0.0), vec4f(1.0), valid & !live & (w != vec4f(0.0))));
       // log p of the four points: with LANES ≥ 4, lane l < 4 takes point l alone (one log per lane
       // rather than four), and the lanes' sums are added at the end.
       if (LANES >= 4u) {

@@ -244,7 +244,8 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
       }
       var scale = 0.0;
       if (mx <= ZERO_LIKELIHOOD) {
-        zeros += 1.0;
+        // Points of weight 0 take no part in the fit: not counted as lost either.
+        zeros += select(0.0, 1.0, w != 0.0);
       } else {
         let logp = mx + log(s);
         blkLl += w * vec2f(logp, abs(logp));

@@ -2,6 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { train, GaussianMixture, InvalidArgumentError, InvalidDataError, KMEANS_MAX_POINTS, type TrainOptions } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
 import { sampleMixture, maxRelErr } from './helpers.js';
+import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import { mixtureParams } from '../src/train/em.js';
 
 // A known 3-component, 3-D mixture with distinct shapes.
 const TRUTH = {
@@ -217,6 +219,28 @@ describe('observation weights', () => {
     const b = await train({ data: data.data.subarray(0, 499 * 3), rows: 499, cols: 3 }, opts);
     expect(maxRelErr(a.model.means, b.model.means)).toBeLessThan(1e-12);
     expect(a.logLikelihood).toBeCloseTo(b.logLikelihood, 9);
+  });
+
+  it('points of weight 0 are not reported as zero-likelihood outliers', async () => {
+    // Ten points on a (nearly) single spot, weight 1; eight far points of weight 0 whose density
+    // underflows under the fitted component, and a ninth weight-0 point inside it.
+    const data = [...Array.from({ length: 10 }, (_, i) => [0, (i % 2) * 1e-30]), ...Array.from({ length: 8 }, (_, i) => [1e130 * (i + 1), 0]), [0, 0]];
+    const weights = data.map((_, i) => (i < 10 ? 1 : 0));
+    for (const covarianceConstraint of ['mlpack', 'unit-invariant'] as const) {
+      const r = await train(data, { gaussians: 1, seed: 1, backend: 'cpu', covarianceConstraint, observationWeights: weights });
+      const scores = r.model.scoreSamples(data);
+      expect(Array.from(scores.subarray(10, 18)).every((s) => s === -Infinity), covarianceConstraint).toBe(true);
+      // Independently: the positive-weight points whose density under the final model underflows.
+      const expected = Array.from(scores).filter((s, i) => weights[i]! > 0 && s === -Infinity).length;
+      expect(r.zeroLikelihoodPoints, covarianceConstraint).toBe(expected);
+      expect(r.warnings.some((w) => /zero likelihood/.test(w)), covarianceConstraint).toBe(expected > 0);
+    }
+    // One pass over a fixed model: far points of positive weight are counted, those of weight 0 not.
+    const model = new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[1e-50, 0], [0, 1e-50]]] });
+    const passWeights = Float64Array.from(data, (_, i) => (i < 10 || i === 12 || i === 15 ? 1 : 0));
+    const flat = Float64Array.from(data.flat());
+    const pass = await new CpuBackend({ data: flat, n: data.length, d: 2 }, passWeights).pass(mixtureParams(model));
+    expect(pass.zeroLikelihoodPoints).toBe(2);
   });
 });
 

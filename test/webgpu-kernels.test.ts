@@ -225,6 +225,35 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU',
   });
 });
 
+describe.skipIf(!GPU_AVAILABLE)('WebGPU kernels: zero-likelihood points', () => {
+  it.each([false, true])('are counted only where their weight is positive (diagonal: %s), in every kernel', async (diagonal) => {
+    // Log-densities far below the kernels' zero-likelihood threshold (−1e37): log det Σ_k = 1e38
+    // (no real covariance: the float32 kernels are only given models they can evaluate, where the
+    // count stays 0) and points 1e19 from every mean, beyond the fused kernels' cap on distances.
+    // Every point is lost, and the count is of those with positive weight, 30 of 40.
+    const n = 40, d = 2;
+    const rng = new Rng(5);
+    const data = Float64Array.from({ length: n * d }, (_, j) => (j % 2 ? rng.nextNormal() : 1e19 * (1 + (j % 3))));
+    const weights = Float64Array.from({ length: n }, (_, i) => (i % 4 === 1 ? 0 : 0.5 + (i % 3)));
+    const model = diagonal
+      ? GaussianMixture.fromArrays('diagonal', Float64Array.of(0.5, 0.5), Float64Array.of(0, 0, 1, 0), Float64Array.of(1, 1, 1.5, 1))
+      : new GaussianMixture({ weights: [0.5, 0.5], means: [[0, 0], [1, 0]], covariances: [[[1, 0], [0, 1]], [[1.5, 0.2], [0.2, 1]]] });
+    const params = { ...mixtureParams(model), logDets: Float64Array.of(1e38, 1e38) };
+    const positive = weights.filter((w) => w > 0).length;
+    expect(positive).toBe(30);
+    const handle = (await acquireGpu())!;
+    for (const variant of [{}, { fused: false }, { subgroups: false }]) {
+      const backend = await WebGpuBackend.create(handle, { data, n, d }, weights, { k: 2, covarianceType: diagonal ? 'diagonal' : 'full', ...variant });
+      try {
+        const r = await backend.pass(params);
+        expect(r.zeroLikelihoodPoints, JSON.stringify(variant)).toBe(positive);
+      } finally {
+        backend.dispose();
+      }
+    }
+  });
+});
+
 /**
  * One pass of `variant` (default: the fused kernel where it applies) against the CPU on the same
  * θ: the log-likelihood's error, the bound the backend reports for it, and the kernels that ran.

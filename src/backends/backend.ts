@@ -52,7 +52,7 @@ export interface PassResult {
    * absent for float64 backends.
    */
   logLikelihoodUncertainty?: number;
-  /** Points whose density underflowed to 0 under every component: they add nothing. */
+  /** Points of positive weight whose density underflowed to 0 under every component: they add nothing. (Points of weight 0 take no part and are not counted.) */
   zeroLikelihoodPoints: number;
   stats: SufficientStats;
 }

@@ -187,7 +187,7 @@ export interface TrainResult {
   backend: BackendKind;
   /** The WebGPU adapter, when the WebGPU backend ran. */
   adapter?: string;
-  /** Points with zero likelihood under the final model (they add nothing to the log-likelihood). */
+  /** Points of positive weight with zero likelihood under the final model (they add nothing to the log-likelihood; points of weight 0 are not counted). */
   zeroLikelihoodPoints: number;
   /** Non-fatal notices, e.g. an option that was ignored. */
   warnings: string[];

@@ -58,12 +58,13 @@ export function cpuPassRange(
     for (let q = 0; q < 4; q++) {
       const max = lp[4 * k + q]!;
       lp[4 * k + 4 + q] = 0;
+      const wn = weights === null ? 1 : weights[n + q]!;
       if (max === -Infinity) {
-        zero++;
+        // A point of weight 0 is no outlier of the fit: it takes no part in it.
+        if (wn !== 0) zero++;
         continue;
       }
       const s = cpuExpShifted(lp, q * k, k, max);
-      const wn = weights === null ? 1 : weights[n + q]!;
       if (wn === 0) continue;
       logLikelihood += wn * (max + Math.log(s));
       lp[4 * k + 4 + q] = wn / s;
@@ -77,12 +78,12 @@ export function cpuPassRange(
     const max = full
       ? cpuLogDensitiesFull(data, n * d, k, d, logWeights, means, precisions, logDets, lp, diff)
       : cpuLogDensitiesDiagonal(data, n * d, k, d, logWeights, means, precisions, logDets, lp, diff);
+    const wn = weights === null ? 1 : weights[n]!;
     if (max === -Infinity) {
-      zero++;
+      if (wn !== 0) zero++;
       continue;
     }
     const s = cpuExpShifted(lp, 0, k, max);
-    const wn = weights === null ? 1 : weights[n]!;
     if (wn === 0) continue;
     logLikelihood += wn * (max + Math.log(s));
     if (!withStats) continue;
