@@ -1186,6 +1186,15 @@ describe('Armadillo matrix files (mlpack data::Load\'s arma_ascii and arma_binar
     expect([one.rows, one.cols, ...one.data]).toEqual([1, 3, 1, 2, 3]);
   });
 
+  it('a text file whose first column name merely begins with ARMA_ is text with a header row', async () => {
+    // An ARMA model's residual is a common column name; only Armadillo's own magic means Armadillo.
+    for (const [name, content] of [['arma.csv', 'ARMA_resid,y\n1,2\n3,4\n5,7\n'], ['arma.txt', 'ARMA_MATRIX_residual y\n1 2\n3 4\n5 7\n']] as const) {
+      const got = await readDataFile(await file(name, content));
+      expect([got.rows, got.cols, ...got.data], name).toEqual([3, 2, 1, 2, 3, 4, 5, 7]);
+      expect(got.header, name).toEqual(content.startsWith('ARMA_resid,') ? ['ARMA_resid', 'y'] : ['ARMA_MATRIX_residual', 'y']);
+    }
+  });
+
   it('names what it cannot read: integers, complex values, cubes, sparse matrices, short data, a size the text does not match', async () => {
     const cases: [string, string | Uint8Array, RegExp][] = [
       ['int.bin', binary('ARMA_MAT_BIN_IS004', [], 8), /an Armadillo binary matrix of signed 32-bit integers; only float64 \(FN008\) and float32 \(FN004\) are read/],
@@ -1197,7 +1206,7 @@ describe('Armadillo matrix files (mlpack data::Load\'s arma_ascii and arma_binar
       ['nosize.txt', 'ARMA_MAT_TXT_FN008\n', /malformed Armadillo header: "ARMA_MAT_TXT_FN008" must be followed by the number of rows and of columns/],
       ['rows.txt', 'ARMA_MAT_TXT_FN008\n3 2\n1 2\n3 4\n', /the Armadillo header says 3 × 2 but the file holds 2 rows of 2 values/],
       ['nan.txt', 'ARMA_MAT_TXT_FN008\n2 2\n1 2\nnan 4\n', /line 4, column 1 is NaN \(values must be finite\)/],
-      ['other.txt', 'ARMA_FOO\n1 1\n1\n', /no Armadillo matrix header/],
+      ['other.txt', 'ARMA_MAT_TXT_\n1 1\n1\n', /an unknown element type|malformed Armadillo header/],
       // Armadillo's text has no header row: a first line of words is a bad value, not column names.
       ['na.txt', 'ARMA_MAT_TXT_FN008\n2 1\nNA\n3\n', /line 3, column 1: "NA" is not a number/],
       ['commas.txt', 'ARMA_MAT_TXT_FN008\n2 2\n1,2\n3,4\n', /line 3, column 1: "1,2" is not a number/],

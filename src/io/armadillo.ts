@@ -28,9 +28,14 @@ const ASCII = new TextDecoder('latin1');
 export const ARMA_HEADER_BYTES = 64;
 const BLANK = /[ \t\r\n\v\f]/;
 
-/** `bytes` begins like an Armadillo file ("ARMA_"): its header decides what it is. */
+/**
+ * `bytes` begins like an Armadillo file (`ARMA_MAT_TXT_…`, `ARMA_MAT_BIN_…`, a cube's or a sparse
+ * matrix's magic, up to the first blank): its header decides what it is. Only the magic's own
+ * prefixes count: a column named `ARMA_resid` (an ARMA model's residual) heads a CSV file.
+ */
 export function isArmaMagic(bytes: Uint8Array): boolean {
-  return bytes.length >= 5 && ASCII.decode(bytes.subarray(0, 5)) === 'ARMA_';
+  const first = /^\S*/.exec(ASCII.decode(bytes.subarray(0, Math.min(bytes.length, ARMA_HEADER_BYTES))))![0];
+  return /^ARMA_(?:MAT|CUB|SPM)_(?:TXT|BIN)_[^,;|"']*$/.test(first);
 }
 
 function fail(path: string, message: string): never {
