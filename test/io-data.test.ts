@@ -681,6 +681,27 @@ describe('writeCsv / writeColumn', () => {
     expect((err as Error).message).toBe(`${p}: cannot write: no such directory: ${join(dir, 'no-such-dir')}`);
   });
 
+  it('sameFile: an output that would replace an input, through links and hard links; never a device or FIFO', async () => {
+    const { sameFile } = await import('../src/io/atomic.js');
+    const { link, symlink } = await import('node:fs/promises');
+    const sub = join(dir, 'same');
+    await mkdir(sub);
+    const a = join(sub, 'a.csv');
+    await writeFile(a, '1\n');
+    await link(a, join(sub, 'hard.csv'));
+    await symlink('a.csv', join(sub, 'soft.csv'));
+    expect(await sameFile(join(sub, 'hard.csv'), a)).toBe(true);
+    expect(await sameFile(join(sub, 'soft.csv'), a)).toBe(true);
+    expect(await sameFile(join(sub, '..', 'same', 'a.csv'), a)).toBe(true);
+    expect(await sameFile(join(sub, 'new.csv'), join(sub, '.', 'new.csv'))).toBe(true); // neither exists yet
+    expect(await sameFile(join(sub, 'b.csv'), a)).toBe(false);
+    // Written through, never replaced: a terminal that is stdin and stdout, /dev/null, a FIFO.
+    expect(await sameFile('/dev/null', '/dev/null')).toBe(false);
+    const fifo = join(sub, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    expect(await sameFile(fifo, fifo)).toBe(false);
+  });
+
   it('replaces an existing file only on success and leaves no temporary file behind', async () => {
     const sub = join(dir, 'atomic');
     await mkdir(sub);

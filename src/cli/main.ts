@@ -4,8 +4,7 @@
  * the summary go to stderr; every failure a user can cause is one line on stderr and exit code 1.
  */
 import { Command, Option, InvalidArgumentError as FlagError, CommanderError } from 'commander';
-import { stat } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { extname } from 'node:path';
 import { createRequire } from 'node:module';
 import { useEmThreads, useKMeansThreads } from '../node.js';
 import { train, MAX_FULL_COVARIANCE_VALUES, type TrainOptions } from '../train/train.js';
@@ -20,7 +19,7 @@ import { readDataFile, readWeightsFile } from '../io/data-files.js';
 import { DECIMAL } from '../io/delimited.js';
 import { delimitedBlocks, matrixFileFormat, writeMatrixFile } from '../io/matrix-output.js';
 import { readModelFile, writeModelFile, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
-import { ReaderClosedError, errnoReason, outputPathProblem } from '../io/atomic.js';
+import { ReaderClosedError, errnoReason, outputPathProblem, sameFile } from '../io/atomic.js';
 import { Progress } from './progress.js';
 import { Rng, seedFromClock } from '../util/rng.js';
 
@@ -108,16 +107,6 @@ function checkModelFileName(path: string, format: ModelFormat | undefined): void
     return;
   }
   throw new WebGmmError('OUTPUT', `${path}: unknown model file extension "${ext}" (use .json, .xml or .bin)`);
-}
-
-/**
- * Whether two paths name one file: through symbolic links, `..` or hard links (same device and
- * inode) when both exist; otherwise whether they resolve to the same path.
- */
-async function sameFile(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([stat(a).catch(() => null), stat(b).catch(() => null)]);
-  if (sa && sb) return sa.dev === sb.dev && sa.ino === sb.ino;
-  return resolve(a) === resolve(b);
 }
 
 /** Refuses an output that would replace one of the inputs (`[path, flag]`; unset ones are skipped). */

@@ -83,6 +83,18 @@ async function outputTarget(path: string): Promise<OutputTarget> {
   return { target, direct: false, fifo: false, existing: null };
 }
 
+/**
+ * Whether writing `output` would replace the file `input` names: through symbolic links, `..` or
+ * hard links (same device and inode) when both exist; otherwise whether they resolve to the same
+ * path. A device, FIFO or socket is written through, never replaced: a terminal that is both
+ * standard input and standard output (`-i /dev/stdin -o /dev/stdout`) is not an input overwritten.
+ */
+export async function sameFile(output: string, input: string): Promise<boolean> {
+  const [so, si] = await Promise.all([stat(output).catch(() => null), stat(input).catch(() => null)]);
+  if (so && si) return so.isFile() && so.dev === si.dev && so.ino === si.ino;
+  return resolve(output) === resolve(input);
+}
+
 /** An existing regular file this process may not write: refused rather than replaced. */
 async function readOnly(t: OutputTarget): Promise<boolean> {
   return t.existing !== null && (await access(t.target, constants.W_OK).then(() => false, () => true));
