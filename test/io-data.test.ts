@@ -702,6 +702,22 @@ describe('writeCsv / writeColumn', () => {
     expect(await sameFile(fifo, fifo)).toBe(false);
   });
 
+  it('a legal name of 250 bytes is written (the temporary and probe names stay within 255)', async () => {
+    const { outputPathProblem } = await import('../src/io/atomic.js');
+    const sub = join(dir, 'long');
+    await mkdir(sub);
+    const target = join(sub, 'p'.repeat(246) + '.csv');
+    expect(await outputPathProblem(target)).toBeNull();
+    await writeCsv(target, { data: [1, 2], rows: 1, cols: 2 });
+    expect(await readFile(target, 'utf8')).toBe('1,2\n');
+    await writeCsv(target, { data: [3, 4], rows: 1, cols: 2 });
+    expect(await readFile(target, 'utf8')).toBe('3,4\n');
+    expect(await readdir(sub)).toEqual(['p'.repeat(246) + '.csv']);
+    // One byte more than the file system takes: named as such.
+    const err = await writeCsv(join(sub, 'p'.repeat(256)), { data: [1], rows: 1, cols: 1 }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/file name too long/);
+  });
+
   it('replaces an existing file only on success and leaves no temporary file behind', async () => {
     const sub = join(dir, 'atomic');
     await mkdir(sub);

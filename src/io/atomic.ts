@@ -32,6 +32,8 @@ export function errnoReason(err: unknown): string {
       return 'read-only file system';
     case 'ELOOP':
       return 'too many levels of symbolic links';
+    case 'ENAMETOOLONG':
+      return 'file name too long';
     case 'ERR_FS_FILE_TOO_LARGE':
       return 'the file is too large to read at once';
     default:
@@ -124,7 +126,7 @@ export async function outputPathProblem(path: string): Promise<string | null> {
   // For root, access() says yes wherever permissions would (procfs, sysfs), not whether the file
   // system takes a new file: try one, as the write will.
   if (process.getuid?.() === 0) {
-    const probe = join(dir, `.${basename(t.target)}.probe-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const probe = join(dir, siblingName(t.target, 'probe'));
     try {
       await (await open(probe, 'wx')).close();
       await unlink(probe).catch(() => undefined);
@@ -133,6 +135,18 @@ export async function outputPathProblem(path: string): Promise<string | null> {
     }
   }
   return null;
+}
+
+/**
+ * A fresh hidden name beside `target` for a temporary or probe file: `.<name>.tmp-<pid>-<random>`,
+ * so that one left by a killed process says what it was for — unless the name is so long that
+ * the suffix would pass the file system's limit of 255 bytes (a legal name of 250 bytes could
+ * not be written otherwise).
+ */
+function siblingName(target: string, kind: 'tmp' | 'probe'): string {
+  const base = basename(target);
+  const stem = Buffer.byteLength(base) <= 200 ? base : 'webgmm';
+  return `.${stem}.${kind}-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
 /** A new file refused by an existing directory (procfs answers ENOENT: it takes no new files). */
@@ -163,7 +177,7 @@ export async function writeFileAtomic(
   if (await readOnly(t)) {
     throw new WebGmmError('OUTPUT', `${path}: cannot write: the file is read-only (permission denied)`);
   }
-  const tmp = join(dir, `.${basename(t.target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = join(dir, siblingName(t.target, 'tmp'));
   let fh: FileHandle | undefined;
   let created = false;
   try {
