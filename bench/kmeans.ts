@@ -120,7 +120,7 @@ for (let r = 0; r < RUNS; r++) {
     v.iterations.push(km.iterations);
     // Centroids back in raw units, to compare inertia with scikit-learn's.
     const raw = new Float64Array(K * D);
-    for (let c = 0; c < K; c++) for (let j = 0; j < D; j++) raw[c * D + j] = km.centroids[c * D + j]! * scaling.scale[j]! + scaling.location[j]!;
+    for (let c = 0; c < K; c++) for (let j = 0; j < D; j++) raw[c * D + j] = km.centroids[c * D + j]! * scaling.scale[j]! + scaling.origin[j]!;
     v.inertia = inertiaOf(km.assignments, raw);
   }
 }

@@ -178,7 +178,8 @@ describe('feature scales', () => {
     const f = featureScales(data, n, d, null);
     expect(Array.from(f.scale)).toEqual([2, 6, 4]); // the constant feature borrows the median range (2, 6 → 4)
     expect(f.constantFeatures).toEqual([2]);
-    expect(f.location[0]).toBeCloseTo(2 / 6, 15);
+    expect(f.mean[0]).toBeCloseTo(2 / 6, 15);
+    expect(Array.from(f.origin)).toEqual([0, 1, 5]); // the least values
     // Feature 0: one point off the majority value 0, by 2: M₂ = 4/6, floor M₂·e^(−1/κ).
     expect(f.floor[0]).toBeCloseTo((4 / 6) * Math.exp(-1 / RARE_DEVIATIONS), 15);
     expect(f.floor[1]).toBe(0); // no majority value
@@ -225,7 +226,8 @@ describe('feature scales', () => {
     const dup = featureScales(Float64Array.of(0, 0, 0, 0, 4), 5, 1, null);
     expect(f.scale[0]).toBe(4);
     expect(f.floor[0]).toBe(dup.floor[0]);
-    expect(f.location[0]).toBe(dup.location[0]);
+    expect(f.mean[0]).toBe(dup.mean[0]);
+    expect(f.origin[0]).toBe(dup.origin[0]);
     expect(f.minDeviating).toBe(dup.minDeviating);
     // Only the weights' ratios count: probabilities (summing to 1) or any multiple give the same.
     for (const c of [1 / 5, 1e-3, 7]) {
@@ -269,7 +271,8 @@ describe('feature scales', () => {
         m2 += w[i]! * x0 * x0;
       }
     }
-    expect(f.location[1]).toBeCloseTo(sum1 / total, 12);
+    expect(f.mean[1]).toBeCloseTo(sum1 / total, 12);
+    expect(f.origin[1]).toBe(lo1);
     expect(f.scale[1]).toBe(hi1 - lo1);
     expect(f.constantFeatures).toEqual([2]);
     expect(f.minDeviating).toBe(0); // the constant feature deviates nowhere
@@ -278,6 +281,7 @@ describe('feature scales', () => {
     // Only the ratios of the weights count.
     const h = featureScales(data, n, d, w.map((x) => x / meanWeight));
     expect(h.floor[0]).toBeCloseTo(f.floor[0]!, 14);
-    for (let j = 0; j < d; j++) expect(f.location[j]).toBeCloseTo(g.location[j]!, 12);
+    for (let j = 0; j < d; j++) expect(f.mean[j]).toBeCloseTo(g.mean[j]!, 12);
+    for (let j = 0; j < d; j++) expect(f.origin[j]).toBe(g.origin[j]);
   });
 });

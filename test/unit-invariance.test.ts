@@ -128,6 +128,22 @@ describe("unit invariance of the default policy ('unit-invariant')", () => {
     }
   }, 60_000);
 
+  it('an exact shift far beyond the spread (counts 0–5 and the same + 100000) changes nothing', async () => {
+    // Every shifted value is exact, so the scaled coordinates can be too — as long as they are
+    // measured from a data value: a rounded mean's error (an ulp of 1e5 over a range of 5)
+    // exceeded the grid they are snapped to, and lattice ties then broke differently.
+    for (let s = 1; s <= 20; s++) {
+      const r = new Rng(s);
+      const n = 200 + r.nextInt(300), d = 2 + r.nextInt(2), k = 2 + r.nextInt(3);
+      const data = Array.from({ length: n }, () => Array.from({ length: d }, () => r.nextInt(6)));
+      const shifted = data.map((row) => row.map((v) => v + 1e5));
+      const a = await train(data, { gaussians: k, seed: s, backend: 'cpu' });
+      const b = await train(shifted, { gaussians: k, seed: s, backend: 'cpu' });
+      expect(Array.from(b.model.predict(shifted)), `seed ${s}`).toEqual(Array.from(a.model.predict(data)));
+      expect(relErr(b.logLikelihood, a.logLikelihood), `seed ${s}`).toBeLessThan(1e-9);
+    }
+  }, 60_000);
+
   it("'mlpack' is not unit-invariant: its clamp acts in the data's own units", async () => {
     // Two features of equal importance, one in units 1e4 times smaller: mlpack's eigenvalue floor
     // (λmax / 1e5) swamps the small one, the default does not.

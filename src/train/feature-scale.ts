@@ -1,11 +1,11 @@
 /**
  * What the `'unit-invariant'` covariance policy measures on the training data, once per `train()`
- * call: per feature d a location (the weighted mean), a scale s_d (the range), and a variance floor
- * for nearly constant features. k-means runs on (x − location) / scale; the covariance constraint
+ * call: per feature d an origin (its least value), a scale s_d (the range), and a variance floor
+ * for nearly constant features. k-means runs on (x − origin) / scale; the covariance constraint
  * acts on S⁻¹ Σ S⁻¹ with S = diag(scale) and keeps every component's variance of a nearly constant
  * feature at least its floor.
  *
- * Everything here moves with the units: x_d → c_d·x_d + b_d (c_d > 0) gives location → c·location + b,
+ * Everything here moves with the units: x_d → c_d·x_d + b_d (c_d > 0) gives origin → c·origin + b,
  * scale → c·scale, floor → c²·floor, so the scaled quantities — and the fit — do not change. The one
  * exception is a feature that is constant in the training data: it has no scale of its own and
  * borrows the median scale of the other features.
@@ -18,8 +18,16 @@ import type { Values } from '../data.js';
 import { kmeansDataArray } from './kmeans-parallel.js';
 
 export interface FeatureScaling {
-  /** D locations (weighted means). */
-  location: Float64Array;
+  /**
+   * D origins: each feature's least value (among the points of positive weight). A data value, not
+   * a rounded mean: x − origin is then exact wherever x is within a factor 2 of it (an offset far
+   * beyond the spread, such as a year or a timestamp), so an exact shift of the data shifts the
+   * origin exactly and leaves the scaled coordinates as they were. (The mean's rounding, an ulp of
+   * an offset of 1e5 over a range of 5, exceeded the 2^-40 grid they are snapped to.)
+   */
+  origin: Float64Array;
+  /** D weighted means. */
+  mean: Float64Array;
   /** D scales s_d > 0: the range max − min, or the borrowed scale of a constant feature. */
   scale: Float64Array;
   /**
@@ -68,7 +76,7 @@ const SPREAD_SAMPLE = 4096;
  * Location, scale and near-constant floor of every feature of the n×d row-major `data`.
  */
 export function featureScales(data: Values, n: number, d: number, weights: Float64Array | null): FeatureScaling {
-  const location = new Float64Array(d);
+  const mean = new Float64Array(d);
   const lo = new Float64Array(d).fill(Infinity);
   const hi = new Float64Array(d).fill(-Infinity);
   // Weighted Boyer–Moore majority vote per feature: the value holding more than half of the weight,
@@ -94,7 +102,7 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
   for (let b = 0; b < n; b += rows) {
     const e = b + rows < n ? b + rows : n;
     for (let j = 0; j < d; j++) {
-      let sum = location[j]!, min = lo[j]!, max = hi[j]!, cand = candidate[j]!, vote = votes[j]!;
+      let sum = mean[j]!, min = lo[j]!, max = hi[j]!, cand = candidate[j]!, vote = votes[j]!;
       for (let i = b, o = b * d + j; i < e; i++, o += d) {
         const w = weights ? weights[i]! : 1;
         if (!(w > 0)) continue;
@@ -109,14 +117,14 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
           cand = v;
         }
       }
-      location[j] = sum;
+      mean[j] = sum;
       lo[j] = min;
       hi[j] = max;
       candidate[j] = cand;
       votes[j] = vote;
     }
   }
-  for (let j = 0; j < d; j++) location[j] = location[j]! / total;
+  for (let j = 0; j < d; j++) mean[j] = mean[j]! / total;
 
   const scale = new Float64Array(d);
   const constantFeatures: number[] = [];
@@ -165,7 +173,7 @@ export function featureScales(data: Values, n: number, d: number, weights: Float
     if (f > 0 && Number.isFinite(f)) floor[j] = f;
   }
   const constraintScale = constraintUnits(data, n, d, weights, scale, constantFeatures);
-  return { location, scale, constraintScale, constantFeatures, floor, minDeviating };
+  return { origin: lo, mean, scale, constraintScale, constantFeatures, floor, minDeviating };
 }
 
 /**
@@ -231,7 +239,7 @@ function scanRows(d: number): number {
 }
 
 /**
- * (x − location) / scale for every point, or for the points `rows` (ascending indices) only: a new
+ * (x − origin) / scale for every point, or for the points `rows` (ascending indices) only: a new
  * row-major array.
  */
 export function scaledData(data: Values, n: number, d: number, s: FeatureScaling, rows: Int32Array | null = null): Float64Array {
@@ -242,10 +250,10 @@ export function scaledData(data: Values, n: number, d: number, s: FeatureScaling
   return out;
 }
 
-/** out[to…] = (x − location) / scale, snapped, for the point at data[o…]: the one scaling arithmetic. */
+/** out[to…] = (x − origin) / scale, snapped, for the point at data[o…]: the one scaling arithmetic. */
 function scaleRow(data: Values, o: number, d: number, s: FeatureScaling, out: Float64Array, to: number): void {
-  const { location, scale } = s;
-  for (let j = 0; j < d; j++) out[to + j] = snap((data[o + j]! - location[j]!) / scale[j]!);
+  const { origin, scale } = s;
+  for (let j = 0; j < d; j++) out[to + j] = snap((data[o + j]! - origin[j]!) / scale[j]!);
 }
 
 /**
@@ -256,7 +264,7 @@ const SNAP_SCALE = 2 ** 40;
 
 /**
  * v rounded to the nearest multiple of 2^-40 (exactly: scaling by a power of two is exact). The
- * scaled coordinates of one point differ between unit systems by rounding (x·c + b, its location
+ * scaled coordinates of one point differ between unit systems by rounding (x·c + b, its origin
  * and scale are all rounded), and on lattice data (counts, ordinal answers) k-means meets exact
  * ties — a point as far from two centroids — that such rounding breaks one way in metres and the
  * other in millimetres. Rounded to a grid far coarser than that rounding, the coordinates are the
@@ -269,11 +277,13 @@ function snap(v: number): number {
 }
 
 /**
- * (x − mean) / standard deviation for every point (weighted; a feature with deviation 0 becomes 0):
- * a new row-major n×d array. Unit-invariant like `scaledData`, with the other natural scale.
- * `mean`: the weighted means, as `featureScales` measured them (its `location`).
+ * (x − origin) / standard deviation for every point (weighted; a feature with deviation 0 becomes
+ * 0): a new row-major n×d array. Unit-invariant like `scaledData`, with the other natural scale;
+ * measured from the origin rather than the mean for the same reason (k-means does not care where
+ * the origin is). `s`: the features as `featureScales` measured them (origins and means).
  */
-export function standardizedData(data: Values, n: number, d: number, weights: Float64Array | null, mean: Float64Array): Float64Array {
+export function standardizedData(data: Values, n: number, d: number, weights: Float64Array | null, s: FeatureScaling): Float64Array {
+  const { mean, origin } = s;
   const m2 = new Float64Array(d);
   let total = 0;
   for (let i = 0; i < n; i++) {
@@ -289,7 +299,7 @@ export function standardizedData(data: Values, n: number, d: number, weights: Fl
   for (let j = 0; j < d; j++) {
     const sd = Math.sqrt(m2[j]! / total);
     if (!(sd > 0) || !Number.isFinite(sd)) continue;
-    for (let i = 0; i < n; i++) out[i * d + j] = snap((data[i * d + j]! - mean[j]!) / sd);
+    for (let i = 0; i < n; i++) out[i * d + j] = snap((data[i * d + j]! - origin[j]!) / sd);
   }
   return out;
 }

@@ -368,7 +368,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     // log-likelihood and sharpen the clamp (see chooseByValidation).
     const validation = widen ? validationSplit(ds, weights, opts, validationRng(opts.seed)) : null;
     const startKinds: readonly StartKind[] = widen ? ['range', 'standardized'] : ['range'];
-    const stdData = widen ? standardizedData(ds.data, ds.n, ds.d, weights, scaling!.location) : null;
+    const stdData = widen ? standardizedData(ds.data, ds.n, ds.d, weights, scaling!) : null;
     const candidates: Candidate[] = [];
     for (let trial = 0; trial < opts.trials; trial++) {
       let trialBest: Candidate | null = null;
