@@ -51,3 +51,26 @@ describe('the wider search needs K·(D + 1) points to fit on (2K for diagonal co
     expect(runs.mock.calls.length).toBe(1);
   });
 });
+
+describe('with noForcePositive and full covariances (no clamp acts)', () => {
+  beforeEach(() => {
+    runs.mockClear();
+  });
+
+  it('no sharper clamps are tried, and maxCondition / varianceFloor get a notice that they do nothing', async () => {
+    const data = uniform(7, 300, 3);
+    const plain = await train(data, { ...options, noForcePositive: true });
+    const searched = runs.mock.calls.length;
+    runs.mockClear();
+    // The knobs given explicitly turn the ladder off: the same EM runs, the same model.
+    const explicit = await train(data, { ...options, noForcePositive: true, maxCondition: 1e7 });
+    expect(runs.mock.calls.length).toBe(searched);
+    expect(Array.from(explicit.model.covariances)).toEqual(Array.from(plain.model.covariances));
+    expect(explicit.warnings).toContainEqual(expect.stringMatching(/`maxCondition` and `varianceFloor` are ignored with `noForcePositive`/));
+    expect(plain.warnings.some((w) => /noForcePositive/.test(w))).toBe(false);
+    // With the clamp acting, the ladder's refits are there.
+    runs.mockClear();
+    await train(data, options);
+    expect(runs.mock.calls.length).toBe(searched + 2);
+  });
+});

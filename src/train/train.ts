@@ -335,6 +335,9 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   } else if (options.maxCondition !== undefined || options.varianceFloor !== undefined) {
     warnings.push(`\`maxCondition\` and \`varianceFloor\` apply to \`covarianceConstraint\` 'unit-invariant' only; '${opts.constraint}' ignores them`);
   }
+  if (opts.constraint === 'unit-invariant' && opts.noForcePositive && opts.covarianceType === 'full' && (options.maxCondition !== undefined || options.varianceFloor !== undefined)) {
+    warnings.push('`maxCondition` and `varianceFloor` are ignored with `noForcePositive`: full covariances are then not constrained at all');
+  }
 
   const selected = await selectBackend(opts.backend, ds, weights, {
     k: opts.gaussians,
@@ -447,7 +450,9 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     }
     if (validation) {
       const tEm = now();
-      const ladder = options.maxCondition === undefined && options.varianceFloor === undefined ? CLAMP_LADDER : 0;
+      // Sharper clamps only where the clamp acts: not on full covariances under noForcePositive.
+      const clamped = !(opts.noForcePositive && opts.covarianceType === 'full');
+      const ladder = clamped && options.maxCondition === undefined && options.varianceFloor === undefined ? CLAMP_LADDER : 0;
       const chosen = await chooseByValidation(validation, candidates, candidates.find((c) => c.em === best)!, ladder, tieMargin, opts, backend, constraint, options, signal);
       if (chosen) {
         best = chosen.em;
