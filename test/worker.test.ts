@@ -2,7 +2,7 @@
 // streamed, errors rebuilt as webgmm's classes, abort stops the worker. Uses the built package
 // (dist/), because the worker script is the compiled one a user would run.
 import { describe, it, expect } from 'vitest';
-import { trainInWorker, train, useEmThreads, useKMeansThreads, InvalidArgumentError, InvalidDataError, type IterationInfo } from '../dist/node.js';
+import { trainInWorker, train, useEmThreads, useKMeansThreads, InvalidArgumentError, InvalidDataError, WebGmmError, type IterationInfo } from '../dist/node.js';
 import { GPU_AVAILABLE } from './gpu.js';
 import { Rng } from '../src/util/rng.js';
 import { deserializeError, serializeError } from '../dist/worker/protocol.js';
@@ -188,6 +188,11 @@ describe('trainInWorker (worker_threads)', () => {
     const rebuilt = deserializeError(structuredClone(serializeError(defect)));
     expect(rebuilt).toMatchObject({ name: 'TypeError', message: 'x is not a function', stack: defect.stack });
     expect(serializeError(new InvalidDataError('bad', 1, 2)).stack).toBeUndefined();
+    // A Node error with a code of its own is a defect too, not one of webgmm's (user) errors.
+    const nodeError = Object.assign(new Error('spawn failed'), { code: 'ERR_WORKER_INIT_FAILED' });
+    const back = deserializeError(structuredClone(serializeError(nodeError)));
+    expect(back).not.toBeInstanceOf(WebGmmError);
+    expect(back).toMatchObject({ message: 'spawn failed', stack: nodeError.stack });
   });
 
   it('rejects options that cannot reach the worker with InvalidArgumentError, not a TypeError or DataCloneError', async () => {

@@ -91,10 +91,12 @@ export function modelFromArrays(m: ModelArrays): GaussianMixture {
 export function serializeError(e: unknown): SerializedError {
   if (e instanceof Error) {
     const out: SerializedError = { name: e.name, message: e.message };
+    // webgmm's own errors only: a Node error's code (ERR_WORKER_INIT_FAILED, EMFILE) would come
+    // back as a WebGmmError, a user error, where it is a defect to report with its stack.
+    if (!(e instanceof WebGmmError)) return e.stack !== undefined ? { ...out, stack: e.stack } : out;
     const fields = e as unknown as Record<string, unknown>;
     for (const key of ['code', 'parameter'] as const) if (typeof fields[key] === 'string') out[key] = fields[key] as string;
     for (const key of ['row', 'column', 'component'] as const) if (typeof fields[key] === 'number') out[key] = fields[key] as number;
-    if (!(e instanceof WebGmmError) && e.stack !== undefined) out.stack = e.stack;
     return out;
   }
   return { name: 'Error', message: String(e) };
