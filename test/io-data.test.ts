@@ -1251,6 +1251,8 @@ describe('Armadillo matrix files (mlpack data::Load\'s arma_ascii and arma_binar
       // Lines are counted from the file's start however the header is laid out.
       ['blankline.txt', 'ARMA_MAT_TXT_FN008\n\n2 2\n1 2\n3 x\n', /line 5, column 2: "x" is not a number/],
       ['oneline.txt', 'ARMA_MAT_TXT_FN008 2 2\n1 2\n3 x\n', /line 3, column 2: "x" is not a number/],
+      // The size line's CR LF split by the end of the 64 bytes the header is read from.
+      ['crlf63.txt', `ARMA_MAT_TXT_FN008\r\n3 2${' '.repeat(40)}\r\n1 2\r\n3 x\r\n5 6\r\n`, /line 4, column 2: "x" is not a number/],
       ['extra.txt', 'ARMA_MAT_TXT_FN008\n2 2 7\n1 2\n3 4\n', /malformed Armadillo header: "7" after the matrix size \(2 2\) on its line/],
       // Sizes padded past the bytes looked at are refused, not read cut short.
       ['padded.txt', `ARMA_MAT_TXT_FN008\n1 ${'0'.repeat(42)}12\n`, /malformed Armadillo header: no end to the matrix size within its first 64 bytes/],

@@ -91,10 +91,13 @@ export function parseArmaHeader(head: Uint8Array, path: string): ArmaHeader {
     return { kind, magic, rows, cols, dataOffset: end + 1, headerLines: lines(end + 1) };
   }
   // arma_ascii: the values begin on the next line; nothing else may follow the sizes on theirs.
-  const rest = /^[ \t]*(?:\r\n|\r|\n|$)/.exec(text.slice(end));
+  // One byte past the window, so that a CR LF split by its end is taken whole (not a CR, then an
+  // empty line that would shift every line number after it).
+  const wider = ASCII.decode(head.subarray(0, Math.min(head.length, ARMA_HEADER_BYTES + 1)));
+  const rest = /^[ \t]*(?:\r\n|\r|\n|$)/.exec(wider.slice(end));
   if (!rest) fail(path, `malformed Armadillo header: "${/^\s*\S*/.exec(text.slice(end))![0].trim()}" after the matrix size (${rows} ${cols}) on its line`);
   end += rest[0].length;
-  return { kind, magic, rows, cols, dataOffset: end, headerLines: lines(end) };
+  return { kind, magic, rows, cols, dataOffset: end, headerLines: (wider.slice(0, end).match(/\r\n|\r|\n/g) ?? []).length };
 }
 
 /** The binary header in the shape the `.npy` reader takes: column-major, little-endian. */
