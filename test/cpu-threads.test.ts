@@ -121,3 +121,14 @@ describe('CPU backend passes on helper threads', () => {
     expect(relErr(c.logLikelihood, a.logLikelihood)).toBeLessThan(1e-10);
   });
 });
+
+describe('helper threads: when a silent helper counts as gone', () => {
+  it('after 120 s, or ten times the calling thread\'s own task time when its tasks are that long', async () => {
+    const { stallLimit } = await import('../src/worker/kmeans-threads.js');
+    expect(stallLimit(50, 5)).toBe(120_000);
+    expect(stallLimit(0, 0)).toBe(120_000);
+    // One EM task of four minutes (D = 1000, K = 50): a helper's is no stall at 120 s.
+    expect(stallLimit(240_000, 1)).toBe(2_400_000);
+    expect(stallLimit(600_000, 3)).toBe(2_000_000);
+  });
+});

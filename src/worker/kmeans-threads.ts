@@ -24,6 +24,15 @@ import type { KMeansThreadPool } from '../train/kmeans-parallel.js';
 
 /** No task completed for this long, with tasks claimed and not done, means a helper is gone. */
 const STALL_MS = 120_000;
+
+/**
+ * How long the calling thread waits without a task completing before it takes a helper for gone:
+ * {@link STALL_MS}, or ten times as long as its own tasks took, whichever is longer — one EM task
+ * (8192 points) at D = 1000, K = 50 takes minutes, and is no stall.
+ */
+export function stallLimit(ownTasksMs: number, ownTasks: number): number {
+  return ownTasks > 0 ? Math.max(STALL_MS, (10 * ownTasksMs) / ownTasks) : STALL_MS;
+}
 /** At most this many helpers (besides the calling thread). */
 const MAX_HELPERS = 7;
 /**
@@ -136,6 +145,7 @@ class NodeKMeansThreads implements KMeansThreadPool {
       for (const h of this.pool) h.port.postMessage(job);
       const mine = kmClaimTasks(kind, args, control, results, tasks, chunk, limit, onError, runTask);
       const t1 = performance.now();
+      const stallAfter = stallLimit(t1 - t0, mine);
       let last = Date.now();
       let seen = -1;
       for (;;) {
@@ -144,7 +154,7 @@ class NodeKMeansThreads implements KMeansThreadPool {
         if (done !== seen) {
           seen = done;
           last = Date.now();
-        } else if (Date.now() - last > STALL_MS) {
+        } else if (Date.now() - last > stallAfter) {
           this.failed = true;
           this.terminate();
           throw new Error('a webgmm helper thread (k-means or EM) stopped answering');
