@@ -38,6 +38,11 @@ export function columnLabel(j: number): string {
   return `${j + 1} (index ${j})`;
 }
 
+/** How messages name row (point) i: counted from 1 with its 0-based index, as columns are. */
+export function rowLabel(i: number): string {
+  return `${i + 1} (index ${i})`;
+}
+
 /** Several columns, as {@link columnLabel}: "1, 4 (indices 0, 3)"; `extra` follows each index. */
 export function columnList(js: readonly number[], extra: (j: number) => string = () => ''): string {
   if (js.length === 1) return `${js[0]! + 1} (index ${js[0]}${extra(js[0]!)})`;
@@ -54,7 +59,7 @@ function checkFinite(data: Values, n: number, d: number, what: string): void {
     for (let j = 0; j < d; j++) {
       const v = data[o + j]!;
       if (!Number.isFinite(v)) {
-        fail(what, `row ${i}, column ${j} is ${v} (every value must be finite)`, i, j);
+        fail(what, `row ${rowLabel(i)}, column ${columnLabel(j)} is ${v} (every value must be finite)`, i, j);
       }
     }
   }
@@ -229,11 +234,11 @@ export function toDataset(input: DataInput, what = 'data', options: ToDatasetOpt
     const data = new Float64Array(n * d);
     for (let i = 0; i < n; i++) {
       const r = rowsArr[i];
-      if (!Array.isArray(r) && !ArrayBuffer.isView(r)) fail(what, `row ${i} is not an array of numbers`, i);
-      if (r.length !== d) fail(what, `row ${i} has ${r.length} values but row 0 has ${d}`, i);
+      if (!Array.isArray(r) && !ArrayBuffer.isView(r)) fail(what, `row ${rowLabel(i)} is not an array of numbers`, i);
+      if (r.length !== d) fail(what, `row ${rowLabel(i)} has ${r.length} values but row 1 (index 0) has ${d}`, i);
       for (let j = 0; j < d; j++) {
         const v = r[j];
-        if (typeof v !== 'number') fail(what, `row ${i}, column ${j} is not a number (${typeof v})`, i, j);
+        if (typeof v !== 'number') fail(what, `row ${rowLabel(i)}, column ${columnLabel(j)} is not a number (${typeof v})`, i, j);
         data[i * d + j] = v;
       }
     }

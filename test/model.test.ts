@@ -190,9 +190,9 @@ describe('GaussianMixture point validation', () => {
       (d: number[][]) => full.probabilities(d), (d: number[][]) => full.scoreSamples(d), (d: number[][]) => full.predict(d),
       (d: number[][]) => full.predictProba(d), (d: number[][]) => full.logLikelihood(d), (d: number[][]) => full.bic(d), (d: number[][]) => full.aic(d),
     ]) {
-      thrown(() => f([[0, NaN, 1]]), InvalidDataError, /^data: row 0, column 1 is NaN \(every value must be finite\)$/);
+      thrown(() => f([[0, NaN, 1]]), InvalidDataError, /^data: row 1 \(index 0\), column 2 \(index 1\) is NaN \(every value must be finite\)$/);
       thrown(() => f(null as never), InvalidDataError, /^data: is missing$/);
-      thrown(() => f([['1', '2', '3']] as never), InvalidDataError, /^data: row 0, column 0 is not a number \(string\)$/);
+      thrown(() => f([['1', '2', '3']] as never), InvalidDataError, /^data: row 1 \(index 0\), column 1 \(index 0\) is not a number \(string\)$/);
     }
   });
 

@@ -490,9 +490,9 @@ describe('bad input is rejected with a typed error naming the problem', () => {
   const good = [[0, 0], [1, 1], [2, 0], [3, 1], [4, 4], [5, 2]];
 
   it.each([
-    ['NaN in data', [[0, 0], [1, NaN], [2, 2]], { gaussians: 1 }, InvalidDataError, /row 1, column 1 is NaN/],
-    ['Infinity in data', [[0, 0], [1, 1], [2, -Infinity]], { gaussians: 1 }, InvalidDataError, /row 2, column 1 is -Infinity/],
-    ['ragged rows', [[0, 0], [1]], { gaussians: 1 }, InvalidDataError, /row 1 has 1 values/],
+    ['NaN in data', [[0, 0], [1, NaN], [2, 2]], { gaussians: 1 }, InvalidDataError, /row 2 \(index 1\), column 2 \(index 1\) is NaN/],
+    ['Infinity in data', [[0, 0], [1, 1], [2, -Infinity]], { gaussians: 1 }, InvalidDataError, /row 3 \(index 2\), column 2 \(index 1\) is -Infinity/],
+    ['ragged rows', [[0, 0], [1]], { gaussians: 1 }, InvalidDataError, /row 2 \(index 1\) has 1 values but row 1 \(index 0\) has 2/],
     ['fewer points than gaussians', good, { gaussians: 7 }, InvalidArgumentError, /gaussians = 7 .* only 6 points/],
     ['gaussians = 0', good, { gaussians: 0 }, InvalidArgumentError, /gaussians must be an integer > 0/],
     ['gaussians missing', good, {}, InvalidArgumentError, /gaussians is required/],
