@@ -382,6 +382,8 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
         if (inputModel) {
           initial = inputModel;
         } else {
+          // (The standardized start has no subsample of its own: the wider search runs only up to
+          // WIDE_SEARCH_MAX_POINTS, below KMEANS_MAX_POINTS, where the range start has none either.)
           const data = startKind === 'standardized' ? stdData! : kmeansData;
           // k-means runs on the subsample when there is one; every point is then assigned.
           const kn = seeding ? seeding.rows.length : ds.n;
@@ -705,7 +707,7 @@ export const WIDE_SEARCH_MIN_DEVIATING = 7 * RARE_DEVIATIONS;
  * The wider search costs several times the EM work of the narrow one: above this many points it is
  * skipped, so that large problems (where a pass over the data dominates) keep one fit per trial.
  */
-export const WIDE_SEARCH_MAX_POINTS = 100_000;
+export const WIDE_SEARCH_MAX_POINTS = 100_000; // ≤ KMEANS_MAX_POINTS: the standardized start has no subsample path
 /**
  * The wider search needs, in the part of the points its refits are fitted on, enough points for
  * every component's covariance to be nonsingular on average: K·(D + 1) for full covariances (a
