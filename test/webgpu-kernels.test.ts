@@ -225,6 +225,38 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU',
   });
 });
 
+describe.skipIf(!GPU_AVAILABLE)('WebGPU: chunks as large as a storage binding holds', () => {
+  it.each([[48, false], [51, true]] as const)('K = %i (diagonal: %s) over 1M × 2 points: the N×K responsibilities fill whole bindings, no more', async (k, diagonal) => {
+    // 2^25 / K is not a multiple of 4 for these K: a chunk rounded up to whole vec4 lanes overran
+    // the binding by a few bytes and setup failed (on a GPU with 128 MiB bindings, as lavapipe's).
+    const data = blobs(1_000_000, 2, 6, 11, 8);
+    const rng = new Rng(3);
+    const means = Array.from({ length: k }, () => {
+      const i = rng.nextInt(data.rows);
+      return [data.data[2 * i]!, data.data[2 * i + 1]!];
+    });
+    const model = diagonal
+      ? GaussianMixture.fromArrays('diagonal', new Float64Array(k).fill(1 / k), Float64Array.from(means.flat()), new Float64Array(2 * k).fill(4))
+      : new GaussianMixture({ weights: new Array(k).fill(1 / k), means, covariances: means.map(() => [[4, 1], [1, 3]]) });
+    const params = mixtureParams(model);
+    const ds = { data: data.data, n: data.rows, d: 2 };
+    const handle = (await acquireGpu())!;
+    const backend = await WebGpuBackend.create(handle, ds, null, { k, covarianceType: diagonal ? 'diagonal' : 'full', fused: false });
+    try {
+      const bindingPoints = Math.floor(Math.min(handle.device.limits.maxStorageBufferBindingSize, handle.device.limits.maxBufferSize) / (4 * k));
+      expect(backend.chunkPoints % 4).toBe(0);
+      expect(backend.chunkPoints).toBeLessThanOrEqual(bindingPoints);
+      if (bindingPoints < data.rows) expect(backend.chunkCount).toBeGreaterThan(1);
+      const cpu = await new CpuBackend(ds, null).pass(params);
+      const r = await backend.pass(params);
+      expect(relErr(r.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-5);
+      expect(maxRelErr(r.stats.nk, cpu.stats.nk)).toBeLessThan(1e-4);
+    } finally {
+      backend.dispose();
+    }
+  }, 120_000);
+});
+
 describe.skipIf(!GPU_AVAILABLE)('WebGPU kernels: zero-likelihood points', () => {
   it.each([false, true])('are counted only where their weight is positive (diagonal: %s), in every kernel', async (diagonal) => {
     // Log-densities far below the kernels' zero-likelihood threshold (−1e37): log det Σ_k = 1e38

@@ -361,9 +361,13 @@ export class WebGpuBackend implements EStepBackend {
     const maxBinding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     const pointBytes = this.layout.dp4 * 16;
     this.streamed = streamsPoints(options.residency ?? 'auto', handle.hostMemory, ds.n * pointBytes);
+    // The points of a chunk fill whole vec4 lanes (npad, a multiple of 4), so a binding holds a
+    // multiple of 4 of them: rounded up from a cap that is not, npad·K·4 bytes of responsibilities
+    // overran lavapipe's 128 MiB by a few bytes (1M × 2, K = 48: 134 217 984) and setup failed.
+    const fit = (bytesPerPoint: number): number => Math.max(4, 4 * Math.floor(maxBinding / bytesPerPoint / 4));
+    let chunk = Math.min(ds.n, fit(pointBytes));
     // The split kernels also bind the chunk's N×K responsibilities.
-    let chunk = Math.min(ds.n, Math.floor(maxBinding / pointBytes));
-    if (!this.layout.fused) chunk = Math.min(chunk, Math.floor(maxBinding / (options.k * 4)));
+    if (!this.layout.fused) chunk = Math.min(chunk, fit(options.k * 4));
     if (this.streamed) chunk = Math.min(chunk, Math.max(1, Math.floor(STREAM_CHUNK_BYTES / pointBytes)));
     if (options.maxChunkPoints !== undefined) chunk = Math.min(chunk, Math.max(1, Math.floor(options.maxChunkPoints)));
     this.chunkPoints = chunk;
