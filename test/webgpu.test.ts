@@ -343,3 +343,26 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     });
   });
 });
+
+describe.skipIf(!GPU_AVAILABLE)("a device that cannot set the problem up", () => {
+  it("'auto' trains on the CPU with a note; 'webgpu' reports the error", async () => {
+    const { vi } = await import('vitest');
+    const { WebGmmError } = await import('../src/index.js');
+    const rng = new Rng(8);
+    const data = Array.from({ length: 60_000 }, (_, i) => [(i % 3) * 6 + rng.nextNormal(), rng.nextNormal()]);
+    const failing = () => vi.spyOn(WebGpuBackend, 'create').mockRejectedValueOnce(new WebGmmError('GPU_ERROR', 'WebGPU rejected the backend\'s setup: Binding size too large\n - While validating'));
+    const spy = failing();
+    try {
+      const r = await train(data, { gaussians: 3, seed: 1, maxIterations: 2 });
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(r.backend).toBe('cpu');
+      expect(r.warnings).toContainEqual(expect.stringMatching(/^using the CPU backend: WebGPU \(.*\) could not set this problem up: WebGPU rejected the backend's setup: Binding size too large$/));
+      const cpu = await train(data, { gaussians: 3, seed: 1, maxIterations: 2, backend: 'cpu' });
+      expect(r.logLikelihood).toBe(cpu.logLikelihood);
+      failing();
+      await expect(train(data, { gaussians: 3, seed: 1, maxIterations: 2, backend: 'webgpu' })).rejects.toMatchObject({ code: 'GPU_ERROR' });
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+});

@@ -53,7 +53,17 @@ export async function selectBackend(
     }
     return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${gpuUnavailableReason()}` };
   }
-  const backend = await WebGpuBackend.create(handle, ds, weights, options);
+  let backend: WebGpuBackend;
+  try {
+    backend = await WebGpuBackend.create(handle, ds, weights, options);
+  } catch (e) {
+    // 'auto' asks for the best backend that works: a device that cannot set this problem up
+    // (out of memory, a limit the kernels did not foresee) leaves the CPU, which can.
+    if (choice === 'auto' && e instanceof WebGmmError && (e.code === 'GPU_ERROR' || e.code === 'GPU_OUT_OF_MEMORY')) {
+      return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: WebGPU (${handle.adapter}) could not set this problem up: ${e.message.split('\n')[0]}` };
+    }
+    throw e;
+  }
   if (choice === 'webgpu') {
     const lost = weightsLost(weights);
     return { backend, adapter: handle.adapter, ...(lost ? { note: `${lost}: on WebGPU those points count as weight 0 (backend 'cpu' keeps them)` } : {}) };
