@@ -418,6 +418,64 @@ describe('output files: format by extension, links, devices, permissions, interr
     }
   }, 40_000);
 
+  /**
+   * Spawns webgmm, sends `sig` `delayMs` after `ready` matches its stderr (null: after it starts),
+   * and reports how it ended and how soon after the signal.
+   */
+  async function interrupt(args: string[], ready: RegExp | null, sig: NodeJS.Signals, delayMs: number): Promise<{ ended: string; afterSignalMs: number; stderr: string }> {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
+    let stderr = '';
+    let sentAt = 0;
+    const send = (): void => {
+      sentAt = -1;
+      setTimeout(() => {
+        sentAt = performance.now();
+        child.kill(sig);
+      }, delayMs);
+    };
+    if (ready === null) send();
+    child.stderr.setEncoding('utf8').on('data', (t: string) => {
+      stderr += t;
+      if (sentAt === 0 && ready !== null && ready.test(stderr)) send();
+    });
+    const closed = new Promise<string>((res) => child.on('close', (code, signal) => res(`${code}/${signal}`)));
+    const ended = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000))]);
+    if (ended === 'still running after 20 s') child.kill('SIGKILL');
+    return { ended, afterSignalMs: sentAt > 0 ? performance.now() - sentAt : NaN, stderr };
+  }
+
+  it('Ctrl-C while probability computes densities stops it at once (exit 130, nothing written)', async () => {
+    // 120 000 × 16 points under K = 800 full components: about half a minute of scoring on one
+    // core, which was one synchronous call that neither the signal nor the grace period could cut.
+    const { writeDataFile, writeModelFile } = await import('../src/node.js');
+    const rng = new Rng(12);
+    const k = 800, d = 16, n = 120_000;
+    const identity = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? 1 : 0)));
+    const model = new GaussianMixture({ weights: new Array(k).fill(1 / k), means: Array.from({ length: k }, () => Array.from({ length: d }, () => rng.nextNormal())), covariances: new Array(k).fill(identity) });
+    await writeModelFile(join(dir, 'many.json'), model);
+    await writeDataFile(join(dir, 'many.npy'), { data: Float64Array.from({ length: n * d }, () => rng.nextNormal()), rows: n, cols: d });
+    const r = await interrupt(['probability', '-i', 'many.npy', '-m', 'many.json', '-o', 'many-p.csv', '-v'], /points loaded/, 'SIGINT', 300);
+    expect(r.ended, r.stderr).toBe('130/null');
+    expect(r.afterSignalMs).toBeLessThan(5000);
+    expect(existsSync(join(dir, 'many-p.csv'))).toBe(false);
+  }, 60_000);
+
+  it('Ctrl-C while a data file is still being read ends the run cleanly (exit 130), not by the signal', async () => {
+    // A FIFO whose writer trickles lines: the reader is never done, and used to ignore the abort,
+    // so only the 3 s grace period's re-raised signal ended the process.
+    const fifo = join(dir, 'trickle.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const writer = spawn('bash', ['-c', `exec > '${fifo}'; while :; do echo 1,2; echo 3,5; sleep 0.02; done`], { stdio: 'ignore' });
+    try {
+      const r = await interrupt(['train', '-i', fifo, '-g', '1', '--backend', 'cpu', '-M', 'trickled.json'], null, 'SIGINT', 1500);
+      expect(r.ended, r.stderr).toBe('130/null');
+      expect(r.afterSignalMs).toBeLessThan(2500);
+      expect(existsSync(join(dir, 'trickled.json'))).toBe(false);
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  }, 60_000);
+
   it('full covariances in 100+ dimensions train on a worker thread: the same model as train() here', async () => {
     const rng = new Rng(11);
     const rows: string[] = [];

@@ -313,11 +313,12 @@ export async function readDataFile(path: string, options: ReadDataFileOptions = 
 /**
  * Reads per-point weights: one per line (a single column) or a single row; each finite and ≥ 0;
  * exactly `expectedRows` of them. `.npy` files are accepted too. A non-numeric first row is
- * skipped as a header; `onHeaderSkipped` is told.
+ * skipped as a header; `onHeaderSkipped` is told. `signal` is checked between chunks, as by
+ * {@link readDataFile}.
  * @throws InvalidDataError naming the file and line.
  */
-export async function readWeightsFile(path: string, expectedRows: number, onHeaderSkipped?: () => void): Promise<Float64Array> {
-  const loaded = await load(path, {}, true);
+export async function readWeightsFile(path: string, expectedRows: number, onHeaderSkipped?: () => void, signal?: AbortSignal): Promise<Float64Array> {
+  const loaded = await load(path, signal ? { signal } : {}, true);
   if (loaded.headerSkipped) onHeaderSkipped?.();
   const { rows, cols } = loaded;
   let count: number;
