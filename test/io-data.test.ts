@@ -407,6 +407,20 @@ describe('number parser exactness', () => {
   });
 });
 
+describe('readDataFile: a first line too long to read as text', () => {
+  it('is refused with its length and a hint, not a JavaScript engine error', async () => {
+    const p = join(dir, 'one-long-line.csv');
+    const line = Buffer.alloc(129 * 2 ** 20, '1,');
+    line[line.length - 1] = 0x0a;
+    await writeFile(p, line);
+    try {
+      await expectDataError(readDataFile(p), `${p}: line 1 is 129 MiB long: one point per row is expected (is the file transposed?); a first line beyond 128 MiB is not read`);
+    } finally {
+      await rm(p);
+    }
+  }, 60_000);
+});
+
 describe('readDataFile: errors', () => {
   it('names a missing file, a directory, and an unreadable file', async () => {
     const missing = join(dir, 'missing.csv');

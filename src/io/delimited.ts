@@ -27,6 +27,8 @@ export interface LoadedData {
 }
 
 const utf8 = new TextDecoder();
+/** The longest first line (or first line after a header) read as text: see TextParser.sniffed. */
+const MAX_SNIFFED_LINE = 128 * 2 ** 20;
 function decode(b: Uint8Array, start: number, end: number): string {
   return utf8.decode(b.subarray(start, end));
 }
@@ -353,7 +355,7 @@ export class TextParser {
       } else if (this.modePending) {
         // The separator of the first data line, unless it is a single value: the header's then.
         this.modePending = false;
-        const text = decode(b, k, e);
+        const text = this.sniffed(b, k, e);
         const mode = detectMode(text);
         if (mode !== 0 || /[ \t]/.test(text.trim())) this.mode = mode;
       }
@@ -444,7 +446,7 @@ export class TextParser {
    * separator is being detected, a header only suggests one: the first data line decides.
    */
   private firstLine(b: Uint8Array, s: number, e: number): boolean {
-    const text = decode(b, s, e);
+    const text = this.sniffed(b, s, e);
     const mode = this.detect ? detectMode(text) : this.mode;
     const cells = splitCells(text, mode);
     let numbers = 0, words = 0, names = 0;
@@ -592,6 +594,21 @@ export class TextParser {
     if (this.mixedFirstLine && this.rows === 0) notes.push(`line ${this.line} ${HEADER_HINT}`);
     if (this.namelessFirstLine && this.rows === 0) notes.push(`line ${this.line} ${NAMELESS_HINT}`);
     this.fail(notes.length > 0 ? `${message} (${notes.join('; ')})` : message, this.rows, col);
+  }
+
+  /**
+   * A line whose separator and header are being detected, as text. Those two lines are the only
+   * ones read as strings (split into cells, ~10 bytes of memory per byte of line); a line beyond
+   * {@link MAX_SNIFFED_LINE} would not fit a JavaScript string, and is no point anyway.
+   */
+  private sniffed(b: Uint8Array, s: number, e: number): string {
+    if (e - s > MAX_SNIFFED_LINE) {
+      this.fail(
+        `line ${this.line} is ${((e - s) / 2 ** 20).toFixed(0)} MiB long: one point per row is expected (is the file transposed?); ` +
+          `a first line beyond ${MAX_SNIFFED_LINE / 2 ** 20} MiB is not read`,
+      );
+    }
+    return decode(b, s, e);
   }
 
   private fail(message: string, row?: number, col?: number): never {
