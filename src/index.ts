@@ -16,6 +16,7 @@ export type { Residency } from './backends/residency.js';
 export { setGpuProvider } from './backends/webgpu/gpu-provider.js';
 export type { GpuProvider, GpuLike } from './backends/webgpu/gpu-provider.js';
 export type { IterationInfo } from './train/em.js';
+export type { SearchInfo } from './train/train.js';
 export { GaussianMixture } from './model/gaussian-mixture.js';
 export type { GaussianMixtureJSON, GaussianMixtureInput, GaussianMixturePackedInput, GaussianMixtureLike, CovarianceType } from './model/gaussian-mixture.js';
 export { COVARIANCE_CONSTRAINTS } from './train/constraints.js';

@@ -87,6 +87,20 @@ describe('webgmm train', () => {
     expect(Number(/iterations (\d+)/.exec(loose.stderr)![1])).toBeLessThan(Number(/iterations (\d+)/.exec(tight.stderr)![1]));
   });
 
+  it('-v also names the default policy\'s wider-search steps, which report no iterations', () => {
+    const r = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '42', '-t', '2', '-v', '--backend', 'cpu', '-M', 'searched.json');
+    expect(r.code, r.stderr).toBe(0);
+    const steps = r.stderr.split('\n').filter((l) => l.startsWith('wider search: '));
+    expect(steps.slice(0, 2)).toEqual([
+      'wider search: trial 1/2: second start (k-means on standardized data, then EM)',
+      'wider search: trial 2/2: second start (k-means on standardized data, then EM)',
+    ]);
+    expect(steps.some((l) => /^wider search: checking candidate fit 1\/\d on held-out points$/.test(l))).toBe(true);
+    expect(steps.at(-1)).toBe('wider search: trying a sharper covariance clamp 2/2 on held-out points');
+    const plain = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '42', '-t', '2', '-v', '--backend', 'cpu', '--covariance_constraint', 'mlpack', '-M', 'plain.json');
+    expect(plain.stderr).not.toMatch(/wider search/);
+  });
+
   it('-d writes diagonal covariances; -P is ignored with a note under -d', () => {
     const r = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '2', '-d', '-P', '-M', 'diag.json', '--backend', 'cpu');
     expect(r.code, r.stderr).toBe(0);

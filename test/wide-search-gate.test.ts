@@ -74,3 +74,29 @@ describe('with noForcePositive and full covariances (no clamp acts)', () => {
     expect(runs.mock.calls.length).toBe(searched + 2);
   });
 });
+
+describe('onSearch reports the wider search\'s silent steps', () => {
+  it('each trial\'s second start, each distinct candidate\'s validation, each clamp level; nothing under \'mlpack\' or outside the gate', async () => {
+    const rng = new Rng(9);
+    const data = Array.from({ length: 400 }, (_, i) => [(i % 3) * 4 + rng.nextNormal(), (i % 3 === 1 ? 3 : 0) + rng.nextNormal(), rng.nextNormal()]);
+    const seen: string[] = [];
+    runs.mockClear();
+    await train(data, { gaussians: 3, seed: 2, trials: 2, backend: 'cpu', onSearch: (s) => seen.push(`${s.step} ${s.trial} ${s.index}/${s.count}`) });
+    const starts = seen.filter((s) => s.startsWith('second start'));
+    const validations = seen.filter((s) => s.startsWith('validation'));
+    const clamps = seen.filter((s) => s.startsWith('clamp'));
+    expect(starts).toEqual(['second start 0 1/2', 'second start 1 2/2']);
+    expect(validations.length).toBeGreaterThanOrEqual(1);
+    validations.forEach((s, i) => expect(s).toMatch(new RegExp(` ${i + 1}/${validations.length}$`)));
+    expect(clamps.map((s) => s.replace(/^clamp \d+ /, ''))).toEqual(['1/2', '2/2']);
+    expect(seen).toEqual([...starts, ...validations, ...clamps]);
+    // One EM run per step and per first start, plus the refit at a sharper clamp when one is taken.
+    expect(runs.mock.calls.length - 2 - seen.length).toBeGreaterThanOrEqual(0);
+    expect(runs.mock.calls.length - 2 - seen.length).toBeLessThanOrEqual(1);
+    seen.length = 0;
+    await train(data, { gaussians: 3, seed: 2, trials: 2, backend: 'cpu', covarianceConstraint: 'mlpack', onSearch: (s) => seen.push(s.step) });
+    await train(data.slice(0, 12), { gaussians: 3, seed: 2, backend: 'cpu', onSearch: (s) => seen.push(s.step) });
+    expect(seen).toEqual([]);
+    await expect(train(data, { gaussians: 3, onSearch: 5 as never })).rejects.toThrow(/onSearch must be a function, got 5/);
+  });
+});

@@ -64,6 +64,16 @@ describe('trainInWorker (worker_threads)', () => {
     expect(weighted).toEqual({});
   });
 
+  it('forwards onSearch: the wider search\'s steps as train() reports them here', async () => {
+    const opts = { gaussians: 3, seed: 5, trials: 2, maxIterations: 30, backend: 'cpu' as const };
+    const here: string[] = [];
+    await train(blobs, { ...opts, onSearch: (s) => void here.push(JSON.stringify(s)) });
+    const there: string[] = [];
+    await trainInWorker(blobs, { ...opts, onSearch: (s) => void there.push(JSON.stringify(s)) });
+    expect(here.length).toBeGreaterThan(2);
+    expect(there).toEqual(here);
+  });
+
   it('passes useEmThreads and useKMeansThreads on to its worker: the model train() gives here with them', async () => {
     // Large enough for threaded passes (32 768 points) and k-means on helpers.
     const rng = new Rng(5);

@@ -349,6 +349,7 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
     ...(weights ? { observationWeights: weights } : {}),
     onKmeansIteration: ({ trial, iteration, shift }) => progress.kmeans(trial, flags.trials, iteration, shift, flags.kmeans_max_iterations),
     onIteration: (info) => progress.iteration(info, flags.trials, flags.max_iterations),
+    onSearch: (info) => progress.search(info, flags.trials),
     signal,
   };
   // Full covariances in many dimensions train on a worker thread, so that this one stays free for

@@ -5,6 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { IterationInfo } from '../train/em.js';
+import type { SearchInfo } from '../train/train.js';
 
 export class Progress {
   private bar: cliProgress.SingleBar | null = null;
@@ -49,6 +50,17 @@ export class Progress {
     }
     const elapsed = (performance.now() - this.phaseStart) / 1000;
     this.bar!.update(iteration, { trial: `${trial + 1}/${trials}`, delta: shift.toExponential(2), time: elapsed.toFixed(1) });
+  }
+
+  /** A silent step of the default policy's wider search (no iterations are reported during it). */
+  search(info: SearchInfo, trials: number): void {
+    const what =
+      info.step === 'second start'
+        ? `trial ${info.trial + 1}/${trials}: second start (k-means on standardized data, then EM)`
+        : info.step === 'validation'
+          ? `checking candidate fit ${info.index}/${info.count} on held-out points`
+          : `trying a sharper covariance clamp ${info.index}/${info.count} on held-out points`;
+    this.phase(`wider search: ${what}`);
   }
 
   iteration(info: IterationInfo, trials: number, maxIterations: number): void {

@@ -11,7 +11,7 @@ import {
   InvalidModelError,
   NotPositiveDefiniteError,
 } from '../errors.js';
-import type { TrainOptions, TrainResult } from '../train/train.js';
+import type { SearchInfo, TrainOptions, TrainResult } from '../train/train.js';
 import type { IterationInfo } from '../train/em.js';
 
 /** A model as arrays; `means`/`covariances` are row-major as in {@link GaussianMixture}. */
@@ -23,7 +23,7 @@ export interface ModelArrays {
 }
 
 /** The options that cross to the worker: everything but callbacks and the signal. */
-export type WorkerTrainOptions = Omit<TrainOptions, 'onIteration' | 'onKmeansIteration' | 'signal' | 'inputModel' | 'observationWeights'> & {
+export type WorkerTrainOptions = Omit<TrainOptions, 'onIteration' | 'onKmeansIteration' | 'onSearch' | 'signal' | 'inputModel' | 'observationWeights'> & {
   inputModel?: ModelArrays;
   observationWeights?: Float64Array;
 };
@@ -40,6 +40,8 @@ export interface TrainRequest {
   iterations: boolean;
   /** Whether to send `kmeans` messages (the caller gave `onKmeansIteration`). */
   kmeansIterations: boolean;
+  /** Whether to send `search` messages (the caller gave `onSearch`). */
+  search?: boolean;
 }
 
 export interface AbortRequest {
@@ -72,6 +74,7 @@ export type FromWorker =
   | { type: 'started'; backendRequested: string; adapter?: string }
   | { type: 'iteration'; info: IterationMessage }
   | { type: 'kmeans'; info: { trial: number; iteration: number; shift: number } }
+  | { type: 'search'; info: SearchInfo }
   | { type: 'result'; result: ResultMessage }
   | { type: 'error'; error: SerializedError };
 

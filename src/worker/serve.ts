@@ -65,6 +65,9 @@ async function serve(request: TrainRequest, signal: AbortSignal, post: Post, ack
     if (request.kmeansIterations) {
       options.onKmeansIteration = (info) => post({ type: 'kmeans', info });
     }
+    if (request.search === true) {
+      options.onSearch = (info) => post({ type: 'search', info });
+    }
     // The device train() will use is shared and cached, so asking for it here costs nothing extra
     // and lets the page show the adapter before the first iteration — unless train() will not ask
     // for one (see asksForGpu).

@@ -105,20 +105,20 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
   if (typeof options !== 'object' || options === null) {
     return Promise.reject(new InvalidArgumentError('options', `options must be an object with at least \`gaussians\`, got ${options === null ? 'null' : typeof options}`));
   }
-  const { createWorker, transferData, onStart, onIteration, onKmeansIteration, signal, inputModel, observationWeights, ...plain } = options;
+  const { createWorker, transferData, onStart, onIteration, onKmeansIteration, onSearch, signal, inputModel, observationWeights, ...plain } = options;
   if (signal?.aborted) return Promise.reject(abortError(signal));
   // The other options travel by structured clone: a function there would fail in postMessage
   // with a DataCloneError that names nothing.
   for (const [name, value] of Object.entries(plain)) {
     if (typeof value === 'function' || typeof value === 'symbol') {
       return Promise.reject(
-        new InvalidArgumentError(name, `${name} is a ${typeof value}; of trainInWorker's options only onIteration, onKmeansIteration, onStart and createWorker may be functions`),
+        new InvalidArgumentError(name, `${name} is a ${typeof value}; of trainInWorker's options only onIteration, onKmeansIteration, onSearch, onStart and createWorker may be functions`),
       );
     }
   }
   try {
     // train()'s own checks, here before a worker starts: the same errors, naming the same options.
-    checkTrainOptions({ ...plain, onIteration, onKmeansIteration, signal } as TrainOptions);
+    checkTrainOptions({ ...plain, onIteration, onKmeansIteration, onSearch, signal } as TrainOptions);
     for (const [name, f] of [['createWorker', createWorker], ['onStart', onStart]] as const) {
       if (f !== undefined && typeof f !== 'function') throw new InvalidArgumentError(name, `${name} must be a function, got ${typeof f}`);
     }
@@ -214,6 +214,9 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
             case 'kmeans':
               onKmeansIteration?.(message.info);
               break;
+            case 'search':
+              onSearch?.(message.info);
+              break;
             case 'result':
               finish(() => resolve({ ...message.result, model: modelFromArrays(message.result.model) }), true);
               break;
@@ -230,7 +233,7 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
     );
     try {
       channel.send(
-        { type: 'train', data: packed, options: workerOptions, iterations: onIteration !== undefined, kmeansIterations: onKmeansIteration !== undefined },
+        { type: 'train', data: packed, options: workerOptions, iterations: onIteration !== undefined, kmeansIterations: onKmeansIteration !== undefined, search: onSearch !== undefined },
         transfer,
       );
     } catch (e) {
