@@ -870,3 +870,15 @@ function snapshot(): Record<string, string> {
   }
   return out;
 }
+
+describe('the summary\'s log-likelihood', () => {
+  it('is positional at any size, to 8 significant digits on WebGPU and 15 on the CPU', async () => {
+    const { significant } = await import('../src/cli/main.js');
+    expect(significant(-180061831.298859, 8)).toBe('-180061830');
+    expect(significant(-67154775.4, 8)).toBe('-67154775');
+    expect(significant(-10911.3994781940, 15)).toBe('-10911.3994781940');
+    expect(significant(-180061831.298859, 15)).toBe('-180061831.298859');
+    expect(significant(-1.5e17, 15)).toBe('-150000000000000000');
+    expect(significant(0.000123456789, 8)).toBe('0.00012345679');
+  });
+});

@@ -405,7 +405,7 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
   process.stderr.write(
     [
       // WebGPU's log-likelihood comes from float32 densities (relative error ~1e-7): no false digits.
-      `log-likelihood ${result.logLikelihood.toPrecision(result.backend === 'webgpu' ? 8 : 15)}`,
+      `log-likelihood ${significant(result.logLikelihood, result.backend === 'webgpu' ? 8 : 15)}`,
       `iterations ${result.iterations} (best of ${result.trials.length} trial${result.trials.length > 1 ? 's' : ''}: #${result.bestTrial + 1}), converged ${result.converged ? 'yes' : 'no'}`,
       `backend ${result.backend}${result.adapter ? ` (${result.adapter})` : ''}, seed ${result.seed}`,
       `time: load ${loadSeconds.toFixed(2)} s, setup ${ms(result.timings.setup)} s, initialization ${ms(result.timings.initialization)} s, EM ${ms(result.timings.em)} s, save ${saveSeconds.toFixed(2)} s, total ${progress.elapsed.toFixed(2)} s`,
@@ -473,6 +473,15 @@ async function runGenerate(
   if (flags.output_file !== undefined) await writeMatrixFile(flags.output_file, samples, { signal });
   else await printCsv(samples, signal);
   if (flags.verbose) process.stderr.write(`webgmm: ${flags.samples} points drawn and written in ${((performance.now() - t) / 1000).toFixed(2)} s\n`);
+}
+
+/**
+ * `x` to `digits` significant digits in positional notation, as the summary prints it on either
+ * backend (-180061830, not toPrecision's -1.8006183e+8 beyond 10^digits).
+ */
+export function significant(x: number, digits: number): string {
+  const text = x.toPrecision(digits);
+  return text.includes('e') ? String(Number(text)) : text;
 }
 
 /** Multiply-adds per slice of {@link densitiesInterruptibly}: about ten milliseconds of scoring. */
