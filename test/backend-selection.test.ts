@@ -41,6 +41,28 @@ describe("'auto' chooses by measured speed", () => {
   });
 });
 
+describe('options that cannot work are refused before a GPU device is asked for', () => {
+  it('a refined start whose subsamples hold fewer points than gaussians', async () => {
+    let asked = 0;
+    setGpuProvider(async () => {
+      asked++;
+      return undefined;
+    });
+    try {
+      const rng = new Rng(4);
+      const data = Array.from({ length: 50_000 }, () => [rng.nextNormal(), rng.nextNormal()]);
+      // 50 000 × 2, K = 40: large enough for 'auto' to ask for a device; 0.0005 × 50 000 = 25 < 40.
+      await expect(train(data, { gaussians: 40, refinedStart: true, percentage: 0.0005 })).rejects.toMatchObject({
+        parameter: 'percentage',
+        message: expect.stringMatching(/gives 25 points per sampling, fewer than the 40 gaussians/),
+      });
+      expect(asked).toBe(0);
+    } finally {
+      setGpuProvider(async () => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu);
+    }
+  });
+});
+
 describe('without a WebGPU adapter', () => {
   setGpuProvider(async () => undefined);
   afterAll(() => setGpuProvider(async () => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu));

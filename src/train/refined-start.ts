@@ -21,6 +21,21 @@ export interface RefinedStartOptions {
 }
 
 /**
+ * Points per subsample of the refined start, ⌊percentage · n⌋.
+ * @throws InvalidArgumentError('percentage') when they are fewer than the k clusters.
+ */
+export function refinedSampleSize(n: number, k: number, percentage: number): number {
+  const m = Math.floor(percentage * n);
+  if (m < k) {
+    throw new InvalidArgumentError(
+      'percentage',
+      `refined start percentage × n = ${percentage} × ${n} gives ${m} point${m === 1 ? '' : 's'} per sampling, fewer than the ${k} gaussians`,
+    );
+  }
+  return m;
+}
+
+/**
  * `samplings` times: draw ⌊percentage·n⌋ distinct points uniformly at random (rejection sampling:
  * an already-used index is redrawn), run k-means on them (random initial centroids from `rng`,
  * at most 1000 iterations) and collect the k centroids; then run k-means (same settings) on the
@@ -51,13 +66,7 @@ export async function refinedStartCentroids(
   if (!Number.isFinite(percentage) || !(percentage > 0) || percentage > 1) {
     throw new InvalidArgumentError('percentage', `refined start percentage must be in (0, 1], got ${percentage}`);
   }
-  const m = Math.floor(percentage * n);
-  if (m < k) {
-    throw new InvalidArgumentError(
-      'percentage',
-      `refined start percentage × n = ${percentage} × ${n} gives ${m} point${m === 1 ? '' : 's'} per sampling, fewer than the ${k} gaussians`,
-    );
-  }
+  const m = refinedSampleSize(n, k, percentage);
   const weights = options.weights ?? null;
   if (weights !== null) {
     if (weights.length !== n) throw new InvalidArgumentError('weights', `expected ${n} observation weights, got ${weights.length}`);

@@ -22,7 +22,7 @@ import {
 import { featureScales, scaledData, nearestScaled, standardizedData, OUTLIER_SPREAD, RARE_DEVIATIONS, type FeatureScaling } from './feature-scale.js';
 import { runEM, type IterationInfo, type EmResult } from './em.js';
 import { kmeans, kmeansFromCentroids, positiveSample, sampledStartCentroids } from './kmeans.js';
-import { refinedStartCentroids } from './refined-start.js';
+import { refinedSampleSize, refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
 import type { BackendKind, EStepBackend } from '../backends/backend.js';
 import { selectBackend, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
@@ -294,6 +294,8 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     opts.tolerance *= meanPositiveWeight(weights);
   }
   const inputModel = resolveInputModel(options.inputModel, ds.d, opts, warnings);
+  // Before any work (a GPU device takes seconds to start): subsamples too small for K clusters.
+  if (opts.refinedStart && !inputModel) refinedSampleSize(ds.n, opts.gaussians, opts.percentage);
   if (opts.noForcePositive && opts.covarianceType === 'diagonal') {
     warnings.push('`noForcePositive` is ignored with `diagonalCovariance` (mlpack does the same)');
   }
