@@ -407,10 +407,53 @@ describe('number parser exactness', () => {
   });
 });
 
-describe('readDataFile: a first line too long to read as text', () => {
-  it('is refused with its length and a hint, not a JavaScript engine error', async () => {
-    const p = join(dir, 'one-long-line.csv');
+describe('readDataFile: very long lines', () => {
+  it('a first line of numbers past a megabyte is judged by its first megabyte and read as one row', async () => {
+    const count = 600_000;
+    const values = Array.from({ length: count }, (_, i) => (i % 97) / 8);
+    const p = join(dir, 'one-row.csv');
+    await writeFile(p, values.join(',') + '\n');
+    const got = await readDataFile(p);
+    expect([got.rows, got.cols, got.headerSkipped]).toEqual([1, count, false]);
+    expect(firstDiff(got.data, values)).toBe(-1);
+    // Blank-separated and tab-separated alike.
+    for (const [name, sep] of [['one-row.txt', ' '], ['one-row.tsv', '\t']] as const) {
+      const q = join(dir, name);
+      await writeFile(q, values.join(sep) + '\n');
+      const r = await readDataFile(q);
+      expect([r.rows, r.cols], name).toEqual([1, count]);
+    }
+    // A header of as many names before it: the data line after it is judged the same way.
+    const h = join(dir, 'header-and-row.csv');
+    await writeFile(h, Array.from({ length: count }, (_, i) => `c${i}`).join(',') + '\n' + values.join(',') + '\n');
+    const withHeader = await readDataFile(h);
+    expect([withHeader.rows, withHeader.cols, withHeader.headerSkipped, withHeader.header?.[count - 1]]).toEqual([1, count, true, `c${count - 1}`]);
+  });
+
+  it('a first line of numbers beyond 128 MiB (no text of it could be split in memory) loads', async () => {
+    const p = join(dir, 'huge-row.csv');
     const line = Buffer.alloc(129 * 2 ** 20, '1,');
+    line[line.length - 1] = 0x0a;
+    await writeFile(p, line);
+    try {
+      const got = await readDataFile(p);
+      expect([got.rows, got.cols, got.data[0], got.data[got.cols - 1]]).toEqual([1, line.length / 2, 1, 1]);
+    } finally {
+      await rm(p);
+    }
+  }, 60_000);
+
+  it('a weights file of one long row is read (one weight per point, as documented)', async () => {
+    const count = 700_000;
+    const p = join(dir, 'weights-row.csv');
+    await writeFile(p, Array.from({ length: count }, (_, i) => i % 3).join(',') + '\n');
+    const w = await readWeightsFile(p, count);
+    expect([w.length, w[0], w[1], w[count - 1]]).toEqual([count, 0, 1, (count - 1) % 3]);
+  });
+
+  it('a first line of text beyond 128 MiB is refused with its length and a hint, not a JavaScript engine error', async () => {
+    const p = join(dir, 'one-long-line.csv');
+    const line = Buffer.alloc(129 * 2 ** 20, 'a,');
     line[line.length - 1] = 0x0a;
     await writeFile(p, line);
     try {

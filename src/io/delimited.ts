@@ -27,8 +27,12 @@ export interface LoadedData {
 }
 
 const utf8 = new TextDecoder();
-/** The longest first line (or first line after a header) read as text: see TextParser.sniffed. */
+/** A first line longer than this is judged by its first this many bytes where they settle it (TextParser.firstLine). */
+const SNIFF_PREFIX = 2 ** 20;
+/** The longest first line (or first line after a header) of data read as text: see TextParser.sniffed. */
 const MAX_SNIFFED_LINE = 128 * 2 ** 20;
+/** V8's longest string (2^29 − 24 UTF-16 units), in bytes of a line that decodes to at most as many. */
+const MAX_STRING_BYTES = 2 ** 29 - 24;
 function decode(b: Uint8Array, start: number, end: number): string {
   return utf8.decode(b.subarray(start, end));
 }
@@ -355,7 +359,7 @@ export class TextParser {
       } else if (this.modePending) {
         // The separator of the first data line, unless it is a single value: the header's then.
         this.modePending = false;
-        const text = this.sniffed(b, k, e);
+        const text = e - k > SNIFF_PREFIX ? prefixText(b, k, k + SNIFF_PREFIX) ?? this.sniffed(b, k, e) : decode(b, k, e);
         const mode = detectMode(text);
         if (mode !== 0 || /[ \t]/.test(text.trim())) this.mode = mode;
       }
@@ -446,17 +450,24 @@ export class TextParser {
    * separator is being detected, a header only suggests one: the first data line decides.
    */
   private firstLine(b: Uint8Array, s: number, e: number): boolean {
+    // A long line (a single row of many values: weights, a transposed file) is judged by its first
+    // megabyte where that settles it — numbers, and no header reading of them — without its whole
+    // text and cells in memory (a 101 MB line cost 1.1 GB; past 512 MB no string can hold it).
+    const prefix = e - s > SNIFF_PREFIX ? prefixText(b, s, s + SNIFF_PREFIX) : null;
+    if (prefix !== null) {
+      const mode = this.detect ? detectMode(prefix) : this.mode;
+      const { numbers, words, names } = classifyCells(splitCells(prefix, mode));
+      // Data for certain: numbers, and either no other text or text that is no name (a bad value).
+      if (numbers > 0 && (words === 0 || names !== words)) {
+        this.mode = mode;
+        this.mixedFirstLine = words > 0;
+        return false;
+      }
+    }
     const text = this.sniffed(b, s, e);
     const mode = this.detect ? detectMode(text) : this.mode;
     const cells = splitCells(text, mode);
-    let numbers = 0, words = 0, names = 0;
-    for (const cell of cells) {
-      if (isNumberCell(cell)) numbers++;
-      else if (cell.trim() !== '') {
-        words++;
-        if (isNameCell(cell)) names++;
-      }
-    }
+    const { numbers, words, names } = classifyCells(cells);
     // The cells come unquoted: quoted text is looked for in the line itself.
     const quoted = [...text.matchAll(/"((?:[^"]|"")*)"/g)].some((m) => isText(m[1]!.replace(/""/g, '"'))) ? 1 : 0;
     // A header: names and no numeric cell, or numbers among names (scikit-learn's CSVs begin with
@@ -602,10 +613,14 @@ export class TextParser {
    * {@link MAX_SNIFFED_LINE} would not fit a JavaScript string, and is no point anyway.
    */
   private sniffed(b: Uint8Array, s: number, e: number): string {
-    if (e - s > MAX_SNIFFED_LINE) {
+    // Weights may be one row (one weight per point): only JavaScript's string limit bounds it.
+    const limit = this.nonneg ? MAX_STRING_BYTES : MAX_SNIFFED_LINE;
+    if (e - s > limit) {
+      const mib = ((e - s) / 2 ** 20).toFixed(0);
       this.fail(
-        `line ${this.line} is ${((e - s) / 2 ** 20).toFixed(0)} MiB long: one point per row is expected (is the file transposed?); ` +
-          `a first line beyond ${MAX_SNIFFED_LINE / 2 ** 20} MiB is not read`,
+        this.nonneg
+          ? `line ${this.line} is ${mib} MiB long, beyond what one line can be read as here (${(limit / 2 ** 20).toFixed(0)} MiB); write one weight per line`
+          : `line ${this.line} is ${mib} MiB long: one point per row is expected (is the file transposed?); a first line beyond ${limit / 2 ** 20} MiB is not read`,
       );
     }
     return decode(b, s, e);
@@ -702,6 +717,33 @@ function unquote(word: string): string {
  * Tabs and spaces mixed as separators between numbers ("1 2\t3") are runs of blanks: a tab-separated
  * cell with an inner space, on a line whose blank-separated words are all numbers.
  */
+/** How many cells of a line are numbers, other text, and names among the latter. */
+function classifyCells(cells: string[]): { numbers: number; words: number; names: number } {
+  let numbers = 0, words = 0, names = 0;
+  for (const cell of cells) {
+    if (isNumberCell(cell)) numbers++;
+    else if (cell.trim() !== '') {
+      words++;
+      if (isNameCell(cell)) names++;
+    }
+  }
+  return { numbers, words, names };
+}
+
+/**
+ * The text of `b[s, limit)` up to its last comma, tab or space outside quotes — whole cells only —
+ * or null where there is none, or a quote is open there.
+ */
+function prefixText(b: Uint8Array, s: number, limit: number): string | null {
+  let quotes = 0, cut = -1;
+  for (let i = s; i < limit; i++) {
+    const c = b[i]!;
+    if (c === QUOTE) quotes++;
+    else if ((c === COMMA || c === TAB || c === SPACE) && quotes % 2 === 0) cut = i;
+  }
+  return cut > s ? decode(b, s, cut) : null;
+}
+
 function detectMode(text: string): Mode {
   let inQuotes = false;
   let hasTab = false;
