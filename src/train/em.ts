@@ -61,7 +61,11 @@ export interface EmOptions {
 export interface EmResult {
   model: GaussianMixture;
   logLikelihood: number;
-  /** M-steps performed. */
+  /**
+   * M-steps performed — or, where float64 EM settled into an exact cycle of its arithmetic, the
+   * M-steps it would have performed to its cap: the run stopped at the iteration whose model is
+   * the one the cap would leave (onIteration was not called for the iterations skipped).
+   */
   iterations: number;
   converged: boolean;
   /** Points with zero likelihood under the returned model. */

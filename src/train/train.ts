@@ -62,8 +62,8 @@ export interface TrainOptions {
    * Maximum M-steps per trial (per EM run of the `'unit-invariant'` wider search, see
    * `covarianceConstraint`); 0 = until convergence. Default 250 (mlpack performs one fewer).
    * float64 EM that settles into an exact cycle of its arithmetic stops at the iteration whose
-   * model is the one the cap would leave, bit for bit (`iterations` = the cap); with 0, as soon as
-   * the cycle is seen, not converged.
+   * model is the one the cap would leave, bit for bit (`iterations` = the cap; `onIteration` is not
+   * called for the iterations skipped); with 0, as soon as the cycle is seen, not converged.
    */
   maxIterations?: number;
   /** Full covariance only: skip the positive-definite constraint (a non-PD covariance is then an error). */
@@ -167,7 +167,11 @@ export interface TrainOptions {
 export interface TrialResult {
   /** Training log-likelihood of this trial's final model. */
   logLikelihood: number;
-  /** M-steps performed. */
+  /**
+   * M-steps performed — or, where float64 EM settled into an exact cycle of its arithmetic, the
+   * M-steps it would have performed to its cap: the run stopped at the iteration whose model is
+   * the one the cap would leave (onIteration was not called for the iterations skipped).
+   */
   iterations: number;
   converged: boolean;
   /** Lloyd iterations of the final k-means on all the points it clusters (0 with `inputModel`). */
@@ -176,6 +180,7 @@ export interface TrialResult {
    * WebGPU: passes run in float64 on the CPU — the finish where the change in log-likelihood fell
    * below float32's resolution while `tolerance` was still resolvable in float64, the probe, or
    * the rest of a trial whose model float32 cannot evaluate faithfully (0 on the CPU backend).
+   * Passes actually run: those skipped at an exact cycle (see `iterations`) are not counted.
    */
   float64Passes: number;
 }
@@ -191,7 +196,7 @@ export interface TrainResult {
    * optimum there (an equivalent model, its components possibly numbered differently).
    */
   logLikelihood: number;
-  /** M-steps of the best trial. */
+  /** M-steps of the best trial (as its `iterations` counts them: a cycle cut short counts to the cap). */
   iterations: number;
   /** Whether the best trial stopped on the tolerance (rather than on `maxIterations`). */
   converged: boolean;
