@@ -123,7 +123,8 @@ describe('CPU backend passes on helper threads', () => {
 });
 
 describe('helper threads: when a silent helper counts as gone', () => {
-  it('after 120 s, or ten times the calling thread\'s own task time when its tasks are that long', async () => {
+  // The rule only: a run long enough to reach it in the pool would take minutes.
+  it('stallLimit: 120 s, or ten times the calling thread\'s own task time when its tasks are that long', async () => {
     const { stallLimit } = await import('../src/worker/kmeans-threads.js');
     expect(stallLimit(50, 5)).toBe(120_000);
     expect(stallLimit(0, 0)).toBe(120_000);

@@ -476,8 +476,9 @@ async function runGenerate(
 }
 
 /**
- * `x` to `digits` significant digits in positional notation, as the summary prints it on either
- * backend (-180061830, not toPrecision's -1.8006183e+8 beyond 10^digits).
+ * `x` to `digits` significant digits in positional notation where JavaScript writes numbers so
+ * (1e-6 ≤ |x| < 1e21), as the summary prints it on either backend (-180061830, not toPrecision's
+ * -1.8006183e+8 beyond 10^digits).
  */
 export function significant(x: number, digits: number): string {
   const text = x.toPrecision(digits);
