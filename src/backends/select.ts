@@ -73,6 +73,10 @@ export async function selectBackend(
     speed = await measurePasses(backend, ds, weights, options);
   } catch (e) {
     backend.dispose();
+    // The first pass is where a device may still run out of memory: the CPU, as above.
+    if (e instanceof WebGmmError && (e.code === 'GPU_ERROR' || e.code === 'GPU_OUT_OF_MEMORY')) {
+      return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: WebGPU (${handle.adapter}) could not run this problem: ${e.message.split('\n')[0]}` };
+    }
     throw e;
   }
   if (fasterBackend(speed.gpuSeconds, speed.cpuSeconds) === 'webgpu') return { backend, adapter: handle.adapter };

@@ -54,12 +54,13 @@ export class Progress {
 
   /** A silent step of the default policy's wider search (no iterations are reported during it). */
   search(info: SearchInfo, trials: number): void {
+    // Short enough for an 80-column terminal, whose wrapped line the bar could not clear.
     const what =
       info.step === 'second start'
-        ? `trial ${info.trial + 1}/${trials}: second start (k-means on standardized data, then EM)`
+        ? `trial ${info.trial + 1}/${trials}, second start (standardized)`
         : info.step === 'validation'
-          ? `checking candidate fit ${info.index}/${info.count} on held-out points`
-          : `trying a sharper covariance clamp ${info.index}/${info.count} on held-out points`;
+          ? `candidate ${info.index}/${info.count} on held-out points`
+          : `sharper clamp ${info.index}/${info.count} on held-out points`;
     this.phase(`wider search: ${what}`);
   }
 
