@@ -202,7 +202,7 @@ describe('trainInWorker (worker_threads)', () => {
     const nodeError = Object.assign(new Error('spawn failed'), { code: 'ERR_WORKER_INIT_FAILED' });
     const back = deserializeError(structuredClone(serializeError(nodeError)));
     expect(back).not.toBeInstanceOf(WebGmmError);
-    expect(back).toMatchObject({ message: 'spawn failed', stack: nodeError.stack });
+    expect(back).toMatchObject({ message: 'spawn failed', stack: nodeError.stack, code: 'ERR_WORKER_INIT_FAILED' });
   });
 
   it('rejects options that cannot reach the worker with InvalidArgumentError, not a TypeError or DataCloneError', async () => {

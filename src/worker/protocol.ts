@@ -65,6 +65,8 @@ export interface SerializedError {
   component?: number;
   /** Of errors that are not webgmm's (defects): where they happened, in the worker. */
   stack?: string;
+  /** Of errors that are not webgmm's: Node's own code (EMFILE, ERR_WORKER_INIT_FAILED), kept as `.code`. */
+  systemCode?: string;
 }
 
 export type IterationMessage = Omit<IterationInfo, 'model'> & { model: ModelArrays };
@@ -96,7 +98,10 @@ export function serializeError(e: unknown): SerializedError {
     const out: SerializedError = { name: e.name, message: e.message };
     // webgmm's own errors only: a Node error's code (ERR_WORKER_INIT_FAILED, EMFILE) would come
     // back as a WebGmmError, a user error, where it is a defect to report with its stack.
-    if (!(e instanceof WebGmmError)) return e.stack !== undefined ? { ...out, stack: e.stack } : out;
+    if (!(e instanceof WebGmmError)) {
+      const code = (e as { code?: unknown }).code;
+      return { ...out, ...(e.stack !== undefined ? { stack: e.stack } : {}), ...(typeof code === 'string' ? { systemCode: code } : {}) };
+    }
     const fields = e as unknown as Record<string, unknown>;
     for (const key of ['code', 'parameter'] as const) if (typeof fields[key] === 'string') out[key] = fields[key] as string;
     for (const key of ['row', 'column', 'component'] as const) if (typeof fields[key] === 'number') out[key] = fields[key] as number;
@@ -118,7 +123,7 @@ export function deserializeError(s: SerializedError): Error {
     case 'NOT_POSITIVE_DEFINITE':
       return new NotPositiveDefiniteError(s.component ?? -1, s.message);
     case undefined:
-      return Object.assign(new Error(s.message), { name: s.name }, s.stack !== undefined ? { stack: s.stack } : {});
+      return Object.assign(new Error(s.message), { name: s.name }, s.stack !== undefined ? { stack: s.stack } : {}, s.systemCode !== undefined ? { code: s.systemCode } : {});
     default:
       return new WebGmmError(s.code, s.message);
   }
