@@ -52,6 +52,28 @@ describe('the wider search needs K·(D + 1) points to fit on (2K for diagonal co
   });
 });
 
+describe('nor where one EM iteration is more work than WIDE_SEARCH_MAX_WORK', () => {
+  beforeEach(() => {
+    runs.mockClear();
+  });
+
+  it('24 300 × 100 full, K = 2 (5.03e8 multiply-adds an iteration): one fit; 24 000 (4.96e8): the search', async () => {
+    const { wideSearchWork, WIDE_SEARCH_MAX_WORK } = await import('../src/train/train.js');
+    expect(wideSearchWork(24_300, 2, 100, 'full')).toBeGreaterThan(WIDE_SEARCH_MAX_WORK);
+    expect(wideSearchWork(24_000, 2, 100, 'full')).toBeLessThanOrEqual(WIDE_SEARCH_MAX_WORK);
+    expect(wideSearchWork(1000, 3, 10, 'diagonal')).toBe(4 * 1000 * 3 * 10);
+    const rng = new Rng(10);
+    const n = 24_300, d = 100;
+    const data = Float64Array.from({ length: n * d }, () => rng.nextFloat());
+    const quick: TrainOptions = { ...options, maxIterations: 1, kmeansMaxIterations: 2 };
+    await train({ data, rows: n, cols: d }, quick);
+    expect(runs.mock.calls.length).toBe(1);
+    runs.mockClear();
+    await train({ data: data.subarray(0, 24_000 * d), rows: 24_000, cols: d }, quick);
+    expect(runs.mock.calls.length).toBeGreaterThan(2);
+  }, 120_000);
+});
+
 describe('with noForcePositive and full covariances (no clamp acts)', () => {
   beforeEach(() => {
     runs.mockClear();

@@ -98,7 +98,8 @@ export interface TrainOptions {
    *
    * `'unit-invariant'` widens its search when every feature deviates from its most common value in
    * at least 35 points of weight (no constant or nearly constant feature), there are at most
-   * 100 000 points, 80 % of them number at least K·(D + 1) (2K for diagonal covariances) and no
+   * 100 000 points, an EM iteration is at most 5e8 multiply-adds (`WIDE_SEARCH_MAX_WORK`), 80 % of
+   * the points number at least K·(D + 1) (2K for diagonal covariances) and no
    * `inputModel` is given: each trial also runs from k-means++ on standardized data (both fits count as the trial's;
    * the better training log-likelihood is its entry), and 20 % of the points (a seeded draw) are
    * held out to check the candidates: each distinct candidate is refitted on the other 80 % from
@@ -156,8 +157,8 @@ export interface TrainOptions {
   onKmeansIteration?: (info: { trial: number; iteration: number; shift: number }) => void;
   /**
    * Called as each silent step of the `'unit-invariant'` policy's wider search begins (see
-   * `covarianceConstraint`), for progress displays: on 100 000 points with K = 100 they took 36 s
-   * after the last reported iteration.
+   * `covarianceConstraint`), for progress displays: they report no iterations, and take several
+   * times the EM of the trials' first starts.
    */
   onSearch?: (info: SearchInfo) => void;
   /** Cancels training: the promise rejects with the signal's reason (an `AbortError` by default). */
@@ -326,6 +327,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     widen =
       !inputModel &&
       ds.n <= WIDE_SEARCH_MAX_POINTS &&
+      wideSearchWork(ds.n, opts.gaussians, ds.d, opts.covarianceType) <= WIDE_SEARCH_MAX_WORK &&
       scaling.minDeviating >= WIDE_SEARCH_MIN_DEVIATING &&
       (1 - VALIDATION_FRACTION) * counted >= wideSearchMinPoints(opts.gaussians, ds.d, opts.covarianceType);
     constraint = {
@@ -752,6 +754,21 @@ export const WIDE_SEARCH_MAX_POINTS = 100_000; // ≤ KMEANS_MAX_POINTS: the sta
  */
 export function wideSearchMinPoints(k: number, d: number, covarianceType: CovarianceType): number {
   return k * (covarianceType === 'full' ? d + 1 : 2);
+}
+/**
+ * Nor where one EM iteration is this much work (wideSearchWork): the search's 3–10× the EM runs
+ * would cost minutes — 100 000 × 16 with K = 100 spent 36 s in it after 4.7 s of EM, 3000 × 500
+ * with K = 4 took 51 s against 5 s — on problems whose many points per parameter leave the
+ * choices it makes least in doubt. Every quality-bench dataset is far below it (the largest, the
+ * digits' training split, 5.7e7).
+ */
+export const WIDE_SEARCH_MAX_WORK = 5e8;
+/**
+ * Multiply-adds of one EM iteration as the CPU backend does it: the pass (N·K·D(D+3) full, 4·N·K·D
+ * diagonal) and, with full covariances, the M-step's eigendecompositions (K·D³).
+ */
+export function wideSearchWork(n: number, k: number, d: number, covarianceType: CovarianceType): number {
+  return covarianceType === 'full' ? n * k * d * (d + 3) + k * d ** 3 : 4 * n * k * d;
 }
 /** Fraction of the training points held out (internally) to check candidate fits. */
 export const VALIDATION_FRACTION = 0.2;
