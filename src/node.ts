@@ -33,8 +33,8 @@ export function useKMeansThreads(enabled = true): void {
  * sum), which is why it is opt-in: `covarianceConstraint: 'mlpack'` stays bit-for-bit what it
  * was. Each CPU backend copies the points into shared memory on its first threaded pass (a second
  * copy of the data). `trainInWorker` passes it on to its worker thread. Measured on 2 cores
- * (bench/cpu-threads.ts): 1.92× faster iterations on 200k × 8, K = 8 full, 1.85× diagonal, 1.96×
- * on 50k × 32, K = 16 full.
+ * (bench/cpu-threads.ts, 2026-11-27): 1.90× faster iterations on 200k × 8, K = 8 full, 1.92×
+ * diagonal, 1.96× on 50k × 32, K = 16 full.
  */
 export function useEmThreads(enabled = true): void {
   setCpuPassThreadProvider(enabled ? nodeKMeansThreads : null);
