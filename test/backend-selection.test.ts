@@ -2,7 +2,7 @@
 // that finds no GPU, as on a machine without a driver).
 import { describe, it, expect, afterAll } from 'vitest';
 import { train, setGpuProvider, WebGmmError } from '../src/index.js';
-import { fasterBackend } from '../src/backends/select.js';
+import { fasterBackend, measurePasses } from '../src/backends/select.js';
 import { Rng } from '../src/util/rng.js';
 
 describe("'auto' chooses by measured speed", () => {
@@ -14,6 +14,37 @@ describe("'auto' chooses by measured speed", () => {
     expect(fasterBackend(0.01, 0.007)).toBe('cpu');
     expect(fasterBackend(1e-3, 2e-6)).toBe('cpu');
     expect(fasterBackend(2e-4, 1.1e-3)).toBe('webgpu');
+  });
+
+  it('times WebGPU past its warm-up pass unless that pass alone wins by a wide margin', async () => {
+    const rng = new Rng(6);
+    // 500 000 × 3, K = 3: a CPU pass of some 27 ms (estimated from a subsample).
+    const n = 500_000, d = 3;
+    const ds = { data: Float64Array.from({ length: n * d }, () => rng.nextNormal()), n, d };
+    // A stand-in device: pass i takes delays[i] ms (the last one repeats).
+    const device = (delays: number[]) => {
+      let calls = 0;
+      const backend = {
+        kind: 'webgpu' as const, n, d,
+        pass: async () => {
+          const ms = delays[Math.min(calls++, delays.length - 1)]!;
+          if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+          return { logLikelihood: 0, zeroLikelihoodPoints: 0, stats: { nk: new Float64Array(3), sums: new Float64Array(9), scatter: new Float64Array(18) } };
+        },
+        dispose: () => {},
+      };
+      return { backend, calls: () => calls };
+    };
+    // A slow first pass (warm-up): three more are timed, and the best of them counts.
+    const slow = device([400, 30, 2, 30]);
+    const m = await measurePasses(slow.backend, ds, null, { k: 3, covarianceType: 'full' });
+    expect(slow.calls()).toBe(4);
+    expect(m.gpuSeconds).toBeLessThan(0.025);
+    // A first pass that wins even with its warm-up (here: no time at all) settles it.
+    const fast = device([0]);
+    const f = await measurePasses(fast.backend, ds, null, { k: 3, covarianceType: 'full' });
+    expect(f.cpuSeconds).toBeGreaterThan(0.001);
+    expect(fast.calls()).toBe(1);
   });
 
   it('keeps the CPU for a small problem without timing anything or starting a GPU device', async () => {
