@@ -223,6 +223,26 @@ describe('EM loop: an exact cycle of float64 EM', () => {
     }
   });
 
+  it('on a float32 backend too (a stand-in whose changes float32 resolves): the same ends', async () => {
+    // With a float64 reference, as WebGPU has: its cycles (zipcodes, K = 3: period 10) ran on.
+    class ThreeCycle32 extends ThreeCycle {
+      override readonly kind = 'cpu' as const;
+      readonly reference = new ThreeCycle() as unknown as CpuBackend;
+      readonly referencePassCost = 1e9;
+    }
+    for (const maxIterations of [0, 100, 101]) {
+      const backend = new ThreeCycle32();
+      const r = await runEM(backend, first, options(maxIterations));
+      expect(r.converged).toBe(false);
+      expect(backend.passes).toBeLessThan(12);
+      expect(r.float64Passes).toBe(0);
+      if (maxIterations > 0) {
+        expect(r.iterations).toBe(maxIterations);
+        expect(Array.from(r.model.means)).toEqual([maxIterations % 3]);
+      }
+    }
+  });
+
   it('maxIterations 0 ("until convergence") ends at the cycle, not converged', async () => {
     const backend = new ThreeCycle();
     const r = await runEM(backend, first, options(0));

@@ -62,7 +62,7 @@ export interface EmResult {
   model: GaussianMixture;
   logLikelihood: number;
   /**
-   * M-steps performed — or, where float64 EM settled into an exact cycle of its arithmetic, the
+   * M-steps performed — or, where EM settled into an exact cycle of its arithmetic, the
    * M-steps it would have performed to its cap: the run stopped at the iteration whose model is
    * the one the cap would leave (onIteration was not called for the iterations skipped).
    */
@@ -209,18 +209,22 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
       return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints, float64Passes };
     }
-    // float64 EM can settle into an exact cycle of its arithmetic whose changes exceed the
-    // tolerance (a sharp clamp on a nearly singular covariance: K = 1 on 120 × 23 employment
-    // series, period 6, Δ up to 4e-6), which no further iteration leaves. Once a cycle is seen, the
-    // run stops at the iteration whose θ is the one maxIterations would end with — the same model,
-    // bit for bit — or at once when EM is to run until it converges, which it never would. Only
-    // while the passes are float64 for good: a float32 run's switches depend on more than θ.
-    if (cycleEnd < 0 && !probing && active.reference === undefined) {
+    // EM can settle into an exact cycle of its arithmetic whose changes exceed the tolerance —
+    // float64 under a sharp clamp on a nearly singular covariance (K = 1 on 120 × 23 employment
+    // series, period 6, Δ up to 4e-6), float32 at its rounding (zipcodes, 42 049 × 3, K = 3: period
+    // 10 from iteration 80) — which no further iteration leaves. Once a cycle is seen, the run stops
+    // at the iteration whose θ is the one maxIterations would end with — the same model, bit for
+    // bit — or at once when EM is to run until it converges, which it never would. The state
+    // compared is what the next iterations depend on: θ, and in float32 the run of unresolved
+    // changes that triggers a float64 probe (capped where it does): a cycle seen through a whole
+    // period without a probe has none to come (the iterations left, which make one affordable,
+    // only decrease). Not during a probe, whose length is its own.
+    if (cycleEnd < 0 && !probing) {
       if (cycleBackend !== active) {
         cycle = modelCycleDetector();
         cycleBackend = active;
       }
-      const period = cycle.observe(model);
+      const period = cycle.observe({ model, run: active.reference === undefined ? 0 : Math.min(unresolvedRun, PROBE_AFTER) });
       if (period > 0) cycleEnd = cycleStop(iterations, period, maxIterations);
     }
     if (iterations === cycleEnd) {
@@ -285,23 +289,25 @@ function sameParams(a: MixtureParams, b: MixtureParams): boolean {
   return sameValues(a.logWeights, b.logWeights) && sameValues(a.means, b.means) && sameValues(a.precisions, b.precisions) && sameValues(a.logDets, b.logDets);
 }
 
-/** A model's state, what the next EM iteration depends on: its weights, means and covariances. */
-interface ModelState {
+/** What the next EM iterations depend on: the model (weights, means, covariances) and the capped run of unresolved changes. */
+interface EmState {
   weights: Float64Array;
   means: Float64Array;
   covariances: Float64Array;
+  run: number;
 }
 
-function modelCycleDetector(): CycleDetector<ModelState> {
-  return new CycleDetector<ModelState>(
-    (m, into) => {
-      if (into === null) return { weights: m.weights.slice(), means: m.means.slice(), covariances: m.covariances.slice() };
+function modelCycleDetector(): CycleDetector<{ model: GaussianMixture; run: number }, EmState> {
+  return new CycleDetector<{ model: GaussianMixture; run: number }, EmState>(
+    ({ model: m, run }, into) => {
+      if (into === null) return { weights: m.weights.slice(), means: m.means.slice(), covariances: m.covariances.slice(), run };
       into.weights.set(m.weights);
       into.means.set(m.means);
       into.covariances.set(m.covariances);
+      into.run = run;
       return into;
     },
-    (a, b) => sameValues(a.weights, b.weights) && sameValues(a.means, b.means) && sameValues(a.covariances, b.covariances),
+    ({ model: m, run }, b) => run === b.run && sameValues(m.weights, b.weights) && sameValues(m.means, b.means) && sameValues(m.covariances, b.covariances),
   );
 }
 

@@ -61,7 +61,7 @@ export interface TrainOptions {
   /**
    * Maximum M-steps per trial (per EM run of the `'unit-invariant'` wider search, see
    * `covarianceConstraint`); 0 = until convergence. Default 250 (mlpack performs one fewer).
-   * float64 EM that settles into an exact cycle of its arithmetic stops at the iteration whose
+   * EM that settles into an exact cycle of its arithmetic (float64 or float32) stops at the iteration whose
    * model is the one the cap would leave, bit for bit (`iterations` = the cap; `onIteration` is not
    * called for the iterations skipped); with 0, as soon as the cycle is seen, not converged.
    */
@@ -169,7 +169,7 @@ export interface TrialResult {
   /** Training log-likelihood of this trial's final model. */
   logLikelihood: number;
   /**
-   * M-steps performed — or, where float64 EM settled into an exact cycle of its arithmetic, the
+   * M-steps performed — or, where EM settled into an exact cycle of its arithmetic, the
    * M-steps it would have performed to its cap: the run stopped at the iteration whose model is
    * the one the cap would leave (onIteration was not called for the iterations skipped).
    */

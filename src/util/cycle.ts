@@ -6,18 +6,18 @@
  * One saved state and one comparison per iteration: the period λ is found within about μ + 2λ
  * iterations (μ: the iterations before the cycle).
  */
-export class CycleDetector<S> {
-  private saved: S | null = null;
+export class CycleDetector<S, Saved = S> {
+  private saved: Saved | null = null;
   private power = 1;
   private steps = 0;
 
   /**
    * @param copy copies a state into `into` (a previous copy, reusable) or a new object, and returns it
-   * @param equal whether two states are the same bit for bit
+   * @param equal whether a state is the same as a saved copy, bit for bit
    */
   constructor(
-    private readonly copy: (state: S, into: S | null) => S,
-    private readonly equal: (a: S, b: S) => boolean,
+    private readonly copy: (state: S, into: Saved | null) => Saved,
+    private readonly equal: (a: S, saved: Saved) => boolean,
   ) {}
 
   /** Call with the starting state, then with the state after every iteration: the cycle's period once a state repeats, else 0. */
