@@ -5,6 +5,20 @@ import { train, setGpuProvider, WebGmmError } from '../src/index.js';
 import { fasterBackend, measurePasses } from '../src/backends/select.js';
 import { Rng } from '../src/util/rng.js';
 
+/** Runs `body` with a GPU provider that finds no GPU and counts how often it was asked; then restores the real one. */
+async function withCountingProvider(body: (asked: () => number) => Promise<void>): Promise<void> {
+  let count = 0;
+  setGpuProvider(async () => {
+    count++;
+    return undefined;
+  });
+  try {
+    await body(() => count);
+  } finally {
+    setGpuProvider(async () => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu);
+  }
+}
+
 describe("'auto' chooses by measured speed", () => {
   it('keeps WebGPU where its pass takes at most half the CPU\'s', () => {
     expect(fasterBackend(0.01, 0.5)).toBe('webgpu');
@@ -50,38 +64,26 @@ describe("'auto' chooses by measured speed", () => {
   it('keeps the CPU for a small problem without timing anything or starting a GPU device', async () => {
     // Timings of passes this small are noise (a cold JIT made the CPU lose half the runs of
     // 500 × 2, K = 2), and the choice, hence the model, must not change from run to run.
-    let asked = 0;
-    setGpuProvider(async () => {
-      asked++;
-      return undefined;
-    });
-    try {
+    await withCountingProvider(async (asked) => {
       const rng = new Rng(3);
       const small = Array.from({ length: 5000 }, (_, i) => [(i % 2) * 5 + rng.nextNormal(), rng.nextNormal()]);
       // 5000 × 2, K = 4 full: 5000 · 4 · 2 · 5 = 200 000 multiply-adds per pass.
       const r = await train(small, { gaussians: 4, seed: 1, maxIterations: 3 });
       expect(r.backend).toBe('cpu');
       expect(r.warnings.join('\n')).toMatch(/using the CPU backend: the problem is small \(2\.0e\+5 multiply-adds per E-step pass, under 1e\+6;/);
-      expect(asked).toBe(0);
+      expect(asked()).toBe(0);
       // 50 000 × 2, K = 4 (2e6 per pass) is not small: the GPU is asked for (and here, absent).
       const larger = Array.from({ length: 50_000 }, (_, i) => small[i % 5000]!);
       const l = await train(larger, { gaussians: 4, seed: 1, maxIterations: 1 });
-      expect(asked).toBe(1);
+      expect(asked()).toBe(1);
       expect(l.warnings.join('\n')).toMatch(/using the CPU backend: .*no WebGPU/);
-    } finally {
-      setGpuProvider(async () => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu);
-    }
+    });
   });
 });
 
 describe('options that cannot work are refused before a GPU device is asked for', () => {
   it('a refined start whose subsamples hold fewer points than gaussians', async () => {
-    let asked = 0;
-    setGpuProvider(async () => {
-      asked++;
-      return undefined;
-    });
-    try {
+    await withCountingProvider(async (asked) => {
       const rng = new Rng(4);
       const data = Array.from({ length: 50_000 }, () => [rng.nextNormal(), rng.nextNormal()]);
       // 50 000 × 2, K = 40: large enough for 'auto' to ask for a device; 0.0005 × 50 000 = 25 < 40.
@@ -89,10 +91,8 @@ describe('options that cannot work are refused before a GPU device is asked for'
         parameter: 'percentage',
         message: expect.stringMatching(/gives 25 points per sampling, fewer than the 40 gaussians/),
       });
-      expect(asked).toBe(0);
-    } finally {
-      setGpuProvider(async () => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu);
-    }
+      expect(asked()).toBe(0);
+    });
   });
 });
 
