@@ -549,6 +549,20 @@ const NUMPY_A = [
 ];
 
 describe('.npy', () => {
+  it('npyBlocks: the bytes of encodeNpy, the values as views of the array itself (no copy)', async () => {
+    const { npyBlocks } = await import('../src/io/npy.js');
+    const rng = { v: 1 };
+    for (const [rows, cols] of [[0, 3], [1, 1], [7, 3], [1000, 5]] as const) {
+      const data = Float64Array.from({ length: rows * cols }, () => (rng.v = (rng.v * 16807) % 2147483647) / 997);
+      const blocks = [...npyBlocks(data, rows, cols, 64)];
+      const joined = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
+      let at = 0;
+      for (const b of blocks) (joined.set(b, at), (at += b.length));
+      expect(Buffer.from(joined).equals(Buffer.from(encodeNpy({ data, rows, cols }))), `${rows}×${cols}`).toBe(true);
+      for (const b of blocks.slice(1)) expect(b.buffer).toBe(data.buffer);
+    }
+  });
+
   it('reads files written by NumPy: float64, float32 Fortran, v2.0, 1-D, big-endian', async () => {
     const c = await readDataFile(join(IO, 'numpy-f8-c.npy'));
     expect(c.format).toBe('npy');

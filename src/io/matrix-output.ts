@@ -11,7 +11,7 @@
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { WebGmmError } from '../errors.js';
-import { encodeNpy } from './npy.js';
+import { npyBlocks } from './npy.js';
 import { armaBinaryBlocks } from './armadillo.js';
 import { isStreamPath, writeFileAtomic } from './atomic.js';
 
@@ -74,7 +74,7 @@ export async function writeMatrixFile(
   const format = await matrixFileFormat(path);
   if (format === 'npy') {
     const data = m.data instanceof Float64Array ? m.data : Float64Array.from(m.data as ArrayLike<number>);
-    await writeFileAtomic(path, [encodeNpy({ data, rows: m.rows, cols: m.cols })], options.signal);
+    await writeFileAtomic(path, npyBlocks(data, m.rows, m.cols), options.signal);
     return;
   }
   if (format === 'bin') {

@@ -211,34 +211,59 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
   return { data, rows, cols };
 }
 
-/**
- * Encodes a row-major matrix as a `.npy` file (version 1.0, C order): `<f4` for a Float32Array,
- * `<f8` otherwise. The header is padded with spaces so the data starts at a multiple of 64 bytes.
- */
-export function encodeNpy(m: { data: Float64Array | Float32Array | ArrayLike<number>; rows: number; cols: number }): Uint8Array {
-  const { rows, cols } = m;
+/** The .npy format 1.0 header (magic, version, length, dict padded to 64 bytes) of a C-order rows×cols array. */
+function npyHeader(rows: number, cols: number, f32: boolean): Uint8Array {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
     throw new RangeError(`encodeNpy: rows and cols must be non-negative integers (got ${rows}×${cols})`);
   }
-  const count = rows * cols;
-  if (m.data.length < count) {
-    throw new RangeError(`encodeNpy: data has ${m.data.length} values but ${rows}×${cols} needs ${count}`);
-  }
-  const f32 = m.data instanceof Float32Array;
-  const itemSize = f32 ? 4 : 8;
   let dict = `{'descr': '<${f32 ? 'f4' : 'f8'}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
   const unpadded = 10 + dict.length + 1; // preamble + dict + '\n'
   dict += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
   const headerLen = dict.length;
   if (headerLen > 0xffff) throw new RangeError('encodeNpy: header too long for format 1.0');
-  const offset = 10 + headerLen;
-  const out = new Uint8Array(offset + count * itemSize);
+  const out = new Uint8Array(10 + headerLen);
   out.set(MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
   out[8] = headerLen & 0xff;
   out[9] = headerLen >> 8;
   for (let i = 0; i < headerLen; i++) out[10 + i] = dict.charCodeAt(i);
+  return out;
+}
+
+/**
+ * The bytes of encodeNpy({ data, rows, cols }) in pieces: the header, then the values as views of
+ * `data` itself on a little-endian host (no copy of the array: a 640 MB `generate` output held two
+ * before), else encodeNpy's one buffer.
+ */
+export function* npyBlocks(data: Float64Array, rows: number, cols: number, blockBytes = 1 << 23): Generator<Uint8Array> {
+  const count = rows * cols;
+  if (!HOST_LITTLE_ENDIAN) {
+    yield encodeNpy({ data, rows, cols });
+    return;
+  }
+  if (data.length < count) throw new RangeError(`encodeNpy: data has ${data.length} values but ${rows}×${cols} needs ${count}`);
+  yield npyHeader(rows, cols, false);
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, count * 8);
+  for (let at = 0; at < bytes.length; at += blockBytes) yield bytes.subarray(at, Math.min(bytes.length, at + blockBytes));
+}
+
+/**
+ * Encodes a row-major matrix as a `.npy` file (version 1.0, C order): `<f4` for a Float32Array,
+ * `<f8` otherwise. The header is padded with spaces so the data starts at a multiple of 64 bytes.
+ */
+export function encodeNpy(m: { data: Float64Array | Float32Array | ArrayLike<number>; rows: number; cols: number }): Uint8Array {
+  const { rows, cols } = m;
+  const f32 = m.data instanceof Float32Array;
+  const header = npyHeader(rows, cols, f32);
+  const count = rows * cols;
+  if (m.data.length < count) {
+    throw new RangeError(`encodeNpy: data has ${m.data.length} values but ${rows}×${cols} needs ${count}`);
+  }
+  const itemSize = f32 ? 4 : 8;
+  const offset = header.length;
+  const out = new Uint8Array(offset + count * itemSize);
+  out.set(header, 0);
   if (HOST_LITTLE_ENDIAN) {
     // offset is a multiple of 64, so typed views over `out` are aligned.
     const dst = f32 ? new Float32Array(out.buffer, offset, count) : new Float64Array(out.buffer, offset, count);
