@@ -53,16 +53,19 @@ export async function selectBackend(
     }
     return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${gpuUnavailableReason()}` };
   }
+  // 'auto' asks for the best backend that works: a device that cannot set this problem up, or run
+  // its first pass (out of memory, a limit the kernels did not foresee), leaves the CPU, which can.
+  const cpuInstead = (e: unknown, what: string): SelectedBackend => {
+    if (choice === 'auto' && e instanceof WebGmmError && (e.code === 'GPU_ERROR' || e.code === 'GPU_OUT_OF_MEMORY')) {
+      return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: WebGPU (${handle.adapter}) could not ${what} this problem: ${e.message.split('\n')[0]}` };
+    }
+    throw e;
+  };
   let backend: WebGpuBackend;
   try {
     backend = await WebGpuBackend.create(handle, ds, weights, options);
   } catch (e) {
-    // 'auto' asks for the best backend that works: a device that cannot set this problem up
-    // (out of memory, a limit the kernels did not foresee) leaves the CPU, which can.
-    if (choice === 'auto' && e instanceof WebGmmError && (e.code === 'GPU_ERROR' || e.code === 'GPU_OUT_OF_MEMORY')) {
-      return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: WebGPU (${handle.adapter}) could not set this problem up: ${e.message.split('\n')[0]}` };
-    }
-    throw e;
+    return cpuInstead(e, 'set up');
   }
   if (choice === 'webgpu') {
     const lost = weightsLost(weights);
@@ -73,11 +76,7 @@ export async function selectBackend(
     speed = await measurePasses(backend, ds, weights, options);
   } catch (e) {
     backend.dispose();
-    // The first pass is where a device may still run out of memory: the CPU, as above.
-    if (e instanceof WebGmmError && (e.code === 'GPU_ERROR' || e.code === 'GPU_OUT_OF_MEMORY')) {
-      return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: WebGPU (${handle.adapter}) could not run this problem: ${e.message.split('\n')[0]}` };
-    }
-    throw e;
+    return cpuInstead(e, 'run');
   }
   if (fasterBackend(speed.gpuSeconds, speed.cpuSeconds) === 'webgpu') return { backend, adapter: handle.adapter };
   backend.dispose();
@@ -142,7 +141,7 @@ function weightsLost(weights: Float64Array | null): string | undefined {
 }
 
 /** Multiply-adds of one E-step pass, as the CPU backend does them: the measure of a problem's size. */
-function passMultiplyAdds(n: number, d: number, k: number, covarianceType: CovarianceType): number {
+export function passMultiplyAdds(n: number, d: number, k: number, covarianceType: CovarianceType): number {
   return n * k * (covarianceType === 'full' ? d * (d + 3) : 4 * d);
 }
 

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { useEmThreads, useKMeansThreads } from '../node.js';
 import { train, MAX_FULL_COVARIANCE_VALUES, type TrainOptions } from '../train/train.js';
 import { startTrainingWorker } from '../worker/node-train-in-worker.js';
-import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
+import { BACKEND_CHOICES, passMultiplyAdds, type BackendChoice } from '../backends/select.js';
 import { RESIDENCIES, type Residency } from '../backends/residency.js';
 import { COVARIANCE_CONSTRAINTS, DEFAULT_COVARIANCE_CONSTRAINT, DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR, type CovarianceConstraint } from '../train/constraints.js';
 import { InvalidArgumentError, InvalidDataError, WebGmmError } from '../errors.js';
@@ -496,7 +496,7 @@ const DENSITY_SLICE_WORK = 1e7;
 async function densitiesInterruptibly(model: GaussianMixture, m: DenseMatrix<Float64Array | Float32Array>, signal: AbortSignal): Promise<Float64Array> {
   const { rows, cols } = m;
   const out = new Float64Array(rows);
-  const perPoint = model.gaussians * (model.covarianceType === 'full' ? cols * (cols + 3) : 4 * cols) + 1;
+  const perPoint = passMultiplyAdds(1, cols, model.gaussians, model.covarianceType) + 1;
   const slice = Math.max(1, Math.floor(DENSITY_SLICE_WORK / perPoint));
   for (let from = 0; from < rows; from += slice) {
     const to = Math.min(rows, from + slice);

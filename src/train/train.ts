@@ -25,10 +25,9 @@ import { kmeans, kmeansFromCentroids, positiveSample, sampledStartCentroids } fr
 import { refinedSampleSize, refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
 import type { BackendKind, EStepBackend } from '../backends/backend.js';
-import { selectBackend, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
+import { selectBackend, passMultiplyAdds, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 import { RESIDENCIES, type Residency } from '../backends/residency.js';
 
-/** Options of {@link train}: mlpack `gmm_train`'s parameters in camelCase, with mlpack's defaults. */
 /**
  * A silent step of the `'unit-invariant'` policy's wider search, as it begins (`onSearch`):
  * `'second start'` — trial `trial`'s k-means++ on standardized data and its EM run (index = trial
@@ -45,6 +44,7 @@ export interface SearchInfo {
   count: number;
 }
 
+/** Options of {@link train}: mlpack `gmm_train`'s parameters in camelCase, with mlpack's defaults. */
 export interface TrainOptions {
   /** Number of components K (required, > 0). mlpack: `--gaussians/-g`. */
   gaussians: number;
@@ -768,7 +768,7 @@ export const WIDE_SEARCH_MAX_WORK = 5e8;
  * diagonal) and, with full covariances, the M-step's eigendecompositions (K·D³).
  */
 export function wideSearchWork(n: number, k: number, d: number, covarianceType: CovarianceType): number {
-  return covarianceType === 'full' ? n * k * d * (d + 3) + k * d ** 3 : 4 * n * k * d;
+  return passMultiplyAdds(n, d, k, covarianceType) + (covarianceType === 'full' ? k * d ** 3 : 0);
 }
 /** Fraction of the training points held out (internally) to check candidate fits. */
 export const VALIDATION_FRACTION = 0.2;
