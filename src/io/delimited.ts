@@ -359,7 +359,7 @@ export class TextParser {
       } else if (this.modePending) {
         // The separator of the first data line, unless it is a single value: the header's then.
         this.modePending = false;
-        const text = e - k > SNIFF_PREFIX ? prefixText(b, k, k + SNIFF_PREFIX) ?? this.sniffed(b, k, e) : decode(b, k, e);
+        const text = (e - k > SNIFF_PREFIX ? prefixText(b, k, k + SNIFF_PREFIX) : null) ?? this.sniffed(b, k, e);
         const mode = detectMode(text);
         if (mode !== 0 || /[ \t]/.test(text.trim())) this.mode = mode;
       }
@@ -712,11 +712,6 @@ function unquote(word: string): string {
   return word.length >= 2 && word.startsWith('"') && word.endsWith('"') ? word.slice(1, -1) : word;
 }
 
-/**
- * The separator of a line: a comma (outside double quotes), else a tab, else runs of spaces / tabs.
- * Tabs and spaces mixed as separators between numbers ("1 2\t3") are runs of blanks: a tab-separated
- * cell with an inner space, on a line whose blank-separated words are all numbers.
- */
 /** How many cells of a line are numbers, other text, and names among the latter. */
 function classifyCells(cells: string[]): { numbers: number; words: number; names: number } {
   let numbers = 0, words = 0, names = 0;
@@ -744,6 +739,11 @@ function prefixText(b: Uint8Array, s: number, limit: number): string | null {
   return cut > s ? decode(b, s, cut) : null;
 }
 
+/**
+ * The separator of a line: a comma (outside double quotes), else a tab, else runs of spaces / tabs.
+ * Tabs and spaces mixed as separators between numbers ("1 2\t3") are runs of blanks: a tab-separated
+ * cell with an inner space, on a line whose blank-separated words are all numbers.
+ */
 function detectMode(text: string): Mode {
   let inQuotes = false;
   let hasTab = false;

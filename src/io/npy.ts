@@ -211,11 +211,15 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
   return { data, rows, cols };
 }
 
-/** The .npy format 1.0 header (magic, version, length, dict padded to 64 bytes) of a C-order rows×cols array. */
-function npyHeader(rows: number, cols: number, f32: boolean): Uint8Array {
+/**
+ * The .npy format 1.0 header (magic, version, length, dict padded to 64 bytes) of a C-order
+ * rows×cols array, whose `length` values are checked to be enough.
+ */
+function npyHeader(rows: number, cols: number, f32: boolean, length: number): Uint8Array {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
     throw new RangeError(`encodeNpy: rows and cols must be non-negative integers (got ${rows}×${cols})`);
   }
+  if (length < rows * cols) throw new RangeError(`encodeNpy: data has ${length} values but ${rows}×${cols} needs ${rows * cols}`);
   let dict = `{'descr': '<${f32 ? 'f4' : 'f8'}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
   const unpadded = 10 + dict.length + 1; // preamble + dict + '\n'
   dict += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
@@ -242,8 +246,7 @@ export function* npyBlocks(data: Float64Array, rows: number, cols: number, block
     yield encodeNpy({ data, rows, cols });
     return;
   }
-  if (data.length < count) throw new RangeError(`encodeNpy: data has ${data.length} values but ${rows}×${cols} needs ${count}`);
-  yield npyHeader(rows, cols, false);
+  yield npyHeader(rows, cols, false, data.length);
   const bytes = new Uint8Array(data.buffer, data.byteOffset, count * 8);
   for (let at = 0; at < bytes.length; at += blockBytes) yield bytes.subarray(at, Math.min(bytes.length, at + blockBytes));
 }
@@ -255,11 +258,8 @@ export function* npyBlocks(data: Float64Array, rows: number, cols: number, block
 export function encodeNpy(m: { data: Float64Array | Float32Array | ArrayLike<number>; rows: number; cols: number }): Uint8Array {
   const { rows, cols } = m;
   const f32 = m.data instanceof Float32Array;
-  const header = npyHeader(rows, cols, f32);
+  const header = npyHeader(rows, cols, f32, m.data.length);
   const count = rows * cols;
-  if (m.data.length < count) {
-    throw new RangeError(`encodeNpy: data has ${m.data.length} values but ${rows}×${cols} needs ${count}`);
-  }
   const itemSize = f32 ? 4 : 8;
   const offset = header.length;
   const out = new Uint8Array(offset + count * itemSize);

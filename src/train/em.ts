@@ -133,7 +133,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let probed = false;
   let probing = false;
   let probeIterations = 0;
-  // Exact cycles of float64 EM (see below): the detector, the backend it watches, and where the run ends.
+  // Exact cycles of EM's arithmetic (see below): the detector, the backend it watches, and where the run ends.
   let cycle = modelCycleDetector();
   let cycleBackend: EStepBackend | null = null;
   let cycleEnd = -1;

@@ -73,7 +73,7 @@ export const OUTLIER_SPREAD = 1000;
 const SPREAD_SAMPLE = 4096;
 
 /**
- * Location, scale and near-constant floor of every feature of the n×d row-major `data`.
+ * Origin, mean, scale and near-constant floor of every feature of the n×d row-major `data`.
  */
 export function featureScales(data: Values, n: number, d: number, weights: Float64Array | null): FeatureScaling {
   const mean = new Float64Array(d);
