@@ -57,7 +57,7 @@ export async function selectBackend(
   // its first pass (out of memory, a limit the kernels did not foresee), leaves the CPU, which can.
   const cpuInstead = (e: unknown, what: string): SelectedBackend => {
     if (choice === 'auto' && e instanceof WebGmmError && (e.code === 'GPU_ERROR' || e.code === 'GPU_OUT_OF_MEMORY')) {
-      return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: WebGPU (${handle.adapter}) could not ${what} this problem: ${e.message.split('\n')[0]}` };
+      return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: WebGPU (${handle.adapter}) could not ${what}: ${e.message.split('\n')[0]}` };
     }
     throw e;
   };
@@ -65,7 +65,7 @@ export async function selectBackend(
   try {
     backend = await WebGpuBackend.create(handle, ds, weights, options);
   } catch (e) {
-    return cpuInstead(e, 'set up');
+    return cpuInstead(e, 'set this problem up');
   }
   if (choice === 'webgpu') {
     const lost = weightsLost(weights);
@@ -76,7 +76,7 @@ export async function selectBackend(
     speed = await measurePasses(backend, ds, weights, options);
   } catch (e) {
     backend.dispose();
-    return cpuInstead(e, 'run');
+    return cpuInstead(e, 'run this problem');
   }
   if (fasterBackend(speed.gpuSeconds, speed.cpuSeconds) === 'webgpu') return { backend, adapter: handle.adapter };
   backend.dispose();
