@@ -107,10 +107,13 @@ export function applyMlpackDiagonal(v: Float64Array, d: number, off = 0): void {
 
 /** cov[off…] = V diag(values) Vᵀ (symmetric by construction). */
 function rebuild(cov: Float64Array, d: number, off: number, values: Float64Array, vectors: Float64Array): void {
+  // Row i of V·diag(values), formed once: (v_im·λ_m)·v_jm is the product the sum always took.
+  const scaled = new Float64Array(d);
   for (let i = 0; i < d; i++) {
+    for (let m = 0; m < d; m++) scaled[m] = vectors[i * d + m]! * values[m]!;
     for (let j = i; j < d; j++) {
       let s = 0;
-      for (let m = 0; m < d; m++) s += vectors[i * d + m]! * values[m]! * vectors[j * d + m]!;
+      for (let m = 0; m < d; m++) s += scaled[m]! * vectors[j * d + m]!;
       cov[off + i * d + j] = s;
       cov[off + j * d + i] = s;
     }

@@ -1,9 +1,9 @@
 /**
  * Small dense linear algebra on row-major Float64Arrays (D×D, D small). Allocation-free where it
- * runs once per component per iteration; ml-matrix supplies the symmetric eigensolver.
+ * runs once per component per iteration; the symmetric eigensolver is in symmetric-eigen.ts.
  */
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { WebGmmError } from '../errors.js';
+import { tridiagonalQL } from './symmetric-eigen.js';
 
 /**
  * In-place Cholesky factorization A = L Lᵀ of the symmetric matrix stored at `a[off … off+d²)`
@@ -49,54 +49,52 @@ export function logDetFromCholesky(l: Float64Array, d: number, off = 0): number 
   return 2 * s;
 }
 
+/** The last size's scratch, reused: the policy eigendecomposes every component after every M-step. */
+let workspace: { d: number; transposed: Float64Array; scratch: Float64Array } | null = null;
+function eigenWorkspace(d: number): { transposed: Float64Array; scratch: Float64Array } {
+  if (workspace?.d !== d) workspace = { d, transposed: new Float64Array(d * d), scratch: new Float64Array(d) };
+  return workspace;
+}
+
 /**
  * Eigendecomposition of a symmetric matrix (row-major d×d): eigenvalues ascending, and the
  * eigenvectors as the columns of a row-major d×d matrix.
  */
 export function symmetricEigen(a: Float64Array, d: number, off = 0): { values: Float64Array; vectors: Float64Array } {
-  const m = new Matrix(d, d);
   let maxAbs = 0;
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j < d; j++) {
-      const v = a[off + i * d + j]!;
-      // ml-matrix fails on these with a TypeError deep in its QL iteration.
-      if (!Number.isFinite(v)) {
-        throw new WebGmmError('NUMERICAL', `a covariance matrix holds ${v} (entry ${i}, ${j}): the data overflow float64 arithmetic, or changed during training`);
-      }
-      maxAbs = Math.max(maxAbs, Math.abs(v));
+  for (let i = 0; i < d * d; i++) {
+    const v = a[off + i]!;
+    // The QL iteration would turn these into NaN eigenvalues (ml-matrix's threw a TypeError).
+    if (!Number.isFinite(v)) {
+      throw new WebGmmError('NUMERICAL', `a covariance matrix holds ${v} (entry ${Math.floor(i / d)}, ${i % d}): the data overflow float64 arithmetic, or changed during training`);
     }
+    maxAbs = Math.max(maxAbs, Math.abs(v));
   }
   // Entries below 2^-200 of the largest change no eigenvalue at float64's resolution, but
-  // subnormal ones (binary data's covariances hold 1e-319) send ml-matrix's QL iteration out of
-  // bounds (a TypeError): they are taken as the zeros they stand for.
+  // subnormal ones (binary data's covariances hold 1e-319) send the QL iteration astray (ml-matrix's
+  // read out of bounds): they are taken as the zeros they stand for.
   const negligible = maxAbs * 2 ** -200;
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j < d; j++) {
-      const v = a[off + i * d + j]!;
-      m.set(i, j, Math.abs(v) < negligible ? 0 : v);
-    }
-  }
-  let vals: number[];
-  let vecs: { get(r: number, c: number): number };
-  try {
-    const e = new EigenvalueDecomposition(m, { assumeSymmetric: true });
-    vals = e.realEigenvalues;
-    vecs = e.eigenvectorMatrix;
-    if (!vals.every(Number.isFinite)) throw new Error('non-finite eigenvalue');
-  } catch {
-    // ml-matrix's QL iteration has failed on matrices no other check predicts; cyclic Jacobi
-    // rotations are slower but cannot fail on a finite symmetric matrix.
-    const j = jacobiEigen(m.to1DArray(), d);
-    vals = Array.from(j.values);
-    vecs = { get: (r, c) => j.vectors[r * d + c]! };
-  }
-  const order = vals.map((_, i) => i).sort((x, y) => vals[x]! - vals[y]!);
+  const cleaned = (i: number): number => {
+    const v = a[off + i]!;
+    return Math.abs(v) < negligible ? 0 : v;
+  };
   const values = new Float64Array(d);
   const vectors = new Float64Array(d * d);
+  const { transposed, scratch } = eigenWorkspace(d);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) transposed[j * d + i] = cleaned(i * d + j);
+  tridiagonalQL(d, transposed, values, scratch);
+  if (values.every(Number.isFinite) && transposed.every(Number.isFinite)) {
+    for (let c = 0; c < d; c++) for (let r = 0; r < d; r++) vectors[r * d + c] = transposed[c * d + r]!;
+    return { values, vectors };
+  }
+  // The QL iteration has failed on matrices no other check predicts; cyclic Jacobi rotations are
+  // slower but cannot fail on a finite symmetric matrix.
+  const j = jacobiEigen(Float64Array.from({ length: d * d }, (_, i) => cleaned(i)), d);
+  const order = Array.from(j.values.keys()).sort((x, y) => j.values[x]! - j.values[y]!);
   for (let c = 0; c < d; c++) {
     const src = order[c]!;
-    values[c] = vals[src]!;
-    for (let r = 0; r < d; r++) vectors[r * d + c] = vecs.get(r, src);
+    values[c] = j.values[src]!;
+    for (let r = 0; r < d; r++) vectors[r * d + c] = j.vectors[r * d + src]!;
   }
   return { values, vectors };
 }
