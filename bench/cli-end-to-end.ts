@@ -11,28 +11,52 @@
  * buffers exist, so the peak RSS is what the host holds when the GPU's memory is its own (on
  * lavapipe the device buffers are host memory too). `--residency auto|device|streamed` is passed
  * as `--data_residency` (default: the CLI's 'auto', which streams on lavapipe above 256 MiB).
+ * The CLI runs the compiled dist/: the script refuses to time a build older than src/ or shaders/.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeNpy } from '../src/io/npy.js';
 import { Rng } from '../src/util/rng.js';
+import { EnvironmentError, parseOptions, reportFailures, UsageError } from './options.js';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
-const N = Number(arg('n', '3000000')), D = Number(arg('d', '3')), K = Number(arg('k', '8'));
-const ITERATIONS = Number(arg('iterations', '20'));
+const USAGE =
+  'usage: node --import tsx bench/cli-end-to-end.ts [--n 3000000] [--d 3] [--k 8] [--iterations 20] [--spread 10] [--format csv|npy] [--backend auto|cpu|webgpu] [--residency auto|device|streamed]';
+reportFailures(USAGE);
+const options = parseOptions(
+  process.argv.slice(2),
+  { n: 'value', d: 'value', k: 'value', iterations: 'value', spread: 'value', format: 'value', backend: 'value', residency: 'value' },
+  USAGE,
+);
+const N = options.int('n', 3_000_000), D = options.int('d', 3), K = options.int('k', 8);
+const ITERATIONS = options.int('iterations', 20);
 // Cluster centres ~ SPREAD · N(0, 1) per coordinate around unit-variance clusters: 10 (default)
 // separates them, and float32 EM may reach a fixed point before -n; 1 overlaps them.
-const SPREAD = Number(arg('spread', '10'));
-const FORMAT = arg('format', 'csv') as 'csv' | 'npy';
-const BACKEND = arg('backend', '');
-const RESIDENCY = arg('residency', '');
+const SPREAD = options.positive('spread', 10);
+const FORMAT = options.choice('format', 'csv', ['csv', 'npy'] as const);
+const BACKEND = options.choice('backend', 'auto', ['auto', 'cpu', 'webgpu'] as const);
+const RESIDENCY = options.choice('residency', 'auto', ['auto', 'device', 'streamed'] as const);
+if (K > N) throw new UsageError(`--k ${K} exceeds --n ${N}`);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The CLI runs the compiled dist/, not src/: a build older than the sources would time old code.
+const stale = newestBelow(join(ROOT, 'src')) > mtimeOf(join(ROOT, 'dist', 'cli', 'main.js'));
+if (stale || newestBelow(join(ROOT, 'shaders')) > mtimeOf(join(ROOT, 'dist', 'cli', 'main.js'))) {
+  throw new EnvironmentError('dist/ is missing or older than src/ or shaders/: run `npm run build` first (the CLI runs the compiled code)');
+}
+
+function mtimeOf(path: string): number {
+  return existsSync(path) ? statSync(path).mtimeMs : -Infinity;
+}
+
+function newestBelow(dir: string): number {
+  let newest = -Infinity;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && !entry.name.endsWith('.generated.ts')) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+  }
+  return newest;
+}
 
 const tmp = mkdtempSync(join(tmpdir(), 'webgmm-e2e-'));
 const file = join(tmp, `data.${FORMAT}`);
@@ -66,15 +90,15 @@ try {
   const bytes = statSync(file).size;
   console.log(`data: ${N} × ${D} ${FORMAT}, ${(bytes / 2 ** 20).toFixed(0)} MiB (float32 would be ${((N * D * 4) / 2 ** 20).toFixed(0)} MiB), written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const cli = [join(ROOT, 'bin', 'webgmm.js'), 'train', '-i', file, '-g', String(K), '-n', String(ITERATIONS), '-s', '1', '-M', join(tmp, 'model.json'), ...(BACKEND ? ['--backend', BACKEND] : []), ...(RESIDENCY ? ['--data_residency', RESIDENCY] : [])];
+  const cli = [join(ROOT, 'bin', 'webgmm.js'), 'train', '-i', file, '-g', String(K), '-n', String(ITERATIONS), '-s', '1', '-M', join(tmp, 'model.json'), '--backend', BACKEND, '--data_residency', RESIDENCY];
   const gnuTime = existsSync('/usr/bin/time');
   const t1 = performance.now();
   const r = gnuTime ? spawnSync('/usr/bin/time', ['-v', process.execPath, ...cli], { encoding: 'utf8' }) : spawnSync(process.execPath, cli, { encoding: 'utf8' });
   const wall = (performance.now() - t1) / 1000;
-  if (r.status !== 0) throw new Error(`webgmm train failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0) throw new EnvironmentError(`webgmm train failed (exit ${r.status}):\n${r.stderr.trim()}`);
   const phases = /time: (.*)/.exec(r.stderr)?.[1] ?? '(no phase line)';
   const rssKiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN);
-  const backend = /backend (\S+)/.exec(r.stderr)?.[1] ?? '?';
+  const backend = /backend ([a-z0-9]+)/.exec(r.stderr)?.[1] ?? '?';
   // EM may stop before -n: at convergence, or where float32 repeats itself (a fixed point).
   const emIterations = Number(/^iterations (\d+)/m.exec(r.stderr)?.[1] ?? NaN);
   const converged = /converged (yes|no)/.exec(r.stderr)?.[1] === 'yes';

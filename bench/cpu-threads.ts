@@ -11,16 +11,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { train, useEmThreads, type GaussianMixture } from '../src/node.js';
 import { median, syntheticProblem } from './synthetic.js';
+import { parseOptions, reportFailures } from './options.js';
 
-const runsAt = process.argv.indexOf('--runs');
-const runs = runsAt >= 0 ? Number(process.argv[runsAt + 1]) : 3;
-if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+const USAGE = 'usage: node --import tsx bench/cpu-threads.ts [--runs 3] [--quick]';
+reportFailures(USAGE);
+const options = parseOptions(process.argv.slice(2), { runs: 'value', quick: 'flag' }, USAGE);
+const runs = options.int('runs', 3);
 const cases = [
   { n: 200_000, d: 8, k: 8, cov: 'full' as const },
   { n: 200_000, d: 8, k: 8, cov: 'diagonal' as const },
   { n: 50_000, d: 32, k: 16, cov: 'full' as const },
 ];
-if (process.argv.includes('--quick')) cases.splice(1);
+if (options.flag('quick')) cases.splice(1);
 const ITERATIONS = 6;
 
 /** Seconds per iteration: the median gap between onIteration calls after the first. */

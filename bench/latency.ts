@@ -24,22 +24,20 @@ import { mStep } from '../src/train/m-step.js';
 import { MLPACK_CONSTRAINT } from '../src/train/constraints.js';
 import { train } from '../src/index.js';
 import { median, syntheticProblem } from './synthetic.js';
+import { EnvironmentError, parseOptions, reportFailures } from './options.js';
 
-if (process.argv.includes('--help')) {
-  console.log('usage: node --import tsx bench/latency.ts [--reps 100] [--quick] [--sweep]');
-  process.exit(0);
-}
-const repsAt = process.argv.indexOf('--reps');
-const reps = repsAt >= 0 ? Number(process.argv[repsAt + 1]) : 100;
-if (!Number.isInteger(reps) || reps < 5) throw new Error('--reps must be an integer ≥ 5');
-const quick = process.argv.includes('--quick');
-const sweep = process.argv.includes('--sweep');
+const USAGE = 'usage: node --import tsx bench/latency.ts [--reps 100] [--quick] [--sweep]';
+reportFailures(USAGE);
+const options = parseOptions(process.argv.slice(2), { reps: 'value', quick: 'flag', sweep: 'flag' }, USAGE);
+const reps = options.int('reps', 100, 5);
+const quick = options.flag('quick');
+const sweep = options.flag('sweep');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 setGpuProvider(nodeGpuProvider);
 const gpu = await acquireGpu();
-if (!gpu) throw new Error('no WebGPU adapter');
+if (!gpu) throw new EnvironmentError('no WebGPU adapter (on Linux without a GPU: Mesa\'s lavapipe, see the README)');
 const device = gpu.device;
 console.log(`adapter: ${gpu.adapter}`);
 

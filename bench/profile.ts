@@ -9,7 +9,7 @@
  *   and the split statistics kernels without subgroups).
  * --weights: per-point weights (0.25–4.25, every 7th point 0) instead of none.
  * --shader name=file.wgsl (repeatable): a variant of shaders/name.wgsl, for A/B runs.
- * --help: this text.
+ * --help: the usage. Prints per-kernel medians and writes JSON under bench/results/.
  */
 import { acquireGpu, setGpuProvider } from '../src/backends/webgpu/device.js';
 import { nodeGpuProvider } from '../src/backends/webgpu/node-gpu.js';
@@ -17,24 +17,31 @@ import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
 import { mixtureParams } from '../src/train/em.js';
 import { median, syntheticProblem } from './synthetic.js';
 import { SHADERS } from '../src/backends/webgpu/shaders.generated.js';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EnvironmentError, parseOptions, reportFailures, UsageError } from './options.js';
 
-if (process.argv.includes('--help')) {
-  console.log('usage: node --import tsx bench/profile.ts [--n 1000000] [--d 8] [--k 8] [--cov full|diagonal] [--passes 5] [--split] [--no-subgroups] [--weights] [--shader name=file.wgsl]...');
-  process.exit(0);
-}
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
-const n = Number(arg('n', '1000000')), d = Number(arg('d', '8')), k = Number(arg('k', '8'));
-const cov = arg('cov', 'full') as 'full' | 'diagonal';
-const passes = Number(arg('passes', '5'));
+const USAGE =
+  'usage: node --import tsx bench/profile.ts [--n 1000000] [--d 8] [--k 8] [--cov full|diagonal] [--passes 5] [--split] [--no-subgroups] [--weights] [--shader name=file.wgsl]...';
+reportFailures(USAGE);
+const options = parseOptions(
+  process.argv.slice(2),
+  { n: 'value', d: 'value', k: 'value', cov: 'value', passes: 'value', split: 'flag', 'no-subgroups': 'flag', weights: 'flag', shader: 'values' },
+  USAGE,
+);
+const n = options.int('n', 1_000_000), d = options.int('d', 8), k = options.int('k', 8);
+const cov = options.choice('cov', 'full', ['full', 'diagonal'] as const);
+const passes = options.int('passes', 5);
+if (k > n) throw new UsageError(`--k ${k} exceeds --n ${n}`);
 // --shader name=file.wgsl: try a variant of a kernel without rebuilding (A/B comparisons).
-for (let i = 0; i < process.argv.length; i++) {
-  if (process.argv[i] !== '--shader') continue;
-  const [name, file] = process.argv[i + 1]!.split('=');
-  (SHADERS as Record<string, string>)[name!] = readFileSync(file!, 'utf8');
+const variants: Record<string, string> = {};
+for (const spec of options.strings('shader')) {
+  const eq = spec.indexOf('=');
+  const name = spec.slice(0, eq);
+  if (eq < 0 || !(name in SHADERS)) throw new UsageError(`--shader ${JSON.stringify(spec)}: expected name=file.wgsl with name one of ${Object.keys(SHADERS).join(', ')}`);
+  variants[name] = spec.slice(eq + 1);
+  (SHADERS as Record<string, string>)[name] = readFileSync(spec.slice(eq + 1), 'utf8');
 }
 
 const { data, model } = syntheticProblem(n, d, k, cov);
@@ -42,10 +49,10 @@ const params = mixtureParams(model);
 
 setGpuProvider(nodeGpuProvider);
 const gpu = await acquireGpu();
-if (!gpu) throw new Error('no WebGPU adapter');
+if (!gpu) throw new EnvironmentError('no WebGPU adapter (on Linux without a GPU: Mesa\'s lavapipe, see the README)');
 const t0 = performance.now();
-const weights = process.argv.includes('--weights') ? Float64Array.from({ length: n }, (_, i) => (i % 7 === 3 ? 0 : 0.25 + (i % 5))) : null;
-const backend = await WebGpuBackend.create(gpu, { data, n, d }, weights, { k, covarianceType: cov, fused: !process.argv.includes('--split'), subgroups: !process.argv.includes('--no-subgroups') });
+const weights = options.flag('weights') ? Float64Array.from({ length: n }, (_, i) => (i % 7 === 3 ? 0 : 0.25 + (i % 5))) : null;
+const backend = await WebGpuBackend.create(gpu, { data, n, d }, weights, { k, covarianceType: cov, fused: !options.flag('split'), subgroups: !options.flag('no-subgroups') });
 console.log(`${n}×${d} K=${k} ${cov}${weights ? ' weighted' : ''} on ${gpu.adapter}: setup ${(performance.now() - t0).toFixed(0)} ms, ${backend.chunkCount} chunk(s)`);
 await backend.pass(params);
 const whole: number[] = [];
@@ -58,9 +65,26 @@ backend.profile = {};
 for (let i = 0; i < passes; i++) await backend.pass(params);
 const flops = 2 * n * k * (cov === 'full' ? d * (d + 1) : 2 * d); // E-step + statistics, FMA = 2
 console.log(`whole pass: ${median(whole).toFixed(1)} ms (${(flops / median(whole) / 1e6).toFixed(2)} GFLOP/s useful)`);
+const kernels: Record<string, { medianMs: number; minMs: number }> = {};
 for (const [name, times] of Object.entries(backend.profile)) {
   const per = times.length / passes;
-  console.log(`  ${name.padEnd(10)} ${(median(times) * per).toFixed(1)} ms (min ${(Math.min(...times) * per).toFixed(1)})`);
+  kernels[name] = { medianMs: median(times) * per, minMs: Math.min(...times) * per };
+  console.log(`  ${name.padEnd(10)} ${kernels[name]!.medianMs.toFixed(1)} ms (min ${kernels[name]!.minMs.toFixed(1)})`);
 }
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `profile-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      n, d, k, cov, passes, adapter: gpu.adapter, chunks: backend.chunkCount,
+      split: options.flag('split'), subgroups: !options.flag('no-subgroups'), weighted: weights !== null, shaderVariants: variants,
+      wholePassMs: { median: median(whole), runs: whole }, usefulGflops: flops / median(whole) / 1e6, kernels,
+    },
+    null,
+    2,
+  ),
+);
+console.log(`wrote ${out}`);
 backend.dispose();
 process.exit(0);

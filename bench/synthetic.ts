@@ -21,5 +21,4 @@ export function syntheticProblem(n: number, d: number, k: number, cov: 'full' | 
   return { data, model: new GaussianMixture({ weights: Array(k).fill(1 / k), means, covariances: covariances as number[][][] }) };
 }
 
-/** The median (the upper one of an even count). */
-export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+export { median } from './options.js';
