@@ -18,6 +18,14 @@
  * timeout and where it was (on lavapipe, compiling the D = 32 full-covariance WebGPU pipelines takes
  * about 10 minutes when Mesa's shader cache does not have them yet), and when it was still in setup,
  * later cases with the same D, K and covariance skip that backend. A worker that crashes (e.g. inside Dawn) likewise fails one cell only.
+ * scikit-learn gets 3 × S: each call of bench/sklearn_em.py (the probe, then the timed runs) is
+ * killed after 3·S seconds, so one case's sklearn cell may take up to 6·S in all.
+ * --chart FILE also writes the chart there (its directory must exist and be writable; checked at
+ * start). A bad command line prints `error: …` and the usage and exits with status 2.
+ *
+ * scikit-learn: the first Python of bench/options.ts's PYTHON_CANDIDATES that imports sklearn
+ * (WEBGMM_PYTHON alone if set, else /usr/bin/python3, then PATH's python3), as for the other
+ * benchmarks; without one the column is skipped with a notice.
  *
  * Timing: `onIteration` is called after every E-step pass (iteration 0 = the initial model); the
  * time per EM iteration of a run is the median gap between successive calls, excluding the gap
@@ -26,19 +34,24 @@
  * over RUNS fits each (its probe is one run with M = 2 and counts as a run when M = 2 is chosen).
  * The initial model (k-means seeding, ≤ 10 Lloyd iterations, then one EM iteration on the CPU) is
  * built once per case and shared by all three; its k-means time is reported too.
+ * EM can reach an exact fixed point and stop before its M + 1 iterations (tolerance 0 stops only
+ * there): a run then times fewer gaps. The M column and the JSON `m` give the number of iterations
+ * actually timed (the fewest over a backend's runs; `mRequested` is the M chosen,
+ * `timedIterationsPerRun` the per-run counts), and such cells are marked ‡.
  *
  * Output: a markdown table on stdout (progress goes to stderr) and JSON with every number and
  * per-run value in bench/results/em-<ISO timestamp>.json (rewritten after every case).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { train, GaussianMixture } from '../src/node.js';
 import { acquireGpu } from '../src/backends/webgpu/device.js';
 import { calibrateAdapter, blasPeak } from './calibrate.js';
 import { chartSvg } from './chart.js';
+import { findSklearnPython, median, PYTHON_CANDIDATES, reportFailures, UsageError } from './options.js';
 import { Rng } from '../src/util/rng.js';
 
 type Backend = 'webgpu' | 'cpu';
@@ -67,6 +80,47 @@ const TARGET_CASES: Args['cases'] = [
 
 const USAGE = `usage: npm run bench -- [--quick | --targets] [--n N] [--d D] [--k K] [--cov full|diagonal] [--runs R] [--budget S] [--timeout S] [--chart FILE.svg]`;
 
+/** --help: the usage and what each option does. */
+const HELP = `${USAGE}
+
+  --quick            the grid with N ∈ {1e4, 1e5} only
+  --targets          the headline cases (1M×8 K=8, 100k×32 K=16; full and diagonal); no --quick/--n/--d/--k/--cov
+  --n N, --d D, --k K, --cov full|diagonal
+                     replace that dimension of the grid by one value
+  --runs R           timed runs per backend and case (default 3)
+  --budget S         seconds per backend per case, probe included (default 20)
+  --timeout S        a webgmm backend's worker is killed after S seconds per case (default 300);
+                     each scikit-learn call (probe, timed runs) is killed after 3 × S seconds
+  --chart FILE.svg   also write the chart to FILE.svg (its directory must exist and be writable)`;
+
+/** Fails unless `file` can be written: its directory exists and is writable, and it is not a directory or read-only. */
+function checkWritableFile(option: string, file: string): void {
+  const path = resolve(file);
+  const dir = dirname(path);
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new UsageError(`${option} ${JSON.stringify(file)}: the directory ${dir} does not exist`);
+  }
+  if (!isDir) throw new UsageError(`${option} ${JSON.stringify(file)}: ${dir} is not a directory`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`${option} ${JSON.stringify(file)}: the directory ${dir} is not writable`);
+  }
+  let existing: ReturnType<typeof statSync> | undefined;
+  try { existing = statSync(path); } catch { existing = undefined; }
+  if (existing?.isDirectory()) throw new UsageError(`${option} ${JSON.stringify(file)} is a directory`);
+  if (existing) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      throw new UsageError(`${option} ${JSON.stringify(file)} is not writable`);
+    }
+  }
+}
+
 function parseArgs(argv: string[]): Args {
   const values = new Map<string, string>();
   let quick = false;
@@ -75,36 +129,36 @@ function parseArgs(argv: string[]): Args {
     let a = argv[i]!;
     if (a === '--quick') { quick = true; continue; }
     if (a === '--targets') { targets = true; continue; }
-    if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
+    if (a === '--help' || a === '-h') { console.log(HELP); process.exit(0); }
     let v: string | undefined;
     const eq = a.indexOf('=');
     if (eq > 0) { v = a.slice(eq + 1); a = a.slice(0, eq); }
     const name = a.replace(/^--/, '');
-    if (!a.startsWith('--') || !['n', 'd', 'k', 'cov', 'runs', 'budget', 'timeout', 'chart'].includes(name)) throw new Error(`unknown argument ${JSON.stringify(argv[i])}\n${USAGE}`);
+    if (!a.startsWith('--') || !['n', 'd', 'k', 'cov', 'runs', 'budget', 'timeout', 'chart'].includes(name)) throw new UsageError(`unknown argument ${JSON.stringify(argv[i])}`);
     v ??= argv[++i];
-    if (v === undefined) throw new Error(`--${name} needs a value\n${USAGE}`);
+    if (v === undefined) throw new UsageError(`--${name} needs a value`);
     values.set(name, v);
   }
   const int = (name: string, min: number): number | undefined => {
     const s = values.get(name);
     if (s === undefined) return undefined;
     const x = Number(s);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(s)}`);
+    if (!Number.isInteger(x) || x < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(s)}`);
     return x;
   };
   const n = int('n', 1), d = int('d', 1), k = int('k', 1), runs = int('runs', 1) ?? 3;
   const seconds = (name: string, dflt: number): number => {
     const text = values.get(name);
     const x = text === undefined ? dflt : Number(text);
-    if (!(x > 0) || !Number.isFinite(x)) throw new Error(`--${name} must be a positive number of seconds, got ${JSON.stringify(text)}`);
+    if (!(x > 0) || !Number.isFinite(x)) throw new UsageError(`--${name} must be a positive number of seconds, got ${JSON.stringify(text)}`);
     return x;
   };
   const budget = seconds('budget', 20), timeout = seconds('timeout', 300);
   const cov = values.get('cov');
-  if (cov !== undefined && cov !== 'full' && cov !== 'diagonal') throw new Error(`--cov must be full or diagonal, got ${JSON.stringify(cov)}`);
-  if (n !== undefined && k !== undefined && k > n) throw new Error(`--k ${k} exceeds --n ${n}`);
+  if (cov !== undefined && cov !== 'full' && cov !== 'diagonal') throw new UsageError(`--cov must be full or diagonal, got ${JSON.stringify(cov)}`);
+  if (n !== undefined && k !== undefined && k > n) throw new UsageError(`--k ${k} exceeds --n ${n}`);
   if (targets && (quick || n !== undefined || d !== undefined || k !== undefined || cov !== undefined)) {
-    throw new Error(`--targets runs its own list of cases; it does not combine with --quick, --n, --d, --k or --cov\n${USAGE}`);
+    throw new UsageError('--targets runs its own list of cases; it does not combine with --quick, --n, --d, --k or --cov');
   }
   const ns = n !== undefined ? [n] : quick ? [1e4, 1e5] : [1e4, 1e5, 1e6];
   const ds = d !== undefined ? [d] : [2, 8, 32];
@@ -112,17 +166,12 @@ function parseArgs(argv: string[]): Args {
   const covs: Covariance[] = cov !== undefined ? [cov] : ['full', 'diagonal'];
   const cases = targets ? TARGET_CASES : ns.flatMap((nn) => ds.flatMap((dd) => ks.map((kk) => ({ n: nn, d: dd, k: kk, covs }))));
   const chart = values.get('chart');
+  if (chart !== undefined) checkWritableFile('--chart', chart);
   return { runs, budget, timeout, quick, cases, ...(chart !== undefined ? { chart } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function message(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -229,6 +278,8 @@ interface RunTiming {
   secondsPerIteration: number;
   /** Gaps between successive onIteration calls, the one after iteration 0 excluded. */
   gaps: number[];
+  /** Iterations actually timed (`gaps.length`): fewer than the M asked for when EM reached a fixed point and stopped. */
+  timedIterations: number;
   /** From the train() call to the first onIteration (upload, setup, the pass on the initial model). */
   firstCallSeconds: number;
   /** Gap after iteration 0 (excluded warm-up). */
@@ -243,8 +294,14 @@ interface Measurement {
   /** Median over runs of the runs' seconds per iteration. */
   secondsPerIteration?: number;
   gflops?: number;
-  /** Timed iterations per run. */
+  /** Timed iterations actually used: the fewest over the runs (equals `mRequested` unless EM stopped early). */
   m?: number;
+  /** Timed iterations per run asked for (the M chosen from the budget). */
+  mRequested?: number;
+  /** Iterations actually timed, per run. */
+  timedIterationsPerRun?: number[];
+  /** True when some run timed fewer iterations than `mRequested` (EM reached a fixed point): marked ‡. */
+  fewerTimed?: boolean;
   runs?: number[];
   /** True when one iteration exceeded the budget: the probe's 2 iterations are the only run. */
   overBudget?: boolean;
@@ -276,12 +333,19 @@ async function timeRun(
   return {
     secondsPerIteration: median(gaps),
     gaps,
+    timedIterations: gaps.length,
     firstCallSeconds: stamps[0]! - t0,
     warmupSeconds: allGaps[0]!,
     wallSeconds: t1 - t0,
     iterations: result.iterations,
     float64Passes: result.trials[0]?.float64Passes ?? 0,
   };
+}
+
+/** What a backend's runs timed against the `requested` M: the fields `m`, `mRequested`, `timedIterationsPerRun`, `fewerTimed`. */
+function timedCounts(requested: number, perRun: number[]): Pick<Measurement, 'm' | 'mRequested' | 'timedIterationsPerRun' | 'fewerTimed'> {
+  const m = perRun.length > 0 ? Math.min(...perRun) : requested;
+  return { m, mRequested: requested, timedIterationsPerRun: perRun, fewerTimed: m < requested };
 }
 
 /** Timed iterations per run so that `runs` runs of `perRunOverhead + (m + 2)·secondsPerIteration` fit in `seconds`. */
@@ -300,7 +364,7 @@ async function measureBackend(
     const perIteration = probe.secondsPerIteration;
     if (perIteration > opts.budget) {
       return {
-        secondsPerIteration: perIteration, m: 2, runs: [perIteration], overBudget: true,
+        secondsPerIteration: perIteration, ...timedCounts(2, [probe.timedIterations]), runs: [perIteration], overBudget: true,
         runDetails: [probe], wallSeconds: now() - t0,
       };
     }
@@ -310,7 +374,10 @@ async function measureBackend(
     const details: RunTiming[] = [];
     for (let r = 0; r < opts.runs; r++) details.push(await timeRun(backend, data, n, d, k, cov, model, m, onAdapter, `run ${r + 1}/${opts.runs}`));
     const runs = details.map((x) => x.secondsPerIteration);
-    return { secondsPerIteration: median(runs), m, runs, overBudget: false, probe, runDetails: details, wallSeconds: now() - t0 };
+    return {
+      secondsPerIteration: median(runs), ...timedCounts(m, details.map((x) => x.timedIterations)), runs, overBudget: false,
+      probe, runDetails: details, wallSeconds: now() - t0,
+    };
   } catch (e) {
     return { error: message(e), wallSeconds: now() - t0 };
   }
@@ -422,13 +489,18 @@ interface Sklearn {
   script: string;
 }
 
+/** The Python of the other benchmarks (bench/options.ts: /usr/bin/python3 before PATH's python3), or null. */
 function findSklearn(): Sklearn | null {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'sklearn_em.py');
-  for (const python of ['python3', '/usr/bin/python3']) {
-    const r = spawnSync(python, ['-c', 'import sklearn'], { stdio: 'ignore', timeout: 60_000 });
-    if (r.status === 0) return { python, script };
+  const python = findSklearnPython();
+  return python === null ? null : { python, script: join(dirname(fileURLToPath(import.meta.url)), 'sklearn_em.py') };
+}
+
+/** sklearn_em.py failed: the message is its exception line (the last non-empty stderr line); `output` keeps the rest. */
+class SklearnError extends Error {
+  override name = 'SklearnError';
+  constructor(message: string, readonly output: string) {
+    super(message);
   }
-  return null;
 }
 
 interface SklearnOutput {
@@ -446,8 +518,9 @@ function runSklearn(sk: Sklearn, npy: string, modelJson: string, m: number, runs
   });
   if (r.error) throw new Error(`${sk.python} ${sk.script}: ${r.error.message}`);
   if (r.status !== 0) {
-    const tail = (r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ');
-    throw new Error(`sklearn_em.py exited with ${r.status ?? r.signal}: ${tail}`);
+    const output = (r.stderr || r.stdout || '').trim();
+    const last = output.split('\n').map((l) => l.trim()).filter((l) => l !== '').pop();
+    throw new SklearnError(`${last ?? 'no output'} (sklearn_em.py exited with ${r.status ?? r.signal})`, output);
   }
   const line = r.stdout.trim().split('\n').pop() ?? '';
   const out = JSON.parse(line) as SklearnOutput;
@@ -464,7 +537,7 @@ function measureSklearn(sk: Sklearn, npy: string, modelJson: string, opts: { run
     const perIteration = probe.secondsPerIteration;
     if (perIteration > opts.budget || !(perIteration > 0)) {
       return {
-        secondsPerIteration: perIteration, m: 2, runs: probe.perRun, overBudget: perIteration > opts.budget,
+        secondsPerIteration: perIteration, ...sklearnCounts(2, [probe]), runs: probe.perRun, overBudget: perIteration > opts.budget,
         ...(perIteration > 0 ? {} : { note: 'probe gave a non-positive time per iteration; reported as measured' }),
         sklearn: probe.sklearn, threads: probe.threads, blas: probe.blas, details: probe, wallSeconds: now() - t0,
       };
@@ -481,20 +554,30 @@ function measureSklearn(sk: Sklearn, npy: string, modelJson: string, opts: { run
       const short = [...(probe.fitSecondsShort as number[]), ...((out?.fitSecondsShort as number[] | undefined) ?? [])];
       const long = [...(probe.fitSecondsLong as number[]), ...((out?.fitSecondsLong as number[] | undefined) ?? [])];
       return {
-        secondsPerIteration: (median(long) - median(short)) / 2, m, runs: [...probe.perRun, ...(out?.perRun ?? [])], overBudget: false,
+        secondsPerIteration: (median(long) - median(short)) / 2, ...sklearnCounts(m, out ? [probe, out] : [probe]),
+        runs: [...probe.perRun, ...(out?.perRun ?? [])], overBudget: false,
         fitSecondsShort: short, fitSecondsLong: long, probeCountsAsRun: true,
         sklearn: probe.sklearn, threads: probe.threads, blas: probe.blas, probe, details: out, wallSeconds: now() - t0,
       };
     }
     const out = runSklearn(sk, npy, modelJson, m, opts.runs, timeoutS);
     return {
-      secondsPerIteration: out.secondsPerIteration, m, runs: out.perRun, overBudget: false,
+      secondsPerIteration: out.secondsPerIteration, ...sklearnCounts(m, [out]), runs: out.perRun, overBudget: false,
       fitSecondsShort: out.fitSecondsShort, fitSecondsLong: out.fitSecondsLong,
       sklearn: out.sklearn, threads: out.threads, blas: out.blas, probe, details: out, wallSeconds: now() - t0,
     };
   } catch (e) {
+    if (e instanceof SklearnError) return { error: e.message, output: e.output, wallSeconds: now() - t0 };
     return { error: message(e), wallSeconds: now() - t0 };
   }
+}
+
+/**
+ * {@link timedCounts} for scikit-learn: per sklearn_em.py call, its last long fit's iterations − 1
+ * (with tol=0 always M; fewer would mean that sklearn stopped early and the figure is off).
+ */
+function sklearnCounts(requested: number, calls: SklearnOutput[]): ReturnType<typeof timedCounts> {
+  return timedCounts(requested, calls.map((c) => (typeof c.iterationsOfLongFit === 'number' ? c.iterationsOfLongFit - 1 : requested)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -532,7 +615,12 @@ function cell(m: Measurement | undefined, value: (m: Measurement) => number | un
   if (!m) return '–';
   if (m.error !== undefined) return fullError ? `error: ${m.error.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 100)}` : 'error';
   const v = value(m);
-  return v === undefined || !Number.isFinite(v) ? '–' : `${fmt(v)}${suffix}${m.overBudget ? ' †' : ''}`;
+  return v === undefined || !Number.isFinite(v) ? '–' : `${fmt(v)}${suffix}${m.overBudget ? ' †' : ''}${m.fewerTimed ? ' ‡' : ''}`;
+}
+
+/** A backend's M for the progress line: the iterations timed, and the M asked for when fewer were timed. */
+function mText(m: Measurement): string {
+  return `M=${m.m}${m.fewerTimed ? ` of ${m.mRequested} requested, EM stopped early` : ''}${m.overBudget ? ', over budget' : ''}`;
 }
 
 async function main(): Promise<void> {
@@ -543,7 +631,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(outPath), { recursive: true });
 
   const sk = findSklearn();
-  if (!sk) console.log('notice: no Python with scikit-learn found (tried python3, /usr/bin/python3): the sklearn column is skipped');
+  if (!sk) console.log(`notice: no Python with scikit-learn found (tried ${PYTHON_CANDIDATES.join(', ')}): the sklearn column is skipped`);
   else console.error(`scikit-learn: ${sk.python}`);
   // Every case's data (.npy, read by the workers and by scikit-learn) and initial model (JSON) live here.
   const tmp = mkdtempSync(join(tmpdir(), 'webgmm-bench-'));
@@ -669,7 +757,7 @@ async function main(): Promise<void> {
         if (m.secondsPerIteration !== undefined) m.gflops = flops / m.secondsPerIteration / 1e9;
         if (typeof m.adapter === 'string') adapter ??= m.adapter;
         res[backend] = m;
-        console.error(`  ${backend}: ${m.error ?? `${fmt(m.secondsPerIteration)} s/it (M=${m.m}${m.overBudget ? ', over budget' : ''}), ${fmt(m.wallSeconds)} s`}`);
+        console.error(`  ${backend}: ${m.error ?? `${fmt(m.secondsPerIteration)} s/it (${mText(m)}), ${fmt(m.wallSeconds)} s`}`);
       }
       if (sk) {
         const m = measureSklearn(sk, npy, modelPath, { ...opts, timeout: 3 * args.timeout });
@@ -678,7 +766,7 @@ async function main(): Promise<void> {
           sklearnInfo = { python: sk.python, version: m.sklearn as string, threads: m.threads, blas: m.blas };
         }
         res.sklearn = m;
-        console.error(`  sklearn: ${m.error ?? `${fmt(m.secondsPerIteration)} s/it (M=${m.m}${m.overBudget ? ', over budget' : ''}), ${fmt(m.wallSeconds)} s`}`);
+        console.error(`  sklearn: ${m.error ?? `${fmt(m.secondsPerIteration)} s/it (${mText(m)}), ${fmt(m.wallSeconds)} s`}`);
       }
       rmSync(modelPath, { force: true });
       const g = res.webgpu?.secondsPerIteration;
@@ -725,7 +813,7 @@ async function main(): Promise<void> {
     }
     const ratio = (x: number | undefined): string => (x === undefined ? '–' : `${x.toFixed(2)}×`);
     const percent = (x: unknown): string => (typeof x === 'number' ? `${(100 * x).toFixed(0)}%` : '–');
-    const ms = [r.webgpu, r.cpu, ...(withSk ? [r.sklearn] : [])].map((m) => (m?.m ?? '–')).join('/');
+    const ms = [r.webgpu, r.cpu, ...(withSk ? [r.sklearn] : [])].map((m) => (m?.m === undefined ? '–' : `${m.m}${m.fewerTimed ? '‡' : ''}`)).join('/');
     const init = r.initialModel && 'kmeansSeconds' in r.initialModel ? `${fmt(r.initialModel.kmeansSeconds)} (${r.initialModel.kmeansIterations})` : '–';
     const row = [
       r.case,
@@ -749,8 +837,12 @@ async function main(): Promise<void> {
   if (results.some((r) => [r.webgpu, r.cpu, r.sklearn].some((m) => m?.overBudget))) {
     console.log('† one iteration exceeded the budget: a single run of 2 timed iterations');
   }
+  if (results.some((r) => [r.webgpu, r.cpu, r.sklearn].some((m) => m?.fewerTimed))) {
+    console.log('‡ EM reached a fixed point and stopped before the requested M iterations: the figure comes from fewer timed '
+      + 'iterations, the number in the M column (the fewest over the runs; the M requested is the JSON\'s mRequested)');
+  }
   console.log('k-means init: the k-means seeding of the shared initial model (mlpack\'s uniform draw, ≤ 10 Lloyd iterations, seed 7)');
-  console.log('sklearn/best: scikit-learn s/it ÷ the faster webgmm backend\'s s/it');
+  if (withSk) console.log('sklearn/best: scikit-learn s/it ÷ the faster webgmm backend\'s s/it');
   writeJson();
   const svg = chartSvg(results, { adapter, cpu: cpuModel, date: startedAt.toISOString().slice(0, 10) });
   const svgPath = outPath.replace(/\.json$/, '.svg');
@@ -764,10 +856,6 @@ async function main(): Promise<void> {
   console.log(`total bench wall time: ${wall.toFixed(1)} s`);
 }
 
-(process.argv[2] === '--worker' ? workerMain(process.argv[3]!) : main()).then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
-    process.exit(1);
-  },
-);
+// A bad command line: `error: …` and the usage, exit 2; anything unexpected with its stack, exit 1.
+reportFailures(USAGE);
+void (process.argv[2] === '--worker' ? workerMain(process.argv[3]!) : main()).then(() => process.exit(0));
