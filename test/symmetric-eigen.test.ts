@@ -3,7 +3,7 @@
 // that swapping the solver changed no fit (the 'mlpack' policy's parity included).
 import { describe, it, expect } from 'vitest';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { symmetricEigen } from '../src/util/linalg.js';
+import { jacobiEigen, symmetricEigen } from '../src/util/linalg.js';
 import { Rng } from '../src/util/rng.js';
 
 /** Symmetric test matrices of many kinds: full rank, low rank, wide spectra, sparse, repeated eigenvalues, subnormal entries. */
@@ -27,10 +27,13 @@ function matrices(d: number, rng: Rng): Float64Array[] {
   out.push(sparse);
   out.push(Float64Array.from({ length: d * d }, (_, i) => (Math.floor(i / d) === i % d ? 1 + (i % 3) : 0))); // diagonal, repeated values
   out.push(Float64Array.from({ length: d * d }, (_, i) => (Math.floor(i / d) === i % d ? 2 : 1))); // 1·1ᵀ + I: one eigenvalue apart, the rest equal
+  // Subnormal entries: among normal ones they are cleaned to zeros before the solver; a matrix
+  // whose largest entry is subnormal too goes to the solver as it is.
   const tiny = gram(d, 1);
-  for (let i = 0; i < d * d; i++) if (i % 5 === 1) tiny[i] = 1e-319; // subnormals (symmetry aside)
+  for (let i = 0; i < d * d; i++) if (i % 5 === 1) tiny[i] = 1e-319;
   for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) tiny[i * d + j] = tiny[j * d + i]!;
   out.push(tiny);
+  out.push(Float64Array.from(gram(d, 0), (v) => v * 1e-312));
   const indefinite = gram(d, 2);
   for (let i = 0; i < d; i++) indefinite[i * d + i] = indefinite[i * d + i]! - 3;
   out.push(indefinite);
@@ -39,7 +42,7 @@ function matrices(d: number, rng: Rng): Float64Array[] {
 }
 
 describe('symmetricEigen', () => {
-  it('gives ml-matrix\'s eigenvalues and eigenvectors bit for bit (d 1–70, ten kinds of matrix)', () => {
+  it('gives ml-matrix\'s eigenvalues and eigenvectors bit for bit (d 1–70, eleven kinds of matrix)', () => {
     const rng = new Rng(31);
     let compared = 0;
     for (const d of [1, 2, 3, 4, 5, 7, 8, 9, 16, 23, 32, 33, 64, 70]) {
@@ -61,7 +64,20 @@ describe('symmetricEigen', () => {
         compared++;
       }
     }
-    expect(compared).toBe(14 * 10);
+    expect(compared).toBe(14 * 11);
+  });
+
+  it('where the QL iteration fails (overflow: ±MAX_VALUE entries), the Jacobi fallback answers, as it did for ml-matrix\'s TypeError', () => {
+    const M = Number.MAX_VALUE;
+    const a = Float64Array.from([M, -M, M, -M, M, -M, M, -M, M]);
+    const m = new Matrix(3, 3);
+    for (let i = 0; i < 9; i++) m.set(Math.floor(i / 3), i % 3, a[i]!);
+    expect(() => new EigenvalueDecomposition(m, { assumeSymmetric: true })).toThrow(TypeError);
+    const ours = symmetricEigen(a, 3);
+    const jacobi = jacobiEigen(a, 3);
+    const order = [0, 1, 2].sort((x, y) => jacobi.values[x]! - jacobi.values[y]!);
+    expect(Array.from(ours.values)).toEqual(order.map((i) => jacobi.values[i]!));
+    for (let c = 0; c < 3; c++) for (let r = 0; r < 3; r++) expect(ours.vectors[r * 3 + c]).toBe(jacobi.vectors[r * 3 + order[c]!]);
   });
 
   it('A·v = λ·v and VᵀV = I to rounding, eigenvalues ascending', () => {
