@@ -356,11 +356,16 @@ function runSklearn(python: string, cases: SklearnCase[], labels: Map<string, In
     const how = r.status === null ? `killed by ${r.signal}` : `exit status ${r.status}`;
     return { kind: 'failed', reason: `${lastLine(r.stderr) || '(no message)'} (${script}, ${how})` };
   }
-  let lines: Record<string, unknown>[];
-  try {
-    lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  } catch (e) {
-    return { kind: 'failed', reason: `${script} printed a line that is not JSON (${e instanceof Error ? e.message : String(e)})` };
+  // Line by line: a line that is not JSON costs its own case (reported as that case's failure
+  // below, "no result"), not every other case's.
+  const lines: Record<string, unknown>[] = [];
+  for (const line of r.stdout.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch (e) {
+      console.error(`${script} printed a line that is not JSON (${e instanceof Error ? e.message : String(e)}): ${line.slice(0, 200)}`);
+    }
   }
   if (typeof lines[0]?.sklearn !== 'string') return { kind: 'failed', reason: `${script} printed no version line` };
   const version = lines[0].sklearn;
@@ -381,7 +386,9 @@ function runSklearn(python: string, cases: SklearnCase[], labels: Map<string, In
         message: `ARI mismatch on ${dataset} seed ${seed}: bench/quality.ts computes ${ari}, sklearn.metrics.adjusted_rand_score ${o.ari} for the same predictions — a bug in one of the two ARI computations; no results written`,
       };
     }
-    results.set(id, { heldOut: typeof o.heldOutLogLikelihood === 'number' ? o.heldOutLogLikelihood : NaN, ari, seconds: o.seconds as number });
+    // sklearn_quality.py writes a non-finite score as text ('-Infinity'): JSON has no infinities.
+    const heldOut = typeof o.heldOutLogLikelihood === 'number' || typeof o.heldOutLogLikelihood === 'string' ? Number(o.heldOutLogLikelihood) : NaN;
+    results.set(id, { heldOut, ari, seconds: o.seconds as number });
   }
   for (const c of cases) {
     if (!results.has(c.id)) results.set(c.id, { heldOut: NaN, ari: NaN, seconds: 0, error: `no result from ${script}` });
@@ -553,8 +560,11 @@ async function main(): Promise<void> {
       if (run.kind === 'ok') {
         sklearn = run;
         console.error(`scikit-learn: ${((performance.now() - t) / 1000).toFixed(1)} s`);
-      } else if (run.kind === 'failed') notice(`scikit-learn failed: ${run.reason}: the sklearn column is skipped`);
-      else mismatch = run.message;
+      } else if (run.kind === 'failed') {
+        // It stays a peer, failed on every seed: its rows are 'partial', not judged against mlpack alone.
+        notice(`scikit-learn failed: ${run.reason}: every sklearn cell is a failure`);
+        sklearn = { version: '(failed to run)', results: new Map(sklearnCases.map((c) => [c.id, { heldOut: NaN, ari: NaN, seconds: 0, error: `scikit-learn failed: ${run.reason}` }])) };
+      } else mismatch = run.message;
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

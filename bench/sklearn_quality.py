@@ -15,6 +15,7 @@ Prints one JSON line per case: {"id", "heldOutLogLikelihood" (mean log p(x) over
 "converged", "iterations", "seconds"}; a first line {"sklearn": version, "python": version}.
 """
 import json
+import math
 import platform
 import sys
 import time
@@ -50,8 +51,8 @@ def main():
         try:
             gm.fit(x)
             out['seconds'] = time.perf_counter() - start
-            out['heldOutLogLikelihood'] = float(gm.score(t))
-            out['trainLogLikelihood'] = float(gm.score(x))
+            out['heldOutLogLikelihood'] = finite_or_text(float(gm.score(t)))
+            out['trainLogLikelihood'] = finite_or_text(float(gm.score(x)))
             pred = gm.predict(t)
             out['predictions'] = [int(v) for v in pred]
             out['converged'] = bool(gm.converged_)
@@ -64,6 +65,12 @@ def main():
         except Exception as e:  # a failed fit is a result too (e.g. an ill-defined covariance)
             out['error'] = f'{type(e).__name__}: {e}'
         print(json.dumps(out), flush=True)
+
+
+def finite_or_text(v):
+    """JSON has no infinities: a held-out point of zero density (score -inf) is written as the text
+    '-Infinity', which bench/quality.ts reads back as a number, rather than as invalid JSON."""
+    return v if math.isfinite(v) else str(v).replace('inf', 'Infinity').replace('nan', 'NaN')
 
 
 if __name__ == '__main__':
