@@ -24,6 +24,10 @@ import { kmeans } from '../src/train/kmeans.js';
 import { modelFromAssignments } from '../src/train/initialize.js';
 import { DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR } from '../src/train/constraints.js';
 import { GaussianMixture } from '../src/model/gaussian-mixture.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * The start every case compares from: k-means from uniformly drawn centroids (seed 2) on the
@@ -440,4 +444,73 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU dispatch geometry overrides', () => {
     expect(backend.geometry).toEqual(handle.hostMemory ? SOFTWARE_GEOMETRY : HARDWARE_GEOMETRY);
     backend.dispose();
   });
+});
+
+describe.skipIf(!GPU_AVAILABLE)('WebGPU: uploads by queue writes, and a timed pass without readback', () => {
+  it('points written in several slices, with a count not a multiple of 4, give the CPU\'s pass', async () => {
+    // 262 147 × 20: 80 bytes a point in the kernels' layout, 21 MB, so two 16 MiB slices.
+    const data = blobs(262_147, 20, 3, 17, 6);
+    const k = 3;
+    const model = GaussianMixture.fromArrays('diagonal', new Float64Array(k).fill(1 / k), data.data.slice(0, k * 20), new Float64Array(k * 20).fill(9));
+    const params = mixtureParams(model);
+    const ds = { data: data.data, n: data.rows, d: 20 };
+    const backend = await WebGpuBackend.create((await acquireGpu())!, ds, null, { k, covarianceType: 'diagonal' });
+    try {
+      const cpu = await new CpuBackend(ds, null).pass(params);
+      const r = await backend.pass(params);
+      expect(relErr(r.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-5);
+      expect(maxRelErr(r.stats.nk, cpu.stats.nk)).toBeLessThan(1e-4);
+      expect(maxRelErr(r.stats.sums, cpu.stats.sums)).toBeLessThan(1e-4);
+    } finally {
+      backend.dispose();
+    }
+  }, 60_000);
+
+  it('timePass leaves the backend as it was: the next pass gives a fresh backend\'s bits', async () => {
+    const data = blobs(5003, 5, 4, 23, 5);
+    const k = 4;
+    const model = new GaussianMixture({ weights: [0.25, 0.25, 0.25, 0.25], means: [0, 1, 2, 3].map((c) => Array.from(data.data.subarray(c * 5, c * 5 + 5))), covariances: [0, 1, 2, 3].map(() => [0, 1, 2, 3, 4].map((i) => [0, 1, 2, 3, 4].map((j) => (i === j ? 4 : 0.5)))) });
+    const params = mixtureParams(model);
+    const ds = { data: data.data, n: data.rows, d: 5 };
+    const handle = (await acquireGpu())!;
+    const timed = await WebGpuBackend.create(handle, ds, null, { k, covarianceType: 'full' });
+    const fresh = await WebGpuBackend.create(handle, ds, null, { k, covarianceType: 'full' });
+    try {
+      await timed.timePass(params);
+      const a = await timed.pass(params);
+      const b = await fresh.pass(params);
+      expect(a.logLikelihood).toBe(b.logLikelihood);
+      expect(Array.from(a.stats.scatter)).toEqual(Array.from(b.stats.scatter));
+    } finally {
+      timed.dispose();
+      fresh.dispose();
+    }
+  });
+
+  it('setup and timePass detach no ArrayBuffer; a pass\'s readback does (V8 then slows every typed-array loop)', () => {
+    // V8 reports when the first detached ArrayBuffer invalidates its ArrayBufferDetaching protector.
+    const script = `
+      import { acquireGpu, setGpuProvider } from './dist/backends/webgpu/device.js';
+      import { nodeGpuProvider } from './dist/backends/webgpu/node-gpu.js';
+      import { WebGpuBackend } from './dist/backends/webgpu/webgpu-backend.js';
+      import { GaussianMixture } from './dist/model/gaussian-mixture.js';
+      import { mixtureParams } from './dist/train/em.js';
+      setGpuProvider(nodeGpuProvider);
+      const gpu = await acquireGpu();
+      const data = Float64Array.from({ length: 4000 }, (_, i) => Math.sin(i));
+      const params = mixtureParams(new GaussianMixture({ weights: [0.5, 0.5], means: [[0, 0], [0.5, 0.5]], covariances: [[[1, 0], [0, 1]], [[1, 0], [0, 1]]] }));
+      const backend = await WebGpuBackend.create(gpu, { data, n: 2000, d: 2 }, null, { k: 2, covarianceType: 'full' });
+      await backend.timePass(params);
+      console.log('TIMED');
+      await backend.pass(params);
+      console.log('PASSED');
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ['--trace-protector-invalidation', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const out = r.stdout + r.stderr;
+    const detached = out.indexOf('Invalidating protector cell ArrayBufferDetaching');
+    expect(out.indexOf('TIMED'), out).toBeGreaterThan(-1);
+    expect(out.indexOf('PASSED'), out).toBeGreaterThan(out.indexOf('TIMED'));
+    expect(detached, out).toBeGreaterThan(out.indexOf('TIMED'));
+    expect(detached, out).toBeLessThan(out.indexOf('PASSED'));
+  }, 60_000);
 });

@@ -65,6 +65,11 @@ export interface EStepBackend {
   /** One pass over the data with parameters θ_t. */
   pass(params: MixtureParams, signal?: AbortSignal): Promise<PassResult>;
   /**
+   * A pass's work without its results, for timing it (backend selection). Absent: time `pass`.
+   * WebGPU's skips the readback, whose unmap would slow the JavaScript thread's typed arrays.
+   */
+  timePass?(params: MixtureParams, signal?: AbortSignal): Promise<void>;
+  /**
    * A float64 backend over the same data, offered by float32 backends. The EM loop switches to it
    * when a change in log-likelihood falls below the float32 rounding bound while the tolerance is
    * still resolvable in float64 (mixed precision: the bulk of the iterations in float32, the

@@ -170,7 +170,8 @@ export async function measurePasses(
   const params = probeParams(ds, k, covarianceType);
   const timePass = async (backend: EStepBackend): Promise<number> => {
     const t0 = performance.now();
-    await backend.pass(params);
+    if (backend.timePass) await backend.timePass(params);
+    else await backend.pass(params);
     return (performance.now() - t0) / 1000;
   };
   const sample = Math.min(n, Math.max(256, Math.floor(CPU_PROBE_FLOPS / passMultiplyAdds(1, d, k, covarianceType))));

@@ -57,6 +57,8 @@ const FUSED_MAX_PER_LANE = 2;
 const STREAM_MIN_BYTES = 256 * 1024 * 1024;
 /** Points per streamed chunk: about this many bytes, so the buffers streaming needs stay small. */
 const STREAM_CHUNK_BYTES = 32 * 1024 * 1024;
+/** Largest slice of points written to the device at once (device residency): a bounded float32 copy. */
+const UPLOAD_SLICE_BYTES = 16 * 1024 * 1024;
 
 /**
  * How a pass spreads a chunk's points over workgroups. Each workgroup ends with a reduction, and
@@ -438,8 +440,8 @@ export class WebGpuBackend implements EStepBackend {
     return backend;
   }
 
-  private createBuffer(size: number, usage: GPUBufferUsageFlags, label: string, mappedAtCreation = false): GPUBuffer {
-    const buffer = this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage, label, mappedAtCreation });
+  private createBuffer(size: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
+    const buffer = this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage, label });
     this.buffers.push(buffer);
     return buffer;
   }
@@ -486,11 +488,9 @@ export class WebGpuBackend implements EStepBackend {
         const cn = Math.min(this.chunkPoints, n - start);
         let points = this.points;
         if (!points) {
-          // Written in place through a mapping (no float32 copy in JavaScript, no queue staging
-          // copy), one chunk at a time so at most one chunk's upload is in flight.
-          points = this.createBuffer(this.pointsBytes(cn), STORAGE, `points ${c}`, true);
-          this.fillPoints(new Float32Array(points.getMappedRange()), start, cn);
-          points.unmap();
+          points = this.createBuffer(this.pointsBytes(cn), STORAGE | GPUBufferUsage.COPY_DST, `points ${c}`);
+          this.writePoints(points, start, cn);
+          // One chunk's uploads in flight at a time.
           await device.queue.onSubmittedWorkDone();
         }
         let wbuf: GPUBuffer;
@@ -601,6 +601,28 @@ export class WebGpuBackend implements EStepBackend {
       for (let j = 0; j < d; j++) f32[dst + j] = (data[src + j]! - this.centre[j]!) / this.unit[j]!;
     }
     f32.fill(0, count * row, Math.ceil(count / 4) * 4 * row);
+  }
+
+  /**
+   * Points start … start + count − 1 into `buffer` through queue writes of at most UPLOAD_SLICE_POINTS
+   * points, not through a mapping: unmapping detaches the mapped range's ArrayBuffer, and the first
+   * detached ArrayBuffer in a JavaScript thread makes V8 check every typed array for detachment
+   * from then on (its ArrayBufferDetaching protector): typed-array loops ran 15–65 % slower for the
+   * rest of the process — the CPU backend's too, where 'auto' measured WebGPU and chose the CPU.
+   */
+  private writePoints(buffer: GPUBuffer, start: number, count: number): void {
+    const row = this.layout.dp4 * 4;
+    // A multiple of 4 points per slice, so that only the last one needs padding rows.
+    const perSlice = Math.max(4, 4 * Math.floor(UPLOAD_SLICE_BYTES / (row * 4) / 4));
+    const slice = new Float32Array((Math.min(count, perSlice) + 3) * row);
+    for (let from = 0; from < count; from += perSlice) {
+      const n = Math.min(perSlice, count - from);
+      // The last slice is padded to whole vec4 lanes of points (zeros), as the kernels read them.
+      const rows = from + n === count ? Math.ceil(count / 4) * 4 - from : n;
+      const view = slice.subarray(0, rows * row);
+      this.fillPoints(view, start + from, n);
+      this.device.queue.writeBuffer(buffer, from * row * 4, view);
+    }
   }
 
   /** Streamed: fills the next upload buffer with chunk c and encodes its copy into the chunk buffer. */
@@ -718,6 +740,39 @@ export class WebGpuBackend implements EStepBackend {
   }
 
   async pass(params: MixtureParams, signal?: AbortSignal): Promise<PassResult> {
+    const { shift, scopes } = await this.submitPass(params, signal);
+    await this.mapped(this.staging, GPUMapMode.READ, signal, 'reading back an EM pass');
+    const err = (await Promise.all(scopes)).find((e) => e !== null);
+    if (err) {
+      this.staging.unmap();
+      throw new WebGmmError('GPU_ERROR', `WebGPU rejected an EM pass: ${err.message}`);
+    }
+    const view = new Float32Array(this.staging.getMappedRange().slice(0));
+    this.staging.unmap();
+    const result = this.collect(view, shift);
+    result.logLikelihoodUncertainty = result.logLikelihoodUncertainty! + this.mahalanobisError(params, result.stats);
+    return result;
+  }
+
+  /**
+   * What a pass costs, for `'auto'` to time, without reading its results back: reading would
+   * detach the mapped range's ArrayBuffer (see writePoints) and so slow every typed-array loop of
+   * the CPU backend that 'auto' may choose instead. The device work is the pass's, to its end; the
+   * host's share (copying the staging range out, collect, mahalanobisError) runs on a stand-in of
+   * the same size, whose values do not change its cost.
+   */
+  async timePass(params: MixtureParams, signal?: AbortSignal): Promise<void> {
+    const { shift, scopes } = await this.submitPass(params, signal);
+    await this.device.queue.onSubmittedWorkDone();
+    const err = (await Promise.all(scopes)).find((e) => e !== null);
+    if (err) throw new WebGmmError('GPU_ERROR', `WebGPU rejected an EM pass: ${err.message}`);
+    const standIn = new Float32Array(this.staging.size / 4).fill(1);
+    const result = this.collect(new Float32Array(standIn), shift);
+    this.mahalanobisError(params, result.stats);
+  }
+
+  /** Writes θ and submits a pass's dispatches and copies to the staging buffer; the validation scopes to check after. */
+  private async submitPass(params: MixtureParams, signal: AbortSignal | undefined): Promise<{ shift: Float64Array; scopes: Promise<GPUError | null>[] }> {
     if (this.disposed) throw new Error('WebGpuBackend.pass() called after dispose()');
     throwIfAborted(signal);
     const L = this.layout;
@@ -754,18 +809,7 @@ export class WebGpuBackend implements EStepBackend {
       }
     }
     submit(encoder);
-
-    await this.mapped(this.staging, GPUMapMode.READ, signal, 'reading back an EM pass');
-    const err = (await Promise.all(scopes)).find((e) => e !== null);
-    if (err) {
-      this.staging.unmap();
-      throw new WebGmmError('GPU_ERROR', `WebGPU rejected an EM pass: ${err.message}`);
-    }
-    const view = new Float32Array(this.staging.getMappedRange().slice(0));
-    this.staging.unmap();
-    const result = this.collect(view, shift);
-    result.logLikelihoodUncertainty = result.logLikelihoodUncertainty! + this.mahalanobisError(params, result.stats);
-    return result;
+    return { shift, scopes };
   }
 
   /**
