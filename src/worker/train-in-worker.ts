@@ -1,6 +1,7 @@
 /**
  * `trainInWorker()`: `train()` in a Web Worker, so the page never blocks. The data moves to the
- * worker as one transferred buffer; iterations stream back as they happen; an `AbortSignal`
+ * worker as one buffer (shared memory where possible, see runInWorker); iterations stream back as
+ * they happen; an `AbortSignal`
  * rejects the promise at once and terminates the worker.
  */
 import { checkObservationWeights, toDataset, type DataInput } from '../data.js';
@@ -36,7 +37,11 @@ export interface TrainInWorkerOptions extends TrainOptions {
   createWorker?: () => WebWorkerLike;
   /**
    * Hand the caller's typed array to the worker instead of copying it; it is detached afterwards.
-   * Default false (one memcpy). `number[][]` and `Matrix` input is always packed into a new buffer.
+   * Default false: one copy, in shared memory where a worker can be sent it (Node, a cross-origin
+   * isolated page), so that nothing on this thread is detached — after the first detached
+   * ArrayBuffer, V8 checks every typed array of the thread for detachment (its loops ran 15–65 %
+   * slower); elsewhere the copy is transferred. `number[][]` and `Matrix` input is always packed
+   * into a new buffer.
    */
   transferData?: boolean;
   /**
@@ -130,17 +135,18 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
   const transfer: ArrayBuffer[] = [];
   try {
     packed = packData(data, transferData === true, ownsBuffer);
-    transfer.push(packed.values.buffer as ArrayBuffer);
+    // Only a buffer the caller handed over is transferred: a transfer detaches it on this thread,
+    // and V8 checks every typed array for detachment after its first detached ArrayBuffer (its
+    // ArrayBufferDetaching protector): this thread's typed-array loops ran 15–65 % slower for
+    // the rest of the process. The packed copy is shared memory where the environment allows it
+    // (Node; a cross-origin isolated page), else transferred; weights and a model are copied.
+    if (!SHARED_MEMORY || !(packed.values.buffer instanceof SharedArrayBuffer)) transfer.push(packed.values.buffer as ArrayBuffer);
     if (observationWeights !== undefined) {
       // Checked here as train() checks them: packing would turn '1', true or null into numbers.
-      const w = checkObservationWeights(observationWeights, packed.rows)!;
-      workerOptions.observationWeights = w;
-      transfer.push(w.buffer as ArrayBuffer);
+      workerOptions.observationWeights = checkObservationWeights(observationWeights, packed.rows)!;
     }
     if (inputModel !== undefined) {
-      const model = modelToArrays(checkedInputModel(inputModel, packed.cols, plain.gaussians));
-      workerOptions.inputModel = model.arrays;
-      transfer.push(...model.transfer);
+      workerOptions.inputModel = modelToArrays(checkedInputModel(inputModel, packed.cols, plain.gaussians)).arrays;
     }
   } catch (e) {
     return Promise.reject(e);
@@ -261,7 +267,22 @@ function withLazyModel(info: IterationMessage): IterationInfo {
   }) as IterationInfo;
 }
 
-/** One contiguous row-major buffer that can be transferred: the caller's own, a copy, or packed. */
+/** Whether a worker can be sent shared memory here: Node, or a cross-origin isolated page. */
+const SHARED_MEMORY = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+
+/** A copy of `values`, in shared memory where the environment allows it. */
+function packedCopy<T extends Float64Array | Float32Array>(values: T): T {
+  if (!SHARED_MEMORY) return values.slice() as T;
+  const Ctor = values.constructor as new (buffer: SharedArrayBuffer) => T;
+  const out = new Ctor(new SharedArrayBuffer(values.byteLength));
+  out.set(values);
+  return out;
+}
+
+/**
+ * One contiguous row-major buffer for the worker: the caller's own (transferData), else a copy —
+ * in shared memory where the environment allows it, so that nothing is transferred (see runInWorker).
+ */
 function packData(data: DataInput, transfer: boolean, ownsBuffer: boolean): { values: Float64Array | Float32Array; rows: number; cols: number } {
   const dense = data as { data?: unknown; rows?: unknown; cols?: unknown };
   if (dense && (dense.data instanceof Float64Array || dense.data instanceof Float32Array)) {
@@ -273,9 +294,10 @@ function packData(data: DataInput, transfer: boolean, ownsBuffer: boolean): { va
     }
     const n = (rows as number) * (cols as number);
     const whole = values.buffer instanceof ArrayBuffer && values.byteOffset === 0 && values.length === n && (ownsBuffer || values.buffer.byteLength === values.byteLength);
-    const out = transfer && whole ? values : values.slice(0, n);
+    const out = transfer && whole ? values : packedCopy(values.subarray(0, n));
     return { values: out, rows: rows as number, cols: cols as number };
   }
+  // Already a fresh array of this call's own: moved into shared memory where that is possible.
   const ds = toDataset(data);
-  return { values: ds.data, rows: ds.n, cols: ds.d };
+  return { values: SHARED_MEMORY ? packedCopy(ds.data) : ds.data, rows: ds.n, cols: ds.d };
 }
