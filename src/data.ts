@@ -200,6 +200,8 @@ export interface ToDatasetOptions {
    * cols ≥ 1.
    */
   allowEmpty?: boolean;
+  /** Where a copy is made (trainInWorker: in shared memory). Default: a new Float64Array. */
+  allocate?: (length: number) => Float64Array;
 }
 
 /**
@@ -215,7 +217,7 @@ export function toDataset(input: DataInput, what = 'data', options: ToDatasetOpt
     const n = m.rows, d = m.columns;
     if (n === 0 && allowEmpty) return { data: new Float64Array(0), n: 0, d };
     if (n === 0 || d === 0) fail(what, `is empty (${n}×${d})`);
-    const data = new Float64Array(n * d);
+    const data = options.allocate ? options.allocate(n * d) : new Float64Array(n * d);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) data[i * d + j] = m.get(i, j);
     checkFinite(data, n, d, what);
     return { data, n, d };
@@ -231,7 +233,7 @@ export function toDataset(input: DataInput, what = 'data', options: ToDatasetOpt
     if (!Array.isArray(first) && !ArrayBuffer.isView(first)) fail(what, 'row 0 is not an array of numbers', 0);
     const d = first.length;
     if (d === 0) fail(what, 'row 0 is empty', 0);
-    const data = new Float64Array(n * d);
+    const data = options.allocate ? options.allocate(n * d) : new Float64Array(n * d);
     for (let i = 0; i < n; i++) {
       const r = rowsArr[i];
       if (!Array.isArray(r) && !ArrayBuffer.isView(r)) fail(what, `row ${rowLabel(i)} is not an array of numbers`, i);

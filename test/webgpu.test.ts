@@ -8,6 +8,7 @@ import { GPU_AVAILABLE } from './gpu.js';
 import { acquireGpu } from '../src/backends/webgpu/device.js';
 import { WebGpuBackend, streamsPoints } from '../src/backends/webgpu/webgpu-backend.js';
 import { toDataset } from '../src/data.js';
+import { mixtureParams } from '../src/train/em.js';
 
 function dataset(n: number, seed: number) {
   // Four overlapping 5-D components with correlations: D not a multiple of 4, K ≠ D.
@@ -265,6 +266,21 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
       },
     });
     await expect(p).rejects.toThrow(/GPU device was lost during training/);
+    const again = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu' });
+    expect(again.backend).toBe('webgpu');
+  });
+
+  it('timePass on a lost device rejects as pass does (not a fast, empty pass)', async () => {
+    const handle = (await acquireGpu())!;
+    const ds = toDataset(data);
+    const backend = await WebGpuBackend.create(handle, ds, null, { k: 2, covarianceType: 'full' });
+    try {
+      handle.device.destroy();
+      const model = GaussianMixture.fromArrays('full', Float64Array.of(0.5, 0.5), Float64Array.from(ds.data.subarray(0, 2 * ds.d)), Float64Array.from({ length: 2 * ds.d * ds.d }, (_, i) => (Math.floor((i % (ds.d * ds.d)) / ds.d) === i % ds.d ? 1 : 0)));
+      await expect(backend.timePass(mixtureParams(model))).rejects.toThrow(/GPU device was lost/);
+    } finally {
+      backend.dispose();
+    }
     const again = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu' });
     expect(again.backend).toBe('webgpu');
   });

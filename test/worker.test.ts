@@ -169,6 +169,29 @@ describe('trainInWorker (worker_threads)', () => {
     expect(blobs.data.byteLength).toBe(blobs.rows * blobs.cols * 8);
   });
 
+  it('where no shared memory can be sent (a page that is not cross-origin isolated) it transfers nothing either: the data go by structured clone', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = `
+      globalThis.crossOriginIsolated = false;
+      const { runInWorker } = await import('./dist/worker/train-in-worker.js');
+      const sent = [];
+      const channel = { send: (m, t) => sent.push({ m, t }), listen: (on) => queueMicrotask(() => on({ type: 'error', error: { name: 'Error', message: 'stop' } })), terminate: () => {} };
+      const compact = new Float64Array([1, 2, 3, 4, 5, 6, 7, 8]);
+      const view = new Float64Array(20).subarray(2, 10);
+      for (const data of [{ data: compact, rows: 4, cols: 2 }, { data: view, rows: 4, cols: 2 }, [[1, 2], [3, 4], [5, 6]]]) {
+        await runInWorker(() => channel, data, { gaussians: 1 }).catch(() => {});
+      }
+      console.log(JSON.stringify(sent.map(({ m, t }) => ({ transfers: t.length, shared: m.data.values.buffer instanceof SharedArrayBuffer, same: m.data.values === compact, length: m.data.values.buffer.byteLength / 8 }))));
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { transfers: 0, shared: false, same: true, length: 8 }, // cloned as it is
+      { transfers: 0, shared: false, same: false, length: 8 }, // packed first: a clone of the view would copy its whole buffer
+      { transfers: 0, shared: false, same: false, length: 6 },
+    ]);
+  });
+
   it('accepts float32 data and observation weights', async () => {
     const f32 = { data: Float32Array.from(blobs.data), rows: blobs.rows, cols: blobs.cols };
     const w = Array.from({ length: blobs.rows }, (_, i) => 1 + (i % 3));

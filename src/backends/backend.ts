@@ -66,7 +66,8 @@ export interface EStepBackend {
   pass(params: MixtureParams, signal?: AbortSignal): Promise<PassResult>;
   /**
    * A pass's work without its results, for timing it (backend selection). Absent: time `pass`.
-   * WebGPU's skips the readback, whose unmap would slow the JavaScript thread's typed arrays.
+   * WebGPU's skips the readback, whose unmap would slow the JavaScript thread's typed arrays
+   * (streamed points still map their uploads).
    */
   timePass?(params: MixtureParams, signal?: AbortSignal): Promise<void>;
   /**

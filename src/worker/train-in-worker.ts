@@ -1,7 +1,7 @@
 /**
  * `trainInWorker()`: `train()` in a Web Worker, so the page never blocks. The data moves to the
- * worker as one buffer (shared memory where possible, see runInWorker); iterations stream back as
- * they happen; an `AbortSignal`
+ * worker as one buffer (shared memory or a structured clone, see packData); iterations stream back
+ * as they happen; an `AbortSignal`
  * rejects the promise at once and terminates the worker.
  */
 import { checkObservationWeights, toDataset, type DataInput } from '../data.js';
@@ -36,12 +36,11 @@ export interface TrainInWorkerOptions extends TrainOptions {
    */
   createWorker?: () => WebWorkerLike;
   /**
-   * Hand the caller's typed array to the worker instead of copying it; it is detached afterwards.
-   * Default false: one copy, in shared memory where a worker can be sent it (Node, a cross-origin
-   * isolated page), so that nothing on this thread is detached — after the first detached
-   * ArrayBuffer, V8 checks every typed array of the thread for detachment (its loops ran 15–65 %
-   * slower); elsewhere the copy is transferred. `number[][]` and `Matrix` input is always packed
-   * into a new buffer.
+   * Hand the caller's typed array to the worker instead of copying it; it is detached afterwards,
+   * and with it V8's fast path for every typed array of this thread (after the first detached
+   * ArrayBuffer their loops ran 15–65 % slower). Default false: one copy and nothing detached —
+   * in shared memory where a worker can be sent it (Node, a cross-origin isolated page), else by
+   * structured clone (a view into a larger buffer, `number[][]` and `Matrix` are packed first).
    */
   transferData?: boolean;
   /**
@@ -138,9 +137,8 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
     // Only a buffer the caller handed over is transferred: a transfer detaches it on this thread,
     // and V8 checks every typed array for detachment after its first detached ArrayBuffer (its
     // ArrayBufferDetaching protector): this thread's typed-array loops ran 15–65 % slower for
-    // the rest of the process. The packed copy is shared memory where the environment allows it
-    // (Node; a cross-origin isolated page), else transferred; weights and a model are copied.
-    if (!SHARED_MEMORY || !(packed.values.buffer instanceof SharedArrayBuffer)) transfer.push(packed.values.buffer as ArrayBuffer);
+    // the rest of the process. Weights and a model are small and go by structured clone.
+    if (packed.transfer) transfer.push(packed.transfer);
     if (observationWeights !== undefined) {
       // Checked here as train() checks them: packing would turn '1', true or null into numbers.
       workerOptions.observationWeights = checkObservationWeights(observationWeights, packed.rows)!;
@@ -239,7 +237,7 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
     );
     try {
       channel.send(
-        { type: 'train', data: packed, options: workerOptions, iterations: onIteration !== undefined, kmeansIterations: onKmeansIteration !== undefined, search: onSearch !== undefined },
+        { type: 'train', data: { values: packed.values, rows: packed.rows, cols: packed.cols }, options: workerOptions, iterations: onIteration !== undefined, kmeansIterations: onKmeansIteration !== undefined, search: onSearch !== undefined },
         transfer,
       );
     } catch (e) {
@@ -270,20 +268,19 @@ function withLazyModel(info: IterationMessage): IterationInfo {
 /** Whether a worker can be sent shared memory here: Node, or a cross-origin isolated page. */
 const SHARED_MEMORY = typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
 
-/** A copy of `values`, in shared memory where the environment allows it. */
-function packedCopy<T extends Float64Array | Float32Array>(values: T): T {
-  if (!SHARED_MEMORY) return values.slice() as T;
-  const Ctor = values.constructor as new (buffer: SharedArrayBuffer) => T;
-  const out = new Ctor(new SharedArrayBuffer(values.byteLength));
-  out.set(values);
-  return out;
+/** A new array of `length` values in shared memory. */
+function sharedArray<T extends Float64Array | Float32Array>(Ctor: new (buffer: SharedArrayBuffer) => T, bytesPerValue: number, length: number): T {
+  return new Ctor(new SharedArrayBuffer(length * bytesPerValue));
 }
 
 /**
- * One contiguous row-major buffer for the worker: the caller's own (transferData), else a copy —
- * in shared memory where the environment allows it, so that nothing is transferred (see runInWorker).
+ * One contiguous row-major array for the worker, and the buffer to transfer with it (null: none).
+ * Only a caller who asks (transferData) has a buffer transferred, which detaches it on this thread
+ * (see runInWorker). Otherwise the data go as shared memory where a worker can be sent it (Node, a
+ * cross-origin isolated page) — one copy, packed straight into it — or by structured clone, which
+ * copies them on the way: a compact typed array as it is, anything else packed first.
  */
-function packData(data: DataInput, transfer: boolean, ownsBuffer: boolean): { values: Float64Array | Float32Array; rows: number; cols: number } {
+function packData(data: DataInput, transfer: boolean, ownsBuffer: boolean): { values: Float64Array | Float32Array; rows: number; cols: number; transfer: ArrayBuffer | null } {
   const dense = data as { data?: unknown; rows?: unknown; cols?: unknown };
   if (dense && (dense.data instanceof Float64Array || dense.data instanceof Float32Array)) {
     const values = dense.data;
@@ -293,11 +290,20 @@ function packData(data: DataInput, transfer: boolean, ownsBuffer: boolean): { va
       toDataset(data);
     }
     const n = (rows as number) * (cols as number);
-    const whole = values.buffer instanceof ArrayBuffer && values.byteOffset === 0 && values.length === n && (ownsBuffer || values.buffer.byteLength === values.byteLength);
-    const out = transfer && whole ? values : packedCopy(values.subarray(0, n));
-    return { values: out, rows: rows as number, cols: cols as number };
+    const plain = values.buffer instanceof ArrayBuffer && values.byteOffset === 0 && values.length === n;
+    if (transfer && plain && (ownsBuffer || values.buffer.byteLength === values.byteLength)) {
+      return { values, rows: rows as number, cols: cols as number, transfer: values.buffer as ArrayBuffer };
+    }
+    let out: Float64Array | Float32Array;
+    if (SHARED_MEMORY) {
+      out = values instanceof Float64Array ? sharedArray(Float64Array, 8, n) : sharedArray(Float32Array, 4, n);
+      out.set(values.subarray(0, n));
+    } else {
+      // Cloned on the way: as it is when that copies no more than the values.
+      out = plain && values.buffer.byteLength === values.byteLength ? values : values.slice(0, n);
+    }
+    return { values: out, rows: rows as number, cols: cols as number, transfer: null };
   }
-  // Already a fresh array of this call's own: moved into shared memory where that is possible.
-  const ds = toDataset(data);
-  return { values: SHARED_MEMORY ? packedCopy(ds.data) : ds.data, rows: ds.n, cols: ds.d };
+  const ds = toDataset(data, 'data', SHARED_MEMORY ? { allocate: (length) => sharedArray(Float64Array, 8, length) } : {});
+  return { values: ds.data, rows: ds.n, cols: ds.d, transfer: null };
 }

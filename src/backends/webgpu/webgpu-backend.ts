@@ -604,8 +604,8 @@ export class WebGpuBackend implements EStepBackend {
   }
 
   /**
-   * Points start … start + count − 1 into `buffer` through queue writes of at most UPLOAD_SLICE_POINTS
-   * points, not through a mapping: unmapping detaches the mapped range's ArrayBuffer, and the first
+   * Points start … start + count − 1 into `buffer` through queue writes of at most
+   * UPLOAD_SLICE_BYTES each, not through a mapping: unmapping detaches the mapped range's ArrayBuffer, and the first
    * detached ArrayBuffer in a JavaScript thread makes V8 check every typed array for detachment
    * from then on (its ArrayBufferDetaching protector): typed-array loops ran 15–65 % slower for the
    * rest of the process — the CPU backend's too, where 'auto' measured WebGPU and chose the CPU.
@@ -757,13 +757,17 @@ export class WebGpuBackend implements EStepBackend {
   /**
    * What a pass costs, for `'auto'` to time, without reading its results back: reading would
    * detach the mapped range's ArrayBuffer (see writePoints) and so slow every typed-array loop of
-   * the CPU backend that 'auto' may choose instead. The device work is the pass's, to its end; the
+   * the CPU backend that 'auto' may choose instead. (Streamed points are still uploaded through
+   * mappings: writing them by queue writes instead overstated a streamed pass by 15–25 %.) The device work is the pass's, to its end; the
    * host's share (copying the staging range out, collect, mahalanobisError) runs on a stand-in of
    * the same size, whose values do not change its cost.
    */
   async timePass(params: MixtureParams, signal?: AbortSignal): Promise<void> {
     const { shift, scopes } = await this.submitPass(params, signal);
     await this.device.queue.onSubmittedWorkDone();
+    // A lost device finishes no work but resolves onSubmittedWorkDone: report it, as pass() does.
+    const lost = await Promise.race([this.lost, Promise.resolve(null)]);
+    if (lost) throw deviceLostError(lost);
     const err = (await Promise.all(scopes)).find((e) => e !== null);
     if (err) throw new WebGmmError('GPU_ERROR', `WebGPU rejected an EM pass: ${err.message}`);
     const standIn = new Float32Array(this.staging.size / 4).fill(1);
