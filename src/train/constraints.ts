@@ -60,8 +60,9 @@ export const MLPACK_CONSTRAINT: ConstraintSpec = { policy: 'mlpack', scale: null
  * ‖A‖_F / maxCondition and `floor` — then no rule here would change it — shown by a Cholesky
  * factorization of A − 2c·I (c the larger of the two; ‖A‖_F ≥ λmax), a third of an
  * eigendecomposition's work at most and far less in JavaScript (at D = 600 the eigendecomposition
- * takes 1.1 s, this 60 ms). The factor 2 leaves a margin far above rounding, so that where this says yes, the
- * eigendecomposition would not have raised anything either: the result is the same bit for bit.
+ * takes 1.1 s, this 60 ms). The factor 2 leaves a margin far above rounding, so that where this
+ * says yes, the eigendecomposition would not have raised anything either: the result is the same
+ * bit for bit.
  * `work` is d×d scratch.
  */
 function clearlyWithinLimits(a: Float64Array, d: number, off: number, maxCondition: number, floor: number, work: Float64Array): boolean {

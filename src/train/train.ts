@@ -61,9 +61,10 @@ export interface TrainOptions {
   /**
    * Maximum M-steps per trial (per EM run of the `'unit-invariant'` wider search, see
    * `covarianceConstraint`); 0 = until convergence. Default 250 (mlpack performs one fewer).
-   * EM that settles into an exact cycle of its arithmetic (float64 or float32) stops at the iteration whose
-   * model is the one the cap would leave, bit for bit (`iterations` = the cap; `onIteration` is not
-   * called for the iterations skipped); with 0, as soon as the cycle is seen, not converged.
+   * EM that settles into an exact cycle of its arithmetic (float64 or float32) stops at the
+   * iteration whose model is the one the cap would leave, bit for bit (`iterations` = the cap;
+   * `onIteration` is not called for the iterations skipped); with 0, as soon as the cycle is seen,
+   * not converged.
    */
   maxIterations?: number;
   /** Full covariance only: skip the positive-definite constraint (a non-PD covariance is then an error). */

@@ -135,9 +135,8 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
   try {
     packed = packData(data, transferData === true, ownsBuffer);
     // Only a buffer the caller handed over is transferred: a transfer detaches it on this thread,
-    // and V8 checks every typed array for detachment after its first detached ArrayBuffer (its
-    // ArrayBufferDetaching protector): this thread's typed-array loops ran 15–65 % slower for
-    // the rest of the process. Weights and a model are small and go by structured clone.
+    // which slows all of this thread's typed arrays (see transferData). Weights and a model are
+    // small and go by structured clone.
     if (packed.transfer) transfer.push(packed.transfer);
     if (observationWeights !== undefined) {
       // Checked here as train() checks them: packing would turn '1', true or null into numbers.

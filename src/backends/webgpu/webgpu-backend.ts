@@ -605,10 +605,11 @@ export class WebGpuBackend implements EStepBackend {
 
   /**
    * Points start … start + count − 1 into `buffer` through queue writes of at most
-   * UPLOAD_SLICE_BYTES each, not through a mapping: unmapping detaches the mapped range's ArrayBuffer, and the first
-   * detached ArrayBuffer in a JavaScript thread makes V8 check every typed array for detachment
-   * from then on (its ArrayBufferDetaching protector): typed-array loops ran 15–65 % slower for the
-   * rest of the process — the CPU backend's too, where 'auto' measured WebGPU and chose the CPU.
+   * UPLOAD_SLICE_BYTES each, not through a mapping: unmapping detaches the mapped range's
+   * ArrayBuffer, and the first detached ArrayBuffer in a JavaScript thread makes V8 check every
+   * typed array for detachment from then on (its ArrayBufferDetaching protector): typed-array loops
+   * ran 15–65 % slower for the rest of the process — the CPU backend's too, where 'auto' measured
+   * WebGPU and chose the CPU.
    */
   private writePoints(buffer: GPUBuffer, start: number, count: number): void {
     const row = this.layout.dp4 * 4;
@@ -742,10 +743,10 @@ export class WebGpuBackend implements EStepBackend {
   async pass(params: MixtureParams, signal?: AbortSignal): Promise<PassResult> {
     const { shift, scopes } = await this.submitPass(params, signal);
     await this.mapped(this.staging, GPUMapMode.READ, signal, 'reading back an EM pass');
-    const err = (await Promise.all(scopes)).find((e) => e !== null);
-    if (err) {
+    const rejected = await WebGpuBackend.rejection(scopes);
+    if (rejected) {
       this.staging.unmap();
-      throw new WebGmmError('GPU_ERROR', `WebGPU rejected an EM pass: ${err.message}`);
+      throw rejected;
     }
     const view = new Float32Array(this.staging.getMappedRange().slice(0));
     this.staging.unmap();
@@ -757,10 +758,10 @@ export class WebGpuBackend implements EStepBackend {
   /**
    * What a pass costs, for `'auto'` to time, without reading its results back: reading would
    * detach the mapped range's ArrayBuffer (see writePoints) and so slow every typed-array loop of
-   * the CPU backend that 'auto' may choose instead. (Streamed points are still uploaded through
-   * mappings: writing them by queue writes instead overstated a streamed pass by 15–25 %.) The device work is the pass's, to its end; the
+   * the CPU backend that 'auto' may choose instead. The device work is the pass's, to its end; the
    * host's share (copying the staging range out, collect, mahalanobisError) runs on a stand-in of
-   * the same size, whose values do not change its cost.
+   * the same size, whose values do not change its cost. (Streamed points are still uploaded
+   * through mappings: writing them by queue writes overstated a streamed pass by 15–25 %.)
    */
   async timePass(params: MixtureParams, signal?: AbortSignal): Promise<void> {
     const { shift, scopes } = await this.submitPass(params, signal);
@@ -768,11 +769,17 @@ export class WebGpuBackend implements EStepBackend {
     // A lost device finishes no work but resolves onSubmittedWorkDone: report it, as pass() does.
     const lost = await Promise.race([this.lost, Promise.resolve(null)]);
     if (lost) throw deviceLostError(lost);
-    const err = (await Promise.all(scopes)).find((e) => e !== null);
-    if (err) throw new WebGmmError('GPU_ERROR', `WebGPU rejected an EM pass: ${err.message}`);
+    const rejected = await WebGpuBackend.rejection(scopes);
+    if (rejected) throw rejected;
     const standIn = new Float32Array(this.staging.size / 4).fill(1);
     const result = this.collect(new Float32Array(standIn), shift);
     this.mahalanobisError(params, result.stats);
+  }
+
+  /** The error a pass's validation scopes report (the first), as the pass's rejection; null when none. */
+  private static async rejection(scopes: Promise<GPUError | null>[]): Promise<WebGmmError | null> {
+    const err = (await Promise.all(scopes)).find((e) => e !== null);
+    return err ? new WebGmmError('GPU_ERROR', `WebGPU rejected an EM pass: ${err.message}`) : null;
   }
 
   /** Writes θ and submits a pass's dispatches and copies to the staging buffer; the validation scopes to check after. */
