@@ -14,13 +14,13 @@
  * The CLI runs the compiled dist/: the script refuses to time a build older than src/ or shaders/.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeNpy } from '../src/io/npy.js';
 import { Rng } from '../src/util/rng.js';
-import { EnvironmentError, parseOptions, reportFailures, UsageError } from './options.js';
+import { EnvironmentError, parseOptions, reportFailures, resultsPath, UsageError } from './options.js';
 
 const USAGE =
   'usage: node --import tsx bench/cli-end-to-end.ts [--n 3000000] [--d 3] [--k 8] [--iterations 20] [--spread 10] [--format csv|npy] [--backend auto|cpu|webgpu] [--residency auto|device|streamed]';
@@ -105,8 +105,7 @@ try {
   console.log(`webgmm train -g ${K} -n ${ITERATIONS}: wall ${wall.toFixed(1)} s including loading; backend ${backend}; ${emIterations} EM iterations${converged ? ', converged' : ''}`);
   console.log(`phases (the CLI's own): ${phases}`);
   if (Number.isFinite(rssKiB)) console.log(`peak RSS ${(rssKiB / 1024).toFixed(0)} MiB = ${((rssKiB * 1024) / (N * D * 4)).toFixed(2)}× the float32 data`);
-  const out = join(ROOT, 'bench', 'results', `cli-${FORMAT}-${N}x${D}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  mkdirSync(dirname(out), { recursive: true });
+  const out = resultsPath(`cli-${FORMAT}-${N}x${D}`);
   writeFileSync(out, JSON.stringify({ n: N, d: D, k: K, spread: SPREAD, iterations: ITERATIONS, emIterations, converged, format: FORMAT, fileBytes: bytes, wallSeconds: wall, phases, backend, peakRssMiB: rssKiB / 1024, stderr: r.stderr }, null, 2));
   console.log(`wrote ${out}`);
 } finally {

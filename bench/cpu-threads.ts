@@ -7,11 +7,11 @@
  *
  * Prints a table; writes bench/results/cpu-threads-<ISO timestamp>.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { train, useEmThreads, type GaussianMixture } from '../src/node.js';
 import { median, syntheticProblem } from './synthetic.js';
-import { parseOptions, reportFailures } from './options.js';
+import { parseOptions, reportFailures, resultsPath } from './options.js';
 
 const USAGE = 'usage: node --import tsx bench/cpu-threads.ts [--runs 3] [--quick]';
 reportFailures(USAGE);
@@ -58,8 +58,7 @@ for (const c of cases) {
   rows.push(row);
   console.log(`| ${c.n}×${c.d} K=${c.k} ${c.cov} | ${row.oneThread.toFixed(4)} | ${row.threads.toFixed(4)} | ${row.speedup.toFixed(2)}× | ${ll1.toFixed(6)} | ${llT.toFixed(6)} |`);
 }
-mkdirSync('bench/results', { recursive: true });
-const out = `bench/results/cpu-threads-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+const out = resultsPath('cpu-threads');
 writeFileSync(out, JSON.stringify({ cores: availableParallelism(), runs, iterations: ITERATIONS, cases: rows }, null, 1));
 console.log(`\nwrote ${out}`);
 process.exit(0);

@@ -43,7 +43,7 @@
  * per-run value in bench/results/em-<ISO timestamp>.json (rewritten after every case).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +51,7 @@ import { train, GaussianMixture } from '../src/node.js';
 import { acquireGpu } from '../src/backends/webgpu/device.js';
 import { calibrateAdapter, blasPeak } from './calibrate.js';
 import { chartSvg } from './chart.js';
-import { findSklearnPython, median, PYTHON_CANDIDATES, reportFailures, UsageError } from './options.js';
+import { findSklearnPython, lastLine, median, parseOptions, PYTHON_CANDIDATES, reportFailures, resultsPath, UsageError } from './options.js';
 import { Rng } from '../src/util/rng.js';
 
 type Backend = 'webgpu' | 'cpu';
@@ -122,40 +122,19 @@ function checkWritableFile(option: string, file: string): void {
 }
 
 function parseArgs(argv: string[]): Args {
-  const values = new Map<string, string>();
-  let quick = false;
-  let targets = false;
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i]!;
-    if (a === '--quick') { quick = true; continue; }
-    if (a === '--targets') { targets = true; continue; }
-    if (a === '--help' || a === '-h') { console.log(HELP); process.exit(0); }
-    let v: string | undefined;
-    const eq = a.indexOf('=');
-    if (eq > 0) { v = a.slice(eq + 1); a = a.slice(0, eq); }
-    const name = a.replace(/^--/, '');
-    if (!a.startsWith('--') || !['n', 'd', 'k', 'cov', 'runs', 'budget', 'timeout', 'chart'].includes(name)) throw new UsageError(`unknown argument ${JSON.stringify(argv[i])}`);
-    v ??= argv[++i];
-    if (v === undefined) throw new UsageError(`--${name} needs a value`);
-    values.set(name, v);
-  }
-  const int = (name: string, min: number): number | undefined => {
-    const s = values.get(name);
-    if (s === undefined) return undefined;
-    const x = Number(s);
-    if (!Number.isInteger(x) || x < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(s)}`);
-    return x;
-  };
-  const n = int('n', 1), d = int('d', 1), k = int('k', 1), runs = int('runs', 1) ?? 3;
-  const seconds = (name: string, dflt: number): number => {
-    const text = values.get(name);
-    const x = text === undefined ? dflt : Number(text);
-    if (!(x > 0) || !Number.isFinite(x)) throw new UsageError(`--${name} must be a positive number of seconds, got ${JSON.stringify(text)}`);
-    return x;
-  };
-  const budget = seconds('budget', 20), timeout = seconds('timeout', 300);
-  const cov = values.get('cov');
-  if (cov !== undefined && cov !== 'full' && cov !== 'diagonal') throw new UsageError(`--cov must be full or diagonal, got ${JSON.stringify(cov)}`);
+  const o = parseOptions(
+    argv,
+    { quick: 'flag', targets: 'flag', n: 'value', d: 'value', k: 'value', cov: 'value', runs: 'value', budget: 'value', timeout: 'value', chart: 'value' },
+    HELP,
+  );
+  const quick = o.flag('quick'), targets = o.flag('targets');
+  // --n, --d, --k and --cov replace one dimension of the grid: absent, they leave it whole.
+  const given = (name: string): boolean => o.string(name) !== undefined;
+  const optionalInt = (name: string): number | undefined => (given(name) ? o.int(name, 1) : undefined);
+  const n = optionalInt('n'), d = optionalInt('d'), k = optionalInt('k');
+  const runs = o.int('runs', 3);
+  const budget = o.positive('budget', 20), timeout = o.positive('timeout', 300);
+  const cov = given('cov') ? o.choice<Covariance>('cov', 'full', ['full', 'diagonal']) : undefined;
   if (n !== undefined && k !== undefined && k > n) throw new UsageError(`--k ${k} exceeds --n ${n}`);
   if (targets && (quick || n !== undefined || d !== undefined || k !== undefined || cov !== undefined)) {
     throw new UsageError('--targets runs its own list of cases; it does not combine with --quick, --n, --d, --k or --cov');
@@ -165,7 +144,7 @@ function parseArgs(argv: string[]): Args {
   const ks = k !== undefined ? [k] : [4, 16];
   const covs: Covariance[] = cov !== undefined ? [cov] : ['full', 'diagonal'];
   const cases = targets ? TARGET_CASES : ns.flatMap((nn) => ds.flatMap((dd) => ks.map((kk) => ({ n: nn, d: dd, k: kk, covs }))));
-  const chart = values.get('chart');
+  const chart = o.string('chart');
   if (chart !== undefined) checkWritableFile('--chart', chart);
   return { runs, budget, timeout, quick, cases, ...(chart !== undefined ? { chart } : {}) };
 }
@@ -519,8 +498,7 @@ function runSklearn(sk: Sklearn, npy: string, modelJson: string, m: number, runs
   if (r.error) throw new Error(`${sk.python} ${sk.script}: ${r.error.message}`);
   if (r.status !== 0) {
     const output = (r.stderr || r.stdout || '').trim();
-    const last = output.split('\n').map((l) => l.trim()).filter((l) => l !== '').pop();
-    throw new SklearnError(`${last ?? 'no output'} (sklearn_em.py exited with ${r.status ?? r.signal})`, output);
+    throw new SklearnError(`${lastLine(output) || 'no output'} (sklearn_em.py exited with ${r.status ?? r.signal})`, output);
   }
   const line = r.stdout.trim().split('\n').pop() ?? '';
   const out = JSON.parse(line) as SklearnOutput;
@@ -627,8 +605,7 @@ async function main(): Promise<void> {
   const tStart = now();
   const args = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
-  const outPath = join(dirname(fileURLToPath(import.meta.url)), 'results', `em-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  mkdirSync(dirname(outPath), { recursive: true });
+  const outPath = resultsPath('em', startedAt);
 
   const sk = findSklearn();
   if (!sk) console.log(`notice: no Python with scikit-learn found (tried ${PYTHON_CANDIDATES.join(', ')}): the sklearn column is skipped`);

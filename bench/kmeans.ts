@@ -18,7 +18,7 @@
  * Medians over runs, after one untimed run of each; prints a table and writes JSON under bench/results/.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,7 +29,7 @@ import { featureScales, scaledData } from '../src/train/feature-scale.js';
 import { KMEANS_TOLERANCE } from '../src/train/train.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { Rng } from '../src/util/rng.js';
-import { findSklearnPython, median, parseOptions, PYTHON_CANDIDATES, reportFailures, UsageError } from './options.js';
+import { findSklearnPython, lastLine, median, parseOptions, PYTHON_CANDIDATES, reportFailures, resultsPath, UsageError } from './options.js';
 
 const USAGE = 'usage: node --import tsx bench/kmeans.ts [--n 1000000] [--d 8] [--k 8] [--spread 4] [--runs 3] [--compare MODULE]';
 reportFailures(USAGE);
@@ -139,7 +139,7 @@ try {
   if (!python) console.log(`notice: no Python with scikit-learn (tried ${PYTHON_CANDIDATES.join(', ')}; Debian: python3-sklearn): its rows are skipped`);
   const r = python ? spawnSync(python, [script, join(tmp, 'data.npy'), join(tmp, 'centroids.npy'), String(RUNS)], { encoding: 'utf8' }) : null;
   if (r?.status === 0) sk = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  else if (r) console.error(`scikit-learn did not run: ${(r.stderr ?? '').trim().split('\n').pop()}`);
+  else if (r) console.error(`scikit-learn did not run: ${lastLine(r.stderr ?? '')}`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
@@ -164,8 +164,7 @@ if (sk) {
   for (const v of variants) console.log(`scikit-learn defaults / ${v.label}: ${(s.defaultSeconds / median(v.seconds)).toFixed(2)}×`);
 }
 console.log(`per run (s): ${variants.map((v) => `${v.label.split(' (')[0]}: ${v.seconds.map((x) => x.toFixed(3)).join(' ')} [its ${v.iterations.join(' ')}]`).join('; ')}`);
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `kmeans-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-mkdirSync(dirname(out), { recursive: true });
+const out = resultsPath('kmeans');
 writeFileSync(
   out,
   JSON.stringify(

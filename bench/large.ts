@@ -7,12 +7,10 @@
  * Prints wall time per phase (per EM iteration: the median gap between iterations after the
  * first, which also warms up) and the peak resident memory; writes JSON under bench/results/.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { train } from '../src/node.js';
 import { Rng } from '../src/util/rng.js';
-import { median, parseOptions, reportFailures, UsageError } from './options.js';
+import { median, parseOptions, reportFailures, resultsPath, UsageError } from './options.js';
 
 const USAGE = 'usage: node --import tsx bench/large.ts [--n 5000000] [--d 8] [--k 8] [--iterations 10]';
 reportFailures(USAGE);
@@ -65,8 +63,7 @@ console.log(`| initialization (k-means, CPU) | ${(result.timings.initialization 
 console.log(`| EM (${result.iterations} iterations; median ${perIteration.toFixed(3)} s each) | ${(result.timings.em / 1000).toFixed(2)} |`);
 console.log(`| train() total | ${(result.timings.total / 1000).toFixed(2)} |`);
 console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB`);
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `large-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-mkdirSync(dirname(out), { recursive: true });
+const out = resultsPath('large');
 writeFileSync(out, JSON.stringify(report, null, 2));
 console.log(`wrote ${out}`);
 process.exit(0);

@@ -14,7 +14,7 @@
  *   adapter class's defaults.
  * Prints a table; writes bench/results/latency-<ISO timestamp>.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { acquireGpu, setGpuProvider } from '../src/backends/webgpu/device.js';
 import { nodeGpuProvider } from '../src/backends/webgpu/node-gpu.js';
 import { WebGpuBackend, type DispatchGeometry } from '../src/backends/webgpu/webgpu-backend.js';
@@ -24,7 +24,7 @@ import { mStep } from '../src/train/m-step.js';
 import { MLPACK_CONSTRAINT } from '../src/train/constraints.js';
 import { train } from '../src/index.js';
 import { median, syntheticProblem } from './synthetic.js';
-import { EnvironmentError, parseOptions, reportFailures } from './options.js';
+import { EnvironmentError, parseOptions, reportFailures, resultsPath } from './options.js';
 
 const USAGE = 'usage: node --import tsx bench/latency.ts [--reps 100] [--quick] [--sweep]';
 reportFailures(USAGE);
@@ -221,8 +221,7 @@ if (sweep) {
   console.log(`|---|${sweeps.map(() => '---:').join('|')}|`);
   for (const g of SWEEP) console.log(`| ${label(g)} | ${sweeps.map((r) => (r.passMs as Record<string, number>)[label(g)]!.toFixed(3)).join(' | ')} |`);
 }
-mkdirSync('bench/results', { recursive: true });
-const out = `bench/results/latency-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+const out = resultsPath('latency');
 writeFileSync(out, JSON.stringify({ adapter: gpu.adapter, reps, fixedCosts: rows, cases: caseRows, ...(sweep ? { sweeps } : {}) }, null, 1));
 console.log(`\nwrote ${out}`);
 process.exit(0);

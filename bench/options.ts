@@ -5,6 +5,9 @@
  * adapter, no scikit-learn).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WebGmmError } from '../src/errors.js';
 
 /** A bad command line: printed with the usage, exit status 2. */
@@ -127,4 +130,18 @@ export function findSklearnPython(): string | null {
     if (r.status === 0) return python;
   }
   return null;
+}
+
+/** The last non-empty line of a process's output (a Python traceback's exception), shortened. */
+export function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const last = lines.at(-1) ?? '';
+  return last.length > 300 ? `${last.slice(0, 300)}…` : last;
+}
+
+/** bench/results/<stem>-<the ISO time of `at`>.json, the folder created: where each script writes its JSON. */
+export function resultsPath(stem: string, at = new Date()): string {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${stem}-${at.toISOString().replace(/[:.]/g, '-')}.json`);
 }

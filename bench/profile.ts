@@ -17,10 +17,8 @@ import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
 import { mixtureParams } from '../src/train/em.js';
 import { median, syntheticProblem } from './synthetic.js';
 import { SHADERS } from '../src/backends/webgpu/shaders.generated.js';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { EnvironmentError, parseOptions, reportFailures, UsageError } from './options.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { EnvironmentError, parseOptions, reportFailures, resultsPath, UsageError } from './options.js';
 
 const USAGE =
   'usage: node --import tsx bench/profile.ts [--n 1000000] [--d 8] [--k 8] [--cov full|diagonal] [--passes 5] [--split] [--no-subgroups] [--weights] [--shader name=file.wgsl]...';
@@ -71,8 +69,7 @@ for (const [name, times] of Object.entries(backend.profile)) {
   kernels[name] = { medianMs: median(times) * per, minMs: Math.min(...times) * per };
   console.log(`  ${name.padEnd(10)} ${kernels[name]!.medianMs.toFixed(1)} ms (min ${kernels[name]!.minMs.toFixed(1)})`);
 }
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `profile-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-mkdirSync(dirname(out), { recursive: true });
+const out = resultsPath('profile');
 writeFileSync(
   out,
   JSON.stringify(

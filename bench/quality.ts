@@ -41,7 +41,7 @@
  * bench/results/quality-<ISO timestamp>.json.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -49,7 +49,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { train, encodeNpy, type TrainOptions } from '../src/node.js';
 import { Rng } from '../src/util/rng.js';
-import { findSklearnPython, median, parseOptions, PYTHON_CANDIDATES, reportFailures, UsageError, type OptionKinds } from './options.js';
+import { findSklearnPython, lastLine, median, parseOptions, PYTHON_CANDIDATES, reportFailures, resultsPath, UsageError, type OptionKinds } from './options.js';
 
 const USAGE = `usage: npm run bench:quality -- [options]
   --seeds N                 seeds 1 … N, a split and a fit per seed (default 5)
@@ -336,13 +336,6 @@ type SklearnRun =
   | { kind: 'ok'; version: string; results: Map<string, Outcome> }
   | { kind: 'failed'; reason: string }
   | { kind: 'mismatch'; message: string };
-
-/** The last non-empty line of a process's output (a Python traceback's exception), shortened. */
-function lastLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  const last = lines.at(-1) ?? '';
-  return last.length > 300 ? `${last.slice(0, 300)}…` : last;
-}
 
 /** Runs every case through bench/sklearn_quality.py in one process; checks its ARI against ours. */
 function runSklearn(python: string, cases: SklearnCase[], labels: Map<string, Int32Array>): SklearnRun {
@@ -664,9 +657,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const outDir = join(HERE, 'results');
-  mkdirSync(outDir, { recursive: true });
-  const outPath = join(outDir, `quality-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const outPath = resultsPath('quality');
   writeFileSync(outPath, JSON.stringify({
     protocol: {
       seeds,
