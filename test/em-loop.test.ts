@@ -6,7 +6,7 @@ import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import type { EStepBackend, MixtureParams, PassResult } from '../src/backends/backend.js';
 import { GaussianMixture } from '../src/model/gaussian-mixture.js';
 import { MLPACK_CONSTRAINT } from '../src/train/constraints.js';
-import { runEM, type EmOptions } from '../src/train/em.js';
+import { float64IterationCost, mixtureParams, runEM, type EmOptions } from '../src/train/em.js';
 import { Rng } from '../src/util/rng.js';
 
 /** Three well-separated blobs: |log L| ≈ 2.4e5, so the default tolerance is below float64's resolution. */
@@ -178,10 +178,94 @@ describe('EM loop: where float64 itself cannot resolve the tolerance', () => {
     // built from the stand-in's float32 statistics with θ built from float64 ones (well above
     // PROBE_REACH × tolerance). The float32 passes alone drift and never converge.
     const one = new GaussianMixture({ weights: [1], means: [[100, -100]], covariances: [[[7000, -6000], [-6000, 7000]]] });
-    const r = await runEM(new Float32Standin(ds, 1, 'drift'), one, options(250));
+    const r = await runEM(new Float32Standin(ds, 10, 'drift'), one, options(250));
     expect(r.converged).toBe(true);
     expect(r.iterations).toBeLessThan(20);
     expect(r.float64Passes).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('EM loop: a float64 finish that costs little', () => {
+  /** Two clusters 20σ apart along the first of 32 dimensions, σ = 1e6 (|log L| ≈ 490 per point). */
+  const d = 32;
+  function twoClusters(n: number): { data: Float64Array; n: number; d: number } {
+    const rng = new Rng(11);
+    const data = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) data[i * d + j] = 1e6 * ((i % 2) * 20 * (j === 0 ? 1 : 0) + rng.nextNormal());
+    return { data, n, d };
+  }
+  const eye = (v: number): number[][] => Array.from({ length: d }, (_, r) => Array.from({ length: d }, (_, c) => (r === c ? v : 0)));
+  const init = new GaussianMixture({
+    weights: [0.5, 0.5],
+    means: [Array.from({ length: d }, (_, j) => (j === 0 ? 2e6 : 0)), Array.from({ length: d }, (_, j) => (j === 0 ? 18e6 : 0))],
+    covariances: [eye(4e12), eye(2e12)],
+  });
+
+  it('finishes in float64 where a float64 iteration costs at most four float32 ones, though float64 cannot resolve the tolerance', async () => {
+    // |log L| ≈ 2.4e5: the 1e-10 tolerance is below float64's resolution, so only the cost allows
+    // the finish. 20 iterations leave no room for the probe (9 × 4 > 12); with the finish, the run
+    // stops where the CPU backend does, at float64's exact fixed point.
+    const cheap = await runEM(new Float32Standin(ds, 4, 'drift'), start, options(20));
+    const cpu = await runEM(new CpuBackend(ds), start, options(20));
+    expect(cpu.converged).toBe(true);
+    expect(cheap.converged).toBe(true);
+    expect(cheap.float64Passes).toBeGreaterThan(0);
+    expect(cheap.logLikelihood).toBe(cpu.logLikelihood);
+    // A float64 iteration of five float32 ones: float32 runs its 20 iterations.
+    const dear = await runEM(new Float32Standin(ds, 5, 'drift'), start, options(20));
+    expect(dear.float64Passes).toBe(0);
+    expect(dear.iterations).toBe(20);
+    expect(dear.converged).toBe(false);
+  });
+
+  it('counts the M-step both precisions pay: few points in many dimensions finish in float64 on a fast GPU too', async () => {
+    // 300 points in 32 dimensions (two clusters, σ = 1e6: |log L| ≈ 1.5e5, beyond float64's
+    // resolution of the tolerance), a float64 pass 256 times a float32 one: the passes alone would
+    // never allow a float64 iteration, but the M-step's
+    // eigendecompositions (K · 8 · D³) weigh as much as the pass (N · K · D(D + 3)).
+    const wide = twoClusters(300);
+    const backend = new Float32Standin(wide, 256, 'drift');
+    expect(float64IterationCost(backend, mixtureParams(init))).toBeLessThanOrEqual(4);
+    // 20 iterations: too few for the probe (9 float64 iterations of ≈ 2.3 exceed the 12 left).
+    const r = await runEM(backend, init, options(20));
+    const cpu = await runEM(new CpuBackend(wide), init, options(20));
+    expect(cpu.converged).toBe(true);
+    expect(r.converged).toBe(true);
+    expect(r.float64Passes).toBeGreaterThan(0);
+    expect(r.iterations).toBeLessThan(20);
+    expect(Math.abs(r.logLikelihood - cpu.logLikelihood)).toBeLessThan(1e-9 * Math.abs(cpu.logLikelihood));
+  });
+
+  it('the probe weighs the M-step too: its nine float64 iterations fit in 250 where nine float64 passes of 256 would not', async () => {
+    // 2000 points: a float64 iteration ≈ 9.2 float32 ones — too dear to finish in float64, cheap
+    // enough for the probe, which catches float64's fixed point as the CPU backend stops there.
+    const wide = twoClusters(2000);
+    const backend = new Float32Standin(wide, 256, 'drift');
+    const cost = float64IterationCost(backend, mixtureParams(init));
+    expect(cost).toBeGreaterThan(4);
+    expect(9 * cost).toBeLessThan(242);
+    const r = await runEM(backend, init, options(250));
+    const cpu = await runEM(new CpuBackend(wide), init, options(250));
+    expect(cpu.converged).toBe(true);
+    expect(r.converged).toBe(true);
+    expect(r.float64Passes).toBeGreaterThan(0);
+    expect(r.float64Passes).toBeLessThanOrEqual(9);
+    expect(Math.abs(r.logLikelihood - cpu.logLikelihood)).toBeLessThan(1e-9 * Math.abs(cpu.logLikelihood));
+  });
+
+  it('float64IterationCost: the passes\' ratio where the pass dominates, nearer 1 where the M-step does', () => {
+    const full = (k: number, d: number): MixtureParams => ({ covarianceType: 'full', k, d, logWeights: new Float64Array(k), means: new Float64Array(k * d), precisions: new Float64Array(k * d * d), logDets: new Float64Array(k) });
+    const diagonal = (k: number, d: number): MixtureParams => ({ ...full(k, d), covarianceType: 'diagonal', precisions: new Float64Array(k * d) });
+    const backend = (n: number, referencePassCost: number): EStepBackend => ({ kind: 'webgpu', n, d: 0, referencePassCost, pass: () => Promise.reject(new Error('unused')), dispose: () => {} });
+    // The digits, 1797 × 64, K = 8: pass 1797·8·64·67 multiply-adds, M-step 8·8·64³.
+    const pass = 1797 * 8 * 64 * 67;
+    const host = 8 * 8 * 64 ** 3;
+    expect(float64IterationCost(backend(1797, 16), full(8, 64))).toBeCloseTo((pass + host) / (pass / 16 + host), 12);
+    expect(float64IterationCost(backend(1797, 16), full(8, 64))).toBeLessThan(4);
+    expect(float64IterationCost(backend(1797, 256), full(8, 64))).toBeGreaterThan(4);
+    // 100 000 points: the passes' ratio nearly whole; diagonal components: exactly.
+    expect(float64IterationCost(backend(100_000, 256), full(8, 64))).toBeGreaterThan(100);
+    expect(float64IterationCost(backend(1797, 256), diagonal(8, 64))).toBe(256);
   });
 });
 

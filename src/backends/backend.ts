@@ -78,9 +78,10 @@ export interface EStepBackend {
    */
   readonly reference?: Float64Backend;
   /**
-   * Roughly how many of this backend's passes one pass of `reference` costs: what the EM loop
-   * weighs before it spends float64 passes on a question float32 cannot answer. A fixed figure
-   * per kind of device, not a timing, so that training stays deterministic. Absent: 1.
+   * Roughly how many of this backend's passes one pass of `reference` costs: with the M-step that
+   * both pay (em.ts, float64IterationCost), what the EM loop weighs before it spends float64
+   * iterations on a question float32 cannot answer. A fixed figure per kind of device, not a
+   * timing, so that training stays deterministic. Absent: 1.
    */
   readonly referencePassCost?: number;
   /**
@@ -96,6 +97,11 @@ export interface EStepBackend {
 /** A float64 backend that can also evaluate log L(θ) alone. */
 export interface Float64Backend extends EStepBackend {
   logLikelihood(params: MixtureParams, signal?: AbortSignal): Promise<number>;
+}
+
+/** Multiply-adds of one E-step pass, as the CPU backend does them: the measure of a problem's size. */
+export function passMultiplyAdds(n: number, d: number, k: number, covarianceType: CovarianceType): number {
+  return n * k * (covarianceType === 'full' ? d * (d + 3) : 4 * d);
 }
 
 /** Length of a packed upper triangle of a d×d matrix. */

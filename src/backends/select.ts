@@ -6,7 +6,7 @@
  * scaled to the whole data, and keeps the faster — problems of modest size often run faster on the
  * CPU than through a GPU's dispatch and readback latency.
  */
-import type { EStepBackend, MixtureParams } from './backend.js';
+import { passMultiplyAdds, type EStepBackend, type MixtureParams } from './backend.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 import type { Dataset } from '../data.js';
 import type { CovarianceType } from '../model/gaussian-mixture.js';
@@ -140,11 +140,6 @@ function weightsLost(weights: Float64Array | null): string | undefined {
   const lost = weights ? WebGpuBackend.weightsBeyondFloat32(weights) : 0;
   if (lost === 0) return undefined;
   return `${lost} observation weight${lost === 1 ? ' is' : 's are'} positive but below 2^-126 of the largest, beyond float32's range`;
-}
-
-/** Multiply-adds of one E-step pass, as the CPU backend does them: the measure of a problem's size. */
-export function passMultiplyAdds(n: number, d: number, k: number, covarianceType: CovarianceType): number {
-  return n * k * (covarianceType === 'full' ? d * (d + 3) : 4 * d);
 }
 
 /** A first (warm-up) WebGPU pass this much faster than the CPU's settles 'auto' without more timing. */

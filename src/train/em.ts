@@ -11,17 +11,19 @@
  * it means in mlpack. A change float32 cannot resolve does not count as convergence — unless the
  * parameters themselves repeat bit for bit (θ_t = θ_{t−1}, or θ_{t−2}: a fixed point or 2-cycle of
  * the float32 arithmetic, which further iterations would only repeat). When float64 cannot resolve
- * the tolerance either (large data), EM goes on in float32 until then or to `maxIterations`, after
- * one float64 probe per trial (two passes, more while float64's change is near the tolerance) that
- * catches what the float64 backend would stop at — the exact fixed point of well-separated
- * clusters — when its longest run costs no more than the float32 iterations still allowed (by the
- * backend's `referencePassCost`: a 20-iteration run stays in float32). With `maxIterations` 0
+ * the tolerance either (large |log L|), the finish is in float64 all the same where a float64
+ * iteration costs at most a few float32 ones (few points per dimension, whose M-step outweighs the
+ * pass: float64IterationCost); otherwise (large data) EM goes on in float32 until then or to
+ * `maxIterations`, after one float64 probe per trial (two passes, more while float64's change is
+ * near the tolerance) that catches what the float64 backend would stop at — the exact fixed point
+ * of well-separated clusters — when its longest run costs no more than the float32 iterations
+ * still allowed (a 20-iteration run stays in float32). With `maxIterations` 0
  * ("until convergence") a change below float64's resolution of log L counts as convergence, on
  * either backend, so that such a run ends. A model the float32 backend cannot evaluate faithfully
  * (a component narrower than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on
  * duplicated points) is built from float64 statistics instead, and the trial continues in float64.
  */
-import type { BackendKind, EStepBackend, MixtureParams } from '../backends/backend.js';
+import { passMultiplyAdds, type BackendKind, type EStepBackend, type MixtureParams } from '../backends/backend.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
 import { mStep } from './m-step.js';
 import type { ConstraintSpec } from './constraints.js';
@@ -113,6 +115,39 @@ const PROBE_MAX_ITERATIONS = 8;
 /** Unresolved float32 changes in a row before the probe (see runEM). */
 const PROBE_AFTER = 8;
 
+/**
+ * Host work of one M-step per full component, in units of D³ multiply-adds of a float64 E-step:
+ * the clamp's eigendecomposition and the factorizations that build θ. Measured on the digits
+ * (1797 × 64, K = 8 and 10): the M-step took 15.7 and 19.5 ms against the CPU pass's 53.6 and 77.8
+ * ms, 8.6 and 7.4 D³ per component at the pass's rate. Diagonal components: O(D), nothing beside
+ * the pass.
+ */
+const M_STEP_WORK_PER_D3 = 8;
+
+/**
+ * A float32 run that cannot resolve its changes finishes in float64 even where float64 cannot
+ * resolve the tolerance either, when one float64 iteration costs at most this many float32 ones
+ * (float64IterationCost): EM's finish then pays for itself if it takes less than a quarter of the
+ * iterations left, and float64 stops at its own resolution of log L, where float32 would run to
+ * maxIterations. On the digits, 1797 × 64 (cost ≈ 3.8): K = 8 on lavapipe took 250 float32
+ * iterations (7.4 s) against 56 on the CPU backend.
+ */
+const CHEAP_FINISH_COST = 4;
+
+/**
+ * Roughly how many of the float32 backend's iterations one iteration on its float64 reference
+ * costs: the passes' ratio (`referencePassCost`) diluted by the host's M-step, which both pay
+ * alike. With few points per dimension the M-step dominates (the digits: ≈ 3.8 with any
+ * referencePassCost from 16 up); with many, the passes' ratio. A figure from the problem's shape,
+ * not a timing, so that training stays deterministic.
+ */
+export function float64IterationCost(backend: EStepBackend, params: MixtureParams): number {
+  const passRatio = backend.referencePassCost ?? 1;
+  const pass = passMultiplyAdds(backend.n, params.d, params.k, params.covarianceType);
+  const host = params.covarianceType === 'full' ? M_STEP_WORK_PER_D3 * params.k * params.d ** 3 : 0;
+  return (pass + host) / (pass / passRatio + host);
+}
+
 export async function runEM(backend: EStepBackend, initial: GaussianMixture, options: EmOptions): Promise<EmResult> {
   const { maxIterations, tolerance, signal, onIteration } = options;
   let model = initial;
@@ -140,6 +175,10 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   // Passes over small data are shorter than the backends' own yield interval: without this,
   // an abort (or Ctrl-C) would wait for the whole run.
   const yieldNow = createYielder(signal);
+  // What a float64 iteration costs in float32 ones, and whether that is cheap enough to finish in
+  // float64 wherever float32 stops resolving the changes (CHEAP_FINISH_COST).
+  const float64Cost = backend.reference ? float64IterationCost(backend, params) : 1;
+  const cheapFinish = tolerance > 0 && float64Cost <= CHEAP_FINISH_COST;
   for (;;) {
     throwIfAborted(signal);
     if (active.reference && active.evaluable && !active.evaluable(params)) {
@@ -155,9 +194,10 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       active.reference !== undefined &&
       previousParams !== null &&
       Math.abs(pass.logLikelihood - previous) <= FLOAT64_FINISH_MARGIN * (uncertainty + previousUncertainty);
-    if (unresolved && (tolerance >= FLOAT64_LL_RESOLUTION * Math.abs(pass.logLikelihood) || maxIterations === 0)) {
+    if (unresolved && (tolerance >= FLOAT64_LL_RESOLUTION * Math.abs(pass.logLikelihood) || maxIterations === 0 || cheapFinish)) {
       // float64 can resolve the tolerance (or the caller asked for convergence, however long it
-      // takes): finish in float64, so that convergence means what it means in mlpack.
+      // takes, or float64 iterations cost little more than float32 ones): finish in float64, so
+      // that convergence means what it means in mlpack.
       const reference = active.reference!;
       active = reference;
       previous = await reference.logLikelihood(previousParams!, signal);
@@ -258,10 +298,10 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // float64 passes, more while float64's change is within PROBE_REACH of the tolerance, at most
     // PROBE_MAX_ITERATIONS + 1) asks float64 the question; when it does not converge, float32 takes
     // over again. It is spent only where that longest run costs no more than the float32 iterations
-    // still allowed (a float64 pass costs `referencePassCost` float32 ones: on lavapipe a
+    // still allowed (a float64 iteration costs float64IterationCost float32 ones: on lavapipe a
     // 20-iteration run of 3M × 3, K = 8 spent 10 s in a probe against 0.8 s for its float32 passes).
     const remaining = maxIterations > 0 ? maxIterations - iterations : Infinity;
-    const affordable = (PROBE_MAX_ITERATIONS + 1) * (backend.referencePassCost ?? 1) <= remaining;
+    const affordable = (PROBE_MAX_ITERATIONS + 1) * float64Cost <= remaining;
     const probe: boolean = !narrow && !probed && tolerance > 0 && active.reference !== undefined && unresolvedRun >= PROBE_AFTER && affordable;
     if (active.reference && (narrow || probe)) {
       const reference = active.reference;

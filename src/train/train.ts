@@ -24,8 +24,8 @@ import { runEM, type IterationInfo, type EmResult } from './em.js';
 import { kmeans, kmeansFromCentroids, positiveSample, sampledStartCentroids } from './kmeans.js';
 import { refinedSampleSize, refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
-import type { BackendKind, EStepBackend } from '../backends/backend.js';
-import { selectBackend, passMultiplyAdds, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
+import { selectBackend, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
+import { passMultiplyAdds, type BackendKind, type EStepBackend } from '../backends/backend.js';
 import { RESIDENCIES, type Residency } from '../backends/residency.js';
 
 /**
