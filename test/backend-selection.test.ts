@@ -96,6 +96,33 @@ describe('options that cannot work are refused before a GPU device is asked for'
   });
 });
 
+describe('setGpuProvider', () => {
+  it('refuses what is not a function, naming the parameter (a later run said "provider is not a function" and advised a driver)', () => {
+    for (const bad of [null, undefined, 5, {}]) {
+      expect(() => setGpuProvider(bad as never)).toThrow(expect.objectContaining({ parameter: 'provider' }));
+    }
+  });
+});
+
+describe('an adapter request that never answers', () => {
+  it("'auto' rejects on abort instead of waiting for it", async () => {
+    // A provider whose requestAdapter() never settles (a browser's can hang so): train() used to
+    // stay pending after the abort.
+    setGpuProvider(async () => ({ requestAdapter: () => new Promise<GPUAdapter | null>(() => undefined) }) as unknown as GPU);
+    try {
+      const many = Array.from({ length: 100_000 }, (_, i) => [i % 7, (i * 7919) % 13]);
+      const signal = AbortSignal.timeout(100);
+      const outcome = await Promise.race([
+        train(many, { gaussians: 2, seed: 1, maxIterations: 2, signal }).then(() => 'resolved', (e: unknown) => (e as Error).name),
+        new Promise((resolve) => setTimeout(() => resolve('still pending 5 s later'), 5000)),
+      ]);
+      expect(outcome).toBe('TimeoutError');
+    } finally {
+      setGpuProvider(async () => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu);
+    }
+  }, 10_000);
+});
+
 describe('without a WebGPU adapter', () => {
   setGpuProvider(async () => undefined);
   afterAll(() => setGpuProvider(async () => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu));

@@ -574,6 +574,26 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     expect(iterations).toBeLessThan(1000);
   }, 30_000);
 
+  it('an abort does not wait for an onIteration promise that never settles', async () => {
+    // E.g. a page awaiting requestAnimationFrame in a hidden tab: train() used to stay pending.
+    const ac = new AbortController();
+    const p = train(good, {
+      gaussians: 2,
+      seed: 1,
+      backend: 'cpu',
+      signal: ac.signal,
+      onIteration: () => {
+        setTimeout(() => ac.abort(), 20);
+        return new Promise<void>(() => undefined);
+      },
+    });
+    const outcome = await Promise.race([
+      p.then(() => 'resolved', (e: unknown) => (e as Error).name),
+      new Promise((resolve) => setTimeout(() => resolve('still pending 5 s later'), 5000)),
+    ]);
+    expect(outcome).toBe('AbortError');
+  }, 10_000);
+
   it('an abort is honoured on small data too, where every pass is shorter than the yield interval', async () => {
     // 2000 × 1, K = 10, on the CPU: each pass takes well under a millisecond; the run would go
     // on for tens of seconds (it used to finish, ignoring the signal, and Ctrl-C in the CLI).

@@ -10,7 +10,7 @@ import { passMultiplyAdds, type EStepBackend, type MixtureParams } from './backe
 import { CpuBackend } from './cpu/cpu-backend.js';
 import type { Dataset } from '../data.js';
 import type { CovarianceType } from '../model/gaussian-mixture.js';
-import { WebGmmError } from '../errors.js';
+import { WebGmmError, unlessAborted } from '../errors.js';
 import { acquireGpu, gpuUnavailableReason } from './webgpu/device.js';
 import { WebGpuBackend } from './webgpu/webgpu-backend.js';
 import type { Residency } from './residency.js';
@@ -39,14 +39,15 @@ export async function selectBackend(
   choice: BackendChoice,
   ds: Dataset,
   weights: Float64Array | null,
-  options: { k: number; covarianceType: CovarianceType; maxChunkPoints?: number | undefined; residency?: Residency | undefined },
+  options: { k: number; covarianceType: CovarianceType; maxChunkPoints?: number | undefined; residency?: Residency | undefined; signal?: AbortSignal | undefined },
 ): Promise<SelectedBackend> {
   if (choice === 'cpu') return { backend: new CpuBackend(ds, weights) };
   const why = WebGpuBackend.unsupported(ds.d, options.k, options.covarianceType);
   if (why && choice === 'webgpu') throw new WebGmmError('UNSUPPORTED', `backend 'webgpu': ${why}; use backend 'cpu'`);
   const keep = choice === 'auto' ? autoKeepsCpu(ds.n, ds.d, options.k, options.covarianceType, weights) : undefined;
   if (keep) return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${keep}` };
-  const handle = await acquireGpu();
+  // An adapter request may never answer (a browser's, a provider's): an abort does not wait for it.
+  const handle = await unlessAborted(acquireGpu(), options.signal);
   if (!handle) {
     if (choice === 'webgpu') {
       throw new WebGmmError('NO_WEBGPU', `backend 'webgpu' is unavailable: ${gpuUnavailableReason()}. ${HOW_TO_GET_WEBGPU}`);

@@ -27,7 +27,7 @@ import { passMultiplyAdds, type BackendKind, type EStepBackend, type MixturePara
 import { GaussianMixture } from '../model/gaussian-mixture.js';
 import { mStep } from './m-step.js';
 import type { ConstraintSpec } from './constraints.js';
-import { NotPositiveDefiniteError, WebGmmError, throwIfAborted } from '../errors.js';
+import { NotPositiveDefiniteError, WebGmmError, throwIfAborted, unlessAborted } from '../errors.js';
 import { createYielder } from '../util/yield.js';
 import { CycleDetector, cycleStop, sameValues } from '../util/cycle.js';
 
@@ -211,7 +211,8 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     }
     if (onIteration) {
       const callbackAt = performance.now();
-      await onIteration({
+      // An abort does not wait for the caller's promise (it may never settle).
+      await unlessAborted(Promise.resolve(onIteration({
         trial: options.trial,
         iteration: iterations,
         logLikelihood,
@@ -220,7 +221,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
         model: model.clone(),
         backend: active.kind,
         elapsedMs: callbackAt - lastCallback,
-      });
+      })), signal);
       lastCallback = callbackAt;
       throwIfAborted(signal);
     }

@@ -268,8 +268,9 @@ export const MAX_FULL_COVARIANCE_VALUES = 2 ** 28;
  */
 export async function train(data: DataInput, options: TrainOptions): Promise<TrainResult> {
   const t0 = now();
-  if (options?.signal) throwIfAborted(options.signal);
+  // The options first: a `signal` that is not an AbortSignal is refused there, not used.
   const opts = resolveOptions(options);
+  throwIfAborted(options.signal);
   const warnings: string[] = [];
   const signal = options.signal;
 
@@ -377,6 +378,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     covarianceType: opts.covarianceType,
     maxChunkPoints: opts.maxChunkPoints,
     residency: opts.dataResidency,
+    signal: options.signal,
   });
   const backend = selected.backend;
   if (selected.note) warnings.push(selected.note);
@@ -857,6 +859,7 @@ async function chooseByValidation(
     covarianceType: opts.covarianceType,
     maxChunkPoints: opts.maxChunkPoints,
     residency: opts.dataResidency,
+    signal,
   });
   const checkInput = { data: v.check.data, rows: v.check.n, cols: v.check.d };
   const margin = 1e-9 * v.checkWeight;

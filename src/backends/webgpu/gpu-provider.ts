@@ -3,6 +3,7 @@
  * installs Dawn's. Declared without WebGPU's or the DOM's type libraries, so that a Node project
  * type-checks webgmm's declarations with `lib: ["es2023"]` alone.
  */
+import { InvalidArgumentError } from '../../errors.js';
 
 /**
  * The part of WebGPU's `GPU` that webgmm calls; `navigator.gpu` and Dawn's `create()` result fit it.
@@ -19,6 +20,9 @@ let generation = 0;
 
 /** Replaces the source of the `GPU` object (the Node entry installs Dawn's); the next training asks it for a device. */
 export function setGpuProvider(p: GpuProvider): void {
+  if (typeof p !== 'function') {
+    throw new InvalidArgumentError('provider', `setGpuProvider needs a function returning a promise of the GPU object (or of undefined), got ${p === null ? 'null' : typeof p}`);
+  }
   provider = p;
   generation++;
 }
