@@ -595,6 +595,26 @@ describe('.npy', () => {
     await expectDataError(readDataFile(d3), `${d3}: the array has 3 dimensions (shape (2, 2, 2)); expected a 1-D or 2-D array`);
   });
 
+  it('the Node entry\'s writers and npy codec refuse arguments of the wrong kind with InvalidArgumentError, not a TypeError', async () => {
+    const rejects = async (f: () => unknown, parameter: string): Promise<void> => {
+      let e: unknown;
+      try {
+        await f();
+      } catch (caught) {
+        e = caught;
+      }
+      expect(e, String(f)).toBeInstanceOf(InvalidArgumentError);
+      expect((e as InvalidArgumentError).parameter).toBe(parameter);
+    };
+    await rejects(() => encodeNpy(null as never), 'matrix');
+    await rejects(() => encodeNpy({ data: new Float64Array(3), rows: 2, cols: 2 }), 'matrix');
+    await rejects(() => parseNpy(undefined as never, 'x.npy'), 'bytes');
+    await rejects(() => writeCsv(join(dir, 'w.csv'), null as never), 'matrix');
+    await rejects(() => writeDataFile(join(dir, 'w.csv'), { data: null, rows: 1, cols: 1 } as never), 'matrix');
+    await rejects(() => writeColumn(join(dir, 'w.csv'), null as never), 'values');
+    expect(await readdir(dir)).not.toContain('w.csv');
+  });
+
   it('round-trips float64, float32 and one column through encodeNpy', async () => {
     const r = rng(3);
     const f64 = new Float64Array(37 * 5).map(() => gaussian(r) * 1e3);

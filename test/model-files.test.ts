@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GaussianMixture, parseWebgmmModel, serializeWebgmmModel, InvalidModelError, NotPositiveDefiniteError, WebGmmError } from '../src/index.js';
-import { readModelFile, writeModelFile } from '../src/node.js';
+import { parseModelFile, readModelFile, writeModelFile } from '../src/node.js';
 import { Rng } from '../src/util/rng.js';
 import { FIXTURES, thrown } from './helpers.js';
 
@@ -136,6 +136,24 @@ describe('webgmm model JSON', () => {
 
 describe('model files by extension', () => {
   const m = randomModel(3, 2, false, 7);
+
+  it('refuses a format other than webgmm or mlpack, writing nothing (a typo wrote webgmm JSON)', async () => {
+    const path = join(dir, 'typo.json');
+    await expect(writeModelFile(path, m, 'mlpak' as never)).rejects.toMatchObject({ parameter: 'format' });
+    expect(() => readFileSync(path)).toThrow(/ENOENT/);
+  });
+
+  it('parseModelFile takes text as its UTF-8 bytes, and refuses anything else with a typed error', () => {
+    const text = serializeWebgmmModel(m);
+    const fromText = parseModelFile(text, 'm.json');
+    const fromBytes = parseModelFile(new TextEncoder().encode(text), 'm.json');
+    expect(fromText.kind).toBe('webgmm-json');
+    expect(Array.from(fromText.model.covariances)).toEqual(Array.from(fromBytes.model.covariances));
+    expect(Array.from(fromText.model.means)).toEqual(Array.from(m.means));
+    for (const bad of [null, undefined, 5, [1, 2]]) {
+      expect(() => parseModelFile(bad as never, 'm.json')).toThrow(expect.objectContaining({ parameter: 'content' }));
+    }
+  });
 
   it.each([
     ['a.json', undefined, 'webgmm-json'],

@@ -273,6 +273,12 @@ describe('trainInWorker (worker_threads)', () => {
       await expect(r).rejects.toMatchObject({ parameter: name });
     }
     await expect(trainInWorker(blobs, { gaussians: 3, gausians: 2 } as never)).rejects.toMatchObject({ parameter: 'gausians' });
+    // A misspelt flag value is not silently false; a stand-in signal is refused, not used (its
+    // `reason`, 42, was the rejection).
+    await expect(trainInWorker(blobs, { gaussians: 3, transferData: 'yes' } as never)).rejects.toMatchObject({ parameter: 'transferData' });
+    const fake = { aborted: true, reason: 42 };
+    await expect(trainInWorker(blobs, { gaussians: 3, signal: fake } as never)).rejects.toMatchObject({ parameter: 'signal' });
+    await expect(train(blobs, { gaussians: 3, signal: fake } as never)).rejects.toMatchObject({ parameter: 'signal' });
     // The browser's createWorker would be ignored in Node: refused, saying so.
     await expect(trainInWorker(blobs, { gaussians: 3, createWorker: () => null } as never)).rejects.toThrow(/createWorker is for browsers .* in Node, trainInWorker starts its own worker_threads worker/);
     const longer = { data: new Float64Array(blobs.rows * blobs.cols + 5), rows: blobs.rows, cols: blobs.cols };

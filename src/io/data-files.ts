@@ -340,6 +340,7 @@ export async function readWeightsFile(path: string, expectedRows: number, onHead
 // Writing
 
 function checkShape(what: string, length: number, rows: number, cols: number): void {
+  if (!Number.isInteger(length)) throw new InvalidArgumentError(what, `${what}: its data must be an array or typed array of numbers`);
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
     throw new InvalidArgumentError(what, `${what}: rows and cols must be non-negative integers (got ${rows}×${cols})`);
   }
@@ -355,7 +356,15 @@ function checkShape(what: string, length: number, rows: number, cols: number): v
  * @throws WebGmmError with code 'OUTPUT': `out.csv: cannot write: <reason>`.
  */
 export async function writeCsv(path: string, m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
-  await writeCsvText('writeCsv', path, m);
+  await writeCsvText('writeCsv', path, matrixArgument('matrix', m));
+}
+
+/** `m` as a matrix argument, or an InvalidArgumentError naming `what` (for callers without types). */
+function matrixArgument<M extends { data: ArrayLike<number>; rows: number; cols: number }>(what: string, m: M): M {
+  if (typeof m !== 'object' || m === null || typeof m.data !== 'object' || m.data === null) {
+    throw new InvalidArgumentError(what, `${what} must be { data, rows, cols } with data an array or typed array of numbers, got ${m === null ? 'null' : typeof m}`);
+  }
+  return m;
 }
 
 async function writeCsvText(caller: string, path: string, m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
@@ -383,11 +392,14 @@ export async function writeDataFile(
   m: { data: ArrayLike<number>; rows: number; cols: number },
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {
-  checkShape('matrix', m.data.length, m.rows, m.cols);
+  checkShape('matrix', matrixArgument('matrix', m).data.length, m.rows, m.cols);
   await writeMatrixFile(path, m, options);
 }
 
 /** Writes one value per line (e.g. labels or log-likelihoods). Atomic, like `writeCsv`. */
 export async function writeColumn(path: string, values: ArrayLike<number>): Promise<void> {
+  if (typeof values !== 'object' || values === null) {
+    throw new InvalidArgumentError('values', `writeColumn needs an array or typed array of numbers, got ${values === null ? 'null' : typeof values}`);
+  }
   await writeCsvText('writeColumn', path, { data: values, rows: values.length, cols: 1 });
 }

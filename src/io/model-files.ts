@@ -7,7 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { GaussianMixture, GaussianMixtureLike } from '../model/gaussian-mixture.js';
-import { InvalidModelError, WebGmmError } from '../errors.js';
+import { InvalidArgumentError, InvalidModelError, WebGmmError } from '../errors.js';
 import { parseWebgmmModel, serializeWebgmmModel } from './webgmm-model.js';
 import { parseMlpackModel, serializeMlpackModel, type MlpackFormat } from './mlpack-model.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
@@ -27,8 +27,13 @@ export interface ModelFileContents {
   notes: string[];
 }
 
-/** Parses model file content of either family; `name` (the file name) picks the format by extension. */
-export function parseModelFile(content: Uint8Array, name: string): ModelFileContents {
+/** Parses model file content (bytes, or text) of either family; `name` (the file name) picks the format by extension. */
+export function parseModelFile(content: Uint8Array | string, name: string): ModelFileContents {
+  // Text (a JSON or XML model already read as a string) is taken as its UTF-8 bytes.
+  if (typeof content === 'string') content = new TextEncoder().encode(content);
+  if (!(content instanceof Uint8Array)) {
+    throw new InvalidArgumentError('content', `parseModelFile needs the file's bytes (a Uint8Array or Buffer) or its text, got ${content === null ? 'null' : typeof content}`);
+  }
   const notes: string[] = [];
   const note = (n: string): void => void notes.push(n);
   const ext = extname(name).toLowerCase();
@@ -84,6 +89,9 @@ export async function writeModelFile(
   format?: ModelFormat,
   training?: Record<string, unknown>,
 ): Promise<void> {
+  if (format !== undefined && format !== 'webgmm' && format !== 'mlpack') {
+    throw new InvalidArgumentError('format', `model format must be 'webgmm' or 'mlpack', got ${typeof format === 'string' ? JSON.stringify(format) : String(format)}`);
+  }
   const ext = extname(path).toLowerCase();
   let content: string | Uint8Array;
   if (ext === '.json') {

@@ -5,7 +5,7 @@
  * order, into a row-major typed array (rows = points); a 1-D array is one column. Writes float64 or
  * float32 in C order with a version 1.0 header. No Node APIs: this module works on bytes only.
  */
-import { InvalidDataError } from '../errors.js';
+import { InvalidArgumentError, InvalidDataError } from '../errors.js';
 
 /** A row-major float matrix as read from or written to a `.npy` file. */
 export interface NpyMatrix {
@@ -190,6 +190,7 @@ export function decodeNpyValues(src: Uint8Array, h: NpyHeader, dst: Float64Array
  *   dtype, more than two dimensions, or data shorter than the shape requires.
  */
 export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
+  if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes', `parseNpy needs the file's bytes as a Uint8Array (a Node Buffer is one), got ${bytes === null ? 'null' : typeof bytes}`);
   const h = parseNpyHeader(bytes, name);
   const { rows, cols, count, itemSize, dataOffset } = h;
   const available = bytes.length - dataOffset;
@@ -217,14 +218,14 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
  */
 function npyHeader(rows: number, cols: number, f32: boolean, length: number): Uint8Array {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
-    throw new RangeError(`encodeNpy: rows and cols must be non-negative integers (got ${rows}×${cols})`);
+    throw new InvalidArgumentError('matrix', `encodeNpy: rows and cols must be non-negative integers (got ${rows}×${cols})`);
   }
-  if (length < rows * cols) throw new RangeError(`encodeNpy: data has ${length} values but ${rows}×${cols} needs ${rows * cols}`);
+  if (length < rows * cols) throw new InvalidArgumentError('matrix', `encodeNpy: data has ${length} values but ${rows}×${cols} needs ${rows * cols}`);
   let dict = `{'descr': '<${f32 ? 'f4' : 'f8'}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
   const unpadded = 10 + dict.length + 1; // preamble + dict + '\n'
   dict += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
   const headerLen = dict.length;
-  if (headerLen > 0xffff) throw new RangeError('encodeNpy: header too long for format 1.0');
+  if (headerLen > 0xffff) throw new InvalidArgumentError('matrix', 'encodeNpy: header too long for format 1.0');
   const out = new Uint8Array(10 + headerLen);
   out.set(MAGIC, 0);
   out[6] = 1;
@@ -256,6 +257,9 @@ export function* npyBlocks(data: Float64Array, rows: number, cols: number, block
  * `<f8` otherwise. The header is padded with spaces so the data starts at a multiple of 64 bytes.
  */
 export function encodeNpy(m: { data: Float64Array | Float32Array | ArrayLike<number>; rows: number; cols: number }): Uint8Array {
+  if (typeof m !== 'object' || m === null || typeof m.data !== 'object' || m.data === null || !Number.isInteger(m.data.length)) {
+    throw new InvalidArgumentError('matrix', `encodeNpy needs { data, rows, cols } with data an array or typed array of numbers, got ${m === null ? 'null' : typeof m}`);
+  }
   const { rows, cols } = m;
   const f32 = m.data instanceof Float32Array;
   const header = npyHeader(rows, cols, f32, m.data.length);

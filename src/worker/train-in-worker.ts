@@ -110,7 +110,6 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
     return Promise.reject(new InvalidArgumentError('options', `options must be an object with at least \`gaussians\`, got ${options === null ? 'null' : typeof options}`));
   }
   const { createWorker, transferData, onStart, onIteration, onKmeansIteration, onSearch, signal, inputModel, observationWeights, ...plain } = options;
-  if (signal?.aborted) return Promise.reject(abortError(signal));
   // The other options travel by structured clone: a function there would fail in postMessage
   // with a DataCloneError that names nothing.
   for (const [name, value] of Object.entries(plain)) {
@@ -126,9 +125,14 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
     for (const [name, f] of [['createWorker', createWorker], ['onStart', onStart]] as const) {
       if (f !== undefined && typeof f !== 'function') throw new InvalidArgumentError(name, `${name} must be a function, got ${typeof f}`);
     }
+    if (transferData !== undefined && typeof transferData !== 'boolean') {
+      throw new InvalidArgumentError('transferData', `transferData must be true or false, got ${typeof transferData === 'string' ? JSON.stringify(transferData) : String(transferData)}`);
+    }
   } catch (e) {
     return Promise.reject(e);
   }
+  // After the checks: a signal that is not an AbortSignal is refused there, not used.
+  if (signal?.aborted) return Promise.reject(abortError(signal));
   let packed;
   const workerOptions: WorkerTrainOptions = { ...plain };
   const transfer: ArrayBuffer[] = [];
