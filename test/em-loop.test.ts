@@ -6,7 +6,8 @@ import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import type { EStepBackend, MixtureParams, PassResult } from '../src/backends/backend.js';
 import { GaussianMixture } from '../src/model/gaussian-mixture.js';
 import { MLPACK_CONSTRAINT } from '../src/train/constraints.js';
-import { float64IterationCost, mixtureParams, runEM, type EmOptions } from '../src/train/em.js';
+import { runEM, type EmOptions } from '../src/train/em.js';
+import { float64IterationCost } from '../src/backends/backend.js';
 import { Rng } from '../src/util/rng.js';
 
 /** Three well-separated blobs: |log L| ≈ 2.4e5, so the default tolerance is below float64's resolution. */
@@ -225,7 +226,7 @@ describe('EM loop: a float64 finish that costs little', () => {
     // eigendecompositions (K · 8 · D³) weigh as much as the pass (N · K · D(D + 3)).
     const wide = twoClusters(300);
     const backend = new Float32Standin(wide, 256, 'drift');
-    expect(float64IterationCost(backend, mixtureParams(init))).toBeLessThanOrEqual(4);
+    expect(float64IterationCost(wide.n, 2, d, 'full', 256)).toBeLessThanOrEqual(4);
     // 20 iterations: too few for the probe (9 float64 iterations of ≈ 2.3 exceed the 12 left).
     const r = await runEM(backend, init, options(20));
     const cpu = await runEM(new CpuBackend(wide), init, options(20));
@@ -241,7 +242,7 @@ describe('EM loop: a float64 finish that costs little', () => {
     // enough for the probe, which catches float64's fixed point as the CPU backend stops there.
     const wide = twoClusters(2000);
     const backend = new Float32Standin(wide, 256, 'drift');
-    const cost = float64IterationCost(backend, mixtureParams(init));
+    const cost = float64IterationCost(wide.n, 2, d, 'full', 256);
     expect(cost).toBeGreaterThan(4);
     expect(9 * cost).toBeLessThan(242);
     const r = await runEM(backend, init, options(250));
@@ -254,18 +255,15 @@ describe('EM loop: a float64 finish that costs little', () => {
   });
 
   it('float64IterationCost: the passes\' ratio where the pass dominates, nearer 1 where the M-step does', () => {
-    const full = (k: number, d: number): MixtureParams => ({ covarianceType: 'full', k, d, logWeights: new Float64Array(k), means: new Float64Array(k * d), precisions: new Float64Array(k * d * d), logDets: new Float64Array(k) });
-    const diagonal = (k: number, d: number): MixtureParams => ({ ...full(k, d), covarianceType: 'diagonal', precisions: new Float64Array(k * d) });
-    const backend = (n: number, referencePassCost: number): EStepBackend => ({ kind: 'webgpu', n, d: 0, referencePassCost, pass: () => Promise.reject(new Error('unused')), dispose: () => {} });
     // The digits, 1797 × 64, K = 8: pass 1797·8·64·67 multiply-adds, M-step 8·8·64³.
     const pass = 1797 * 8 * 64 * 67;
     const host = 8 * 8 * 64 ** 3;
-    expect(float64IterationCost(backend(1797, 16), full(8, 64))).toBeCloseTo((pass + host) / (pass / 16 + host), 12);
-    expect(float64IterationCost(backend(1797, 16), full(8, 64))).toBeLessThan(4);
-    expect(float64IterationCost(backend(1797, 256), full(8, 64))).toBeGreaterThan(4);
+    expect(float64IterationCost(1797, 8, 64, 'full', 16)).toBeCloseTo((pass + host) / (pass / 16 + host), 12);
+    expect(float64IterationCost(1797, 8, 64, 'full', 16)).toBeLessThan(4);
+    expect(float64IterationCost(1797, 8, 64, 'full', 256)).toBeGreaterThan(4);
     // 100 000 points: the passes' ratio nearly whole; diagonal components: exactly.
-    expect(float64IterationCost(backend(100_000, 256), full(8, 64))).toBeGreaterThan(100);
-    expect(float64IterationCost(backend(1797, 256), diagonal(8, 64))).toBe(256);
+    expect(float64IterationCost(100_000, 8, 64, 'full', 256)).toBeGreaterThan(100);
+    expect(float64IterationCost(1797, 8, 64, 'diagonal', 256)).toBe(256);
   });
 });
 

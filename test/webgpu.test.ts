@@ -71,6 +71,19 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     }
   });
 
+  it("auto keeps the CPU where the M-step outweighs the pass (few points in many dimensions), without building WebGPU", async () => {
+    // 1400 × 64, K = 2 full: a pass of 1.2e7 multiply-adds against M-steps of 4.2e6 — a float64
+    // iteration costs at most 4 float32 ones on any adapter (float64IterationCost: 3.2 on a
+    // software one, 3.8 on a hardware GPU), and WebGPU would finish in float64 anyway.
+    const rng = new Rng(21);
+    const wide = { data: Float64Array.from({ length: 1400 * 64 }, (_, i) => (i % 64) + rng.nextNormal() + (Math.floor(i / 64) % 2) * 5), rows: 1400, cols: 64 };
+    const r = await train(wide, { gaussians: 2, seed: 3, maxIterations: 2 });
+    expect(r.backend).toBe('cpu');
+    expect(r.warnings.join('\n')).toMatch(/using the CPU backend: with 1400 points in 64 dimensions the M-step outweighs the E-step/);
+    // Asked for by name, WebGPU runs it.
+    expect((await train(wide, { gaussians: 2, seed: 3, maxIterations: 2, backend: 'webgpu' })).backend).toBe('webgpu');
+  });
+
   it.each([false, true])('matches the CPU reference from the same start (diagonal=%s)', async (diagonalCovariance) => {
     const start = (await train(data, { gaussians: 4, seed: 5, maxIterations: 1, backend: 'cpu', diagonalCovariance })).model;
     const opts: TrainOptions = { gaussians: 4, inputModel: start, diagonalCovariance, maxIterations: 25, tolerance: 0 };

@@ -104,6 +104,39 @@ export function passMultiplyAdds(n: number, d: number, k: number, covarianceType
   return n * k * (covarianceType === 'full' ? d * (d + 3) : 4 * d);
 }
 
+/**
+ * Host work of one M-step per full component, in units of D³ multiply-adds of a float64 E-step:
+ * the clamp's eigendecomposition and the factorizations that build θ. Measured on the digits
+ * (1797 × 64, K = 8 and 10): the M-step took 15.7 and 19.5 ms against the CPU pass's 53.6 and 77.8
+ * ms, 8.6 and 7.4 D³ per component at the pass's rate. Diagonal components: O(D), nothing beside
+ * the pass.
+ */
+const M_STEP_WORK_PER_D3 = 8;
+
+/**
+ * Roughly how many iterations of a float32 backend one iteration on its float64 reference costs:
+ * the passes' ratio (`referencePassCost`) diluted by the host's M-step, which both pay alike. With
+ * few points per dimension the M-step dominates (the digits, 1797 × 64: 3.8 for a software adapter,
+ * 4.6 for a hardware GPU); with many, the passes' ratio (100 000 × 64: 113 of a hardware GPU's 256).
+ * A figure from the problem's shape, not a timing, so that training stays deterministic.
+ */
+export function float64IterationCost(n: number, k: number, d: number, covarianceType: CovarianceType, passRatio: number): number {
+  const pass = passMultiplyAdds(n, d, k, covarianceType);
+  const host = covarianceType === 'full' ? M_STEP_WORK_PER_D3 * k * d ** 3 : 0;
+  return (pass + host) / (pass / passRatio + host);
+}
+
+/**
+ * Where one float64 iteration costs at most this many float32 ones (float64IterationCost), a
+ * float32 run that can no longer resolve its changes finishes in float64 even where float64 cannot
+ * resolve the tolerance either (the EM loop): the finish pays for itself if it takes less than a
+ * quarter of the iterations left, and float64 stops at its own resolution of log L, where float32
+ * would run to maxIterations (the digits, K = 8, on lavapipe: 250 float32 iterations, not
+ * converged, against 56 on the CPU backend). For the same reason `'auto'` keeps such problems on
+ * the CPU: WebGPU could speed up only the float32 start, by less than this factor.
+ */
+export const CHEAP_FINISH_COST = 4;
+
 /** Length of a packed upper triangle of a d×d matrix. */
 export function packedSize(d: number): number {
   return (d * (d + 1)) / 2;

@@ -1,12 +1,13 @@
 /**
  * Picks and builds the E-step backend for one `train()` call. `'webgpu'` and `'cpu'` are taken as
- * asked. `'auto'` keeps the CPU for a small problem (autoKeepsCpu) and otherwise measures instead
- * of assuming: when an adapter exists and the problem fits the kernels, it times one E-step pass
+ * asked. `'auto'` keeps the CPU for a small problem (autoKeepsCpu) or one whose M-step outweighs
+ * its pass (few points per dimension: CHEAP_FINISH_COST), and otherwise measures instead of
+ * assuming: when an adapter exists and the problem fits the kernels, it times one E-step pass
  * on WebGPU (after building it, which training needs anyway) and one on the CPU over a subsample,
  * scaled to the whole data, and keeps the faster — problems of modest size often run faster on the
  * CPU than through a GPU's dispatch and readback latency.
  */
-import { passMultiplyAdds, type EStepBackend, type MixtureParams } from './backend.js';
+import { CHEAP_FINISH_COST, float64IterationCost, passMultiplyAdds, type EStepBackend, type MixtureParams } from './backend.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 import type { Dataset } from '../data.js';
 import type { CovarianceType } from '../model/gaussian-mixture.js';
@@ -17,7 +18,8 @@ import type { Residency } from './residency.js';
 
 /**
  * Which backend runs the E-step. `'auto'`: the CPU for a problem under 10⁶ multiply-adds per pass,
- * else the faster of WebGPU (when an adapter exists) and the CPU, measured.
+ * or with so few points per dimension that the M-step outweighs the pass, else the faster of
+ * WebGPU (when an adapter exists) and the CPU, measured.
  */
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'cpu'];
@@ -53,6 +55,17 @@ export async function selectBackend(
       throw new WebGmmError('NO_WEBGPU', `backend 'webgpu' is unavailable: ${gpuUnavailableReason()}. ${HOW_TO_GET_WEBGPU}`);
     }
     return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${gpuUnavailableReason()}` };
+  }
+  if (choice === 'auto') {
+    // Few points per dimension: the M-step, the same on both, outweighs the pass, and a WebGPU run
+    // would finish in float64 on the CPU (CHEAP_FINISH_COST) after a start at most that much faster.
+    const cost = float64IterationCost(ds.n, options.k, ds.d, options.covarianceType, WebGpuBackend.referencePassCostOn(handle));
+    if (cost <= CHEAP_FINISH_COST) {
+      return {
+        backend: new CpuBackend(ds, weights),
+        note: `using the CPU backend: with ${ds.n} points in ${ds.d} dimensions the M-step outweighs the E-step, so an iteration on WebGPU (${handle.adapter}) would be at most ${cost.toFixed(1)}× faster, and its float32 run would finish in float64 on the CPU`,
+      };
+    }
   }
   // 'auto' asks for the best backend that works: a device that cannot set this problem up, or run
   // its first pass (out of memory, a limit the kernels did not foresee), leaves the CPU, which can.

@@ -23,7 +23,7 @@
  * (a component narrower than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on
  * duplicated points) is built from float64 statistics instead, and the trial continues in float64.
  */
-import { passMultiplyAdds, type BackendKind, type EStepBackend, type MixtureParams } from '../backends/backend.js';
+import { CHEAP_FINISH_COST, float64IterationCost, type BackendKind, type EStepBackend, type MixtureParams } from '../backends/backend.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
 import { mStep } from './m-step.js';
 import type { ConstraintSpec } from './constraints.js';
@@ -115,39 +115,6 @@ const PROBE_MAX_ITERATIONS = 8;
 /** Unresolved float32 changes in a row before the probe (see runEM). */
 const PROBE_AFTER = 8;
 
-/**
- * Host work of one M-step per full component, in units of D³ multiply-adds of a float64 E-step:
- * the clamp's eigendecomposition and the factorizations that build θ. Measured on the digits
- * (1797 × 64, K = 8 and 10): the M-step took 15.7 and 19.5 ms against the CPU pass's 53.6 and 77.8
- * ms, 8.6 and 7.4 D³ per component at the pass's rate. Diagonal components: O(D), nothing beside
- * the pass.
- */
-const M_STEP_WORK_PER_D3 = 8;
-
-/**
- * A float32 run that cannot resolve its changes finishes in float64 even where float64 cannot
- * resolve the tolerance either, when one float64 iteration costs at most this many float32 ones
- * (float64IterationCost): EM's finish then pays for itself if it takes less than a quarter of the
- * iterations left, and float64 stops at its own resolution of log L, where float32 would run to
- * maxIterations. On the digits, 1797 × 64 (cost ≈ 3.8): K = 8 on lavapipe took 250 float32
- * iterations (7.4 s) against 56 on the CPU backend.
- */
-const CHEAP_FINISH_COST = 4;
-
-/**
- * Roughly how many of the float32 backend's iterations one iteration on its float64 reference
- * costs: the passes' ratio (`referencePassCost`) diluted by the host's M-step, which both pay
- * alike. With few points per dimension the M-step dominates (the digits: ≈ 3.8 with any
- * referencePassCost from 16 up); with many, the passes' ratio. A figure from the problem's shape,
- * not a timing, so that training stays deterministic.
- */
-export function float64IterationCost(backend: EStepBackend, params: MixtureParams): number {
-  const passRatio = backend.referencePassCost ?? 1;
-  const pass = passMultiplyAdds(backend.n, params.d, params.k, params.covarianceType);
-  const host = params.covarianceType === 'full' ? M_STEP_WORK_PER_D3 * params.k * params.d ** 3 : 0;
-  return (pass + host) / (pass / passRatio + host);
-}
-
 export async function runEM(backend: EStepBackend, initial: GaussianMixture, options: EmOptions): Promise<EmResult> {
   const { maxIterations, tolerance, signal, onIteration } = options;
   let model = initial;
@@ -177,7 +144,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   const yieldNow = createYielder(signal);
   // What a float64 iteration costs in float32 ones, and whether that is cheap enough to finish in
   // float64 wherever float32 stops resolving the changes (CHEAP_FINISH_COST).
-  const float64Cost = backend.reference ? float64IterationCost(backend, params) : 1;
+  const float64Cost = backend.reference ? float64IterationCost(backend.n, params.k, params.d, params.covarianceType, backend.referencePassCost ?? 1) : 1;
   const cheapFinish = tolerance > 0 && float64Cost <= CHEAP_FINISH_COST;
   for (;;) {
     throwIfAborted(signal);

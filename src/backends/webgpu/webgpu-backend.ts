@@ -379,7 +379,7 @@ export class WebGpuBackend implements EStepBackend {
     this.reach = new Float64Array(ds.d);
     this.unit = new Float64Array(ds.d).fill(1);
     this.reference = new CpuBackend(ds, weights);
-    this.referencePassCost = handle.hostMemory ? SOFTWARE_REFERENCE_COST : HARDWARE_REFERENCE_COST;
+    this.referencePassCost = WebGpuBackend.referencePassCostOn(handle);
     this.geometry = { ...(handle.hostMemory ? SOFTWARE_GEOMETRY : HARDWARE_GEOMETRY) };
     for (const [key, value] of Object.entries(options.geometry ?? {})) {
       if (value === undefined) continue;
@@ -392,6 +392,11 @@ export class WebGpuBackend implements EStepBackend {
   }
 
   /** Why this backend cannot train such a model, or null when it can. */
+  /** The `referencePassCost` of a backend on this device (before one is built). */
+  static referencePassCostOn(handle: GpuHandle): number {
+    return handle.hostMemory ? SOFTWARE_REFERENCE_COST : HARDWARE_REFERENCE_COST;
+  }
+
   static unsupported(d: number, k: number, type: CovarianceType): string | null {
     if (d > WEBGPU_MAX_DIMENSIONS) return `the WebGPU kernels support up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d}`;
     const L = layoutFor(d, k, type);
