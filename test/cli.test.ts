@@ -557,8 +557,9 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(r.stdout).not.toMatch(/log-likelihood/);
   });
 
-  it('SIGTERM or Ctrl-C while writing: exit 143 / 130, no output and no temporary file left', async () => {
-    for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  it('SIGTERM, Ctrl-C or SIGHUP while writing: exit 143 / 130 / 129, no output and no temporary file left', async () => {
+    // SIGHUP (a closed terminal, a dropped ssh session) had its default action: a 417 MB temporary left.
+    for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
       const child = spawn(process.execPath, [BIN, 'generate', '-m', model, '-n', '3000000', '-s', '1', '-o', 'big.csv'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
@@ -572,6 +573,7 @@ describe('output files: format by extension, links, devices, permissions, interr
       expect(readdirSync(dir).filter((f) => f.includes('big.csv'))).toEqual([]);
     }
   }, 120_000);
+
 
   it('an option given twice, or a flag where a file name belongs, is an error (as in mlpack\'s parser)', () => {
     expectUserError(webgmm('train', '-i', BLOBS, '-g', '3', '-g', '2', '-M', 'twice.json'), /^webgmm train: error: --gaussians is given more than once$/m);
@@ -715,6 +717,9 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     ['model of another dimension', () => ['train', '-i', file('d3.csv', '1,2,3\n4,5,6\n7,8,9\n1,1,2\n'), '-g', '3', '-m', join(MODELS, 'blobs3_k3_full.json')], /blobs3_k3_full\.json: the model has dimensionality 2 but .*d3\.csv has 3 columns/],
     ['model with another number of gaussians', () => ['train', '-i', BLOBS, '-g', '2', '-m', join(MODELS, 'blobs3_k3_full.json')], /the model has 3 gaussians but --gaussians is 2/],
     ['unwritable output path', () => ['train', '-i', BLOBS, '-g', '2', '-M', join(dir, 'no', 'such', 'dir', 'm.json')], /--output_model_file .*m\.json: cannot write there/],
+    // Was approved (its directory exists) and failed only at the rename, after the work.
+    ['output path ending in a slash', () => ['train', '-i', BLOBS, '-g', '2', '-M', 'slash.json/'], /^webgmm: error: --output_model_file slash\.json\/: cannot write there: the name ends with "\/", so it names a directory, not a file$/m],
+    ['probability: output path ending in a slash', () => ['probability', '-i', BLOBS, '-m', join(MODELS, 'blobs3_k3_full.json'), '-o', 'p.csv/'], /--output_file p\.csv\/: cannot write there: the name ends with "\/"/],
     ['weights file of the wrong length', () => ['train', '-i', BLOBS, '-g', '2', '--weights_file', file('short-w.csv', '1\n2\n3\n')], /short-w\.csv: has 3 weights but the data has 3000 points/],
     ['negative weight', () => ['train', '-i', file('tiny.csv', '1\n2\n3\n'), '-g', '1', '--weights_file', file('neg-w.csv', '1\n-2\n3\n')], /neg-w\.csv: line 2/],
     ['probability: model of another dimension', () => ['probability', '-i', file('d1.csv', '1\n2\n'), '-m', join(MODELS, 'blobs3_k3_full.xml')], /has dimensionality 2 but .*d1\.csv has 1 column$/],
@@ -811,6 +816,29 @@ describe('a file with more columns than rows', () => {
     const diagonal = webgmm('train', '-i', wide, '-g', '1', '-s', '1', '-n', '1', '-d', '--backend', 'cpu', '-M', 'wide.json');
     expect(diagonal.code, diagonal.stderr).toBe(0);
     expect(diagonal.stderr).not.toMatch(/more columns/);
+  });
+});
+
+describe('standard error that cannot be written', () => {
+  it('a reader of stderr that stops early, or a full device: training goes on and saves its model, exit 0', async () => {
+    // `train -v … 2>&1 | grep -m1 'iteration 3'`: the unhandled 'error' event on stderr ended the
+    // run with exit 1 and no model.
+    const args = [BIN, 'train', '-i', BLOBS, '-g', '3', '-s', '1', '-v', '--backend', 'cpu'];
+    const child = spawn(process.execPath, [...args, '-M', 'stderr-gone.json'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.once('data', () => child.stderr.destroy());
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    expect(code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'stderr-gone.json'), 'utf8')).gaussians).toBe(3);
+    if (existsSync('/dev/full')) {
+      const full = openSync('/dev/full', 'w');
+      try {
+        const r = spawnSync(process.execPath, [...args, '-M', 'stderr-full.json'], { cwd: dir, stdio: ['ignore', 'ignore', full] });
+        expect(r.status).toBe(0);
+        expect(JSON.parse(readFileSync(join(dir, 'stderr-full.json'), 'utf8')).gaussians).toBe(3);
+      } finally {
+        closeSync(full);
+      }
+    }
   });
 });
 

@@ -15,6 +15,7 @@ import {
   writeDataFile,
 } from '../src/io/data-files.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
+import { removeTemporaryFiles, writeFileAtomic } from '../src/io/atomic.js';
 import { FIXTURES } from './helpers.js';
 
 const IO = join(FIXTURES, 'io');
@@ -613,6 +614,25 @@ describe('.npy', () => {
     await rejects(() => writeDataFile(join(dir, 'w.csv'), { data: null, rows: 1, cols: 1 } as never), 'matrix');
     await rejects(() => writeColumn(join(dir, 'w.csv'), null as never), 'values');
     expect(await readdir(dir)).not.toContain('w.csv');
+  });
+
+  it('removeTemporaryFiles deletes the temporary file of a write still in progress (for a process about to die of a signal)', async () => {
+    let release = (): void => undefined;
+    const stalled = (async function* () {
+      yield 'first chunk\n';
+      await new Promise<void>((r) => (release = r));
+      yield 'second chunk\n';
+    })();
+    const writing = writeFileAtomic(join(dir, 'stalled.csv'), stalled);
+    const temporary = async (): Promise<string[]> => (await readdir(dir)).filter((f) => f.startsWith('.stalled.csv.tmp-'));
+    for (let i = 0; i < 200 && (await temporary()).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await temporary()).toHaveLength(1);
+    removeTemporaryFiles();
+    expect(await temporary()).toEqual([]);
+    // The write itself then fails (its file is gone), leaving nothing behind.
+    release();
+    await expect(writing).rejects.toThrow(/stalled\.csv: cannot write/);
+    expect((await readdir(dir)).filter((f) => f.includes('stalled'))).toEqual([]);
   });
 
   it('round-trips float64, float32 and one column through encodeNpy', async () => {

@@ -20,7 +20,7 @@ import { readDataFile, readWeightsFile } from '../io/data-files.js';
 import { DECIMAL } from '../io/delimited.js';
 import { delimitedBlocks, matrixFileFormat, writeMatrixFile } from '../io/matrix-output.js';
 import { readModelFile, writeModelFile, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
-import { ReaderClosedError, errnoReason, outputPathProblem, sameFile } from '../io/atomic.js';
+import { ReaderClosedError, errnoReason, outputPathProblem, removeTemporaryFiles, sameFile } from '../io/atomic.js';
 import { Progress } from './progress.js';
 import { Rng, seedFromClock } from '../util/rng.js';
 
@@ -183,9 +183,14 @@ async function loadData(path: string, progress: Progress, signal: AbortSignal, l
 /**
  * A failed write also emits 'error' on process.stdout (a tick after the write's callback), which
  * would crash the process with a stack unless someone listens; the callback reports it instead.
+ * On process.stderr nobody reports it: notes and progress that cannot be shown (a reader of
+ * `2>&1 | grep -m1` gone, `2>/dev/full`) are lost, and the run goes on to write its results —
+ * the unhandled event ended it, exit 1 with no model saved.
  */
-function ignoreStdoutErrorEvents(): void {
-  if (!process.stdout.listeners('error').includes(noop)) process.stdout.on('error', noop);
+function ignoreOutputErrorEvents(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (!stream.listeners('error').includes(noop)) stream.on('error', noop);
+  }
 }
 function noop(): void {}
 
@@ -650,30 +655,42 @@ function optionInfo(program: Command, argv: string[]): { text: string; code: num
   return { text: `${option.flags}\n  ${option.description}${facts.length > 0 ? ` (${facts.join('; ')})` : ''}\n`, code: 0 };
 }
 
+/** The signals that stop a run cleanly, what the run says of each, and its exit status (128 + n). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+type StopSignal = (typeof STOP_SIGNALS)[number];
+const STOP_REASON: Record<StopSignal, string> = { SIGINT: 'interrupted', SIGTERM: 'terminated', SIGHUP: 'hung up' };
+const STOP_STATUS: Record<string, number> = { interrupted: 130, terminated: 143, 'hung up': 129 };
+
 /** How long a signalled run may take to stop cleanly before the process exits regardless. */
 const SIGNAL_GRACE_MS = 3000;
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
-  // Both stop the work where it is and remove any temporary output (the default would exit at once).
-  // Work that cannot see the signal (opening a FIFO no one writes or reads yet, a blocked read)
-  // would keep the process alive: after a grace period the signal is raised again with its
-  // default action, which ends the process as if webgmm had not caught it (exit status 128 + n
-  // in a shell). process.exit() would not do: it waits for a thread blocked in open().
-  const stop = (reason: 'interrupted' | 'terminated', signal: 'SIGINT' | 'SIGTERM') => () => {
-    controller.abort(new DOMException(reason, 'AbortError'));
+  // Each stops the work where it is and removes any temporary output (the default would exit at
+  // once, leaving a temporary file: SIGHUP is a closed terminal or a dropped ssh session). Work
+  // that cannot see the signal (opening a FIFO no one writes or reads yet, a blocked read) would
+  // keep the process alive: after a grace period — or at once on a second signal, an impatient
+  // second Ctrl-C — the temporary files are removed and the signal is raised again with its
+  // default action, which ends the process as if webgmm had not caught it (exit status 128 + n in
+  // a shell). process.exit() would not do: it waits for a thread blocked in open().
+  let stopping = false;
+  const die = (signal: StopSignal): void => {
+    removeTemporaryFiles();
+    for (const s of STOP_SIGNALS) process.removeAllListeners(s);
+    process.kill(process.pid, signal);
+  };
+  const onSignal = (signal: StopSignal): void => {
+    if (stopping) return die(signal);
+    stopping = true;
+    controller.abort(new DOMException(STOP_REASON[signal], 'AbortError'));
     setTimeout(() => {
-      process.stderr.write(`\nwebgmm: ${reason}\n`);
-      process.removeAllListeners(signal);
-      process.kill(process.pid, signal);
+      process.stderr.write(`\nwebgmm: ${STOP_REASON[signal]}\n`);
+      die(signal);
     }, SIGNAL_GRACE_MS).unref();
   };
-  const onSigint = stop('interrupted', 'SIGINT');
-  const onSigterm = stop('terminated', 'SIGTERM');
-  process.once('SIGINT', onSigint);
-  process.once('SIGTERM', onSigterm);
-  ignoreStdoutErrorEvents();
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  ignoreOutputErrorEvents();
   const program = buildProgram(controller.signal);
   try {
     if (argv.length <= 2) {
@@ -699,7 +716,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof DOMException && e.name === 'AbortError') {
       process.stderr.write(`\nwebgmm: ${e.message}; nothing was written\n`);
-      return e.message === 'terminated' ? 143 : 130;
+      return STOP_STATUS[e.message] ?? 130;
     }
     if (e instanceof InvalidArgumentError) {
       const flag = FLAG_OF[e.parameter];
@@ -715,7 +732,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`webgmm: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 70;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
   }
 }

@@ -9,9 +9,28 @@
  * socket (`/dev/null`, `/dev/stdout`, a named pipe) is written to directly, never replaced.
  */
 import { access, constants, lstat, open, readlink, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { WebGmmError, throwIfAborted } from '../errors.js';
+
+/**
+ * Temporary files being written, so that a process about to die of a signal can remove them
+ * (removeTemporaryFiles): a second Ctrl-C, or a stop that outlasts its grace period.
+ */
+const temporaries = new Set<string>();
+
+/** Removes every temporary file still being written, synchronously (for a signal handler). */
+export function removeTemporaryFiles(): void {
+  for (const path of temporaries) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already gone, or not ours to remove: nothing more can be done on the way out.
+    }
+  }
+  temporaries.clear();
+}
 
 /** A short phrase for a file-system error, for messages of the form `file: <reason>`. */
 export function errnoReason(err: unknown): string {
@@ -63,6 +82,8 @@ export function isStreamPath(path: string): boolean {
 }
 
 async function outputTarget(path: string): Promise<OutputTarget> {
+  // `out/model.json/` names a directory: the rename would fail after all the work (ENOTDIR).
+  if (/\/$/.test(path)) throw Object.assign(new Error('the name ends with "/", so it names a directory, not a file'), { code: 'ETRAILINGSLASH' });
   const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return null;
     throw e;
@@ -183,6 +204,7 @@ export async function writeFileAtomic(
   try {
     fh = await open(tmp, 'wx', t.existing?.mode ?? 0o666);
     created = true;
+    temporaries.add(tmp);
     if (t.existing) {
       // open() applied the umask; an existing file's own permissions (and owner, where allowed) win.
       await fh.chmod(t.existing.mode);
@@ -199,9 +221,11 @@ export async function writeFileAtomic(
     fh = undefined;
     await handle.close();
     await rename(tmp, t.target);
+    temporaries.delete(tmp);
   } catch (err) {
     if (fh) await fh.close().catch(() => undefined);
     if (created) await unlink(tmp).catch(() => undefined);
+    temporaries.delete(tmp);
     if (signal?.aborted && err === signal.reason) throw err;
     const code = (err as NodeJS.ErrnoException)?.code;
     const missing = code === 'ENOENT' && !created && !(await stat(dir).then((d) => d.isDirectory(), () => false));
