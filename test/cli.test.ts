@@ -771,7 +771,7 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
 
   it('a corrupt webgmm model', () => {
     expectUserError(webgmm('generate', '-m', file('bad.json', '{"format": "webgmm.GaussianMixture", "version": 1, "weights": [0.5, 0.6], "means": [[0],[1]], "covariances": [[[1]],[[1]]]}'), '-n', '3'), /bad\.json: .*sum to 1\.1/);
-    expectUserError(webgmm('generate', '-m', file('trunc.json', '{"format": "webgmm.Gaus'), '-n', '3'), /trunc\.json: not valid JSON/);
+    expectUserError(webgmm('generate', '-m', file('trunc.json', '{"format": "webgmm.Gaus'), '-n', '3'), /^webgmm: error: \S*trunc\.json: line 1, column 24: not valid JSON: unterminated string$/m);
   });
 
   it('refuses an output that is one of the inputs (same path, symbolic link, hard link), writing nothing', () => {

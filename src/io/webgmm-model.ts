@@ -71,9 +71,43 @@ export function parseWebgmmModel(text: string, name: string): GaussianMixture {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new InvalidModelError(`${name}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new InvalidModelError(`${name}: ${jsonSyntaxError(text, e instanceof Error ? e.message : String(e))}`);
   }
   return webgmmModelFromObject(parsed, name);
+}
+
+/**
+ * JSON.parse's complaint as one line that says where: V8 gives a character position, or quotes
+ * the source around the error — several lines of a pretty-printed model — without one.
+ */
+function jsonSyntaxError(text: string, message: string): string {
+  let position = -1;
+  let reason = message;
+  const at = /^(.*?) (in|after) JSON at position (\d+)/s.exec(message);
+  const token = /^(Unexpected token '(.)'), (\.\.\.)?"(.*?)"(?:\.\.\.)? is not valid JSON$/s.exec(message);
+  if (at) {
+    reason = at[2] === 'after' ? `${at[1]!} after the JSON` : at[1]!;
+    position = Number(at[3]);
+  } else if (token) {
+    // The quote is the whole text, or "…" and the 10 characters before the token onwards.
+    reason = token[1]!;
+    const start = text.indexOf(token[4]!);
+    if (start >= 0) position = token[3] ? start + 10 : start + token[4]!.indexOf(token[2]!);
+  } else if (/^Unexpected end of JSON input/.test(message)) {
+    reason = 'the text ends before the JSON does (truncated?)';
+    position = text.length;
+  }
+  // V8 points at the N or I, or past a minus sign.
+  const nonFinite = (from: number): boolean => from >= 0 && /^-?(?:Infinity|NaN)\b/.test(text.slice(from));
+  if (nonFinite(position) || nonFinite(position - 1)) {
+    reason += ' (NaN and Infinity are not JSON numbers)';
+  }
+  reason = (reason.charAt(0).toLowerCase() + reason.slice(1)).replace(/\s+/g, ' ');
+  if (position < 0 || position > text.length) return `not valid JSON: ${reason}`;
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  const column = position - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}: not valid JSON: ${reason}`;
 }
 
 function webgmmModelFromObject(parsed: unknown, name: string): GaussianMixture {
