@@ -575,6 +575,18 @@ describe('output files: format by extension, links, devices, permissions, interr
   }, 120_000);
 
 
+  it('a socket as an output or an input: refused in one plain line (open() cannot take one), outputs before any work', async () => {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    await new Promise<void>((res) => server.listen(join(dir, 'sock.csv'), res));
+    try {
+      expectUserError(webgmm('probability', '-i', BLOBS, '-m', model, '-o', 'sock.csv'), /^webgmm: error: --output_file sock\.csv: cannot write there: is a socket, which cannot be opened as a file$/m);
+      expectUserError(webgmm('probability', '-i', 'sock.csv', '-m', model), /^webgmm: error: sock\.csv: cannot read: no such device or address \(a socket cannot be opened as a file\)$/m);
+    } finally {
+      await new Promise((res) => server.close(res));
+    }
+  });
+
   it('an option given twice, or a flag where a file name belongs, is an error (as in mlpack\'s parser)', () => {
     expectUserError(webgmm('train', '-i', BLOBS, '-g', '3', '-g', '2', '-M', 'twice.json'), /^webgmm train: error: --gaussians is given more than once$/m);
     expectUserError(webgmm('generate', '-m', model, '-n', '3', '-s', '1', '--seed', '2'), /--seed is given more than once/);
@@ -717,6 +729,8 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     ['model of another dimension', () => ['train', '-i', file('d3.csv', '1,2,3\n4,5,6\n7,8,9\n1,1,2\n'), '-g', '3', '-m', join(MODELS, 'blobs3_k3_full.json')], /blobs3_k3_full\.json: the model has dimensionality 2 but .*d3\.csv has 3 columns/],
     ['model with another number of gaussians', () => ['train', '-i', BLOBS, '-g', '2', '-m', join(MODELS, 'blobs3_k3_full.json')], /the model has 3 gaussians but --gaussians is 2/],
     ['unwritable output path', () => ['train', '-i', BLOBS, '-g', '2', '-M', join(dir, 'no', 'such', 'dir', 'm.json')], /--output_model_file .*m\.json: cannot write there/],
+    // A Latin-1 byte in a name arrives as U+FFFD: the input was "no such file", an output written under another name.
+    ['a file name that is not UTF-8', () => ['train', '-i', BLOBS, '-g', '2', '-M', 'm\uFFFD.json'], /--output_model_file m\uFFFD\.json: the file name is not valid UTF-8/],
     // Was approved (its directory exists) and failed only at the rename, after the work.
     ['output path ending in a slash', () => ['train', '-i', BLOBS, '-g', '2', '-M', 'slash.json/'], /^webgmm: error: --output_model_file slash\.json\/: cannot write there: the name ends with "\/", so it names a directory, not a file$/m],
     ['probability: output path ending in a slash', () => ['probability', '-i', BLOBS, '-m', join(MODELS, 'blobs3_k3_full.json'), '-o', 'p.csv/'], /--output_file p\.csv\/: cannot write there: the name ends with "\/"/],

@@ -594,6 +594,15 @@ describe('.npy', () => {
     await expectDataError(readDataFile(i4), `${i4}: unsupported dtype '<i4' (expected float64 '<f8' or float32 '<f4')`);
     const d3 = join(IO, 'numpy-3d.npy');
     await expectDataError(readDataFile(d3), `${d3}: the array has 3 dimensions (shape (2, 2, 2)); expected a 1-D or 2-D array`);
+    // np.save of a record array: a well-formed header whose descr is a list of fields (was "malformed .npy header").
+    const dict = "{'descr': [('x', '<f8'), ('y', '<f8')], 'fortran_order': False, 'shape': (2,), }";
+    const pad = 64 - ((10 + dict.length + 1) % 64);
+    const header = new TextEncoder().encode(dict + ' '.repeat(pad % 64) + '\n');
+    const records = new Uint8Array(10 + header.length + 32);
+    records.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0, header.length & 0xff, header.length >> 8]);
+    records.set(header, 10);
+    const rec = await file('records.npy', records);
+    await expectDataError(readDataFile(rec), `${rec}: unsupported dtype: a structured array of named fields ([('x', '<f8'), ('y', '<f8')]); save the values as a plain 2-D float64 array (e.g. np.save(f, df.to_numpy(float)))`);
   });
 
   it('the Node entry\'s writers and npy codec refuse arguments of the wrong kind with InvalidArgumentError, not a TypeError', async () => {
@@ -1369,6 +1378,9 @@ describe('Armadillo matrix files (mlpack data::Load\'s arma_ascii and arma_binar
       // Sizes padded past the bytes looked at are refused, not read cut short.
       ['padded.txt', `ARMA_MAT_TXT_FN008\n1 ${'0'.repeat(42)}12\n`, /malformed Armadillo header: no end to the matrix size within its first 64 bytes/],
       ['crlf.bin', new Uint8Array([...new TextEncoder().encode('ARMA_MAT_BIN_FN008\r\n1 1\r\n'), ...new Uint8Array(8)]), /the Armadillo header ends in CR LF/],
+      // A file cut off in its size line: not "no end … within its first 64 bytes" of a 22-byte file.
+      ['cut.txt', 'ARMA_MAT_TXT_FN008\n4 2', /: the file ends in its Armadillo header, after "ARMA_MAT_TXT_FN008 4 2" \(truncated\?\)$/],
+      ['cut.bin', 'ARMA_MAT_BIN_FN008\n4 2', /: the file ends in its Armadillo header, after "ARMA_MAT_BIN_FN008 4 2" \(truncated\?\)$/],
     ];
     for (const [name, content, message] of cases) {
       const err = await readDataFile(await file(name, content)).catch((e: unknown) => e);

@@ -87,6 +87,12 @@ function filePath(name: string) {
     if (value === '') throw new FlagError(`${name}: empty path`);
     // `-o -v`: the next flag, not a file name (CLI11, mlpack's parser, reads it so too).
     if (/^--?[A-Za-z]/.test(value)) throw new FlagError(`${name} needs a file name, got the flag ${value} (a file whose name starts with "-" can be given as ./${value})`);
+    // Node decodes the command line as UTF-8, replacing bytes that are not (a Latin-1 "é") with
+    // U+FFFD: such a name would be another file's — an input "not found", an output written
+    // under a name nobody asked for.
+    if (value.includes('\uFFFD')) {
+      throw new FlagError(`${name} ${value}: the file name is not valid UTF-8 (or holds U+FFFD), which Node cannot pass on unchanged; rename the file or link to it under a UTF-8 name`);
+    }
     return value;
   };
 }

@@ -76,7 +76,11 @@ export function parseArmaHeader(head: Uint8Array, path: string): ArmaHeader {
   const sizes = /^\S+[ \t\r\n]+(\d+)[ \t]+(\d+)/.exec(text);
   if (!sizes) fail(path, `malformed Armadillo header: "${magic}" must be followed by the number of rows and of columns`);
   // The sizes must end inside the bytes looked at, or a longer number would be read cut short.
-  if (sizes[0].length >= text.length) fail(path, `malformed Armadillo header: no end to the matrix size within its first ${ARMA_HEADER_BYTES} bytes`);
+  if (sizes[0].length >= text.length) {
+    fail(path, head.length < ARMA_HEADER_BYTES
+      ? `the file ends in its Armadillo header, after "${text.trim().replace(/\s+/g, ' ')}" (truncated?)`
+      : `malformed Armadillo header: no end to the matrix size within its first ${ARMA_HEADER_BYTES} bytes`);
+  }
   const rows = Number(sizes[1]), cols = Number(sizes[2]);
   if (!Number.isSafeInteger(rows * cols)) fail(path, `malformed Armadillo header: ${sizes[1]} × ${sizes[2]} values is implausibly large`);
   if (rows === 0 || cols === 0) fail(path, `the Armadillo matrix is empty (${rows} × ${cols})`);

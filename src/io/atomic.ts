@@ -5,8 +5,9 @@
  *
  * What the path names is respected as a program that opens the path itself (mlpack) would: a
  * symbolic link is written through (its target is replaced, the link stays), an existing file
- * keeps its permissions, a read-only file is refused rather than replaced, and a device, FIFO or
- * socket (`/dev/null`, `/dev/stdout`, a named pipe) is written to directly, never replaced.
+ * keeps its permissions, a read-only file is refused rather than replaced, and a device or FIFO
+ * (`/dev/null`, `/dev/stdout`, a named pipe) is written to directly, never replaced; a socket,
+ * which open() refuses, is refused up front.
  */
 import { access, constants, lstat, open, readlink, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { unlinkSync } from 'node:fs';
@@ -53,6 +54,10 @@ export function errnoReason(err: unknown): string {
       return 'too many levels of symbolic links';
     case 'ENAMETOOLONG':
       return 'file name too long';
+    case 'ENXIO':
+      // What open() says of a socket (and of a FIFO opened for writing with no reader, which
+      // openFifo handles): a socket is no file to read or write.
+      return 'no such device or address (a socket cannot be opened as a file)';
     case 'ERR_FS_FILE_TOO_LARGE':
       return 'the file is too large to read at once';
     default:
@@ -64,7 +69,7 @@ export function errnoReason(err: unknown): string {
 interface OutputTarget {
   /** The path to write: `path` itself, or the regular file a symbolic link leads to. */
   target: string;
-  /** Not a regular file (device, FIFO, socket): opened and written in place, not replaced. */
+  /** Not a regular file (device, FIFO): opened and written in place, not replaced. */
   direct: boolean;
   /** A FIFO (written in place without blocking: see openFifo). */
   fifo: boolean;
@@ -89,6 +94,7 @@ async function outputTarget(path: string): Promise<OutputTarget> {
     throw e;
   });
   if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  if (st?.isSocket()) throw Object.assign(new Error('is a socket, which cannot be opened as a file'), { code: 'ESOCKET' });
   if ((st && !st.isFile()) || (st && isStreamPath(path))) return { target: path, direct: true, fifo: st.isFIFO(), existing: null };
   if (st) {
     return { target: await realpath(path).catch(() => path), direct: false, fifo: false, existing: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
@@ -234,7 +240,7 @@ export async function writeFileAtomic(
   }
 }
 
-/** A device, FIFO or socket: written through, as `cat > /dev/null` would. */
+/** A device or FIFO: written through, as `cat > /dev/null` would. */
 async function writeInPlace(
   path: string,
   { target, fifo }: OutputTarget,

@@ -93,6 +93,10 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
   const descrM = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header);
   const fortranM = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header);
   const shapeM = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header);
+  if (/['"]descr['"]\s*:\s*\[/.test(header)) {
+    // np.save of a record array (df.to_records()): named fields, one value of each per row.
+    fail(name, `unsupported dtype: a structured array of named fields (${/['"]descr['"]\s*:\s*(\[[^\]]*\])/.exec(header)?.[1]?.slice(0, 120) ?? '…'}); save the values as a plain 2-D float64 array (e.g. np.save(f, df.to_numpy(float)))`);
+  }
   if (!descrM || !fortranM || !shapeM) {
     fail(name, `malformed .npy header (expected 'descr', 'fortran_order' and 'shape'): ${header.trim().slice(0, 200)}`);
   }
