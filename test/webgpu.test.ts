@@ -84,6 +84,22 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     expect((await train(wide, { gaussians: 2, seed: 3, maxIterations: 2, backend: 'webgpu' })).backend).toBe('webgpu');
   });
 
+  it('a warm start far from the data: the pass float32 cannot resolve runs in float64, and the fit follows the CPU\'s', async () => {
+    // Means 1e6 from points of spread 1, variances 1e-3: log-densities ~ −5e14, whose differences
+    // float32 cannot see. Its first M-step from noise took 98 iterations to recover (CPU: 6), and
+    // with noForcePositive made a singular covariance the CPU never had.
+    const rng = new Rng(5);
+    const points = Array.from({ length: 300 }, (_, i) => [(i % 3) * 5 + rng.nextNormal(), (i % 3) * 6 + rng.nextNormal()]);
+    const inputModel = new GaussianMixture({ weights: [0.3, 0.3, 0.4], means: [[1e6, 0], [1e6, 6], [1e6, 12]], covariances: [[1e-3, 1e-3], [1e-3, 1e-3], [1e-3, 1e-3]] });
+    const opts: TrainOptions = { gaussians: 3, inputModel, noForcePositive: true, covarianceConstraint: 'mlpack' };
+    const cpu = await train(points, { ...opts, backend: 'cpu' });
+    const gpu = await train(points, { ...opts, backend: 'webgpu' });
+    expect(gpu.backend).toBe('webgpu');
+    expect(gpu.iterations).toBe(cpu.iterations);
+    expect(relErr(gpu.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-9);
+    expect(gpu.trials[0]!.float64Passes).toBeGreaterThan(0);
+  });
+
   it.each([false, true])('matches the CPU reference from the same start (diagonal=%s)', async (diagonalCovariance) => {
     const start = (await train(data, { gaussians: 4, seed: 5, maxIterations: 1, backend: 'cpu', diagonalCovariance })).model;
     const opts: TrainOptions = { gaussians: 4, inputModel: start, diagonalCovariance, maxIterations: 25, tolerance: 0 };

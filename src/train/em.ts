@@ -22,8 +22,10 @@
  * either backend, so that such a run ends. A model the float32 backend cannot evaluate faithfully
  * (a component narrower than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on
  * duplicated points) is built from float64 statistics instead, and the trial continues in float64.
+ * A float32 pass whose rounding bound exceeds a nat per point (a model far from the data) is run
+ * again in float64, for that pass only.
  */
-import { CHEAP_FINISH_COST, float64IterationCost, type BackendKind, type EStepBackend, type MixtureParams } from '../backends/backend.js';
+import { CHEAP_FINISH_COST, float64IterationCost, type BackendKind, type EStepBackend, type MixtureParams, type PassResult } from '../backends/backend.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
 import { mStep } from './m-step.js';
 import type { ConstraintSpec } from './constraints.js';
@@ -155,6 +157,15 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       if (previousParams !== null) previous = await reference.logLikelihood(previousParams, signal);
     }
     let pass = await active.pass(params, signal);
+    if (active.reference && float32Blind(pass)) {
+      // Log-densities so large that float32's rounding of them exceeds a nat per point (a model
+      // far from the data: a warm start in other units, a mean 1e6 away from points 1e-3 wide)
+      // leave its responsibilities noise — the M-step built from them started a long detour, or a
+      // singular covariance where the CPU's was fine. This pass runs in float64; the next, from a
+      // model the M-step brought to the data, tries float32 again.
+      pass = await active.reference.pass(params, signal);
+      float64Passes++;
+    }
     const uncertainty = pass.logLikelihoodUncertainty ?? 0;
     // float32 cannot tell this change from rounding: it says nothing about convergence.
     let unresolved =
@@ -290,6 +301,18 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     const pause = yieldNow();
     if (pause) await pause;
   }
+}
+
+/**
+ * Rounding bound of a float32 pass's log-likelihood per unit of weight above which its
+ * responsibilities are noise (see runEM): on data a model fits, the bound is ~1e-6 to 1e-3 nat.
+ */
+const FLOAT32_BLIND_PER_POINT = 1;
+
+function float32Blind(pass: PassResult): boolean {
+  let weight = 0;
+  for (const nk of pass.stats.nk) weight += nk;
+  return (pass.logLikelihoodUncertainty ?? 0) > FLOAT32_BLIND_PER_POINT * weight;
 }
 
 /** Whether two parameter sets are the same bit for bit. */
