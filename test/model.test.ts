@@ -101,6 +101,25 @@ describe('GaussianMixture densities', () => {
     expect(full.bic(pts)).toBeCloseTo(-2 * ll + p * Math.log(3), 10);
     expect(full.aic(pts)).toBeCloseTo(-2 * ll + 2 * p, 10);
   });
+
+  it('a component whose distance to the point overflows has density 0, not NaN (full as diagonal)', () => {
+    // Means ±1e308: x − μ = −2e308 = −∞ for the far one, and its precision factor's 0 times ∞ was NaN.
+    const spec = { weights: [0.5, 0.5], means: [[1e308, 0], [-1e308, 0]] };
+    const fullFar = new GaussianMixture({ ...spec, covariances: [[[1, 0], [0, 1]], [[1, 0], [0, 1]]] });
+    const diagonalFar = new GaussianMixture({ ...spec, covariances: [[1, 1], [1, 1]] });
+    // On the first mean: log(0.5) + log N(0 | 0, I) = log 0.5 − log 2π.
+    const expected = Math.log(0.5) - Math.log(2 * Math.PI);
+    expect(fullFar.logPdf([1e308, 0])).toBeCloseTo(expected, 12);
+    expect(diagonalFar.logPdf([1e308, 0])).toBeCloseTo(expected, 12);
+    expect(Array.from(fullFar.predictProba([[1e308, 0]]).data)).toEqual([1, 0]);
+    expect(fullFar.logLikelihood([[1e308, 0], [-1e308, 0]])).toBeCloseTo(2 * expected, 12);
+  });
+
+  it('accepts covariance entries beyond half of float64\'s range (symmetrizing them overflowed to ∞: "not positive definite")', () => {
+    const m = new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[1e308, 0.9e308], [0.9e308, 1e308]]] });
+    expect(Array.from(m.covariances)).toEqual([1e308, 0.9e308, 0.9e308, 1e308]);
+    expect(Number.isFinite(m.logPdf([0, 0]))).toBe(true);
+  });
 });
 
 describe('GaussianMixture.sample', () => {

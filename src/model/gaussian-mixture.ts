@@ -453,6 +453,9 @@ export class GaussianMixture {
       } else {
         for (let j = 0; j < d; j++) m += diff[j]! * diff[j]! * this.precisionFactors[mo + j]!;
       }
+      // x − μ beyond float64's range (means near ±1e308) makes 0·∞ or ∞ − ∞ in the product: the
+      // distance overflowed, so this component's density is 0, not NaN for the whole mixture.
+      if (Number.isNaN(m)) m = Infinity;
       const lp = Math.log(this.weights[c]!) - 0.5 * (d * LOG_2PI + this.logDets[c]! + m);
       scratch[c] = lp;
       if (lp > max) max = lp;

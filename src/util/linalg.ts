@@ -164,11 +164,13 @@ export function asymmetry(a: Float64Array, d: number, off = 0): number {
   return maxAbs === 0 ? 0 : maxDiff / maxAbs;
 }
 
-/** Replace the matrix by (A + Aᵀ)/2. */
+/** Replace the matrix by (A + Aᵀ)/2 (entries beyond half of float64's range too: halved first). */
 export function symmetrizeInPlace(a: Float64Array, d: number, off = 0): void {
   for (let i = 0; i < d; i++) {
     for (let j = i + 1; j < d; j++) {
-      const v = 0.5 * (a[off + i * d + j]! + a[off + j * d + i]!);
+      const x = a[off + i * d + j]!, y = a[off + j * d + i]!;
+      const sum = x + y;
+      const v = Number.isFinite(sum) ? 0.5 * sum : 0.5 * x + 0.5 * y;
       a[off + i * d + j] = v;
       a[off + j * d + i] = v;
     }
