@@ -176,6 +176,25 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
             '(their weighted sums and squares overflow); rescale the weights (only their ratios matter)',
         );
       }
+      if (weights) {
+        // Rows of weight 0 take no part in the fit, but their values still pass through float64
+        // arithmetic (centring, distances): say so where one of them is what overflows.
+        let row = -1;
+        let kept = 0;
+        for (let i = 0; i < n; i++) {
+          const v = Math.abs(data[i * d + j]!);
+          if (weights[i]! > 0) kept = Math.max(kept, v);
+          else if (row < 0 || v > Math.abs(data[row * d + j]!)) row = i;
+        }
+        if (row >= 0 && !tooLarge(totalWeight, kept)) {
+          fail(
+            what,
+            `${context}row ${rowLabel(row)}, column ${columnLabel(j)} holds ${data[row * d + j]!.toPrecision(3)}: too large for float64 arithmetic (its square overflows) — though its observation weight is 0, its values are still computed with; remove the row`,
+            row,
+            j,
+          );
+        }
+      }
       fail(what, `${context}column ${columnLabel(j)} holds values ${range}: too large for float64 arithmetic (their sums and squares overflow); rescale the column`, undefined, j);
     }
     const tinySums = (largest > 0 && totalWeight * largest < MIN_SUM) || (spread > 0 && totalWeight * spread * spread < MIN_SUM);

@@ -520,6 +520,8 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     ['refined start sample smaller than K', good, { gaussians: 2, refinedStart: true, percentage: 0.2 }, InvalidArgumentError, /percentage/],
     // Magnitudes float64 cannot square and sum (the covariances would be Inf or NaN).
     ['values too large to square', [[1e160, 0], [-1e160, 1], [3, 2]], { gaussians: 1 }, InvalidDataError, /column 1 \(index 0\) holds values from -1\.00e\+160 to 1\.00e\+160: too large for float64/],
+    // A sentinel in a row of weight 0: named as that row (the column's message blamed a column the weighted data do not have).
+    ['a value too large to square in a row of weight 0', [[1, 0], [1e200, 1], [3, 2], [4, 1]], { gaussians: 1, observationWeights: [1, 0, 1, 1] }, InvalidDataError, /^data: row 2 \(index 1\), column 1 \(index 0\) holds 1\.00e\+200: too large for float64 arithmetic \(its square overflows\) — though its observation weight is 0, its values are still computed with; remove the row$/],
     ['a constant column too large to square', [[0, 1e200], [1, 1e200], [3, 1e200]], { gaussians: 1 }, InvalidDataError, /column 2 \(index 1\) holds values from 1\.00e\+200 to 1\.00e\+200: too large/],
     ['values too close to tell apart', [[0, 1e-300], [1, -1e-300], [2, 3e-300]], { gaussians: 1, covarianceConstraint: 'mlpack' }, InvalidDataError, /column 2 \(index 1\) .* differ by only 4\.00e-300/],
     // The weights' problem (only their ratios matter): an argument error naming them, as the other weight errors.
