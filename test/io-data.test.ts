@@ -1052,10 +1052,13 @@ describe('readDataFile: the first line', () => {
       const r = await readDataFile(await file('data.csv', text));
       expect([r.headerSkipped, r.rows, ...r.data], text).toEqual([true, 1, 1, 2]);
     }
-    for (const text of ['1,2\n3,4\n', '"1","2"\n3,4\n', '-0,+.5\n3,4\n']) {
+    for (const text of ['1,2\n3,4\n', '"1","2"\n"3","4"\n', '"1",2\n3,4\n', '-0,+.5\n3,4\n']) {
       const r = await readDataFile(await file('data.csv', text));
       expect([r.headerSkipped, r.rows], text).toEqual([false, 2]);
     }
+    // Quoted numbers above unquoted ones: names, as csv.QUOTE_NONNUMERIC writes them.
+    const years = await readDataFile(await file('data.csv', '"1990","2000"\n3,4\n'));
+    expect([years.headerSkipped, years.rows, ...years.data]).toEqual([true, 1, 3, 4]);
     // Weights: the same rule.
     let skipped = 0;
     expect([...(await readWeightsFile(await file('w.csv', 'weight\n1\n2\n'), 2, () => skipped++))]).toEqual([1, 2]);

@@ -252,6 +252,14 @@ export function plural(n: number, word: string): string {
 
 /** Where the cell that `slowCell` / `slowWord` read ends (its separator or the line end). */
 let cellEnd = 0;
+/** Whether every cell of the line is in double quotes (no quote inside: names, not text with quotes). */
+function allQuoted(text: string, mode: Mode): boolean {
+  const line = text.trim();
+  if (mode === 0) return /^"[^"]*"(?:[ \t]+"[^"]*")*$/.test(line);
+  const sep = mode === TAB ? '\\t' : ',';
+  return new RegExp(`^"[^"]*"(?:[ \\t]*${sep}[ \\t]*"[^"]*")*$`).test(line);
+}
+
 /** The text of the value that `slowCell` / `slowWord` read (inside its quotes, if quoted). */
 let tokStart = 0, tokEnd = 0;
 
@@ -295,6 +303,12 @@ export class TextParser {
   private mixedFirstLine = false;
   /** The first non-empty line has neither numbers nor names: likewise. */
   private namelessFirstLine = false;
+  /**
+   * The first line is all quoted numbers ("1990","2000"): column names as Python's
+   * csv.QUOTE_NONNUMERIC writes them when the data below are unquoted, the first row of a QUOTE_ALL
+   * file when they are quoted too. Read as data until the second line decides.
+   */
+  private quotedNumbersFirst = false;
   /** The line from which a file found tab-separated is read as blank-separated (0: none). */
   private blanksFrom = 0;
 
@@ -356,6 +370,9 @@ export class TextParser {
       if (!this.sawContent) {
         this.sawContent = true;
         if (this.headerAllowed && this.firstLine(b, k, e)) continue;
+      } else if (this.quotedNumbersFirst) {
+        this.quotedNumbersFirst = false;
+        if (this.rows === 1 && b.subarray(k, e).indexOf(QUOTE) < 0) this.unreadFirstRowAsHeader();
       } else if (this.modePending) {
         // The separator of the first data line, unless it is a single value: the header's then.
         this.modePending = false;
@@ -444,6 +461,15 @@ export class TextParser {
     }
   }
 
+  /** The first row read was column names after all (see quotedNumbersFirst): it becomes the header. */
+  private unreadFirstRowAsHeader(): void {
+    this.header = splitCells(this.headerText, this.mode);
+    this.headerLine = this.firstDataLine;
+    this.n = 0;
+    this.rows = 0;
+    this.cols = 0;
+  }
+
   /**
    * Detects the separator (when asked to) and whether the first non-empty line is a header: it is
    * when none of its cells is a number (and one is not empty). Returns true to skip it. When the
@@ -490,6 +516,10 @@ export class TextParser {
     this.mode = mode;
     this.mixedFirstLine = numbers > 0 && words > 0;
     this.namelessFirstLine = numbers === 0 && words > 0 && !foreign;
+    if (numbers === cells.length && allQuoted(text, mode)) {
+      this.quotedNumbersFirst = true;
+      this.headerText = text;
+    }
     return false;
   }
 
