@@ -391,12 +391,12 @@ export class WebGpuBackend implements EStepBackend {
     }
   }
 
-  /** Why this backend cannot train such a model, or null when it can. */
   /** The `referencePassCost` of a backend on this device (before one is built). */
   static referencePassCostOn(handle: GpuHandle): number {
     return handle.hostMemory ? SOFTWARE_REFERENCE_COST : HARDWARE_REFERENCE_COST;
   }
 
+  /** Why this backend cannot train such a model, or null when it can. */
   static unsupported(d: number, k: number, type: CovarianceType): string | null {
     if (d > WEBGPU_MAX_DIMENSIONS) return `the WebGPU kernels support up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d}`;
     const L = layoutFor(d, k, type);
