@@ -151,12 +151,12 @@ const caseRows: Record<string, unknown>[] = [];
 const sweeps: Record<string, unknown>[] = [];
 const SWEEP: Partial<DispatchGeometry>[] = [];
 for (const statsPointsPerGroup of [32, 64, 128, 256]) {
-  for (const maxStatsGroups of [1024, 4096, 16384]) SWEEP.push({ statsPointsPerGroup, maxStatsGroups, estepIterations: 1, maxEstepGroups: 4096, wideReduce: true });
+  for (const maxStatsGroups of [1024, 4096, 16384]) SWEEP.push({ statsPointsPerGroup, maxStatsGroups, estepIterations: 1, maxEstepGroups: 4096, wideReduce: true, stageParams: true });
 }
-SWEEP.push({ statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 2, maxEstepGroups: 4096, wideReduce: true });
-SWEEP.push({ statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 1, maxEstepGroups: 16384, wideReduce: true });
-SWEEP.push({ statsPointsPerGroup: 64, maxStatsGroups: 1024, estepIterations: 1, maxEstepGroups: 4096, wideReduce: false });
-SWEEP.push({ statsPointsPerGroup: 2048, maxStatsGroups: 256, estepIterations: 8, maxEstepGroups: 4096, wideReduce: false });
+SWEEP.push({ statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 2, maxEstepGroups: 4096, wideReduce: true, stageParams: true });
+SWEEP.push({ statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 1, maxEstepGroups: 16384, wideReduce: true, stageParams: true });
+SWEEP.push({ statsPointsPerGroup: 64, maxStatsGroups: 1024, estepIterations: 1, maxEstepGroups: 4096, wideReduce: false, stageParams: true });
+SWEEP.push({ statsPointsPerGroup: 2048, maxStatsGroups: 256, estepIterations: 8, maxEstepGroups: 4096, wideReduce: false, stageParams: false });
 const label = (g: Partial<DispatchGeometry>) => `${g.statsPointsPerGroup}/${g.maxStatsGroups}/${g.estepIterations}/${g.maxEstepGroups}/${g.wideReduce ? 'wide' : 'serial'}`;
 
 /** Median pass time (ms) under each geometry of SWEEP. */

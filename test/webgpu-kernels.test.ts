@@ -161,14 +161,18 @@ const PASS_CASES: [string, { n: number; d: number; k: number; diagonal: boolean;
   // The largest model: parameters in storage (702 KiB), and under a GPU's geometry one reduction
   // workgroup per statistics vec4, 65 280 of the 65 535 a dispatch allows.
   ['D = 64 full, K = 80 (the largest: 65 280 reduction workgroups)', { n: 403, d: 64, k: 80, diagonal: false }],
+  // Parameters in storage, staged in workgroup memory under a GPU's geometry: blocks that end
+  // past the chunk (n % 4 = 1, chunks of 500), observation weights, both covariance types.
+  ['D = 64 full, K = 8, weights, n % 4 = 1, chunks of 500 (parameters in storage)', { n: 1501, d: 64, k: 8, diagonal: false, weights: true, maxChunkPoints: 500 }],
+  ['D = 64 diagonal, K = 130, n % 4 = 2 (parameters in storage)', { n: 2602, d: 64, k: 130, diagonal: true }],
   // Under a GPU's geometry, more statistics partials than the reduction's 64 lanes per output
   // (313 point ranges: lanes add four or five each before the tree).
   ['D = 4 full, K = 6, weights, n = 20 001', { n: 20001, d: 4, k: 6, diagonal: false, weights: true }],
   // A geometry whose caps bind at small n (tests' own): 70 point ranges (chunks of 7777: 128
   // points each, the last 9 empty; 20 001 points whole: 288 each), three E-step workgroups that
   // walk their points in a grid-stride loop, and a reduction whose lanes add one or two partials.
-  ['D = 13 full, K = 5, chunks of 7777, capped geometry', { n: 20003, d: 13, k: 5, diagonal: false, maxChunkPoints: 7777, geometry: { statsPointsPerGroup: 32, maxStatsGroups: 70, estepIterations: 1, maxEstepGroups: 3, wideReduce: true } }],
-  ['D = 6 diagonal, K = 9, weights, capped geometry', { n: 20001, d: 6, k: 9, diagonal: true, weights: true, geometry: { statsPointsPerGroup: 32, maxStatsGroups: 70, estepIterations: 1, maxEstepGroups: 3, wideReduce: true } }],
+  ['D = 13 full, K = 5, chunks of 7777, capped geometry', { n: 20003, d: 13, k: 5, diagonal: false, maxChunkPoints: 7777, geometry: { statsPointsPerGroup: 32, maxStatsGroups: 70, estepIterations: 1, maxEstepGroups: 3, wideReduce: true, stageParams: true } }],
+  ['D = 6 diagonal, K = 9, weights, capped geometry', { n: 20001, d: 6, k: 9, diagonal: true, weights: true, geometry: { statsPointsPerGroup: 32, maxStatsGroups: 70, estepIterations: 1, maxEstepGroups: 3, wideReduce: true, stageParams: true } }],
 ];
 
 describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU', () => {

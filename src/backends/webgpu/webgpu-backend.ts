@@ -75,6 +75,8 @@ export interface DispatchGeometry {
   maxEstepGroups: number;
   /** The statistics' per-workgroup partials summed by a workgroup per output (reduce.wgsl's `wide`), not one invocation. */
   wideReduce: boolean;
+  /** Parameters beyond the uniform block staged in workgroup memory a component at a time (estep.wgsl's STAGE_PARAMS). */
+  stageParams: boolean;
 }
 
 /**
@@ -82,7 +84,7 @@ export interface DispatchGeometry {
  * every invocation's private state in memory) and it has only the host's cores to fill. Fixed, not
  * tuned to the machine, so that results do not depend on it.
  */
-export const SOFTWARE_GEOMETRY: Readonly<DispatchGeometry> = Object.freeze({ statsPointsPerGroup: 2048, maxStatsGroups: 256, estepIterations: 8, maxEstepGroups: 4096, wideReduce: false });
+export const SOFTWARE_GEOMETRY: Readonly<DispatchGeometry> = Object.freeze({ statsPointsPerGroup: 2048, maxStatsGroups: 256, estepIterations: 8, maxEstepGroups: 4096, wideReduce: false, stageParams: false });
 /**
  * A GPU wants thousands of short workgroups in flight, and their partials summed by as many lanes.
  * With the software geometry a fused workgroup (8–32 lanes) walked at least 2048 points alone: on
@@ -93,7 +95,7 @@ export const SOFTWARE_GEOMETRY: Readonly<DispatchGeometry> = Object.freeze({ sta
  * but the smallest (0.31 ms with 32 points per range, which cost up to 25% more on two others).
  * Frozen, as SOFTWARE_GEOMETRY: overrides go through WebGpuBackendOptions.geometry.
  */
-export const HARDWARE_GEOMETRY: Readonly<DispatchGeometry> = Object.freeze({ statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 1, maxEstepGroups: 4096, wideReduce: true });
+export const HARDWARE_GEOMETRY: Readonly<DispatchGeometry> = Object.freeze({ statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 1, maxEstepGroups: 4096, wideReduce: true, stageParams: true });
 /** Point ranges of the statistics kernels are multiples of this (BLOCK in stats-*.wgsl). */
 const STATS_BLOCK = 32;
 
@@ -383,7 +385,7 @@ export class WebGpuBackend implements EStepBackend {
     this.geometry = { ...(handle.hostMemory ? SOFTWARE_GEOMETRY : HARDWARE_GEOMETRY) };
     for (const [key, value] of Object.entries(options.geometry ?? {})) {
       if (value === undefined) continue;
-      const count = key !== 'wideReduce';
+      const count = key !== 'wideReduce' && key !== 'stageParams';
       if (count ? !(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535) : typeof value !== 'boolean') {
         throw new RangeError(`geometry.${key} must be ${count ? 'an integer from 1 to 65535' : 'a boolean'}, got ${String(value)}`);
       }
@@ -678,6 +680,7 @@ export class WebGpuBackend implements EStepBackend {
     const estepConstants = {
       D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0, TRI4: L.tri4,
       LARGE_PARAMS: L.largeParams ? 1 : 0,
+      ...(L.largeParams && this.geometry.stageParams ? { STAGE_PARAMS: 1, STAGE_VEC4S: L.stride } : {}),
     };
     [this.estepPipeline, this.reducePipeline, this.statsPipeline] = await Promise.all([
       pipeline(SHADERS.estep, estepConstants, 'estep'),
