@@ -225,7 +225,8 @@ describe('EM loop: a float64 finish that costs little', () => {
     // never allow a float64 iteration, but the M-step's
     // eigendecompositions (K · 8 · D³) weigh as much as the pass (N · K · D(D + 3)).
     const wide = twoClusters(300);
-    const backend = new Float32Standin(wide, 256, 'drift');
+    // A rounding bound of 100 over 300 points: below a nat per point, so no pass is redone as blind.
+    const backend = new Float32Standin(wide, 256, 'drift', 100);
     expect(float64IterationCost(wide.n, 2, d, 'full', 256)).toBeLessThanOrEqual(4);
     // 20 iterations: too few for the probe (9 float64 iterations of ≈ 2.3 exceed the 12 left).
     const r = await runEM(backend, init, options(20));
@@ -252,6 +253,42 @@ describe('EM loop: a float64 finish that costs little', () => {
     expect(r.float64Passes).toBeGreaterThan(0);
     expect(r.float64Passes).toBeLessThanOrEqual(9);
     expect(Math.abs(r.logLikelihood - cpu.logLikelihood)).toBeLessThan(1e-9 * Math.abs(cpu.logLikelihood));
+  });
+
+  it('a blind pass redone in float64 that also starts the finish is not computed twice, and is reported as the CPU\'s', async () => {
+    // Rounding bounds of 0.9 nat per point on the first pass (not blind; its change is then
+    // unresolved) and 1.1 on the next (blind: redone in float64), a float64 iteration of two
+    // float32 ones (the finish is cheap): the finish reuses the redone pass.
+    class Blind implements EStepBackend {
+      readonly kind = 'webgpu' as const;
+      readonly n = ds.n;
+      readonly d = ds.d;
+      readonly referencePassCost = 2;
+      readonly reference = new CpuBackend(ds);
+      referencePasses = 0;
+      private passes = 0;
+      constructor() {
+        const reference = this.reference;
+        const pass = reference.pass.bind(reference);
+        reference.pass = (params, signal) => {
+          this.referencePasses++;
+          return pass(params, signal);
+        };
+      }
+      async pass(params: MixtureParams): Promise<PassResult> {
+        const r = await CpuBackend.prototype.pass.call(this.reference, params);
+        return { ...r, logLikelihoodUncertainty: (++this.passes === 1 ? 0.9 : 1.1) * this.n };
+      }
+      dispose(): void {
+        this.reference.dispose();
+      }
+    }
+    const backend = new Blind();
+    const ranOn: string[] = [];
+    const r = await runEM(backend, start, { ...options(1), onIteration: (i) => void ranOn.push(i.backend) });
+    expect(ranOn).toEqual(['webgpu', 'cpu']);
+    expect(r.float64Passes).toBe(1);
+    expect(backend.referencePasses).toBe(1);
   });
 
   it('float64IterationCost: the passes\' ratio where the pass dominates, nearer 1 where the M-step does', () => {

@@ -157,6 +157,8 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       if (previousParams !== null) previous = await reference.logLikelihood(previousParams, signal);
     }
     let pass = await active.pass(params, signal);
+    // The backend whose pass this is: `active`, or its float64 reference where the pass was redone.
+    let ranOn: EStepBackend = active;
     if (active.reference && float32Blind(pass)) {
       // Log-densities so large that float32's rounding of them exceeds a nat per point (a model
       // far from the data: a warm start in other units, a mean 1e6 away from points 1e-3 wide)
@@ -164,7 +166,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       // singular covariance where the CPU's was fine. This pass runs in float64; the next, from a
       // model the M-step brought to the data, tries float32 again.
       pass = await active.reference.pass(params, signal);
-      float64Passes++;
+      ranOn = active.reference;
     }
     const uncertainty = pass.logLikelihoodUncertainty ?? 0;
     // float32 cannot tell this change from rounding: it says nothing about convergence.
@@ -179,10 +181,12 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       const reference = active.reference!;
       active = reference;
       previous = await reference.logLikelihood(previousParams!, signal);
-      pass = await reference.pass(params, signal);
+      // A blind pass's redo has run θ_t in float64 already.
+      if (ranOn !== reference) pass = await reference.pass(params, signal);
+      ranOn = reference;
       unresolved = false;
     }
-    if (active !== backend) float64Passes++;
+    if (ranOn !== backend) float64Passes++;
     const { logLikelihood, zeroLikelihoodPoints, stats } = pass;
     if (Number.isNaN(logLikelihood)) {
       throw new WebGmmError('NUMERICAL', `log-likelihood became NaN at iteration ${iterations} of trial ${options.trial + 1}`);
@@ -197,7 +201,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
         delta: iterations === 0 ? NaN : logLikelihood - previous,
         // A copy: the M-step reads this model's means, so a caller changing it would change training.
         model: model.clone(),
-        backend: active.kind,
+        backend: ranOn.kind,
         elapsedMs: callbackAt - lastCallback,
       })), signal);
       lastCallback = callbackAt;
@@ -217,12 +221,12 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // alternate. (A swing it can resolve is left to the other rules; the float64 backend stops at a
     // 2-cycle only when its change is within the tolerance, as mlpack does.) The history starts
     // afresh whenever the backend changes, so no cycle is inferred across a float64 step.
-    if (recent.length > 0 && recent[recent.length - 1]!.backend !== active) recent.length = 0;
+    if (recent.length > 0 && recent[recent.length - 1]!.backend !== ranOn) recent.length = 0;
     const same = (r: (typeof recent)[number]): boolean => r.logLikelihood === logLikelihood && sameParams(r.params, params);
     const last = recent[recent.length - 1];
     const before = recent.length === 2 ? recent[0] : undefined;
     const repeats = (last !== undefined && same(last)) || (unresolved && before !== undefined && same(before));
-    recent.push({ params, logLikelihood, backend: active });
+    recent.push({ params, logLikelihood, backend: ranOn });
     if (recent.length > 2) recent.shift();
     const converged = repeats || (!unresolved && Math.abs(logLikelihood - previous) <= reach);
     if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
