@@ -189,7 +189,7 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
         if (row >= 0 && !tooLarge(totalWeight, kept)) {
           fail(
             what,
-            `${context}row ${rowLabel(row)}, column ${columnLabel(j)} holds ${data[row * d + j]!.toPrecision(3)}: too large for float64 arithmetic (its square overflows) — though its observation weight is 0, its values are still computed with; remove the row`,
+            `${context}row ${rowLabel(row)}, column ${columnLabel(j)} holds ${data[row * d + j]!.toPrecision(3)}: too large for float64 arithmetic beside the data's total weight (Σw·x² would pass 1e280) — though its observation weight is 0, its values are still computed with; remove the row`,
             row,
             j,
           );

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync, lstatSync, chmodSync, linkSync, symlinkSync, copyFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GaussianMixture, InvalidArgumentError, train } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
 import { FIXTURES, readCsv, readTrace, relErr, maxRelErr } from './helpers.js';
@@ -586,6 +586,22 @@ describe('output files: format by extension, links, devices, permissions, interr
       await new Promise((res) => server.close(res));
     }
   });
+
+  it('main() called in-process: a run stopped by a signal leaves no grace timer to end the host later', async () => {
+    // The timer used to fire 3 s after main() had returned 130, printing "interrupted" and
+    // killing the calling process.
+    const main = join(ROOT, 'dist', 'cli', 'main.js').replace(/\\/g, '/');
+    const script = `
+      const { main } = await import(${JSON.stringify(pathToFileURL(main).href)});
+      setTimeout(() => process.emit('SIGINT', 'SIGINT'), 300);
+      const code = await main(['node', 'webgmm', 'generate', '-m', ${JSON.stringify(model)}, '-n', '3000000', '-s', '1', '-o', 'inproc.csv']);
+      await new Promise((r) => setTimeout(r, 3500));
+      console.log('returned', code, 'and lived on');
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout.trim(), r.stderr).toBe('returned 130 and lived on');
+    expect(r.status).toBe(0);
+  }, 60_000);
 
   it('an option given twice, or a flag where a file name belongs, is an error (as in mlpack\'s parser)', () => {
     expectUserError(webgmm('train', '-i', BLOBS, '-g', '3', '-g', '2', '-M', 'twice.json'), /^webgmm train: error: --gaussians is given more than once$/m);

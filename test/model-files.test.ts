@@ -56,6 +56,8 @@ describe('webgmm model JSON', () => {
     // V8 quotes several lines of a pretty-printed file around such a token, and gives no position.
     ['NaN in a pretty-printed model', '{\n "weights": [\n  1\n ],\n "means": [\n  [\n   NaN\n  ]\n ]\n}', /^m\.json: line 7, column 4: not valid JSON: unexpected token 'N' \(NaN and Infinity are not JSON numbers\)$/],
     ['a stray comma', '{"weights": [1,]}', /^m\.json: line 1, column 16: not valid JSON: unexpected token '\]'$/],
+    // The token's character also occurs earlier, in a key (V8 quotes a short text whole).
+    ['NaN after a key holding an N', '{"Note": NaN}', /^m\.json: line 1, column 10: not valid JSON: unexpected token 'N' \(NaN and Infinity are not JSON numbers\)$/],
     ['text after the JSON', '{"weights": [1]}\nmore', /^m\.json: line 2, column 1: not valid JSON: unexpected non-whitespace character after the JSON$/],
     ['another format', '{"model": {}}', /m\.json: not a webgmm model/],
     ['a future version', '{"format": "webgmm.GaussianMixture", "version": 2, "weights": [1], "means": [[0]], "covariances": [[[1]]]}', /unsupported webgmm model version 2/],

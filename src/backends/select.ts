@@ -57,15 +57,9 @@ export async function selectBackend(
     return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${gpuUnavailableReason()}` };
   }
   if (choice === 'auto') {
-    // Few points per dimension: the M-step, the same on both, outweighs the pass, and a WebGPU run
-    // would finish in float64 on the CPU (CHEAP_FINISH_COST) after a start at most that much faster.
-    const cost = float64IterationCost(ds.n, options.k, ds.d, options.covarianceType, WebGpuBackend.referencePassCostOn(handle));
-    if (cost <= CHEAP_FINISH_COST) {
-      return {
-        backend: new CpuBackend(ds, weights),
-        note: `using the CPU backend: with ${ds.n} points in ${ds.d} dimensions the M-step outweighs the E-step, so an iteration on WebGPU (${handle.adapter}) would be at most ${cost.toFixed(1)}× faster, and its float32 run would finish in float64 on the CPU`,
-      };
-    }
+    // As in autoKeepsCpu, with this adapter's figure (a software adapter's is smaller).
+    const why = mStepOutweighs(ds.n, ds.d, options.k, options.covarianceType, WebGpuBackend.referencePassCostOn(handle), `WebGPU (${handle.adapter})`);
+    if (why) return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${why}` };
   }
   // 'auto' asks for the best backend that works: a device that cannot set this problem up, or run
   // its first pass (out of memory, a limit the kernels did not foresee), leaves the CPU, which can.
@@ -109,7 +103,8 @@ export async function selectBackend(
  * CPU's 78 but ran 250 iterations (13.8 s) where the CPU converged after 36 (3.6 s). On a hardware
  * GPU, or on large data, the pass is many times faster and the choice is the same as before. The
  * factor cannot see iteration counts: with both passes faster since (17 against 55 ms), the same
- * digits keep WebGPU, 9.7 s against the CPU's 5.8 s.
+ * digits kept WebGPU, 9.7 s against the CPU's 5.8 s — they are now kept on the CPU before any
+ * timing, by their shape (the M-step outweighs the pass: mStepOutweighs).
  */
 export function fasterBackend(gpuSeconds: number, cpuSeconds: number): 'webgpu' | 'cpu' {
   return gpuSeconds <= 0.5 * cpuSeconds ? 'webgpu' : 'cpu';
@@ -127,8 +122,8 @@ const TINY_PASS_MULTIPLY_ADDS = 1e6;
 
 /**
  * Why `'auto'` trains a problem on the CPU without asking for a GPU device — the WebGPU kernels
- * cannot hold it, it is small, or float32 cannot hold its weights — or undefined when WebGPU is to
- * be tried.
+ * cannot hold it, it is small, its M-step outweighs its pass on any adapter, or float32 cannot
+ * hold its weights — or undefined when WebGPU is to be tried.
  */
 export function autoKeepsCpu(n: number, d: number, k: number, covarianceType: CovarianceType, weights: Float64Array | null): string | undefined {
   const why = WebGpuBackend.unsupported(d, k, covarianceType);
@@ -137,7 +132,20 @@ export function autoKeepsCpu(n: number, d: number, k: number, covarianceType: Co
   if (work < TINY_PASS_MULTIPLY_ADDS) {
     return `the problem is small (${work.toPrecision(2)} multiply-adds per E-step pass, under ${TINY_PASS_MULTIPLY_ADDS.toExponential(0)}; a GPU's dispatch and read-back alone take longer)`;
   }
-  return weightsLost(weights);
+  // Decided before a device is asked for where it holds on any adapter (the cost grows with the
+  // adapter's pass ratio); where it holds only on a software one, selectBackend decides it.
+  return mStepOutweighs(n, d, k, covarianceType, WebGpuBackend.largestReferencePassCost, 'WebGPU') ?? weightsLost(weights);
+}
+
+/**
+ * Why a WebGPU run would gain little here, or undefined: few points per dimension, where the
+ * M-step, the same on both backends, outweighs the pass, and a float32 run would finish in float64
+ * on the CPU (CHEAP_FINISH_COST) after a start at most that much faster.
+ */
+function mStepOutweighs(n: number, d: number, k: number, covarianceType: CovarianceType, passRatio: number, gpu: string): string | undefined {
+  const cost = float64IterationCost(n, k, d, covarianceType, passRatio);
+  if (cost > CHEAP_FINISH_COST) return undefined;
+  return `with ${n} points in ${d} dimensions the M-step outweighs the E-step, so an iteration on ${gpu} would be at most ${cost.toFixed(1)}× faster, and its float32 run would finish in float64 on the CPU`;
 }
 
 /**

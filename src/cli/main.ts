@@ -681,6 +681,7 @@ export async function main(argv: string[]): Promise<number> {
   // default action, which ends the process as if webgmm had not caught it (exit status 128 + n in
   // a shell). process.exit() would not do: it waits for a thread blocked in open().
   let stopping = false;
+  let grace: ReturnType<typeof setTimeout> | undefined;
   const die = (signal: StopSignal): void => {
     removeTemporaryFiles();
     for (const s of STOP_SIGNALS) process.removeAllListeners(s);
@@ -690,7 +691,7 @@ export async function main(argv: string[]): Promise<number> {
     if (stopping) return die(signal);
     stopping = true;
     controller.abort(new DOMException(STOP_REASON[signal], 'AbortError'));
-    setTimeout(() => {
+    grace = setTimeout(() => {
       process.stderr.write(`\nwebgmm: ${STOP_REASON[signal]}\n`);
       die(signal);
     }, SIGNAL_GRACE_MS).unref();
@@ -738,6 +739,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`webgmm: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 70;
   } finally {
+    // The run has stopped: the grace period is over (in-process callers of main() live on).
+    clearTimeout(grace);
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
   }
 }

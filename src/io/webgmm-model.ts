@@ -77,6 +77,21 @@ export function parseWebgmmModel(text: string, name: string): GaussianMixture {
 }
 
 /**
+ * Where JSON.parse meets an unexpected token in a short text: the shortest prefix it rejects for a
+ * token rather than for ending early (the token's character may also occur before, in a key).
+ */
+function firstUnexpected(text: string): number {
+  for (let end = 1; end <= text.length; end++) {
+    try {
+      JSON.parse(text.slice(0, end));
+    } catch (e) {
+      if (e instanceof Error && /^Unexpected token/.test(e.message)) return end - 1;
+    }
+  }
+  return -1;
+}
+
+/**
  * JSON.parse's complaint as one line that says where: V8 gives a character position, or quotes
  * the source around the error — several lines of a pretty-printed model — without one.
  */
@@ -89,10 +104,10 @@ function jsonSyntaxError(text: string, message: string): string {
     reason = at[2] === 'after' ? `${at[1]!} after the JSON` : at[1]!;
     position = Number(at[3]);
   } else if (token) {
-    // The quote is the whole text, or "…" and the 10 characters before the token onwards.
+    // The quote is "…" and the 10 characters before the token onwards, or the whole (short) text.
     reason = token[1]!;
     const start = text.indexOf(token[4]!);
-    if (start >= 0) position = token[3] ? start + 10 : start + token[4]!.indexOf(token[2]!);
+    position = token[3] ? (start >= 0 ? start + 10 : -1) : firstUnexpected(text);
   } else if (/^Unexpected end of JSON input/.test(message)) {
     reason = 'the text ends before the JSON does (truncated?)';
     position = text.length;

@@ -398,6 +398,9 @@ export class WebGpuBackend implements EStepBackend {
     return handle.hostMemory ? SOFTWARE_REFERENCE_COST : HARDWARE_REFERENCE_COST;
   }
 
+  /** The largest `referencePassCost` of any device (a hardware GPU's), before asking for one. */
+  static readonly largestReferencePassCost = HARDWARE_REFERENCE_COST;
+
   /** Why this backend cannot train such a model, or null when it can. */
   static unsupported(d: number, k: number, type: CovarianceType): string | null {
     if (d > WEBGPU_MAX_DIMENSIONS) return `the WebGPU kernels support up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d}`;
