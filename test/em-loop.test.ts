@@ -6,7 +6,7 @@ import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import type { EStepBackend, MixtureParams, PassResult } from '../src/backends/backend.js';
 import { GaussianMixture } from '../src/model/gaussian-mixture.js';
 import { MLPACK_CONSTRAINT } from '../src/train/constraints.js';
-import { runEM, type EmOptions } from '../src/train/em.js';
+import { runEM, type EmOptions, type EmResult } from '../src/train/em.js';
 import { float64IterationCost } from '../src/backends/backend.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -67,6 +67,36 @@ const start = new GaussianMixture({
 });
 const options = (maxIterations: number): EmOptions => ({ maxIterations, tolerance: 1e-10, constraint: MLPACK_CONSTRAINT, forcePositive: true, trial: 0 });
 
+/**
+ * The stand-in's run ends in float64 where the CPU backend's from the same model stops: at the
+ * same fixed point bit for bit (`exact`), or within 1e-9 relative (a path through float32's
+ * rounding that reaches the optimum elsewhere).
+ */
+async function expectFloat64End(
+  backend: Float32Standin,
+  maxIterations: number,
+  exact = true,
+  data: { data: Float64Array; n: number; d: number } = ds,
+  from: GaussianMixture = start,
+): Promise<EmResult> {
+  const r = await runEM(backend, from, options(maxIterations));
+  const cpu = await runEM(new CpuBackend(data), from, options(maxIterations));
+  expect(cpu.converged).toBe(true);
+  expect(r.converged).toBe(true);
+  expect(r.float64Passes).toBeGreaterThan(0);
+  if (exact) expect(r.logLikelihood).toBe(cpu.logLikelihood);
+  else expect(Math.abs(r.logLikelihood - cpu.logLikelihood)).toBeLessThan(1e-9 * Math.abs(cpu.logLikelihood));
+  return r;
+}
+
+/** The stand-in's run from `start` spends no float64 pass and runs all its iterations. */
+async function expectFloat32Throughout(backend: Float32Standin, maxIterations: number): Promise<void> {
+  const r = await runEM(backend, start, options(maxIterations));
+  expect(r.float64Passes).toBe(0);
+  expect(r.iterations).toBe(maxIterations);
+  expect(r.converged).toBe(false);
+}
+
 describe('EM loop with a float32 backend', () => {
   it('stops where the parameters repeat bit for bit (a fixed point), not at maxIterations', async () => {
     const r = await runEM(new Float32Standin(ds, 1e9, 'none'), start, options(100));
@@ -121,18 +151,10 @@ describe('EM loop with a float32 backend', () => {
   it('spends the float64 probe only where its longest run costs no more than the float32 iterations left', async () => {
     // Cheap enough (16 × 9 float64-pass equivalents ≤ the iterations left): the probe finds
     // float64's exact fixed point, as the CPU backend stops there.
-    const probed = await runEM(new Float32Standin(ds, 16, 'drift'), start, options(250));
-    const cpu = await runEM(new CpuBackend(ds), start, options(250));
-    expect(cpu.converged).toBe(true);
-    expect(probed.converged).toBe(true);
-    expect(probed.float64Passes).toBeGreaterThan(0);
-    expect(probed.logLikelihood).toBe(cpu.logLikelihood);
+    await expectFloat64End(new Float32Standin(ds, 16, 'drift'), 250);
     // The same backend with 20 iterations allowed: 144 pass equivalents would exceed the 16 left;
     // float32 runs them all.
-    const short = await runEM(new Float32Standin(ds, 16, 'drift'), start, options(20));
-    expect(short.float64Passes).toBe(0);
-    expect(short.iterations).toBe(20);
-    expect(short.converged).toBe(false);
+    await expectFloat32Throughout(new Float32Standin(ds, 16, 'drift'), 20);
   });
 });
 
@@ -206,17 +228,9 @@ describe('EM loop: a float64 finish that costs little', () => {
     // |log L| ≈ 2.4e5: the 1e-10 tolerance is below float64's resolution, so only the cost allows
     // the finish. 20 iterations leave no room for the probe (9 × 4 > 12); with the finish, the run
     // stops where the CPU backend does, at float64's exact fixed point.
-    const cheap = await runEM(new Float32Standin(ds, 4, 'drift'), start, options(20));
-    const cpu = await runEM(new CpuBackend(ds), start, options(20));
-    expect(cpu.converged).toBe(true);
-    expect(cheap.converged).toBe(true);
-    expect(cheap.float64Passes).toBeGreaterThan(0);
-    expect(cheap.logLikelihood).toBe(cpu.logLikelihood);
+    await expectFloat64End(new Float32Standin(ds, 4, 'drift'), 20);
     // A float64 iteration of five float32 ones: float32 runs its 20 iterations.
-    const dear = await runEM(new Float32Standin(ds, 5, 'drift'), start, options(20));
-    expect(dear.float64Passes).toBe(0);
-    expect(dear.iterations).toBe(20);
-    expect(dear.converged).toBe(false);
+    await expectFloat32Throughout(new Float32Standin(ds, 5, 'drift'), 20);
   });
 
   it('counts the M-step both precisions pay: few points in many dimensions finish in float64 on a fast GPU too', async () => {
@@ -229,13 +243,8 @@ describe('EM loop: a float64 finish that costs little', () => {
     const backend = new Float32Standin(wide, 256, 'drift', 100);
     expect(float64IterationCost(wide.n, 2, d, 'full', 256)).toBeLessThanOrEqual(4);
     // 20 iterations: too few for the probe (9 float64 iterations of ≈ 2.3 exceed the 12 left).
-    const r = await runEM(backend, init, options(20));
-    const cpu = await runEM(new CpuBackend(wide), init, options(20));
-    expect(cpu.converged).toBe(true);
-    expect(r.converged).toBe(true);
-    expect(r.float64Passes).toBeGreaterThan(0);
+    const r = await expectFloat64End(backend, 20, false, wide, init);
     expect(r.iterations).toBeLessThan(20);
-    expect(Math.abs(r.logLikelihood - cpu.logLikelihood)).toBeLessThan(1e-9 * Math.abs(cpu.logLikelihood));
   });
 
   it('the probe weighs the M-step too: its nine float64 iterations fit in 250 where nine float64 passes of 256 would not', async () => {
@@ -246,13 +255,8 @@ describe('EM loop: a float64 finish that costs little', () => {
     const cost = float64IterationCost(wide.n, 2, d, 'full', 256);
     expect(cost).toBeGreaterThan(4);
     expect(9 * cost).toBeLessThan(242);
-    const r = await runEM(backend, init, options(250));
-    const cpu = await runEM(new CpuBackend(wide), init, options(250));
-    expect(cpu.converged).toBe(true);
-    expect(r.converged).toBe(true);
-    expect(r.float64Passes).toBeGreaterThan(0);
+    const r = await expectFloat64End(backend, 250, false, wide, init);
     expect(r.float64Passes).toBeLessThanOrEqual(9);
-    expect(Math.abs(r.logLikelihood - cpu.logLikelihood)).toBeLessThan(1e-9 * Math.abs(cpu.logLikelihood));
   });
 
   it('a blind pass redone in float64 that also starts the finish is not computed twice, and is reported as the CPU\'s', async () => {
