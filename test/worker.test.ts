@@ -2,7 +2,7 @@
 // streamed, errors rebuilt as webgmm's classes, abort stops the worker. Uses the built package
 // (dist/), because the worker script is the compiled one a user would run.
 import { describe, it, expect } from 'vitest';
-import { trainInWorker, train, useEmThreads, useKMeansThreads, InvalidArgumentError, InvalidDataError, WebGmmError, type IterationInfo } from '../dist/node.js';
+import { trainInWorker, train, useEmThreads, useKMeansThreads, GaussianMixture, InvalidArgumentError, InvalidDataError, WebGmmError, type IterationInfo } from '../dist/node.js';
 import { GPU_AVAILABLE } from './gpu.js';
 import { Rng } from '../src/util/rng.js';
 import { deserializeError, serializeError } from '../dist/worker/protocol.js';
@@ -41,6 +41,28 @@ describe('trainInWorker (worker_threads)', () => {
     expect(last.backend).toBe('cpu');
     expect(Array.from(last.model.weights)).toEqual(Array.from(got.model.weights));
     expect(blobs.data.byteLength).toBeGreaterThan(0); // copied by default, not detached
+  });
+
+  it('the result arrives with its factors: the caller\'s thread factorizes nothing (seconds at thousands of dimensions)', async () => {
+    const opts = { gaussians: 3, seed: 11, maxIterations: 10, backend: 'cpu' as const };
+    const expected = await train(blobs, opts);
+    const fromArrays = GaussianMixture.fromArrays;
+    let factorized = 0;
+    GaussianMixture.fromArrays = (...args: Parameters<typeof fromArrays>) => {
+      factorized++;
+      return fromArrays(...args);
+    };
+    try {
+      const got = await trainInWorker(blobs, opts);
+      expect(factorized).toBe(0);
+      for (const key of ['weights', 'means', 'covariances', 'choleskyFactors', 'precisionFactors', 'logDets'] as const) {
+        expect(Array.from(got.model[key]), key).toEqual(Array.from(expected.model[key]));
+      }
+      expect([got.model.gaussians, got.model.dimensionality, got.model.covarianceType]).toEqual([3, 2, 'full']);
+      expect(Array.from(got.model.scoreSamples(blobs))).toEqual(Array.from(expected.model.scoreSamples(blobs)));
+    } finally {
+      GaussianMixture.fromArrays = fromArrays;
+    }
   });
 
   it.skipIf(!GPU_AVAILABLE)('runs the WebGPU backend in the worker, matching the main thread', async () => {

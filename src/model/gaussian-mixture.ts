@@ -209,10 +209,7 @@ export class GaussianMixture {
    * refactorized. Changing one never affects the other.
    */
   clone(): GaussianMixture {
-    const m: GaussianMixture = Object.create(GaussianMixture.prototype);
-    Object.assign(m, {
-      gaussians: this.gaussians,
-      dimensionality: this.dimensionality,
+    return modelFromParts({
       covarianceType: this.covarianceType,
       weights: this.weights.slice(),
       means: this.means.slice(),
@@ -221,7 +218,6 @@ export class GaussianMixture {
       precisionFactors: this.precisionFactors.slice(),
       logDets: this.logDets.slice(),
     });
-    return m;
   }
 
   /** Accepts a model (returned as is), its plain-object form or its packed form (see the constructor). */
@@ -753,6 +749,28 @@ function parsePacked(json: GaussianMixturePackedInput, w: ArrayLike<number>): Pa
     if (type === 'full') symmetrizeInPlace(covariances, d, c * d * d);
   }
   return { type, k, d, weights, means, covariances };
+}
+
+/** A model's arrays: its parameters and the factors computed from them. */
+export interface ModelParts {
+  covarianceType: CovarianceType;
+  weights: Float64Array;
+  means: Float64Array;
+  covariances: Float64Array;
+  choleskyFactors: Float64Array;
+  precisionFactors: Float64Array;
+  logDets: Float64Array;
+}
+
+/**
+ * The model whose arrays these are, taken as they are: nothing validated or refactorized. Only
+ * for arrays that came from a GaussianMixture (a copy, the worker's result).
+ * @internal
+ */
+export function modelFromParts(parts: ModelParts): GaussianMixture {
+  const m: GaussianMixture = Object.create(GaussianMixture.prototype);
+  Object.assign(m, { ...parts, gaussians: parts.weights.length, dimensionality: parts.means.length / parts.weights.length });
+  return m;
 }
 
 /**

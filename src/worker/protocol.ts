@@ -3,7 +3,7 @@
  * that make a `TrainResult`, an `IterationInfo` and a `WebGmmError` survive structured cloning:
  * models travel as typed arrays (transferred, not copied) and errors by class name and fields.
  */
-import { GaussianMixture, type CovarianceType } from '../model/gaussian-mixture.js';
+import { GaussianMixture, modelFromParts, type CovarianceType } from '../model/gaussian-mixture.js';
 import {
   WebGmmError,
   InvalidArgumentError,
@@ -20,6 +20,8 @@ export interface ModelArrays {
   weights: Float64Array;
   means: Float64Array;
   covariances: Float64Array;
+  /** The model's factors (the final result), so that the caller's thread need not factorize again. */
+  factors?: { choleskyFactors: Float64Array; precisionFactors: Float64Array; logDets: Float64Array };
 }
 
 /** The options that cross to the worker: everything but callbacks and the signal. */
@@ -81,15 +83,27 @@ export type FromWorker =
   | { type: 'error'; error: SerializedError };
 
 /** The model as fresh arrays (safe to transfer) plus the buffers to transfer. */
-export function modelToArrays(model: GaussianMixture): { arrays: ModelArrays; transfer: ArrayBuffer[] } {
+/**
+ * Copies of a model's arrays to post (their buffers to transfer). `withFactors`: its factors too —
+ * for the final model, which the caller's thread (a page's UI thread) would otherwise factorize
+ * again, seconds at thousands of dimensions; not for each iteration's, built only if read.
+ */
+export function modelToArrays(model: GaussianMixture, withFactors = false): { arrays: ModelArrays; transfer: ArrayBuffer[] } {
   const weights = new Float64Array(model.weights);
   const means = new Float64Array(model.means);
   const covariances = new Float64Array(model.covariances);
   const arrays: ModelArrays = { covarianceType: model.covarianceType, weights, means, covariances };
-  return { arrays, transfer: [weights.buffer, means.buffer, covariances.buffer] };
+  const transfer = [weights.buffer, means.buffer, covariances.buffer];
+  if (withFactors) {
+    const factors = { choleskyFactors: model.choleskyFactors.slice(), precisionFactors: model.precisionFactors.slice(), logDets: model.logDets.slice() };
+    arrays.factors = factors;
+    transfer.push(factors.choleskyFactors.buffer, factors.precisionFactors.buffer, factors.logDets.buffer);
+  }
+  return { arrays, transfer };
 }
 
 export function modelFromArrays(m: ModelArrays): GaussianMixture {
+  if (m.factors) return modelFromParts({ covarianceType: m.covarianceType, weights: m.weights, means: m.means, covariances: m.covariances, ...m.factors });
   return GaussianMixture.fromArrays(m.covarianceType, m.weights, m.means, m.covariances);
 }
 

@@ -78,7 +78,7 @@ async function serve(request: TrainRequest, signal: AbortSignal, post: Post, ack
     gpu = asksForGpu(backend, rows, cols, request.options.gaussians, covarianceType, weights) ? await acquireGpu() : null;
     post({ type: 'started', backendRequested: backend, ...(gpu ? { adapter: gpu.adapter } : {}) });
     const result = await train({ data: values, rows, cols }, options);
-    const model = modelToArrays(result.model);
+    const model = modelToArrays(result.model, true);
     last = { type: 'result', result: { ...result, model: model.arrays } };
     transfer = model.transfer;
   } catch (e) {
