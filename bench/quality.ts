@@ -682,7 +682,9 @@ async function main(): Promise<void> {
       allOk: overall === 'yes',
     },
     results,
-  }, null, 1));
+    // JSON has no infinities (a held-out point of zero likelihood gives −∞): text, as
+    // sklearn_quality.py writes them, rather than JSON.stringify's null.
+  }, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) && !Number.isNaN(v) ? String(v) : v), 1));
   console.error(`wrote ${outPath}`);
 }
 
