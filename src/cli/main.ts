@@ -510,13 +510,17 @@ async function densitiesInterruptibly(model: GaussianMixture, m: DenseMatrix<Flo
   const out = new Float64Array(rows);
   const perPoint = passMultiplyAdds(1, cols, model.gaussians, model.covarianceType) + 1;
   const slice = Math.max(1, Math.floor(DENSITY_SLICE_WORK / perPoint));
-  for (let from = 0; from < rows; from += slice) {
-    const to = Math.min(rows, from + slice);
-    out.set(model.probabilities({ data: m.data.subarray(from * cols, to * cols), rows: to - from, cols }), from);
+  await inSlices(rows, slice, signal, (from, to) => out.set(model.probabilities({ data: m.data.subarray(from * cols, to * cols), rows: to - from, cols }), from));
+  return out;
+}
+
+/** `work(from, to)` over [0, total) in slices, letting the event loop in (and a signal stop it) between them. */
+async function inSlices(total: number, slice: number, signal: AbortSignal, work: (from: number, to: number) => void): Promise<void> {
+  for (let from = 0; from < total; from += slice) {
+    work(from, Math.min(total, from + slice));
     await new Promise<void>((resolve) => setImmediate(resolve));
     signal.throwIfAborted();
   }
-  return out;
 }
 
 /** Rows per slice of {@link sampleInterruptibly}: tens of milliseconds of drawing. */
@@ -530,11 +534,7 @@ async function sampleInterruptibly(model: GaussianMixture, n: number, seed: numb
   const d = model.dimensionality;
   const out = sampleArray(n, d, 'samples');
   const rng = new Rng(seed);
-  for (let from = 0; from < n; from += SAMPLE_SLICE) {
-    sampleRows(model, rng, out, from, Math.min(n, from + SAMPLE_SLICE));
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    signal.throwIfAborted();
-  }
+  await inSlices(n, SAMPLE_SLICE, signal, (from, to) => sampleRows(model, rng, out, from, to));
   return { data: out, rows: n, cols: d };
 }
 
