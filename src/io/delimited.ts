@@ -252,6 +252,9 @@ export function plural(n: number, word: string): string {
 
 /** Where the cell that `slowCell` / `slowWord` read ends (its separator or the line end). */
 let cellEnd = 0;
+/** The text of the value that `slowCell` / `slowWord` read (inside its quotes, if quoted). */
+let tokStart = 0, tokEnd = 0;
+
 /** Whether every cell of the line is in double quotes (no quote inside: names, not text with quotes). */
 function allQuoted(text: string, mode: Mode): boolean {
   const line = text.trim();
@@ -259,9 +262,6 @@ function allQuoted(text: string, mode: Mode): boolean {
   const sep = mode === TAB ? '\\t' : ',';
   return new RegExp(`^"[^"]*"(?:[ \\t]*${sep}[ \\t]*"[^"]*")*$`).test(line);
 }
-
-/** The text of the value that `slowCell` / `slowWord` read (inside its quotes, if quoted). */
-let tokStart = 0, tokEnd = 0;
 
 /** The index of the quote closing the one at `open` (`""` inside is an escaped quote), or -1. */
 function closingQuote(b: Uint8Array, open: number, end: number): number {

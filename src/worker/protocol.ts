@@ -82,7 +82,6 @@ export type FromWorker =
   | { type: 'result'; result: ResultMessage }
   | { type: 'error'; error: SerializedError };
 
-/** The model as fresh arrays (safe to transfer) plus the buffers to transfer. */
 /**
  * Copies of a model's arrays to post (their buffers to transfer). `withFactors`: its factors too —
  * for the final model, which the caller's thread (a page's UI thread) would otherwise factorize
