@@ -210,6 +210,25 @@ export function checkMagnitudes(ds: Dataset, weights: Float64Array | null, what 
   }
 }
 
+/**
+ * The `{ data, rows, cols }` argument of an exported writer or encoder, checked for callers without
+ * types: an InvalidArgumentError naming `matrix` (in `caller`'s words) instead of a TypeError deep in
+ * the write.
+ * @internal
+ */
+export function checkMatrixArgument(caller: string, m: unknown): asserts m is { data: ArrayLike<number>; rows: number; cols: number } {
+  const o = m as { data?: { length?: unknown } | null; rows?: unknown; cols?: unknown } | null;
+  if (typeof o !== 'object' || o === null || typeof o.data !== 'object' || o.data === null || !Number.isInteger(o.data.length)) {
+    throw new InvalidArgumentError('matrix', `${caller} needs { data, rows, cols } with data an array or typed array of numbers, got ${o === null ? 'null' : typeof o}`);
+  }
+  const { rows, cols } = o;
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || (rows as number) < 0 || (cols as number) < 0) {
+    throw new InvalidArgumentError('matrix', `${caller}: rows and cols must be non-negative integers (got ${String(rows)}×${String(cols)})`);
+  }
+  const need = (rows as number) * (cols as number);
+  if ((o.data.length as number) < need) throw new InvalidArgumentError('matrix', `${caller}: data has ${String(o.data.length)} values but ${String(rows)}×${String(cols)} needs ${need}`);
+}
+
 /** Options of {@link toDataset}. */
 export interface ToDatasetOptions {
   /**

@@ -12,6 +12,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from '../errors.js';
+import { checkMatrixArgument } from '../data.js';
 import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, isNpyMagic, type NpyHeader } from './npy.js';
 import {
   TextParser, LF, CR, plural, byteOrderMarkLength, describeNonText, type LoadedData,
@@ -339,16 +340,6 @@ export async function readWeightsFile(path: string, expectedRows: number, onHead
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-function checkShape(what: string, length: number, rows: number, cols: number): void {
-  if (!Number.isInteger(length)) throw new InvalidArgumentError(what, `${what}: its data must be an array or typed array of numbers`);
-  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
-    throw new InvalidArgumentError(what, `${what}: rows and cols must be non-negative integers (got ${rows}×${cols})`);
-  }
-  if (length < rows * cols) {
-    throw new InvalidArgumentError(what, `${what}: has ${length} values but ${rows}×${cols} needs ${rows * cols}`);
-  }
-}
-
 /**
  * Writes a row-major matrix as CSV: comma-separated, '\n' line ends, numbers in JavaScript's
  * shortest round-trip form (they read back exactly). Atomic (temporary file + rename).
@@ -356,20 +347,12 @@ function checkShape(what: string, length: number, rows: number, cols: number): v
  * @throws WebGmmError with code 'OUTPUT': `out.csv: cannot write: <reason>`.
  */
 export async function writeCsv(path: string, m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
-  await writeCsvText('writeCsv', path, matrixArgument('matrix', m));
-}
-
-/** `m` as a matrix argument, or an InvalidArgumentError naming `what` (for callers without types). */
-function matrixArgument<M extends { data: ArrayLike<number>; rows: number; cols: number }>(what: string, m: M): M {
-  if (typeof m !== 'object' || m === null || typeof m.data !== 'object' || m.data === null) {
-    throw new InvalidArgumentError(what, `${what} must be { data, rows, cols } with data an array or typed array of numbers, got ${m === null ? 'null' : typeof m}`);
-  }
-  return m;
+  checkMatrixArgument('writeCsv', m);
+  await writeCsvText('writeCsv', path, m);
 }
 
 async function writeCsvText(caller: string, path: string, m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
   const { data, rows, cols } = m;
-  checkShape('matrix', data.length, rows, cols);
   const ext = extname(path).toLowerCase();
   if (ext === '.npy' || ext === '.bin') {
     // CSV text under a binary format's name would not read back (readDataFile goes by the content).
@@ -392,7 +375,7 @@ export async function writeDataFile(
   m: { data: ArrayLike<number>; rows: number; cols: number },
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {
-  checkShape('matrix', matrixArgument('matrix', m).data.length, m.rows, m.cols);
+  checkMatrixArgument('writeDataFile', m);
   await writeMatrixFile(path, m, options);
 }
 
@@ -401,5 +384,7 @@ export async function writeColumn(path: string, values: ArrayLike<number>): Prom
   if (typeof values !== 'object' || values === null) {
     throw new InvalidArgumentError('values', `writeColumn needs an array or typed array of numbers, got ${values === null ? 'null' : typeof values}`);
   }
-  await writeCsvText('writeColumn', path, { data: values, rows: values.length, cols: 1 });
+  const column = { data: values, rows: values.length, cols: 1 };
+  checkMatrixArgument('writeColumn', column);
+  await writeCsvText('writeColumn', path, column);
 }

@@ -6,6 +6,7 @@
  * float32 in C order with a version 1.0 header. No Node APIs: this module works on bytes only.
  */
 import { InvalidArgumentError, InvalidDataError } from '../errors.js';
+import { checkMatrixArgument } from '../data.js';
 
 /** A row-major float matrix as read from or written to a `.npy` file. */
 export interface NpyMatrix {
@@ -220,11 +221,7 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
  * The .npy format 1.0 header (magic, version, length, dict padded to 64 bytes) of a C-order
  * rows×cols array, whose `length` values are checked to be enough.
  */
-function npyHeader(rows: number, cols: number, f32: boolean, length: number): Uint8Array {
-  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
-    throw new InvalidArgumentError('matrix', `encodeNpy: rows and cols must be non-negative integers (got ${rows}×${cols})`);
-  }
-  if (length < rows * cols) throw new InvalidArgumentError('matrix', `encodeNpy: data has ${length} values but ${rows}×${cols} needs ${rows * cols}`);
+function npyHeader(rows: number, cols: number, f32: boolean): Uint8Array {
   let dict = `{'descr': '<${f32 ? 'f4' : 'f8'}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
   const unpadded = 10 + dict.length + 1; // preamble + dict + '\n'
   dict += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
@@ -246,12 +243,13 @@ function npyHeader(rows: number, cols: number, f32: boolean, length: number): Ui
  * before), else encodeNpy's one buffer.
  */
 export function* npyBlocks(data: Float64Array, rows: number, cols: number, blockBytes = 1 << 23): Generator<Uint8Array> {
+  checkMatrixArgument('npyBlocks', { data, rows, cols });
   const count = rows * cols;
   if (!HOST_LITTLE_ENDIAN) {
     yield encodeNpy({ data, rows, cols });
     return;
   }
-  yield npyHeader(rows, cols, false, data.length);
+  yield npyHeader(rows, cols, false);
   const bytes = new Uint8Array(data.buffer, data.byteOffset, count * 8);
   for (let at = 0; at < bytes.length; at += blockBytes) yield bytes.subarray(at, Math.min(bytes.length, at + blockBytes));
 }
@@ -261,12 +259,10 @@ export function* npyBlocks(data: Float64Array, rows: number, cols: number, block
  * `<f8` otherwise. The header is padded with spaces so the data starts at a multiple of 64 bytes.
  */
 export function encodeNpy(m: { data: Float64Array | Float32Array | ArrayLike<number>; rows: number; cols: number }): Uint8Array {
-  if (typeof m !== 'object' || m === null || typeof m.data !== 'object' || m.data === null || !Number.isInteger(m.data.length)) {
-    throw new InvalidArgumentError('matrix', `encodeNpy needs { data, rows, cols } with data an array or typed array of numbers, got ${m === null ? 'null' : typeof m}`);
-  }
+  checkMatrixArgument('encodeNpy', m);
   const { rows, cols } = m;
   const f32 = m.data instanceof Float32Array;
-  const header = npyHeader(rows, cols, f32, m.data.length);
+  const header = npyHeader(rows, cols, f32);
   const count = rows * cols;
   const itemSize = f32 ? 4 : 8;
   const offset = header.length;
