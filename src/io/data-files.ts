@@ -381,10 +381,8 @@ export async function writeDataFile(
 
 /** Writes one value per line (e.g. labels or log-likelihoods). Atomic, like `writeCsv`. */
 export async function writeColumn(path: string, values: ArrayLike<number>): Promise<void> {
-  if (typeof values !== 'object' || values === null) {
+  if (typeof values !== 'object' || values === null || !Number.isInteger(values.length)) {
     throw new InvalidArgumentError('values', `writeColumn needs an array or typed array of numbers, got ${values === null ? 'null' : typeof values}`);
   }
-  const column = { data: values, rows: values.length, cols: 1 };
-  checkMatrixArgument('writeColumn', column);
-  await writeCsvText('writeColumn', path, column);
+  await writeCsvText('writeColumn', path, { data: values, rows: values.length, cols: 1 });
 }
