@@ -6,6 +6,7 @@
 import { Command, Option, InvalidArgumentError as FlagError, CommanderError } from 'commander';
 import { extname } from 'node:path';
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import { useEmThreads, useKMeansThreads } from '../node.js';
 import { train, MAX_FULL_COVARIANCE_VALUES, type TrainOptions } from '../train/train.js';
 import { startTrainingWorker } from '../worker/node-train-in-worker.js';
@@ -661,11 +662,16 @@ function optionInfo(program: Command, argv: string[]): { text: string; code: num
   return { text: `${option.flags}\n  ${option.description}${facts.length > 0 ? ` (${facts.join('; ')})` : ''}\n`, code: 0 };
 }
 
-/** The signals that stop a run cleanly, what the run says of each, and its exit status (128 + n). */
+/** The signals that stop a run cleanly, and what the run says of each. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type StopSignal = (typeof STOP_SIGNALS)[number];
 const STOP_REASON: Record<StopSignal, string> = { SIGINT: 'interrupted', SIGTERM: 'terminated', SIGHUP: 'hung up' };
-const STOP_STATUS: Record<string, number> = { interrupted: 130, terminated: 143, 'hung up': 129 };
+
+/** The exit status of a run stopped with `reason`: 128 + the signal's number, as a shell reports it. */
+function stopStatus(reason: string): number {
+  const signal = STOP_SIGNALS.find((s) => STOP_REASON[s] === reason) ?? 'SIGINT';
+  return 128 + osConstants.signals[signal];
+}
 
 /** How long a signalled run may take to stop cleanly before the process exits regardless. */
 const SIGNAL_GRACE_MS = 3000;
@@ -723,7 +729,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof DOMException && e.name === 'AbortError') {
       process.stderr.write(`\nwebgmm: ${e.message}; nothing was written\n`);
-      return STOP_STATUS[e.message] ?? 130;
+      return stopStatus(e.message);
     }
     if (e instanceof InvalidArgumentError) {
       const flag = FLAG_OF[e.parameter];
