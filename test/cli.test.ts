@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GaussianMixture, InvalidArgumentError, train } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
-import { FIXTURES, readCsv, readTrace, relErr, maxRelErr } from './helpers.js';
+import { FIXTURES, readCsv, readTrace, relErr, maxRelErr, rainy } from './helpers.js';
 import { GPU_AVAILABLE } from './gpu.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -937,5 +937,34 @@ describe('the summary\'s log-likelihood', () => {
     expect(significant(-180061831.298859, 15)).toBe('-180061831.298859');
     expect(significant(-1.5e17, 15)).toBe('-150000000000000000');
     expect(significant(0.000123456789, 8)).toBe('0.00012345679');
+  });
+});
+
+describe('the clamp the model was fitted under (the default policy)', () => {
+  it('is printed and recorded in the model file; -m continues at it', () => {
+    const { data, rows, cols } = rainy(new Rng(21), 900);
+    const lines = Array.from({ length: rows }, (_, i) => Array.from(data.subarray(i * cols, (i + 1) * cols)).join(','));
+    const csv = file('rainy.csv', lines.join('\n') + '\n');
+    const first = webgmm('train', '-i', csv, '-g', '3', '-s', '5', '-t', '2', '--backend', 'cpu', '-M', 'rainy.json');
+    expect(first.code, first.stderr).toBe(0);
+    // The wider search took a sharper clamp on these data (quality-wide-search.test.ts).
+    const printed = /^covariance constraint unit-invariant: --max_condition (\S+) --variance_floor (\S+)$/m.exec(first.stderr);
+    expect(printed, first.stderr).not.toBeNull();
+    expect(Number(printed![1])).toBeGreaterThan(1e7);
+    const training = JSON.parse(readFileSync(join(dir, 'rainy.json'), 'utf8')).training;
+    expect(training.covarianceConstraint).toBe('unit-invariant');
+    expect(training.maxCondition).toBeCloseTo(Number(printed![1]), 0);
+    expect(training.varianceFloor).toBeCloseTo(Number(printed![2]), 20);
+
+    const warm = webgmm('train', '-i', csv, '-g', '3', '--backend', 'cpu', '-m', 'rainy.json', '-M', 'rainy2.json');
+    expect(warm.code, warm.stderr).toBe(0);
+    expect(warm.stderr).toMatch(/^webgmm: note: --input_model_file is fitted under a sharper covariance clamp than the default: training continues at its level, --max_condition \S+ and --variance_floor \S+ \(give either to choose\)$/m);
+    expect(warm.stderr).toContain(printed![0]);
+    const ll = (r: { stderr: string }) => Number(/^log-likelihood (\S+)$/m.exec(r.stderr)![1]);
+    expect(relErr(ll(warm), ll(first))).toBeLessThan(1e-9);
+
+    const mlpack = webgmm('train', '-i', csv, '-g', '3', '-s', '5', '--backend', 'cpu', '--covariance_constraint', 'mlpack', '-M', 'rainy3.json');
+    expect(mlpack.stderr).toMatch(/^covariance constraint mlpack$/m);
+    expect(JSON.parse(readFileSync(join(dir, 'rainy3.json'), 'utf8')).training).not.toHaveProperty('maxCondition');
   });
 });

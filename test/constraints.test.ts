@@ -1,7 +1,7 @@
 // The covariance constraints in isolation: 'unit-invariant' is S·clamp(S⁻¹ Σ S⁻¹)·S, commutes with
 // rescaling, leaves a covariance that satisfies it alone, and the feature scales move with the units.
 import { describe, it, expect } from 'vitest';
-import { applyConstraint, applyMlpackFull, type ConstraintSpec } from '../src/train/constraints.js';
+import { applyConstraint, applyMlpackFull, clampLevelOf, type ConstraintSpec } from '../src/train/constraints.js';
 import { featureScales, OUTLIER_SPREAD, RARE_DEVIATIONS } from '../src/train/feature-scale.js';
 import { jacobiEigen, symmetricEigen } from '../src/util/linalg.js';
 import { Rng } from '../src/util/rng.js';
@@ -76,6 +76,39 @@ describe("the 'unit-invariant' constraint", () => {
     expect(v[0]).toBe(0.5);
     expect(v[1]).toBeCloseTo((0.5 / 1e4) * 1e6, 6);
     expect(v[2]).toBeCloseTo(2e-7, 18);
+  });
+});
+
+describe('clampLevelOf: the sharpest clamp a model needs, in ladder steps of × 10', () => {
+  it('recovers the level a model was clamped at, caps it, and does not depend on the units', () => {
+    const rng = new Rng(3);
+    const d = 4;
+    const s = Float64Array.of(2, 1e-3, 50, 1);
+    const c = Float64Array.of(1e3, 1e-3, 7, 1);
+    for (const diagonal of [false, true]) {
+      const levels: number[] = [];
+      const moved: number[] = [];
+      for (const level of [0, 1, 2, 3]) {
+        // Two components: one far inside the limits, one clamped at maxCondition·10^level.
+        const k = 2;
+        const cov = new Float64Array(k * (diagonal ? d : d * d));
+        const inside = randomSpd(rng, d, 2);
+        const sharp = randomSpd(rng, d, 12);
+        for (const [comp, m] of [[0, inside], [1, sharp]] as const) {
+          // Diagonal: variances spread over 2 and 12 decades in scaled units.
+          if (diagonal) for (let j = 0; j < d; j++) cov[comp * d + j] = 10 ** (-(comp === 0 ? 2 : 12) * (j / (d - 1))) * s[j]! * s[j]!;
+          else for (let i = 0; i < d * d; i++) cov[comp * d * d + i] = m[i]! * s[Math.floor(i / d)]! * s[i % d]!;
+        }
+        applyConstraint(spec(s, 1e6 * 10 ** level, 1e-8 / 10 ** level), diagonal, cov, k, d);
+        levels.push(clampLevelOf(spec(s, 1e6, 1e-8), diagonal, cov, k, d, 2));
+        // The same model in other units, measured with the scales in those units.
+        const sc = Float64Array.from(s, (v, j) => v * c[j]!);
+        const cc = Float64Array.from(cov, (v, i) => (diagonal ? v * c[i % d]! ** 2 : v * c[Math.floor((i % (d * d)) / d)]! * c[i % d]!));
+        moved.push(clampLevelOf(spec(sc, 1e6, 1e-8), diagonal, cc, k, d, 2));
+      }
+      expect(levels, diagonal ? 'diagonal' : 'full').toEqual([0, 1, 2, 2]);
+      expect(moved).toEqual(levels);
+    }
   });
 });
 

@@ -83,3 +83,22 @@ export function thrown<T extends Error>(f: () => unknown, type: new (...args: ne
   if (message) expect((error as Error).message).toMatch(message);
   return error as T;
 }
+
+/**
+ * Rain-like data: 3 clusters in 3-D; in the first, feature 0 is exactly 0 (a point mass, as a dry
+ * day's precipitation), in the others it is a positive amount. `rare`: a fourth column that is 0
+ * except in 3 points.
+ */
+export function rainy(rng: Rng, n: number, rare = false): DenseMatrix<Float64Array> {
+  const d = rare ? 4 : 3;
+  const data = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const c = rng.nextFloat() < 0.5 ? 0 : rng.nextFloat() < 0.5 ? 1 : 2;
+    const o = i * d;
+    data[o] = c === 0 ? 0 : Math.abs(3 * c + 2 * rng.nextNormal());
+    data[o + 1] = 10 + 4 * c + 3 * rng.nextNormal();
+    data[o + 2] = 5 - 2 * c + rng.nextNormal();
+    if (rare) data[o + 3] = i % 300 === 7 ? 1 : 0;
+  }
+  return { data, rows: n, cols: d };
+}

@@ -1,30 +1,11 @@
 // The wider search of the default policy ('unit-invariant'): when every feature of the training
 // data varies, each trial also starts from k-means on standardized data, and an internal validation
 // split may overrule the training log-likelihood and sharpen the clamp (maxCondition × 10^j,
-// varianceFloor / 10^j, j ≤ 3). When some feature is (nearly) constant, none of that runs.
+// varianceFloor / 10^j, j ≤ 2). When some feature is (nearly) constant, none of that runs.
 import { describe, it, expect } from 'vitest';
 import { train, type TrainOptions } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
-import type { DenseMatrix } from '../src/data.js';
-
-/**
- * Rain-like data: 3 clusters in 3-D; in the first, feature 0 is exactly 0 (a point mass, as a dry
- * day's precipitation), in the others it is a positive amount. `rare`: a fourth column that is 0
- * except in 3 points.
- */
-function rainy(rng: Rng, n: number, rare = false): DenseMatrix<Float64Array> {
-  const d = rare ? 4 : 3;
-  const data = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const c = rng.nextFloat() < 0.5 ? 0 : rng.nextFloat() < 0.5 ? 1 : 2;
-    const o = i * d;
-    data[o] = c === 0 ? 0 : Math.abs(3 * c + 2 * rng.nextNormal());
-    data[o + 1] = 10 + 4 * c + 3 * rng.nextNormal();
-    data[o + 2] = 5 - 2 * c + rng.nextNormal();
-    if (rare) data[o + 3] = i % 300 === 7 ? 1 : 0;
-  }
-  return { data, rows: n, cols: d };
-}
+import { rainy } from './helpers.js';
 
 const base: TrainOptions = { gaussians: 3, seed: 5, trials: 2, backend: 'cpu' };
 /** The settings the wider search starts from, given explicitly: no clamp ladder. */
@@ -104,5 +85,31 @@ describe('the wider search of the default policy', () => {
     expect(Number.isFinite(r.model.logLikelihood(fresh))).toBe(true);
     // The log-likelihood reported is the weighted one of the returned model.
     expect(r.model.logLikelihood(data, w)).toBeCloseTo(r.logLikelihood, 6);
+  });
+});
+
+describe('the clamp the model was fitted under', () => {
+  it('is reported, and a warm start from the model continues at it instead of inflating its covariances', async () => {
+    const data = rainy(new Rng(21), 900);
+    const wide = await train(data, base);
+    // The search sharpened the clamp here (the first test's gain); the result says how far.
+    expect(wide.maxCondition).toBeGreaterThan(1e7);
+    expect(wide.maxCondition! * wide.varianceFloor!).toBeCloseTo(1e7 * 1e-9, 20);
+    const fixed = await train(data, fixedClamp);
+    expect([fixed.maxCondition, fixed.varianceFloor]).toEqual([1e7, 1e-9]);
+    expect((await train(data, { ...base, covarianceConstraint: 'mlpack' })).maxCondition).toBeUndefined();
+
+    const warm = await train(data, { ...base, trials: 1, inputModel: wide.model });
+    expect([warm.maxCondition, warm.varianceFloor]).toEqual([wide.maxCondition, wide.varianceFloor]);
+    expect(warm.warnings.join('\n')).toMatch(/sharper covariance clamp than the default: training continues at its level/);
+    expect(Math.abs(warm.logLikelihood - wide.logLikelihood)).toBeLessThan(1e-6 * Math.abs(wide.logLikelihood));
+    // What the default's clamp does to the same start: every dry-day variance raised.
+    const inflated = await train(data, { ...fixedClamp, trials: 1, inputModel: wide.model });
+    expect(inflated.logLikelihood).toBeLessThan(wide.logLikelihood - 100);
+
+    // A model within the default clamp continues at the default, silently.
+    const plain = await train(data, { ...base, trials: 1, inputModel: fixed.model });
+    expect([plain.maxCondition, plain.varianceFloor]).toEqual([1e7, 1e-9]);
+    expect(plain.warnings).toEqual([]);
   });
 });

@@ -124,15 +124,38 @@ describe('determinism and trials', () => {
     expect(Array.from(b.model.means)).toEqual(Array.from(a.model.means));
   });
 
-  it('the result is the best of the trials', async () => {
+  it.each(['mlpack', 'unit-invariant'] as const)('the result is the best of the trials (%s)', async (covarianceConstraint) => {
     // A hard problem (many overlapping components, few iterations) so that trials differ.
-    const r = await train(data, { gaussians: 6, seed: 4, trials: 5, maxIterations: 5 });
+    const r = await train(data, { gaussians: 6, seed: 4, trials: 5, maxIterations: 5, covarianceConstraint });
     const lls = r.trials.map((t) => t.logLikelihood);
     expect(r.trials).toHaveLength(5);
     expect(new Set(lls).size).toBeGreaterThan(1);
+    // The default's held-out points did not overrule the training likelihood here (see the next test).
+    expect(r.overruled).toBe(false);
     expect(r.logLikelihood).toBe(Math.max(...lls));
     expect(r.trials[r.bestTrial]!.logLikelihood).toBe(r.logLikelihood);
     expect(r.model.logLikelihood(data)).toBeCloseTo(r.logLikelihood, 6);
+  });
+
+  it("'unit-invariant': where the wider search's held-out points overrule the training likelihood, the result says so", async () => {
+    // Found by an audit: 600 points of 5 overlapping components, fitted with 4; trial 2 reaches a
+    // training log-likelihood 1.25e-3 nat above trial 0's, and the held-out points prefer trial 0's.
+    const K = 5;
+    const truth = new GaussianMixture({
+      weights: Array(K).fill(1 / K),
+      means: Array.from({ length: K }, (_, k) => Array.from({ length: 3 }, (_, j) => Math.sin(k * 3.1 + j * 1.7 + 16) * 3)),
+      covariances: Array.from({ length: K }, (_, k) => Array.from({ length: 3 }, (_, i) => Array.from({ length: 3 }, (_, j) => (i === j ? 1 + k * 0.3 : 0.2)))),
+    });
+    const points = truth.sample(600, 16);
+    const r = await train(points, { gaussians: 4, seed: 16, trials: 3, backend: 'cpu' });
+    const best = Math.max(...r.trials.map((t) => t.logLikelihood));
+    expect(r.overruled).toBe(true);
+    expect(r.logLikelihood).toBeLessThan(best - 1e-9 * 600);
+    expect(r.trials[r.bestTrial]!.logLikelihood).toBe(r.logLikelihood);
+    // mlpack's rule on the same points: the best training log-likelihood, never overruled.
+    const m = await train(points, { gaussians: 4, seed: 16, trials: 3, backend: 'cpu', covarianceConstraint: 'mlpack' });
+    expect(m.overruled).toBe(false);
+    expect(m.logLikelihood).toBe(Math.max(...m.trials.map((t) => t.logLikelihood)));
   });
 
   it("'unit-invariant': a later trial must beat the best by more than 1e-9 nat per point (ties keep the earliest)", async () => {

@@ -406,6 +406,8 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
       iterations: result.iterations,
       converged: result.converged,
       trials: result.trials.length,
+      covarianceConstraint: flags.covariance_constraint,
+      ...(result.maxCondition !== undefined ? { maxCondition: result.maxCondition, varianceFloor: result.varianceFloor } : {}),
       seed: result.seed,
       backend: result.backend,
       ...(result.adapter ? { adapter: result.adapter } : {}),
@@ -419,11 +421,19 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
     [
       // WebGPU's log-likelihood comes from float32 densities (relative error ~1e-7): no false digits.
       `log-likelihood ${significant(result.logLikelihood, result.backend === 'webgpu' ? 8 : 15)}`,
-      `iterations ${result.iterations} (best of ${result.trials.length} trial${result.trials.length > 1 ? 's' : ''}: #${result.bestTrial + 1}), converged ${result.converged ? 'yes' : 'no'}`,
+      `iterations ${result.iterations} (best of ${result.trials.length} trial${result.trials.length > 1 ? 's' : ''}: #${result.bestTrial + 1}` +
+        `${result.overruled ? ', chosen on held-out points over a higher training log-likelihood' : ''}), converged ${result.converged ? 'yes' : 'no'}`,
+      `covariance constraint ${flags.covariance_constraint}` +
+        (result.maxCondition !== undefined ? `: --max_condition ${knob(result.maxCondition)} --variance_floor ${knob(result.varianceFloor!)}` : ''),
       `backend ${result.backend}${result.adapter ? ` (${result.adapter})` : ''}, seed ${result.seed}`,
       `time: load ${loadSeconds.toFixed(2)} s, setup ${ms(result.timings.setup)} s, initialization ${ms(result.timings.initialization)} s, EM ${ms(result.timings.em)} s, save ${saveSeconds.toFixed(2)} s, total ${progress.elapsed.toFixed(2)} s`,
     ].join('\n') + '\n',
   );
+}
+
+/** A clamp knob for display: 1e-9 / 100 is 1.0000000000000001e-11 in float64, shown as 1e-11. */
+function knob(x: number): string {
+  return Number(x.toPrecision(12)).toExponential();
 }
 
 async function runProbability(

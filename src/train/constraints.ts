@@ -234,3 +234,47 @@ export function applyConstraint(
     }
   }
 }
+
+/**
+ * `'unit-invariant'`: the smallest j in 0 … maxLevel at which the clamp with maxCondition × 10^j
+ * and varianceFloor / 10^j would leave every covariance of a model unchanged, or maxLevel when
+ * none would. A model that a sharper clamp produced (the wider search's choice, see
+ * `chooseByValidation` in train.ts) sits exactly on that clamp's bounds, so this recovers its
+ * level; a warm start continues there instead of inflating what that clamp allowed. Measured in
+ * scaled coordinates, so unit-invariant. Eigenvalues on a bound are computed back within rounding
+ * (~ε·λmax), hence the slack, far below the factor 10 between levels. The nearly-constant feature
+ * floor does not depend on the level and is not looked at.
+ */
+export function clampLevelOf(spec: ConstraintSpec, diagonal: boolean, covariances: Float64Array, k: number, d: number, maxLevel: number): number {
+  const scale = spec.scale;
+  if (spec.policy !== 'unit-invariant' || scale === null || scale.length !== d) throw new Error('internal: clampLevelOf needs the unit-invariant constraint');
+  // How far (as a factor) the clamp must be relaxed for this component's smallest eigenvalue to
+  // pass: max(λmax / (maxCondition·λmin), varianceFloor / λmin).
+  let need = 1;
+  const work = new Float64Array(diagonal ? 0 : d * d);
+  for (let c = 0; c < k; c++) {
+    let lmin: number;
+    let lmax: number;
+    if (diagonal) {
+      lmin = Infinity;
+      lmax = 0;
+      for (let j = 0; j < d; j++) {
+        const x = covariances[c * d + j]! / (scale[j]! * scale[j]!);
+        lmin = Math.min(lmin, x);
+        lmax = Math.max(lmax, x);
+      }
+    } else {
+      const off = c * d * d;
+      for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) work[i * d + j] = covariances[off + i * d + j]! / (scale[i]! * scale[j]!);
+      const { values } = symmetricEigen(work, d, 0);
+      lmin = values[0]!;
+      lmax = values[d - 1]!;
+    }
+    const factor = lmin > 0 ? Math.max(lmax / (spec.maxCondition * lmin), spec.varianceFloor / lmin) : Infinity;
+    if (!(factor <= need)) need = factor;
+  }
+  const slack = 1e-3;
+  let level = 0;
+  while (level < maxLevel && need * (1 - slack) > 10 ** level) level++;
+  return level;
+}

@@ -16,6 +16,7 @@ import {
   DEFAULT_MAX_CONDITION,
   DEFAULT_VARIANCE_FLOOR,
   MLPACK_CONSTRAINT,
+  clampLevelOf,
   type ConstraintSpec,
   type CovarianceConstraint,
 } from './constraints.js';
@@ -88,7 +89,14 @@ export interface TrainOptions {
   percentage?: number;
   /** PRNG seed; 0 (default) seeds from the clock, and the seed used is in the result. */
   seed?: number;
-  /** Warm start: every trial starts EM from this model instead of k-means. */
+  /**
+   * Warm start: every trial starts EM from this model instead of k-means. Under `'unit-invariant'`
+   * with neither `maxCondition` nor `varianceFloor` given, EM continues at the sharpest clamp the
+   * model needs, up to the wider search's × 100 (and only where the search itself could sharpen it,
+   * no nearly constant feature): a model the search fitted at a sharper clamp is continued there,
+   * not inflated by the default's (with a notice in `warnings`; the result's `maxCondition` and
+   * `varianceFloor` say the level).
+   */
   inputModel?: GaussianMixtureLike;
   /**
    * Covariance policy. `'unit-invariant'` (default): k-means (seeded by k-means++) runs on per-feature scaled data
@@ -209,8 +217,18 @@ export interface TrainResult {
    * more).
    */
   trials: TrialResult[];
-  /** Index of the best trial. */
+  /**
+   * Index of the best trial: the highest training log-likelihood (ties within 1e-9 nat per point
+   * keep the earliest under `'unit-invariant'`), unless {@link TrainResult.overruled}.
+   */
   bestTrial: number;
+  /**
+   * True when the wider search of `'unit-invariant'` (see `covarianceConstraint`) chose another
+   * candidate than the one with the highest training log-likelihood, because its held-out points
+   * preferred it significantly: `logLikelihood` is then below the best of `trials`. Always false
+   * under `'mlpack'`, where the result is the best trial exactly as mlpack's.
+   */
+  overruled: boolean;
   /** The seed used (drawn from the clock when `seed` was 0). */
   seed: number;
   /** The backend that ran the E-step. */
@@ -219,6 +237,15 @@ export interface TrainResult {
   adapter?: string;
   /** Points of positive weight with zero likelihood under the final model (they add nothing to the log-likelihood; points of weight 0 are not counted). */
   zeroLikelihoodPoints: number;
+  /**
+   * `'unit-invariant'` only: the clamp the model was fitted under — `maxCondition` as given or its
+   * default, or the sharper level that the wider search chose (× 10, × 100) or that a warm start
+   * continued at (see `inputModel`). To continue training this model elsewhere under the same
+   * clamp, pass both back as options.
+   */
+  maxCondition?: number;
+  /** `'unit-invariant'` only: the variance floor the model was fitted under (see `maxCondition`). */
+  varianceFloor?: number;
   /** Non-fatal notices, e.g. an option that was ignored. */
   warnings: string[];
   /** Wall time per phase, in milliseconds. */
@@ -339,6 +366,19 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       varianceFloor: opts.varianceFloor,
       featureFloor: scaling.floor,
     };
+    // A warm start from a model fitted under a sharper clamp (the wider search's choice) continues
+    // at that clamp, where the search itself could have chosen it: the default's would raise every
+    // covariance the sharper one allowed (seattle's dry days lost 4210 nats in one M-step).
+    if (inputModel && clampKnobsFree(options, opts) && scaling.minDeviating >= WIDE_SEARCH_MIN_DEVIATING) {
+      const level = clampLevelOf(constraint, inputModel.covarianceType === 'diagonal', inputModel.covariances, inputModel.gaussians, ds.d, CLAMP_LADDER);
+      if (level > 0) {
+        constraint = { ...constraint, ...clampAt(opts, level) };
+        warnings.push(
+          `\`inputModel\` is fitted under a sharper covariance clamp than the default: training continues at its level, ` +
+            `\`maxCondition\` ${Number(constraint.maxCondition.toPrecision(12)).toExponential()} and \`varianceFloor\` ${Number(constraint.varianceFloor.toPrecision(12)).toExponential()} (give either to choose)`,
+        );
+      }
+    }
     if (!inputModel && !opts.refinedStart && ds.n > KMEANS_MAX_POINTS) {
       const rows = positiveSample(ds.n, weights, KMEANS_MAX_POINTS, rng);
       seeding = { rows, weights: weights ? Float64Array.from(rows, (i) => weights[i]!) : null, scaling };
@@ -400,6 +440,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       tieMargin = 1e-9 * totalWeight;
     }
     let best: EmResult | null = null;
+    let overruled = false;
     let bestTrial = 0;
     // 'unit-invariant' on data whose every feature varies (widen): each trial also starts from
     // k-means on standardized data, and an internal validation split may overrule the training
@@ -488,13 +529,13 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     }
     if (validation) {
       const tEm = now();
-      // Sharper clamps only where the clamp acts: not on full covariances under noForcePositive.
-      const clamped = !(opts.noForcePositive && opts.covarianceType === 'full');
-      const ladder = clamped && options.maxCondition === undefined && options.varianceFloor === undefined ? CLAMP_LADDER : 0;
+      const ladder = clampKnobsFree(options, opts) ? CLAMP_LADDER : 0;
       const chosen = await chooseByValidation(validation, candidates, candidates.find((c) => c.em === best)!, ladder, tieMargin, opts, backend, constraint, options, signal);
       if (chosen) {
         best = chosen.em;
         bestTrial = chosen.trial;
+        overruled = chosen.overruled;
+        if (chosen.level > 0) constraint = { ...constraint, ...clampAt(opts, chosen.level) };
         // The chosen fit becomes its trial's entry.
         trials[bestTrial] = {
           logLikelihood: best.logLikelihood,
@@ -530,6 +571,8 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       backend: backend.kind,
       ...(selected.adapter !== undefined ? { adapter: selected.adapter } : {}),
       zeroLikelihoodPoints: winner.zeroLikelihoodPoints,
+      overruled,
+      ...(constraint.policy === 'unit-invariant' ? { maxCondition: constraint.maxCondition, varianceFloor: constraint.varianceFloor } : {}),
       warnings,
       timings,
     };
@@ -782,6 +825,20 @@ export const CLAMP_LADDER = 2;
 /** A sharper clamp is refused if it makes any held-out point less likely by more than this (nats). */
 export const CLAMP_MAX_LOSS = 0.5 * Math.LN10;
 
+/** The clamp's knobs at ladder level j: maxCondition × 10^j, varianceFloor / 10^j. */
+function clampAt(opts: ResolvedOptions, level: number): { maxCondition: number; varianceFloor: number } {
+  return { maxCondition: opts.maxCondition * 10 ** level, varianceFloor: opts.varianceFloor / 10 ** level };
+}
+
+/**
+ * Whether training may choose the clamp's level itself: neither knob given, and a clamp that acts
+ * (not on full covariances under noForcePositive).
+ */
+function clampKnobsFree(options: TrainOptions, opts: ResolvedOptions): boolean {
+  const clamped = !(opts.noForcePositive && opts.covarianceType === 'full');
+  return clamped && options.maxCondition === undefined && options.varianceFloor === undefined;
+}
+
 interface ValidationSplit {
   fit: Dataset;
   fitWeights: Float64Array | null;
@@ -850,7 +907,7 @@ async function chooseByValidation(
   base: ConstraintSpec,
   options: TrainOptions,
   signal: AbortSignal | undefined,
-): Promise<{ em: EmResult; trial: number; kmeansIterations: number } | null> {
+): Promise<{ em: EmResult; trial: number; kmeansIterations: number; level: number; overruled: boolean } | null> {
   const { fit, fitWeights } = v;
   const scaling = featureScales(fit.data, fit.n, fit.d, fitWeights);
   const fitConstraint: ConstraintSpec = { ...base, scale: scaling.constraintScale, featureFloor: scaling.floor };
@@ -894,7 +951,7 @@ async function chooseByValidation(
     let levelLp = winner.lp;
     for (let j = 1; j <= ladder; j++) {
       options.onSearch?.({ step: 'clamp', trial: winner.c.trial, index: j, count: ladder });
-      const c = { ...fitConstraint, maxCondition: opts.maxCondition * 10 ** j, varianceFloor: opts.varianceFloor / 10 ** j };
+      const c = { ...fitConstraint, ...clampAt(opts, j) };
       const lp = await refit(winner.c.em.model, c, winner.c.trial);
       if (pairedZ(lp, levelLp, v.checkWeights, margin) > VALIDATION_Z && largestLoss(lp, levelLp, v.checkWeights) <= CLAMP_MAX_LOSS) {
         level = j;
@@ -911,7 +968,7 @@ async function chooseByValidation(
       const refit = await runEM(backend, em.model, {
         maxIterations: opts.maxIterations,
         tolerance: opts.tolerance,
-        constraint: { ...base, maxCondition: opts.maxCondition * 10 ** level, varianceFloor: opts.varianceFloor / 10 ** level },
+        constraint: { ...base, ...clampAt(opts, level) },
         forcePositive: !opts.noForcePositive,
         trial: winner.c.trial,
         signal,
@@ -921,7 +978,7 @@ async function chooseByValidation(
       });
       em = { ...refit, iterations: before + refit.iterations, float64Passes: em.float64Passes + refit.float64Passes };
     }
-    return { em, trial: winner.c.trial, kmeansIterations: winner.c.kmeansIterations };
+    return { em, trial: winner.c.trial, kmeansIterations: winner.c.kmeansIterations, level, overruled: winner !== inc };
   } finally {
     sub.backend.dispose();
   }
