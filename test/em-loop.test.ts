@@ -259,40 +259,80 @@ describe('EM loop: a float64 finish that costs little', () => {
     expect(r.float64Passes).toBeLessThanOrEqual(9);
   });
 
-  it('a blind pass redone in float64 that also starts the finish is not computed twice, and is reported as the CPU\'s', async () => {
-    // Rounding bounds of 0.9 nat per point on the first pass (not blind; its change is then
-    // unresolved) and 1.1 on the next (blind: redone in float64), a float64 iteration of two
-    // float32 ones (the finish is cheap): the finish reuses the redone pass.
-    class Blind implements EStepBackend {
-      readonly kind = 'webgpu' as const;
-      readonly n = ds.n;
-      readonly d = ds.d;
-      readonly referencePassCost = 2;
-      readonly reference = new CpuBackend(ds);
-      referencePasses = 0;
-      private passes = 0;
-      constructor() {
-        const reference = this.reference;
-        const pass = reference.pass.bind(reference);
-        reference.pass = (params, signal) => {
-          this.referencePasses++;
-          return pass(params, signal);
-        };
-      }
-      async pass(params: MixtureParams): Promise<PassResult> {
-        const r = await CpuBackend.prototype.pass.call(this.reference, params);
-        return { ...r, logLikelihoodUncertainty: (++this.passes === 1 ? 0.9 : 1.1) * this.n };
-      }
-      dispose(): void {
-        this.reference.dispose();
-      }
+  /**
+   * Rounding bounds of 0.9 nat per point on pass `unresolvedAt` and 1.1 on the next (blind: redone
+   * in float64), a float64 iteration of two float32 ones (the finish is cheap). `leap`: the passes
+   * before `unresolvedAt` report log-likelihoods 1e8 apart, so that the change at `unresolvedAt` is
+   * resolved in spite of its bound and the blind pass's is the first unresolved one.
+   */
+  class Blind implements EStepBackend {
+    readonly kind = 'webgpu' as const;
+    /** The size the cost rules see (`claimedN`: a stand-in for large data). */
+    readonly n: number;
+    readonly d = ds.d;
+    readonly referencePassCost = 2;
+    readonly reference = new CpuBackend(ds);
+    referencePasses = 0;
+    private passes = 0;
+    constructor(private readonly unresolvedAt: number, private readonly leap: boolean, claimedN = ds.n) {
+      this.n = claimedN;
+      const reference = this.reference;
+      const pass = reference.pass.bind(reference);
+      reference.pass = (params, signal) => {
+        this.referencePasses++;
+        return pass(params, signal);
+      };
     }
-    const backend = new Blind();
+    async pass(params: MixtureParams): Promise<PassResult> {
+      const r = await CpuBackend.prototype.pass.call(this.reference, params);
+      const p = ++this.passes;
+      const bound = p < this.unresolvedAt ? 0 : p === this.unresolvedAt ? 0.9 : 1.1;
+      const logLikelihood = this.leap ? r.logLikelihood - 1e8 * Math.max(0, this.unresolvedAt - p) : r.logLikelihood;
+      return { ...r, logLikelihood, logLikelihoodUncertainty: bound * ds.n };
+    }
+    dispose(): void {
+      this.reference.dispose();
+    }
+  }
+
+  it('a blind pass redone in float64 that also starts the finish is not computed twice, and is reported as the CPU\'s', async () => {
+    // Past FLOAT64_RESTART_WITHIN M-steps, where the finish continues from θ_t: it reuses the redone pass.
+    const backend = new Blind(11, true);
     const ranOn: string[] = [];
-    const r = await runEM(backend, start, { ...options(1), onIteration: (i) => void ranOn.push(i.backend) });
-    expect(ranOn).toEqual(['webgpu', 'cpu']);
+    // Far from the blobs' optimum, so that EM is still moving at the twelfth pass.
+    const far = new GaussianMixture({
+      weights: [0.3, 0.3, 0.4],
+      means: [[90, -90], [100, -100], [110, -110]],
+      covariances: [[[900, 0], [0, 900]], [[900, 0], [0, 900]], [[900, 0], [0, 900]]],
+    });
+    const r = await runEM(backend, far, { ...options(11), onIteration: (i) => void ranOn.push(i.backend) });
+    expect(ranOn).toEqual([...Array(11).fill('webgpu'), 'cpu']);
     expect(r.float64Passes).toBe(1);
     expect(backend.referencePasses).toBe(1);
+  });
+
+  it('a handover within FLOAT64_RESTART_WITHIN M-steps starts the trial again in float64, reported once, every float64 pass counted', async () => {
+    const backend = new Blind(1, false);
+    const ranOn: string[] = [];
+    const cpu = await runEM(new CpuBackend(ds), start, options(1));
+    const r = await runEM(backend, start, { ...options(1), onIteration: (i) => void ranOn.push(`${i.iteration} ${i.backend}`) });
+    // Iteration 0 was reported from float32; the float64 restart repeats it silently.
+    expect(ranOn).toEqual(['0 webgpu', '1 cpu']);
+    // The blind pass's redo, then iterations 0 and 1 from the start.
+    expect(backend.referencePasses).toBe(3);
+    expect(r.float64Passes).toBe(3);
+    expect(r.logLikelihood).toBe(cpu.logLikelihood);
+    expect(Array.from(r.model.covariances)).toEqual(Array.from(cpu.model.covariances));
+  });
+
+  it('but not where repeating those M-steps in float64 would cost more than FLOAT64_RESTART_WORK: the finish continues from θ_t', async () => {
+    // Sized (for the cost rules) as 4e6 points: one float64 iteration 1.2e8 multiply-adds.
+    const backend = new Blind(1, false, 4e6);
+    const ranOn: string[] = [];
+    const r = await runEM(backend, start, { ...options(1), onIteration: (i) => void ranOn.push(`${i.iteration} ${i.backend}`) });
+    expect(ranOn).toEqual(['0 webgpu', '1 cpu']);
+    expect(backend.referencePasses).toBe(1);
+    expect(r.float64Passes).toBe(1);
   });
 
   it('float64IterationCost: the passes\' ratio where the pass dominates, nearer 1 where the M-step does', () => {

@@ -122,8 +122,13 @@ const M_STEP_WORK_PER_D3 = 8;
  */
 export function float64IterationCost(n: number, k: number, d: number, covarianceType: CovarianceType, passRatio: number): number {
   const pass = passMultiplyAdds(n, d, k, covarianceType);
-  const host = covarianceType === 'full' ? M_STEP_WORK_PER_D3 * k * d ** 3 : 0;
+  const host = mStepMultiplyAdds(k, d, covarianceType);
   return (pass + host) / (pass / passRatio + host);
+}
+
+/** The host's M-step in the pass's multiply-adds (see M_STEP_WORK_PER_D3; diagonal models: negligible). */
+export function mStepMultiplyAdds(k: number, d: number, covarianceType: CovarianceType): number {
+  return covarianceType === 'full' ? M_STEP_WORK_PER_D3 * k * d ** 3 : 0;
 }
 
 /**

@@ -8,7 +8,8 @@
  * falls below that bound while the tolerance is resolvable in float64 (or EM is to run until it
  * converges), the remaining iterations run on the backend's float64 reference (the CPU backend on
  * the same data): float32 does the bulk of the work, float64 the finish, and convergence means what
- * it means in mlpack. A change float32 cannot resolve does not count as convergence — unless the
+ * it means in mlpack. A handover within the first few M-steps of a small problem starts the trial
+ * again in float64 instead (FLOAT64_RESTART_WITHIN): the float64 backend's result exactly. A change float32 cannot resolve does not count as convergence — unless the
  * parameters themselves repeat bit for bit (θ_t = θ_{t−1}, or θ_{t−2}: a fixed point or 2-cycle of
  * the float32 arithmetic, which further iterations would only repeat). When float64 cannot resolve
  * the tolerance either (large |log L|), the finish is in float64 all the same where a float64
@@ -25,7 +26,7 @@
  * A float32 pass whose rounding bound exceeds a nat per point (a model far from the data) is run
  * again in float64, for that pass only.
  */
-import { CHEAP_FINISH_COST, float64IterationCost, type BackendKind, type EStepBackend, type MixtureParams, type PassResult } from '../backends/backend.js';
+import { CHEAP_FINISH_COST, float64IterationCost, mStepMultiplyAdds, passMultiplyAdds, type BackendKind, type EStepBackend, type MixtureParams, type PassResult } from '../backends/backend.js';
 import { GaussianMixture } from '../model/gaussian-mixture.js';
 import { mStep } from './m-step.js';
 import type { ConstraintSpec } from './constraints.js';
@@ -109,6 +110,19 @@ const FLOAT64_LL_RESOLUTION = 8 * Number.EPSILON;
 const FLOAT64_FINISH_MARGIN = 1000;
 
 /**
+ * A float32 run that hands over to float64 within this many M-steps, where repeating them costs
+ * at most FLOAT64_RESTART_WORK multiply-adds (~0.1 s on one core), starts the trial again from its
+ * initial model in float64 instead of continuing from θ_t: the result is then the float64
+ * backend's bit for bit — the same model and update count on every device and chunking. Without
+ * it, float32's rounding in θ_t (~1e-6 relative) moved the converging mlpack fixture's stop, where
+ * |Δ log L| meets the tolerance at float64's own rounding, between 22 and 24 updates by chunking.
+ * Bounded in absolute work because the float64 reference may cost hundreds of float32 passes each
+ * (a hardware GPU on large data), where a restart would dominate the run.
+ */
+const FLOAT64_RESTART_WITHIN = 8;
+const FLOAT64_RESTART_WORK = 1e8;
+
+/**
  * The float64 probe of an unresolved float32 run (see runEM) continues while its change is within
  * this factor of the tolerance, for at most PROBE_MAX_ITERATIONS iterations.
  */
@@ -141,6 +155,8 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let cycle = modelCycleDetector();
   let cycleBackend: EStepBackend | null = null;
   let cycleEnd = -1;
+  // Iterations already reported by a float32 phase that the float64 restart (see below) repeats silently.
+  let reportedThrough = -1;
   // Passes over small data are shorter than the backends' own yield interval: without this,
   // an abort (or Ctrl-C) would wait for the whole run.
   const yieldNow = createYielder(signal);
@@ -148,6 +164,8 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   // float64 wherever float32 stops resolving the changes (CHEAP_FINISH_COST).
   const float64Cost = backend.reference ? float64IterationCost(backend.n, params.k, params.d, params.covarianceType, backend.referencePassCost ?? 1) : 1;
   const cheapFinish = tolerance > 0 && float64Cost <= CHEAP_FINISH_COST;
+  // Multiply-adds of one float64 iteration (pass and M-step), for FLOAT64_RESTART_WORK.
+  const float64Work = passMultiplyAdds(backend.n, params.d, params.k, params.covarianceType) + mStepMultiplyAdds(params.k, params.d, params.covarianceType);
   for (;;) {
     throwIfAborted(signal);
     if (active.reference && active.evaluable && !active.evaluable(params)) {
@@ -180,6 +198,23 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       // that convergence means what it means in mlpack.
       const reference = active.reference!;
       active = reference;
+      if (iterations <= FLOAT64_RESTART_WITHIN && iterations * float64Work <= FLOAT64_RESTART_WORK) {
+        // From the start, in float64 (FLOAT64_RESTART_WITHIN): the iterations 0 … t − 1 reported
+        // so far are not reported again. (A blind pass's redo, which ran, is counted.)
+        if (ranOn !== backend) float64Passes++;
+        reportedThrough = iterations - 1;
+        model = initial;
+        params = mixtureParams(model);
+        previous = -Number.MAX_VALUE;
+        previousUncertainty = 0;
+        previousParams = null;
+        recent.length = 0;
+        unresolvedRun = 0;
+        cycleBackend = null;
+        cycleEnd = -1;
+        iterations = 0;
+        continue;
+      }
       previous = await reference.logLikelihood(previousParams!, signal);
       // A blind pass's redo has run θ_t in float64 already.
       if (ranOn !== reference) pass = await reference.pass(params, signal);
@@ -191,7 +226,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     if (Number.isNaN(logLikelihood)) {
       throw new WebGmmError('NUMERICAL', `log-likelihood became NaN at iteration ${iterations} of trial ${options.trial + 1}`);
     }
-    if (onIteration) {
+    if (onIteration && iterations > reportedThrough) {
       const callbackAt = performance.now();
       // An abort does not wait for the caller's promise (it may never settle).
       await unlessAborted(Promise.resolve(onIteration({
