@@ -237,7 +237,11 @@ drop.addEventListener('drop', (e) => {
   const f = e.dataTransfer?.files[0];
   if (f) void loadFile(f);
 });
-$('dl-webgmm').addEventListener('click', () => result && download('model.webgmm.json', serializeWebgmmModel(result.model, { seed: result.seed, logLikelihood: result.logLikelihood })));
+$('dl-webgmm').addEventListener('click', () => result && download('model.webgmm.json', serializeWebgmmModel(result.model, {
+  seed: result.seed,
+  logLikelihood: result.logLikelihood,
+  ...(result.maxCondition !== undefined ? { covarianceConstraint: 'unit-invariant', maxCondition: result.maxCondition, varianceFloor: result.varianceFloor } : {}),
+})));
 $('dl-mlpack').addEventListener('click', () => result && download('model.mlpack.json', serializeMlpackModel(result.model, 'json')));
 window.addEventListener('resize', scheduleDraw);
 

@@ -956,15 +956,21 @@ describe('the clamp the model was fitted under (the default policy)', () => {
     expect(training.maxCondition).toBeCloseTo(Number(printed![1]), 0);
     expect(training.varianceFloor).toBeCloseTo(Number(printed![2]), 20);
 
-    const warm = webgmm('train', '-i', csv, '-g', '3', '--backend', 'cpu', '-m', 'rainy.json', '-M', 'rainy2.json');
+    const warm = webgmm('train', '-i', csv, '-g', '3', '-s', '5', '--backend', 'cpu', '-m', 'rainy.json', '-M', 'rainy2.json');
     expect(warm.code, warm.stderr).toBe(0);
-    expect(warm.stderr).toMatch(/^webgmm: note: --input_model_file is fitted under a sharper covariance clamp than the default: training continues at its level, --max_condition \S+ and --variance_floor \S+ \(give either to choose\)$/m);
+    expect(warm.stderr).toMatch(/^webgmm: note: --input_model_file needs a sharper covariance clamp than the default: training continues at the level it needs, --max_condition \S+ and --variance_floor \S+ \(pass either to set the clamp yourself\)$/m);
     expect(warm.stderr).toContain(printed![0]);
     const ll = (r: { stderr: string }) => Number(/^log-likelihood (\S+)$/m.exec(r.stderr)![1]);
     expect(relErr(ll(warm), ll(first))).toBeLessThan(1e-9);
 
     const mlpack = webgmm('train', '-i', csv, '-g', '3', '-s', '5', '--backend', 'cpu', '--covariance_constraint', 'mlpack', '-M', 'rainy3.json');
     expect(mlpack.stderr).toMatch(/^covariance constraint mlpack$/m);
+    // No clamp acts on full covariances with --no_force_positive (round clusters: none needs one).
+    const round = new GaussianMixture({ weights: [0.5, 0.5], means: [[0, 0], [9, 0]], covariances: [[[1, 0], [0, 1]], [[1, 0], [0, 1]]] }).sample(400, 2);
+    const roundCsv = file('round.csv', Array.from({ length: 400 }, (_, i) => `${round.data[2 * i]},${round.data[2 * i + 1]}`).join('\n') + '\n');
+    const none = webgmm('train', '-i', roundCsv, '-g', '2', '-s', '5', '--backend', 'cpu', '-P');
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stderr).toMatch(/^covariance constraint unit-invariant: no clamp on full covariances with --no_force_positive$/m);
     expect(JSON.parse(readFileSync(join(dir, 'rainy3.json'), 'utf8')).training).not.toHaveProperty('maxCondition');
   });
 });

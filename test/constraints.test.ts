@@ -100,15 +100,35 @@ describe('clampLevelOf: the sharpest clamp a model needs, in ladder steps of × 
           else for (let i = 0; i < d * d; i++) cov[comp * d * d + i] = m[i]! * s[Math.floor(i / d)]! * s[i % d]!;
         }
         applyConstraint(spec(s, 1e6 * 10 ** level, 1e-8 / 10 ** level), diagonal, cov, k, d);
-        levels.push(clampLevelOf(spec(s, 1e6, 1e-8), diagonal, cov, k, d, 2));
+        levels.push(clampLevelOf(spec(s, 1e6, 1e-8), diagonal, [0.5, 0.5], cov, k, d));
         // The same model in other units, measured with the scales in those units.
         const sc = Float64Array.from(s, (v, j) => v * c[j]!);
         const cc = Float64Array.from(cov, (v, i) => (diagonal ? v * c[i % d]! ** 2 : v * c[Math.floor((i % (d * d)) / d)]! * c[i % d]!));
-        moved.push(clampLevelOf(spec(sc, 1e6, 1e-8), diagonal, cc, k, d, 2));
+        moved.push(clampLevelOf(spec(sc, 1e6, 1e-8), diagonal, [0.5, 0.5], cc, k, d));
+        // A component of weight 0 (no M-step touches it) does not count.
+        expect(clampLevelOf(spec(s, 1e6, 1e-8), diagonal, [1, 0], cov, k, d)).toBe(0);
       }
-      expect(levels, diagonal ? 'diagonal' : 'full').toEqual([0, 1, 2, 2]);
+      expect(levels, diagonal ? 'diagonal' : 'full').toEqual([0, 1, 2, 3]);
       expect(moved).toEqual(levels);
     }
+  });
+
+  it('a covariance no level accepts (not positive definite) needs Infinity; the D ≥ 8 pre-check changes nothing', () => {
+    const d = 9;
+    const s = Float64Array.from({ length: d }, (_, j) => 1 + j);
+    const rng = new Rng(4);
+    const inside = randomSpd(rng, d, 3);
+    const sharp = randomSpd(rng, d, 10);
+    const cov = new Float64Array(2 * d * d);
+    for (let i = 0; i < d * d; i++) {
+      cov[i] = inside[i]! * s[Math.floor(i / d)]! * s[i % d]!;
+      cov[d * d + i] = sharp[i]! * s[Math.floor(i / d)]! * s[i % d]!;
+    }
+    // Condition 1e10 against maxCondition 1e6: level 4 (the well-conditioned component passes the pre-check).
+    expect(clampLevelOf(spec(s, 1e6, 1e-12), false, [0.5, 0.5], cov, 2, d)).toBe(4);
+    expect(clampLevelOf(spec(s, 1e6, 1e-12), false, [0.5, 0], cov, 2, d)).toBe(0);
+    cov[d * d] = -cov[d * d]!;
+    expect(clampLevelOf(spec(s, 1e6, 1e-12), false, [0.5, 0.5], cov, 2, d)).toBe(Infinity);
   });
 });
 

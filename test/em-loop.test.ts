@@ -325,6 +325,27 @@ describe('EM loop: a float64 finish that costs little', () => {
     expect(Array.from(r.model.covariances)).toEqual(Array.from(cpu.model.covariances));
   });
 
+  it('the restart window ends after 8 M-steps: a handover at iteration 8 starts again, one at 9 continues from θ_9', async () => {
+    const far = new GaussianMixture({
+      weights: [0.3, 0.3, 0.4],
+      means: [[90, -90], [100, -100], [110, -110]],
+      covariances: [[[900, 0], [0, 900]], [[900, 0], [0, 900]], [[900, 0], [0, 900]]],
+    });
+    const run = async (unresolvedAt: number) => {
+      const ranOn: string[] = [];
+      const r = await runEM(new Blind(unresolvedAt, false), far, { ...options(12), onIteration: (i) => void ranOn.push(`${i.iteration} ${i.backend}`) });
+      return { r, ranOn };
+    };
+    const at8 = await run(9);
+    expect(at8.r.iterations).toBeGreaterThan(9);
+    expect(at8.ranOn).toEqual(Array.from({ length: at8.r.iterations + 1 }, (_, i) => `${i} ${i < 8 ? 'webgpu' : 'cpu'}`));
+    expect(at8.r.float64Passes).toBe(at8.r.iterations + 1);
+    const at9 = await run(10);
+    expect(at9.r.iterations).toBeGreaterThan(9);
+    expect(at9.ranOn).toEqual(Array.from({ length: at9.r.iterations + 1 }, (_, i) => `${i} ${i < 9 ? 'webgpu' : 'cpu'}`));
+    expect(at9.r.float64Passes).toBe(at9.r.iterations - 8);
+  });
+
   it('but not where repeating those M-steps in float64 would cost more than FLOAT64_RESTART_WORK: the finish continues from θ_t', async () => {
     // Sized (for the cost rules) as 4e6 points: one float64 iteration 1.2e8 multiply-adds.
     const backend = new Blind(1, false, 4e6);

@@ -3,7 +3,7 @@
 // split may overrule the training log-likelihood and sharpen the clamp (maxCondition × 10^j,
 // varianceFloor / 10^j, j ≤ 2). When some feature is (nearly) constant, none of that runs.
 import { describe, it, expect } from 'vitest';
-import { train, type TrainOptions } from '../src/index.js';
+import { GaussianMixture, train, type TrainOptions } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
 import { rainy } from './helpers.js';
 
@@ -101,7 +101,7 @@ describe('the clamp the model was fitted under', () => {
 
     const warm = await train(data, { ...base, trials: 1, inputModel: wide.model });
     expect([warm.maxCondition, warm.varianceFloor]).toEqual([wide.maxCondition, wide.varianceFloor]);
-    expect(warm.warnings.join('\n')).toMatch(/sharper covariance clamp than the default: training continues at its level/);
+    expect(warm.warnings.join('\n')).toMatch(/`inputModel` needs a sharper covariance clamp than the default: training continues at the level it needs, `maxCondition` 1e\+(8|9) and `varianceFloor` 1e-1[01] \(pass either to set the clamp yourself\)/);
     expect(Math.abs(warm.logLikelihood - wide.logLikelihood)).toBeLessThan(1e-6 * Math.abs(wide.logLikelihood));
     // What the default's clamp does to the same start: every dry-day variance raised.
     const inflated = await train(data, { ...fixedClamp, trials: 1, inputModel: wide.model });
@@ -111,5 +111,40 @@ describe('the clamp the model was fitted under', () => {
     const plain = await train(data, { ...base, trials: 1, inputModel: fixed.model });
     expect([plain.maxCondition, plain.varianceFloor]).toEqual([1e7, 1e-9]);
     expect(plain.warnings).toEqual([]);
+  });
+
+  it('a model sharper than the search\'s × 100 continues at × 100, with a notice that says so and how to keep it', async () => {
+    const data = rainy(new Rng(21), 900);
+    const sharp = await train(data, { ...base, maxCondition: 1e11, varianceFloor: 1e-13 });
+    const warm = await train(data, { ...base, trials: 1, inputModel: sharp.model });
+    expect([warm.maxCondition, warm.varianceFloor]).toEqual([1e9, 1e-9 / 100]);
+    expect(warm.warnings.join('\n')).toMatch(/needs a sharper covariance clamp than the default even at × 100: training continues at `maxCondition` 1e\+9 and `varianceFloor` 1e-11, which raises its narrowest covariances; pass `maxCondition` and `varianceFloor`/);
+    expect(warm.logLikelihood).toBeLessThan(sharp.logLikelihood);
+    // Its own knobs, passed back, continue it where it was.
+    const own = await train(data, { ...base, trials: 1, inputModel: sharp.model, maxCondition: 1e11, varianceFloor: 1e-13 });
+    expect(Math.abs(own.logLikelihood - sharp.logLikelihood)).toBeLessThan(1e-6 * Math.abs(sharp.logLikelihood));
+  });
+
+  it('is not reported where no clamp acts (noForcePositive, full covariances)', async () => {
+    // Three well-separated round clusters: no point mass, so nothing needs the clamp.
+    const truth = new GaussianMixture({ weights: [0.3, 0.3, 0.4], means: [[0, 0, 0], [8, 0, 0], [0, 8, 0]], covariances: [[[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[1, 0, 0], [0, 1, 0], [0, 0, 1]]] });
+    const data = truth.sample(600, 3);
+    const r = await train(data, { ...base, noForcePositive: true });
+    expect(r.maxCondition).toBeUndefined();
+    expect(r.varianceFloor).toBeUndefined();
+    expect((await train(data, { ...base, noForcePositive: true, diagonalCovariance: true })).maxCondition).toBe(1e7);
+  });
+
+  it('a warm start does not sharpen where the search could not run (here: more than 100 000 points)', async () => {
+    const rng = new Rng(21);
+    const wide = await train(rainy(rng, 900), base);
+    expect(wide.maxCondition).toBeGreaterThan(1e7);
+    const many = rainy(rng, 100_001);
+    const warm = await train(many, { ...base, trials: 1, maxIterations: 1, inputModel: wide.model });
+    expect(warm.maxCondition).toBe(1e7);
+    expect(warm.warnings.join('\n')).not.toMatch(/clamp/);
+    // One point fewer, and it does.
+    const fewer = { ...many, data: many.data.subarray(0, 100_000 * 3), rows: 100_000 };
+    expect((await train(fewer, { ...base, trials: 1, maxIterations: 1, inputModel: wide.model })).maxCondition).toBe(wide.maxCondition);
   });
 });

@@ -13,7 +13,7 @@ import { startTrainingWorker } from '../worker/node-train-in-worker.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 import { passMultiplyAdds } from '../backends/backend.js';
 import { RESIDENCIES, type Residency } from '../backends/residency.js';
-import { COVARIANCE_CONSTRAINTS, DEFAULT_COVARIANCE_CONSTRAINT, DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR, type CovarianceConstraint } from '../train/constraints.js';
+import { COVARIANCE_CONSTRAINTS, DEFAULT_COVARIANCE_CONSTRAINT, DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR, formatKnob, type CovarianceConstraint } from '../train/constraints.js';
 import { InvalidArgumentError, InvalidDataError, WebGmmError } from '../errors.js';
 import { sampleArray, sampleRows, type GaussianMixture } from '../model/gaussian-mixture.js';
 import type { DenseMatrix } from '../data.js';
@@ -424,16 +424,13 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
       `iterations ${result.iterations} (best of ${result.trials.length} trial${result.trials.length > 1 ? 's' : ''}: #${result.bestTrial + 1}` +
         `${result.overruled ? ', chosen on held-out points over a higher training log-likelihood' : ''}), converged ${result.converged ? 'yes' : 'no'}`,
       `covariance constraint ${flags.covariance_constraint}` +
-        (result.maxCondition !== undefined ? `: --max_condition ${knob(result.maxCondition)} --variance_floor ${knob(result.varianceFloor!)}` : ''),
+        (result.maxCondition !== undefined
+          ? `: --max_condition ${formatKnob(result.maxCondition)} --variance_floor ${formatKnob(result.varianceFloor!)}`
+          : flags.covariance_constraint === 'unit-invariant' ? ': no clamp on full covariances with --no_force_positive' : ''),
       `backend ${result.backend}${result.adapter ? ` (${result.adapter})` : ''}, seed ${result.seed}`,
       `time: load ${loadSeconds.toFixed(2)} s, setup ${ms(result.timings.setup)} s, initialization ${ms(result.timings.initialization)} s, EM ${ms(result.timings.em)} s, save ${saveSeconds.toFixed(2)} s, total ${progress.elapsed.toFixed(2)} s`,
     ].join('\n') + '\n',
   );
-}
-
-/** A clamp knob for display: 1e-9 / 100 is 1.0000000000000001e-11 in float64, shown as 1e-11. */
-function knob(x: number): string {
-  return Number(x.toPrecision(12)).toExponential();
 }
 
 async function runProbability(

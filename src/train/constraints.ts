@@ -138,14 +138,7 @@ export function applyUnitInvariantFull(
   work: Float64Array = new Float64Array(d * d),
   featureFloor: Float64Array | null = null,
 ): void {
-  for (let i = 0; i < d; i++) {
-    const si = scale[i]!;
-    for (let j = i; j < d; j++) {
-      const v = cov[off + i * d + j]! / (si * scale[j]!);
-      work[i * d + j] = v;
-      work[j * d + i] = v;
-    }
-  }
+  scaledInto(work, cov, d, off, scale);
   let raised = false;
   if (featureFloor) {
     for (let j = 0; j < d; j++) {
@@ -236,23 +229,26 @@ export function applyConstraint(
 }
 
 /**
- * `'unit-invariant'`: the smallest j in 0 … maxLevel at which the clamp with maxCondition × 10^j
- * and varianceFloor / 10^j would leave every covariance of a model unchanged, or maxLevel when
- * none would. A model that a sharper clamp produced (the wider search's choice, see
- * `chooseByValidation` in train.ts) sits exactly on that clamp's bounds, so this recovers its
- * level; a warm start continues there instead of inflating what that clamp allowed. Measured in
- * scaled coordinates, so unit-invariant. Eigenvalues on a bound are computed back within rounding
+ * `'unit-invariant'`: the smallest j ≥ 0 at which the clamp with maxCondition × 10^j and
+ * varianceFloor / 10^j would leave every covariance of a model unchanged (Infinity for a
+ * covariance no level accepts: not positive definite). A model that a sharper clamp produced (the
+ * wider search's choice, see `chooseByValidation` in train.ts) sits exactly on that clamp's
+ * bounds, so this recovers its level; a warm start continues there instead of inflating what that
+ * clamp allowed. Components of weight 0 are skipped: no M-step touches them. Measured in scaled
+ * coordinates, so unit-invariant. Eigenvalues on a bound are computed back within rounding
  * (~ε·λmax), hence the slack, far below the factor 10 between levels. The nearly-constant feature
  * floor does not depend on the level and is not looked at.
  */
-export function clampLevelOf(spec: ConstraintSpec, diagonal: boolean, covariances: Float64Array, k: number, d: number, maxLevel: number): number {
+export function clampLevelOf(spec: ConstraintSpec, diagonal: boolean, weights: ArrayLike<number>, covariances: Float64Array, k: number, d: number): number {
   const scale = spec.scale;
   if (spec.policy !== 'unit-invariant' || scale === null || scale.length !== d) throw new Error('internal: clampLevelOf needs the unit-invariant constraint');
-  // How far (as a factor) the clamp must be relaxed for this component's smallest eigenvalue to
+  // How far (as a factor) the clamp must be relaxed for each component's smallest eigenvalue to
   // pass: max(λmax / (maxCondition·λmin), varianceFloor / λmin).
   let need = 1;
   const work = new Float64Array(diagonal ? 0 : d * d);
+  const check = new Float64Array(diagonal ? 0 : d * d);
   for (let c = 0; c < k; c++) {
+    if (!(weights[c]! > 0)) continue;
     let lmin: number;
     let lmax: number;
     if (diagonal) {
@@ -264,17 +260,36 @@ export function clampLevelOf(spec: ConstraintSpec, diagonal: boolean, covariance
         lmax = Math.max(lmax, x);
       }
     } else {
-      const off = c * d * d;
-      for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) work[i * d + j] = covariances[off + i * d + j]! / (scale[i]! * scale[j]!);
+      scaledInto(work, covariances, d, c * d * d, scale);
+      // Most components are well inside the default's limits: a Cholesky factorization shows it.
+      if (d >= PRECHECK_MIN_D && clearlyWithinLimits(work, d, 0, spec.maxCondition, spec.varianceFloor, check)) continue;
       const { values } = symmetricEigen(work, d, 0);
       lmin = values[0]!;
       lmax = values[d - 1]!;
     }
     const factor = lmin > 0 ? Math.max(lmax / (spec.maxCondition * lmin), spec.varianceFloor / lmin) : Infinity;
-    if (!(factor <= need)) need = factor;
+    need = Math.max(need, Number.isNaN(factor) ? Infinity : factor);
   }
+  if (need === Infinity) return Infinity;
   const slack = 1e-3;
   let level = 0;
-  while (level < maxLevel && need * (1 - slack) > 10 ** level) level++;
+  while (need * (1 - slack) > 10 ** level) level++;
   return level;
+}
+
+/** work = S⁻¹ Σ S⁻¹ for the d×d covariance at `cov[off…]` (symmetric from its upper triangle). */
+function scaledInto(work: Float64Array, cov: Float64Array, d: number, off: number, scale: Float64Array): void {
+  for (let i = 0; i < d; i++) {
+    const si = scale[i]!;
+    for (let j = i; j < d; j++) {
+      const v = cov[off + i * d + j]! / (si * scale[j]!);
+      work[i * d + j] = v;
+      work[j * d + i] = v;
+    }
+  }
+}
+
+/** A clamp knob for messages: 1e-9 / 100 is 1.0000000000000001e-11 in float64, shown as 1e-11. */
+export function formatKnob(x: number): string {
+  return Number(x.toPrecision(12)).toExponential();
 }

@@ -9,8 +9,9 @@
  * converges), the remaining iterations run on the backend's float64 reference (the CPU backend on
  * the same data): float32 does the bulk of the work, float64 the finish, and convergence means what
  * it means in mlpack. A handover within the first few M-steps of a small problem starts the trial
- * again in float64 instead (FLOAT64_RESTART_WITHIN): the float64 backend's result exactly. A change float32 cannot resolve does not count as convergence — unless the
- * parameters themselves repeat bit for bit (θ_t = θ_{t−1}, or θ_{t−2}: a fixed point or 2-cycle of
+ * again in float64 instead (FLOAT64_RESTART_WITHIN): the float64 backend's result exactly. A
+ * change float32 cannot resolve does not count as convergence — unless the parameters themselves
+ * repeat bit for bit (θ_t = θ_{t−1}, or θ_{t−2}: a fixed point or 2-cycle of
  * the float32 arithmetic, which further iterations would only repeat). When float64 cannot resolve
  * the tolerance either (large |log L|), the finish is in float64 all the same where a float64
  * iteration costs at most a few float32 ones (few points per dimension, whose M-step outweighs the
@@ -210,6 +211,9 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
         previousParams = null;
         recent.length = 0;
         unresolvedRun = 0;
+        probed = false;
+        probing = false;
+        probeIterations = 0;
         cycleBackend = null;
         cycleEnd = -1;
         iterations = 0;

@@ -17,6 +17,7 @@ import {
   DEFAULT_VARIANCE_FLOOR,
   MLPACK_CONSTRAINT,
   clampLevelOf,
+  formatKnob,
   type ConstraintSpec,
   type CovarianceConstraint,
 } from './constraints.js';
@@ -91,11 +92,12 @@ export interface TrainOptions {
   seed?: number;
   /**
    * Warm start: every trial starts EM from this model instead of k-means. Under `'unit-invariant'`
-   * with neither `maxCondition` nor `varianceFloor` given, EM continues at the sharpest clamp the
-   * model needs, up to the wider search's × 100 (and only where the search itself could sharpen it,
-   * no nearly constant feature): a model the search fitted at a sharper clamp is continued there,
-   * not inflated by the default's (with a notice in `warnings`; the result's `maxCondition` and
-   * `varianceFloor` say the level).
+   * with neither `maxCondition` nor `varianceFloor` given, EM continues at the clamp level the
+   * model needs, up to the wider search's × 100 and only where the search itself could run (see
+   * `covarianceConstraint`; without the `inputModel` condition): a model the search fitted at a
+   * sharper clamp is continued there, not inflated by the default's. A notice in `warnings` says
+   * so, or that the model needs more than × 100 (then pass both knobs); the result's
+   * `maxCondition` and `varianceFloor` say the level.
    */
   inputModel?: GaussianMixtureLike;
   /**
@@ -130,7 +132,8 @@ export interface TrainOptions {
   /**
    * `'unit-invariant'`: the largest condition number of a covariance in scaled coordinates; smaller
    * eigenvalues are raised to λmax / maxCondition. Default 1e7 (≥ 1), which the wider search (see
-   * `covarianceConstraint`) may raise to 1e8 or 1e9 on held-out evidence; given explicitly, it is used as is.
+   * `covarianceConstraint`) may raise to 1e8 or 1e9 on held-out evidence, and a warm start to the
+   * level its `inputModel` needs (up to 1e9); given explicitly, it is used as is.
    */
   maxCondition?: number;
   /**
@@ -159,7 +162,10 @@ export interface TrainOptions {
   /**
    * Called after every E-step with (a copy of) the current model and its log-likelihood; training
    * awaits a returned promise. Under the `'unit-invariant'` policy's wider search only each trial's
-   * first start is reported (the second start and the validation refits go to `onSearch`).
+   * first start is reported (the second start and the validation refits go to `onSearch`). A
+   * WebGPU trial that hands over to float64 within its first 8 M-steps starts again in float64
+   * (README, *Mixed precision*): the iterations it already reported are not reported again, and in
+   * the rare case that float64 stops earlier, some were reported past the trial's final count.
    */
   onIteration?: (info: IterationInfo) => void | Promise<void>;
   /** Called after every Lloyd iteration of a trial's (final) k-means, for progress displays. */
@@ -188,9 +194,11 @@ export interface TrialResult {
   kmeansIterations: number;
   /**
    * WebGPU: passes run in float64 on the CPU — the finish where the change in log-likelihood fell
-   * below float32's resolution while `tolerance` was still resolvable in float64, the probe, or
-   * the rest of a trial whose model float32 cannot evaluate faithfully (0 on the CPU backend).
-   * Passes actually run: those skipped at an exact cycle (see `iterations`) are not counted.
+   * below float32's resolution while `tolerance` was still resolvable in float64 (all of them
+   * when the trial started again in float64), the probe, a blind pass's redo, or the rest of a
+   * trial whose model float32 cannot evaluate faithfully (0 on the CPU backend). Passes actually
+   * run: those skipped at an exact cycle (see `iterations`) are not counted; nor are the float32
+   * passes before a restart in float64.
    */
   float64Passes: number;
 }
@@ -225,8 +233,9 @@ export interface TrainResult {
   /**
    * True when the wider search of `'unit-invariant'` (see `covarianceConstraint`) chose another
    * candidate than the one with the highest training log-likelihood, because its held-out points
-   * preferred it significantly: `logLikelihood` is then below the best of `trials`. Always false
-   * under `'mlpack'`, where the result is the best trial exactly as mlpack's.
+   * preferred it significantly: `logLikelihood` is then below that candidate's — another trial's
+   * entry in `trials`, or the same trial's other start, whose entry the chosen fit replaces. Always
+   * false under `'mlpack'`, where the result is the best trial exactly as mlpack's.
    */
   overruled: boolean;
   /** The seed used (drawn from the clock when `seed` was 0). */
@@ -241,7 +250,8 @@ export interface TrainResult {
    * `'unit-invariant'` only: the clamp the model was fitted under — `maxCondition` as given or its
    * default, or the sharper level that the wider search chose (× 10, × 100) or that a warm start
    * continued at (see `inputModel`). To continue training this model elsewhere under the same
-   * clamp, pass both back as options.
+   * clamp, pass both back as options. Absent where no clamp acts (`noForcePositive` with full
+   * covariances).
    */
   maxCondition?: number;
   /** `'unit-invariant'` only: the variance floor the model was fitted under (see `maxCondition`). */
@@ -353,12 +363,14 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
   let seeding: { rows: Int32Array; weights: Float64Array | null; scaling: FeatureScaling } | null = null;
   if (opts.constraint === 'unit-invariant') {
     scaling = featureScales(ds.data, ds.n, ds.d, weights);
-    widen =
-      !inputModel &&
+    // Where the wider search may run (and sharpen the clamp): without an input model it does; a
+    // warm start may continue at a sharper level there (below).
+    const searchable =
       ds.n <= WIDE_SEARCH_MAX_POINTS &&
       wideSearchWork(ds.n, opts.gaussians, ds.d, opts.covarianceType) <= WIDE_SEARCH_MAX_WORK &&
       scaling.minDeviating >= WIDE_SEARCH_MIN_DEVIATING &&
       (1 - VALIDATION_FRACTION) * counted >= wideSearchMinPoints(opts.gaussians, ds.d, opts.covarianceType);
+    widen = searchable && !inputModel;
     constraint = {
       policy: 'unit-invariant',
       scale: scaling.constraintScale,
@@ -367,16 +379,21 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       featureFloor: scaling.floor,
     };
     // A warm start from a model fitted under a sharper clamp (the wider search's choice) continues
-    // at that clamp, where the search itself could have chosen it: the default's would raise every
-    // covariance the sharper one allowed (seattle's dry days lost 4210 nats in one M-step).
-    if (inputModel && clampKnobsFree(options, opts) && scaling.minDeviating >= WIDE_SEARCH_MIN_DEVIATING) {
-      const level = clampLevelOf(constraint, inputModel.covarianceType === 'diagonal', inputModel.covariances, inputModel.gaussians, ds.d, CLAMP_LADDER);
-      if (level > 0) {
-        constraint = { ...constraint, ...clampAt(opts, level) };
+    // at that clamp, up to the search's × 100 and where the search itself could have chosen it: the
+    // default's would raise every covariance the sharper one allowed (seattle's dry days lost 4210
+    // nats in one M-step).
+    if (inputModel && searchable && clampKnobsFree(options, opts)) {
+      const needed = clampLevelOf(constraint, inputModel.covarianceType === 'diagonal', inputModel.weights, inputModel.covariances, inputModel.gaussians, ds.d);
+      const level = Math.min(needed, CLAMP_LADDER);
+      if (level > 0) constraint = { ...constraint, ...clampAt(opts, level) };
+      const knobs = `\`maxCondition\` ${formatKnob(constraint.maxCondition)} and \`varianceFloor\` ${formatKnob(constraint.varianceFloor)}`;
+      if (needed > CLAMP_LADDER) {
         warnings.push(
-          `\`inputModel\` is fitted under a sharper covariance clamp than the default: training continues at its level, ` +
-            `\`maxCondition\` ${Number(constraint.maxCondition.toPrecision(12)).toExponential()} and \`varianceFloor\` ${Number(constraint.varianceFloor.toPrecision(12)).toExponential()} (give either to choose)`,
+          `\`inputModel\` needs a sharper covariance clamp than the default even at × ${10 ** CLAMP_LADDER}: training continues at ${knobs}, ` +
+            "which raises its narrowest covariances; pass `maxCondition` and `varianceFloor` (for a model webgmm trained: its file's `training` records them) to continue at its own",
         );
+      } else if (level > 0) {
+        warnings.push(`\`inputModel\` needs a sharper covariance clamp than the default: training continues at the level it needs, ${knobs} (pass either to set the clamp yourself)`);
       }
     }
     if (!inputModel && !opts.refinedStart && ds.n > KMEANS_MAX_POINTS) {
@@ -572,7 +589,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       ...(selected.adapter !== undefined ? { adapter: selected.adapter } : {}),
       zeroLikelihoodPoints: winner.zeroLikelihoodPoints,
       overruled,
-      ...(constraint.policy === 'unit-invariant' ? { maxCondition: constraint.maxCondition, varianceFloor: constraint.varianceFloor } : {}),
+      ...(constraint.policy === 'unit-invariant' && clampActs(opts) ? { maxCondition: constraint.maxCondition, varianceFloor: constraint.varianceFloor } : {}),
       warnings,
       timings,
     };
@@ -835,8 +852,12 @@ function clampAt(opts: ResolvedOptions, level: number): { maxCondition: number; 
  * (not on full covariances under noForcePositive).
  */
 function clampKnobsFree(options: TrainOptions, opts: ResolvedOptions): boolean {
-  const clamped = !(opts.noForcePositive && opts.covarianceType === 'full');
-  return clamped && options.maxCondition === undefined && options.varianceFloor === undefined;
+  return clampActs(opts) && options.maxCondition === undefined && options.varianceFloor === undefined;
+}
+
+/** Whether the covariance clamp acts at all: not on full covariances under noForcePositive. */
+function clampActs(opts: ResolvedOptions): boolean {
+  return !(opts.noForcePositive && opts.covarianceType === 'full');
 }
 
 interface ValidationSplit {
