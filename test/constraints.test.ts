@@ -2,7 +2,7 @@
 // rescaling, leaves a covariance that satisfies it alone, and the feature scales move with the units.
 import { describe, it, expect } from 'vitest';
 import { applyConstraint, applyMlpackFull, clampLevelOf, type ConstraintSpec } from '../src/train/constraints.js';
-import { featureScales, OUTLIER_SPREAD, RARE_DEVIATIONS } from '../src/train/feature-scale.js';
+import { featureScales, snap, OUTLIER_SPREAD, RARE_DEVIATIONS } from '../src/train/feature-scale.js';
 import { jacobiEigen, symmetricEigen } from '../src/util/linalg.js';
 import { Rng } from '../src/util/rng.js';
 import { maxRelErr } from './helpers.js';
@@ -220,6 +220,25 @@ describe('symmetricEigen', () => {
       for (let r = 0; r < 6; r++) norm += vectors[r * 6 + c]! ** 2;
       expect(norm).toBeCloseTo(1, 12);
     }
+  });
+});
+
+describe('snap: scaled coordinates rounded to the 2^-40 grid', () => {
+  it('is Math.round(v·2^40)/2^40 exactly — ties upward, the sign of zero — on the fast path and beyond it', () => {
+    const S = 2 ** 40;
+    const G = 1 / S;
+    const reference = (v: number) => Math.round(v * S) / S;
+    const values: number[] = [0, -0, NaN, Infinity, -Infinity, Number.MIN_VALUE, -Number.MIN_VALUE];
+    // Around grid points and midpoints (ties) near 0, 1, the fast path's limit 2048 and beyond it.
+    for (const base of [0, 1e-12, 0.5, 1, 3.7, 2047, 2047.75, 2048, 1e6]) {
+      for (let k = -12; k <= 12; k++) values.push(base + (k * G) / 2, -(base + (k * G) / 2), base + (k * G) / 4);
+    }
+    const rng = new Rng(8);
+    for (let i = 0; i < 200_000; i++) {
+      const v = (rng.nextFloat() - 0.5) * 10 ** (rng.nextInt(9) - 4);
+      values.push(v, Math.round(v * 2 * S) / (2 * S));
+    }
+    for (const v of values) expect(Object.is(snap(v), reference(v)), `${v}`).toBe(true);
   });
 });
 

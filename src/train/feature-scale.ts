@@ -272,9 +272,24 @@ const SNAP_SCALE = 2 ** 40;
  * so k-means computes the same thing bit for bit. On continuous data this moves points by 1e-12
  * of their spread, far less than any assignment notices.
  */
-function snap(v: number): number {
+export function snap(v: number): number {
+  if (v > -SNAP_FAST_LIMIT && v < SNAP_FAST_LIMIT) {
+    // The same number as the general form below, 4–5× faster (a third of the seeding's scaled
+    // copy at 1M × 8): v + 1.5·2^12 lies in [2^12, 2^13), whose float64 spacing is the grid's, so
+    // the addition rounds v to the grid — to even at a tie, where Math.round goes up.
+    let r = v + SNAP_ADD - SNAP_ADD;
+    if (v - r === SNAP_HALF) r += SNAP_STEP;
+    // Math.round gives −0 for (−½, 0) and −0: v·0 has v's sign.
+    return r === 0 ? v * 0 : r;
+  }
   return Math.round(v * SNAP_SCALE) / SNAP_SCALE;
 }
+
+const SNAP_STEP = 1 / SNAP_SCALE;
+const SNAP_HALF = SNAP_STEP / 2;
+const SNAP_ADD = 1.5 * 2 ** 12;
+/** |v| below which SNAP_ADD's spacing is the grid's: v + SNAP_ADD stays in [2^12, 2^13). */
+const SNAP_FAST_LIMIT = 2 ** 11;
 
 /**
  * (x − origin) / standard deviation for every point (weighted; a feature with deviation 0 becomes
