@@ -432,3 +432,63 @@ describe.skipIf(!GPU_AVAILABLE)("a device that cannot set the problem up", () =>
     }
   });
 });
+
+describe.skipIf(!GPU_AVAILABLE)('GPU memory', () => {
+  it('every buffer a training creates is destroyed when it ends, fails or is aborted', async () => {
+    const { setGpuProvider } = await import('../src/backends/webgpu/device.js');
+    const { nodeGpuProvider } = await import('../src/backends/webgpu/node-gpu.js');
+    // Dawn's own GPU, with each new device's createBuffer and each buffer's destroy watched.
+    const live = new Set<GPUBuffer>();
+    let created = 0;
+    const watch = (device: GPUDevice): GPUDevice => {
+      const createBuffer = device.createBuffer.bind(device);
+      device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+        const buffer = createBuffer(descriptor);
+        created++;
+        live.add(buffer);
+        const destroy = buffer.destroy.bind(buffer);
+        buffer.destroy = () => {
+          live.delete(buffer);
+          destroy();
+        };
+        return buffer;
+      };
+      return device;
+    };
+    setGpuProvider(async () => {
+      const gpu = (await nodeGpuProvider()) as GPU | undefined;
+      if (!gpu) return undefined;
+      return {
+        requestAdapter: async (options?: GPURequestAdapterOptions) => {
+          const adapter = await gpu.requestAdapter(options);
+          if (!adapter) return null;
+          const requestDevice = adapter.requestDevice.bind(adapter);
+          adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => watch(await requestDevice(descriptor));
+          return adapter;
+        },
+      };
+    });
+    try {
+      const data = dataset(20_000, 11);
+      // Ends: whole data on the device, then streamed in chunks.
+      await train(data, { gaussians: 3, seed: 1, maxIterations: 5, backend: 'webgpu' });
+      expect(created).toBeGreaterThan(0);
+      expect(live.size).toBe(0);
+      await train(data, { gaussians: 3, seed: 1, maxIterations: 5, backend: 'webgpu', dataResidency: 'streamed', maxChunkPoints: 5000 });
+      expect(live.size).toBe(0);
+      // Fails: a covariance that is not positive definite under noForcePositive (duplicated points).
+      const flat = Array.from({ length: 3000 }, (_, i) => [i % 3, (i % 3) * 2]);
+      await expect(train(flat, { gaussians: 3, seed: 1, backend: 'webgpu', noForcePositive: true, covarianceConstraint: 'mlpack' })).rejects.toThrow();
+      expect(live.size).toBe(0);
+      // Aborted mid-training.
+      const ac = new AbortController();
+      const before = created;
+      const p = train(data, { gaussians: 3, seed: 1, maxIterations: 1000, tolerance: 0, backend: 'webgpu', signal: ac.signal, onIteration: ({ iteration }) => void (iteration === 2 && ac.abort()) });
+      await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+      expect(created).toBeGreaterThan(before);
+      expect(live.size).toBe(0);
+    } finally {
+      setGpuProvider(nodeGpuProvider);
+    }
+  }, 120_000);
+});
