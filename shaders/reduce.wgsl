@@ -42,16 +42,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 
 // The same sums for many groups (a GPU's thousands of short point ranges): one workgroup of WIDE
 // invocations per output vec4, lane t adding groups t, t + WIDE, … with Kahan compensation, then
-// a fixed pairwise tree over the lanes — as deterministic as `main`, in a different order. (m stays
-// far below the 65535 workgroups a dimension allows: the parameters' 64 KiB uniform block limits
-// K·D first, to m ≤ 8190 — full, D = 1, K = 1365.) The tree is not compensated: 6 levels of
-// lane sums, each already a compensated total, add at most 6 roundings of the largest.
+// a fixed pairwise tree over the lanes — as deterministic as `main`, in a different order. The
+// workgroups run in rows of at most 65535 (a dispatch dimension's limit), output i at
+// (i mod rows' width, i / width): large models have more statistics vec4s than one row holds
+// (816 per full 64-dimensional component). The tree is not compensated: 6 levels of lane sums,
+// each already a compensated total, add at most 6 roundings of the largest.
 const WIDE: u32 = 64u;
 var<workgroup> lanes: array<vec4f, WIDE>;
 
 @compute @workgroup_size(WIDE)
-fn wide(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
-  let i = wid.x;
+fn wide(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) rows: vec3u, @builtin(local_invocation_index) t: u32) {
+  let i = wid.x + wid.y * rows.x;
   // Uniform per workgroup: every lane of a workgroup past the end returns, before any barrier.
   if (i >= shape.m) {
     return;

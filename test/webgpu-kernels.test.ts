@@ -158,9 +158,9 @@ const PASS_CASES: [string, { n: number; d: number; k: number; diagonal: boolean;
   // The diagonal E-step walks dimensions outside components from D = 45 (K ≤ 32), and not beyond.
   ['D = 52 diagonal, K = 3, n = 7, chunks of 5 points', { n: 7, d: 52, k: 3, diagonal: true, maxChunkPoints: 5 }],
   ['D = 48 diagonal, K = 33, weights, chunks of 600', { n: 1801, d: 48, k: 33, diagonal: true, weights: true, maxChunkPoints: 600 }],
-  // The largest model: parameters in storage (702 KiB), and under a GPU's geometry one reduction
-  // workgroup per statistics vec4, 65 280 of the 65 535 a dispatch allows.
-  ['D = 64 full, K = 80 (the largest: 65 280 reduction workgroups)', { n: 403, d: 64, k: 80, diagonal: false }],
+  // A large model: parameters in storage (878 KiB), and under a GPU's geometry one reduction
+  // workgroup per statistics vec4, 81 600: more than one dispatch row of 65 535 holds.
+  ['D = 64 full, K = 100 (81 600 reduction workgroups: two rows)', { n: 403, d: 64, k: 100, diagonal: false }],
   // Parameters in storage, staged in workgroup memory under a GPU's geometry: blocks that end
   // past the chunk (n % 4 = 1, chunks of 500), observation weights, both covariance types.
   ['D = 64 full, K = 8, weights, n % 4 = 1, chunks of 500 (parameters in storage)', { n: 1501, d: 64, k: 8, diagonal: false, weights: true, maxChunkPoints: 500 }],

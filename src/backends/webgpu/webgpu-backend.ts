@@ -111,9 +111,10 @@ function statsGroupsFor(n: number, L: Layout, g: DispatchGeometry): number {
  */
 const PARAMS_UNIFORM_BYTES = 65536;
 /**
- * Workgroups along one dispatch dimension (`maxComputeWorkgroupsPerDimension`'s default). The wide
- * reduction dispatches one per vec4 of statistics (L.m): this bounds the model (K ≤ 80 full at
- * D = 64, 303 at D = 32; diagonal K ≤ 1365 at D = 64), whose parameters then take < 1 MiB.
+ * Workgroups along one dispatch dimension (`maxComputeWorkgroupsPerDimension`'s default). The
+ * reduction runs one invocation (`main`) or one workgroup (`wide`, in rows of this many) per vec4
+ * of statistics (L.m): `main`'s L.m / 64 workgroups bound the model (K ≤ 5140 full at D = 64,
+ * 87 380 diagonal), far beyond what its passes would make worth a GPU.
  */
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 /**
@@ -405,8 +406,8 @@ export class WebGpuBackend implements EStepBackend {
   static unsupported(d: number, k: number, type: CovarianceType): string | null {
     if (d > WEBGPU_MAX_DIMENSIONS) return `the WebGPU kernels support up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d}`;
     const L = layoutFor(d, k, type);
-    if (L.m > MAX_WORKGROUPS_PER_DIMENSION) {
-      return `the statistics of ${k} ${type} ${d}-dimensional components (${L.m} vec4s) exceed the ${MAX_WORKGROUPS_PER_DIMENSION} workgroups a WebGPU dispatch may reduce them with`;
+    if (Math.ceil(L.m / WG) > MAX_WORKGROUPS_PER_DIMENSION) {
+      return `the statistics of ${k} ${type} ${d}-dimensional components (${L.m} vec4s) exceed the ${MAX_WORKGROUPS_PER_DIMENSION * WG} a WebGPU dispatch may reduce`;
     }
     return null;
   }
@@ -531,7 +532,10 @@ export class WebGpuBackend implements EStepBackend {
           // (m, groups, zero, pad): zero = 0, from which the shader makes an opaque factor 1 that keeps its
           // compensation from being folded away (see reduce.wgsl)
           bind: bind(this.reducePipeline, [partials, reduced, this.uniform([L.m, statsGroups, 0, 0], `reduce uniform ${c}`)]),
-          groups: [this.geometry.wideReduce ? L.m : Math.ceil(L.m / WG), 1, 1],
+          // wide: one workgroup per vec4, in rows of at most a dispatch dimension (reduce.wgsl).
+          groups: this.geometry.wideReduce
+            ? [Math.min(L.m, MAX_WORKGROUPS_PER_DIMENSION), Math.ceil(L.m / MAX_WORKGROUPS_PER_DIMENSION), 1]
+            : [Math.ceil(L.m / WG), 1, 1],
         };
         let llGroups: number;
         let llPartials: GPUBuffer;
