@@ -179,7 +179,7 @@ describe('a model beyond the WebGPU kernels', () => {
     expect(WebGpuBackend.unsupported(64, 8, 'full')).toBeNull();
     expect(WebGpuBackend.unsupported(64, 81, 'full')).toBeNull();
     expect(WebGpuBackend.unsupported(64, 5140, 'full')).toBeNull();
-    expect(WebGpuBackend.unsupported(64, 5141, 'full')).toMatch(/^the statistics of 5141 full 64-dimensional components \(4195056 vec4s\) exceed the 4194240 a WebGPU dispatch may reduce$/);
+    expect(WebGpuBackend.unsupported(64, 5141, 'full')).toMatch(/^the statistics of 5141 full 64-dimensional components \(4195056 vec4s\) exceed the 4194240 vec4s a WebGPU dispatch may reduce$/);
     expect(WebGpuBackend.unsupported(64, 87380, 'diagonal')).toBeNull();
     expect(WebGpuBackend.unsupported(64, 87381, 'diagonal')).toMatch(/^the statistics of 87381 diagonal/);
   });

@@ -433,6 +433,36 @@ describe.skipIf(!GPU_AVAILABLE)("a device that cannot set the problem up", () =>
   });
 });
 
+describe.skipIf(!GPU_AVAILABLE)('a model whose statistics outgrow the largest buffer the device allows', () => {
+  it("'webgpu' says so and names the CPU backend; 'auto' trains on the CPU with a note", async () => {
+    const handle = (await acquireGpu())!;
+    // The read-back of 10 chunks' statistics (K = 100 full at D = 64: 1.25 MiB each) against a
+    // device that allows buffers of 8 MiB (WebGPU's default is 256 MiB; lavapipe's 4 GiB).
+    const limits = handle.device.limits;
+    // Dawn's `limits` may be the device's own property or its prototype's: put back whichever it was.
+    const own = Object.getOwnPropertyDescriptor(handle.device, 'limits');
+    const small: Record<string, number> = {};
+    for (const key in limits) small[key] = (limits as unknown as Record<string, number>)[key]!;
+    small.maxBufferSize = 8 * 2 ** 20;
+    Object.defineProperty(handle.device, 'limits', { value: small, configurable: true });
+    try {
+      const data = dataset(2000, 12);
+      const wide = { data: Float64Array.from({ length: 2000 * 64 }, (_, i) => data.data[i % data.data.length]! + (i % 64) * 0.01 * Math.sin(i)), rows: 2000, cols: 64 };
+      const options: TrainOptions = { gaussians: 100, seed: 1, maxIterations: 1, maxChunkPoints: 200, diagonalCovariance: false };
+      const err = await train(wide, { ...options, backend: 'webgpu' }).catch((e: unknown) => e);
+      expect((err as { code?: string }).code).toBe('GPU_ERROR');
+      expect((err as Error).message).toMatch(/the statistics of 100 full 64-dimensional components read back from 10 chunks \(12 MiB\) exceed the largest buffer this device allows \(8 MiB\); use backend 'cpu'$/);
+      const auto = await train(wide, options);
+      expect(auto.backend).toBe('cpu');
+      expect(auto.warnings.join('\n')).toMatch(/could not set this problem up: .*exceed the largest buffer this device allows/);
+    } finally {
+      if (own) Object.defineProperty(handle.device, 'limits', own);
+      else delete (handle.device as unknown as { limits?: unknown }).limits;
+    }
+    expect(handle.device.limits.maxBufferSize).toBeGreaterThan(8 * 2 ** 20);
+  }, 120_000);
+});
+
 describe.skipIf(!GPU_AVAILABLE)('GPU memory', () => {
   it('every buffer a training creates is destroyed when it ends, fails or is aborted', async () => {
     const { setGpuProvider } = await import('../src/backends/webgpu/device.js');
@@ -474,15 +504,19 @@ describe.skipIf(!GPU_AVAILABLE)('GPU memory', () => {
       await train(data, { gaussians: 3, seed: 1, maxIterations: 5, backend: 'webgpu' });
       expect(created).toBeGreaterThan(0);
       expect(live.size).toBe(0);
+      let before = created;
       await train(data, { gaussians: 3, seed: 1, maxIterations: 5, backend: 'webgpu', dataResidency: 'streamed', maxChunkPoints: 5000 });
+      expect(created).toBeGreaterThan(before);
       expect(live.size).toBe(0);
       // Fails: a covariance that is not positive definite under noForcePositive (duplicated points).
       const flat = Array.from({ length: 3000 }, (_, i) => [i % 3, (i % 3) * 2]);
-      await expect(train(flat, { gaussians: 3, seed: 1, backend: 'webgpu', noForcePositive: true, covarianceConstraint: 'mlpack' })).rejects.toThrow();
+      before = created;
+      await expect(train(flat, { gaussians: 3, seed: 1, backend: 'webgpu', noForcePositive: true, covarianceConstraint: 'mlpack' })).rejects.toThrow(/not positive definite/);
+      expect(created).toBeGreaterThan(before);
       expect(live.size).toBe(0);
       // Aborted mid-training.
       const ac = new AbortController();
-      const before = created;
+      before = created;
       const p = train(data, { gaussians: 3, seed: 1, maxIterations: 1000, tolerance: 0, backend: 'webgpu', signal: ac.signal, onIteration: ({ iteration }) => void (iteration === 2 && ac.abort()) });
       await expect(p).rejects.toMatchObject({ name: 'AbortError' });
       expect(created).toBeGreaterThan(before);

@@ -407,7 +407,7 @@ export class WebGpuBackend implements EStepBackend {
     if (d > WEBGPU_MAX_DIMENSIONS) return `the WebGPU kernels support up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d}`;
     const L = layoutFor(d, k, type);
     if (Math.ceil(L.m / WG) > MAX_WORKGROUPS_PER_DIMENSION) {
-      return `the statistics of ${k} ${type} ${d}-dimensional components (${L.m} vec4s) exceed the ${MAX_WORKGROUPS_PER_DIMENSION * WG} a WebGPU dispatch may reduce`;
+      return `the statistics of ${k} ${type} ${d}-dimensional components (${L.m} vec4s) exceed the ${MAX_WORKGROUPS_PER_DIMENSION * WG} vec4s a WebGPU dispatch may reduce`;
     }
     return null;
   }
@@ -579,6 +579,16 @@ export class WebGpuBackend implements EStepBackend {
         }
         this.chunks.push({ start, count: cn, llGroups, llPartials, reduced, dispatches, stagingLl: staging, stagingStats: staging + llGroups * 16 });
         staging += llGroups * 16 + L.m * 16;
+      }
+      // Every chunk's totals come back in one buffer: large models (K in the thousands) over many
+      // chunks can outgrow the largest buffer the device allows (256 MiB by WebGPU's default).
+      if (staging > device.limits.maxBufferSize) {
+        const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+        throw new WebGmmError(
+          'GPU_ERROR',
+          `the statistics of ${L.k} ${L.diagonal ? 'diagonal' : 'full'} ${L.d}-dimensional components read back from ${this.chunkCount} chunks ` +
+            `(${mib(staging)} MiB) exceed the largest buffer this device allows (${mib(device.limits.maxBufferSize)} MiB); use backend 'cpu'`,
+        );
       }
       this.staging = this.createBuffer(staging, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging');
     } catch (e) {
