@@ -526,3 +526,57 @@ describe.skipIf(!GPU_AVAILABLE)('GPU memory', () => {
     }
   }, 120_000);
 });
+
+describe.skipIf(!GPU_AVAILABLE)('setGpuProvider during a training', () => {
+  it('affects the next training only: the running one (its wider search included) keeps its device', async () => {
+    const { setGpuProvider } = await import('../src/backends/webgpu/device.js');
+    const { nodeGpuProvider } = await import('../src/backends/webgpu/node-gpu.js');
+    const { rainy } = await import('./helpers.js');
+    // Data on which the default policy's wider search runs (its validation refits build backends of their own).
+    const data = rainy(new Rng(21), 900);
+    const options: TrainOptions = { gaussians: 3, seed: 5, trials: 2, backend: 'webgpu' };
+    const alone = await train(data, options);
+    const searched: string[] = [];
+    try {
+      for (const replacement of [async () => undefined, () => new Promise<undefined>(() => undefined)]) {
+        const r = await train(data, {
+          ...options,
+          onIteration: ({ trial, iteration }) => void (trial === 0 && iteration === 3 && setGpuProvider(replacement)),
+          onSearch: ({ step }) => void searched.push(step),
+        });
+        expect(r.backend).toBe('webgpu');
+        expect(r.logLikelihood).toBe(alone.logLikelihood);
+        expect(Array.from(r.model.covariances)).toEqual(Array.from(alone.model.covariances));
+        setGpuProvider(nodeGpuProvider);
+      }
+      expect(searched).toContain('validation');
+    } finally {
+      setGpuProvider(nodeGpuProvider);
+    }
+  }, 120_000);
+});
+
+describe.skipIf(!GPU_AVAILABLE)("a provider of Dawn's own GPU object (no WebGPU globals installed)", () => {
+  it('trains on WebGPU in a fresh process: the backend needs no GPUBufferUsage / GPUMapMode globals', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath, pathToFileURL } = await import('node:url');
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const entry = pathToFileURL(`${root}dist/node.js`).href;
+    const script = `
+      import { create } from 'webgpu';
+      import { train, setGpuProvider } from ${JSON.stringify(entry)};
+      const gpu = create([]);
+      globalThis.keepGpu = gpu; // Dawn's instance must outlive its devices
+      setGpuProvider(async () => gpu);
+      const data = Array.from({ length: 3000 }, (_, i) => [(i % 3) * 5 + Math.sin(i), Math.cos(7 * i)]);
+      const r = await train(data, { gaussians: 3, seed: 1, maxIterations: 5, backend: 'webgpu' });
+      console.log(JSON.stringify({ globals: typeof globalThis.GPUBufferUsage, backend: r.backend, ll: r.logLikelihood }));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout.trim().split('\n').pop()!);
+    expect(out.globals).toBe('undefined');
+    expect(out.backend).toBe('webgpu');
+    const cpu = await train(Array.from({ length: 3000 }, (_, i) => [(i % 3) * 5 + Math.sin(i), Math.cos(7 * i)]), { gaussians: 3, seed: 1, maxIterations: 5, backend: 'cpu' });
+    expect(relErr(out.ll, cpu.logLikelihood)).toBeLessThan(1e-5);
+  }, 120_000);
+});

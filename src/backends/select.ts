@@ -96,6 +96,22 @@ export async function selectBackend(
 }
 
 /**
+ * A backend of the same kind as `backend`, on the same device, for other data of the same training
+ * (the wider search's split): not a new selection — the choice was made for this training, and
+ * the GPU provider may have been replaced since (`setGpuProvider` affects the next training only;
+ * asking it again had failed, hung or moved part of a running training to another device).
+ */
+export async function sameBackendFor(
+  backend: EStepBackend,
+  ds: Dataset,
+  weights: Float64Array | null,
+  options: { k: number; covarianceType: CovarianceType; maxChunkPoints?: number | undefined; residency?: Residency | undefined },
+): Promise<EStepBackend> {
+  if (backend instanceof WebGpuBackend) return WebGpuBackend.create(backend.handle, ds, weights, options);
+  return new CpuBackend(ds, weights);
+}
+
+/**
  * The backend to keep under `'auto'`, from measured seconds per E-step pass: WebGPU when its pass
  * takes at most half the CPU's. A float32 pass must win by that much because a run in float32
  * cannot see EM converge at a tolerance below its rounding (1e-10 on log L ≈ 1e5), which the

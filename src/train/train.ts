@@ -26,7 +26,7 @@ import { runEM, type IterationInfo, type EmResult } from './em.js';
 import { kmeans, kmeansFromCentroids, positiveSample, sampledStartCentroids } from './kmeans.js';
 import { refinedSampleSize, refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
-import { selectBackend, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
+import { sameBackendFor, selectBackend, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 import { passMultiplyAdds, type BackendKind, type EStepBackend } from '../backends/backend.js';
 import { RESIDENCIES, type Residency } from '../backends/residency.js';
 
@@ -932,17 +932,17 @@ async function chooseByValidation(
   const { fit, fitWeights } = v;
   const scaling = featureScales(fit.data, fit.n, fit.d, fitWeights);
   const fitConstraint: ConstraintSpec = { ...base, scale: scaling.constraintScale, featureFloor: scaling.floor };
-  const sub = await selectBackend(backend.kind, fit, fitWeights, {
+  // The same kind of backend on the same device as the training's (not a new selection).
+  const fitBackend = await sameBackendFor(backend, fit, fitWeights, {
     k: opts.gaussians,
     covarianceType: opts.covarianceType,
     maxChunkPoints: opts.maxChunkPoints,
     residency: opts.dataResidency,
-    signal,
   });
   const checkInput = { data: v.check.data, rows: v.check.n, cols: v.check.d };
   const margin = 1e-9 * v.checkWeight;
   const refit = async (start: GaussianMixture, constraint: ConstraintSpec, trial: number): Promise<Float64Array> => {
-    const em = await runEM(sub.backend, start, { maxIterations: opts.maxIterations, tolerance: opts.tolerance, constraint, forcePositive: !opts.noForcePositive, trial, signal });
+    const em = await runEM(fitBackend, start, { maxIterations: opts.maxIterations, tolerance: opts.tolerance, constraint, forcePositive: !opts.noForcePositive, trial, signal });
     return em.model.scoreSamples(checkInput);
   };
   try {
@@ -1001,7 +1001,7 @@ async function chooseByValidation(
     }
     return { em, trial: winner.c.trial, kmeansIterations: winner.c.kmeansIterations, level, overruled: winner !== inc };
   } finally {
-    sub.backend.dispose();
+    fitBackend.dispose();
   }
 }
 

@@ -133,6 +133,14 @@ const FLOAT32_ROUNDOFF = 2 ** -24;
  * it (measured: ≤ 2e-6 of the covariances).
  */
 const FLOAT32_STATS_ERROR = 32 * FLOAT32_ROUNDOFF;
+/**
+ * WebGPU's buffer-usage and map-mode flags, whose values the specification fixes: read from here
+ * rather than from the GPUBufferUsage / GPUMapMode globals, which a provider's GPU object may come
+ * without (Dawn's `create()` in Node installs none; only the Node entry's own provider sets them).
+ */
+const BUFFER_USAGE = { MAP_READ: 0x0001, MAP_WRITE: 0x0002, COPY_SRC: 0x0004, COPY_DST: 0x0008, UNIFORM: 0x0040, STORAGE: 0x0080 } as const;
+const MAP_MODE = { READ: 0x0001, WRITE: 0x0002 } as const;
+
 /** Largest precision factor entry (1/σ in the points' units) float32 evaluates faithfully. */
 const MAX_UNIT_PRECISION = 1e5;
 
@@ -309,6 +317,8 @@ export class WebGpuBackend implements EStepBackend {
   /** True when the points are uploaded again on every pass (see `WebGpuBackendOptions.residency`). */
   readonly streamed: boolean;
 
+  /** The device this backend runs on (another backend for the same training uses it too: see select.ts's sameBackendFor). */
+  readonly handle: GpuHandle;
   private readonly device: GPUDevice;
   private readonly lost: Promise<GPUDeviceLostInfo>;
   /** Pending mappings, told when the device is lost (one listener on `lost`, not one per mapping). */
@@ -350,6 +360,7 @@ export class WebGpuBackend implements EStepBackend {
   readonly geometry: DispatchGeometry;
 
   private constructor(handle: GpuHandle, ds: Dataset, options: WebGpuBackendOptions, weights: Float64Array | null) {
+    this.handle = handle;
     this.device = handle.device;
     this.lost = handle.lost;
     // The device (and its `lost`) outlives this backend: the listener holds only the set, not `this`.
@@ -477,8 +488,8 @@ export class WebGpuBackend implements EStepBackend {
 
       await this.createPipelines(weights !== null);
 
-      const STORAGE = GPUBufferUsage.STORAGE;
-      this.params = this.createBuffer(Math.max(PARAMS_UNIFORM_BYTES, L.k * L.stride * 16), STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'params');
+      const STORAGE = BUFFER_USAGE.STORAGE;
+      this.params = this.createBuffer(Math.max(PARAMS_UNIFORM_BYTES, L.k * L.stride * 16), STORAGE | BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST, 'params');
       const resp = L.fused ? null : this.createBuffer(this.npad * L.k * 4, STORAGE, 'exp-shifted log-densities');
       const scale = L.fused ? null : this.createBuffer(this.npad * 4, STORAGE, 'responsibility scales');
       const partialsSize = statsGroupsFor(this.chunkPoints, L, this.geometry) * L.m * 16;
@@ -487,10 +498,10 @@ export class WebGpuBackend implements EStepBackend {
 
       if (this.streamed) {
         const bytes = this.pointsBytes(this.chunkPoints);
-        this.points = this.createBuffer(bytes, STORAGE | GPUBufferUsage.COPY_DST, 'points (streamed)');
+        this.points = this.createBuffer(bytes, STORAGE | BUFFER_USAGE.COPY_DST, 'points (streamed)');
         // Two, so that one chunk is converted while the device works on the previous one.
         for (let i = 0; i < Math.min(2, this.chunkCount); i++) {
-          this.uploads.push(this.createBuffer(bytes, GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, `points upload ${i}`));
+          this.uploads.push(this.createBuffer(bytes, BUFFER_USAGE.MAP_WRITE | BUFFER_USAGE.COPY_SRC, `points upload ${i}`));
         }
       }
       let staging = 0;
@@ -499,7 +510,7 @@ export class WebGpuBackend implements EStepBackend {
         const cn = Math.min(this.chunkPoints, n - start);
         let points = this.points;
         if (!points) {
-          points = this.createBuffer(this.pointsBytes(cn), STORAGE | GPUBufferUsage.COPY_DST, `points ${c}`);
+          points = this.createBuffer(this.pointsBytes(cn), STORAGE | BUFFER_USAGE.COPY_DST, `points ${c}`);
           this.writePoints(points, start, cn);
           // One chunk's uploads in flight at a time.
           await device.queue.onSubmittedWorkDone();
@@ -509,7 +520,7 @@ export class WebGpuBackend implements EStepBackend {
           // Padded to whole vec4s with zeros: the E-step reads four points' weights at once.
           const w32 = new Float32Array(Math.ceil(cn / 4) * 4);
           for (let i = 0; i < cn; i++) w32[i] = weights[start + i]! / this.weightUnit;
-          wbuf = this.createBuffer(w32.byteLength, STORAGE | GPUBufferUsage.COPY_DST, `weights ${c}`);
+          wbuf = this.createBuffer(w32.byteLength, STORAGE | BUFFER_USAGE.COPY_DST, `weights ${c}`);
           device.queue.writeBuffer(wbuf, 0, w32);
         } else {
           wbuf = dummyWeights!;
@@ -525,7 +536,7 @@ export class WebGpuBackend implements EStepBackend {
         const paramsUniform: GPUBufferBinding = { buffer: this.params, size: PARAMS_UNIFORM_BYTES };
         const statsGroups = statsGroupsFor(cn, L, this.geometry);
         const perGroup = Math.ceil(Math.ceil(cn / statsGroups) / STATS_BLOCK) * STATS_BLOCK;
-        const reduced = this.createBuffer(L.m * 16, STORAGE | GPUBufferUsage.COPY_SRC, `statistics ${c}`);
+        const reduced = this.createBuffer(L.m * 16, STORAGE | BUFFER_USAGE.COPY_SRC, `statistics ${c}`);
         const reduce: Dispatch = {
           name: 'reduce',
           pipeline: this.reducePipeline,
@@ -542,7 +553,7 @@ export class WebGpuBackend implements EStepBackend {
         let dispatches: Dispatch[];
         if (L.fused) {
           llGroups = statsGroups;
-          llPartials = this.createBuffer(llGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
+          llPartials = this.createBuffer(llGroups * 16, STORAGE | BUFFER_USAGE.COPY_SRC, `log-likelihood ${c}`);
           const uniform = this.uniform([cn, statsGroups, perGroup, 0], `fused uniform ${c}`);
           dispatches = [
             {
@@ -556,7 +567,7 @@ export class WebGpuBackend implements EStepBackend {
         } else {
           const G = this.geometry;
           llGroups = Math.min(Math.ceil(cn / (WG * POINTS_PER_INVOCATION * G.estepIterations)), G.maxEstepGroups);
-          llPartials = this.createBuffer(llGroups * 16, STORAGE | GPUBufferUsage.COPY_SRC, `log-likelihood ${c}`);
+          llPartials = this.createBuffer(llGroups * 16, STORAGE | BUFFER_USAGE.COPY_SRC, `log-likelihood ${c}`);
           const estepUniform = this.uniform([cn, llGroups, this.npad, 0], `estep uniform ${c}`);
           // (n, groups, npad, perGroup, zero): zero = 0, from which the shader makes an opaque factor 1
           // that keeps its compensation from being folded away (see stats-*.wgsl)
@@ -590,7 +601,7 @@ export class WebGpuBackend implements EStepBackend {
             `(${mib(staging)} MiB) exceed the largest buffer this device allows (${mib(device.limits.maxBufferSize)} MiB); use backend 'cpu'`,
         );
       }
-      this.staging = this.createBuffer(staging, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'staging');
+      this.staging = this.createBuffer(staging, BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST, 'staging');
     } catch (e) {
       failure = e;
     }
@@ -656,7 +667,7 @@ export class WebGpuBackend implements EStepBackend {
     const upload = this.uploads[c % this.uploads.length]!;
     const bytes = this.pointsBytes(ch.count);
     // Resolves once the device has finished copying this buffer's previous chunk.
-    await this.mapped(upload, GPUMapMode.WRITE, signal, 'uploading a chunk of points');
+    await this.mapped(upload, MAP_MODE.WRITE, signal, 'uploading a chunk of points');
     this.fillPoints(new Float32Array(upload.getMappedRange(0, bytes)), ch.start, ch.count);
     upload.unmap();
     encoder.copyBufferToBuffer(upload, 0, this.points!, 0, bytes);
@@ -664,7 +675,7 @@ export class WebGpuBackend implements EStepBackend {
 
   /** A uniform buffer holding `values` as u32s (padded with zeros to whole 16 bytes). */
   private uniform(values: number[], label: string): GPUBuffer {
-    const buffer = this.createBuffer(values.length * 4, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label);
+    const buffer = this.createBuffer(values.length * 4, BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST, label);
     this.device.queue.writeBuffer(buffer, 0, Uint32Array.from(values));
     return buffer;
   }
@@ -767,7 +778,7 @@ export class WebGpuBackend implements EStepBackend {
 
   async pass(params: MixtureParams, signal?: AbortSignal): Promise<PassResult> {
     const { shift, scopes } = await this.submitPass(params, signal);
-    await this.mapped(this.staging, GPUMapMode.READ, signal, 'reading back an EM pass');
+    await this.mapped(this.staging, MAP_MODE.READ, signal, 'reading back an EM pass');
     const rejected = await WebGpuBackend.rejection(scopes);
     if (rejected) {
       this.staging.unmap();
