@@ -3,9 +3,10 @@
 import { describe, it, expect } from 'vitest';
 import { train, GaussianMixture, type TrainOptions } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
-import { sampleMixture, relErr, maxRelErr } from './helpers.js';
+import { sampleMixture, relErr, maxRelErr, rainy } from './helpers.js';
 import { GPU_AVAILABLE } from './gpu.js';
-import { acquireGpu } from '../src/backends/webgpu/device.js';
+import { acquireGpu, setGpuProvider } from '../src/backends/webgpu/device.js';
+import { nodeGpuProvider } from '../src/backends/webgpu/node-gpu.js';
 import { WebGpuBackend, streamsPoints } from '../src/backends/webgpu/webgpu-backend.js';
 import { toDataset } from '../src/data.js';
 import { mixtureParams } from '../src/train/em.js';
@@ -465,8 +466,6 @@ describe.skipIf(!GPU_AVAILABLE)('a model whose statistics outgrow the largest bu
 
 describe.skipIf(!GPU_AVAILABLE)('GPU memory', () => {
   it('every buffer a training creates is destroyed when it ends, fails or is aborted', async () => {
-    const { setGpuProvider } = await import('../src/backends/webgpu/device.js');
-    const { nodeGpuProvider } = await import('../src/backends/webgpu/node-gpu.js');
     // Dawn's own GPU, with each new device's createBuffer and each buffer's destroy watched.
     const live = new Set<GPUBuffer>();
     let created = 0;
@@ -529,9 +528,6 @@ describe.skipIf(!GPU_AVAILABLE)('GPU memory', () => {
 
 describe.skipIf(!GPU_AVAILABLE)('setGpuProvider during a training', () => {
   it('affects the next training only: the running one (its wider search included) keeps its device', async () => {
-    const { setGpuProvider } = await import('../src/backends/webgpu/device.js');
-    const { nodeGpuProvider } = await import('../src/backends/webgpu/node-gpu.js');
-    const { rainy } = await import('./helpers.js');
     // Data on which the default policy's wider search runs (its validation refits build backends of their own).
     const data = rainy(new Rng(21), 900);
     const options: TrainOptions = { gaussians: 3, seed: 5, trials: 2, backend: 'webgpu' };
