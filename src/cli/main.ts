@@ -422,7 +422,7 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
       // WebGPU's log-likelihood comes from float32 densities (relative error ~1e-7): no false digits.
       `log-likelihood ${significant(result.logLikelihood, result.backend === 'webgpu' ? 8 : 15)}`,
       `iterations ${result.iterations} (best of ${result.trials.length} trial${result.trials.length > 1 ? 's' : ''}: #${result.bestTrial + 1}` +
-        `${result.overruled ? ', chosen on held-out points over a higher training log-likelihood' : ''}), converged ${result.converged ? 'yes' : 'no'}`,
+        `${result.overruled ? ', chosen on held-out points over the fit of highest training log-likelihood' : ''}), converged ${result.converged ? 'yes' : 'no'}`,
       `covariance constraint ${flags.covariance_constraint}` +
         (result.maxCondition !== undefined
           ? `: --max_condition ${formatKnob(result.maxCondition)} --variance_floor ${formatKnob(result.varianceFloor!)}`

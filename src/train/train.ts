@@ -232,10 +232,12 @@ export interface TrainResult {
   bestTrial: number;
   /**
    * True when the wider search of `'unit-invariant'` (see `covarianceConstraint`) chose another
-   * candidate than the one with the highest training log-likelihood, because its held-out points
-   * preferred it significantly: `logLikelihood` is then below that candidate's — another trial's
-   * entry in `trials`, or the same trial's other start, whose entry the chosen fit replaces. Always
-   * false under `'mlpack'`, where the result is the best trial exactly as mlpack's.
+   * candidate than the one with the highest training log-likelihood (both fitted at the search's
+   * starting clamp), because its held-out points preferred it significantly: `logLikelihood` is
+   * then below that candidate's — another trial's entry in `trials`, or the same trial's other
+   * start, whose entry the chosen fit replaces — unless a sharper clamp then refitted the chosen
+   * one (see `maxCondition`), which can raise it above. Always false under `'mlpack'`, where the
+   * result is the best trial exactly as mlpack's.
    */
   overruled: boolean;
   /** The seed used (drawn from the clock when `seed` was 0). */
