@@ -148,3 +148,15 @@ describe('the clamp the model was fitted under', () => {
     expect((await train(fewer, { ...base, trials: 1, maxIterations: 1, inputModel: wide.model })).maxCondition).toBe(wide.maxCondition);
   });
 });
+
+describe('overruled, then sharpened', () => {
+  it('the held-out choice is made at the starting clamp; the sharper refit of the chosen fit can then rise above the one it beat', async () => {
+    const r = await train(rainy(new Rng(15), 400), { gaussians: 4, seed: 15, trials: 3, backend: 'cpu' });
+    expect(r.overruled).toBe(true);
+    expect(r.maxCondition).toBe(1e9);
+    expect(r.trials[r.bestTrial]!.logLikelihood).toBe(r.logLikelihood);
+    const others = r.trials.filter((_, t) => t !== r.bestTrial).map((t) => t.logLikelihood);
+    // The beaten candidate was another trial's (−1120.9 at the starting clamp); the chosen fit at × 100: −685.6.
+    expect(r.logLikelihood).toBeGreaterThan(Math.max(...others));
+  });
+});
