@@ -62,6 +62,12 @@ export interface EmOptions {
   trial: number;
   signal?: AbortSignal | undefined;
   onIteration?: ((info: IterationInfo) => void | Promise<void>) | undefined;
+  /**
+   * Internal: this run is a float32 trial started again on its float64 reference (see
+   * FLOAT64_RESTART_WITHIN): iterations up to `reportedThrough` were reported by the float32 phase
+   * and are not reported again, and every pass counts as a float64 one.
+   */
+  float64Restart?: { reportedThrough: number };
 }
 
 export interface EmResult {
@@ -156,8 +162,8 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let cycle = modelCycleDetector();
   let cycleBackend: EStepBackend | null = null;
   let cycleEnd = -1;
-  // Iterations already reported by a float32 phase that the float64 restart (see below) repeats silently.
-  let reportedThrough = -1;
+  // Iterations already reported by the float32 phase that this float64 restart repeats silently.
+  const reportedThrough = options.float64Restart?.reportedThrough ?? -1;
   // Passes over small data are shorter than the backends' own yield interval: without this,
   // an abort (or Ctrl-C) would wait for the whole run.
   const yieldNow = createYielder(signal);
@@ -200,24 +206,11 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       const reference = active.reference!;
       active = reference;
       if (iterations <= FLOAT64_RESTART_WITHIN && iterations * float64Work <= FLOAT64_RESTART_WORK) {
-        // From the start, in float64 (FLOAT64_RESTART_WITHIN): the iterations 0 … t − 1 reported
-        // so far are not reported again. (A blind pass's redo, which ran, is counted.)
-        if (ranOn !== backend) float64Passes++;
-        reportedThrough = iterations - 1;
-        model = initial;
-        params = mixtureParams(model);
-        previous = -Number.MAX_VALUE;
-        previousUncertainty = 0;
-        previousParams = null;
-        recent.length = 0;
-        unresolvedRun = 0;
-        probed = false;
-        probing = false;
-        probeIterations = 0;
-        cycleBackend = null;
-        cycleEnd = -1;
-        iterations = 0;
-        continue;
+        // From the start, in float64 (FLOAT64_RESTART_WITHIN): a run of its own on the reference,
+        // every piece of this run's state fresh; the iterations 0 … t − 1 reported so far are not
+        // reported again. (A blind pass's redo, which ran, is counted.)
+        const again = await runEM(reference, initial, { ...options, float64Restart: { reportedThrough: iterations - 1 } });
+        return { ...again, float64Passes: again.float64Passes + (ranOn !== backend ? 1 : 0) };
       }
       previous = await reference.logLikelihood(previousParams!, signal);
       // A blind pass's redo has run θ_t in float64 already.
@@ -225,7 +218,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       ranOn = reference;
       unresolved = false;
     }
-    if (ranOn !== backend) float64Passes++;
+    if (ranOn !== backend || options.float64Restart) float64Passes++;
     const { logLikelihood, zeroLikelihoodPoints, stats } = pass;
     if (Number.isNaN(logLikelihood)) {
       throw new WebGmmError('NUMERICAL', `log-likelihood became NaN at iteration ${iterations} of trial ${options.trial + 1}`);
