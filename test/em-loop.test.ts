@@ -366,6 +366,12 @@ describe('EM loop: a float64 finish that costs little', () => {
     // 100 000 points: the passes' ratio nearly whole; diagonal components: exactly.
     expect(float64IterationCost(100_000, 8, 64, 'full', 256)).toBeGreaterThan(100);
     expect(float64IterationCost(1797, 8, 64, 'diagonal', 256)).toBe(256);
+    // A device's round trip per float32 pass (1e5 multiply-adds): few points bring the cost near 1
+    // (4000 × 3, K = 3: 216 000 multiply-adds a pass, 16 times faster on the device, plus its round
+    // trip: 1.9), many leave it as it was.
+    expect(float64IterationCost(4000, 3, 3, 'full', 16)).toBeGreaterThan(15);
+    expect(float64IterationCost(4000, 3, 3, 'full', 16, 1e5)).toBeCloseTo((216_000 + 8 * 3 * 27) / (1e5 + 216_000 / 16 + 8 * 3 * 27), 12);
+    expect(float64IterationCost(100_000, 8, 64, 'full', 256, 1e5) / float64IterationCost(100_000, 8, 64, 'full', 256)).toBeGreaterThan(0.99);
   });
 });
 

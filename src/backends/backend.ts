@@ -85,6 +85,11 @@ export interface EStepBackend {
    */
   readonly referencePassCost?: number;
   /**
+   * What one of this backend's passes costs beside its work, in multiply-adds of a `reference`
+   * pass (float64IterationCost): a device's round trip, which small data do not amortize. Absent: 0.
+   */
+  readonly passOverhead?: number;
+  /**
    * Whether this float32 backend can evaluate θ faithfully: false when a component is narrower
    * than float32 resolves the points (its precision factor beyond float32's reach), and the EM loop
    * then continues on `reference`. Absent: always.
@@ -115,15 +120,17 @@ const M_STEP_WORK_PER_D3 = 8;
 
 /**
  * Roughly how many iterations of a float32 backend one iteration on its float64 reference costs:
- * the passes' ratio (`referencePassCost`) diluted by the host's M-step, which both pay alike. With
- * few points per dimension the M-step dominates (the digits, 1797 × 64: 3.8 for a software adapter,
- * 4.6 for a hardware GPU); with many, the passes' ratio (100 000 × 64: 113 of a hardware GPU's 256).
- * A figure from the problem's shape, not a timing, so that training stays deterministic.
+ * the passes' ratio (`referencePassCost`) diluted by the host's M-step, which both pay alike, and
+ * by the float32 pass's fixed overhead (`passOverhead`). With few points per dimension the M-step
+ * dominates (the digits, 1797 × 64: 3.8 for a software adapter, 4.6 for a hardware GPU); with
+ * few points, the overhead (4000 × 3, K = 3: 1.9 on lavapipe, where it measured 1.6); with many, the
+ * passes' ratio (100 000 × 64: 113 of a hardware GPU's 256). A figure from the problem's shape,
+ * not a timing, so that training stays deterministic.
  */
-export function float64IterationCost(n: number, k: number, d: number, covarianceType: CovarianceType, passRatio: number): number {
+export function float64IterationCost(n: number, k: number, d: number, covarianceType: CovarianceType, passRatio: number, passOverhead = 0): number {
   const pass = passMultiplyAdds(n, d, k, covarianceType);
   const host = mStepMultiplyAdds(k, d, covarianceType);
-  return (pass + host) / (pass / passRatio + host);
+  return (pass + host) / (passOverhead + pass / passRatio + host);
 }
 
 /** The host's M-step in the pass's multiply-adds (see M_STEP_WORK_PER_D3; diagonal models: negligible). */

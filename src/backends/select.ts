@@ -13,7 +13,7 @@ import type { Dataset } from '../data.js';
 import type { CovarianceType } from '../model/gaussian-mixture.js';
 import { WebGmmError, unlessAborted } from '../errors.js';
 import { acquireGpu, gpuUnavailableReason } from './webgpu/device.js';
-import { WebGpuBackend } from './webgpu/webgpu-backend.js';
+import { DEVICE_PASS_OVERHEAD, WebGpuBackend } from './webgpu/webgpu-backend.js';
 import type { Residency } from './residency.js';
 
 /**
@@ -159,7 +159,7 @@ export function autoKeepsCpu(n: number, d: number, k: number, covarianceType: Co
  * on the CPU (CHEAP_FINISH_COST) after a start at most that much faster.
  */
 function mStepOutweighs(n: number, d: number, k: number, covarianceType: CovarianceType, passRatio: number, gpu: string): string | undefined {
-  const cost = float64IterationCost(n, k, d, covarianceType, passRatio);
+  const cost = float64IterationCost(n, k, d, covarianceType, passRatio, DEVICE_PASS_OVERHEAD);
   if (cost > CHEAP_FINISH_COST) return undefined;
   return `with ${n} points in ${d} dimensions the M-step outweighs the E-step, so an iteration on ${gpu} would be at most ${cost.toFixed(1)}× faster, and its float32 run would finish in float64 on the CPU`;
 }

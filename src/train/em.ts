@@ -169,7 +169,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   const yieldNow = createYielder(signal);
   // What a float64 iteration costs in float32 ones, and whether that is cheap enough to finish in
   // float64 wherever float32 stops resolving the changes (CHEAP_FINISH_COST).
-  const float64Cost = backend.reference ? float64IterationCost(backend.n, params.k, params.d, params.covarianceType, backend.referencePassCost ?? 1) : 1;
+  const float64Cost = backend.reference ? float64IterationCost(backend.n, params.k, params.d, params.covarianceType, backend.referencePassCost ?? 1, backend.passOverhead) : 1;
   const cheapFinish = tolerance > 0 && float64Cost <= CHEAP_FINISH_COST;
   // Multiply-adds of one float64 iteration (pass and M-step), for FLOAT64_RESTART_WORK.
   const float64Work = passMultiplyAdds(backend.n, params.d, params.k, params.covarianceType) + mStepMultiplyAdds(params.k, params.d, params.covarianceType);
