@@ -6,7 +6,7 @@ import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import type { EStepBackend, MixtureParams, PassResult } from '../src/backends/backend.js';
 import { GaussianMixture } from '../src/model/gaussian-mixture.js';
 import { MLPACK_CONSTRAINT } from '../src/train/constraints.js';
-import { runEM, type EmOptions, type EmResult } from '../src/train/em.js';
+import { runEM, type EmOptions, type EmResult, type IterationInfo } from '../src/train/em.js';
 import { float64IterationCost } from '../src/backends/backend.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -132,9 +132,10 @@ describe('EM loop with a float32 backend', () => {
     expect(r.iterations).toBe(30);
   });
 
-  it('starts the probe after 8 unresolved iterations, when 9 float64 passes fit in the iterations left', async () => {
-    // Every change is unresolved from the second pass on, so the probe comes at iteration 8 (the
-    // first float64 pass is that iteration's) and costs at most 9 passes of referencePassCost 10.
+  it('starts a probe after 8 changes within the rounding bound itself, when 9 float64 passes fit in the iterations left', async () => {
+    // The first change (4.6e4) exceeds the bound (2 × 1e3), though not 1000 times it; every later
+    // one is within it: the probe comes at iteration 9 (the first float64 pass is that
+    // iteration's) and costs at most 9 passes of referencePassCost 10.
     const firstFloat64 = async (maxIterations: number): Promise<number> => {
       let at = -1;
       await runEM(new Float32Standin(ds, 10, 'drift'), start, {
@@ -143,9 +144,9 @@ describe('EM loop with a float32 backend', () => {
       });
       return at;
     };
-    // 9 × 10 passes = exactly the 90 left after iteration 8: spent; one iteration fewer: not.
-    expect(await firstFloat64(98)).toBe(9);
-    expect(await firstFloat64(97)).toBe(-1);
+    // 9 × 10 passes = exactly the 90 left after iteration 9: spent; one iteration fewer: not.
+    expect(await firstFloat64(99)).toBe(10);
+    expect(await firstFloat64(98)).toBe(-1);
   });
 
   it('spends the float64 probe only where its longest run costs no more than the float32 iterations left', async () => {
@@ -155,6 +156,92 @@ describe('EM loop with a float32 backend', () => {
     // The same backend with 20 iterations allowed: 144 pass equivalents would exceed the 16 left;
     // float32 runs them all.
     await expectFloat32Throughout(new Float32Standin(ds, 16, 'drift'), 20);
+  });
+
+  /** The float64 stretches of a run (its probes), from what onIteration reports. */
+  interface Probe {
+    /** The first iteration reported from float64 (the probe started one iteration before). */
+    first: number;
+    /** Changes reported from float64: the first compares θ from float32 statistics, so it is not judged. */
+    deltas: number[];
+    logLikelihoods: number[];
+  }
+  function probeRecorder(): { probes: Probe[]; lastBackend: () => string; onIteration: (i: IterationInfo) => void } {
+    const probes: Probe[] = [];
+    let last = '';
+    return {
+      probes,
+      lastBackend: () => last,
+      onIteration: (i) => {
+        if (i.backend === 'cpu') {
+          if (last !== 'cpu') probes.push({ first: i.iteration, deltas: [], logLikelihoods: [] });
+          probes[probes.length - 1]!.deltas.push(i.delta);
+          probes[probes.length - 1]!.logLikelihoods.push(i.logLikelihood);
+        }
+        last = i.backend;
+      },
+    };
+  }
+  const end = (p: Probe): number => p.first + p.deltas.length - 1;
+
+  it('a probe that finds EM still converging comes back where its changes, extrapolated at their rate, reach float64’s resolution', async () => {
+    // Two clusters 2.2σ apart: EM converges linearly (its change falls by 0.78 to 0.88 per
+    // iteration), and float32 stops resolving the change after 9 of the CPU's 146 iterations.
+    const rng = new Rng(9);
+    const n = 30_000;
+    const data = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      data[2 * i] = 2.2 * (i % 2) + rng.nextNormal();
+      data[2 * i + 1] = rng.nextNormal() * (1 + (i % 2));
+    }
+    const overlap = { data, n, d: 2 };
+    const from = new GaussianMixture({ weights: [0.5, 0.5], means: [[-1, 0], [3, 0]], covariances: [[[1, 0], [0, 1]], [[1, 0], [0, 1]]] });
+    const recorder = probeRecorder();
+    const r = await runEM(new Float32Standin(overlap, 6, 'none'), from, { ...options(500), onIteration: recorder.onIteration });
+    const cpu = await runEM(new CpuBackend(overlap), from, options(500));
+    expect(cpu.converged).toBe(true);
+    // Ended by a float64 change within reach (float32 alone repeats itself only at iteration 175).
+    expect(r.converged).toBe(true);
+    expect(recorder.lastBackend()).toBe('cpu');
+    expect(Math.abs(r.logLikelihood - cpu.logLikelihood)).toBeLessThan(1e-9 * Math.abs(cpu.logLikelihood));
+    // Each probe after the first starts where the previous one's last two changes, extrapolated
+    // geometrically, fall within 8ε|log L| — its first judged change two iterations after it
+    // starts — and no sooner than eight blind float32 changes after it.
+    const { probes } = recorder;
+    expect(probes.length).toBeGreaterThanOrEqual(3);
+    for (let p = 1; p < probes.length; p++) {
+      const previous = probes[p - 1]!;
+      const [before, last] = previous.deltas.slice(-2) as [number, number];
+      expect(0 < last && last < before).toBe(true);
+      const reach = 8 * Number.EPSILON * Math.abs(previous.logLikelihoods[previous.logLikelihoods.length - 1]!);
+      const foreseen = Math.ceil(Math.log(reach / last) / Math.log(last / before));
+      expect(probes[p]!.first - 1).toBe(end(previous) + Math.max(foreseen - 2, 8));
+    }
+  });
+
+  it('at float64’s own noise (changes that do not shrink) each probe waits twice as long as the one before, and all of them cost at most the run', async () => {
+    // The float64 reference's log-likelihood alternates by ±1e-8 (25 times 8ε|log L|), so that its
+    // changes never fall within reach; float32 drifts and never repeats itself.
+    const backend = new Float32Standin(ds, 6, 'drift');
+    const exact = backend.reference.pass.bind(backend.reference);
+    let passes = 0;
+    backend.reference.pass = async (params, signal) => {
+      const r = await exact(params, signal);
+      return { ...r, logLikelihood: r.logLikelihood + (++passes % 2 ? 1e-8 : -1e-8) };
+    };
+    const recorder = probeRecorder();
+    const r = await runEM(backend, start, { ...options(250), onIteration: recorder.onIteration });
+    expect(r.converged).toBe(false);
+    expect(r.iterations).toBe(250);
+    // Nine float64 passes each (its changes stay within 10⁴ × the tolerance), 8 and then 16
+    // iterations apart; a fourth (at iteration 89) would bring the probes' 4 × 9 passes of cost
+    // ≈ 6 beyond the 161 iterations left.
+    const { probes } = recorder;
+    expect(probes.map((p) => p.deltas.length)).toEqual([8, 8, 8]);
+    expect(probes.slice(1).map((p, i) => p.first - 1 - end(probes[i]!))).toEqual([8, 16]);
+    const cost = float64IterationCost(ds.n, 3, ds.d, 'full', 6);
+    expect(r.float64Passes).toBe(27);
+    expect(r.float64Passes * cost).toBeLessThanOrEqual(250);
   });
 });
 

@@ -14,12 +14,13 @@
  * repeat bit for bit (θ_t = θ_{t−1}, or θ_{t−2}: a fixed point or 2-cycle of
  * the float32 arithmetic, which further iterations would only repeat). When float64 cannot resolve
  * the tolerance either (large |log L|), the finish is in float64 all the same where a float64
- * iteration costs at most a few float32 ones (few points per dimension, whose M-step outweighs the
- * pass: float64IterationCost); otherwise (large data) EM goes on in float32 until then or to
- * `maxIterations`, after one float64 probe per trial (two passes, more while float64's change is
- * near the tolerance) that catches what the float64 backend would stop at — the exact fixed point
- * of well-separated clusters — when its longest run costs no more than the float32 iterations
- * still allowed (a 20-iteration run stays in float32). With `maxIterations` 0
+ * iteration costs at most a few float32 ones (few points, whose pass the device's round trip
+ * outweighs, or few per dimension, whose M-step does: float64IterationCost); otherwise (large
+ * data) EM goes on in float32 until then or to `maxIterations`, with float64 probes (four passes
+ * or more) that catch what the float64 backend would stop at — the exact fixed point of
+ * well-separated clusters, or where EM's linear convergence, extrapolated from the previous
+ * probe, brings the change within float64's resolution — while their longest runs cost no more
+ * than the float32 iterations still allowed (a 20-iteration run stays in float32). With `maxIterations` 0
  * ("until convergence") a change below float64's resolution of log L counts as convergence, on
  * either backend, so that such a run ends. A model the float32 backend cannot evaluate faithfully
  * (a component narrower than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on
@@ -135,7 +136,7 @@ const FLOAT64_RESTART_WORK = 1e8;
  */
 const PROBE_REACH = 1e4;
 const PROBE_MAX_ITERATIONS = 8;
-/** Unresolved float32 changes in a row before the probe (see runEM). */
+/** Float32 changes in a row within their own rounding bound before a probe (see runEM). */
 const PROBE_AFTER = 8;
 
 export async function runEM(backend: EStepBackend, initial: GaussianMixture, options: EmOptions): Promise<EmResult> {
@@ -153,11 +154,17 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let iterations = 0;
   let float64Passes = 0;
   let lastCallback = performance.now();
-  // Unresolved changes in a row, and the one float64 probe a trial may spend on them (see below).
-  let unresolvedRun = 0;
-  let probed = false;
+  // Float64 probes of a float32 run (see below): the changes in a row that float32 cannot tell
+  // from its rounding, the iteration before which no further probe starts, the wait after a probe
+  // that found no convergence to foresee, the float64 iterations (in float32 ones) spent on
+  // probes, and the current probe's length and judged changes.
+  let roundingRun = 0;
+  let nextProbeAt = 0;
+  let probeBackoff = PROBE_AFTER;
+  let probeWork = 0;
   let probing = false;
   let probeIterations = 0;
+  const probeChanges: number[] = [];
   // Exact cycles of EM's arithmetic (see below): the detector, the backend it watches, and where the run ends.
   let cycle = modelCycleDetector();
   let cycleBackend: EStepBackend | null = null;
@@ -195,10 +202,10 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     }
     const uncertainty = pass.logLikelihoodUncertainty ?? 0;
     // float32 cannot tell this change from rounding: it says nothing about convergence.
-    let unresolved =
-      active.reference !== undefined &&
-      previousParams !== null &&
-      Math.abs(pass.logLikelihood - previous) <= FLOAT64_FINISH_MARGIN * (uncertainty + previousUncertainty);
+    // `withinRounding`: not even the size of the change is known (it is within the bound itself).
+    const roundingBound = active.reference !== undefined && previousParams !== null ? uncertainty + previousUncertainty : -1;
+    let unresolved = Math.abs(pass.logLikelihood - previous) <= FLOAT64_FINISH_MARGIN * roundingBound;
+    let withinRounding = Math.abs(pass.logLikelihood - previous) <= roundingBound;
     if (unresolved && (tolerance >= FLOAT64_LL_RESOLUTION * Math.abs(pass.logLikelihood) || maxIterations === 0 || cheapFinish)) {
       // float64 can resolve the tolerance (or the caller asked for convergence, however long it
       // takes, or float64 iterations cost little more than float32 ones): finish in float64, so
@@ -216,7 +223,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       // A blind pass's redo has run θ_t in float64 already.
       if (ranOn !== reference) pass = await reference.pass(params, signal);
       ranOn = reference;
-      unresolved = false;
+      unresolved = withinRounding = false;
     }
     if (ranOn !== backend || options.float64Restart) float64Passes++;
     const { logLikelihood, zeroLikelihoodPoints, stats } = pass;
@@ -270,32 +277,46 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // 10 from iteration 80) — which no further iteration leaves. Once a cycle is seen, the run stops
     // at the iteration whose θ is the one maxIterations would end with — the same model, bit for
     // bit — or at once when EM is to run until it converges, which it never would. The state
-    // compared is what the next iterations depend on: θ, and in float32 the run of unresolved
-    // changes that triggers a float64 probe (capped where it does): a cycle seen through a whole
+    // compared is what the next iterations depend on: θ, and in float32 the run of changes within
+    // rounding that triggers a float64 probe (capped where it does): a cycle seen through a whole
     // period without a probe has none to come (the iterations left, which make one affordable,
-    // only decrease). Not during a probe, whose length is its own.
-    if (cycleEnd < 0 && !probing) {
+    // only decrease). Not during a probe, whose length is its own, nor while a probe the iteration
+    // count holds back could still come, and afresh after each probe.
+    const probeAhead = iterations < nextProbeAt && probeWork + (PROBE_MAX_ITERATIONS + 1) * float64Cost <= (maxIterations > 0 ? maxIterations - nextProbeAt : Infinity);
+    if (cycleEnd < 0 && !probing && !probeAhead) {
       if (cycleBackend !== active) {
         cycle = modelCycleDetector();
         cycleBackend = active;
       }
-      const period = cycle.observe({ model, run: active.reference === undefined ? 0 : Math.min(unresolvedRun, PROBE_AFTER) });
+      const period = cycle.observe({ model, run: active.reference === undefined ? 0 : Math.min(roundingRun, PROBE_AFTER) });
       if (period > 0) cycleEnd = cycleStop(iterations, period, maxIterations);
     }
     if (iterations === cycleEnd) {
       return { model, logLikelihood, iterations: maxIterations > 0 ? maxIterations : iterations, converged: false, zeroLikelihoodPoints, float64Passes };
     }
     if (probing) {
-      // The probe goes on while float64's change is within reach of the tolerance (an exact fixed
-      // point is then a few iterations away); otherwise float32 takes over again, from here. Its
-      // first change is not judged: it compares θ built from float32 statistics with θ built from
-      // float64 ones, float32's rounding rather than EM's progress (digits, K = 1: 4.4e-5, then 0).
-      const first = probeIterations === 0;
+      // The probe goes on for two judged changes, and then while float64's change is within reach
+      // of the tolerance (an exact fixed point is then a few iterations away); otherwise float32
+      // takes over again, from here. Its first change is not judged: it compares θ built from
+      // float32 statistics with θ built from float64 ones, float32's rounding rather than EM's
+      // progress (digits, K = 1: 4.4e-5, then 0).
       probeIterations++;
-      probing = (first || Math.abs(logLikelihood - previous) <= PROBE_REACH * tolerance) && probeIterations < PROBE_MAX_ITERATIONS;
-      if (!probing) active = backend;
+      probeWork += float64Cost;
+      if (probeIterations > 1) probeChanges.push(logLikelihood - previous);
+      const last = probeChanges[probeChanges.length - 1];
+      probing = probeIterations < PROBE_MAX_ITERATIONS && (probeChanges.length < 2 || Math.abs(last!) <= PROBE_REACH * tolerance);
+      if (!probing) {
+        active = backend;
+        cycleBackend = null;
+        const foreseen = iterationsToReach(probeChanges, reach);
+        if (foreseen !== null) nextProbeAt = iterations + Math.max(0, foreseen - 2);
+        else {
+          nextProbeAt = iterations + probeBackoff;
+          probeBackoff *= 2;
+        }
+      }
     }
-    unresolvedRun = unresolved ? unresolvedRun + 1 : 0;
+    roundingRun = withinRounding ? roundingRun + 1 : 0;
     let nextModel = mStepModel(model, stats, iterations, options);
     let nextParams = mixtureParams(nextModel);
     previous = logLikelihood;
@@ -305,24 +326,35 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // beyond the component's own width: it would lose its points and die): θ_{t+1} is built from
     // θ_t's float64 statistics instead, and the trial continues in float64.
     const narrow = active.reference !== undefined && active.evaluable !== undefined && !active.evaluable(nextParams);
-    // Or float32 has stopped resolving the change PROBE_AFTER times in a row (long enough to have
-    // shown a fixed point or a 2-cycle, which end the trial for free) while the tolerance is finer
-    // than even float64 resolves (large data): float32 would go on to maxIterations, while the
-    // float64 backend stops as soon as its change is within the tolerance — at once on
-    // well-separated clusters, whose responsibilities are exactly 0 or 1. One probe per trial (three
-    // float64 passes, more while float64's change is within PROBE_REACH of the tolerance, at most
-    // PROBE_MAX_ITERATIONS + 1) asks float64 the question; when it does not converge, float32 takes
-    // over again. It is spent only where that longest run costs no more than the float32 iterations
-    // still allowed (a float64 iteration costs float64IterationCost float32 ones: on lavapipe a
-    // 20-iteration run of 3M × 3, K = 8 spent 10 s in a probe against 0.8 s for its float32 passes).
+    // Or float32's changes have stayed within their own rounding bound PROBE_AFTER times in a row
+    // (long enough to have shown a fixed point or a 2-cycle, which end the trial for free) while the
+    // tolerance is finer than even float64 resolves (large data): float32 would go on to
+    // maxIterations, while the float64 backend stops as soon as its change is within the tolerance
+    // — at once on well-separated clusters, whose responsibilities are exactly 0 or 1. A probe
+    // (four float64 passes, more while float64's change is within PROBE_REACH of the tolerance, at
+    // most PROBE_MAX_ITERATIONS + 1) asks float64 the question; when it does not converge, float32
+    // takes over again, and the next probe waits for the iteration at which float64's last two
+    // changes, extrapolated at their rate, would be within reach (EM converges linearly: movies,
+    // 3201 × 3, K = 3, falls by 0.8 per iteration for 80 iterations after float32 stops resolving
+    // it), or a wait doubled each time where they do not shrink (at float64's own noise).
+    // Probes are spent only while their float64 iterations so far and this probe's longest run
+    // cost no more than the float32 iterations still allowed — at most doubling a run that
+    // reaches maxIterations (a float64 iteration costs float64IterationCost float32 ones: on
+    // lavapipe a 20-iteration run of 3M × 3, K = 8 spent 10 s in a probe against 0.8 s for its
+    // float32 passes).
     const remaining = maxIterations > 0 ? maxIterations - iterations : Infinity;
-    const affordable = (PROBE_MAX_ITERATIONS + 1) * float64Cost <= remaining;
-    const probe: boolean = !narrow && !probed && tolerance > 0 && active.reference !== undefined && unresolvedRun >= PROBE_AFTER && affordable;
+    const affordable = probeWork + (PROBE_MAX_ITERATIONS + 1) * float64Cost <= remaining;
+    const probe: boolean =
+      !narrow && tolerance > 0 && active.reference !== undefined && roundingRun >= PROBE_AFTER && iterations >= nextProbeAt && affordable;
     if (active.reference && (narrow || probe)) {
       const reference = active.reference;
       active = reference;
       probing = probe;
-      probed ||= probe;
+      if (probe) {
+        probeIterations = 0;
+        probeChanges.length = 0;
+        probeWork += float64Cost;
+      }
       const exact = await reference.pass(params, signal);
       float64Passes++;
       previous = exact.logLikelihood;
@@ -349,6 +381,16 @@ function float32Blind(pass: PassResult): boolean {
   let weight = 0;
   for (const nk of pass.stats.nk) weight += nk;
   return (pass.logLikelihoodUncertainty ?? 0) > FLOAT32_BLIND_PER_POINT * weight;
+}
+
+/**
+ * M-steps until EM's change in log L is within `reach`, extrapolating the last two changes at
+ * their rate (EM converges linearly); null unless they increase log L and shrink.
+ */
+function iterationsToReach(changes: readonly number[], reach: number): number | null {
+  const [before, last] = changes.slice(-2);
+  if (before === undefined || last === undefined || !(last > 0 && last < before)) return null;
+  return Math.max(1, Math.ceil(Math.log(reach / last) / Math.log(last / before)));
 }
 
 /** Whether two parameter sets are the same bit for bit. */
