@@ -2,7 +2,7 @@
 // that finds no GPU, as on a machine without a driver).
 import { describe, it, expect, afterAll } from 'vitest';
 import { train, setGpuProvider, WebGmmError } from '../src/index.js';
-import { fasterBackend, measurePasses } from '../src/backends/select.js';
+import { autoKeepsCpu, fasterBackend, measurePasses } from '../src/backends/select.js';
 import { Rng } from '../src/util/rng.js';
 
 /** Runs `body` with a GPU provider that finds no GPU and counts how often it was asked; then restores the real one. */
@@ -90,6 +90,25 @@ describe("'auto' chooses by measured speed", () => {
       expect(r.warnings.join('\n')).toMatch(/using the CPU backend: with 1400 points in 64 dimensions the M-step outweighs the E-step, so an iteration on WebGPU would be at most 3\.7× faster/);
       expect(asked()).toBe(0);
     });
+  });
+
+  it("keeps the CPU without starting a GPU device where a pass pays little more than the device's round trip", async () => {
+    // 355 × 12, K = 16 full: 1.02e6 multiply-adds a pass (above the 10⁶ of a small problem) and
+    // M-steps of 2.2e5; with a hardware GPU's pass ratio alone a float64 iteration would cost 5.5
+    // float32 ones, with the round trip 3.8: WebGPU would not pay.
+    expect(autoKeepsCpu(355, 12, 16, 'full', null)).toMatch(
+      /^with 355 points in 12 dimensions the E-step's work \(with the M-step\) pays little more than the device's round trip, so an iteration on WebGPU would be at most 3\.8× faster/,
+    );
+    await withCountingProvider(async (asked) => {
+      const rng = new Rng(22);
+      const data = Float64Array.from({ length: 355 * 12 }, (_, i) => (i % 12) + rng.nextNormal() + (Math.floor(i / 12) % 4) * 3);
+      const r = await train({ data, rows: 355, cols: 12 }, { gaussians: 16, seed: 3, maxIterations: 2 });
+      expect(r.backend).toBe('cpu');
+      expect(r.warnings.join('\n')).toMatch(/using the CPU backend: with 355 points in 12 dimensions the E-step's work/);
+      expect(asked()).toBe(0);
+    });
+    // Twice the points: the pass pays for the round trip, and the GPU is asked for.
+    expect(autoKeepsCpu(710, 12, 16, 'full', null)).toBeUndefined();
   });
 });
 

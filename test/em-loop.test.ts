@@ -528,3 +528,133 @@ describe('EM loop: an exact cycle of float64 EM', () => {
     expect(Array.from(r.model.means)).toEqual([r.iterations % 3]);
   });
 });
+
+describe('EM loop: exact cycles where probes repeat', () => {
+  // A float32 backend and its float64 reference over a finite set of states: K = 1, D = 1, the
+  // mean is the state, and each pass's statistics move it to the state its table names next (the
+  // M-step of the EM loop does the moving). Log-likelihoods come from the tables too, so that any
+  // mix of fixed points, cycles, unresolved and resolved changes can be built.
+  interface Table {
+    next: (state: number) => number;
+    ll: (state: number) => number;
+  }
+  const N = 10_000;
+  const statsFor = (m: number, to: number): PassResult['stats'] => ({
+    nk: Float64Array.of(N),
+    sums: Float64Array.of(N * (to - m)),
+    scatter: Float64Array.of(N * (1 + (to - m) ** 2)),
+    shift: Float64Array.of(m),
+  });
+  class TableReference implements EStepBackend {
+    readonly kind = 'cpu' as const;
+    readonly n = N;
+    readonly d = 1;
+    passes = 0;
+    constructor(private readonly table: Table) {}
+    async pass(p: MixtureParams): Promise<PassResult> {
+      this.passes++;
+      const m = p.means[0]!;
+      return { logLikelihood: this.table.ll(m), zeroLikelihoodPoints: 0, stats: statsFor(m, this.table.next(m)) };
+    }
+    async logLikelihood(p: MixtureParams): Promise<number> {
+      return this.table.ll(p.means[0]!);
+    }
+    dispose(): void {}
+  }
+  class TableFloat32 implements EStepBackend {
+    readonly kind = 'webgpu' as const;
+    readonly n = N;
+    readonly d = 1;
+    readonly reference: TableReference;
+    passes = 0;
+    constructor(private readonly table: Table, reference: Table, readonly referencePassCost: number) {
+      this.reference = new TableReference(reference);
+    }
+    async pass(p: MixtureParams): Promise<PassResult> {
+      this.passes++;
+      const m = p.means[0]!;
+      // A rounding bound of 1: changes of 2 or less are within it.
+      return { logLikelihood: this.table.ll(m), zeroLikelihoodPoints: 0, stats: statsFor(m, this.table.next(m)), logLikelihoodUncertainty: 1 };
+    }
+    dispose(): void {}
+  }
+  const at = (m: number): GaussianMixture => new GaussianMixture({ weights: [1], means: [[m]], covariances: [[[1]]] });
+  const BASE = -1e7;
+
+  it('a cycle stop leaves the model, count and log-likelihood of running every iteration, on random state machines', async () => {
+    // Cycles entered where a probe is due, probes that come back into a cycle, runs the iteration
+    // count holds back: 6000 runs in ~5 s. (A first form of the held-back rule, which accepted any
+    // cycle seen past nextProbeAt, failed here — seed 259 returned another model at 250
+    // iterations; the two cases below pin the defects a review found in the form before it.)
+    let probedTwice = 0;
+    let stoppedEarly = 0;
+    for (let seed = 1; seed <= 1500; seed++) {
+      const rng = new Rng(seed);
+      const S = 4 + Math.floor(rng.nextFloat() * 30);
+      const mode = seed % 3;
+      const order = Array.from({ length: S }, (_, i) => i);
+      for (let i = S - 1; i > 0; i--) {
+        const j = Math.floor(rng.nextFloat() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      const tail = Math.floor(S / 3);
+      // Random maps, one long cycle, or a tail into a cycle; changes mostly within float32's rounding.
+      const next32 = Array.from({ length: S }, (_, i) =>
+        mode === 0 ? Math.floor(rng.nextFloat() * S) : mode === 1 ? order[(order.indexOf(i) + 1) % S]! : i < tail ? i + 1 : tail + ((i - tail + 1) % (S - tail)),
+      );
+      const within = [0.6, 0.85, 0.97][Math.floor(rng.nextFloat() * 3)]!;
+      const next64 = Array.from({ length: S }, () => Math.floor(rng.nextFloat() * S));
+      const ll32 = Array.from({ length: S }, () => BASE + (rng.nextFloat() < within ? rng.nextFloat() * 1.5 : 10 + rng.nextFloat() * 3000));
+      const ll64 = Array.from({ length: S }, () => BASE + rng.nextFloat() * 1e-3);
+      const table32: Table = { next: (m) => next32[m]!, ll: (m) => ll32[m]! };
+      const table64: Table = { next: (m) => next64[m]!, ll: (m) => ll64[m]! };
+      const cost = 5 + Math.floor(rng.nextFloat() * 10);
+      for (const maxIterations of [40, 97, 250, 1000]) {
+        const from = at(Math.floor(rng.nextFloat() * S));
+        const stopping = new TableFloat32(table32, table64, cost);
+        const r = await runEM(stopping, from, options(maxIterations));
+        const every = new TableFloat32(table32, table64, cost);
+        const oracle = await runEM(every, from, { ...options(maxIterations), cycleStops: false });
+        expect([r.model.means[0], r.iterations, r.converged, r.logLikelihood]).toEqual([oracle.model.means[0], oracle.iterations, oracle.converged, oracle.logLikelihood]);
+        if (oracle.float64Passes > 9) probedTwice++;
+        if (stopping.passes + stopping.reference.passes < every.passes + every.reference.passes) stoppedEarly++;
+      }
+    }
+    // The cases the rules are about occur: runs with more than one probe, runs a cycle cut short.
+    expect(probedTwice).toBeGreaterThan(50);
+    expect(stoppedEarly).toBeGreaterThan(100);
+  });
+
+  it('a cycle closed by the change that completes the run a probe needs: the probe starts, as running every iteration shows', async () => {
+    // float32: states 0…22, then round 15…22 (period 8); the changes from 7 to 14 and from 15 on
+    // are within rounding, the two into 7 and 15 are not, so the run of eight ends at state 22
+    // just as the cycle closes. float64 goes round 15…22 three states at a time.
+    const L = Array.from({ length: 23 }, (_, i) => BASE + 0.1 * i + (i >= 7 ? 1e4 : 0) + (i >= 15 ? 1e4 : 0));
+    const t32: Table = { next: (m) => (m < 22 ? m + 1 : 15), ll: (m) => L[m]! };
+    const t64: Table = { next: (m) => (m >= 15 ? 15 + ((m - 15 + 3) % 8) : m + 1), ll: (m) => BASE + 1e-3 * ((m * 7) % 11) };
+    for (const maxIterations of [100, 250]) {
+      const r = await runEM(new TableFloat32(t32, t64, 5), at(0), options(maxIterations));
+      const oracle = await runEM(new TableFloat32(t32, t64, 5), at(0), { ...options(maxIterations), cycleStops: false });
+      expect(oracle.float64Passes).toBeGreaterThan(4);
+      expect([r.model.means[0], r.iterations, r.converged, r.float64Passes]).toEqual([oracle.model.means[0], oracle.iterations, oracle.converged, oracle.float64Passes]);
+    }
+  });
+
+  it('a cycle float32 enters after a probe that foresees a distant next one still ends the run early', async () => {
+    // float32: states 10…99 climb by 0.1 (within rounding: a probe at once), then a 3-cycle whose
+    // changes (50) float32 resolves, so no probe can start again. The probe's float64 changes
+    // shrink by 0.99 an iteration: the next probe would come hundreds of iterations later.
+    const t32: Table = { next: (m) => (m >= 100 ? 0 : m < 3 ? (m + 1) % 3 : m + 1), ll: (m) => (m < 3 ? BASE + 50 * m : m < 100 ? BASE + 200 + 0.1 * m : BASE + 300) };
+    const t64: Table = { next: (m) => (m < 100 ? 100 : m + 1), ll: (m) => (m >= 100 ? BASE + 300 + 0.1 * (1 - 0.99 ** (m - 99)) : BASE + 200 + 0.1 * m) };
+    for (const maxIterations of [250, 1200]) {
+      const stopping = new TableFloat32(t32, t64, 5);
+      const r = await runEM(stopping, at(10), options(maxIterations));
+      const every = new TableFloat32(t32, t64, 5);
+      const oracle = await runEM(every, at(10), { ...options(maxIterations), cycleStops: false });
+      expect([r.model.means[0], r.iterations, r.converged]).toEqual([oracle.model.means[0], oracle.iterations, oracle.converged]);
+      expect(oracle.float64Passes).toBe(4);
+      // Seen within a few periods of entering it (was: held until the foreseen probe, ~1100 passes).
+      expect(stopping.passes).toBeLessThan(30);
+    }
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * Picks and builds the E-step backend for one `train()` call. `'webgpu'` and `'cpu'` are taken as
- * asked. `'auto'` keeps the CPU for a small problem (autoKeepsCpu) or one whose M-step outweighs
- * its pass (few points per dimension: CHEAP_FINISH_COST), and otherwise measures instead of
+ * asked. `'auto'` keeps the CPU for a small problem (autoKeepsCpu) or one whose M-step, or the
+ * device's round trip, outweighs its pass (CHEAP_FINISH_COST), and otherwise measures instead of
  * assuming: when an adapter exists and the problem fits the kernels, it times one E-step pass
  * on WebGPU (after building it, which training needs anyway) and one on the CPU over a subsample,
  * scaled to the whole data, and keeps the faster — problems of modest size often run faster on the
@@ -18,7 +18,7 @@ import type { Residency } from './residency.js';
 
 /**
  * Which backend runs the E-step. `'auto'`: the CPU for a problem under 10⁶ multiply-adds per pass,
- * or with so few points per dimension that the M-step outweighs the pass, else the faster of
+ * or with so few points (per dimension) that the M-step and the device's round trip outweigh the pass, else the faster of
  * WebGPU (when an adapter exists) and the CPU, measured.
  */
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
@@ -155,13 +155,18 @@ export function autoKeepsCpu(n: number, d: number, k: number, covarianceType: Co
 
 /**
  * Why a WebGPU run would gain little here, or undefined: few points per dimension, where the
- * M-step, the same on both backends, outweighs the pass, and a float32 run would finish in float64
- * on the CPU (CHEAP_FINISH_COST) after a start at most that much faster.
+ * M-step, the same on both backends, outweighs the pass — or a pass too small to pay for the
+ * device's round trip — and a float32 run would finish in float64 on the CPU (CHEAP_FINISH_COST)
+ * after a start at most that much faster.
  */
 function mStepOutweighs(n: number, d: number, k: number, covarianceType: CovarianceType, passRatio: number, gpu: string): string | undefined {
   const cost = float64IterationCost(n, k, d, covarianceType, passRatio, DEVICE_PASS_OVERHEAD);
   if (cost > CHEAP_FINISH_COST) return undefined;
-  return `with ${n} points in ${d} dimensions the M-step outweighs the E-step, so an iteration on ${gpu} would be at most ${cost.toFixed(1)}× faster, and its float32 run would finish in float64 on the CPU`;
+  const why =
+    float64IterationCost(n, k, d, covarianceType, passRatio) <= CHEAP_FINISH_COST
+      ? 'the M-step outweighs the E-step'
+      : "the E-step's work (with the M-step) pays little more than the device's round trip";
+  return `with ${n} points in ${d} dimensions ${why}, so an iteration on ${gpu} would be at most ${cost.toFixed(1)}× faster, and its float32 run would finish in float64 on the CPU`;
 }
 
 /**

@@ -69,6 +69,11 @@ export interface EmOptions {
    * and are not reported again, and every pass counts as a float64 one.
    */
   float64Restart?: { reportedThrough: number };
+  /**
+   * Internal: false runs every iteration even in an exact cycle of EM's arithmetic (see runEM) —
+   * the oracle the tests hold the cycle stop to.
+   */
+  cycleStops?: boolean;
 }
 
 export interface EmResult {
@@ -155,10 +160,12 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let float64Passes = 0;
   let lastCallback = performance.now();
   // Float64 probes of a float32 run (see below): the changes in a row that float32 cannot tell
-  // from its rounding, the iteration before which no further probe starts, the wait after a probe
+  // from its rounding, the last iteration where nextProbeAt held back a probe that run called for,
+  // the iteration before which no further probe starts, the wait after a probe
   // that found no convergence to foresee, the float64 iterations (in float32 ones) spent on
   // probes, and the current probe's length and judged changes.
   let roundingRun = 0;
+  let heldBackAt = -1;
   let nextProbeAt = 0;
   let probeBackoff = PROBE_AFTER;
   let probeWork = 0;
@@ -277,19 +284,24 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // 10 from iteration 80) — which no further iteration leaves. Once a cycle is seen, the run stops
     // at the iteration whose θ is the one maxIterations would end with — the same model, bit for
     // bit — or at once when EM is to run until it converges, which it never would. The state
-    // compared is what the next iterations depend on: θ, and in float32 the run of changes within
-    // rounding that triggers a float64 probe (capped where it does): a cycle seen through a whole
-    // period without a probe has none to come (the iterations left, which make one affordable,
-    // only decrease). Not during a probe, whose length is its own, nor while a probe the iteration
-    // count holds back could still come, and afresh after each probe.
-    const probeAhead = iterations < nextProbeAt && probeWork + (PROBE_MAX_ITERATIONS + 1) * float64Cost <= (maxIterations > 0 ? maxIterations - nextProbeAt : Infinity);
-    if (cycleEnd < 0 && !probing && !probeAhead) {
+    // compared is what the next iterations depend on: θ_t, and in float32 the run of changes
+    // within rounding up to this one, which triggers a float64 probe (capped where it does): a
+    // cycle seen through a whole period without a probe has none to come (the iterations left,
+    // which make one affordable, only decrease) — unless, within the period, the iteration count
+    // held back a probe the run had called for (before nextProbeAt, where one is still affordable
+    // then): the same state later may start it. Not during a probe, whose length is its own, and
+    // afresh after each.
+    roundingRun = withinRounding ? roundingRun + 1 : 0;
+    if (roundingRun >= PROBE_AFTER && iterations < nextProbeAt && probeWork + (PROBE_MAX_ITERATIONS + 1) * float64Cost <= (maxIterations > 0 ? maxIterations - nextProbeAt : Infinity)) {
+      heldBackAt = iterations;
+    }
+    if (cycleEnd < 0 && !probing && options.cycleStops !== false) {
       if (cycleBackend !== active) {
         cycle = modelCycleDetector();
         cycleBackend = active;
       }
       const period = cycle.observe({ model, run: active.reference === undefined ? 0 : Math.min(roundingRun, PROBE_AFTER) });
-      if (period > 0) cycleEnd = cycleStop(iterations, period, maxIterations);
+      if (period > 0 && heldBackAt <= iterations - period) cycleEnd = cycleStop(iterations, period, maxIterations);
     }
     if (iterations === cycleEnd) {
       return { model, logLikelihood, iterations: maxIterations > 0 ? maxIterations : iterations, converged: false, zeroLikelihoodPoints, float64Passes };
@@ -316,7 +328,6 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
         }
       }
     }
-    roundingRun = withinRounding ? roundingRun + 1 : 0;
     let nextModel = mStepModel(model, stats, iterations, options);
     let nextParams = mixtureParams(nextModel);
     previous = logLikelihood;
@@ -334,11 +345,11 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // (four float64 passes, more while float64's change is within PROBE_REACH of the tolerance, at
     // most PROBE_MAX_ITERATIONS + 1) asks float64 the question; when it does not converge, float32
     // takes over again, and the next probe comes halfway to the iteration at which float64's last
-    // two changes, extrapolated at their rate, would be within reach (EM converges linearly: movies,
-    // 3201 × 3, K = 3, falls by 0.8 per iteration for 80 iterations after float32 stops resolving
-    // it; halfway, because the rate drifts — zipcodes, K = 6: 0.82 where float32 stops resolving
-    // the change, 0.69 on average over the 58 iterations to the CPU's stop), or after a wait
-    // doubled each time where they do not shrink (at float64's own noise).
+    // two changes, extrapolated at their rate, would be within reach (EM converges linearly:
+    // windvectors, 4799 × 5, K = 3, by 0.64 per iteration on average over the 45 iterations after
+    // float32 stops resolving the change; halfway, because the rate drifts — zipcodes, K = 6: 0.82
+    // where float32 stops resolving it, 0.69 on average over the 58 iterations to the CPU's stop),
+    // or after a wait doubled each time where they do not shrink (at float64's own noise).
     // Probes are spent only while their float64 iterations so far and this probe's longest run
     // cost no more than the float32 iterations still allowed — at most doubling a run that
     // reaches maxIterations (a float64 iteration costs float64IterationCost float32 ones: on
@@ -353,6 +364,8 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       active = reference;
       probing = probe;
       if (probe) {
+        cycleEnd = -1;
+        cycleBackend = null;
         probeIterations = 0;
         probeChanges.length = 0;
         probeWork += float64Cost;
