@@ -640,6 +640,51 @@ describe('EM loop: exact cycles where probes repeat', () => {
     }
   });
 
+  it('a cycle whose probe-calling state was held back exactly one period ago: the probe starts now, as running every iteration shows', async () => {
+    // float32: round 0…8 (period 9), changes +1 within the bound and −8 beyond it, so the run a
+    // probe needs is complete only at state 8 (iterations 8, 17, 26, …). The first probe (8 → 100
+    // → 101 → 102, float64's changes shrinking by 0.77) schedules the next inside (27, 36]: the
+    // run at iteration 27 is held back, and at 36 — one period on, the same state — the probe
+    // starts. A cycle stop accepted at 36 (252 ≡ 36 mod 9) returned before it (a second review).
+    const t32: Table = { next: (m) => (m + 1) % 9, ll: (m) => BASE + m };
+    const last = 1e-3;
+    const L64: Record<number, number> = { 100: BASE + 9, 101: BASE + 9 + last / 0.77, 102: BASE + 9 + last / 0.77 + last };
+    const t64: Table = { next: (m) => (m === 8 ? 100 : m === 100 ? 101 : m === 101 ? 102 : m === 102 ? 2 : (m + 1) % 9), ll: (m) => L64[m] ?? BASE + m };
+    for (const maxIterations of [252, 253]) {
+      const r = await runEM(new TableFloat32(t32, t64, 5), at(0), options(maxIterations));
+      const oracle = await runEM(new TableFloat32(t32, t64, 5), at(0), { ...options(maxIterations), cycleStops: false });
+      expect(oracle.float64Passes).toBeGreaterThan(8);
+      expect([r.model.means[0], r.iterations, r.converged, r.logLikelihood, r.float64Passes]).toEqual([
+        oracle.model.means[0], oracle.iterations, oracle.converged, oracle.logLikelihood, oracle.float64Passes,
+      ]);
+    }
+  });
+
+  it('float64 changes that lower log L and shrink (a clamp that is not an exact M-step) are extrapolated too, not taken for noise', async () => {
+    // float32 climbs by 0.1 a state (within rounding: a probe at iteration 8); float64 from there
+    // lowers log L by 1e-3 · 0.8^j. The next probe comes halfway to where that reaches 8ε|log L|,
+    // not after the 8 iterations of the wait for noise.
+    const t32: Table = { next: (m) => m + 1, ll: (m) => BASE + 0.1 * (m % 1000) };
+    const t64: Table = { next: (m) => (m < 1000 ? 1000 : m + 1), ll: (m) => (m < 1000 ? BASE + 0.1 * m : BASE + 1 - 5e-3 * (1 - 0.8 ** (m - 1000))) };
+    const starts: number[] = [];
+    const changes: number[] = [];
+    let previous = '';
+    await runEM(new TableFloat32(t32, t64, 5), at(0), {
+      ...options(250),
+      onIteration: (i) => {
+        if (i.backend === 'cpu' && previous !== 'cpu') starts.push(i.iteration);
+        if (i.backend === 'cpu' && starts.length === 1) changes.push(i.delta);
+        previous = i.backend;
+      },
+    });
+    const [before, last] = changes.slice(-2) as [number, number];
+    expect(before < 0 && last < 0 && Math.abs(last) < Math.abs(before)).toBe(true);
+    const foreseen = Math.ceil(Math.log((8 * Number.EPSILON * Math.abs(BASE)) / Math.abs(last)) / Math.log(last / before));
+    expect(Math.ceil(foreseen / 2)).toBeGreaterThan(8);
+    const end = starts[0]! + changes.length - 1;
+    expect(starts[1]! - 1).toBe(end + Math.ceil(foreseen / 2));
+  });
+
   it('a cycle float32 enters after a probe that foresees a distant next one still ends the run early', async () => {
     // float32: states 10…99 climb by 0.1 (within rounding: a probe at once), then a 3-cycle whose
     // changes (50) float32 resolves, so no probe can start again. The probe's float64 changes
