@@ -19,9 +19,8 @@
  * data) EM goes on in float32 until then or to `maxIterations`, with float64 probes (four passes
  * or more) that catch what the float64 backend would stop at — the exact fixed point of
  * well-separated clusters, or, probe by probe, where EM's linear convergence brings the change
- * within float64's resolution — while their longest runs cost no more
- * than the float32 iterations still allowed (a 20-iteration run stays in float32). With `maxIterations` 0
- * ("until convergence") a change below float64's resolution of log L counts as convergence, on
+ * within float64's resolution — while their longest runs cost no more than the float32 iterations
+ * still allowed (a 20-iteration run stays in float32). With `maxIterations` 0 ("until convergence") a change below float64's resolution of log L counts as convergence, on
  * either backend, so that such a run ends. A model the float32 backend cannot evaluate faithfully
  * (a component narrower than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on
  * duplicated points) is built from float64 statistics instead, and the trial continues in float64.
@@ -161,9 +160,9 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let lastCallback = performance.now();
   // Float64 probes of a float32 run (see below): the changes in a row that float32 cannot tell
   // from its rounding, the last iteration where nextProbeAt held back a probe that run called for,
-  // the iteration before which no further probe starts, the wait after a probe
-  // that found no convergence to foresee, the float64 iterations (in float32 ones) spent on
-  // probes, and the current probe's length and judged changes.
+  // the iteration before which no further probe starts, the wait after a probe that found no
+  // convergence to foresee, the float64 iterations (in float32 ones) spent on probes, and the
+  // current probe's length and judged changes.
   let roundingRun = 0;
   let heldBackAt = -1;
   let nextProbeAt = 0;
@@ -187,6 +186,9 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   const cheapFinish = tolerance > 0 && float64Cost <= CHEAP_FINISH_COST;
   // Multiply-adds of one float64 iteration (pass and M-step), for FLOAT64_RESTART_WORK.
   const float64Work = passMultiplyAdds(backend.n, params.d, params.k, params.covarianceType) + mStepMultiplyAdds(params.k, params.d, params.covarianceType);
+  // Whether a probe's longest run, beside the probes' float64 work so far, fits in the float32
+  // iterations left at iteration `at` (see below).
+  const probeFits = (at: number): boolean => probeWork + (PROBE_MAX_ITERATIONS + 1) * float64Cost <= (maxIterations > 0 ? maxIterations - at : Infinity);
   for (;;) {
     throwIfAborted(signal);
     if (active.reference && active.evaluable && !active.evaluable(params)) {
@@ -292,9 +294,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // iteration one period back, whose state is this one's: the same state may start it now or
     // later. Not during a probe, whose length is its own, and afresh after each.
     roundingRun = withinRounding ? roundingRun + 1 : 0;
-    if (roundingRun >= PROBE_AFTER && iterations < nextProbeAt && probeWork + (PROBE_MAX_ITERATIONS + 1) * float64Cost <= (maxIterations > 0 ? maxIterations - nextProbeAt : Infinity)) {
-      heldBackAt = iterations;
-    }
+    if (roundingRun >= PROBE_AFTER && iterations < nextProbeAt && probeFits(nextProbeAt)) heldBackAt = iterations;
     if (cycleEnd < 0 && !probing && options.cycleStops !== false) {
       if (cycleBackend !== active) {
         cycle = modelCycleDetector();
@@ -355,10 +355,8 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // reaches maxIterations (a float64 iteration costs float64IterationCost float32 ones: on
     // lavapipe a 20-iteration run of 3M × 3, K = 8 spent 10 s in a probe against 0.8 s for its
     // float32 passes).
-    const remaining = maxIterations > 0 ? maxIterations - iterations : Infinity;
-    const affordable = probeWork + (PROBE_MAX_ITERATIONS + 1) * float64Cost <= remaining;
     const probe: boolean =
-      !narrow && tolerance > 0 && active.reference !== undefined && roundingRun >= PROBE_AFTER && iterations >= nextProbeAt && affordable;
+      !narrow && tolerance > 0 && active.reference !== undefined && roundingRun >= PROBE_AFTER && iterations >= nextProbeAt && probeFits(iterations);
     if (active.reference && (narrow || probe)) {
       const reference = active.reference;
       active = reference;
