@@ -34,6 +34,7 @@ import type { ConstraintSpec } from './constraints.js';
 import { NotPositiveDefiniteError, WebGmmError, throwIfAborted, unlessAborted } from '../errors.js';
 import { createYielder } from '../util/yield.js';
 import { CycleDetector, cycleStop, sameValues } from '../util/cycle.js';
+import { Float64Probes } from './float64-probes.js';
 
 /** What `onIteration` receives after every E-step. */
 export interface IterationInfo {
@@ -134,15 +135,6 @@ const FLOAT64_FINISH_MARGIN = 1000;
 const FLOAT64_RESTART_WITHIN = 8;
 const FLOAT64_RESTART_WORK = 1e8;
 
-/**
- * The float64 probe of an unresolved float32 run (see runEM) continues while its change is within
- * this factor of the tolerance, for at most PROBE_MAX_ITERATIONS iterations.
- */
-const PROBE_REACH = 1e4;
-const PROBE_MAX_ITERATIONS = 8;
-/** Float32 changes in a row within their own rounding bound before a probe (see runEM). */
-const PROBE_AFTER = 8;
-
 export async function runEM(backend: EStepBackend, initial: GaussianMixture, options: EmOptions): Promise<EmResult> {
   const { maxIterations, tolerance, signal, onIteration } = options;
   let model = initial;
@@ -158,19 +150,8 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   let iterations = 0;
   let float64Passes = 0;
   let lastCallback = performance.now();
-  // Float64 probes of a float32 run (see below): the changes in a row that float32 cannot tell
-  // from its rounding, the last iteration where nextProbeAt held back a probe that run called for,
-  // the iteration before which no further probe starts, the wait after a probe that found no
-  // convergence to foresee, the float64 iterations (in float32 ones) spent on probes, and the
-  // current probe's length and judged changes.
-  let roundingRun = 0;
-  let heldBackAt = -1;
-  let nextProbeAt = 0;
-  let probeBackoff = PROBE_AFTER;
-  let probeWork = 0;
+  // Whether a float64 probe (see below) is running.
   let probing = false;
-  let probeIterations = 0;
-  const probeChanges: number[] = [];
   // Exact cycles of EM's arithmetic (see below): the detector, the backend it watches, and where the run ends.
   let cycle = modelCycleDetector();
   let cycleBackend: EStepBackend | null = null;
@@ -186,9 +167,8 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   const cheapFinish = tolerance > 0 && float64Cost <= CHEAP_FINISH_COST;
   // Multiply-adds of one float64 iteration (pass and M-step), for FLOAT64_RESTART_WORK.
   const float64Work = passMultiplyAdds(backend.n, params.d, params.k, params.covarianceType) + mStepMultiplyAdds(params.k, params.d, params.covarianceType);
-  // Whether a probe's longest run, beside the probes' float64 work so far, fits in the float32
-  // iterations left at iteration `at` (see below).
-  const probeFits = (at: number): boolean => probeWork + (PROBE_MAX_ITERATIONS + 1) * float64Cost <= (maxIterations > 0 ? maxIterations - at : Infinity);
+  // When a float32 run asks float64 whether EM would stop (see below).
+  const probes = new Float64Probes(float64Cost, maxIterations);
   for (;;) {
     throwIfAborted(signal);
     if (active.reference && active.evaluable && !active.evaluable(params)) {
@@ -287,45 +267,28 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // at the iteration whose θ is the one maxIterations would end with — the same model, bit for
     // bit — or at once when EM is to run until it converges, which it never would. The state
     // compared is what the next iterations depend on: θ_t, and in float32 the run of changes
-    // within rounding up to this one, which triggers a float64 probe (capped where it does): a
-    // cycle seen through a whole period without a probe has none to come (the iterations left,
-    // which make one affordable, only decrease) — unless the iteration count held back a probe the
-    // run had called for (before nextProbeAt, where one is still affordable then) at or after the
-    // iteration one period back, whose state is this one's: the same state may start it now or
-    // later. Not during a probe, whose length is its own, and afresh after each.
-    roundingRun = withinRounding ? roundingRun + 1 : 0;
-    if (roundingRun >= PROBE_AFTER && iterations < nextProbeAt && probeFits(nextProbeAt)) heldBackAt = iterations;
+    // within rounding up to this one, which starts a float64 probe; the cycle counts where no probe
+    // is to come (Float64Probes.cycleFinal). Not during a probe, whose length is its own, and
+    // afresh after each.
+    probes.observe(withinRounding, iterations);
     if (cycleEnd < 0 && !probing && options.cycleStops !== false) {
       if (cycleBackend !== active) {
         cycle = modelCycleDetector();
         cycleBackend = active;
       }
-      const period = cycle.observe({ model, run: active.reference === undefined ? 0 : Math.min(roundingRun, PROBE_AFTER) });
-      if (period > 0 && heldBackAt < iterations - period) cycleEnd = cycleStop(iterations, period, maxIterations);
+      const period = cycle.observe({ model, run: active.reference === undefined ? 0 : probes.cycleRun });
+      if (period > 0 && probes.cycleFinal(iterations, period)) cycleEnd = cycleStop(iterations, period, maxIterations);
     }
     if (iterations === cycleEnd) {
       return { model, logLikelihood, iterations: maxIterations > 0 ? maxIterations : iterations, converged: false, zeroLikelihoodPoints, float64Passes };
     }
     if (probing) {
-      // The probe goes on for two judged changes, and then while float64's change is within reach
-      // of the tolerance (an exact fixed point is then a few iterations away); otherwise float32
-      // takes over again, from here. Its first change is not judged: it compares θ built from
-      // float32 statistics with θ built from float64 ones, float32's rounding rather than EM's
-      // progress (digits, K = 1: 4.4e-5, then 0).
-      probeIterations++;
-      probeWork += float64Cost;
-      if (probeIterations > 1) probeChanges.push(logLikelihood - previous);
-      const last = probeChanges[probeChanges.length - 1];
-      probing = probeIterations < PROBE_MAX_ITERATIONS && (probeChanges.length < 2 || Math.abs(last!) <= PROBE_REACH * tolerance);
+      // The probe goes on while float64's changes say EM is about to stop; otherwise float32 takes
+      // over again, from here.
+      probing = probes.next(logLikelihood - previous, iterations, tolerance, reach);
       if (!probing) {
         active = backend;
         cycleBackend = null;
-        const foreseen = iterationsToReach(probeChanges, reach);
-        if (foreseen !== null) nextProbeAt = iterations + Math.ceil(foreseen / 2);
-        else {
-          nextProbeAt = iterations + probeBackoff;
-          probeBackoff *= 2;
-        }
       }
     }
     let nextModel = mStepModel(model, stats, iterations, options);
@@ -337,26 +300,9 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // beyond the component's own width: it would lose its points and die): θ_{t+1} is built from
     // θ_t's float64 statistics instead, and the trial continues in float64.
     const narrow = active.reference !== undefined && active.evaluable !== undefined && !active.evaluable(nextParams);
-    // Or float32's changes have stayed within their own rounding bound PROBE_AFTER times in a row
-    // (long enough to have shown a fixed point or a 2-cycle, which end the trial for free) while the
-    // tolerance is finer than even float64 resolves (large data): float32 would go on to
-    // maxIterations, while the float64 backend stops as soon as its change is within the tolerance
-    // — at once on well-separated clusters, whose responsibilities are exactly 0 or 1. A probe
-    // (four float64 passes, more while float64's change is within PROBE_REACH of the tolerance, at
-    // most PROBE_MAX_ITERATIONS + 1) asks float64 the question; when it does not converge, float32
-    // takes over again, and the next probe comes halfway to the iteration at which float64's last
-    // two changes, extrapolated at their rate, would be within reach (EM converges linearly:
-    // windvectors, 4799 × 5, K = 3, by 0.64 per iteration on average over the 45 iterations after
-    // float32 stops resolving the change; halfway, because the rate drifts — zipcodes, K = 6: 0.82
-    // where float32 stops resolving it, 0.69 on average over the 58 iterations to the CPU's stop),
-    // or after a wait doubled each time where they change sign or do not shrink (float64's noise).
-    // Probes are spent only while their float64 iterations so far and this probe's longest run
-    // cost no more than the float32 iterations still allowed — at most doubling a run that
-    // reaches maxIterations (a float64 iteration costs float64IterationCost float32 ones: on
-    // lavapipe a 20-iteration run of 3M × 3, K = 8 spent 10 s in a probe against 0.8 s for its
-    // float32 passes).
-    const probe: boolean =
-      !narrow && tolerance > 0 && active.reference !== undefined && roundingRun >= PROBE_AFTER && iterations >= nextProbeAt && probeFits(iterations);
+    // Or float32 has stopped resolving the change while the tolerance is finer than even float64
+    // resolves (large data): a float64 probe asks whether EM would stop (Float64Probes).
+    const probe: boolean = !narrow && tolerance > 0 && active.reference !== undefined && probes.due(iterations);
     if (active.reference && (narrow || probe)) {
       const reference = active.reference;
       active = reference;
@@ -364,9 +310,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       if (probe) {
         cycleEnd = -1;
         cycleBackend = null;
-        probeIterations = 0;
-        probeChanges.length = 0;
-        probeWork += float64Cost;
+        probes.start();
       }
       const exact = await reference.pass(params, signal);
       float64Passes++;
@@ -394,18 +338,6 @@ function float32Blind(pass: PassResult): boolean {
   let weight = 0;
   for (const nk of pass.stats.nk) weight += nk;
   return (pass.logLikelihoodUncertainty ?? 0) > FLOAT32_BLIND_PER_POINT * weight;
-}
-
-/**
- * M-steps until EM's change in log L is within `reach`, extrapolating the last two changes at
- * their rate (EM converges linearly); null unless they have one sign and shrink. (Not only
- * increases: a clamp that is not an exact M-step can lower log L all the way to its fixed point —
- * mlpack's on zipcodes, K = 4: −6.9e3 at the first iteration, −1.4e-9 at the 140th.)
- */
-function iterationsToReach(changes: readonly number[], reach: number): number | null {
-  const [before, last] = changes.slice(-2);
-  if (before === undefined || last === undefined || !(before * last > 0 && Math.abs(last) < Math.abs(before))) return null;
-  return Math.max(1, Math.ceil(Math.log(reach / Math.abs(last)) / Math.log(last / before)));
 }
 
 /** Whether two parameter sets are the same bit for bit. */

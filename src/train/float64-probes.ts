@@ -1,0 +1,127 @@
+/**
+ * When a float32 EM run asks its float64 reference whether EM would stop (the EM loop's probes).
+ *
+ * Where the tolerance is finer than even float64 resolves (large data), a float32 run cannot see
+ * EM converge: float32 would go on to maxIterations, while the float64 backend stops as soon as its
+ * change is within reach — at once on well-separated clusters, whose responsibilities are exactly
+ * 0 or 1. Once float32's changes have stayed within their own rounding bound PROBE_AFTER times in
+ * a row (long enough to have shown a fixed point or a 2-cycle, which end the trial for free), a
+ * probe runs EM on the float64 reference: four passes, more while float64's change is within
+ * PROBE_REACH of the tolerance, at most PROBE_MAX_ITERATIONS + 1. When it does not converge,
+ * float32 takes over again, and the next probe comes halfway to the iteration at which float64's
+ * last two changes, extrapolated at their rate, would be within reach (EM converges linearly:
+ * windvectors, 4799 × 5, K = 3, by 0.64 per iteration on average over the 45 iterations after
+ * float32 stops resolving the change; halfway, because the rate drifts — zipcodes, K = 6: 0.82
+ * where float32 stops resolving it, 0.69 on average over the 58 iterations to the CPU's stop), or
+ * after a wait doubled each time where they change sign or do not shrink (float64's noise).
+ * Probes are spent only while their float64 iterations so far and the next one's longest run cost
+ * no more than the float32 iterations still allowed — at most doubling a run that reaches
+ * maxIterations (a float64 iteration costs float64IterationCost float32 ones: on lavapipe a
+ * 20-iteration run of 3M × 3, K = 8 spent 10 s in a probe against 0.8 s for its float32 passes).
+ */
+
+/** A probe continues while float64's change is within this factor of the tolerance, for at most PROBE_MAX_ITERATIONS iterations. */
+const PROBE_REACH = 1e4;
+const PROBE_MAX_ITERATIONS = 8;
+/** Float32 changes in a row within their own rounding bound before a probe. */
+const PROBE_AFTER = 8;
+
+export class Float64Probes {
+  /** Float32 changes in a row that float32 cannot tell from its rounding. */
+  private run = 0;
+  /** The last iteration where `nextAt` held back a probe the run called for (see cycleFinal). */
+  private heldBackAt = -1;
+  /** The iteration before which no further probe starts. */
+  private nextAt = 0;
+  /** The wait after a probe that found no convergence to foresee. */
+  private backoff = PROBE_AFTER;
+  /** Float64 iterations spent on probes, in float32 ones. */
+  private work = 0;
+  /** The current probe's iterations, and its judged changes in log L. */
+  private length = 0;
+  private readonly changes: number[] = [];
+
+  /**
+   * @param float64Cost what one float64 iteration costs in float32 ones (float64IterationCost)
+   * @param maxIterations the run's cap (0: none)
+   */
+  constructor(
+    private readonly float64Cost: number,
+    private readonly maxIterations: number,
+  ) {}
+
+  /** Counts this iteration's change: within float32's rounding bound, or not (or not float32's). */
+  observe(withinRounding: boolean, iteration: number): void {
+    this.run = withinRounding ? this.run + 1 : 0;
+    if (this.run >= PROBE_AFTER && iteration < this.nextAt && this.fits(this.nextAt)) this.heldBackAt = iteration;
+  }
+
+  /** The run as the state of an exact cycle (capped where it starts a probe). */
+  get cycleRun(): number {
+    return Math.min(this.run, PROBE_AFTER);
+  }
+
+  /**
+   * Whether a cycle of `period` seen at `iteration` has no probe to come. A cycle seen through a
+   * whole period without a probe has none — the iterations left, which make one affordable, only
+   * decrease — unless the iteration count held back a probe the run had called for (before
+   * `nextAt`, where one is still affordable then) at or after the iteration one period back,
+   * whose state is this one's: the same state may start it now or later.
+   */
+  cycleFinal(iteration: number, period: number): boolean {
+    return this.heldBackAt < iteration - period;
+  }
+
+  /** Whether a probe starts at `iteration` (the run is long enough, its time has come, and it fits). */
+  due(iteration: number): boolean {
+    return this.run >= PROBE_AFTER && iteration >= this.nextAt && this.fits(iteration);
+  }
+
+  /** A probe starts: its first float64 iteration (pass and M-step). */
+  start(): void {
+    this.length = 0;
+    this.changes.length = 0;
+    this.work += this.float64Cost;
+  }
+
+  /**
+   * One more float64 iteration of the probe, whose pass changed log L by `change`; whether the
+   * probe goes on. Its first change is not judged: it compares θ built from float32 statistics
+   * with θ built from float64 ones, float32's rounding rather than EM's progress (digits, K = 1:
+   * 4.4e-5, then 0). It goes on for two judged changes, then while they are within PROBE_REACH ×
+   * `tolerance` (an exact fixed point is then a few iterations away); when it ends, the next
+   * probe's time is set from them.
+   */
+  next(change: number, iteration: number, tolerance: number, reach: number): boolean {
+    this.length++;
+    this.work += this.float64Cost;
+    if (this.length > 1) this.changes.push(change);
+    const goOn = this.length < PROBE_MAX_ITERATIONS && (this.changes.length < 2 || Math.abs(this.changes[this.changes.length - 1]!) <= PROBE_REACH * tolerance);
+    if (!goOn) {
+      const foreseen = iterationsToReach(this.changes, reach);
+      if (foreseen !== null) this.nextAt = iteration + Math.ceil(foreseen / 2);
+      else {
+        this.nextAt = iteration + this.backoff;
+        this.backoff *= 2;
+      }
+    }
+    return goOn;
+  }
+
+  /** Whether a probe's longest run, beside the probes' float64 work so far, fits in the float32 iterations left at `at`. */
+  private fits(at: number): boolean {
+    return this.work + (PROBE_MAX_ITERATIONS + 1) * this.float64Cost <= (this.maxIterations > 0 ? this.maxIterations - at : Infinity);
+  }
+}
+
+/**
+ * M-steps until EM's change in log L is within `reach`, extrapolating the last two changes at
+ * their rate (EM converges linearly); null unless they have one sign and shrink. (Not only
+ * increases: a clamp that is not an exact M-step can lower log L all the way to its fixed point —
+ * mlpack's on zipcodes, K = 4: −6.9e3 at the first iteration, −1.4e-9 at the 140th.)
+ */
+function iterationsToReach(changes: readonly number[], reach: number): number | null {
+  const [before, last] = changes.slice(-2);
+  if (before === undefined || last === undefined || !(before * last > 0 && Math.abs(last) < Math.abs(before))) return null;
+  return Math.max(1, Math.ceil(Math.log(reach / Math.abs(last)) / Math.log(last / before)));
+}
