@@ -195,10 +195,10 @@ export interface TrialResult {
   /**
    * WebGPU: passes run in float64 on the CPU — the finish where the change in log-likelihood fell
    * below float32's resolution while `tolerance` was still resolvable in float64 (all of them
-   * when the trial started again in float64), the probes (float64 asked whether EM would stop), a blind pass's redo, or the rest of a
-   * trial whose model float32 cannot evaluate faithfully (0 on the CPU backend). Passes actually
-   * run: those skipped at an exact cycle (see `iterations`) are not counted; nor are the float32
-   * passes before a restart in float64.
+   * when the trial started again in float64), the probes (float64 asked whether EM would stop), a
+   * blind pass's redo, or the rest of a trial whose model float32 cannot evaluate faithfully (0 on
+   * the CPU backend). Passes actually run: those skipped at an exact cycle (see `iterations`) are
+   * not counted; nor are the float32 passes before a restart in float64.
    */
   float64Passes: number;
 }
