@@ -187,6 +187,13 @@ describe('webgmm train', () => {
     const cpu = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '42', '--backend', 'cpu');
     const ll = (out: string) => Number(/log-likelihood (\S+)/.exec(out)![1]);
     expect(relErr(ll(r.stderr), ll(cpu.stderr))).toBeLessThan(1e-5);
+    // It starts again in float64 (an early handover on small data): the CPU's log-likelihood, all
+    // 15 digits of it; a run that stays in float32 (tolerance 0, 5 iterations) prints 8.
+    const printed = (out: string) => /log-likelihood (\S+)/.exec(out)![1]!;
+    expect(printed(r.stderr)).toBe(printed(cpu.stderr));
+    expect(printed(cpu.stderr).replace(/[-.]/g, '')).toHaveLength(15);
+    const float32 = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '42', '--backend', 'webgpu', '-T', '0', '-n', '5');
+    expect(printed(float32.stderr).replace(/[-.]/g, '')).toHaveLength(8);
   });
 
   it('--threads: the model the library trains with useEmThreads and useKMeansThreads; without, the same fit to rounding', async () => {

@@ -215,6 +215,10 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     expect(gpu.iterations).toBe(cpu.iterations);
     expect(gpu.logLikelihood).toBe(cpu.logLikelihood);
     expect(Array.from(gpu.model.covariances)).toEqual(Array.from(cpu.model.covariances));
+    // Its log-likelihood is float64's (and says so); a run that stays in float32 says that.
+    expect([gpu.backend, gpu.logLikelihoodBackend, cpu.logLikelihoodBackend]).toEqual(['webgpu', 'cpu', 'cpu']);
+    const float32 = await train(input, { gaussians: 3, seed: 2, backend: 'webgpu', tolerance: 0, maxIterations: 5 });
+    expect(float32.logLikelihoodBackend).toBe('webgpu');
   }, 120_000);
 
   it("a component collapsing onto duplicated points under mlpack's floor keeps its points (θ built from float64 statistics)", async () => {

@@ -419,8 +419,9 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
   const ms = (x: number) => (x / 1000).toFixed(2);
   process.stderr.write(
     [
-      // WebGPU's log-likelihood comes from float32 densities (relative error ~1e-7): no false digits.
-      `log-likelihood ${significant(result.logLikelihood, result.backend === 'webgpu' ? 8 : 15)}`,
+      // A float32 pass's log-likelihood (relative error ~1e-7) to 8 digits: no false digits; one
+      // from float64 (also where a WebGPU trial finished there) to 15: none hidden.
+      `log-likelihood ${significant(result.logLikelihood, result.logLikelihoodBackend === 'webgpu' ? 8 : 15)}`,
       `iterations ${result.iterations} (best of ${result.trials.length} trial${result.trials.length > 1 ? 's' : ''}: #${result.bestTrial + 1}` +
         `${result.overruled ? ', chosen on held-out points over the fit of highest training log-likelihood' : ''}), converged ${result.converged ? 'yes' : 'no'}`,
       `covariance constraint ${flags.covariance_constraint}` +

@@ -90,6 +90,8 @@ export interface EmResult {
   zeroLikelihoodPoints: number;
   /** Passes that ran on the float64 reference after a float32 backend ran out of precision. */
   float64Passes: number;
+  /** The backend whose pass computed `logLikelihood` (`'cpu'`, float64, where a float32 run finished there). */
+  logLikelihoodBackend: BackendKind;
 }
 
 /** The E-step's view of a model. */
@@ -258,7 +260,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     if (recent.length > 2) recent.shift();
     const converged = repeats || (!unresolved && Math.abs(logLikelihood - previous) <= reach);
     if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
-      return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints, float64Passes };
+      return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints, float64Passes, logLikelihoodBackend: ranOn.kind };
     }
     // EM can settle into an exact cycle of its arithmetic whose changes exceed the tolerance —
     // float64 under a sharp clamp on a nearly singular covariance (K = 1 on 120 × 23 employment
@@ -280,7 +282,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       if (period > 0 && probes.cycleFinal(iterations, period)) cycleEnd = cycleStop(iterations, period, maxIterations);
     }
     if (iterations === cycleEnd) {
-      return { model, logLikelihood, iterations: maxIterations > 0 ? maxIterations : iterations, converged: false, zeroLikelihoodPoints, float64Passes };
+      return { model, logLikelihood, iterations: maxIterations > 0 ? maxIterations : iterations, converged: false, zeroLikelihoodPoints, float64Passes, logLikelihoodBackend: ranOn.kind };
     }
     if (probing) {
       // The probe goes on while float64's changes say EM is about to stop; otherwise float32 takes

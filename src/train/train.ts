@@ -244,6 +244,11 @@ export interface TrainResult {
   seed: number;
   /** The backend that ran the E-step. */
   backend: BackendKind;
+  /**
+   * The backend whose pass computed `logLikelihood`: `'cpu'` — float64, exact to its last digits —
+   * also on WebGPU where the chosen trial finished (or started again) in float64.
+   */
+  logLikelihoodBackend: BackendKind;
   /** The WebGPU adapter, when the WebGPU backend ran. */
   adapter?: string;
   /** Points of positive weight with zero likelihood under the final model (they add nothing to the log-likelihood; points of weight 0 are not counted). */
@@ -588,6 +593,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       bestTrial,
       seed: opts.seed,
       backend: backend.kind,
+      logLikelihoodBackend: winner.logLikelihoodBackend,
       ...(selected.adapter !== undefined ? { adapter: selected.adapter } : {}),
       zeroLikelihoodPoints: winner.zeroLikelihoodPoints,
       overruled,
