@@ -200,8 +200,9 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     // 12 000 × 2, K = 3 (|log L| ≈ 2.1e5, beyond float64's resolution of the tolerance): a pass of
     // 3.6e5 multiply-adds, which the device's round trip outweighs — a float64 iteration costs at
     // most 4 float32 ones on any adapter, so the trial finishes (here: starts again) in float64.
-    // Without the round trip in the cost (a float64 iteration of ≈ 16 or 250 float32 ones) it
-    // stayed in float32: 40 iterations, stopped where float32 repeats itself.
+    // Without the round trip in the cost (a float64 iteration of ≈ 16 or 225 float32 ones) it
+    // stayed in float32: 40 iterations, stopped where float32 repeats itself (with repeated
+    // probes, 29, ended by one).
     expect(float64IterationCost(12_000, 3, 2, 'full', WebGpuBackend.largestReferencePassCost, DEVICE_PASS_OVERHEAD)).toBeLessThanOrEqual(4);
     const rng = new Rng(5);
     const n = 12_000;

@@ -16,7 +16,7 @@
  * the tolerance either (large |log L|), the finish is in float64 all the same where a float64
  * iteration costs at most a few float32 ones (few points, whose pass the device's round trip
  * outweighs, or few per dimension, whose M-step does: float64IterationCost); otherwise (large
- * data) EM goes on in float32 until then or to `maxIterations`, with float64 probes (four passes
+ * data) EM goes on in float32 until then or to `maxIterations`, with float64 probes (three passes
  * or more) that catch what the float64 backend would stop at — the exact fixed point of
  * well-separated clusters, or, probe by probe, where EM's linear convergence brings the change
  * within float64's resolution — while their longest runs cost no more than the float32 iterations

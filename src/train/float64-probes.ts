@@ -6,11 +6,12 @@
  * change is within reach — at once on well-separated clusters, whose responsibilities are exactly
  * 0 or 1. Once float32's changes have stayed within their own rounding bound PROBE_AFTER times in
  * a row (long enough to have shown a fixed point or a 2-cycle, which end the trial for free), a
- * probe runs EM on the float64 reference: four passes, more while float64's change is within
- * PROBE_REACH of the tolerance, at most PROBE_MAX_ITERATIONS + 1. When it does not converge,
+ * probe runs EM on the float64 reference: three passes where EM was about to stop, at least four
+ * where it is not, more while float64's change is within PROBE_REACH of the tolerance, at most
+ * PROBE_MAX_ITERATIONS + 1. When it does not converge,
  * float32 takes over again, and the next probe comes halfway to the iteration at which float64's
  * last two changes, extrapolated at their rate, would be within reach (EM converges linearly:
- * windvectors, 4799 × 5, K = 3, by 0.64 per iteration on average over the 45 iterations after
+ * windvectors, 4800 × 5, K = 3, by 0.64 per iteration on average over the 45 iterations after
  * float32 stops resolving the change; halfway, because the rate drifts — zipcodes, K = 6: 0.82
  * where float32 stops resolving it, 0.69 on average over the 58 iterations to the CPU's stop), or
  * after a wait doubled each time where they change sign or do not shrink (float64's noise).

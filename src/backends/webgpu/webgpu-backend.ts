@@ -158,7 +158,7 @@ const HARDWARE_REFERENCE_COST = 256;
  * A pass's round trip (upload θ, dispatch, map the statistics back) in multiply-adds of the CPU
  * backend's float64 pass (EStepBackend.passOverhead): on lavapipe an iteration over 1000 × 3
  * points (K = 3) took 0.33 ms whatever the size below that, about what the CPU backend spends on
- * 1e5 multiply-adds (0.66 ms for 2.2e5 over 4000 points); a hardware GPU's round trip through
+ * 1e5 multiply-adds (0.5–0.66 ms for 2.2e5 over 4000 points); a hardware GPU's round trip through
  * Dawn is no shorter. The same figure on every device, so that training stays deterministic.
  */
 export const DEVICE_PASS_OVERHEAD = 1e5;
