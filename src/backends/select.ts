@@ -18,8 +18,8 @@ import type { Residency } from './residency.js';
 
 /**
  * Which backend runs the E-step. `'auto'`: the CPU for a problem under 10⁶ multiply-adds per pass,
- * or with so few points (per dimension) that the M-step and the device's round trip outweigh the pass, else the faster of
- * WebGPU (when an adapter exists) and the CPU, measured.
+ * or with so few points (per dimension) that the M-step and the device's round trip outweigh the
+ * pass, else the faster of WebGPU (when an adapter exists) and the CPU, measured.
  */
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'cpu'];
