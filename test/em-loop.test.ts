@@ -97,6 +97,32 @@ async function expectFloat32Throughout(backend: Float32Standin, maxIterations: n
   expect(r.converged).toBe(false);
 }
 
+/** The float64 stretches of a run (its probes), from what onIteration reports. */
+interface Probe {
+  /** The first iteration reported from float64 (the probe started one iteration before). */
+  first: number;
+  /** Changes reported from float64: the first compares θ from float32 statistics, so it is not judged. */
+  deltas: number[];
+  logLikelihoods: number[];
+}
+function probeRecorder(): { probes: Probe[]; lastBackend: () => string; onIteration: (i: IterationInfo) => void } {
+  const probes: Probe[] = [];
+  let last = '';
+  return {
+    probes,
+    lastBackend: () => last,
+    onIteration: (i) => {
+      if (i.backend === 'cpu') {
+        if (last !== 'cpu') probes.push({ first: i.iteration, deltas: [], logLikelihoods: [] });
+        probes[probes.length - 1]!.deltas.push(i.delta);
+        probes[probes.length - 1]!.logLikelihoods.push(i.logLikelihood);
+      }
+      last = i.backend;
+    },
+  };
+}
+const end = (p: Probe): number => p.first + p.deltas.length - 1;
+
 describe('EM loop with a float32 backend', () => {
   it('stops where the parameters repeat bit for bit (a fixed point), not at maxIterations', async () => {
     const r = await runEM(new Float32Standin(ds, 1e9, 'none'), start, options(100));
@@ -158,31 +184,6 @@ describe('EM loop with a float32 backend', () => {
     await expectFloat32Throughout(new Float32Standin(ds, 16, 'drift'), 20);
   });
 
-  /** The float64 stretches of a run (its probes), from what onIteration reports. */
-  interface Probe {
-    /** The first iteration reported from float64 (the probe started one iteration before). */
-    first: number;
-    /** Changes reported from float64: the first compares θ from float32 statistics, so it is not judged. */
-    deltas: number[];
-    logLikelihoods: number[];
-  }
-  function probeRecorder(): { probes: Probe[]; lastBackend: () => string; onIteration: (i: IterationInfo) => void } {
-    const probes: Probe[] = [];
-    let last = '';
-    return {
-      probes,
-      lastBackend: () => last,
-      onIteration: (i) => {
-        if (i.backend === 'cpu') {
-          if (last !== 'cpu') probes.push({ first: i.iteration, deltas: [], logLikelihoods: [] });
-          probes[probes.length - 1]!.deltas.push(i.delta);
-          probes[probes.length - 1]!.logLikelihoods.push(i.logLikelihood);
-        }
-        last = i.backend;
-      },
-    };
-  }
-  const end = (p: Probe): number => p.first + p.deltas.length - 1;
 
   it('a probe that finds EM still converging comes back halfway to where its changes, extrapolated at their rate, reach float64’s resolution', async () => {
     // Two clusters 2.2σ apart: EM converges linearly (its change falls by 0.78 to 0.88 per
@@ -668,23 +669,15 @@ describe('EM loop: exact cycles where probes repeat', () => {
     // not after the 8 iterations of the wait for noise.
     const t32: Table = { next: (m) => m + 1, ll: (m) => BASE + 0.1 * (m % 1000) };
     const t64: Table = { next: (m) => (m < 1000 ? 1000 : m + 1), ll: (m) => (m < 1000 ? BASE + 0.1 * m : BASE + 1 - 5e-3 * (1 - 0.8 ** (m - 1000))) };
-    const starts: number[] = [];
-    const changes: number[] = [];
-    let previous = '';
-    await runEM(new TableFloat32(t32, t64, 5), at(0), {
-      ...options(250),
-      onIteration: (i) => {
-        if (i.backend === 'cpu' && previous !== 'cpu') starts.push(i.iteration);
-        if (i.backend === 'cpu' && starts.length === 1) changes.push(i.delta);
-        previous = i.backend;
-      },
-    });
-    const [before, last] = changes.slice(-2) as [number, number];
+    const recorder = probeRecorder();
+    await runEM(new TableFloat32(t32, t64, 5), at(0), { ...options(250), onIteration: recorder.onIteration });
+    const [first, second] = recorder.probes as [Probe, Probe];
+    const [before, last] = first.deltas.slice(-2) as [number, number];
     expect(before < 0 && last < 0 && Math.abs(last) < Math.abs(before)).toBe(true);
-    const foreseen = Math.ceil(Math.log((8 * Number.EPSILON * Math.abs(BASE)) / Math.abs(last)) / Math.log(last / before));
+    const reach = 8 * Number.EPSILON * Math.abs(first.logLikelihoods[first.logLikelihoods.length - 1]!);
+    const foreseen = Math.ceil(Math.log(reach / Math.abs(last)) / Math.log(last / before));
     expect(Math.ceil(foreseen / 2)).toBeGreaterThan(8);
-    const end = starts[0]! + changes.length - 1;
-    expect(starts[1]! - 1).toBe(end + Math.ceil(foreseen / 2));
+    expect(second.first - 1).toBe(end(first) + Math.ceil(foreseen / 2));
   });
 
   it('a cycle float32 enters after a probe that foresees a distant next one still ends the run early', async () => {
