@@ -12,7 +12,8 @@
 // per component: [mean: DP4 vec4][full: P's rows packed (row r: r/4 + 1 vec4) | diagonal: DP4
 // vec4 of 1/σ²][vec4(log w − ½(D log 2π + log det Σ), 0, 0, 0)]. Points are centred on upload
 // (design §2) and padded to vec4 blocks with zeros. Diagonal covariance with D ≥ 45 walks the
-// dimension blocks outside the components instead (DIMS_OUTER).
+// dimension blocks outside the components instead (DIMS_OUTER); beyond 64 dimensions with
+// K > 32 it reads the points' blocks from storage for every component (DIRECT).
 
 override D: u32;
 override DP4: u32;
@@ -23,7 +24,8 @@ override TRI4: u32;
 
 const WG: u32 = 64u;
 const PPI: u32 = 4u;
-// Largest supported D is 4 × MAX_DP4; private arrays need a constant size.
+// Largest D of full covariance is 4 × MAX_DP4 (private arrays need a constant size); diagonal
+// covariance beyond it keeps no point in private memory (DIMS_OUTER, DIRECT), so has no limit.
 const MAX_DP4: u32 = 16u;
 // Stands in for −∞ (WGSL does not promise IEEE infinities): log-weight of an empty component.
 const NEG_BIG: f32 = -3.0e38;
@@ -38,6 +40,10 @@ const ZERO_LIKELIHOOD: f32 = -1.0e37;
 // 246 ms, D = 48, K = 32 (300k) 298 against 448 ms; below, where x fits, it was slower
 // (D = 16, K = 24 331 against 252 ms, D = 32 and 40, K = 24 ~1.3×).
 override DIMS_OUTER: bool = DIAGONAL && K <= MAX_K_PRIVATE && DP4 >= 12u;
+// Diagonal, more dimensions than x holds and too many components for DIMS_OUTER's private sums:
+// each component's loop loads the four points' blocks from storage (cached: the same addresses
+// for every component).
+override DIRECT: bool = DIAGONAL && !DIMS_OUTER && DP4 > MAX_DP4;
 
 struct Chunk {
   n: u32,            // points in this chunk
@@ -112,7 +118,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let inside = p0 < n;
     let valid = vec4<bool>(p0 < n, p0 + 1u < n, p0 + 2u < n, p0 + 3u < n);
     for (var i = 0u; i < PPI; i++) {
-      if (DIMS_OUTER) {
+      if (DIMS_OUTER || DIRECT) {
         break;
       }
       let p = min(p0 + i, n - 1u);
@@ -121,6 +127,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
     }
     var mx = vec4f(NEG_BIG);
+    // Where the four points' blocks start in `points` (DIMS_OUTER and DIRECT load them as used).
+    let q0 = min(p0, n - 1u) * DP4;
+    let q1 = min(p0 + 1u, n - 1u) * DP4;
+    let q2 = min(p0 + 2u, n - 1u) * DP4;
+    let q3 = min(p0 + 3u, n - 1u) * DP4;
     // DIMS_OUTER (see its definition): blocks of dimensions outer, components inner, each block's
     // four point vec4s loaded as it is used, every component's sum in a private vec4.
     var msum: array<vec4f, MAX_K_PRIVATE>;
@@ -128,10 +139,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       for (var k = 0u; k < K; k++) {
         msum[min(k, MAX_K_PRIVATE - 1u)] = vec4f(0.0);
       }
-      let q0 = min(p0, n - 1u) * DP4;
-      let q1 = min(p0 + 1u, n - 1u) * DP4;
-      let q2 = min(p0 + 2u, n - 1u) * DP4;
-      let q3 = min(p0 + 3u, n - 1u) * DP4;
       for (var b = 0u; b < DP4; b++) {
         let x0 = points[q0 + b];
         let x1 = points[q1 + b];
@@ -160,6 +167,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       var m = vec4f(0.0);
       if (DIMS_OUTER) {
         m = msum[min(k, MAX_K_PRIVATE - 1u)];
+      } else if (DIRECT) {
+        for (var b = 0u; b < DP4; b++) {
+          let mu = comp(k, b);
+          let iv = comp(k, DP4 + b);
+          let d0 = points[q0 + b] - mu;
+          let d1 = points[q1 + b] - mu;
+          let d2 = points[q2 + b] - mu;
+          let d3 = points[q3 + b] - mu;
+          m += vec4f(dot(d0 * d0, iv), dot(d1 * d1, iv), dot(d2 * d2, iv), dot(d3 * d3, iv));
+        }
       } else if (DIAGONAL) {
         for (var b = 0u; b < DP4; b++) {
           let mu = comp(k, b);

@@ -177,18 +177,26 @@ describe('without a WebGPU adapter', () => {
 });
 
 describe('a model beyond the WebGPU kernels', () => {
-  // 65 dimensions: the kernels' private arrays hold 64, whatever the adapter.
+  // Full covariances in 65 dimensions: the kernels' private arrays hold 64, whatever the adapter.
   const rows = Array.from({ length: 40 }, (_, i) => Array.from({ length: 65 }, (_, j) => Math.sin(i * 7 + j * 3) + (i % 3)));
 
   it("'auto' falls back to the CPU and says why", async () => {
-    const r = await train(rows, { gaussians: 3, seed: 1, maxIterations: 1, diagonalCovariance: true });
+    const r = await train(rows, { gaussians: 3, seed: 1, maxIterations: 1 });
     expect(r.backend).toBe('cpu');
-    expect(r.warnings.join('\n')).toMatch(/using the CPU backend: the WebGPU kernels support up to 64 dimensions and the data has 65/);
+    expect(r.warnings.join('\n')).toMatch(/using the CPU backend: the WebGPU kernels support full covariances up to 64 dimensions and the data has 65 \(diagonal ones in any number\)/);
   });
 
   it("'webgpu' is an error naming the limit", async () => {
-    const err = await train(rows, { gaussians: 3, seed: 1, maxIterations: 1, backend: 'webgpu', diagonalCovariance: true }).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/backend 'webgpu': the WebGPU kernels support up to 64 dimensions and the data has 65.*use backend 'cpu'/);
+    const err = await train(rows, { gaussians: 3, seed: 1, maxIterations: 1, backend: 'webgpu' }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/backend 'webgpu': the WebGPU kernels support full covariances up to 64 dimensions and the data has 65.*use backend 'cpu'/);
+  });
+
+  it('diagonal covariances have no dimension limit, only the reduction\'s', async () => {
+    const { WebGpuBackend } = await import('../src/backends/webgpu/webgpu-backend.js');
+    expect(WebGpuBackend.unsupported(65, 3, 'diagonal')).toBeNull();
+    // 3 statistics vec4s per block of 4 dimensions: 250 · 3 · 5592 = 4 194 000 ≤ 4 194 240.
+    expect(WebGpuBackend.unsupported(1000, 5592, 'diagonal')).toBeNull();
+    expect(WebGpuBackend.unsupported(1000, 5593, 'diagonal')).toMatch(/^the statistics of 5593 diagonal 1000-dimensional components/);
   });
 
   it('parameters beyond the 64 KiB uniform block are supported (read from storage), up to 65 535 × 64 statistics vec4s', async () => {

@@ -73,6 +73,8 @@ const CASES: [string, { n: number; d: number; k: number; diagonal: boolean; spre
   // per diagonal one): the E-step reads them from its storage binding.
   ['D = 64 full, K = 8 (parameters in storage: 70 KiB)', { n: 2003, d: 64, k: 8, diagonal: false }],
   ['D = 64 diagonal, K = 130 (parameters in storage: 67 KiB)', { n: 2600, d: 64, k: 130, diagonal: true, spread: 3 }],
+  // Diagonal covariance has no dimension limit (its E-step keeps no point in private memory there).
+  ['D = 130 diagonal, K = 6', { n: 1500, d: 130, k: 6, diagonal: true, spread: 0.3 }],
 ];
 
 describe.skipIf(!GPU_AVAILABLE)('WebGPU kernels across shapes', () => {
@@ -165,6 +167,11 @@ const PASS_CASES: [string, { n: number; d: number; k: number; diagonal: boolean;
   // past the chunk (n % 4 = 1, chunks of 500), observation weights, both covariance types.
   ['D = 64 full, K = 8, weights, n % 4 = 1, chunks of 500 (parameters in storage)', { n: 1501, d: 64, k: 8, diagonal: false, weights: true, maxChunkPoints: 500 }],
   ['D = 64 diagonal, K = 130, n % 4 = 2 (parameters in storage)', { n: 2602, d: 64, k: 130, diagonal: true }],
+  // Diagonal beyond 64 dimensions: the E-step walks dimensions outside components (K ≤ 32) or reads
+  // each point's blocks from storage per component (K > 32); parameters in storage at D = 257.
+  ['D = 100 diagonal, K = 8, weights, far outliers, n % 4 = 3', { n: 1003, d: 100, k: 8, diagonal: true, weights: true, outliers: true }],
+  ['D = 70 diagonal, K = 40, weights, chunks of 500', { n: 1201, d: 70, k: 40, diagonal: true, weights: true, maxChunkPoints: 500 }],
+  ['D = 257 diagonal, K = 33, n % 4 = 1 (parameters in storage: 67.5 KiB)', { n: 801, d: 257, k: 33, diagonal: true }],
   // Under a GPU's geometry, more statistics partials than the reduction's 64 lanes per output
   // (313 point ranges: lanes add four or five each before the tree).
   ['D = 4 full, K = 6, weights, n = 20 001', { n: 20001, d: 4, k: 6, diagonal: false, weights: true }],

@@ -11,7 +11,8 @@
  *    responsibilities never stored; or
  *  - estep.wgsl (responsibilities and per-workgroup log-likelihood) then stats-full/diagonal.wgsl
  *    (per-block partial statistics around the current means; the -subgroup variants where the
- *    device has subgroups), whose private arrays scale to D = 64 and K beyond a workgroup;
+ *    device has subgroups), whose private arrays scale to D = 64 with full covariances (diagonal:
+ *    any D) and K beyond a workgroup;
  * then reduce.wgsl (fixed-order sum of the partials), copies the chunk's totals into one staging
  * buffer, and submits once (once per chunk when streamed). The host adds the chunks' totals in
  * float64.
@@ -30,7 +31,7 @@ function deviceLostError(info: GPUDeviceLostInfo): WebGmmError {
   return new WebGmmError('GPU_DEVICE_LOST', `the GPU device was lost during training (${info.reason}: ${info.message || 'no message'}); retry, or use backend 'cpu'`);
 }
 
-/** Largest dimensionality the kernels support (their private arrays are sized for it). */
+/** Largest dimensionality the kernels support with full covariances (their private arrays are sized for it); diagonal ones have no limit. */
 export const WEBGPU_MAX_DIMENSIONS = 64;
 
 const WG = 64;
@@ -425,7 +426,9 @@ export class WebGpuBackend implements EStepBackend {
 
   /** Why this backend cannot train such a model, or null when it can. */
   static unsupported(d: number, k: number, type: CovarianceType): string | null {
-    if (d > WEBGPU_MAX_DIMENSIONS) return `the WebGPU kernels support up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d}`;
+    if (type === 'full' && d > WEBGPU_MAX_DIMENSIONS) {
+      return `the WebGPU kernels support full covariances up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d} (diagonal ones in any number)`;
+    }
     const L = layoutFor(d, k, type);
     if (Math.ceil(L.m / WG) > MAX_WORKGROUPS_PER_DIMENSION) {
       return `the statistics of ${k} ${type} ${d}-dimensional components (${L.m} vec4s) exceed the ${MAX_WORKGROUPS_PER_DIMENSION * WG} vec4s a WebGPU dispatch may reduce`;
@@ -715,10 +718,13 @@ export class WebGpuBackend implements EStepBackend {
     const statsKernel = SHADERS[statsName as keyof typeof SHADERS];
     const statsConstants: Record<string, number> = { DP4: L.dp4, K: L.k, KW: L.kw, STRIDE: L.stride };
     if (L.sg > 0) statsConstants.SG = L.sg;
+    // Staging needs a component's parameters beside the E-step's 64-vec4 reduction in workgroup
+    // memory (WebGPU guarantees 16 KiB: diagonal up to about 1900 dimensions).
+    const stages = L.largeParams && this.geometry.stageParams && (L.stride + WG) * 16 <= this.device.limits.maxComputeWorkgroupStorageSize;
     const estepConstants = {
       D: L.d, DP4: L.dp4, K: L.k, DIAGONAL: L.diagonal ? 1 : 0, HAS_WEIGHTS: hasWeights ? 1 : 0, TRI4: L.tri4,
       LARGE_PARAMS: L.largeParams ? 1 : 0,
-      ...(L.largeParams && this.geometry.stageParams ? { STAGE_PARAMS: 1, STAGE_VEC4S: L.stride } : {}),
+      ...(stages ? { STAGE_PARAMS: 1, STAGE_VEC4S: L.stride } : {}),
     };
     [this.estepPipeline, this.reducePipeline, this.statsPipeline] = await Promise.all([
       pipeline(SHADERS.estep, estepConstants, 'estep'),
