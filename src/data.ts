@@ -268,9 +268,9 @@ export function toDataset(input: DataInput, what = 'data', options: ToDatasetOpt
       fail(what, 'has no rows');
     }
     const first = rowsArr[0];
-    if (!Array.isArray(first) && !ArrayBuffer.isView(first)) fail(what, 'row 0 is not an array of numbers', 0);
+    if (!Array.isArray(first) && !ArrayBuffer.isView(first)) fail(what, `row ${rowLabel(0)} is not an array of numbers`, 0);
     const d = first.length;
-    if (d === 0) fail(what, 'row 0 is empty', 0);
+    if (d === 0) fail(what, `row ${rowLabel(0)} is empty`, 0);
     const data = options.allocate ? options.allocate(n * d) : new Float64Array(n * d);
     for (let i = 0; i < n; i++) {
       const r = rowsArr[i];

@@ -76,7 +76,7 @@ describe("'auto' chooses by measured speed", () => {
       const larger = Array.from({ length: 50_000 }, (_, i) => small[i % 5000]!);
       const l = await train(larger, { gaussians: 4, seed: 1, maxIterations: 1 });
       expect(asked()).toBe(1);
-      expect(l.warnings.join('\n')).toMatch(/using the CPU backend: .*no WebGPU/);
+      expect(l.warnings.join('\n')).toMatch(/using the CPU backend: the GPU provider given to setGpuProvider returned no GPU object/);
     });
   });
 
@@ -165,7 +165,16 @@ describe('without a WebGPU adapter', () => {
     const r = await train(many, { gaussians: 2, seed: 1, maxIterations: 2 });
     expect(r.backend).toBe('cpu');
     expect(r.adapter).toBeUndefined();
-    expect(r.warnings.join('\n')).toMatch(/using the CPU backend: .*no WebGPU/);
+    // The caller's provider said "no GPU": the note says that, not "no navigator.gpu".
+    expect(r.warnings.join('\n')).toMatch(/using the CPU backend: the GPU provider given to setGpuProvider returned no GPU object/);
+  });
+
+  it('says why per provider: the browser default, the Node entry\'s Dawn, a caller\'s own', async () => {
+    const { missingGpuReason, browserGpuProvider } = await import('../src/backends/webgpu/gpu-provider.js');
+    const { nodeGpuProvider } = await import('../src/backends/webgpu/node-gpu.js');
+    expect(missingGpuReason(async () => undefined)).toBe('the GPU provider given to setGpuProvider returned no GPU object');
+    expect(missingGpuReason(nodeGpuProvider)).toMatch(/^Dawn's WebGPU for Node \(the npm package "webgpu"\) could not be loaded/);
+    expect(missingGpuReason(browserGpuProvider)).toMatch(/no navigator\.gpu; in Node, import webgmm from its Node entry/);
   });
 
   it("'webgpu' fails with an error that says how to get WebGPU", async () => {

@@ -545,6 +545,54 @@ describe('readDataFile: errors', () => {
   });
 });
 
+describe('the file functions\' arguments', () => {
+  it("what the caller's onProgress throws reaches the caller unchanged (text and .npy), not as a read error", async () => {
+    class Stop extends Error {}
+    const csv = await file('progress.csv', '1,2\n3,4\n');
+    const npy = await file('progress.npy', encodeNpy({ data: new Float64Array([1, 2, 3, 4]), rows: 2, cols: 2 }));
+    for (const p of [csv, npy]) {
+      const stop = new Stop('cancelled by the caller');
+      const err = await readDataFile(p, { onProgress: () => { throw stop; } }).catch((e: unknown) => e);
+      expect(err).toBe(stop);
+    }
+  });
+
+  it('readDataFile refuses options it does not know, a signal that is not one, and a non-function onProgress', async () => {
+    const p = await file('opts.csv', '1,2\n');
+    const cases: [unknown, string, RegExp][] = [
+      [{ onProgres: () => undefined }, 'onProgres', /^unknown option "onProgres"; valid options are: signal, onProgress$/],
+      [{ signal: 'abc' }, 'signal', /^signal must be an AbortSignal, got "abc"$/],
+      [{ onProgress: 5 }, 'onProgress', /^onProgress must be a function, got 5$/],
+      [null, 'options', /^options must be an object \{ signal\?, onProgress\? \}, got null$/],
+    ];
+    for (const [options, parameter, message] of cases) {
+      const err = await readDataFile(p, options as never).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).parameter).toBe(parameter);
+      expect((err as Error).message).toMatch(message);
+    }
+  });
+
+  it('a path that is not a non-empty string is an InvalidArgumentError naming the function', async () => {
+    const m = { data: [1, 2], rows: 1, cols: 2 };
+    const calls: [string, () => Promise<unknown>][] = [
+      ['readDataFile', () => readDataFile(123 as never)],
+      ['readWeightsFile', () => readWeightsFile(null as never, 1)],
+      ['writeCsv', () => writeCsv(123 as never, m)],
+      ['writeDataFile', () => writeDataFile('' as never, m)],
+      ['writeColumn', () => writeColumn(new URL('file:///tmp/x.csv') as never, [1])],
+    ];
+    for (const [name, call] of calls) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).parameter).toBe('path');
+      expect((err as Error).message).toMatch(new RegExp(`^${name} needs a file name \\(a non-empty string\\), got `));
+    }
+    const err = await writeDataFile(join(dir, 'o.csv'), m, { signl: 1 } as never).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('unknown option "signl"; the only option is: signal');
+  });
+});
+
 const NUMPY_A = [
   -0.55, -0.45000000000000007, -0.35000000000000003, -0.25, -0.15000000000000002, -0.050000000000000044,
   0.050000000000000044, 0.15000000000000002, 0.25, 0.35, 0.44999999999999996, 0.55,

@@ -161,6 +161,16 @@ describe('model files by extension', () => {
     }
   });
 
+  it('a path or name that is not a non-empty string is an InvalidArgumentError, not a TypeError from fs', async () => {
+    await expect(writeModelFile(123 as never, m)).rejects.toMatchObject({ parameter: 'path', message: 'writeModelFile needs a file name (a non-empty string), got 123' });
+    await expect(readModelFile(undefined as never)).rejects.toMatchObject({ parameter: 'path', message: 'readModelFile needs a file name (a non-empty string), got undefined' });
+    expect(() => (parseModelFile as (c: string) => unknown)(serializeWebgmmModel(m))).toThrow(expect.objectContaining({ parameter: 'name' }));
+  });
+
+  it("an mlpack archive's extension with format 'webgmm' names the library's option, not the CLI flag", async () => {
+    await expect(writeModelFile(join(dir, 'w.xml'), m, 'webgmm')).rejects.toThrow(/w\.xml: webgmm models are JSON files; use a \.json name, or format 'mlpack' for mlpack's \.xml archive$/);
+  });
+
   it.each([
     ['a.json', undefined, 'webgmm-json'],
     ['b.json', 'mlpack', 'mlpack-json'],

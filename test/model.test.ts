@@ -196,14 +196,17 @@ describe('GaussianMixture point validation', () => {
       thrown(() => f(undefined), InvalidDataError, /^x: is missing$/);
       thrown(() => f('123'), InvalidDataError, /^x: must be one point, an array of 3 numbers, got "123"$/);
       thrown(() => f(7), InvalidDataError, /^x: must be one point, an array of 3 numbers, got 7$/);
-      thrown(() => f(['1', '2', '3']), InvalidDataError, /^x: value 0 is not a number \(string\)$/);
-      const e = thrown(() => f([0, NaN, 1]), InvalidDataError, /^x: value 1 is NaN \(every value must be finite\)$/);
+      thrown(() => f(['1', '2', '3']), InvalidDataError, /^x: value 1 \(index 0\) is not a number \(string\)$/);
+      const e = thrown(() => f([0, NaN, 1]), InvalidDataError, /^x: value 2 \(index 1\) is NaN \(every value must be finite\)$/);
       expect(e.column).toBe(1);
-      thrown(() => f(new Float64Array([0, 1, Infinity])), InvalidDataError, /^x: value 2 is Infinity/);
+      thrown(() => f(new Float64Array([0, 1, Infinity])), InvalidDataError, /^x: value 3 \(index 2\) is Infinity/);
       thrown(() => f([1, 2]), InvalidArgumentError, /^point has 2 values but the model has dimensionality 3$/);
     }
     const one = new GaussianMixture({ weights: [1], means: [[0]], covariances: [[1]] });
-    thrown(() => one.logPdf([[1]] as never), InvalidDataError, /value 0 is not a number \(object\): logPdf and pdf take one point; use scoreSamples/);
+    thrown(() => one.logPdf([[1]] as never), InvalidDataError, /^x: is an array holding one point; logPdf and pdf take one point \(an array of 1 numbers\); use scoreSamples/);
+    // Several points where one belongs are named as such whatever their count (not "has 1 values").
+    thrown(() => full.logPdf([[1, 2, 3]] as never), InvalidDataError, /^x: is an array holding one point; logPdf and pdf take one point \(an array of 3 numbers\); use scoreSamples or probabilities for several$/);
+    thrown(() => full.pdf([[1, 2, 3], [4, 5, 6]] as never), InvalidDataError, /^x: is 2 points; logPdf and pdf take one point/);
     // The matrix methods reject the same NaN with the same wording.
     for (const f of [
       (d: number[][]) => full.probabilities(d), (d: number[][]) => full.scoreSamples(d), (d: number[][]) => full.predict(d),
@@ -251,11 +254,11 @@ describe('GaussianMixture point validation', () => {
 
 describe('GaussianMixture.sample argument checks', () => {
   it.each([
-    [1.5, /^seed must be an integer \(0 = from the clock\), got 1.5$/],
-    [NaN, /^seed must be an integer \(0 = from the clock\), got NaN$/],
-    [Infinity, /^seed must be an integer \(0 = from the clock\), got Infinity$/],
-    [2 ** 60, /^seed must be an integer \(0 = from the clock\), got 1152921504606847000$/],
-    ['7', /^seed must be an integer \(0 = from the clock\), got "7"$/],
+    [1.5, /^seed must be an integer of magnitude ≤ 2\^53 − 1 \(0 = from the clock\), got 1.5$/],
+    [NaN, /^seed must be an integer of magnitude ≤ 2\^53 − 1 \(0 = from the clock\), got NaN$/],
+    [Infinity, /^seed must be an integer of magnitude ≤ 2\^53 − 1 \(0 = from the clock\), got Infinity$/],
+    [2 ** 60, /^seed must be an integer of magnitude ≤ 2\^53 − 1 \(0 = from the clock\), got 1152921504606847000$/],
+    ['7', /^seed must be an integer of magnitude ≤ 2\^53 − 1 \(0 = from the clock\), got "7"$/],
   ])('rejects seed %s as train() does', (seed, message) => {
     const e = thrown(() => full.sample(2, seed as never), InvalidArgumentError, message);
     expect(e.parameter).toBe('seed');

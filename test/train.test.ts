@@ -516,6 +516,9 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     ['NaN in data', [[0, 0], [1, NaN], [2, 2]], { gaussians: 1 }, InvalidDataError, /row 2 \(index 1\), column 2 \(index 1\) is NaN/],
     ['Infinity in data', [[0, 0], [1, 1], [2, -Infinity]], { gaussians: 1 }, InvalidDataError, /row 3 \(index 2\), column 2 \(index 1\) is -Infinity/],
     ['ragged rows', [[0, 0], [1]], { gaussians: 1 }, InvalidDataError, /row 2 \(index 1\) has 1 values but row 1 \(index 0\) has 2/],
+    // The first row is counted from 1 like the others (not "row 0").
+    ['an empty first row', [[], [1]], { gaussians: 1 }, InvalidDataError, /^data: row 1 \(index 0\) is empty$/],
+    ['a first row that is not an array', [5, [1, 2]], { gaussians: 1 }, InvalidDataError, /^data: row 1 \(index 0\) is not an array of numbers$/],
     ['fewer points than gaussians', good, { gaussians: 7 }, InvalidArgumentError, /gaussians = 7 .* only 6 points/],
     ['gaussians = 0', good, { gaussians: 0 }, InvalidArgumentError, /gaussians must be an integer > 0/],
     ['gaussians missing', good, {}, InvalidArgumentError, /gaussians is required/],
@@ -528,6 +531,8 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     ['negative kmeansMaxIterations', good, { gaussians: 1, kmeansMaxIterations: -3 }, InvalidArgumentError, /kmeansMaxIterations/],
     ['negative tolerance', good, { gaussians: 1, tolerance: -1 }, InvalidArgumentError, /tolerance must be a finite number ≥ 0/],
     ['unknown option', good, { gaussians: 1, maxIteration: 3 }, InvalidArgumentError, /unknown option "maxIteration"/],
+    // An integer, so "must be an integer" alone would mislead: the bound is named.
+    ['seed 2^53', good, { gaussians: 1, seed: 2 ** 53 }, InvalidArgumentError, /^seed must be an integer of magnitude ≤ 2\^53 − 1 \(0 = from the clock\), got 9007199254740992$/],
     ['unknown constraint', good, { gaussians: 1, covarianceConstraint: 'sklearn' }, InvalidArgumentError, /covarianceConstraint must be one of 'unit-invariant', 'mlpack'/],
     ['unknown backend', good, { gaussians: 1, backend: 'cuda' }, InvalidArgumentError, /backend must be one of/],
     ['unknown data residency', good, { gaussians: 1, dataResidency: 'host' }, InvalidArgumentError, /dataResidency must be one of 'auto', 'device', 'streamed', got "host"/],

@@ -275,6 +275,14 @@ describe('trainInWorker (worker_threads)', () => {
   it('rejects options that cannot reach the worker with InvalidArgumentError, not a TypeError or DataCloneError', async () => {
     await expect(trainInWorker(blobs, null as never)).rejects.toThrow(InvalidArgumentError);
     await expect(trainInWorker(blobs, null as never)).rejects.toThrow(/options must be an object/);
+    // The browser entry's trainInWorker too: a rejection, not a TypeError thrown before it (it read
+    // options.createWorker before checking options).
+    const { trainInWorker: browserTrainInWorker } = await import('../dist/index.js');
+    for (const options of [null, undefined, 5]) {
+      let pending: Promise<unknown> | undefined;
+      expect(() => void (pending = browserTrainInWorker(blobs, options as never))).not.toThrow();
+      await expect(pending).rejects.toMatchObject({ parameter: 'options' });
+    }
     const fn = trainInWorker(blobs, { gaussians: 3, tolerance: (() => 1) as never });
     await expect(fn).rejects.toMatchObject({ parameter: 'tolerance' });
     await expect(fn).rejects.toThrow(/tolerance is a function/);

@@ -15,7 +15,7 @@ import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from 
 import { checkMatrixArgument } from '../data.js';
 import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, isNpyMagic, type NpyHeader } from './npy.js';
 import {
-  TextParser, LF, CR, plural, byteOrderMarkLength, describeNonText, type LoadedData,
+  TextParser, LF, CR, plural, byteOrderMarkLength, describeNonText, describeArgument, type LoadedData,
 } from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
 import { delimitedBlocks, writeMatrixFile } from './matrix-output.js';
@@ -172,9 +172,48 @@ async function readBinaryMatrix(
   return { ...m, format, headerSkipped: false };
 }
 
-async function load(path: string, options: ReadDataFileOptions, nonneg: boolean): Promise<LoadedData> {
-  const { signal } = options;
+const READ_OPTIONS = ['signal', 'onProgress'];
+
+/** A path argument: a non-empty string (a number or a URL would reach fs as something else). */
+export function checkPathArgument(caller: string, path: unknown): asserts path is string {
+  if (typeof path !== 'string' || path === '') {
+    throw new InvalidArgumentError('path', `${caller} needs a file name (a non-empty string), got ${describeArgument(path)}`);
+  }
+}
+
+function checkReadOptions(options: unknown): asserts options is ReadDataFileOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError('options', `options must be an object { signal?, onProgress? }, got ${describeArgument(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!READ_OPTIONS.includes(key)) throw new InvalidArgumentError(key, `unknown option "${key}"; valid options are: ${READ_OPTIONS.join(', ')}`);
+  }
+  const { signal, onProgress } = options as Record<string, unknown>;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('signal', `signal must be an AbortSignal, got ${describeArgument(signal)}`);
+  }
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new InvalidArgumentError('onProgress', `onProgress must be a function, got ${describeArgument(onProgress)}`);
+  }
+}
+
+async function load(path: string, given: ReadDataFileOptions, nonneg: boolean): Promise<LoadedData> {
+  const { signal } = given;
   if (signal?.aborted) throw abortError(signal);
+  // What the caller's onProgress throws is the caller's, not a read error: it passes through.
+  let thrown: { error: unknown } | undefined;
+  const callback = given.onProgress;
+  const options: ReadDataFileOptions = { ...given };
+  if (callback) {
+    options.onProgress = (done, total) => {
+      try {
+        callback(done, total);
+      } catch (error) {
+        thrown = { error };
+        throw error;
+      }
+    };
+  }
   const { size, regular } = await statInput(path);
   const ext = extname(path).toLowerCase();
   let fh: FileHandle | undefined;
@@ -183,6 +222,7 @@ async function load(path: string, options: ReadDataFileOptions, nonneg: boolean)
     if (ext === '.npy') return await loadNpy(path, new ByteSource(fh, new Uint8Array(0)), regular ? size : undefined, options, nonneg);
     return await loadText(path, fh, size, regular, options, nonneg);
   } catch (err) {
+    if (thrown) throw thrown.error;
     if (err instanceof WebGmmError) throw err;
     if (signal?.aborted) throw abortError(signal);
     throw readError(path, err);
@@ -308,6 +348,8 @@ async function loadText(
  *   overflow, or an Armadillo matrix that is not one of points (integers, complex, a cube, sparse).
  */
 export async function readDataFile(path: string, options: ReadDataFileOptions = {}): Promise<LoadedData> {
+  checkPathArgument('readDataFile', path);
+  checkReadOptions(options);
   return load(path, options, false);
 }
 
@@ -319,6 +361,14 @@ export async function readDataFile(path: string, options: ReadDataFileOptions = 
  * @throws InvalidDataError naming the file and line.
  */
 export async function readWeightsFile(path: string, expectedRows: number, onHeaderSkipped?: () => void, signal?: AbortSignal): Promise<Float64Array> {
+  checkPathArgument('readWeightsFile', path);
+  if (!Number.isSafeInteger(expectedRows) || expectedRows < 0) {
+    throw new InvalidArgumentError('expectedRows', `expectedRows must be a non-negative integer, got ${describeArgument(expectedRows)}`);
+  }
+  if (onHeaderSkipped !== undefined && typeof onHeaderSkipped !== 'function') {
+    throw new InvalidArgumentError('onHeaderSkipped', `onHeaderSkipped must be a function, got ${describeArgument(onHeaderSkipped)}`);
+  }
+  checkReadOptions(signal === undefined ? {} : { signal });
   const loaded = await load(path, signal ? { signal } : {}, true);
   if (loaded.headerSkipped) onHeaderSkipped?.();
   const { rows, cols } = loaded;
@@ -347,6 +397,7 @@ export async function readWeightsFile(path: string, expectedRows: number, onHead
  * @throws WebGmmError with code 'OUTPUT': `out.csv: cannot write: <reason>`.
  */
 export async function writeCsv(path: string, m: { data: ArrayLike<number>; rows: number; cols: number }): Promise<void> {
+  checkPathArgument('writeCsv', path);
   checkMatrixArgument('writeCsv', m);
   await writeCsvText('writeCsv', path, m);
 }
@@ -375,12 +426,23 @@ export async function writeDataFile(
   m: { data: ArrayLike<number>; rows: number; cols: number },
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {
+  checkPathArgument('writeDataFile', path);
   checkMatrixArgument('writeDataFile', m);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError('options', `options must be an object { signal? }, got ${describeArgument(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'signal') throw new InvalidArgumentError(key, `unknown option "${key}"; the only option is: signal`);
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('signal', `signal must be an AbortSignal, got ${describeArgument(options.signal)}`);
+  }
   await writeMatrixFile(path, m, options);
 }
 
 /** Writes one value per line (e.g. labels or log-likelihoods). Atomic, like `writeCsv`. */
 export async function writeColumn(path: string, values: ArrayLike<number>): Promise<void> {
+  checkPathArgument('writeColumn', path);
   if (typeof values !== 'object' || values === null || !Number.isInteger(values.length)) {
     throw new InvalidArgumentError('values', `writeColumn needs an array or typed array of numbers, got ${values === null ? 'null' : typeof values}`);
   }

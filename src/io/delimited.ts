@@ -947,7 +947,8 @@ export interface ParseDelimitedOptions {
 const PARSE_DELIMITED_FORMATS = ['csv', 'tsv', 'whitespace', 'auto'];
 const PARSE_DELIMITED_OPTIONS = ['name', 'format'];
 
-function describeArgument(v: unknown): string {
+/** A value as an error message names it: short strings quoted, objects by their kind. */
+export function describeArgument(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
   if (Array.isArray(v)) return 'an array';

@@ -11,7 +11,8 @@ import { InvalidArgumentError, InvalidModelError, WebGmmError } from '../errors.
 import { parseWebgmmModel, serializeWebgmmModel } from './webgmm-model.js';
 import { parseMlpackModel, serializeMlpackModel, type MlpackFormat } from './mlpack-model.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
-import { describeNonText } from './delimited.js';
+import { describeNonText, describeArgument } from './delimited.js';
+import { checkPathArgument } from './data-files.js';
 
 /** Which family of files a model is written as. */
 export type ModelFormat = 'webgmm' | 'mlpack';
@@ -29,6 +30,10 @@ export interface ModelFileContents {
 
 /** Parses model file content (bytes, or text) of either family; `name` (the file name) picks the format by extension. */
 export function parseModelFile(content: Uint8Array | string, name: string): ModelFileContents {
+  // The name picks the format (by its extension) and names the model in errors.
+  if (typeof name !== 'string' || name === '') {
+    throw new InvalidArgumentError('name', `parseModelFile needs the file's name (a non-empty string: its extension picks the format), got ${describeArgument(name)}`);
+  }
   // Text (a JSON or XML model already read as a string) is taken as its UTF-8 bytes.
   if (typeof content === 'string') content = new TextEncoder().encode(content);
   if (!(content instanceof Uint8Array)) {
@@ -66,6 +71,7 @@ export function parseModelFile(content: Uint8Array | string, name: string): Mode
 
 /** Reads a model file (webgmm JSON, or mlpack JSON / XML / binary). */
 export async function readModelFile(path: string): Promise<ModelFileContents> {
+  checkPathArgument('readModelFile', path);
   let content: Uint8Array;
   try {
     const s = await stat(path);
@@ -89,6 +95,7 @@ export async function writeModelFile(
   format?: ModelFormat,
   training?: Record<string, unknown>,
 ): Promise<void> {
+  checkPathArgument('writeModelFile', path);
   if (format !== undefined && format !== 'webgmm' && format !== 'mlpack') {
     throw new InvalidArgumentError('format', `model format must be 'webgmm' or 'mlpack', got ${typeof format === 'string' ? JSON.stringify(format) : String(format)}`);
   }
@@ -98,7 +105,7 @@ export async function writeModelFile(
     content = format === 'mlpack' ? serializeMlpackModel(model, 'json') : serializeWebgmmModel(model, training);
   } else if (ext === '.xml' || ext === '.bin') {
     if (format === 'webgmm') {
-      throw new WebGmmError('OUTPUT', `${path}: webgmm models are JSON files; use a .json name, or --model_format mlpack for mlpack's ${ext} archive`);
+      throw new WebGmmError('OUTPUT', `${path}: webgmm models are JSON files; use a .json name, or format 'mlpack' for mlpack's ${ext} archive`);
     }
     content = serializeMlpackModel(model, ext.slice(1) as MlpackFormat);
   } else {

@@ -3,7 +3,7 @@
  * with density evaluation, prediction and sampling on the CPU in float64.
  */
 import { InvalidModelError, InvalidArgumentError, InvalidDataError, NotPositiveDefiniteError, prefixModelError } from '../errors.js';
-import { checkObservationWeights, describeValue as describe, toDataset, type DataInput, type DenseMatrix, type Dataset, type Values } from '../data.js';
+import { checkObservationWeights, columnLabel, describeValue as describe, toDataset, type DataInput, type DenseMatrix, type Dataset, type Values } from '../data.js';
 import { choleskyInPlace, invertLower, logDetFromCholesky, asymmetry, symmetrizeInPlace } from '../util/linalg.js';
 import { Rng, seedFromClock } from '../util/rng.js';
 
@@ -378,7 +378,7 @@ export class GaussianMixture {
     }
     // train()'s rule and message: a fractional seed would silently select its integer part's stream.
     if (typeof seed !== 'number' || !Number.isInteger(seed) || Math.abs(seed) > Number.MAX_SAFE_INTEGER) {
-      throw new InvalidArgumentError('seed', `seed must be an integer (0 = from the clock), got ${describe(seed)}`);
+      throw new InvalidArgumentError('seed', `seed must be an integer of magnitude ≤ 2^53 − 1 (0 = from the clock), got ${describe(seed)}`);
     }
     const rng = new Rng(seed === 0 ? seedFromClock() : seed);
     const d = this.dimensionality;
@@ -399,6 +399,10 @@ export class GaussianMixture {
       throw new InvalidDataError(`x: must be one point, an array of ${d} numbers, got ${describe(x)}`);
     }
     const p = x as ArrayLike<unknown>;
+    // Several points ([[x₁, x₂]]) where one belongs: say which method takes them, whatever the count.
+    if (p.length > 0 && isNumberArray(p[0])) {
+      throw new InvalidDataError(`x: is ${p.length === 1 ? 'an array holding one point' : `${p.length} points`}; logPdf and pdf take one point (an array of ${d} numbers); use scoreSamples or probabilities for several`, undefined, 0);
+    }
     if (p.length !== d) {
       throw new InvalidArgumentError('x', `point has ${p.length} values but the model has dimensionality ${d}`);
     }
@@ -406,10 +410,9 @@ export class GaussianMixture {
     for (let j = 0; j < d; j++) {
       const v = p[j];
       if (typeof v !== 'number') {
-        const hint = isNumberArray(v) ? ': logPdf and pdf take one point; use scoreSamples or probabilities for several' : '';
-        throw new InvalidDataError(`x: value ${j} is not a number (${typeof v})${hint}`, undefined, j);
+        throw new InvalidDataError(`x: value ${columnLabel(j)} is not a number (${typeof v})`, undefined, j);
       }
-      if (!Number.isFinite(v)) throw new InvalidDataError(`x: value ${j} is ${v} (every value must be finite)`, undefined, j);
+      if (!Number.isFinite(v)) throw new InvalidDataError(`x: value ${columnLabel(j)} is ${v} (every value must be finite)`, undefined, j);
       out[j] = v;
     }
     return out;

@@ -652,7 +652,7 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
   const refinedStart = checkBoolean('refinedStart', get('refinedStart', false));
   const samplings = checkInteger('samplings', get('samplings', 100), 1, 'an integer > 0');
   const percentage = checkNumber('percentage', get('percentage', 0.02), (x) => x > 0 && x <= 1, 'in (0, 1]');
-  let seed = checkNumber('seed', get('seed', 0), (x) => Number.isInteger(x) && Math.abs(x) <= Number.MAX_SAFE_INTEGER, 'an integer (0 = from the clock)');
+  let seed = checkNumber('seed', get('seed', 0), (x) => Number.isInteger(x) && Math.abs(x) <= Number.MAX_SAFE_INTEGER, 'an integer of magnitude ≤ 2^53 − 1 (0 = from the clock)');
   if (seed === 0) seed = seedFromClock();
   const constraint = get('covarianceConstraint', DEFAULT_COVARIANCE_CONSTRAINT);
   if (!COVARIANCE_CONSTRAINTS.includes(constraint as CovarianceConstraint)) {

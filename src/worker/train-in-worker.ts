@@ -81,7 +81,8 @@ export interface WorkerChannel {
  * });
  */
 export function trainInWorker(data: DataInput, options: TrainInWorkerOptions): Promise<TrainResult> {
-  const create = options.createWorker ?? (() => new Worker(new URL('./worker-entry.js', import.meta.url), { type: 'module' }));
+  // options is read only once runInWorker has checked it (null or a number rejects, not throws).
+  const create = (): WebWorkerLike => (options.createWorker ? options.createWorker() : new Worker(new URL('./worker-entry.js', import.meta.url), { type: 'module' }));
   return runInWorker(() => browserChannel(create()), data, options);
 }
 

@@ -5,7 +5,7 @@
  * (`webgpu` package). One device is shared by all training calls of a process and recreated after
  * it is lost.
  */
-import { currentGpuProvider } from './gpu-provider.js';
+import { currentGpuProvider, missingGpuReason } from './gpu-provider.js';
 export { setGpuProvider, type GpuProvider } from './gpu-provider.js';
 
 export interface GpuHandle {
@@ -73,8 +73,9 @@ function describeAdapter(adapter: GPUAdapter): string {
 
 /** The device of the provider of `generation`, or why there is none. */
 async function requestGpu(generation: number): Promise<GpuHandle | string> {
-  const gpu = (await currentGpuProvider().provider()) as GPU | undefined;
-  if (!gpu) return 'this JavaScript environment has no WebGPU (no navigator.gpu; in Node, import webgmm from its Node entry)';
+  const { provider } = currentGpuProvider();
+  const gpu = (await provider()) as GPU | undefined;
+  if (!gpu) return missingGpuReason(provider);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return 'WebGPU found no adapter (no GPU driver; on Linux without a GPU, install Mesa\'s lavapipe Vulkan driver)';
   // Large datasets need the adapter's largest buffers and bindings; everything else stays default

@@ -15,8 +15,20 @@ export interface GpuLike {
 /** Returns the `GPU` object (navigator.gpu or Dawn's), or undefined when there is none. */
 export type GpuProvider = () => Promise<GpuLike | undefined>;
 
-let provider: GpuProvider = async () => (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
+/** @internal The default: the browser's `navigator.gpu`. */
+export const browserGpuProvider: GpuProvider = async () => (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
+let provider: GpuProvider = browserGpuProvider;
 let generation = 0;
+
+/**
+ * Why `p` gave no GPU object: the browser's default has no navigator.gpu, a provider of webgmm's
+ * own says why (its `whyMissing`), and one a caller set returned undefined.
+ */
+export function missingGpuReason(p: GpuProvider): string {
+  if (p === browserGpuProvider) return 'this JavaScript environment has no WebGPU (no navigator.gpu; in Node, import webgmm from its Node entry)';
+  const why = (p as { whyMissing?: () => string }).whyMissing?.();
+  return why ?? 'the GPU provider given to setGpuProvider returned no GPU object';
+}
 
 /** Replaces the source of the `GPU` object (the Node entry installs Dawn's); the next training asks it for a device. */
 export function setGpuProvider(p: GpuProvider): void {

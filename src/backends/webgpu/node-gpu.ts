@@ -9,8 +9,9 @@ import type { GpuProvider } from './gpu-provider.js';
 
 let dawn: GPU | undefined;
 let loading: Promise<GPU | undefined> | undefined;
+let loadError = '';
 
-export const nodeGpuProvider: GpuProvider = () => {
+export const nodeGpuProvider: GpuProvider & { whyMissing: () => string } = () => {
   if (dawn) return Promise.resolve(dawn);
   loading ??= (async () => {
     process.env.XDG_RUNTIME_DIR ??= '/tmp';
@@ -22,9 +23,11 @@ export const nodeGpuProvider: GpuProvider = () => {
       }
       dawn = create([]);
       return dawn;
-    } catch {
+    } catch (e) {
+      loadError = e instanceof Error ? e.message.split('\n')[0]! : String(e);
       return undefined;
     }
   })();
   return loading;
 };
+nodeGpuProvider.whyMissing = () => `Dawn's WebGPU for Node (the npm package "webgpu") could not be loaded${loadError ? `: ${loadError}` : ''}`;
