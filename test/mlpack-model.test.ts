@@ -226,6 +226,17 @@ function logDetLU(m: number[][]): number {
   return s;
 }
 
+describe('a model whose inverse covariance overflows float64', () => {
+  // Valid for webgmm (it evaluates through L⁻¹ = 1e155), but mlpack's archive stores Σ⁻¹ = 1e310:
+  // the XML and .bin writers wrote inf, which their readers refuse, while the JSON writer refused.
+  const tiny = new GaussianMixture({ weights: [0.5, 0.5], means: [[0], [10]], covariances: [[[1e-310]], [[1]]] });
+
+  it.each(FORMATS)('%s: refused before anything is written, as in every format', (format) => {
+    expect(Number.isFinite(tiny.logPdf([0]))).toBe(true);
+    thrown(() => serializeMlpackModel(tiny, format), InvalidModelError, /^serializeMlpackModel: the inverse covariance of component 0 overflows float64 .*write webgmm's JSON instead$/);
+  });
+});
+
 describe('round trips', () => {
   const rng = new Rng(20240611);
   const full = randomModel(rng, 4, 5, 'full');

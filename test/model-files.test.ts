@@ -27,6 +27,16 @@ beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'webgmm-models-'))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('webgmm model JSON', () => {
+  it('refuses a key given twice in one object (JSON.parse would keep the last), naming it and its line', () => {
+    const text = '{"format":"webgmm.GaussianMixture","version":1,"covarianceType":"full",\n"weights":[0.5,0.5],\n"means":[[0],[10]],"covariances":[[[1]],[[1]]],\n"w\\u0065ights":[0.9,0.1]}';
+    thrown(() => parseWebgmmModel(text, 'dup.json'), InvalidModelError, /^dup\.json: line 4: the key "weights" occurs twice in one object; remove one$/);
+    const nested = '{"format":"webgmm.GaussianMixture","version":1,"weights":[1],"means":[[0]],"covariances":[[[1]]],\n"training":{"seed":1,\n "seed":2}}';
+    thrown(() => parseWebgmmModel(nested, 'n.json'), InvalidModelError, /^n\.json: line 3: the key "seed" occurs twice/);
+    // The same key in different objects, and key-like text inside strings, are fine.
+    const fine = '{"format":"webgmm.GaussianMixture","version":1,"weights":[1],"means":[[0]],"covariances":[[[1]]],"training":{"weights":"\\"weights\\": 1","x":{"weights":2}}}';
+    expect(parseWebgmmModel(fine, 'f.json').gaussians).toBe(1);
+  });
+
   it.each([false, true])('round-trips every parameter bit for bit (diagonal=%s)', (diagonal) => {
     const m = randomModel(4, 5, diagonal, diagonal ? 2 : 1);
     const text = serializeWebgmmModel(m, { note: 'x' });
@@ -217,6 +227,21 @@ describe('model files by extension', () => {
     writeFileSync(gz, gzipSync(readFileSync(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.xml'))));
     await expect(readModelFile(gz)).rejects.toThrow(InvalidModelError);
     await expect(readModelFile(gz)).rejects.toThrow(/model\.xml: looks like gzip-compressed data; decompress it first$/);
+  });
+
+  it('a compressed or text model under a .bin name: says what it looks like, not "gaussians = 3345333398536833911"', async () => {
+    const bin = readFileSync(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.bin'));
+    const gz = join(dir, 'gz.bin');
+    writeFileSync(gz, gzipSync(bin));
+    await expect(readModelFile(gz)).rejects.toThrow(/^.*gz\.bin: looks like gzip-compressed data; decompress it first$/);
+    const json = join(dir, 'json.bin');
+    writeFileSync(json, readFileSync(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.json')));
+    await expect(readModelFile(json)).rejects.toThrow(/json\.bin: looks like a JSON model \(text\), not mlpack's binary archive; give it a \.json name$/);
+    const xml = join(dir, 'xml.bin');
+    writeFileSync(xml, readFileSync(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.xml')));
+    await expect(readModelFile(xml)).rejects.toThrow(/xml\.bin: looks like an XML model \(text\), not mlpack's binary archive; give it a \.xml name$/);
+    // The real archive still reads.
+    expect((await readModelFile(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.bin'))).kind).toBe('mlpack-bin');
   });
 
   it('refuses ambiguous or impossible requests', async () => {

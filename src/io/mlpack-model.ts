@@ -967,13 +967,16 @@ export function serializeMlpackModel(input: GaussianMixtureLike, format: MlpackF
     const covLower = mlpackCholLower(covariance, d);
     if (!covLower) throw new NotPositiveDefiniteError(c, `serializeMlpackModel: covariance of component ${c} is not positive definite`);
     const invLower = armaInvTrimatl(covLower, d);
-    dists.push({
-      mean: model.means.slice(c * d, (c + 1) * d),
-      covariance,
-      covLower,
-      invCov: armaAtA(invLower, d),
-      logDetCov: armaLogDetTrimat(covLower, d) * 2,
-    });
+    const invCov = armaAtA(invLower, d);
+    const logDetCov = armaLogDetTrimat(covLower, d) * 2;
+    // mlpack's archive stores Σ⁻¹, which overflows where a variance is below ~1/1.8e308 (webgmm's own
+    // evaluation needs only L⁻¹): refused in every format alike, before a file that no reader takes.
+    if (!invCov.every(Number.isFinite) || !Number.isFinite(logDetCov)) {
+      throw new InvalidModelError(
+        `serializeMlpackModel: the inverse covariance of component ${c} overflows float64 (a variance, or the variance along some direction, below about 5.6e-309), and mlpack's model format stores it; write webgmm's JSON instead`,
+      );
+    }
+    dists.push({ mean: model.means.slice(c * d, (c + 1) * d), covariance, covLower, invCov, logDetCov });
   }
   switch (format) {
     case 'json':

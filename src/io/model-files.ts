@@ -53,7 +53,18 @@ export function parseModelFile(content: Uint8Array | string, name: string): Mode
       `${name}: an mlpack 3 model (a boost::serialization archive); webgmm reads mlpack 4's (cereal) archives and its own JSON — load and save it again with mlpack 4's gmm_train (-m … -M …), or retrain`,
     );
   }
-  if (ext === '.bin') return { model: parseMlpackModel(content, 'bin', name, note), kind: 'mlpack-bin', notes };
+  if (ext === '.bin') {
+    // A compressed or text model under a .bin name would be read as binary fields ("gaussians =
+    // 3345333398536833911 is implausibly large"): say what it looks like instead.
+    const compressed = describeNonText(content, false);
+    if (compressed !== undefined) throw new InvalidModelError(`${name}: ${compressed}`);
+    const text = /^(?:\xef\xbb\xbf)?\s*([{<])/.exec(lead);
+    if (text && !content.subarray(0, 256).includes(0)) {
+      const kind = text[1] === '{' ? 'a JSON model (text)' : 'an XML model (text)';
+      throw new InvalidModelError(`${name}: looks like ${kind}, not mlpack's binary archive; give it a ${text[1] === '{' ? '.json' : '.xml'} name`);
+    }
+    return { model: parseMlpackModel(content, 'bin', name, note), kind: 'mlpack-bin', notes };
+  }
   // UTF-16, compressed or binary content: say what it looks like instead of echoing its bytes.
   const notText = ext === '.json' || ext === '.xml' ? describeNonText(content) : undefined;
   if (notText !== undefined) throw new InvalidModelError(`${name}: ${notText}`);

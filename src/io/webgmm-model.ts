@@ -73,7 +73,39 @@ export function parseWebgmmModel(text: string, name: string): GaussianMixture {
   } catch (e) {
     throw new InvalidModelError(`${name}: ${jsonSyntaxError(text, e instanceof Error ? e.message : String(e))}`);
   }
+  // JSON.parse keeps the last of two equal keys: a hand-edited file with a stale line left in
+  // would be read as whichever came last (mlpack's readers refuse such a file too).
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate) throw new InvalidModelError(`${name}: line ${duplicate.line}: the key "${duplicate.key}" occurs twice in one object; remove one`);
   return webgmmModelFromObject(parsed, name);
+}
+
+/** The first key repeated within one object of valid JSON text, and its line; null when none is. */
+function firstDuplicateKey(text: string): { key: string; line: number } | null {
+  const objects: (Set<string> | null)[] = []; // null: an array
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x0a) line++;
+    else if (ch === 0x7b) objects.push(new Set());
+    else if (ch === 0x5b) objects.push(null);
+    else if (ch === 0x7d || ch === 0x5d) objects.pop();
+    else if (ch === 0x22) {
+      // A string (valid JSON: no raw line breaks inside, escapes are backslash + one character or uXXXX).
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      const start = i;
+      i = j;
+      let k = j + 1;
+      while (k < text.length && (text[k] === ' ' || text[k] === '\t' || text[k] === '\r' || text[k] === '\n')) k++;
+      const keys = objects.at(-1);
+      if (text[k] !== ':' || !keys) continue;
+      const key = JSON.parse(text.slice(start, j + 1)) as string;
+      if (keys.has(key)) return { key, line };
+      keys.add(key);
+    }
+  }
+  return null;
 }
 
 /**
