@@ -1459,3 +1459,57 @@ describe('Armadillo matrix files (mlpack data::Load\'s arma_ascii and arma_binar
     await expect(readDataFile(await file('long.arff', `${comments}@RELATION iris\n@ATTRIBUTE a REAL\n@DATA\n1\n`))).rejects.toThrow(/looks like an ARFF file \(Weka\)/);
   });
 });
+
+describe('PGM images (mlpack data::Load reads .pgm: one point per image row)', () => {
+  // The expected matrix is written out by hand: rows are image rows, columns pixel columns.
+  const pixels = [[0, 12, 255], [7, 128, 64]];
+
+  it('binary P5 with 8-bit samples, a comment in the header; any extension', async () => {
+    const header = Buffer.from('P5\n# made by hand\n3 2\n255\n', 'latin1');
+    for (const name of ['img.pgm', 'img.dat']) {
+      const p = await file(name, Buffer.concat([header, Buffer.from(pixels.flat())]));
+      const m = await readDataFile(p);
+      expect([m.rows, m.cols, m.format]).toEqual([2, 3, 'pgm']);
+      expect(Array.from(m.data)).toEqual(pixels.flat());
+    }
+  });
+
+  it('binary P5 with 16-bit big-endian samples', async () => {
+    const values = [0, 300, 65535, 1, 256, 4000];
+    const raster = Buffer.alloc(12);
+    values.forEach((v, i) => raster.writeUInt16BE(v, 2 * i));
+    const p = await file('wide.pgm', Buffer.concat([Buffer.from('P5 2 3 65535\n', 'latin1'), raster]));
+    const m = await readDataFile(p);
+    expect([m.rows, m.cols]).toEqual([3, 2]);
+    expect(Array.from(m.data)).toEqual(values);
+  });
+
+  it('plain P2 (decimal text), which trains like the same numbers as CSV', async () => {
+    const p = await file('plain.pgm', 'P2\n3 2\n255\n0 12 255\n7 128\n# a comment\n64\n');
+    const m = await readDataFile(p);
+    expect(Array.from(m.data)).toEqual(pixels.flat());
+    const csv = await readDataFile(await file('plain.csv', '0,12,255\n7,128,64\n'));
+    expect(Array.from(csv.data)).toEqual(Array.from(m.data));
+  });
+
+  it('refuses truncated, out-of-range and miscounted images, and other Netpbm kinds, by name', async () => {
+    const cut = await file('cut.pgm', Buffer.concat([Buffer.from('P5\n3 2\n255\n', 'latin1'), Buffer.from([1, 2, 3, 4])]));
+    await expectDataError(readDataFile(cut), `${cut}: the PGM image of 3 × 2 pixels needs 6 bytes of samples after its header, but the file has 4 (truncated?)`);
+    const over = await file('over.pgm', 'P2 2 1 100\n5 101\n');
+    await expectDataError(readDataFile(over), `${over}: pixel row 1, column 2: 101 exceeds the header's maximum value 100`);
+    const short = await file('short.pgm', 'P2 2 2 9\n1 2 3\n');
+    await expectDataError(readDataFile(short), `${short}: the PGM header says 2 × 2 = 4 pixels, but 3 values follow it`);
+    const word = await file('word.pgm', 'P2 2 1 9\n1 x\n');
+    await expectDataError(readDataFile(word), `${word}: pixel row 1, column 2: "x" is not a sample (a decimal integer)`);
+    const colour = await file('rgb.ppm', Buffer.concat([Buffer.from('P6\n1 1\n255\n', 'latin1'), Buffer.from([1, 2, 3])]));
+    await expectDataError(readDataFile(colour), `${colour}: looks like a PPM colour image (Netpbm P6); webgmm reads greyscale PGM images (P5 as mlpack, or P2) — convert it to PGM, or to CSV`);
+    const zero = await file('zero.pgm', 'P2 0 2 9\n');
+    await expectDataError(readDataFile(zero), `${zero}: the PGM header says 0 × 2 pixels; an image needs at least one`);
+  });
+
+  it('a text table whose first cells are "P2 …" names is still a table with a header', async () => {
+    const p = await file('names.txt', 'P1 P2 P3\n1 2 3\n4 5 6\n');
+    const m = await readDataFile(p);
+    expect([m.rows, m.cols, m.headerSkipped]).toEqual([2, 3, true]);
+  });
+});

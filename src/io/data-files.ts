@@ -20,6 +20,7 @@ import {
 import { writeFileAtomic, errnoReason } from './atomic.js';
 import { delimitedBlocks, writeMatrixFile } from './matrix-output.js';
 import { ARMA_HEADER_BYTES, armaBinaryAsNpy, isArmaMagic, parseArmaHeader } from './armadillo.js';
+import { parsePnmHeader, parsePgm } from './pgm.js';
 
 export type { LoadedData, DataFileFormat } from './delimited.js';
 export { fastParseNumber } from './delimited.js';
@@ -73,6 +74,28 @@ function checkValues(m: { data: Float64Array | Float32Array; rows: number; cols:
     }
     throw new InvalidDataError(`${path}: ${where} is ${v} (values must be finite)`, i, j);
   }
+}
+
+/** The rest of `fh` after `head` (already read from it), joined to it; progress and `signal` as text's. */
+async function readWhole(fh: FileHandle, head: Uint8Array, total: number, options: ReadDataFileOptions): Promise<Uint8Array> {
+  const { signal, onProgress } = options;
+  const pieces: Uint8Array[] = [Uint8Array.from(head)];
+  let bytesRead = head.length;
+  let nextReport = PROGRESS_EVERY;
+  for (;;) {
+    if (signal?.aborted) throw abortError(signal);
+    const piece = Buffer.allocUnsafe(CHUNK_BYTES);
+    const n = (await fh.read(piece, 0, CHUNK_BYTES, null)).bytesRead;
+    if (n === 0) break;
+    pieces.push(piece.subarray(0, n));
+    bytesRead += n;
+    if (onProgress && bytesRead >= nextReport) {
+      onProgress(bytesRead, Math.max(total, bytesRead));
+      while (nextReport <= bytesRead) nextReport += PROGRESS_EVERY;
+    }
+  }
+  onProgress?.(bytesRead, Math.max(total, bytesRead));
+  return Buffer.concat(pieces);
 }
 
 /** Sequential reads of a file handle, first serving bytes already read from it (`prefix`). */
@@ -257,6 +280,11 @@ async function loadText(
   if (arma) arma.dataOffset += bom;
   if (arma?.kind === 'binary') {
     return readBinaryMatrix(path, new ByteSource(fh, head.subarray(arma.dataOffset)), armaBinaryAsNpy(arma), regular ? total : undefined, options, nonneg, 'arma_binary');
+  }
+  const pnm = parsePnmHeader(head);
+  if (pnm) {
+    const m = parsePgm(await readWhole(fh, head, total, options), pnm, path);
+    return { ...m, format: 'pgm', headerSkipped: false };
   }
   const nonText = describeNonText(head);
   if (nonText) throw new InvalidDataError(`${path}: ${nonText}`);

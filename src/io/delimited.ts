@@ -7,7 +7,7 @@
 import { InvalidArgumentError, InvalidDataError } from '../errors.js';
 import { isNpyMagic } from './npy.js';
 
-export type DataFileFormat = 'csv' | 'tsv' | 'whitespace' | 'npy' | 'arma_ascii' | 'arma_binary';
+export type DataFileFormat = 'csv' | 'tsv' | 'whitespace' | 'npy' | 'arma_ascii' | 'arma_binary' | 'pgm';
 
 /** A data file's contents: `rows` points of `cols` values, row-major. */
 export interface LoadedData {
