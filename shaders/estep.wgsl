@@ -25,7 +25,8 @@ override TRI4: u32;
 const WG: u32 = 64u;
 const PPI: u32 = 4u;
 // Largest D of full covariance is 4 × MAX_DP4 (private arrays need a constant size); diagonal
-// covariance beyond it keeps no point in private memory (DIMS_OUTER, DIRECT), so has no limit.
+// covariance beyond it keeps no point in private memory (DIMS_OUTER, DIRECT); its limit is the
+// statistics kernels' (one dispatch row per 4 dimensions: D ≤ 262 140).
 const MAX_DP4: u32 = 16u;
 // Stands in for −∞ (WGSL does not promise IEEE infinities): log-weight of an empty component.
 const NEG_BIG: f32 = -3.0e38;

@@ -192,7 +192,7 @@ describe('a model beyond the WebGPU kernels', () => {
   it("'auto' falls back to the CPU and says why", async () => {
     const r = await train(rows, { gaussians: 3, seed: 1, maxIterations: 1 });
     expect(r.backend).toBe('cpu');
-    expect(r.warnings.join('\n')).toMatch(/using the CPU backend: the WebGPU kernels support full covariances up to 64 dimensions and the data has 65 \(diagonal ones in any number\)/);
+    expect(r.warnings.join('\n')).toMatch(/using the CPU backend: the WebGPU kernels support full covariances up to 64 dimensions and the data has 65 \(diagonal ones up to 262140\)/);
   });
 
   it("'webgpu' is an error naming the limit", async () => {
@@ -200,12 +200,14 @@ describe('a model beyond the WebGPU kernels', () => {
     expect((err as Error).message).toMatch(/backend 'webgpu': the WebGPU kernels support full covariances up to 64 dimensions and the data has 65.*use backend 'cpu'/);
   });
 
-  it('diagonal covariances have no dimension limit, only the reduction\'s', async () => {
+  it('diagonal covariances go to 262 140 dimensions (one statistics dispatch row per 4), and the reduction\'s limit', async () => {
     const { WebGpuBackend } = await import('../src/backends/webgpu/webgpu-backend.js');
     expect(WebGpuBackend.unsupported(65, 3, 'diagonal')).toBeNull();
     // 3 statistics vec4s per block of 4 dimensions: 250 · 3 · 5592 = 4 194 000 ≤ 4 194 240.
     expect(WebGpuBackend.unsupported(1000, 5592, 'diagonal')).toBeNull();
     expect(WebGpuBackend.unsupported(1000, 5593, 'diagonal')).toMatch(/^the statistics of 5593 diagonal 1000-dimensional components/);
+    expect(WebGpuBackend.unsupported(262140, 1, 'diagonal')).toBeNull();
+    expect(WebGpuBackend.unsupported(262141, 1, 'diagonal')).toBe('the WebGPU kernels support diagonal covariances up to 262140 dimensions (a statistics dispatch row per 4) and the data has 262141');
   });
 
   it('parameters beyond the 64 KiB uniform block are supported (read from storage), up to 65 535 × 64 statistics vec4s', async () => {

@@ -1464,9 +1464,9 @@ describe('PGM images (mlpack data::Load reads .pgm: one point per image row)', (
   // The expected matrix is written out by hand: rows are image rows, columns pixel columns.
   const pixels = [[0, 12, 255], [7, 128, 64]];
 
-  it('binary P5 with 8-bit samples, a comment in the header; any extension', async () => {
+  it('binary P5 with 8-bit samples, a comment in the header; .pgm or .pnm, any case', async () => {
     const header = Buffer.from('P5\n# made by hand\n3 2\n255\n', 'latin1');
-    for (const name of ['img.pgm', 'img.dat']) {
+    for (const name of ['img.pgm', 'IMG.PGM', 'img.pnm']) {
       const p = await file(name, Buffer.concat([header, Buffer.from(pixels.flat())]));
       const m = await readDataFile(p);
       expect([m.rows, m.cols, m.format]).toEqual([2, 3, 'pgm']);
@@ -1507,9 +1507,35 @@ describe('PGM images (mlpack data::Load reads .pgm: one point per image row)', (
     await expectDataError(readDataFile(zero), `${zero}: the PGM header says 0 × 2 pixels; an image needs at least one`);
   });
 
-  it('a text table whose first cells are "P2 …" names is still a table with a header', async () => {
+  it('goes by the extension, as mlpack: tables headed P1 … P6 stay tables, a .pgm without a header is refused', async () => {
     const p = await file('names.txt', 'P1 P2 P3\n1 2 3\n4 5 6\n');
     const m = await readDataFile(p);
     expect([m.rows, m.cols, m.headerSkipped]).toEqual([2, 3, true]);
+    // A one-column table headed P5 whose next rows look like width, height and maximum value: read
+    // as such it became 12 × 15 "pixels" of its own ASCII codes.
+    const column = await file('column.csv', `P5\n12\n15\n200\n${Array.from({ length: 99 }, (_, i) => i).join('\n')}\n`);
+    const c = await readDataFile(column);
+    expect([c.rows, c.cols, c.format, c.headerSkipped]).toEqual([102, 1, 'whitespace', true]);
+    expect(Array.from(c.data.subarray(0, 4))).toEqual([12, 15, 200, 0]);
+    const image = await file('image.dat', Buffer.concat([Buffer.from('P5 3 2 255\n', 'latin1'), Buffer.from(pixels.flat())]));
+    await expect(readDataFile(image)).rejects.toThrow(/image\.dat: looks like binary data/);
+    const notImage = await file('table.pgm', '1,2\n3,4\n');
+    await expectDataError(readDataFile(notImage), `${notImage}: does not start with a Netpbm image header (P5 or P2, width, height, maximum value)`);
+  });
+
+  it('plain P2: a sample of more digits than any maximum, text after the last pixel, and an inherited abort signal', async () => {
+    const long = await file('long.pgm', 'P2 2 1 9\n1 1234567\n');
+    await expectDataError(readDataFile(long), `${long}: pixel row 1, column 2: "1234567" is not a sample (a decimal integer)`);
+    const extra = await file('extra.pgm', 'P2 2 1 9\n1 2 3\n');
+    await expectDataError(readDataFile(extra), `${extra}: the PGM header says 2 × 1 = 2 pixels, but more values follow them`);
+    // The options object's signal may be inherited (Object.create): it still cancels, also once the
+    // read is past its first check (the reading loops were handed a copy without it).
+    for (const p of [await file('abort.pgm', 'P2 1 1 9\n1\n'), await file('abort.csv', '1,2\n')]) {
+      const c = new AbortController();
+      const reason = new Error('stop');
+      const pending = readDataFile(p, Object.create({ signal: c.signal }));
+      c.abort(reason);
+      await expect(pending).rejects.toBe(reason);
+    }
   });
 });

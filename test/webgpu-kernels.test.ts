@@ -73,7 +73,7 @@ const CASES: [string, { n: number; d: number; k: number; diagonal: boolean; spre
   // per diagonal one): the E-step reads them from its storage binding.
   ['D = 64 full, K = 8 (parameters in storage: 70 KiB)', { n: 2003, d: 64, k: 8, diagonal: false }],
   ['D = 64 diagonal, K = 130 (parameters in storage: 67 KiB)', { n: 2600, d: 64, k: 130, diagonal: true, spread: 3 }],
-  // Diagonal covariance has no dimension limit (its E-step keeps no point in private memory there).
+  // Diagonal covariance beyond 64 dimensions (its E-step keeps no point in private memory there).
   ['D = 130 diagonal, K = 6', { n: 1500, d: 130, k: 6, diagonal: true, spread: 0.3 }],
 ];
 
@@ -238,6 +238,28 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU',
     const pair = 'estep+stats+reduce';
     expect(kernels).toEqual([fusable ? 'fused+reduce' : pair, pair, pair, fusable ? 'fused+reduce' : pair, pair, pair]);
   });
+});
+
+describe.skipIf(!GPU_AVAILABLE)('WebGPU: diagonal covariance in 190 000 dimensions', () => {
+  it('one pass against the CPU (the full-covariance row count TRI4, ~D²/8, once overflowed u32 here)', async () => {
+    const n = 6, d = 190_000, k = 2;
+    const rng = new Rng(4);
+    const data = Float64Array.from({ length: n * d }, (_, i) => (i % d) * 1e-3 + (Math.floor(i / d) % 2) * 3 + rng.nextNormal());
+    const means = new Float64Array(k * d);
+    for (let j = 0; j < d; j++) means[d + j] = 3;
+    const model = GaussianMixture.fromArrays('diagonal', Float64Array.from([0.5, 0.5]), means.map((v, i) => v + (i % d) * 1e-3), new Float64Array(k * d).fill(1));
+    const params = mixtureParams(model);
+    const ds = { data, n, d };
+    const cpu = await new CpuBackend(ds, null).pass(params);
+    const backend = await WebGpuBackend.create((await acquireGpu())!, ds, null, { k, covarianceType: 'diagonal' });
+    try {
+      const r = await backend.pass(params);
+      expect(relErr(r.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-5);
+      expect(maxRelErr(r.stats.nk, cpu.stats.nk)).toBeLessThan(1e-4);
+    } finally {
+      backend.dispose();
+    }
+  }, 120_000);
 });
 
 describe.skipIf(!GPU_AVAILABLE)('WebGPU: chunks as large as a storage binding holds', () => {

@@ -76,26 +76,36 @@ function checkValues(m: { data: Float64Array | Float32Array; rows: number; cols:
   }
 }
 
-/** The rest of `fh` after `head` (already read from it), joined to it; progress and `signal` as text's. */
-async function readWhole(fh: FileHandle, head: Uint8Array, total: number, options: ReadDataFileOptions): Promise<Uint8Array> {
+const NETPBM_EXTENSIONS = ['.pgm', '.pnm', '.pbm', '.ppm'];
+
+/**
+ * The whole of `fh`, `head` being what was already read from it; progress and `signal` as text's.
+ * `size` (a regular file's): read into one buffer of that size, not pieces joined at the end.
+ */
+async function readWhole(fh: FileHandle, head: Uint8Array, size: number | undefined, options: ReadDataFileOptions): Promise<Uint8Array> {
   const { signal, onProgress } = options;
-  const pieces: Uint8Array[] = [Uint8Array.from(head)];
+  let whole = new Uint8Array(Math.max(size ?? 0, head.length, CHUNK_BYTES));
+  whole.set(head);
   let bytesRead = head.length;
   let nextReport = PROGRESS_EVERY;
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
-    const piece = Buffer.allocUnsafe(CHUNK_BYTES);
-    const n = (await fh.read(piece, 0, CHUNK_BYTES, null)).bytesRead;
+    // A pipe, or a file that grew: double the buffer.
+    if (bytesRead === whole.length) {
+      const grown = new Uint8Array(2 * whole.length);
+      grown.set(whole);
+      whole = grown;
+    }
+    const n = (await fh.read(whole, bytesRead, Math.min(CHUNK_BYTES, whole.length - bytesRead), null)).bytesRead;
     if (n === 0) break;
-    pieces.push(piece.subarray(0, n));
     bytesRead += n;
     if (onProgress && bytesRead >= nextReport) {
-      onProgress(bytesRead, Math.max(total, bytesRead));
+      onProgress(bytesRead, Math.max(size ?? 0, bytesRead));
       while (nextReport <= bytesRead) nextReport += PROGRESS_EVERY;
     }
   }
-  onProgress?.(bytesRead, Math.max(total, bytesRead));
-  return Buffer.concat(pieces);
+  onProgress?.(bytesRead, Math.max(size ?? 0, bytesRead));
+  return whole.subarray(0, bytesRead);
 }
 
 /** Sequential reads of a file handle, first serving bytes already read from it (`prefix`). */
@@ -226,7 +236,8 @@ async function load(path: string, given: ReadDataFileOptions, nonneg: boolean): 
   // What the caller's onProgress throws is the caller's, not a read error: it passes through.
   let thrown: { error: unknown } | undefined;
   const callback = given.onProgress;
-  const options: ReadDataFileOptions = { ...given };
+  // Named, not spread: a spread would drop a signal the options object inherits.
+  const options: ReadDataFileOptions = signal ? { signal } : {};
   if (callback) {
     options.onProgress = (done, total) => {
       try {
@@ -281,9 +292,11 @@ async function loadText(
   if (arma?.kind === 'binary') {
     return readBinaryMatrix(path, new ByteSource(fh, head.subarray(arma.dataOffset)), armaBinaryAsNpy(arma), regular ? total : undefined, options, nonneg, 'arma_binary');
   }
-  const pnm = parsePnmHeader(head);
-  if (pnm) {
-    const m = parsePgm(await readWhole(fh, head, total, options), pnm, path);
+  // Images by their extension, as mlpack goes by it: a table whose first cell is "P5" stays a table.
+  if (NETPBM_EXTENSIONS.includes(extname(path).toLowerCase())) {
+    const pnm = parsePnmHeader(head);
+    if (!pnm) throw new InvalidDataError(`${path}: does not start with a Netpbm image header (P5 or P2, width, height, maximum value)`);
+    const m = parsePgm(await readWhole(fh, head, regular ? total : undefined, options), pnm, path);
     return { ...m, format: 'pgm', headerSkipped: false };
   }
   const nonText = describeNonText(head);

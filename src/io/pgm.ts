@@ -1,9 +1,10 @@
 /**
- * Netpbm greyscale images (PGM) as data: mlpack's data::Load reads a `.pgm` through Armadillo's
- * pgm_binary (P5) and transposes it as every matrix, so each image row is a point and each pixel
- * column a feature. The same here, for the binary form (P5, 8- or 16-bit samples, big-endian as the
- * format says) and the plain one (P2, decimal text), which Armadillo does not read. The other
- * Netpbm kinds (bitmaps, colour) are recognised so that they are refused by name, not parsed as text.
+ * Netpbm greyscale images (PGM) as data: mlpack's data::Load reads a `.pgm` (it goes by the
+ * extension, as does this) through Armadillo's pgm_binary (P5) and transposes it as every matrix,
+ * so each image row is a point and each pixel column a feature. The same here, for the binary form
+ * (P5; 16-bit samples big-endian as the Netpbm format says, where Armadillo reads them in the host's
+ * order) and the plain one (P2, decimal text), which Armadillo does not read. The other Netpbm kinds
+ * (bitmaps, colour) are refused by name.
  */
 import { InvalidDataError } from '../errors.js';
 
@@ -70,19 +71,35 @@ export function parsePgm(bytes: Uint8Array, header: PnmHeader, path: string): { 
       data[k] = v;
     }
   } else {
-    const text = new TextDecoder('latin1').decode(bytes.subarray(dataOffset - 1));
-    // Comments may follow the header in plain PGM files written by some tools.
-    const tokens = text.replace(/#[^\n\r]*/g, ' ').split(/[ \t\n\r\v\f]+/).filter((t) => t !== '');
-    if (tokens.length !== count) {
-      throw new InvalidDataError(`${path}: the PGM header says ${width} × ${height} = ${count} pixels, but ${tokens.length} values follow it`);
-    }
-    for (let k = 0; k < count; k++) {
-      const t = tokens[k]!;
-      if (!/^\d{1,5}$/.test(t)) throw pixelError(path, k, width, `"${t.length > 20 ? `${t.slice(0, 20)}…` : t}" is not a sample (a decimal integer)`);
-      const v = Number(t);
+    // Decimal samples read byte by byte (no string per pixel: a large plain image stays the size of
+    // its values); comments may follow the header in files some tools write.
+    let k = 0;
+    let i = dataOffset - 1;
+    while (i < bytes.length) {
+      const c = bytes[i]!;
+      if (isSpace(c)) {
+        i++;
+        continue;
+      }
+      if (c === 0x23) {
+        while (i < bytes.length && bytes[i] !== 0x0a && bytes[i] !== 0x0d) i++;
+        continue;
+      }
+      const start = i;
+      let v = 0;
+      while (i < bytes.length && bytes[i]! >= 0x30 && bytes[i]! <= 0x39 && i - start < 6) v = v * 10 + bytes[i++]! - 0x30;
+      if (i === start || (i < bytes.length && !isSpace(bytes[i]) && bytes[i] !== 0x23)) {
+        let end = start;
+        while (end < bytes.length && end - start < 20 && !isSpace(bytes[end])) end++;
+        const token = new TextDecoder('latin1').decode(bytes.subarray(start, end));
+        if (k >= count) throw new InvalidDataError(`${path}: the PGM header says ${width} × ${height} = ${count} pixels, but more values follow them`);
+        throw pixelError(path, k, width, `"${token}${end - start === 20 ? '…' : ''}" is not a sample (a decimal integer)`);
+      }
+      if (k >= count) throw new InvalidDataError(`${path}: the PGM header says ${width} × ${height} = ${count} pixels, but more values follow them`);
       if (v > maxval) throw pixelError(path, k, width, `${v} exceeds the header's maximum value ${maxval}`);
-      data[k] = v;
+      data[k++] = v;
     }
+    if (k !== count) throw new InvalidDataError(`${path}: the PGM header says ${width} × ${height} = ${count} pixels, but ${k} values follow it`);
   }
   return { data, rows: height, cols: width };
 }

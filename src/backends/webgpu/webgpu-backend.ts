@@ -12,7 +12,7 @@
  *  - estep.wgsl (responsibilities and per-workgroup log-likelihood) then stats-full/diagonal.wgsl
  *    (per-block partial statistics around the current means; the -subgroup variants where the
  *    device has subgroups), whose private arrays scale to D = 64 with full covariances (diagonal:
- *    any D) and K beyond a workgroup;
+ *    D ≤ 262 140, the statistics' dispatch rows) and K beyond a workgroup;
  * then reduce.wgsl (fixed-order sum of the partials), copies the chunk's totals into one staging
  * buffer, and submits once (once per chunk when streamed). The host adds the chunks' totals in
  * float64.
@@ -31,8 +31,10 @@ function deviceLostError(info: GPUDeviceLostInfo): WebGmmError {
   return new WebGmmError('GPU_DEVICE_LOST', `the GPU device was lost during training (${info.reason}: ${info.message || 'no message'}); retry, or use backend 'cpu'`);
 }
 
-/** Largest dimensionality the kernels support with full covariances (their private arrays are sized for it); diagonal ones have no limit. */
+/** Largest dimensionality the kernels support with full covariances (their private arrays are sized for it). */
 export const WEBGPU_MAX_DIMENSIONS = 64;
+/** Largest with diagonal covariances: the statistics dispatch one workgroup row per 4 dimensions, at most 65 535. */
+export const WEBGPU_MAX_DIAGONAL_DIMENSIONS = 4 * 65535;
 
 const WG = 64;
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -295,8 +297,9 @@ function layoutFor(d: number, k: number, type: CovarianceType, subgroupMinSize =
   const dp4 = Math.ceil(d / 4);
   // Fused: one subgroup of `lanes` invocations, each owning `perLane` components.
   const perLane = subgroupMinSize > 0 ? Math.ceil(k / subgroupMinSize) : Infinity;
+  // P's packed rows (full only: about D²/8 vec4s, past u32 from D ≈ 185 000).
   let tri4 = 0;
-  for (let r = 0; r < d; r++) tri4 += (r >> 2) + 1;
+  if (!diagonal) for (let r = 0; r < d; r++) tri4 += (r >> 2) + 1;
   const stride = diagonal ? 2 * dp4 + 1 : dp4 + tri4 + 1;
   const largeParams = k * stride * 16 > PARAMS_UNIFORM_BYTES;
   const fused = fusable && d <= FUSED_MAX_D[type] && perLane <= FUSED_MAX_PER_LANE && !largeParams;
@@ -427,7 +430,10 @@ export class WebGpuBackend implements EStepBackend {
   /** Why this backend cannot train such a model, or null when it can. */
   static unsupported(d: number, k: number, type: CovarianceType): string | null {
     if (type === 'full' && d > WEBGPU_MAX_DIMENSIONS) {
-      return `the WebGPU kernels support full covariances up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d} (diagonal ones in any number)`;
+      return `the WebGPU kernels support full covariances up to ${WEBGPU_MAX_DIMENSIONS} dimensions and the data has ${d} (diagonal ones up to ${WEBGPU_MAX_DIAGONAL_DIMENSIONS})`;
+    }
+    if (d > WEBGPU_MAX_DIAGONAL_DIMENSIONS) {
+      return `the WebGPU kernels support diagonal covariances up to ${WEBGPU_MAX_DIAGONAL_DIMENSIONS} dimensions (a statistics dispatch row per 4) and the data has ${d}`;
     }
     const L = layoutFor(d, k, type);
     if (Math.ceil(L.m / WG) > MAX_WORKGROUPS_PER_DIMENSION) {
