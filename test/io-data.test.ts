@@ -1497,8 +1497,13 @@ describe('PGM images (mlpack data::Load reads .pgm: one point per image row)', (
     await expectDataError(readDataFile(cut), `${cut}: the PGM image of 3 × 2 pixels needs 6 bytes of samples after its header, but the file has 4 (truncated?)`);
     const over = await file('over.pgm', 'P2 2 1 100\n5 101\n');
     await expectDataError(readDataFile(over), `${over}: pixel row 1, column 2: 101 exceeds the header's maximum value 100`);
-    const short = await file('short.pgm', 'P2 2 2 9\n1 2 3\n');
+    const short = await file('short.pgm', 'P2 2 2 9\n1 2 3    \n');
     await expectDataError(readDataFile(short), `${short}: the PGM header says 2 × 2 = 4 pixels, but 3 values follow it`);
+    // A header far larger than its file is refused before the image's 8 bytes per pixel are allocated.
+    const huge = await file('huge.pgm', 'P2 40000 40000 9\n1 2\n');
+    await expectDataError(readDataFile(huge), `${huge}: the PGM header says 40000 × 40000 = 1600000000 pixels, but the 4 bytes after it cannot hold that many values (truncated?)`);
+    const hugeBinary = await file('huge5.pgm', Buffer.concat([Buffer.from('P5 40000 40000 255\n', 'latin1'), Buffer.from([1, 2, 3])]));
+    await expectDataError(readDataFile(hugeBinary), `${hugeBinary}: the PGM image of 40000 × 40000 pixels needs 1600000000 bytes of samples after its header, but the file has 3 (truncated?)`);
     const word = await file('word.pgm', 'P2 2 1 9\n1 x\n');
     await expectDataError(readDataFile(word), `${word}: pixel row 1, column 2: "x" is not a sample (a decimal integer)`);
     const colour = await file('rgb.ppm', Buffer.concat([Buffer.from('P6\n1 1\n255\n', 'latin1'), Buffer.from([1, 2, 3])]));

@@ -57,14 +57,17 @@ export function parsePgm(bytes: Uint8Array, header: PnmHeader, path: string): { 
   if (!(maxval >= 1 && maxval <= 65535)) throw new InvalidDataError(`${path}: the PGM header's maximum value is ${maxval}; it must be from 1 to 65535`);
   const count = width * height;
   if (!Number.isSafeInteger(count * 2) || count > 2 ** 31) throw new InvalidDataError(`${path}: the PGM header says ${width} × ${height} pixels, too large to load`);
+  // The file must hold the samples before their 8 bytes each are allocated (a corrupt header).
+  const have = Math.max(0, bytes.length - dataOffset);
+  const wide = maxval > 255;
+  const needed = magic === 'P5' ? count * (wide ? 2 : 1) : 2 * count - 1;
+  if (have < needed) {
+    throw new InvalidDataError(magic === 'P5'
+      ? `${path}: the PGM image of ${width} × ${height} pixels needs ${needed} bytes of samples after its header, but the file has ${have} (truncated?)`
+      : `${path}: the PGM header says ${width} × ${height} = ${count} pixels, but the ${have} bytes after it cannot hold that many values (truncated?)`);
+  }
   const data = new Float64Array(count);
   if (magic === 'P5') {
-    const wide = maxval > 255;
-    const needed = count * (wide ? 2 : 1);
-    const have = bytes.length - dataOffset;
-    if (have < needed) {
-      throw new InvalidDataError(`${path}: the PGM image of ${width} × ${height} pixels needs ${needed} bytes of samples after its header, but the file has ${Math.max(0, have)} (truncated?)`);
-    }
     for (let k = 0; k < count; k++) {
       const v = wide ? (bytes[dataOffset + 2 * k]! << 8) | bytes[dataOffset + 2 * k + 1]! : bytes[dataOffset + k]!;
       if (v > maxval) throw pixelError(path, k, width, `${v} exceeds the header's maximum value ${maxval}`);
