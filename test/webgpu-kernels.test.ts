@@ -250,17 +250,22 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU: diagonal covariance in 190 000 dimensio
     const model = GaussianMixture.fromArrays('diagonal', Float64Array.from([0.5, 0.5]), means.map((v, i) => v + (i % d) * 1e-3), new Float64Array(k * d).fill(1));
     const params = mixtureParams(model);
     const ds = { data, n, d };
-    const cpu = await new CpuBackend(ds, null).pass(params);
     const backend = await WebGpuBackend.create((await acquireGpu())!, ds, null, { k, covarianceType: 'diagonal' });
     try {
-      const r = await backend.pass(params);
-      expect(relErr(r.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-5);
-      expect(maxRelErr(r.stats.nk, cpu.stats.nk)).toBeLessThan(1e-4);
+      await expectPassAsCpu(backend, ds, params);
     } finally {
       backend.dispose();
     }
   }, 120_000);
 });
+
+/** One pass of `backend` against the CPU backend's on the same points and θ: log-likelihood and N_k. */
+async function expectPassAsCpu(backend: WebGpuBackend, ds: { data: Float64Array; n: number; d: number }, params: ReturnType<typeof mixtureParams>) {
+  const cpu = await new CpuBackend(ds, null).pass(params);
+  const r = await backend.pass(params);
+  expect(relErr(r.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-5);
+  expect(maxRelErr(r.stats.nk, cpu.stats.nk)).toBeLessThan(1e-4);
+}
 
 describe.skipIf(!GPU_AVAILABLE)('WebGPU: chunks as large as a storage binding holds', () => {
   it.each([[48, false], [51, true]] as const)('K = %i (diagonal: %s) over 1M × 2 points: the N×K responsibilities fill whole bindings, no more', async (k, diagonal) => {
@@ -284,10 +289,7 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU: chunks as large as a storage binding ho
       expect(backend.chunkPoints % 4).toBe(0);
       expect(backend.chunkPoints).toBeLessThanOrEqual(bindingPoints);
       if (bindingPoints < data.rows) expect(backend.chunkCount).toBeGreaterThan(1);
-      const cpu = await new CpuBackend(ds, null).pass(params);
-      const r = await backend.pass(params);
-      expect(relErr(r.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-5);
-      expect(maxRelErr(r.stats.nk, cpu.stats.nk)).toBeLessThan(1e-4);
+      await expectPassAsCpu(backend, ds, params);
     } finally {
       backend.dispose();
     }
