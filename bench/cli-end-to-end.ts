@@ -95,10 +95,16 @@ try {
   const t1 = performance.now();
   const r = gnuTime ? spawnSync('/usr/bin/time', ['-v', process.execPath, ...cli], { encoding: 'utf8' }) : spawnSync(process.execPath, cli, { encoding: 'utf8' });
   const wall = (performance.now() - t1) / 1000;
-  if (r.status !== 0) throw new EnvironmentError(`webgmm train failed (exit ${r.status}):\n${r.stderr.trim()}`);
+  if (r.status !== 0) {
+    // The CLI's own error line, without Dawn's warnings or /usr/bin/time's report (the JSON is not written).
+    const lines = r.stderr.split('\n');
+    const said = lines.find((l) => l.startsWith('webgmm: error')) ?? lines.filter((l) => l.startsWith('webgmm: ')).at(-1) ?? r.stderr.trim();
+    throw new EnvironmentError(`webgmm train failed (exit ${r.status}): ${said}`);
+  }
   const phases = /time: (.*)/.exec(r.stderr)?.[1] ?? '(no phase line)';
   const rssKiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN);
-  const backend = /backend ([a-z0-9]+)/.exec(r.stderr)?.[1] ?? '?';
+  // The summary's line ("backend cpu, seed 1" or "backend webgpu (adapter), seed 1"), not a note naming a backend.
+  const backend = /^backend ([a-z0-9]+)/m.exec(r.stderr)?.[1] ?? '?';
   // EM may stop before -n: at convergence, or where float32 repeats itself (a fixed point).
   const emIterations = Number(/^iterations (\d+)/m.exec(r.stderr)?.[1] ?? NaN);
   const converged = /converged (yes|no)/.exec(r.stderr)?.[1] === 'yes';

@@ -139,6 +139,8 @@ function parseArgs(argv: string[]): Args {
   if (targets && (quick || n !== undefined || d !== undefined || k !== undefined || cov !== undefined)) {
     throw new UsageError('--targets runs its own list of cases; it does not combine with --quick, --n, --d, --k or --cov');
   }
+  // --quick only limits N: with --n it would change nothing and the JSON would still say quick.
+  if (quick && n !== undefined) throw new UsageError('--quick limits the grid\'s N to 1e4 and 1e5; with --n it has no effect: give one or the other');
   const ns = n !== undefined ? [n] : quick ? [1e4, 1e5] : [1e4, 1e5, 1e6];
   const ds = d !== undefined ? [d] : [2, 8, 32];
   const ks = k !== undefined ? [k] : [4, 16];
@@ -284,6 +286,8 @@ interface Measurement {
   runs?: number[];
   /** True when one iteration exceeded the budget: the probe's 2 iterations are the only run. */
   overBudget?: boolean;
+  /** scikit-learn: the median long fit was no slower than the median short one (iterations below the clock's noise): marked §. */
+  unresolved?: boolean;
   wallSeconds?: number;
   error?: string;
   [extra: string]: unknown;
@@ -493,7 +497,7 @@ interface SklearnOutput {
 
 function runSklearn(sk: Sklearn, npy: string, modelJson: string, m: number, runs: number, timeoutS: number): SklearnOutput {
   const r = spawnSync(sk.python, [sk.script, npy, modelJson, String(m), String(runs)], {
-    encoding: 'utf8', maxBuffer: 64 << 20, timeout: timeoutS * 1000,
+    encoding: 'utf8', maxBuffer: 64 << 20, timeout: Math.ceil(timeoutS * 1000),
   });
   if (r.error) throw new Error(`${sk.python} ${sk.script}: ${r.error.message}`);
   if (r.status !== 0) {
@@ -513,10 +517,9 @@ function measureSklearn(sk: Sklearn, npy: string, modelJson: string, opts: { run
     const probe = runSklearn(sk, npy, modelJson, 2, 1, timeoutS);
     const probeWall = now() - t0;
     const perIteration = probe.secondsPerIteration;
-    if (perIteration > opts.budget || !(perIteration > 0)) {
+    if (perIteration > opts.budget) {
       return {
-        secondsPerIteration: perIteration, ...sklearnCounts(2, [probe]), runs: probe.perRun, overBudget: perIteration > opts.budget,
-        ...(perIteration > 0 ? {} : { note: 'probe gave a non-positive time per iteration; reported as measured' }),
+        secondsPerIteration: perIteration, ...sklearnCounts(2, [probe]), runs: probe.perRun, overBudget: true,
         sklearn: probe.sklearn, threads: probe.threads, blas: probe.blas, details: probe, wallSeconds: now() - t0,
       };
     }
@@ -525,14 +528,16 @@ function measureSklearn(sk: Sklearn, npy: string, modelJson: string, opts: { run
     const startup = Math.max(0, probeWall - 2 * short - (short + 2 * perIteration));
     // A run of RUNS pairs costs startup + (2·RUNS + 1)·short + RUNS·M·perIteration.
     const left = opts.budget - probeWall - startup - (2 * opts.runs + 1) * short;
-    const m = Math.max(2, Math.min(10, Math.floor(left / (opts.runs * perIteration))));
+    // A probe of no measurable time per iteration (one pair is the clock's noise): M = 2, all RUNS.
+    const m = perIteration > 0 ? Math.max(2, Math.min(10, Math.floor(left / (opts.runs * perIteration)))) : 2;
     if (m === 2) {
       // The probe already is one run with M = 2: run the other RUNS − 1 and take the medians over all.
       const out = opts.runs > 1 ? runSklearn(sk, npy, modelJson, 2, opts.runs - 1, timeoutS) : null;
       const short = [...(probe.fitSecondsShort as number[]), ...((out?.fitSecondsShort as number[] | undefined) ?? [])];
       const long = [...(probe.fitSecondsLong as number[]), ...((out?.fitSecondsLong as number[] | undefined) ?? [])];
+      const secondsPerIteration = (median(long) - median(short)) / 2;
       return {
-        secondsPerIteration: (median(long) - median(short)) / 2, ...sklearnCounts(m, out ? [probe, out] : [probe]),
+        secondsPerIteration, ...(secondsPerIteration > 0 ? {} : { unresolved: true }), ...sklearnCounts(m, out ? [probe, out] : [probe]),
         runs: [...probe.perRun, ...(out?.perRun ?? [])], overBudget: false,
         fitSecondsShort: short, fitSecondsLong: long, probeCountsAsRun: true,
         sklearn: probe.sklearn, threads: probe.threads, blas: probe.blas, probe, details: out, wallSeconds: now() - t0,
@@ -540,7 +545,7 @@ function measureSklearn(sk: Sklearn, npy: string, modelJson: string, opts: { run
     }
     const out = runSklearn(sk, npy, modelJson, m, opts.runs, timeoutS);
     return {
-      secondsPerIteration: out.secondsPerIteration, ...sklearnCounts(m, [out]), runs: out.perRun, overBudget: false,
+      secondsPerIteration: out.secondsPerIteration, ...(out.secondsPerIteration > 0 ? {} : { unresolved: true }), ...sklearnCounts(m, [out]), runs: out.perRun, overBudget: false,
       fitSecondsShort: out.fitSecondsShort, fitSecondsLong: out.fitSecondsLong,
       sklearn: out.sklearn, threads: out.threads, blas: out.blas, probe, details: out, wallSeconds: now() - t0,
     };
@@ -592,6 +597,7 @@ function fmt(x: number | undefined, digits = 3): string {
 function cell(m: Measurement | undefined, value: (m: Measurement) => number | undefined, suffix = '', fullError = true): string {
   if (!m) return '–';
   if (m.error !== undefined) return fullError ? `error: ${m.error.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 100)}` : 'error';
+  if (m.unresolved) return '– §';
   const v = value(m);
   return v === undefined || !Number.isFinite(v) ? '–' : `${fmt(v)}${suffix}${m.overBudget ? ' †' : ''}${m.fewerTimed ? ' ‡' : ''}`;
 }
@@ -817,6 +823,9 @@ async function main(): Promise<void> {
   if (results.some((r) => [r.webgpu, r.cpu, r.sklearn].some((m) => m?.fewerTimed))) {
     console.log('‡ EM reached a fixed point and stopped before the requested M iterations: the figure comes from fewer timed '
       + 'iterations, the number in the M column (the fewest over the runs; the M requested is the JSON\'s mRequested)');
+  }
+  if (results.some((r) => r.sklearn?.unresolved)) {
+    console.log('§ scikit-learn\'s iterations were below the clock\'s noise: the median M-iteration fit took no longer than the median 1-iteration fit (the JSON keeps the runs)');
   }
   console.log('k-means init: the k-means seeding of the shared initial model (mlpack\'s uniform draw, ≤ 10 Lloyd iterations, seed 7)');
   if (withSk) console.log('sklearn/best: scikit-learn s/it ÷ the faster webgmm backend\'s s/it');

@@ -50,10 +50,20 @@ const startOf = (m: ModuleExports): Seeds => {
   const start = m.sampledStartCentroids;
   if (start) return (data, n, d, k, rng) => start(data, n, d, k, rng, { maxIterations: 0, tolerance: KMEANS_TOLERANCE });
   const seeds = m.sampledPlusPlusCentroids ?? m.kmeansPlusPlusCentroids;
-  if (!seeds) throw new Error('--compare: the module exports no k-means++ seeding');
+  if (!seeds) throw new UsageError(`--compare ${compareWith}: the module exports no k-means++ seeding (sampledStartCentroids, sampledPlusPlusCentroids or kmeansPlusPlusCentroids)`);
   return seeds;
 };
-const other: ModuleExports | null = compareWith !== undefined ? ((await import(pathToFileURL(resolve(compareWith)).href)) as ModuleExports) : null;
+async function importCompared(path: string): Promise<ModuleExports> {
+  let m: ModuleExports;
+  try {
+    m = (await import(pathToFileURL(resolve(path)).href)) as ModuleExports;
+  } catch (e) {
+    throw new UsageError(`--compare ${path}: cannot import it (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+  }
+  if (typeof m.kmeansFromCentroids !== 'function') throw new UsageError(`--compare ${path}: the module exports no kmeansFromCentroids (give a build's dist/train/kmeans.js)`);
+  return m;
+}
+const other: ModuleExports | null = compareWith !== undefined ? await importCompared(compareWith) : null;
 const baseline: KMeansModule | null = other ? { seeds: startOf(other), kmeansFromCentroids: other.kmeansFromCentroids } : null;
 
 const rng = new Rng(5);

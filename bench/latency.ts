@@ -157,7 +157,7 @@ SWEEP.push({ statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 2, 
 SWEEP.push({ statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 1, maxEstepGroups: 16384, wideReduce: true, stageParams: true });
 SWEEP.push({ statsPointsPerGroup: 64, maxStatsGroups: 1024, estepIterations: 1, maxEstepGroups: 4096, wideReduce: false, stageParams: true });
 SWEEP.push({ statsPointsPerGroup: 2048, maxStatsGroups: 256, estepIterations: 8, maxEstepGroups: 4096, wideReduce: false, stageParams: false });
-const label = (g: Partial<DispatchGeometry>) => `${g.statsPointsPerGroup}/${g.maxStatsGroups}/${g.estepIterations}/${g.maxEstepGroups}/${g.wideReduce ? 'wide' : 'serial'}`;
+const label = (g: Partial<DispatchGeometry>) => `${g.statsPointsPerGroup}/${g.maxStatsGroups}/${g.estepIterations}/${g.maxEstepGroups}/${g.wideReduce ? 'wide' : 'serial'}/${g.stageParams ? 'staged' : 'unstaged'}`;
 
 /** Median pass time (ms) under each geometry of SWEEP. */
 async function sweepGeometries(data: Float64Array, c: Case, params: ReturnType<typeof mixtureParams>): Promise<Record<string, number>> {
@@ -217,7 +217,7 @@ for (const c of cases) {
 }
 
 if (sweep) {
-  console.log(`\n| geometry (points per stats group / stats groups / E-step steps / E-step groups / reduction) | ${sweeps.map((r) => `${r.n}×${r.d} K=${r.k} ${r.cov}`).join(' | ')} |`);
+  console.log(`\n| geometry (points per stats group / stats groups / E-step steps / E-step groups / reduction / large parameters) | ${sweeps.map((r) => `${r.n}×${r.d} K=${r.k} ${r.cov}`).join(' | ')} |`);
   console.log(`|---|${sweeps.map(() => '---:').join('|')}|`);
   for (const g of SWEEP) console.log(`| ${label(g)} | ${sweeps.map((r) => (r.passMs as Record<string, number>)[label(g)]!.toFixed(3)).join(' | ')} |`);
 }

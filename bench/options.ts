@@ -5,10 +5,11 @@
  * adapter, no scikit-learn).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebGmmError } from '../src/errors.js';
+import { SHADERS } from '../src/backends/webgpu/shaders.generated.js';
 
 /** A bad command line: printed with the usage, exit status 2. */
 export class UsageError extends Error {
@@ -108,6 +109,22 @@ export function reportFailures(usage: string): void {
   };
   process.on('uncaughtException', report);
   process.on('unhandledRejection', report);
+  checkEmbeddedShaders();
+}
+
+/**
+ * The scripts run the kernels embedded in shaders.generated.ts (which the npm scripts write before
+ * they run): a copy that differs from `shaders/*.wgsl` would time the kernels as they were.
+ */
+function checkEmbeddedShaders(): void {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'shaders');
+  const embedded = SHADERS as Record<string, string>;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl')).map((f) => f.replace(/\.wgsl$/, ''));
+  const stale = [...new Set([...files, ...Object.keys(embedded)])]
+    .filter((name) => !files.includes(name) || embedded[name] !== readFileSync(join(dir, `${name}.wgsl`), 'utf8'));
+  if (stale.length > 0) {
+    throw new EnvironmentError(`the embedded kernels differ from shaders/ (${stale.map((n) => `${n}.wgsl`).join(', ')}): run \`node scripts/embed-shaders.mjs\` (the npm scripts do) before timing them`);
+  }
 }
 
 /** The median: the middle value, or the mean of the two middle ones; NaN for none. */

@@ -39,7 +39,11 @@ for (const spec of options.strings('shader')) {
   const name = spec.slice(0, eq);
   if (eq < 0 || !(name in SHADERS)) throw new UsageError(`--shader ${JSON.stringify(spec)}: expected name=file.wgsl with name one of ${Object.keys(SHADERS).join(', ')}`);
   variants[name] = spec.slice(eq + 1);
-  (SHADERS as Record<string, string>)[name] = readFileSync(spec.slice(eq + 1), 'utf8');
+  try {
+    (SHADERS as Record<string, string>)[name] = readFileSync(spec.slice(eq + 1), 'utf8');
+  } catch (e) {
+    throw new UsageError(`--shader ${JSON.stringify(spec)}: cannot read ${spec.slice(eq + 1)} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
 }
 
 const { data, model } = syntheticProblem(n, d, k, cov);
