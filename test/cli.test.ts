@@ -440,28 +440,25 @@ describe('output files: format by extension, links, devices, permissions, interr
 
   /**
    * Spawns webgmm, sends `sig` `delayMs` after `ready` matches its stderr (null: after it starts),
-   * and reports how it ended and how soon after the signal.
+   * and reports how it ended (`code/signal`).
    */
-  async function interrupt(args: string[], ready: RegExp | null, sig: NodeJS.Signals, delayMs: number): Promise<{ ended: string; afterSignalMs: number; stderr: string }> {
+  async function interrupt(args: string[], ready: RegExp | null, sig: NodeJS.Signals, delayMs: number): Promise<{ ended: string; stderr: string }> {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
     let stderr = '';
-    let sentAt = 0;
+    let sent = false;
     const send = (): void => {
-      sentAt = -1;
-      setTimeout(() => {
-        sentAt = performance.now();
-        child.kill(sig);
-      }, delayMs);
+      sent = true;
+      setTimeout(() => child.kill(sig), delayMs);
     };
     if (ready === null) send();
     child.stderr.setEncoding('utf8').on('data', (t: string) => {
       stderr += t;
-      if (sentAt === 0 && ready !== null && ready.test(stderr)) send();
+      if (!sent && ready !== null && ready.test(stderr)) send();
     });
     const closed = new Promise<string>((res) => child.on('close', (code, signal) => res(`${code}/${signal}`)));
     const ended = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000))]);
     if (ended === 'still running after 20 s') child.kill('SIGKILL');
-    return { ended, afterSignalMs: sentAt > 0 ? performance.now() - sentAt : NaN, stderr };
+    return { ended, stderr };
   }
 
   it('Ctrl-C while probability computes densities stops it at once (exit 130, nothing written)', async () => {
@@ -475,8 +472,9 @@ describe('output files: format by extension, links, devices, permissions, interr
     await writeModelFile(join(dir, 'many.json'), model);
     await writeDataFile(join(dir, 'many.npy'), { data: Float64Array.from({ length: n * d }, () => rng.nextNormal()), rows: n, cols: d });
     const r = await interrupt(['probability', '-i', 'many.npy', '-m', 'many.json', '-o', 'many-p.csv', '-v'], /points loaded/, 'SIGINT', 300);
+    // Exit 130 is the run's own clean stop: a run that went on scoring is ended 3 s later by the
+    // re-raised signal instead (null/SIGINT).
     expect(r.ended, r.stderr).toBe('130/null');
-    expect(r.afterSignalMs).toBeLessThan(5000);
     expect(existsSync(join(dir, 'many-p.csv'))).toBe(false);
   }, 60_000);
 
@@ -489,7 +487,6 @@ describe('output files: format by extension, links, devices, permissions, interr
     try {
       const r = await interrupt(['train', '-i', fifo, '-g', '1', '--backend', 'cpu', '-M', 'trickled.json'], null, 'SIGINT', 1500);
       expect(r.ended, r.stderr).toBe('130/null');
-      expect(r.afterSignalMs).toBeLessThan(2500);
       expect(existsSync(join(dir, 'trickled.json'))).toBe(false);
     } finally {
       writer.kill('SIGKILL');

@@ -1528,11 +1528,29 @@ describe('PGM images (mlpack data::Load reads .pgm: one point per image row)', (
     await expectDataError(readDataFile(notImage), `${notImage}: does not start with a Netpbm image header (P5 or P2, width, height, maximum value)`);
   });
 
+  it('from a pipe whose writer sends the header in pieces smaller than the first read', async () => {
+    const fifo = join(dir, 'slow.pgm');
+    execFileSync('mkfifo', [fifo]);
+    const { spawn } = await import('node:child_process');
+    // A header longer than the 64 bytes first read (its comment), in 8-byte writes.
+    const writer = spawn('bash', ['-c', `exec > '${fifo}'; t='P2\n# written by a slow tool piece by piece, a comment longer than the first read of 64 bytes\n3 2\n255\n0 12 255 7 128 64\n'; for ((i = 0; i < \${#t}; i += 8)); do printf '%s' "\${t:i:8}"; sleep 0.02; done`], { stdio: 'ignore' });
+    try {
+      const m = await readDataFile(fifo);
+      expect([m.rows, m.cols, m.format]).toEqual([2, 3, 'pgm']);
+      expect(Array.from(m.data)).toEqual(pixels.flat());
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  });
+
   it('plain P2: a sample of more digits than any maximum, text after the last pixel, and an inherited abort signal', async () => {
     const long = await file('long.pgm', 'P2 2 1 9\n1 1234567\n');
     await expectDataError(readDataFile(long), `${long}: pixel row 1, column 2: "1234567" is not a sample (a decimal integer)`);
     const extra = await file('extra.pgm', 'P2 2 1 9\n1 2 3\n');
     await expectDataError(readDataFile(extra), `${extra}: the PGM header says 2 × 1 = 2 pixels, but more values follow them`);
+    // Anything else after the last sample is named as such, control bytes escaped.
+    const padded = await file('padded.pgm', Buffer.from('P2 2 1 9\n1 2\n\0\0', 'latin1'));
+    await expectDataError(readDataFile(padded), `${padded}: after the image's 2 × 1 = 2 samples the file goes on with "\\x00\\x00", which is not part of a PGM image`);
     // The options object's signal may be inherited (Object.create): it still cancels, also once the
     // read is past its first check (the reading loops were handed a copy without it).
     for (const p of [await file('abort.pgm', 'P2 1 1 9\n1\n'), await file('abort.csv', '1,2\n')]) {

@@ -458,10 +458,9 @@ describe('kmeans behaviour', () => {
     const { data } = blobs(rng, n, d, 64, 1);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 5);
-    const t0 = Date.now();
+    // Ignoring the signal, k-means would run to convergence and resolve.
     const p = kmeans(data, n, d, k, rng, { maxIterations: 0, signal: ac.signal });
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
-    expect(Date.now() - t0).toBeLessThan(5000);
   });
 });
 
@@ -936,11 +935,10 @@ console.log(JSON.stringify(Array.from(km.centroids)));
 `,
       );
       const root = fileURLToPath(new URL('..', import.meta.url));
-      const t0 = Date.now();
+      // A process kept alive is killed by the 30 s guard: status null, not 0.
       const run = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: root, encoding: 'utf8', timeout: 30_000 });
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
-      expect(Date.now() - t0).toBeLessThan(30_000);
       // …and computed what one thread computes here.
       setKMeansThreadProvider(null);
       const n = 20000, d = 3, r = new Rng(3);

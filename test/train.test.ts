@@ -581,13 +581,13 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     expect((e2 as InvalidDataError).row).toBe(1);
   });
 
-  it('an already-aborted signal rejects at once with an AbortError', async () => {
+  it('an already-aborted signal rejects at once with an AbortError: no k-means or EM iteration runs', async () => {
     const ac = new AbortController();
     ac.abort();
-    const t = performance.now();
-    const err = await train(good, { gaussians: 1, signal: ac.signal }).catch((e: unknown) => e);
+    let calls = 0;
+    const err = await train(good, { gaussians: 1, signal: ac.signal, onKmeansIteration: () => void calls++, onIteration: () => void calls++ }).catch((e: unknown) => e);
     expect((err as Error).name).toBe('AbortError');
-    expect(performance.now() - t).toBeLessThan(50);
+    expect(calls).toBe(0);
   });
 
   it('aborting during training rejects promptly with an AbortError', async () => {
@@ -595,13 +595,17 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     const ac = new AbortController();
     let iterations = 0;
     const p = train(data, { gaussians: 8, seed: 1, maxIterations: 1000, tolerance: 0, onIteration: () => void iterations++ , signal: ac.signal });
-    setTimeout(() => ac.abort(), 300);
-    const t = performance.now();
+    let atAbort = -1;
+    setTimeout(() => {
+      atAbort = iterations;
+      ac.abort();
+    }, 300);
     const err = await p.catch((e: unknown) => e);
     expect((err as Error).name).toBe('AbortError');
-    // Abort fires at ~300 ms; it must be honoured within one yield interval, not at the end of training.
-    expect(performance.now() - t).toBeLessThan(1500);
-    expect(iterations).toBeLessThan(1000);
+    // Honoured at the next yield (within the iteration under way), not at the end of training;
+    // counted in iterations, not milliseconds (no wall-clock bound in a test).
+    expect(atAbort).toBeGreaterThanOrEqual(0);
+    expect(iterations - atAbort).toBeLessThanOrEqual(1);
   }, 30_000);
 
   it('an abort does not wait for an onIteration promise that never settles', async () => {
@@ -629,9 +633,8 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     // on for tens of seconds (it used to finish, ignoring the signal, and Ctrl-C in the CLI).
     const rng = new Rng(17);
     const data = Array.from({ length: 2000 }, (_, i) => [(i % 10) + 0.3 * rng.nextNormal()]);
-    const t = performance.now();
+    // Ignoring the signal, the run would go on until EM stops changing and then resolve.
     const err = await train(data, { gaussians: 10, seed: 7, maxIterations: 0, tolerance: 0, backend: 'cpu', signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
     expect((err as Error).name).toMatch(/AbortError|TimeoutError/);
-    expect(performance.now() - t).toBeLessThan(3000);
   }, 60_000);
 });

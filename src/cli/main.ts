@@ -557,7 +557,7 @@ function buildProgram(signal: AbortSignal): Command {
   program
     .command('train')
     .description('Train a Gaussian mixture model with EM (mlpack gmm_train)')
-    .requiredOption('-i, --input_file <file>', 'data: CSV, TSV or whitespace-separated text (a header row is skipped), .npy, or Armadillo text / .bin; one point per row', filePath('--input_file'))
+    .requiredOption('-i, --input_file <file>', 'data: CSV, TSV or whitespace-separated text (a header row is skipped), .npy, Armadillo text / .bin, or a .pgm image (a point per image row); one point per row', filePath('--input_file'))
     .requiredOption('-g, --gaussians <n>', 'number of Gaussian components', integer('--gaussians', 1, 'an integer > 0'))
     .option('-t, --trials <n>', 'independent initializations + EM runs; the best log-likelihood wins', integer('--trials', 1, 'an integer > 0'), 1)
     .option('-T, --tolerance <x>', 'stop when |Δ log-likelihood| ≤ tolerance', real('--tolerance', (v) => v >= 0, 'a number ≥ 0'), 1e-10)
@@ -603,7 +603,7 @@ function buildProgram(signal: AbortSignal): Command {
   program
     .command('probability')
     .description('Density p(x) of every point under a model (mlpack gmm_probability)')
-    .requiredOption('-i, --input_file <file>', 'points: CSV, TSV, whitespace text, .npy or Armadillo text / .bin', filePath('--input_file'))
+    .requiredOption('-i, --input_file <file>', 'points: CSV, TSV, whitespace text, .npy, Armadillo text / .bin, or a .pgm image', filePath('--input_file'))
     .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
     .option('-o, --output_file <file>', 'write the densities here, one per line: .csv, .txt, .tsv, .npy or .bin (Armadillo) (default: stdout)', filePath('--output_file'))
     .option('-v, --verbose', 'print what was loaded and the time taken to stderr')

@@ -90,13 +90,20 @@ async function readWhole(fh: FileHandle, head: Uint8Array, size: number | undefi
   let nextReport = PROGRESS_EVERY;
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
-    // A pipe, or a file that grew: double the buffer.
-    if (bytesRead === whole.length) {
-      const grown = new Uint8Array(2 * whole.length);
-      grown.set(whole);
-      whole = grown;
+    let n: number;
+    if (bytesRead < whole.length) {
+      n = (await fh.read(whole, bytesRead, Math.min(CHUNK_BYTES, whole.length - bytesRead), null)).bytesRead;
+    } else {
+      // Full: a pipe, or a file that grew. Grow only if more comes (a file of the size read is done).
+      const more = Buffer.allocUnsafe(CHUNK_BYTES);
+      n = (await fh.read(more, 0, CHUNK_BYTES, null)).bytesRead;
+      if (n > 0) {
+        const grown = new Uint8Array(Math.max(2 * whole.length, whole.length + n));
+        grown.set(whole);
+        grown.set(more.subarray(0, n), bytesRead);
+        whole = grown;
+      }
     }
-    const n = (await fh.read(whole, bytesRead, Math.min(CHUNK_BYTES, whole.length - bytesRead), null)).bytesRead;
     if (n === 0) break;
     bytesRead += n;
     if (onProgress && bytesRead >= nextReport) {
@@ -294,9 +301,11 @@ async function loadText(
   }
   // Images by their extension, as mlpack goes by it: a table whose first cell is "P5" stays a table.
   if (NETPBM_EXTENSIONS.includes(extname(path).toLowerCase())) {
-    const pnm = parsePnmHeader(head);
+    // The whole file first: a pipe may deliver the header in pieces smaller than `head`.
+    const bytes = await readWhole(fh, head, regular ? total : undefined, options);
+    const pnm = parsePnmHeader(bytes);
     if (!pnm) throw new InvalidDataError(`${path}: does not start with a Netpbm image header (P5 or P2, width, height, maximum value)`);
-    const m = parsePgm(await readWhole(fh, head, regular ? total : undefined, options), pnm, path);
+    const m = parsePgm(bytes, pnm, path);
     return { ...m, format: 'pgm', headerSkipped: false };
   }
   const nonText = describeNonText(head);

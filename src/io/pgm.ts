@@ -94,9 +94,11 @@ export function parsePgm(bytes: Uint8Array, header: PnmHeader, path: string): { 
       if (i === start || (i < bytes.length && !isSpace(bytes[i]) && bytes[i] !== 0x23)) {
         let end = start;
         while (end < bytes.length && end - start < 20 && !isSpace(bytes[end])) end++;
-        const token = new TextDecoder('latin1').decode(bytes.subarray(start, end));
-        if (k >= count) throw new InvalidDataError(`${path}: the PGM header says ${width} × ${height} = ${count} pixels, but more values follow them`);
-        throw pixelError(path, k, width, `"${token}${end - start === 20 ? '…' : ''}" is not a sample (a decimal integer)`);
+        // Control bytes (NUL padding, say) shown escaped, not written raw into the message.
+        const token = new TextDecoder('latin1').decode(bytes.subarray(start, end)).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+        const shown = `"${token}${end - start === 20 ? '…' : ''}"`;
+        if (k >= count) throw new InvalidDataError(`${path}: after the image's ${width} × ${height} = ${count} samples the file goes on with ${shown}, which is not part of a PGM image`);
+        throw pixelError(path, k, width, `${shown} is not a sample (a decimal integer)`);
       }
       if (k >= count) throw new InvalidDataError(`${path}: the PGM header says ${width} × ${height} = ${count} pixels, but more values follow them`);
       if (v > maxval) throw pixelError(path, k, width, `${v} exceeds the header's maximum value ${maxval}`);
