@@ -55,7 +55,10 @@ function meanOf(data: Float64Array, n: number, d: number, assign: Int32Array, j:
   return out;
 }
 
-/** Brute-force mlpack KMeans<> (NaiveKMeans + MaxVarianceNewCluster), written plainly. */
+/**
+ * Brute-force mlpack KMeans<> (NaiveKMeans + MaxVarianceNewCluster), written plainly; `squared`:
+ * KMeans<SquaredEuclideanDistance>, whose summed metric values are ‖·‖⁴ where Euclidean's are ‖·‖².
+ */
 function naiveKMeans(
   data: Float64Array,
   n: number,
@@ -64,7 +67,12 @@ function naiveKMeans(
   k: number,
   maxIterations: number,
   w: Float64Array | null = null,
+  squared = false,
 ): Reference {
+  const metricSq = (a: Float64Array, ao: number, b: Float64Array, bo: number): number => {
+    const s = sqDist(a, ao, b, bo, d);
+    return squared ? s * s : s;
+  };
   let c = Float64Array.from(init);
   let iteration = 0;
   let cNorm: number;
@@ -80,7 +88,7 @@ function naiveKMeans(
     }
     for (let j = 0; j < k; j++) next.set(meanOf(data, n, d, assign, j, w), j * d);
     let sq = 0;
-    for (let j = 0; j < k; j++) sq += sqDist(c, j * d, next, j * d, d);
+    for (let j = 0; j < k; j++) sq += metricSq(c, j * d, next, j * d);
     cNorm = Math.sqrt(sq);
     // mlpack MaxVarianceNewCluster: variances about the OLD centroids (computed once per
     // iteration, then updated incrementally), farthest point from the NEW centroid.
@@ -91,7 +99,7 @@ function naiveKMeans(
         variances = [];
         for (let j = 0; j < k; j++) {
           let v = 0;
-          for (let i = 0; i < n; i++) if (assign[i] === j) v += (w ? w[i]! : 1) * sqDist(data, i * d, c, j * d, d);
+          for (let i = 0; i < n; i++) if (assign[i] === j) v += (w ? w[i]! : 1) * metricSq(data, i * d, c, j * d);
           variances.push(counts[j]! <= 1 ? 0 : v / counts[j]!);
         }
       }
@@ -103,7 +111,7 @@ function naiveKMeans(
       let farDist = -Infinity;
       for (let i = 0; i < n; i++) {
         if (assign[i] !== maxJ || (w && !(w[i]! > 0))) continue;
-        const s = sqDist(data, i * d, next, maxJ * d, d);
+        const s = metricSq(data, i * d, next, maxJ * d);
         if (s > farDist) {
           farDist = s;
           far = i;
@@ -160,6 +168,42 @@ function maxAbsDiff(a: Float64Array, b: Float64Array): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+describe("k-means with mlpack's squared Euclidean metric (gmm_train's k-means after a refined start)", () => {
+  it('stops on √(Σ‖Δc‖⁴) ≤ 1e-5, sooner than the Euclidean rule, as the brute-force reference does', async () => {
+    // (Overlapping blobs whose shifts shrink slowly: 36 Lloyd iterations against 41.)
+    const rng = new Rng(4);
+    const n = 3000, d = 2, k = 9;
+    const { data } = blobs(rng, n, d, 6, 2);
+    const init = sampleInitialCentroids(data, n, d, k, rng);
+    const ref = naiveKMeans(data, n, d, init, k, 1000, null, true);
+    const got = await kmeansFromCentroids(data, n, d, init, k, { maxIterations: 1000, distance: 'squared-euclidean' });
+    expect(got.iterations).toBe(ref.iterations);
+    expect(got.converged).toBe(true);
+    expect(maxAbsDiff(got.centroids, ref.centroids)).toBeLessThanOrEqual(1e-12);
+    expect(Array.from(got.assignments)).toEqual(Array.from(ref.assignments));
+    const euclidean = await kmeansFromCentroids(data, n, d, init, k, { maxIterations: 1000 });
+    expect(got.iterations).toBeLessThan(euclidean.iterations);
+  });
+
+  it('picks the donor of an empty cluster by Σ‖x − c‖⁴ / count', async () => {
+    // Cluster A {0, …, 4} about 2: Σd²/5 = 2, Σd⁴/5 = 6.8; cluster B {100 ×9, 104} about 100.4:
+    // Σd²/10 = 1.44, Σd⁴/10 = 16.8. The third (empty) cluster takes A's 0 under the Euclidean
+    // metric, B's 104 under the squared one.
+    const data = new Float64Array([0, 1, 2, 3, 4, ...new Array(9).fill(100), 104]);
+    const init = new Float64Array([2, 100.4, 1e6]);
+    const sq = await kmeansFromCentroids(data, 15, 1, init, 3, { maxIterations: 1, distance: 'squared-euclidean' });
+    expect(sq.centroids[2]).toBe(104);
+    const eu = await kmeansFromCentroids(data, 15, 1, init, 3, { maxIterations: 1 });
+    expect(eu.centroids[2]).toBe(0);
+    for (const squared of [false, true]) {
+      const ref = naiveKMeans(data, 15, 1, init, 3, 1000, null, squared);
+      const got = await kmeansFromCentroids(data, 15, 1, init, 3, { maxIterations: 1000, distance: squared ? 'squared-euclidean' : 'euclidean' });
+      expect(Array.from(got.centroids)).toEqual(Array.from(ref.centroids));
+      expect(got.iterations).toBe(ref.iterations);
+    }
+  });
+});
 
 describe('kmeans (Hamerly) matches brute-force Lloyd', () => {
   const cases = [

@@ -1,9 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import { train, GaussianMixture, InvalidArgumentError, InvalidDataError, KMEANS_MAX_POINTS, type TrainOptions } from '../src/index.js';
 import { Rng } from '../src/util/rng.js';
-import { sampleMixture, maxRelErr } from './helpers.js';
+import { sampleMixture, maxRelErr, FIXTURES } from './helpers.js';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { mixtureParams } from '../src/train/em.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kmeansFromCentroids } from '../src/train/kmeans.js';
+import { refinedStartCentroids } from '../src/train/refined-start.js';
 
 // A known 3-component, 3-D mixture with distinct shapes.
 const TRUTH = {
@@ -506,6 +510,25 @@ describe('noise and constraints', () => {
         expect(r.logLikelihood).toBeCloseTo(r.model.logLikelihood(rows), 6);
       }
     }
+  });
+});
+
+describe("the refined start under 'mlpack' runs mlpack's KMeans<SquaredEuclideanDistance, RefinedStart>", () => {
+  it('its final k-means stops on the squared metric: the same Lloyd run as kmeansFromCentroids with it', async () => {
+    const overlap = readFileSync(join(FIXTURES, 'mlpack-em', 'overlap_N6000_D4_K4.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').map(Number));
+    const n = overlap.length, d = overlap[0]!.length, k = 10, seed = 4;
+    const data = Float64Array.from(overlap.flat());
+    const shifts: number[] = [];
+    await train({ data, rows: n, cols: d }, {
+      gaussians: k, seed, refinedStart: true, covarianceConstraint: 'mlpack', backend: 'cpu', maxIterations: 1,
+      onKmeansIteration: ({ shift }) => void shifts.push(shift),
+    });
+    // The same start (the trial's generator draws the refined start first), then each metric.
+    const start = await refinedStartCentroids(data, n, d, k, new Rng(seed), { samplings: 100, percentage: 0.02 });
+    const squared = await kmeansFromCentroids(data, n, d, start, k, { maxIterations: 1000, distance: 'squared-euclidean' });
+    const euclidean = await kmeansFromCentroids(data, n, d, start, k, { maxIterations: 1000 });
+    expect(squared.iterations).toBeLessThan(euclidean.iterations);
+    expect(shifts.length).toBe(squared.iterations);
   });
 });
 

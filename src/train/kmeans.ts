@@ -50,6 +50,15 @@ export interface KMeansOptions {
    * units.
    */
   tolerance?: number | undefined;
+  /**
+   * mlpack's KMeans metric: `'euclidean'` (the default, mlpack's `KMeans<>`) or `'squared-euclidean'`,
+   * which mlpack's gmm_train uses for the k-means after a refined start
+   * (`KMeans<SquaredEuclideanDistance, RefinedStart>`). Assignments are the same (the nearest centroid
+   * either way), but mlpack squares the metric's value wherever it sums one: the shift becomes
+   * √(Σ_j ‖Δc_j‖⁴) — so Lloyd stops sooner — and an empty cluster's donor is chosen by
+   * Σ w‖x − c‖⁴ / count.
+   */
+  distance?: 'euclidean' | 'squared-euclidean' | undefined;
 }
 
 export interface KMeansResult {
@@ -174,7 +183,7 @@ export async function kmeans(
   const weights = checkWeights(options.weights, n);
   const initial = sampleInitialCentroids(data, n, d, k, rng, weights);
   const shiftLimit = shiftLimitFor(options.tolerance, data, n, d, weights);
-  return lloyd(data, n, d, k, initial, weights, options.maxIterations, shiftLimit, options.signal, options.onIteration, null);
+  return lloyd(data, n, d, k, initial, weights, options.maxIterations, shiftLimit, options.signal, options.onIteration, null, squaredMetric(options));
 }
 
 /** k-means starting from the given K×d centroids (copied, not modified). */
@@ -195,7 +204,15 @@ export async function kmeansFromCentroids(
   const weights = checkWeights(options.weights, n);
   const seed = takeSeeding(initial, data, n, d, k);
   const shiftLimit = shiftLimitFor(options.tolerance, data, n, d, weights);
-  return lloyd(data, n, d, k, Float64Array.from(initial), weights, options.maxIterations, shiftLimit, options.signal, options.onIteration, seed);
+  return lloyd(data, n, d, k, Float64Array.from(initial), weights, options.maxIterations, shiftLimit, options.signal, options.onIteration, seed, squaredMetric(options));
+}
+
+function squaredMetric(options: KMeansOptions): boolean {
+  const { distance } = options;
+  if (distance !== undefined && distance !== 'euclidean' && distance !== 'squared-euclidean') {
+    throw new InvalidArgumentError('distance', `k-means distance must be 'euclidean' or 'squared-euclidean', got ${String(distance)}`);
+  }
+  return distance === 'squared-euclidean';
 }
 
 /** The largest centroid shift (Frobenius norm) that ends Lloyd: see KMeansOptions.tolerance. */
@@ -252,6 +269,7 @@ async function lloyd(
   signal: AbortSignal | undefined,
   onIteration: ((iteration: number, shift: number) => void) | undefined,
   seed: Seeding | null,
+  squared: boolean,
 ): Promise<KMeansResult> {
   const pool = kmeansThreadsFor(n, d, k);
   const par = pool !== null;
@@ -321,7 +339,8 @@ async function lloyd(
         const diff = current[o + t]! - next[o + t]!;
         s += diff * diff;
       }
-      shiftSq += s;
+      // mlpack sums the metric's value squared: ‖Δc‖² (Euclidean) or ‖Δc‖⁴ (squared Euclidean).
+      shiftSq += squared ? s * s : s;
       movement[j] = Math.sqrt(s) * distUp;
     }
     cNorm = Math.sqrt(shiftSq);
@@ -332,10 +351,10 @@ async function lloyd(
     for (let j = 0; j < k; j++) {
       if (counts[j] === 0 || (weights !== null && !(weightSums[j]! > 0))) {
         if (!variancesReady) {
-          clusterVariances(data, n, d, k, assignments, weights, current, counts, variances);
+          clusterVariances(data, n, d, k, assignments, weights, current, counts, variances, squared);
           variancesReady = true;
         }
-        if (maxVarianceNewCluster(data, n, d, k, j, assignments, weights, next, counts, weightSums, variances)) reassigned = true;
+        if (maxVarianceNewCluster(data, n, d, k, j, assignments, weights, next, counts, weightSums, variances, squared)) reassigned = true;
       }
     }
     if (reassigned) state.boundsValid = false;
@@ -605,7 +624,8 @@ function recomputeCentroid(
 /**
  * mlpack MaxVarianceNewCluster::Precalculate: variance of cluster j = Σ w‖x − c_j‖² / count_j
  * about the centroids the points were assigned with (the iteration's old centroids); 0 when the
- * cluster has at most one point.
+ * cluster has at most one point. `squared`: the metric is squared Euclidean, and mlpack squares
+ * its value here too (Σ w‖x − c_j‖⁴).
  */
 function clusterVariances(
   data: Values,
@@ -617,6 +637,7 @@ function clusterVariances(
   oldCentroids: Float64Array,
   counts: Int32Array,
   variances: Float64Array,
+  squared: boolean,
 ): void {
   variances.fill(0);
   for (let i = 0; i < n; i++) {
@@ -628,6 +649,7 @@ function clusterVariances(
       const diff = data[off + t]! - oldCentroids[o + t]!;
       s += diff * diff;
     }
+    if (squared) s *= s;
     variances[j]! += weights === null ? s : weights[i]! * s;
   }
   for (let j = 0; j < k; j++) {
@@ -655,6 +677,7 @@ function maxVarianceNewCluster(
   counts: Int32Array,
   weightSums: Float64Array,
   variances: Float64Array,
+  squared: boolean,
 ): boolean {
   let maxJ = 0;
   let maxVar = variances[0]!;
@@ -680,6 +703,8 @@ function maxVarianceNewCluster(
       const diff = data[off + t]! - centroids[o + t]!;
       s += diff * diff;
     }
+    // (The farthest point is the same either way; its squared metric enters the variance update.)
+    if (squared) s *= s;
     if (s > farDist) {
       farDist = s;
       far = i;

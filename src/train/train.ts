@@ -508,8 +508,13 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
           // 'unit-invariant' seeds k-means with k-means++ in the scaled space (on a subsample first
           // for large data: sampledStartCentroids); 'mlpack' (and the refined start) keeps mlpack's
           // uniform draw, bit for bit.
+          // After a refined start mlpack's gmm_train runs KMeans<SquaredEuclideanDistance,
+          // RefinedStart>, which stops on √(Σ‖Δc‖⁴) (see KMeansOptions.distance); 'mlpack' does too.
           const km = centroids
-            ? await kmeansFromCentroids(data, kn, ds.d, centroids, opts.gaussians, kmOpts)
+            ? await kmeansFromCentroids(data, kn, ds.d, centroids, opts.gaussians, {
+                ...kmOpts,
+                distance: opts.constraint === 'mlpack' ? 'squared-euclidean' : 'euclidean',
+              })
             : opts.constraint === 'unit-invariant'
               ? await kmeansFromCentroids(data, kn, ds.d, await sampledStartCentroids(data, kn, ds.d, opts.gaussians, rng, kmOpts), opts.gaussians, kmOpts)
               : await kmeans(data, kn, ds.d, opts.gaussians, rng, kmOpts);
