@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
 import { kmeans, kmeansFromCentroids, kmeansPlusPlusCentroids, sampleInitialCentroids, sampledStartCentroids } from '../src/train/kmeans.js';
-import { refinedStartCentroids } from '../src/train/refined-start.js';
+import { meansOfNearest, refinedStartCentroids } from '../src/train/refined-start.js';
 import { setKMeansThreadProvider } from '../src/train/kmeans-parallel.js';
 import { createKMeansThreadPool, nodeKMeansThreads, terminateKMeansThreads } from '../src/worker/kmeans-threads.js';
 
@@ -202,6 +202,26 @@ describe("k-means with mlpack's squared Euclidean metric (gmm_train's k-means af
       expect(Array.from(got.centroids)).toEqual(Array.from(ref.centroids));
       expect(got.iterations).toBe(ref.iterations);
     }
+  });
+
+  it("two empty clusters in one iteration: the donor's variance is updated with its farthest point's ‖·‖⁴", async () => {
+    // (A case a review found: without the squared update the second empty cluster takes another donor.)
+    const data = new Float64Array([6, 61, 11, 56, 2, 0, 11, 52, 52, 59, 53, 58, 52, 58, 10, 53, 54]);
+    const init = new Float64Array([6, 54, 1e6, 2e6]);
+    const ref = naiveKMeans(data, 17, 1, init, 4, 1000, null, true);
+    const got = await kmeansFromCentroids(data, 17, 1, init, 4, { maxIterations: 1000, distance: 'squared-euclidean' });
+    expect(Array.from(got.centroids)).toEqual(Array.from(ref.centroids));
+    expect(Array.from(got.centroids)).toEqual([9.5, 53.142857142857146, 1, 59]);
+    expect(got.iterations).toBe(3);
+  });
+
+  it("mlpack's start after a refined start: the means of the points nearest each centroid, an unchosen one at the origin", () => {
+    // Points 0, 1 → centroid 0 (mean 0.5); 9, 10 → centroid 2 (9.5); centroid 1 (at 100) is nearest
+    // to none: 0. The point 5, halfway between centroids 0 and 2, goes to the first (mean 2).
+    const data = new Float64Array([0, 1, 9, 10, 5]);
+    expect(Array.from(meansOfNearest(data, 5, 1, new Float64Array([0, 100, 10]), 3))).toEqual([2, 0, 9.5]);
+    expect(Array.from(meansOfNearest(data, 4, 1, new Float64Array([0, 100, 10]), 3))).toEqual([0.5, 0, 9.5]);
+    expect(Array.from(meansOfNearest(data, 4, 1, new Float64Array([0, 100, 10]), 3, new Float64Array([1, 3, 0, 2])))).toEqual([0.75, 0, 10]);
   });
 });
 

@@ -107,3 +107,38 @@ export async function refinedStartCentroids(
   const final = await kmeans(collected, samplings * k, d, k, rng, { maxIterations: KMEANS_MAX_ITERATIONS, signal });
   return final.centroids;
 }
+
+/**
+ * Where mlpack's KMeans starts Lloyd after a refined start: it takes the start as point
+ * assignments, not centroids — its GivesCentroids test looks for a non-const Cluster(data, k,
+ * centroids), and RefinedStart's is const — so every point goes to its nearest refined centroid
+ * (first on ties), and Lloyd starts from those clusters' (weighted) means, a cluster that no point
+ * chose at the origin. Lloyd then counts its iterations, and the `kmeans_max_iterations` cap, from
+ * there: one fewer than starting from the centroids themselves.
+ */
+export function meansOfNearest(data: Values, n: number, d: number, centroids: Float64Array, k: number, weights: Float64Array | null = null): Float64Array {
+  const sums = new Float64Array(k * d);
+  const mass = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    let best = Infinity;
+    let nearest = 0;
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) {
+        const diff = data[o + t]! - centroids[j * d + t]!;
+        s += diff * diff;
+      }
+      if (s < best) {
+        best = s;
+        nearest = j;
+      }
+    }
+    const w = weights === null ? 1 : weights[i]!;
+    if (weights === null) for (let t = 0; t < d; t++) sums[nearest * d + t]! += data[o + t]!;
+    else for (let t = 0; t < d; t++) sums[nearest * d + t]! += w * data[o + t]!;
+    mass[nearest]! += w;
+  }
+  for (let j = 0; j < k; j++) if (mass[j]! !== 0) for (let t = 0; t < d; t++) sums[j * d + t]! /= mass[j]!;
+  return sums;
+}

@@ -24,7 +24,7 @@ import {
 import { featureScales, scaledData, nearestScaled, standardizedData, OUTLIER_SPREAD, RARE_DEVIATIONS, type FeatureScaling } from './feature-scale.js';
 import { runEM, type IterationInfo, type EmResult } from './em.js';
 import { kmeans, kmeansFromCentroids, positiveSample, sampledStartCentroids } from './kmeans.js';
-import { refinedSampleSize, refinedStartCentroids } from './refined-start.js';
+import { meansOfNearest, refinedSampleSize, refinedStartCentroids } from './refined-start.js';
 import { modelFromAssignments } from './initialize.js';
 import { sameBackendFor, selectBackend, BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 import { passMultiplyAdds, type BackendKind, type EStepBackend } from '../backends/backend.js';
@@ -509,9 +509,10 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
           // for large data: sampledStartCentroids); 'mlpack' (and the refined start) keeps mlpack's
           // uniform draw, bit for bit.
           // After a refined start mlpack's gmm_train runs KMeans<SquaredEuclideanDistance,
-          // RefinedStart>, which stops on √(Σ‖Δc‖⁴) (see KMeansOptions.distance); 'mlpack' does too.
+          // RefinedStart>, which starts Lloyd from the means of the points nearest each refined
+          // centroid (meansOfNearest) and stops on √(Σ‖Δc‖⁴) (KMeansOptions.distance); 'mlpack' does too.
           const km = centroids
-            ? await kmeansFromCentroids(data, kn, ds.d, centroids, opts.gaussians, {
+            ? await kmeansFromCentroids(data, kn, ds.d, opts.constraint === 'mlpack' ? meansOfNearest(data, kn, ds.d, centroids, opts.gaussians, kWeights) : centroids, opts.gaussians, {
                 ...kmOpts,
                 distance: opts.constraint === 'mlpack' ? 'squared-euclidean' : 'euclidean',
               })
