@@ -222,6 +222,11 @@ describe("k-means with mlpack's squared Euclidean metric (gmm_train's k-means af
     expect(Array.from(meansOfNearest(data, 5, 1, new Float64Array([0, 100, 10]), 3))).toEqual([2, 0, 9.5]);
     expect(Array.from(meansOfNearest(data, 4, 1, new Float64Array([0, 100, 10]), 3))).toEqual([0.5, 0, 9.5]);
     expect(Array.from(meansOfNearest(data, 4, 1, new Float64Array([0, 100, 10]), 3, new Float64Array([1, 3, 0, 2])))).toEqual([0.75, 0, 10]);
+    // Squared distances one ulp apart (7.900407214010075 and …074) with equal square roots: mlpack
+    // compares EuclideanDistance, √ of the sum, so the first centroid wins (a review's case).
+    const p = new Float64Array([3.4086333924678707, 1.2879788630088997]);
+    const tie = new Float64Array([0.6101020633953462, 1.5499514077719805, 0.6101020633953462, 1.5499514077719798]);
+    expect(Array.from(meansOfNearest(p, 1, 2, tie, 2))).toEqual([...p, 0, 0]);
   });
 });
 

@@ -112,9 +112,11 @@ export async function refinedStartCentroids(
  * Where mlpack's KMeans starts Lloyd after a refined start: it takes the start as point
  * assignments, not centroids — its GivesCentroids test looks for a non-const Cluster(data, k,
  * centroids), and RefinedStart's is const — so every point goes to its nearest refined centroid
- * (first on ties), and Lloyd starts from those clusters' (weighted) means, a cluster that no point
- * chose at the origin. Lloyd then counts its iterations, and the `kmeans_max_iterations` cap, from
- * there: one fewer than starting from the centroids themselves.
+ * (by the Euclidean distance itself, √ of the squared sum as mlpack evaluates it: squared sums one
+ * ulp apart can tie there, and the first wins), and Lloyd starts from those clusters' (weighted)
+ * means, a cluster that no point chose at the origin. Lloyd then counts its iterations, and the
+ * `kmeans_max_iterations` cap, from there (one fewer than from the centroids themselves where
+ * every centroid is chosen; otherwise the two paths differ, an unchosen one starting at 0).
  */
 export function meansOfNearest(data: Values, n: number, d: number, centroids: Float64Array, k: number, weights: Float64Array | null = null): Float64Array {
   const sums = new Float64Array(k * d);
@@ -129,8 +131,9 @@ export function meansOfNearest(data: Values, n: number, d: number, centroids: Fl
         const diff = data[o + t]! - centroids[j * d + t]!;
         s += diff * diff;
       }
-      if (s < best) {
-        best = s;
+      const dist = Math.sqrt(s);
+      if (dist < best) {
+        best = dist;
         nearest = j;
       }
     }
