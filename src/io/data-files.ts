@@ -76,6 +76,19 @@ function checkValues(m: { data: Float64Array | Float32Array; rows: number; cols:
   }
 }
 
+/**
+ * `onProgress` about every PROGRESS_EVERY bytes: the returned function is told the bytes read so
+ * far and calls it each time they pass the next mark, with `total` or more as the total.
+ */
+function progressEvery(onProgress: ReadDataFileOptions['onProgress'], total: number): (bytesRead: number) => void {
+  let nextReport = PROGRESS_EVERY;
+  return (bytesRead) => {
+    if (!onProgress || bytesRead < nextReport) return;
+    onProgress(bytesRead, Math.max(total, bytesRead));
+    while (nextReport <= bytesRead) nextReport += PROGRESS_EVERY;
+  };
+}
+
 const NETPBM_EXTENSIONS = ['.pgm', '.pnm', '.pbm', '.ppm'];
 
 /**
@@ -87,7 +100,7 @@ async function readWhole(fh: FileHandle, head: Uint8Array, size: number | undefi
   let whole = new Uint8Array(Math.max(size ?? 0, head.length, CHUNK_BYTES));
   whole.set(head);
   let bytesRead = head.length;
-  let nextReport = PROGRESS_EVERY;
+  const progress = progressEvery(onProgress, size ?? 0);
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
     let n: number;
@@ -106,10 +119,7 @@ async function readWhole(fh: FileHandle, head: Uint8Array, size: number | undefi
     }
     if (n === 0) break;
     bytesRead += n;
-    if (onProgress && bytesRead >= nextReport) {
-      onProgress(bytesRead, Math.max(size ?? 0, bytesRead));
-      while (nextReport <= bytesRead) nextReport += PROGRESS_EVERY;
-    }
+    progress(bytesRead);
   }
   onProgress?.(bytesRead, Math.max(size ?? 0, bytesRead));
   return whole.subarray(0, bytesRead);
@@ -189,8 +199,8 @@ async function readBinaryMatrix(
   const step = Math.max(h.itemSize, npyReading.chunkBytes - (npyReading.chunkBytes % h.itemSize));
   const scratch = direct ? undefined : new Uint8Array(Math.min(step, h.byteLength));
   let done = 0;
-  let nextReport = PROGRESS_EVERY;
   const total = size ?? dataOffset + h.byteLength;
+  const progress = progressEvery(onProgress, total);
   while (done < h.byteLength) {
     if (signal?.aborted) throw abortError(signal);
     const len = Math.min(step, h.byteLength - done);
@@ -199,10 +209,7 @@ async function readBinaryMatrix(
     if (n < len) npyTruncated(path, h, done + n);
     if (scratch) decodeNpyValues(dst, h, data, done / h.itemSize);
     done += len;
-    if (onProgress && dataOffset + done >= nextReport) {
-      onProgress(dataOffset + done, Math.max(total, dataOffset + done));
-      while (nextReport <= dataOffset + done) nextReport += PROGRESS_EVERY;
-    }
+    progress(dataOffset + done);
   }
   if (signal?.aborted) throw abortError(signal);
   const m = { data, rows: h.rows, cols: h.cols };
@@ -318,7 +325,7 @@ async function loadText(
   if (arma) parser.line = arma.headerLines;
   let pending: Buffer[] = []; // copies of the pieces of a line not yet complete
   let bytesRead = 0;
-  let nextReport = PROGRESS_EVERY;
+  const progress = progressEvery(onProgress, total);
   let first = true;
   let estimated = false;
   for (;;) {
@@ -358,10 +365,7 @@ async function loadText(
         parser.reserve(Math.ceil((parser.n / bytesRead) * total * 1.03) + 1024);
       }
     }
-    if (onProgress && bytesRead >= nextReport) {
-      onProgress(bytesRead, Math.max(total, bytesRead));
-      while (nextReport <= bytesRead) nextReport += PROGRESS_EVERY;
-    }
+    progress(bytesRead);
   }
   if (pending.length > 0) {
     const rest = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
