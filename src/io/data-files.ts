@@ -15,7 +15,7 @@ import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from 
 import { checkMatrixArgument } from '../data.js';
 import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, isNpyMagic, type NpyHeader } from './npy.js';
 import {
-  TextParser, LF, CR, plural, byteOrderMarkLength, describeNonText, describeArgument, type LoadedData,
+  TextParser, LF, CR, plural, byteOrderMarkLength, describeNonText, describeArgument, checkOptionsObject, type LoadedData,
 } from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
 import { delimitedBlocks, writeMatrixFile } from './matrix-output.js';
@@ -220,6 +220,7 @@ async function readBinaryMatrix(
 }
 
 const READ_OPTIONS = ['signal', 'onProgress'];
+const WRITE_OPTIONS = ['signal'];
 
 /** A path argument: a non-empty string (a number or a URL would reach fs as something else). */
 export function checkPathArgument(caller: string, path: unknown): asserts path is string {
@@ -228,14 +229,10 @@ export function checkPathArgument(caller: string, path: unknown): asserts path i
   }
 }
 
-function checkReadOptions(options: unknown): asserts options is ReadDataFileOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError('options', `options must be an object { signal?, onProgress? }, got ${describeArgument(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!READ_OPTIONS.includes(key)) throw new InvalidArgumentError(key, `unknown option "${key}"; valid options are: ${READ_OPTIONS.join(', ')}`);
-  }
-  const { signal, onProgress } = options as Record<string, unknown>;
+/** The file functions' options: `known` of { signal, onProgress }, each of its kind. */
+function checkFileOptions(options: unknown, known: readonly string[]): asserts options is ReadDataFileOptions {
+  checkOptionsObject(options, known);
+  const { signal, onProgress } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError('signal', `signal must be an AbortSignal, got ${describeArgument(signal)}`);
   }
@@ -403,7 +400,7 @@ async function loadText(
  */
 export async function readDataFile(path: string, options: ReadDataFileOptions = {}): Promise<LoadedData> {
   checkPathArgument('readDataFile', path);
-  checkReadOptions(options);
+  checkFileOptions(options, READ_OPTIONS);
   return load(path, options, false);
 }
 
@@ -422,7 +419,7 @@ export async function readWeightsFile(path: string, expectedRows: number, onHead
   if (onHeaderSkipped !== undefined && typeof onHeaderSkipped !== 'function') {
     throw new InvalidArgumentError('onHeaderSkipped', `onHeaderSkipped must be a function, got ${describeArgument(onHeaderSkipped)}`);
   }
-  checkReadOptions(signal === undefined ? {} : { signal });
+  checkFileOptions(signal === undefined ? {} : { signal }, READ_OPTIONS);
   const loaded = await load(path, signal ? { signal } : {}, true);
   if (loaded.headerSkipped) onHeaderSkipped?.();
   const { rows, cols } = loaded;
@@ -482,15 +479,7 @@ export async function writeDataFile(
 ): Promise<void> {
   checkPathArgument('writeDataFile', path);
   checkMatrixArgument('writeDataFile', m);
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError('options', `options must be an object { signal? }, got ${describeArgument(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== 'signal') throw new InvalidArgumentError(key, `unknown option "${key}"; the only option is: signal`);
-  }
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw new InvalidArgumentError('signal', `signal must be an AbortSignal, got ${describeArgument(options.signal)}`);
-  }
+  checkFileOptions(options, WRITE_OPTIONS);
   await writeMatrixFile(path, m, options);
 }
 

@@ -947,6 +947,18 @@ export interface ParseDelimitedOptions {
 const PARSE_DELIMITED_FORMATS = ['csv', 'tsv', 'whitespace', 'auto'];
 const PARSE_DELIMITED_OPTIONS = ['name', 'format'];
 
+/** An options argument: an object (not null or an array) whose own keys are all among `known`. */
+export function checkOptionsObject(options: unknown, known: readonly string[]): asserts options is Record<string, unknown> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError('options', `options must be an object { ${known.map((k) => `${k}?`).join(', ')} }, got ${describeArgument(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new InvalidArgumentError(key, `unknown option "${key}"; ${known.length === 1 ? 'the only option is' : 'valid options are'}: ${known.join(', ')}`);
+    }
+  }
+}
+
 /** A value as an error message names it: short strings quoted, objects by their kind. */
 export function describeArgument(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
@@ -970,15 +982,8 @@ function checkParseDelimitedArguments(input: unknown, options: unknown): void {
       `input must be the text as a string, or its UTF-8 bytes as a Uint8Array or an ArrayBuffer, got ${describeArgument(input)}`,
     );
   }
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError('options', `options must be an object { name?, format? }, got ${describeArgument(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!PARSE_DELIMITED_OPTIONS.includes(key)) {
-      throw new InvalidArgumentError(key, `unknown option "${key}"; valid options are: ${PARSE_DELIMITED_OPTIONS.join(', ')}`);
-    }
-  }
-  const { name, format } = options as Record<string, unknown>;
+  checkOptionsObject(options, PARSE_DELIMITED_OPTIONS);
+  const { name, format } = options;
   if (name !== undefined && typeof name !== 'string') {
     throw new InvalidArgumentError('name', `name must be a string (naming the input in error messages), got ${describeArgument(name)}`);
   }
