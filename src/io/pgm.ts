@@ -20,6 +20,15 @@ export interface PnmHeader {
 
 const isSpace = (c: number | undefined): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c;
 
+/** The first byte from `i` on that is neither whitespace nor in a `#` comment (to the end of its line). */
+function skipBlanks(bytes: Uint8Array, i: number): number {
+  while (i < bytes.length && (isSpace(bytes[i]) || bytes[i] === 0x23)) {
+    if (bytes[i] === 0x23) while (i < bytes.length && bytes[i] !== 0x0a && bytes[i] !== 0x0d) i++;
+    else i++;
+  }
+  return i;
+}
+
 /**
  * The header of a Netpbm image at the start of `bytes`, or null where `bytes` does not start with one
  * whole: the magic P1–P6 and then whitespace-separated decimal width, height and (except bitmaps)
@@ -33,10 +42,7 @@ export function parsePnmHeader(bytes: Uint8Array): PnmHeader | null {
   const values: number[] = [];
   let i = 2;
   while (values.length < fields) {
-    while (i < bytes.length && (isSpace(bytes[i]) || bytes[i] === 0x23)) {
-      if (bytes[i] === 0x23) while (i < bytes.length && bytes[i] !== 0x0a && bytes[i] !== 0x0d) i++;
-      else i++;
-    }
+    i = skipBlanks(bytes, i);
     const start = i;
     while (i < bytes.length && bytes[i]! >= 0x30 && bytes[i]! <= 0x39) i++;
     if (i === start || i - start > 15 || !(i < bytes.length && isSpace(bytes[i]))) return null;
@@ -77,17 +83,7 @@ export function parsePgm(bytes: Uint8Array, header: PnmHeader, path: string): { 
     // Decimal samples read byte by byte (no string per pixel: a large plain image stays the size of
     // its values); comments may follow the header in files some tools write.
     let k = 0;
-    let i = dataOffset - 1;
-    while (i < bytes.length) {
-      const c = bytes[i]!;
-      if (isSpace(c)) {
-        i++;
-        continue;
-      }
-      if (c === 0x23) {
-        while (i < bytes.length && bytes[i] !== 0x0a && bytes[i] !== 0x0d) i++;
-        continue;
-      }
+    for (let i = skipBlanks(bytes, dataOffset - 1); i < bytes.length; i = skipBlanks(bytes, i)) {
       const start = i;
       let v = 0;
       while (i < bytes.length && bytes[i]! >= 0x30 && bytes[i]! <= 0x39 && i - start < 6) v = v * 10 + bytes[i++]! - 0x30;
