@@ -20,8 +20,9 @@
  * or more) that catch what the float64 backend would stop at — the exact fixed point of
  * well-separated clusters, or, probe by probe, where EM's linear convergence brings the change
  * within float64's resolution — while their longest runs cost no more than the float32 iterations
- * still allowed (a 20-iteration run stays in float32). With `maxIterations` 0 ("until convergence") a change below float64's resolution of log L counts as convergence, on
- * either backend, so that such a run ends. A model the float32 backend cannot evaluate faithfully
+ * still allowed (a 20-iteration run stays in float32). With `maxIterations` 0 ("until
+ * convergence") a change below float64's resolution of log L counts as convergence, on either
+ * backend, so that such a run ends. A model the float32 backend cannot evaluate faithfully
  * (a component narrower than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on
  * duplicated points) is built from float64 statistics instead, and the trial continues in float64.
  * A float32 pass whose rounding bound exceeds a nat per point (a model far from the data) is run
