@@ -512,10 +512,9 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
           // RefinedStart>, which starts Lloyd from the means of the points nearest each refined
           // centroid (meansOfNearest) and stops on √(Σ‖Δc‖⁴) (KMeansOptions.distance); 'mlpack' does too.
           const km = centroids
-            ? await kmeansFromCentroids(data, kn, ds.d, opts.constraint === 'mlpack' ? meansOfNearest(data, kn, ds.d, centroids, opts.gaussians, kWeights) : centroids, opts.gaussians, {
-                ...kmOpts,
-                distance: opts.constraint === 'mlpack' ? 'squared-euclidean' : 'euclidean',
-              })
+            ? opts.constraint === 'mlpack'
+              ? await kmeansFromCentroids(data, kn, ds.d, meansOfNearest(data, kn, ds.d, centroids, opts.gaussians, kWeights), opts.gaussians, { ...kmOpts, distance: 'squared-euclidean' })
+              : await kmeansFromCentroids(data, kn, ds.d, centroids, opts.gaussians, kmOpts)
             : opts.constraint === 'unit-invariant'
               ? await kmeansFromCentroids(data, kn, ds.d, await sampledStartCentroids(data, kn, ds.d, opts.gaussians, rng, kmOpts), opts.gaussians, kmOpts)
               : await kmeans(data, kn, ds.d, opts.gaussians, rng, kmOpts);
