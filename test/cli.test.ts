@@ -1,7 +1,7 @@
 // The command line, spawned as a user runs it (`node bin/webgmm.js …`, the package's bin).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync, lstatSync, chmodSync, linkSync, symlinkSync, copyFileSync, openSync, closeSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync, lstatSync, chmodSync, linkSync, symlinkSync, copyFileSync, openSync, closeSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -337,6 +337,10 @@ describe('output files: format by extension, links, devices, permissions, interr
     chmodSync(join(dir, 'private.csv'), 0o600);
     expect(webgmm('generate', '-m', model, '-n', '4', '-s', '1', '-o', 'private.csv').code).toBe(0);
     expect(statSync(join(dir, 'private.csv')).mode & 0o777).toBe(0o600);
+    // The special bits too (a chown after the chmod cleared them).
+    chmodSync(join(dir, 'private.csv'), 0o6750);
+    expect(webgmm('generate', '-m', model, '-n', '4', '-s', '1', '-o', 'private.csv').code).toBe(0);
+    expect(statSync(join(dir, 'private.csv')).mode & 0o7777).toBe(0o6750);
     // /dev/null stays the device (a rename would have replaced it with a file).
     const r = webgmm('generate', '-m', model, '-n', '4', '-s', '1', '-o', '/dev/null');
     expect(r.code, r.stderr).toBe(0);
@@ -383,6 +387,22 @@ describe('output files: format by extension, links, devices, permissions, interr
       closeSync(fd);
     }
     expect(readFileSync(out, 'utf8')).toBe('kept\n' + webgmm('generate', '-m', model, '-n', '3', '-s', '1').stdout);
+  });
+
+  it('-o /dev/stdout writes through the shell\'s own descriptor: what the shell writes after it follows the output', () => {
+    // `(echo before; webgmm … -o /dev/stdout; echo after) > out`: the descriptor is not in append
+    // mode, so a file opened anew would keep an offset of its own and "after" would overwrite it.
+    const out = join(dir, 'shared-offset.csv');
+    const fd = openSync(out, 'w');
+    try {
+      writeSync(fd, 'before\n');
+      const r = spawnSync(process.execPath, [BIN, 'generate', '-m', model, '-n', '3', '-s', '1', '-o', '/dev/stdout'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', fd, 'pipe'] });
+      expect(r.status, r.stderr).toBe(0);
+      writeSync(fd, 'after\n');
+    } finally {
+      closeSync(fd);
+    }
+    expect(readFileSync(out, 'utf8')).toBe('before\n' + webgmm('generate', '-m', model, '-n', '3', '-s', '1').stdout + 'after\n');
   });
 
   it.skipIf(!existsSync('/dev/shm'))('a regular file under /dev (/dev/shm) is replaced whole like any other, and an unknown extension is refused there', () => {

@@ -10,7 +10,8 @@
  * which open() refuses, is refused up front.
  */
 import { access, constants, lstat, open, readlink, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { unlinkSync } from 'node:fs';
+import { fstatSync, unlinkSync, write } from 'node:fs';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { WebGmmError, throwIfAborted } from '../errors.js';
@@ -73,6 +74,11 @@ interface OutputTarget {
   direct: boolean;
   /** A FIFO (written in place without blocking: see openFifo). */
   fifo: boolean;
+  /**
+   * This process's own descriptor that the path names, where it leads to a regular file: written
+   * through that descriptor (see inheritedDescriptor), else null.
+   */
+  descriptor: number | null;
   /** An existing regular file's permissions and owner, given to its replacement. */
   existing: { mode: number; uid: number; gid: number } | null;
 }
@@ -83,7 +89,30 @@ interface OutputTarget {
  * rename would replace. Any other regular file is replaced whole, under /dev too (`/dev/shm`).
  */
 export function isStreamPath(path: string): boolean {
-  return /^\/(?:dev\/(?:std(?:in|out|err)|fd\/\d+)|proc\/(?:self|thread-self|\d+)(?:\/task\/\d+)?\/fd\/\d+)$/.test(resolve(path));
+  return STREAM_PATH.test(resolve(path));
+}
+
+const STREAM_PATH = /^\/(?:dev\/(?:(std(?:in|out|err))|fd\/(\d+))|proc\/(self|thread-self|\d+)(?:\/task\/\d+)?\/fd\/(\d+))$/;
+
+/**
+ * The descriptor of this process that a stream path names, where it leads to the regular file
+ * `st`. Opening `/dev/stdout` anew opens that file again, with an offset of its own: the shell's
+ * descriptor would keep its old offset, and what the shell writes next (`(echo a; webgmm … -o
+ * /dev/stdout; echo b) > f`) would overwrite the output. Writing through the descriptor itself
+ * moves the offset they share, as a program writing to its standard output does.
+ */
+function inheritedDescriptor(path: string, st: { dev: number; ino: number }): number | null {
+  const m = STREAM_PATH.exec(resolve(path));
+  if (!m) return null;
+  const [, std, devFd, proc, procFd] = m;
+  if (proc !== undefined && proc !== 'self' && proc !== 'thread-self' && Number(proc) !== process.pid) return null;
+  const fd = std !== undefined ? ['stdin', 'stdout', 'stderr'].indexOf(std) : Number(devFd ?? procFd);
+  try {
+    const own = fstatSync(fd);
+    return own.isFile() && own.dev === st.dev && own.ino === st.ino ? fd : null;
+  } catch {
+    return null;
+  }
 }
 
 async function outputTarget(path: string): Promise<OutputTarget> {
@@ -95,9 +124,11 @@ async function outputTarget(path: string): Promise<OutputTarget> {
   });
   if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
   if (st?.isSocket()) throw Object.assign(new Error('is a socket, which cannot be opened as a file'), { code: 'ESOCKET' });
-  if ((st && !st.isFile()) || (st && isStreamPath(path))) return { target: path, direct: true, fifo: st.isFIFO(), existing: null };
+  if ((st && !st.isFile()) || (st && isStreamPath(path))) {
+    return { target: path, direct: true, fifo: st.isFIFO(), descriptor: st.isFile() ? inheritedDescriptor(path, st) : null, existing: null };
+  }
   if (st) {
-    return { target: await realpath(path).catch(() => path), direct: false, fifo: false, existing: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+    return { target: await realpath(path).catch(() => path), direct: false, fifo: false, descriptor: null, existing: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
   }
   // Nothing there, or a chain of links to a file not yet created: create the last link's target,
   // each link resolved against the real directory it sits in (as the kernel does).
@@ -109,7 +140,7 @@ async function outputTarget(path: string): Promise<OutputTarget> {
     const dir = await realpath(dirname(target)).catch(() => dirname(target));
     target = resolve(dir, await readlink(target));
   }
-  return { target, direct: false, fifo: false, existing: null };
+  return { target, direct: false, fifo: false, descriptor: null, existing: null };
 }
 
 /**
@@ -212,9 +243,10 @@ export async function writeFileAtomic(
     created = true;
     temporaries.add(tmp);
     if (t.existing) {
-      // open() applied the umask; an existing file's own permissions (and owner, where allowed) win.
-      await fh.chmod(t.existing.mode);
+      // open() applied the umask; an existing file's own permissions (and owner, where allowed)
+      // win. The owner first: chown clears the setuid and setgid bits that chmod then restores.
       await fh.chown(t.existing.uid, t.existing.gid).catch(() => undefined);
+      await fh.chmod(t.existing.mode);
     }
     for await (const chunk of chunks) {
       throwIfAborted(signal);
@@ -243,10 +275,11 @@ export async function writeFileAtomic(
 /** A device or FIFO: written through, as `cat > /dev/null` would. */
 async function writeInPlace(
   path: string,
-  { target, fifo }: OutputTarget,
+  { target, fifo, descriptor }: OutputTarget,
   chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  if (descriptor !== null) return writeToDescriptor(path, descriptor, chunks, signal);
   let fh: FileHandle | undefined;
   try {
     fh = fifo ? await openFifo(target, signal) : await open(target, 'a');
@@ -263,6 +296,27 @@ async function writeInPlace(
     if (fh) await fh.close().catch(() => undefined);
     if (signal?.aborted && err === signal.reason) throw err;
     if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') throw new ReaderClosedError(path);
+    throw new WebGmmError('OUTPUT', `${path}: cannot write: ${errnoReason(err)}`);
+  }
+}
+
+const writeFd = promisify(write);
+
+/** Through one of this process's own descriptors (inheritedDescriptor), which stays open. */
+async function writeToDescriptor(
+  path: string,
+  fd: number,
+  chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  try {
+    for await (const chunk of chunks) {
+      throwIfAborted(signal);
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      for (let offset = 0; offset < bytes.length; ) offset += (await writeFd(fd, bytes, offset, bytes.length - offset)).bytesWritten;
+    }
+  } catch (err) {
+    if (signal?.aborted && err === signal.reason) throw err;
     throw new WebGmmError('OUTPUT', `${path}: cannot write: ${errnoReason(err)}`);
   }
 }
