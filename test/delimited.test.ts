@@ -34,6 +34,17 @@ describe('parseDelimited', () => {
     expect(Array.from(ws.data)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('reads tabs at either end of a tab-separated line as no cell (mlpack reads whitespace there), an inner empty cell still refused', () => {
+    for (const text of ['1\t2\t\n3\t4\t\n', '\t1\t2\n\t3\t4\n', '1\t2\n3\t4\t \t\r\n', 'x\ty\t\n1\t2\t\n3\t4\t\n']) {
+      const r = parseDelimited(text);
+      expect([r.format, r.rows, r.cols, ...r.data], JSON.stringify(text)).toEqual(['tsv', 2, 2, 1, 2, 3, 4]);
+    }
+    expect(parseDelimited('x\ty\t\n1\t2\t\n').header).toEqual(['x', 'y']);
+    expect(() => parseDelimited('1\t\t2\n3\t\t4\n')).toThrow(/line 1, column 2 is empty/);
+    // Commas keep their meaning: a trailing comma is an empty last cell.
+    expect(() => parseDelimited('1,2,\n3,4,\n')).toThrow(/line 1, column 3 is empty/);
+  });
+
   it('reads a tab-separated file whose later lines separate with spaces as blank-separated (mlpack raw_ascii)', () => {
     const later = parseDelimited('1\t2\n3 4\n5\t 6\n');
     expect([later.format, later.rows, later.cols, ...later.data]).toEqual(['whitespace', 3, 2, 1, 2, 3, 4, 5, 6]);

@@ -414,19 +414,26 @@ export class TextParser {
         } else {
           const delim = mode;
           let i = s;
+          let stop = e;
+          if (delim === TAB) {
+            // Tabs at either end of a tab-separated line separate nothing: mlpack reads the file
+            // as whitespace-separated, and a row ending in a tab is common output of other tools.
+            i = k;
+            while (stop > i && (b[stop - 1] === SPACE || b[stop - 1] === TAB)) stop--;
+          }
           cells: for (;;) {
-            while (i < e && (b[i] === SPACE || (b[i] === TAB && delim !== TAB))) i++;
+            while (i < stop && (b[i] === SPACE || (b[i] === TAB && delim !== TAB))) i++;
             let ts = i;
-            let v = i < e ? parsePrefix(b, i, e) : NaN;
+            let v = i < stop ? parsePrefix(b, i, stop) : NaN;
             let te = prefixEnd;
             if (v === v) {
               i = te;
-              while (i < e && (b[i] === SPACE || (b[i] === TAB && delim !== TAB))) i++;
-              if (i < e && b[i] !== delim) v = NaN;
+              while (i < stop && (b[i] === SPACE || (b[i] === TAB && delim !== TAB))) i++;
+              if (i < stop && b[i] !== delim) v = NaN;
             }
             if (v !== v) {
               // Not a plain decimal the fast path can take (quoted, long, empty, or not a number).
-              v = this.slowCell(b, ts, e, delim, count);
+              v = this.slowCell(b, ts, stop, delim, count);
               if (this.mode !== mode) break cells;
               i = cellEnd;
               ts = tokStart;
@@ -436,7 +443,7 @@ export class TextParser {
             if (n === out.length) out = this.grow(n);
             out[n++] = v;
             count++;
-            if (i >= e) break;
+            if (i >= stop) break;
             i++; // the delimiter
           }
         }
@@ -796,10 +803,10 @@ function detectMode(text: string): Mode {
  */
 function splitCells(text: string, mode: Mode): string[] {
   const cells: string[] = [];
-  const n = text.length;
   const blank = (c: string | undefined) => c === ' ' || c === '\t';
   let i = 0;
   if (mode === 0) {
+    const n = text.length;
     for (;;) {
       while (i < n && blank(text[i])) i++;
       if (i >= n) break;
@@ -819,6 +826,9 @@ function splitCells(text: string, mode: Mode): string[] {
   }
   const sep = mode === COMMA ? ',' : '\t';
   const pad = (c: string | undefined) => c === ' ' || (c === '\t' && sep !== '\t');
+  // As on the data lines, tabs at either end of a tab-separated line separate nothing.
+  const n = sep === '\t' ? text.replace(/[ \t]+$/, '').length : text.length;
+  if (sep === '\t') while (i < n && blank(text[i])) i++;
   for (;;) {
     while (i < n && pad(text[i])) i++;
     let cell: string | undefined;
