@@ -412,6 +412,22 @@ describe('noise and constraints', () => {
     }
   });
 
+  it('a constant column fits alike whatever its value, 7 or 1.2e30 (the default policy\'s initial means are summed about a member)', async () => {
+    const rng = new Rng(9);
+    const points = Array.from({ length: 2000 }, (_, i) => [rng.nextNormal() * 0.5 + (i % 2) * 4, rng.nextNormal() * 0.5 + (i % 2) * 4]);
+    for (const diagonal of [false, true]) {
+      const fits = [];
+      for (const c of [7, 1.2345678901234567e30]) fits.push(await train(points.map((p) => [...p, c]), { gaussians: 2, seed: 1, diagonalCovariance: diagonal }));
+      const [small, huge] = fits;
+      // Before: at 1.2e30 the plain sums put the initial means ~1e17 off the column, and both
+      // components started (and stayed) on the global mean: log L ~4826 against ~8712.
+      expect(Math.abs(huge!.logLikelihood - small!.logLikelihood)).toBeLessThan(1e-6 * Math.abs(small!.logLikelihood));
+      const means = (r: typeof small) => Array.from({ length: 2 }, (_, k) => [r!.model.means[k * 3]!, r!.model.means[k * 3 + 1]!]).sort((a, b) => a[0]! - b[0]!);
+      expect(maxRelErr(means(huge).flat(), means(small).flat())).toBeLessThan(1e-6);
+      expect(Math.max(...huge!.model.weights)).toBeLessThan(0.6);
+    }
+  });
+
   it('a constant column trains without NaN under the mlpack constraint', async () => {
     const rng = new Rng(5);
     const rows = Array.from({ length: 500 }, (_, i) => [rng.nextNormal() + (i % 2) * 8, rng.nextNormal(), 3.25]);

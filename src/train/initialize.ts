@@ -30,15 +30,45 @@ export function modelFromAssignments(
   const diagonal = options.covarianceType === 'diagonal';
   const mass = new Float64Array(k);
   const means = new Float64Array(k * d);
+  // mlpack sums the points themselves. The default policy sums them about a member of their
+  // cluster, as the M-step sums about the current means: where a feature's magnitude dwarfs its
+  // spread (a constant column of 1e30, epoch microseconds) the plain sum's rounding put the mean
+  // ~1e17 off the points, a spurious variance that the constraint, seeing it as the largest,
+  // spread over every other feature (both components then started alike and stayed so).
+  const anchored = options.constraint.policy !== 'mlpack';
+  const anchor = new Float64Array(k * d);
+  const rounding = new Float64Array(k * d);
+  if (anchored) {
+    const seen = new Uint8Array(k);
+    for (let i = 0; i < n; i++) {
+      const c = assignments[i]!;
+      if (seen[c] || (weights !== null && !(weights[i]! > 0))) continue;
+      seen[c] = 1;
+      anchor.set(data.subarray(i * d, (i + 1) * d), c * d);
+    }
+  }
   for (let i = 0; i < n; i++) {
     const c = assignments[i]!;
     const w = weights ? weights[i]! : 1;
     mass[c] = mass[c]! + w;
-    for (let j = 0; j < d; j++) means[c * d + j] = means[c * d + j]! + w * data[i * d + j]!;
+    for (let j = 0; j < d; j++) means[c * d + j] = means[c * d + j]! + w * (data[i * d + j]! - anchor[c * d + j]!);
   }
   for (let c = 0; c < k; c++) {
     const div = mass[c]! > 0 ? mass[c]! : 1;
     for (let j = 0; j < d; j++) means[c * d + j] = means[c * d + j]! / div;
+  }
+  // The offsets δ from the anchors (mlpack: the means themselves, anchors 0), and the means as
+  // stored, a + δ rounded, with what the rounding lost (exact, TwoSum), so that the covariance is
+  // the scatter about the stored mean (see m-step.ts).
+  const offsets = means.slice();
+  if (anchored) {
+    for (let p = 0; p < k * d; p++) {
+      const a = anchor[p]!, b = offsets[p]!;
+      const m = a + b;
+      const bb = m - a;
+      means[p] = m;
+      rounding[p] = (a - (m - bb)) + (b - bb);
+    }
   }
   const one = diagonal ? d : d * d;
   const covariances = new Float64Array(k * one);
@@ -47,7 +77,7 @@ export function modelFromAssignments(
     const c = assignments[i]!;
     const w = weights ? weights[i]! : 1;
     if (w === 0) continue;
-    for (let j = 0; j < d; j++) diff[j] = data[i * d + j]! - means[c * d + j]!;
+    for (let j = 0; j < d; j++) diff[j] = data[i * d + j]! - anchor[c * d + j]! - offsets[c * d + j]! + rounding[c * d + j]!;
     const o = c * one;
     if (diagonal) {
       for (let j = 0; j < d; j++) covariances[o + j] = covariances[o + j]! + w * diff[j]! * diff[j]!;
