@@ -554,6 +554,21 @@ describe("the refined start under 'mlpack' runs mlpack's KMeans<SquaredEuclidean
 describe('bad input is rejected with a typed error naming the problem', () => {
   const good = [[0, 0], [1, 1], [2, 0], [3, 1], [4, 4], [5, 2]];
 
+  it('a varianceFloor that this data\'s units turn into an unusable variance is refused by name; the same floor fits where the units allow it', async () => {
+    // Two distinct points, ten times each: the floor is what the fit comes to rest on.
+    const base = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? [0, 0] : [1, 2]));
+    for (const diagonalCovariance of [true, false]) {
+      const tiny = base.map((p) => p.map((v) => v * 1e-5));
+      // Before: an error about covariances[1][0] = 1.6e-309 (diagonal) or a "degenerate cluster".
+      const e = await train(tiny, { gaussians: 2, seed: 1, diagonalCovariance, varianceFloor: 1e-300 }).then(() => null, (err: unknown) => err);
+      expect(e).toBeInstanceOf(InvalidArgumentError);
+      expect((e as InvalidArgumentError).parameter).toBe('varianceFloor');
+      expect((e as Error).message).toMatch(/varianceFloor = 1e-300 is too small for this data's units: feature 1's variance floor would be 1\.0e-310 .* use at least 1\.0e-280/);
+      const fit = await train(tiny, { gaussians: 2, seed: 1, diagonalCovariance, varianceFloor: 1e-280 });
+      expect(Number.isFinite(fit.logLikelihood)).toBe(true);
+    }
+  });
+
   it.each([
     ['NaN in data', [[0, 0], [1, NaN], [2, 2]], { gaussians: 1 }, InvalidDataError, /row 2 \(index 1\), column 2 \(index 1\) is NaN/],
     ['Infinity in data', [[0, 0], [1, 1], [2, -Infinity]], { gaussians: 1 }, InvalidDataError, /row 3 \(index 2\), column 2 \(index 1\) is -Infinity/],

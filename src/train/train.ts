@@ -139,7 +139,8 @@ export interface TrainOptions {
   /**
    * `'unit-invariant'`: the smallest eigenvalue of a covariance in scaled coordinates, i.e. a
    * variance floor of varianceFloor × (range of feature d)². Default 1e-9 (> 0), lowered with
-   * maxCondition by the wider search (1e-10, 1e-11); given explicitly, it is used as is.
+   * maxCondition by the wider search (1e-10, 1e-11); given explicitly, it is used as is — unless
+   * it puts some feature's floor below 1e-290 in that feature's units (InvalidArgumentError).
    */
   varianceFloor?: number;
   /** One non-negative weight per point (mlpack's weighted `Train`): weight 2 ≡ the point twice. */
@@ -385,6 +386,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       varianceFloor: opts.varianceFloor,
       featureFloor: scaling.floor,
     };
+    if (options.varianceFloor !== undefined) checkFloorInDataUnits(opts.varianceFloor, scaling.constraintScale);
     // A warm start from a model fitted under a sharper clamp (the wider search's choice) continues
     // at that clamp, up to the search's × 100 and where the search itself could have chosen it: the
     // default's would raise every covariance the sharper one allowed (seattle's dry days lost 4210
@@ -850,6 +852,29 @@ export function wideSearchWork(n: number, k: number, d: number, covarianceType: 
 export const VALIDATION_FRACTION = 0.2;
 /** A candidate overrules the incumbent when the held-out points prefer it with a paired z above this. */
 export const VALIDATION_Z = 2;
+/**
+ * The least variance floor in a feature's own units that `varianceFloor` may set: a variance much
+ * below it has no finite reciprocal (below ~5.6e-309) or underflows to 0 in the covariance's
+ * products, and the wider search's refits measure units on 80 % of the points (a smaller range).
+ * The default floor stays above it for any data webgmm accepts (spread ≥ 1e-140).
+ */
+const MIN_FLOOR_IN_DATA_UNITS = 1e-290;
+
+/** An explicit `varianceFloor` that this data's units would turn into a variance float64 cannot use: refused by name. */
+function checkFloorInDataUnits(varianceFloor: number, scale: Float64Array): void {
+  let j = 0;
+  for (let i = 1; i < scale.length; i++) if (scale[i]! < scale[j]!) j = i;
+  const floor = varianceFloor * scale[j]! * scale[j]!;
+  if (floor >= MIN_FLOOR_IN_DATA_UNITS) return;
+  const least = MIN_FLOOR_IN_DATA_UNITS / (scale[j]! * scale[j]!);
+  throw new InvalidArgumentError(
+    'varianceFloor',
+    `varianceFloor = ${formatKnob(varianceFloor)} is too small for this data's units: feature ${j + 1}'s variance floor would be ` +
+      `${floor.toPrecision(2)} in its own units, below the ${MIN_FLOOR_IN_DATA_UNITS} that float64 arithmetic on covariances needs; ` +
+      (least <= 1 ? `use at least ${least.toPrecision(2)}` : 'rescale the data'),
+  );
+}
+
 /** Sharper clamps tried: maxCondition × 10^j and varianceFloor / 10^j for j = 1 … CLAMP_LADDER. */
 export const CLAMP_LADDER = 2;
 /** A sharper clamp is refused if it makes any held-out point less likely by more than this (nats). */
