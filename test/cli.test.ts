@@ -686,6 +686,18 @@ describe('output files: format by extension, links, devices, permissions, interr
     expect(webgmm('probability', '-i', BLOBS, '-m', model).stderr).not.toMatch(/below float64/);
   });
 
+  it('probability says how many densities overflow float64 (written as Infinity)', async () => {
+    const { writeModelFile } = await import('../src/node.js');
+    // Four dimensions of variance 1e-200: log p at the mean = −2 log(2π) + 460 · 2 ≈ 917 > 709.
+    const narrow = new GaussianMixture({ weights: [1], means: [[0, 0, 0, 0]], covariances: [[1e-200, 1e-200, 1e-200, 1e-200]], covarianceType: 'diagonal' });
+    await writeModelFile(join(dir, 'narrow.json'), narrow);
+    const r = webgmm('probability', '-i', file('at-mean.csv', '0,0,0,0\n1,1,1,1\n'), '-m', 'narrow.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual(['Infinity', '0']);
+    expect(r.stderr).toMatch(/^webgmm: note: 1 of 2 points has a density beyond float64's largest \(log-density over 709\): written as Infinity$/m);
+    expect(r.stderr).toMatch(/^webgmm: note: 1 of 2 points has a density below float64's smallest/m);
+  });
+
   it('-m with k-means flags says they are ignored, before training', () => {
     const r = webgmm('train', '-i', BLOBS, '-g', '3', '-m', model, '-r', '-k', '5', '-n', '2', '--backend', 'cpu', '-M', 'warm.json');
     expect(r.code, r.stderr).toBe(0);

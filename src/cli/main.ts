@@ -456,11 +456,20 @@ async function runProbability(
   const p = await densitiesInterruptibly(model, loaded, signal);
   // A density is never 0: a 0 here is one below float64's range, which a reader should not take
   // for "impossible" (its log, which the library's scoreSamples gives, is finite).
-  let underflows = 0;
-  for (const v of p) if (v === 0) underflows++;
+  // Likewise a density above float64's range (a very narrow component) is written as Infinity.
+  let underflows = 0, overflows = 0;
+  for (const v of p) {
+    if (v === 0) underflows++;
+    else if (v === Infinity) overflows++;
+  }
   if (underflows > 0) {
     process.stderr.write(
       `webgmm: note: ${underflows} of ${p.length} points ${underflows === 1 ? 'has' : 'have'} a density below float64's smallest (log-density under −745): written as 0\n`,
+    );
+  }
+  if (overflows > 0) {
+    process.stderr.write(
+      `webgmm: note: ${overflows} of ${p.length} points ${overflows === 1 ? 'has' : 'have'} a density beyond float64's largest (log-density over 709): written as Infinity\n`,
     );
   }
   if (flags.output_file !== undefined) await writeMatrixFile(flags.output_file, { data: p, rows: p.length, cols: 1 }, { signal });
