@@ -265,6 +265,44 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU backend', () => {
     expect(maxRelErr(gpu.model.weights, cpu.model.weights)).toBeLessThan(1e-9);
   }, 60_000);
 
+  it('nearly collinear features: θ is built from float64 statistics, which float32 rounds past the narrowest direction', async () => {
+    // Two clusters along x, a column within 1e-3 of x (correlation 1 − 5e-7 within a cluster):
+    // float32 statistics moved the thin direction's variance by 5–8 % at every M-step, and the
+    // WebGPU fit ended at maxIterations 25–170 nats short of the CPU's (200 000 points).
+    const rng = new Rng(21);
+    const n = 40_000;
+    const data = new Float64Array(3 * n);
+    for (let i = 0; i < n; i++) {
+      const x = rng.nextNormal() + 3 * (i % 2);
+      data.set([x, x + 1e-3 * rng.nextNormal(), rng.nextNormal()], 3 * i);
+    }
+    const opts: TrainOptions = { gaussians: 2, seed: 1 };
+    const gpu = await train({ data, rows: n, cols: 3 }, { ...opts, backend: 'webgpu' });
+    const cpu = await train({ data, rows: n, cols: 3 }, { ...opts, backend: 'cpu' });
+    expect(cpu.converged).toBe(true);
+    expect(gpu.converged).toBe(true);
+    expect(gpu.trials[0]!.float64Passes).toBeGreaterThan(0);
+    expect(relErr(gpu.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-9);
+    expect(maxRelErr(gpu.model.covariances, cpu.model.covariances)).toBeLessThan(1e-6);
+  }, 120_000);
+
+  it('without the constraint (noForcePositive), a covariance float32 statistics make indefinite is built from float64 ones, as the CPU trains it', async () => {
+    // y = x + 1e-4 noise: positive definite in float64 (condition number 4e8); from float32
+    // statistics its smallest eigenvalue came out negative, and WebGPU failed with "not positive
+    // definite … the data may be degenerate".
+    const rng = new Rng(22);
+    const rows = Array.from({ length: 5000 }, () => {
+      const x = rng.nextNormal();
+      return [x, x + 1e-4 * rng.nextNormal()];
+    });
+    for (const covarianceConstraint of ['mlpack', 'unit-invariant'] as const) {
+      const opts: TrainOptions = { gaussians: 1, seed: 1, noForcePositive: true, covarianceConstraint };
+      const gpu = await train(rows, { ...opts, backend: 'webgpu' });
+      const cpu = await train(rows, { ...opts, backend: 'cpu' });
+      expect(relErr(gpu.logLikelihood, cpu.logLikelihood)).toBeLessThan(1e-9);
+    }
+  }, 60_000);
+
   it('trainings at once on the shared device give what each gives alone', async () => {
     const jobs: [Parameters<typeof train>[0], TrainOptions][] = [
       [data, { gaussians: 4, seed: 3, maxIterations: 12, backend: 'webgpu' }],

@@ -95,6 +95,13 @@ export interface EStepBackend {
    * then continues on `reference`. Absent: always.
    */
   evaluable?(params: MixtureParams): boolean;
+  /**
+   * Whether this float32 backend's statistics resolve θ built from them (`covariances`: θ's, K
+   * blocks of D×D or D): false when a full covariance is so ill-conditioned that the statistics'
+   * rounding is a sizeable part of its narrowest direction, and the EM loop then builds θ from the
+   * `reference`'s statistics and continues there. Absent: always.
+   */
+  resolves?(params: MixtureParams, covariances: Float64Array): boolean;
   /** Frees the data (and device buffers). The backend is unusable afterwards. */
   dispose(): void;
 }

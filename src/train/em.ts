@@ -24,7 +24,9 @@
  * convergence") a change below float64's resolution of log L counts as convergence, on either
  * backend, so that such a run ends. A model the float32 backend cannot evaluate faithfully
  * (a component narrower than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on
- * duplicated points) is built from float64 statistics instead, and the trial continues in float64.
+ * duplicated points), or one whose covariance float32 statistics cannot resolve (nearly collinear
+ * features) or leave not positive definite, is built from float64 statistics instead, and the trial
+ * continues in float64.
  * A float32 pass whose rounding bound exceeds a nat per point (a model far from the data) is run
  * again in float64, for that pass only.
  */
@@ -294,15 +296,23 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
         cycleBackend = null;
       }
     }
-    let nextModel = mStepModel(model, stats, iterations, options);
-    let nextParams = mixtureParams(nextModel);
+    // From float32 statistics an ill-conditioned covariance may come out not positive definite
+    // (without the constraint, `forcePositive` false) where float64's is: built again below.
+    let nextModel = active.reference === undefined ? mStepModel(model, stats, iterations, options) : mStepModelOrNull(model, stats, iterations, options);
+    let nextParams = nextModel && mixtureParams(nextModel);
     previous = logLikelihood;
     previousUncertainty = pass.logLikelihoodUncertainty ?? 0;
     // θ_{t+1} is narrower than float32 resolves the points, so θ_t's float32 statistics were not
     // precise enough to build it either (a collapsing component's mean off by float32 rounding,
-    // beyond the component's own width: it would lose its points and die): θ_{t+1} is built from
-    // θ_t's float64 statistics instead, and the trial continues in float64.
-    const narrow = active.reference !== undefined && active.evaluable !== undefined && !active.evaluable(nextParams);
+    // beyond the component's own width: it would lose its points and die), or so ill-conditioned
+    // that their rounding is a sizeable part of its narrowest direction (nearly collinear
+    // features: each float32 M-step would move it off EM's fixed point again): θ_{t+1} is built
+    // from θ_t's float64 statistics instead, and the trial continues in float64.
+    const narrow =
+      active.reference !== undefined &&
+      (nextModel === null || nextParams === null ||
+        (active.evaluable !== undefined && !active.evaluable(nextParams)) ||
+        (active.resolves !== undefined && !active.resolves(nextParams, nextModel.covariances)));
     // Or float32 has stopped resolving the change while the tolerance is finer than even float64
     // resolves (large data): a float64 probe asks whether EM would stop (Float64Probes).
     const probe: boolean = !narrow && tolerance > 0 && active.reference !== undefined && probes.due(iterations);
@@ -322,9 +332,9 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       nextModel = mStepModel(model, exact.stats, iterations, options);
       nextParams = mixtureParams(nextModel);
     }
-    model = nextModel;
+    model = nextModel!;
     previousParams = params;
-    params = nextParams;
+    params = nextParams!;
     iterations++;
     const pause = yieldNow();
     if (pause) await pause;
@@ -377,6 +387,16 @@ function mStepModel(model: GaussianMixture, stats: Parameters<typeof mStep>[1], 
     return GaussianMixture.fromArrays(model.covarianceType, next.weights, next.means, next.covariances);
   } catch (e) {
     if (e instanceof NotPositiveDefiniteError) throw notPositiveDefinite(e.component, iterations + 1, options);
+    throw e;
+  }
+}
+
+/** mStepModel, or null where θ_{t+1} is not positive definite (for a float32 backend's statistics, which the caller replaces). */
+function mStepModelOrNull(model: GaussianMixture, stats: Parameters<typeof mStep>[1], iterations: number, options: EmOptions): GaussianMixture | null {
+  try {
+    return mStepModel(model, stats, iterations, options);
+  } catch (e) {
+    if (e instanceof NotPositiveDefiniteError) return null;
     throw e;
   }
 }
