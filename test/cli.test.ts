@@ -403,6 +403,18 @@ describe('output files: format by extension, links, devices, permissions, interr
       closeSync(fd);
     }
     expect(readFileSync(out, 'utf8')).toBe('before\n' + webgmm('generate', '-m', model, '-n', '3', '-s', '1').stdout + 'after\n');
+    // A descriptor open for reading only (`3< file`) is not written through (EBADF after all the
+    // work): the file is opened anew, as before.
+    const ro = join(dir, 'read-only-fd.csv');
+    writeFileSync(ro, 'kept\n');
+    const rfd = openSync(ro, 'r');
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'generate', '-m', model, '-n', '3', '-s', '1', '-o', '/dev/fd/3'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', rfd] });
+      expect(r.status, r.stderr).toBe(0);
+    } finally {
+      closeSync(rfd);
+    }
+    expect(readFileSync(ro, 'utf8')).toBe('kept\n' + webgmm('generate', '-m', model, '-n', '3', '-s', '1').stdout);
   });
 
   it.skipIf(!existsSync('/dev/shm'))('a regular file under /dev (/dev/shm) is replaced whole like any other, and an unknown extension is refused there', () => {

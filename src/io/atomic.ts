@@ -10,7 +10,7 @@
  * which open() refuses, is refused up front.
  */
 import { access, constants, lstat, open, readlink, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { fstatSync, unlinkSync, write } from 'node:fs';
+import { fstatSync, unlinkSync, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -109,7 +109,10 @@ function inheritedDescriptor(path: string, st: { dev: number; ino: number }): nu
   const fd = std !== undefined ? ['stdin', 'stdout', 'stderr'].indexOf(std) : Number(devFd ?? procFd);
   try {
     const own = fstatSync(fd);
-    return own.isFile() && own.dev === st.dev && own.ino === st.ino ? fd : null;
+    if (!own.isFile() || own.dev !== st.dev || own.ino !== st.ino) return null;
+    // Open for writing? (`3< file` is not: EBADF.) Writing nothing changes nothing where it is.
+    writeSync(fd, new Uint8Array(0));
+    return fd;
   } catch {
     return null;
   }
