@@ -298,7 +298,9 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     }
     // From float32 statistics an ill-conditioned covariance may come out not positive definite
     // (without the constraint, `forcePositive` false) where float64's is: built again below.
-    let nextModel = active.reference === undefined ? mStepModel(model, stats, iterations, options) : mStepModelOrNull(model, stats, iterations, options);
+    // θ_t's statistics are float64's already where its pass ran there (a blind pass's redo).
+    const float64Stats = active.reference !== undefined && ranOn === active.reference;
+    let nextModel = active.reference === undefined || float64Stats ? mStepModel(model, stats, iterations, options) : mStepModelOrNull(model, stats, iterations, options);
     let nextParams = nextModel && mixtureParams(nextModel);
     previous = logLikelihood;
     previousUncertainty = pass.logLikelihoodUncertainty ?? 0;
@@ -312,7 +314,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       active.reference !== undefined &&
       (nextModel === null || nextParams === null ||
         (active.evaluable !== undefined && !active.evaluable(nextParams)) ||
-        (active.resolves !== undefined && !active.resolves(nextParams, nextModel.covariances)));
+        (!float64Stats && active.resolves !== undefined && !active.resolves(nextParams, nextModel.covariances)));
     // Or float32 has stopped resolving the change while the tolerance is finer than even float64
     // resolves (large data): a float64 probe asks whether EM would stop (Float64Probes).
     const probe: boolean = !narrow && tolerance > 0 && active.reference !== undefined && probes.due(iterations);
@@ -325,12 +327,14 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
         cycleBackend = null;
         probes.start();
       }
-      const exact = await reference.pass(params, signal);
-      float64Passes++;
-      previous = exact.logLikelihood;
-      previousUncertainty = 0;
-      nextModel = mStepModel(model, exact.stats, iterations, options);
-      nextParams = mixtureParams(nextModel);
+      if (!float64Stats) {
+        const exact = await reference.pass(params, signal);
+        float64Passes++;
+        previous = exact.logLikelihood;
+        previousUncertainty = 0;
+        nextModel = mStepModel(model, exact.stats, iterations, options);
+        nextParams = mixtureParams(nextModel);
+      }
     }
     model = nextModel!;
     previousParams = params;
