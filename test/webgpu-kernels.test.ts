@@ -87,8 +87,11 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU kernels across shapes', () => {
     const cpu = await train(data, { ...opts, backend: 'cpu', onIteration: (i) => void lls.cpu.push(i.logLikelihood) });
     expect(gpu.backend).toBe('webgpu');
     expect(gpu.trials[0]!.float64Passes).toBe(0);
-    expect(lls.webgpu.length).toBe(lls.cpu.length);
-    lls.webgpu.forEach((v, i) => expect(relErr(v, lls.cpu[i]!), `iteration ${i}`).toBeLessThan(1e-5));
+    // With tolerance 0 the CPU stops early only at an exact fixed point of its arithmetic (well
+    // separated blobs at D = 64 reach one in two M-steps), which float32 does not repeat bit for bit.
+    if (cpu.converged) expect(lls.webgpu.length).toBeGreaterThanOrEqual(lls.cpu.length);
+    else expect(lls.webgpu.length).toBe(lls.cpu.length);
+    lls.cpu.forEach((v, i) => expect(relErr(lls.webgpu[i]!, v), `iteration ${i}`).toBeLessThan(1e-5));
     const g = gpu.model, m = cpu.model, per = g.covariances.length / c.k;
     expect(maxRelErr(g.weights, m.weights)).toBeLessThan(1e-3);
     for (let j = 0; j < c.k; j++) {
