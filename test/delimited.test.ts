@@ -40,6 +40,8 @@ describe('parseDelimited', () => {
       expect([r.format, r.rows, r.cols, ...r.data], JSON.stringify(text)).toEqual(['tsv', 2, 2, 1, 2, 3, 4]);
     }
     expect(parseDelimited('x\ty\t\n1\t2\t\n').header).toEqual(['x', 'y']);
+    // A header whose last name is empty, over rows of three values, still names three columns.
+    for (const text of ['x\ty\t\n1\t2\t3\n4\t5\t6\n', '"x"\t"y"\t\n1\t2\t3\n']) expect(parseDelimited(text).header, JSON.stringify(text)).toEqual(['x', 'y', '']);
     expect(() => parseDelimited('1\t\t2\n3\t\t4\n')).toThrow(/line 1, column 2 is empty/);
     // Commas keep their meaning: a trailing comma is an empty last cell.
     expect(() => parseDelimited('1,2,\n3,4,\n')).toThrow(/line 1, column 3 is empty/);

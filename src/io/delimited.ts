@@ -801,7 +801,7 @@ function detectMode(text: string): Mode {
  * runs to the matching quote (separators inside are text, `""` is a quote), and the quotes are
  * removed. Blanks around unquoted cells are trimmed.
  */
-function splitCells(text: string, mode: Mode): string[] {
+function splitCells(text: string, mode: Mode, trimTabs = true): string[] {
   const cells: string[] = [];
   const blank = (c: string | undefined) => c === ' ' || c === '\t';
   let i = 0;
@@ -826,9 +826,11 @@ function splitCells(text: string, mode: Mode): string[] {
   }
   const sep = mode === COMMA ? ',' : '\t';
   const pad = (c: string | undefined) => c === ' ' || (c === '\t' && sep !== '\t');
-  // As on the data lines, tabs at either end of a tab-separated line separate nothing.
-  const n = sep === '\t' ? text.replace(/[ \t]+$/, '').length : text.length;
-  if (sep === '\t') while (i < n && blank(text[i])) i++;
+  // As on the data lines, tabs at either end of a tab-separated line separate nothing (unless
+  // `trimTabs` is false: a header may name its last column with nothing, see fitHeader).
+  const trim = sep === '\t' && trimTabs;
+  const n = trim ? text.replace(/[ \t]+$/, '').length : text.length;
+  if (trim) while (i < n && blank(text[i])) i++;
   for (;;) {
     while (i < n && pad(text[i])) i++;
     let cell: string | undefined;
@@ -881,6 +883,11 @@ function fitHeader(text: string, mode: Mode, count: number): string[] | undefine
   if (mode === 0 && count === 1) return [unquote(text.trim())]; // one column: the whole line names it
   const cells = splitCells(text, mode);
   if (cells.length === count) return cells;
+  // `x\ty\t` over rows of three values: the third column's name is empty.
+  if (mode === TAB && cells.length < count) {
+    const untrimmed = splitCells(text, mode, false);
+    if (untrimmed.length === count) return untrimmed;
+  }
   if (cells.length > count && mode !== 0) return undefined;
   for (const other of [COMMA, TAB, 0] as const) {
     if (other === mode) continue;
