@@ -563,9 +563,28 @@ describe('bad input is rejected with a typed error naming the problem', () => {
       const e = await train(tiny, { gaussians: 2, seed: 1, diagonalCovariance, varianceFloor: 1e-300 }).then(() => null, (err: unknown) => err);
       expect(e).toBeInstanceOf(InvalidArgumentError);
       expect((e as InvalidArgumentError).parameter).toBe('varianceFloor');
-      expect((e as Error).message).toMatch(/varianceFloor = 1e-300 is too small for this data's units: feature 1's variance floor would be 1\.0e-310 .* use at least 1\.0e-280/);
+      expect((e as Error).message).toMatch(/varianceFloor = 1e-300 is too small for this data's units: feature 1's variance floor would be 1\.00e-310 .* use at least 1\.0e-290$/);
       const fit = await train(tiny, { gaussians: 2, seed: 1, diagonalCovariance, varianceFloor: 1e-280 });
       expect(Number.isFinite(fit.logLikelihood)).toBe(true);
+    }
+    // The value suggested is accepted, though rounded to two digits (up, not down).
+    const odd = base.map((p) => [p[0]! * 1.23e-5, p[1]!]);
+    const message = (await train(odd, { gaussians: 2, seed: 1, varianceFloor: 1e-300 }).then(() => '', (err: Error) => err.message));
+    const suggested = Number(/use at least (\S+)$/.exec(message)![1]);
+    expect(suggested).toBeGreaterThan(0);
+    await expect(train(odd, { gaussians: 2, seed: 1, varianceFloor: suggested })).resolves.toBeDefined();
+  });
+
+  it('a varianceFloor the library itself uses (1e-9, or the wider search\'s 1e-11) is never refused, whatever the units', async () => {
+    // A column spread over 1e-149 but for rare values at 1e-140: its constraint scale (1000
+    // interquartile ranges) puts the default floor near 1e-301 in its units, where the default trains.
+    const rng = new Rng(12);
+    const rows = Array.from({ length: 2000 }, (_, i) => [rng.nextNormal() + (i % 2) * 5, i % 200 === 0 ? 1e-140 : rng.nextNormal() * 1e-149]);
+    const byDefault = await train(rows, { gaussians: 2, seed: 1 });
+    for (const varianceFloor of [1e-9, 1e-11]) {
+      const given = await train(rows, { gaussians: 2, seed: 1, varianceFloor });
+      expect(Number.isFinite(given.logLikelihood)).toBe(true);
+      if (varianceFloor === 1e-9) expect(given.logLikelihood).toBe(byDefault.logLikelihood);
     }
   });
 

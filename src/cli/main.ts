@@ -469,7 +469,7 @@ async function runProbability(
   }
   if (overflows > 0) {
     process.stderr.write(
-      `webgmm: note: ${overflows} of ${p.length} points ${overflows === 1 ? 'has' : 'have'} a density beyond float64's largest (log-density over 709): written as Infinity\n`,
+      `webgmm: note: ${overflows} of ${p.length} points ${overflows === 1 ? 'has' : 'have'} a density beyond float64's largest (log-density over 709.78): written as Infinity\n`,
     );
   }
   if (flags.output_file !== undefined) await writeMatrixFile(flags.output_file, { data: p, rows: p.length, cols: 1 }, { signal });

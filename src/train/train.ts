@@ -139,8 +139,9 @@ export interface TrainOptions {
   /**
    * `'unit-invariant'`: the smallest eigenvalue of a covariance in scaled coordinates, i.e. a
    * variance floor of varianceFloor × (range of feature d)². Default 1e-9 (> 0), lowered with
-   * maxCondition by the wider search (1e-10, 1e-11); given explicitly, it is used as is — unless
-   * it puts some feature's floor below 1e-290 in that feature's units (InvalidArgumentError).
+   * maxCondition by the wider search (1e-10, 1e-11); given explicitly, it is used as is — unless,
+   * below 1e-11, it puts some feature's floor below 1e-300 in that feature's units
+   * (InvalidArgumentError naming the least this data allows).
    */
   varianceFloor?: number;
   /** One non-negative weight per point (mlpack's weighted `Train`): weight 2 ≡ the point twice. */
@@ -853,25 +854,35 @@ export const VALIDATION_FRACTION = 0.2;
 /** A candidate overrules the incumbent when the held-out points prefer it with a paired z above this. */
 export const VALIDATION_Z = 2;
 /**
- * The least variance floor in a feature's own units that `varianceFloor` may set: a variance much
- * below it has no finite reciprocal (below ~5.6e-309) or underflows to 0 in the covariance's
- * products, and the wider search's refits measure units on 80 % of the points (a smaller range).
- * The default floor stays above it for any data webgmm accepts (spread ≥ 1e-140).
+ * The least variance floor in a feature's own units that an explicit `varianceFloor` below the
+ * library's own may set (checkFloorInDataUnits): much below it a variance has no finite reciprocal
+ * (below ~5.6e-309) or underflows to 0 in the covariance's products.
  */
-const MIN_FLOOR_IN_DATA_UNITS = 1e-290;
-
-/** An explicit `varianceFloor` that this data's units would turn into a variance float64 cannot use: refused by name. */
+const MIN_FLOOR_IN_DATA_UNITS = 1e-300;
+/**
+ * An explicit `varianceFloor` that this data's units would turn into a variance float64 cannot use:
+ * refused by name. Never one the library itself uses (the default's, lowered by the wider search),
+ * whatever the data: a constraint scale of 1000 interquartile ranges can put that near 1e-301 in
+ * the data's units, where it trains.
+ */
 function checkFloorInDataUnits(varianceFloor: number, scale: Float64Array): void {
+  const leastOwn = DEFAULT_VARIANCE_FLOOR / 10 ** CLAMP_LADDER;
+  // (1e-11 as written is an ulp below 1e-9 / 100.)
+  if (varianceFloor >= leastOwn * (1 - 1e-12)) return;
   let j = 0;
   for (let i = 1; i < scale.length; i++) if (scale[i]! < scale[j]!) j = i;
-  const floor = varianceFloor * scale[j]! * scale[j]!;
+  const s2 = scale[j]! * scale[j]!;
+  const floor = varianceFloor * s2;
   if (floor >= MIN_FLOOR_IN_DATA_UNITS) return;
-  const least = MIN_FLOOR_IN_DATA_UNITS / (scale[j]! * scale[j]!);
+  // The least usable value, rounded up to two digits as printed (and as the caller will pass it).
+  const e = Math.floor(Math.log10(MIN_FLOOR_IN_DATA_UNITS / s2)) - 1;
+  let least = Number((Math.ceil(MIN_FLOOR_IN_DATA_UNITS / s2 / 10 ** e) * 10 ** e).toPrecision(2));
+  while (least * s2 < MIN_FLOOR_IN_DATA_UNITS) least = Number(((Math.round(least / 10 ** e) + 1) * 10 ** e).toPrecision(2));
   throw new InvalidArgumentError(
     'varianceFloor',
     `varianceFloor = ${formatKnob(varianceFloor)} is too small for this data's units: feature ${j + 1}'s variance floor would be ` +
-      `${floor.toPrecision(2)} in its own units, below the ${MIN_FLOOR_IN_DATA_UNITS} that float64 arithmetic on covariances needs; ` +
-      (least <= 1 ? `use at least ${least.toPrecision(2)}` : 'rescale the data'),
+      `${floor.toPrecision(3)} in its own units, below the ${MIN_FLOOR_IN_DATA_UNITS} that float64 arithmetic on covariances needs; ` +
+      `use at least ${least < leastOwn ? least.toPrecision(2) : formatKnob(leastOwn)}`,
   );
 }
 
