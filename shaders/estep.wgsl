@@ -13,7 +13,8 @@
 // vec4 of 1/σ²][vec4(log w − ½(D log 2π + log det Σ), 0, 0, 0)]. Points are centred on upload
 // (design §2) and padded to vec4 blocks with zeros. Diagonal covariance with D ≥ 45 walks the
 // dimension blocks outside the components instead (DIMS_OUTER); beyond 64 dimensions with
-// K > 32 it reads the points' blocks from storage for every component (DIRECT).
+// K > 32 it reads the points' blocks from storage for every group of 32 components (GROUPED), or
+// for every component where it stages them (DIRECT).
 
 override D: u32;
 override DP4: u32;
@@ -45,6 +46,10 @@ override DIMS_OUTER: bool = DIAGONAL && K <= MAX_K_PRIVATE && DP4 >= 12u;
 // each component's loop loads the four points' blocks from storage (cached: the same addresses
 // for every component).
 override DIRECT: bool = DIAGONAL && !DIMS_OUTER && DP4 > MAX_DP4;
+// DIRECT with parameters not staged (see STAGE_PARAMS, which holds one component at a time):
+// components in groups of MAX_K_PRIVATE, each group walking the dimension blocks as DIMS_OUTER
+// does, so that a point's block is loaded once per group instead of once per component.
+override GROUPED: bool = DIRECT && !STAGE_PARAMS;
 
 struct Chunk {
   n: u32,            // points in this chunk
@@ -157,7 +162,45 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
       }
     }
+    if (GROUPED) {
+      for (var g = 0u; g < K; g += MAX_K_PRIVATE) {
+        for (var j = 0u; j < MAX_K_PRIVATE; j++) {
+          msum[j] = vec4f(0.0);
+        }
+        for (var b = 0u; b < DP4; b++) {
+          let x0 = points[q0 + b];
+          let x1 = points[q1 + b];
+          let x2 = points[q2 + b];
+          let x3 = points[q3 + b];
+          for (var j = 0u; j < MAX_K_PRIVATE; j++) {
+            if (g + j < K) {
+              let base = (g + j) * stride;
+              let mu = param(base + b);
+              let iv = param(base + DP4 + b);
+              let d0 = x0 - mu;
+              let d1 = x1 - mu;
+              let d2 = x2 - mu;
+              let d3 = x3 - mu;
+              msum[j] += vec4f(dot(d0 * d0, iv), dot(d1 * d1, iv), dot(d2 * d2, iv), dot(d3 * d3, iv));
+            }
+          }
+        }
+        for (var j = 0u; j < MAX_K_PRIVATE; j++) {
+          let k = g + j;
+          if (k < K) {
+            let lp = vec4f(param(k * stride + stride - 1u).x) - 0.5 * min(msum[j], vec4f(1.0e30));
+            if (inside) {
+              resp[(k * chunk.npad + p0) / 4u] = lp;
+            }
+            mx = max(mx, lp);
+          }
+        }
+      }
+    }
     for (var k = 0u; k < K; k++) {
+      if (GROUPED) {
+        break;
+      }
       if (STAGE_PARAMS) {
         workgroupBarrier();
         for (var i = lid; i < stride; i += WG) {
