@@ -161,6 +161,36 @@ describe('trainInWorker (worker_threads)', () => {
     expect(got.logLikelihood).toBe((await train(blobs, opts)).logLikelihood);
   });
 
+  it("the browser entry refuses a worker that createWorker returns a second time (it terminated it; a shared one would end the running call)", async () => {
+    // The browser's trainInWorker with an in-process stand-in for a Web Worker.
+    const { trainInWorker: inBrowser } = await import('../dist/worker/train-in-worker.js');
+    const { createTrainingServer } = await import('../dist/worker/serve.js');
+    const standIn = () => {
+      const listeners: ((e: { data: unknown }) => void)[] = [];
+      let terminated = false;
+      const server = createTrainingServer((message) => void queueMicrotask(() => !terminated && listeners.forEach((l) => l({ data: message }))));
+      return {
+        postMessage: (message: unknown) => void queueMicrotask(() => !terminated && server(message as never)),
+        addEventListener: (type: string, l: (e: { data: unknown }) => void) => void (type === 'message' && listeners.push(l)),
+        terminate: () => void (terminated = true),
+      };
+    };
+    const opts = { gaussians: 3, seed: 5, maxIterations: 5, backend: 'cpu' as const };
+    const expected = (await train(blobs, opts)).logLikelihood;
+    // One after the other: the second call was never answered (the first had terminated it).
+    const once = standIn();
+    expect((await inBrowser(blobs, { ...opts, createWorker: () => once })).logLikelihood).toBe(expected);
+    await expect(inBrowser(blobs, { ...opts, createWorker: () => once })).rejects.toMatchObject({ parameter: 'createWorker', message: expect.stringMatching(/return a new Worker each time/) });
+    // At once: the second got BUSY, and so did the first (the reply reached both), its worker terminated.
+    const shared = standIn();
+    const first = inBrowser(blobs, { ...opts, createWorker: () => shared });
+    const second = inBrowser(blobs, { ...opts, createWorker: () => shared });
+    await expect(second).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect((await first).logLikelihood).toBe(expected);
+    // A new worker per call trains.
+    expect((await inBrowser(blobs, { ...opts, createWorker: standIn })).logLikelihood).toBe(expected);
+  });
+
   it('transferData hands the caller\'s buffer over (detached afterwards)', async () => {
     const copy = { data: blobs.data.slice(), rows: blobs.rows, cols: blobs.cols };
     const got = await trainInWorker(copy, { gaussians: 3, seed: 11, maxIterations: 5, backend: 'cpu', transferData: true });

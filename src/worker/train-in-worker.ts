@@ -32,7 +32,8 @@ export interface TrainInWorkerOptions extends TrainOptions {
    * `new URL('./worker-entry.js', import.meta.url)`, a pattern Vite and webpack 5 bundle by
    * themselves. With esbuild or plain Rollup (which leave that URL as it is), build the worker as
    * an entry point of its own — the package exports it as `webgmm/worker` — and return
-   * `new Worker(itsUrl, { type: 'module' })` here.
+   * `new Worker(itsUrl, { type: 'module' })` here: a new worker on every call (the call terminates
+   * it when it ends; a worker returned again is refused).
    */
   createWorker?: () => WebWorkerLike;
   /**
@@ -82,9 +83,25 @@ export interface WorkerChannel {
  */
 export function trainInWorker(data: DataInput, options: TrainInWorkerOptions): Promise<TrainResult> {
   // options is read only once runInWorker has checked it (null or a number rejects, not throws).
-  const create = (): WebWorkerLike => (options.createWorker ? options.createWorker() : new Worker(new URL('./worker-entry.js', import.meta.url), { type: 'module' }));
+  const create = (): WebWorkerLike => {
+    if (!options.createWorker) return new Worker(new URL('./worker-entry.js', import.meta.url), { type: 'module' });
+    const worker = options.createWorker();
+    // A call terminates its worker when it ends, and one worker trains one call at a time: a
+    // worker handed out twice would either never answer the later call or, shared with a call
+    // still running, end that one too.
+    if (typeof worker === 'object' && worker !== null) {
+      if (usedWorkers.has(worker)) {
+        throw new InvalidArgumentError('createWorker', 'createWorker returned a worker that an earlier trainInWorker call was given: return a new Worker each time (a call terminates its worker when it ends)');
+      }
+      usedWorkers.add(worker);
+    }
+    return worker;
+  };
   return runInWorker(() => browserChannel(create()), data, options);
 }
+
+/** Every worker a `createWorker` has returned (see trainInWorker). */
+const usedWorkers = new WeakSet<object>();
 
 function browserChannel(worker: WebWorkerLike): WorkerChannel {
   return {
