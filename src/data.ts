@@ -4,7 +4,7 @@
  * stays float32 (every float32 value is exact in the float64 arithmetic that reads it, so results
  * are the same as from a float64 copy, at half the memory).
  */
-import { Matrix } from 'ml-matrix';
+import type { AbstractMatrix } from 'ml-matrix';
 import { InvalidArgumentError, InvalidDataError } from './errors.js';
 
 /** Row-major matrix in a typed array: `rows` points of `cols` dimensions. */
@@ -16,9 +16,10 @@ export interface DenseMatrix<T extends Float64Array | Float32Array = Float64Arra
 
 /**
  * Every form of data `train()` and the model methods accept. Rows are points: arrays of numbers,
- * or typed arrays (`Float64Array[]`, as visualization code often holds them).
+ * or typed arrays (`Float64Array[]`, as visualization code often holds them); an ml-matrix `Matrix`
+ * or any of its views (`AbstractMatrix`).
  */
-export type DataInput = number[][] | readonly (readonly number[])[] | readonly ArrayLike<number>[] | Matrix | DenseMatrix;
+export type DataInput = number[][] | readonly (readonly number[])[] | readonly ArrayLike<number>[] | AbstractMatrix | DenseMatrix;
 
 /** Point values as the hot loops read them: float64, or float32 input kept as given. */
 export type Values = Float64Array | Float32Array;
@@ -243,6 +244,16 @@ export interface ToDatasetOptions {
 }
 
 /**
+ * An ml-matrix matrix or view, told as ml-matrix's own `Matrix.isMatrix` tells it (`klass`), without
+ * importing ml-matrix at run time: its ES module entry re-exports CommonJS, which a page's worker
+ * served unbundled (Vite's dev server) cannot load — and the browser bundle carried 69 KiB of it
+ * for this one test.
+ */
+function isMlMatrix(input: unknown): input is AbstractMatrix {
+  return typeof input === 'object' && input !== null && (input as { klass?: unknown }).klass === 'Matrix';
+}
+
+/**
  * Converts and validates `input`. Dense typed input (float64 or float32) is used without copying
  * (it is only read); everything else is copied into a new Float64Array.
  * @param what names the argument in error messages (e.g. "data").
@@ -250,8 +261,8 @@ export interface ToDatasetOptions {
 export function toDataset(input: DataInput, what = 'data', options: ToDatasetOptions = {}): Dataset {
   const allowEmpty = options.allowEmpty === true;
   if (input === null || input === undefined) fail(what, 'is missing');
-  if (Matrix.isMatrix(input)) {
-    const m = input as Matrix;
+  if (isMlMatrix(input)) {
+    const m = input;
     const n = m.rows, d = m.columns;
     if (n === 0 && allowEmpty) return { data: new Float64Array(0), n: 0, d };
     if (n === 0 || d === 0) fail(what, `is empty (${n}×${d})`);

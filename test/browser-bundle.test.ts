@@ -1,5 +1,6 @@
 // The root entry and the training worker bundle for browsers: nothing reachable imports a Node
-// built-in (esbuild's browser platform fails the build on one), and the WGSL shaders are inside.
+// built-in (esbuild's browser platform fails the build on one) or ml-matrix, and the WGSL shaders
+// are inside.
 import { describe, it, expect } from 'vitest';
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,9 @@ describe('browser bundle', () => {
   it.each(['dist/index.js', 'dist/worker/worker-entry.js'])('%s bundles for the browser without Node built-ins', async (entry) => {
     const { code, inputs } = await bundle(entry);
     expect(inputs.filter((i) => i.startsWith('node:') || /(^|\/)node_modules\/webgpu\//.test(i))).toEqual([]);
+    // Nor ml-matrix, whose ES module entry re-exports CommonJS: a worker served unbundled (Vite's
+    // dev server) failed on it with "exports is not defined".
+    expect(inputs.filter((i) => /(^|\/)node_modules\/ml-matrix\//.test(i))).toEqual([]);
     expect(inputs.some((i) => i.endsWith('dist/backends/webgpu/shaders.generated.js'))).toBe(true);
     expect(code).toMatch(/@compute/); // the embedded WGSL
   });

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kmeansFromCentroids } from '../src/train/kmeans.js';
 import { meansOfNearest, refinedStartCentroids } from '../src/train/refined-start.js';
+import { Matrix, MatrixTransposeView } from 'ml-matrix';
 
 // A known 3-component, 3-D mixture with distinct shapes.
 const TRUTH = {
@@ -79,6 +80,18 @@ describe('train() recovers a known mixture', () => {
 
 describe('determinism and trials', () => {
   const { data } = sample(3000, 11);
+
+  it('an ml-matrix Matrix (and its views) trains as the same points as number[][] do', async () => {
+    const rows = Array.from({ length: data.rows }, (_, i) => Array.from(data.data.subarray(i * data.cols, (i + 1) * data.cols)));
+    const opts = { gaussians: 3, seed: 7, maxIterations: 20 };
+    const expected = await train(rows, opts);
+    const m = new Matrix(rows);
+    for (const input of [m, new MatrixTransposeView(m.transpose())]) {
+      const got = await train(input, opts);
+      expect(got.logLikelihood).toBe(expected.logLikelihood);
+      expect(Array.from(got.model.means)).toEqual(Array.from(expected.model.means));
+    }
+  });
 
   it('same seed gives a bitwise identical model', async () => {
     const a = await train(data, { gaussians: 3, seed: 99, trials: 2, maxIterations: 30 });
