@@ -2,8 +2,10 @@
  * Seeded pseudo-random numbers: xoshiro128** (Blackman & Vigna), seeded through splitmix32.
  *
  * Chosen because it needs only 32-bit integer operations (fast in JavaScript without BigInt),
- * passes BigCrush, and gives bitwise-identical streams in every JavaScript engine, so the same seed
- * reproduces the same model in Node and in the browser.
+ * passes BigCrush, and gives bitwise-identical integer streams in every JavaScript engine. (What is
+ * computed from them — normal deviates, E-steps — goes through Math.log / Math.exp, which engines
+ * may round differently in the last bit: the same seed reproduces a model bit for bit on one
+ * engine, and to rounding across engines.)
  */
 export class Rng {
   private s0: number;
