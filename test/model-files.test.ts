@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { GaussianMixture, parseWebgmmModel, serializeWebgmmModel, InvalidModelError, NotPositiveDefiniteError, WebGmmError } from '../src/index.js';
+import { GaussianMixture, parseWebgmmModel, parseMlpackModel, serializeWebgmmModel, InvalidArgumentError, InvalidModelError, NotPositiveDefiniteError, WebGmmError } from '../src/index.js';
 import { parseModelFile, readModelFile, writeModelFile } from '../src/node.js';
 import { Rng } from '../src/util/rng.js';
 import { FIXTURES, thrown } from './helpers.js';
@@ -50,6 +50,27 @@ describe('webgmm model JSON', () => {
     expect(Array.from(back.weights)).toEqual(Array.from(m.weights));
     expect(Array.from(back.means)).toEqual(Array.from(m.means));
     expect(Array.from(back.covariances)).toEqual(Array.from(m.covariances));
+  });
+
+  it('the parsers take a model\'s bytes as a browser holds them (Uint8Array, ArrayBuffer) and refuse anything else by name', () => {
+    const m = randomModel(3, 2, false, 3);
+    const text = serializeWebgmmModel(m);
+    const bytes = new TextEncoder().encode(text);
+    for (const content of [bytes, bytes.buffer]) {
+      expect(Array.from(parseWebgmmModel(content, 'm.json').covariances)).toEqual(Array.from(m.covariances));
+      expect(Array.from(parseModelFile(content, 'm.json').model.means)).toEqual(Array.from(m.means));
+    }
+    // What `await file.arrayBuffer()` gives for an mlpack binary model.
+    const bin = readFileSync(join(FIXTURES, 'mlpack-models', 'blobs3_k3_full.bin'));
+    const arrayBuffer = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
+    expect(parseMlpackModel(arrayBuffer, 'bin', 'm.bin').gaussians).toBe(3);
+    // Before: TypeErrors from inside (before.split, text.indexOf), or "must be a Uint8Array, not a string" for an ArrayBuffer.
+    for (const bad of [null, 42, new Float64Array(2), { text }]) {
+      thrown(() => parseWebgmmModel(bad as never, 'm.json'), InvalidArgumentError, /^parseWebgmmModel needs the file's text \(a string\) or its bytes \(a Uint8Array, Buffer or ArrayBuffer\), got /);
+      thrown(() => parseMlpackModel(bad as never, 'bin', 'm.bin'), InvalidArgumentError, /^parseMlpackModel needs the file's text/);
+      thrown(() => parseModelFile(bad as never, 'm.json'), InvalidArgumentError, /^parseModelFile needs the file's text/);
+    }
+    thrown(() => parseWebgmmModel(new Uint8Array([0x7b, 0xff, 0x7d]), 'm.json'), InvalidModelError, /^m\.json: the file is not valid UTF-8 text$/);
   });
 
   it('keeps −0 (JSON.stringify writes 0) and training strings that look like its marker', () => {

@@ -39,6 +39,7 @@
  */
 import { GaussianMixture, modelFrom, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
 import { InvalidModelError, NotPositiveDefiniteError } from '../errors.js';
+import { modelContent, utf8Text } from './model-content.js';
 
 export type MlpackFormat = 'json' | 'xml' | 'bin';
 
@@ -126,16 +127,9 @@ function buildModel(raw: RawModel, name: string): GaussianMixture {
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 
 function decodeText(content: string | Uint8Array, name: string): string {
-  let text: string;
-  if (typeof content === 'string') text = content;
-  else if (content instanceof Uint8Array) {
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(content);
-    } catch {
-      fail(name, '', 'the file is not valid UTF-8 text');
-    }
-  } else fail(name, '', 'content must be a string or a Uint8Array');
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const text = utf8Text(content);
+  if (text === null) fail(name, '', 'the file is not valid UTF-8 text');
+  return text;
 }
 
 /**
@@ -864,13 +858,15 @@ function readBin(content: string | Uint8Array, name: string): RawModel {
  * Integer fields are accepted both as numbers and as strings of digits (mlpack writes
  * `n_rows`/`n_cols`/`vec_state` as strings and would reject numbers there).
  *
- * @param content the file's text (`json`, `xml`; bytes are decoded as UTF-8) or bytes (`bin`)
+ * @param content the file's text (`json`, `xml`; bytes are decoded as UTF-8) or bytes (`bin`): a
+ *   Uint8Array, Buffer or ArrayBuffer
  * @param name the file name; every error message starts with it
  * @param onNote receives a line for a model whose stored factors do not match its covariances
  * @throws InvalidModelError for any malformed input, saying what is wrong and where (a line for
  *   JSON and XML, a byte offset for binary)
  */
-export function parseMlpackModel(content: string | Uint8Array, format: MlpackFormat, name: string, onNote?: (note: string) => void): GaussianMixture {
+export function parseMlpackModel(content: string | Uint8Array | ArrayBuffer, format: MlpackFormat, name: string, onNote?: (note: string) => void): GaussianMixture {
+  content = modelContent(content, 'parseMlpackModel');
   let raw: RawModel;
   try {
     switch (format) {

@@ -13,6 +13,7 @@ import { parseMlpackModel, serializeMlpackModel, type MlpackFormat } from './mlp
 import { writeFileAtomic, errnoReason } from './atomic.js';
 import { describeNonText, describeArgument } from './delimited.js';
 import { checkPathArgument } from './data-files.js';
+import { modelContent } from './model-content.js';
 
 /** Which family of files a model is written as. */
 export type ModelFormat = 'webgmm' | 'mlpack';
@@ -29,16 +30,14 @@ export interface ModelFileContents {
 }
 
 /** Parses model file content (bytes, or text) of either family; `name` (the file name) picks the format by extension. */
-export function parseModelFile(content: Uint8Array | string, name: string): ModelFileContents {
+export function parseModelFile(content: Uint8Array | ArrayBuffer | string, name: string): ModelFileContents {
   // The name picks the format (by its extension) and names the model in errors.
   if (typeof name !== 'string' || name === '') {
     throw new InvalidArgumentError('name', `parseModelFile needs the file's name (a non-empty string: its extension picks the format), got ${describeArgument(name)}`);
   }
   // Text (a JSON or XML model already read as a string) is taken as its UTF-8 bytes.
+  content = modelContent(content, 'parseModelFile');
   if (typeof content === 'string') content = new TextEncoder().encode(content);
-  if (!(content instanceof Uint8Array)) {
-    throw new InvalidArgumentError('content', `parseModelFile needs the file's bytes (a Uint8Array or Buffer) or its text, got ${content === null ? 'null' : typeof content}`);
-  }
   const notes: string[] = [];
   const note = (n: string): void => void notes.push(n);
   const ext = extname(name).toLowerCase();

@@ -3,6 +3,7 @@
  */
 import { GaussianMixture, modelFrom, type CovarianceType, type GaussianMixtureJSON, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
 import { InvalidModelError } from '../errors.js';
+import { modelContent, utf8Text } from './model-content.js';
 import { describeValue } from '../data.js';
 
 /** The `format` tag and current version of webgmm's model JSON. */
@@ -66,7 +67,9 @@ function stringifyKeepingNegativeZero(value: unknown): string {
   return text.split(JSON.stringify(marker)).join('-0');
 }
 
-export function parseWebgmmModel(text: string, name: string): GaussianMixture {
+export function parseWebgmmModel(content: string | Uint8Array | ArrayBuffer, name: string): GaussianMixture {
+  const text = utf8Text(modelContent(content, 'parseWebgmmModel'));
+  if (text === null) throw new InvalidModelError(`${name}: the file is not valid UTF-8 text`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

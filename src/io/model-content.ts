@@ -1,0 +1,35 @@
+/**
+ * What the model parsers accept as a file's content: its text, or its bytes — a Uint8Array
+ * (Node's Buffer is one), or an ArrayBuffer as a browser's `await file.arrayBuffer()` gives it.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { describeArgument } from './delimited.js';
+
+/**
+ * `content` as text or as a Uint8Array of this realm (tags, not instanceof: bytes from a worker or
+ * an iframe pass); anything else is an InvalidArgumentError naming `content`, where the parsers
+ * would fail with a TypeError deep inside.
+ */
+export function modelContent(content: unknown, caller: string): string | Uint8Array {
+  if (typeof content === 'string') return content;
+  const tag = typeof content === 'object' && content !== null ? Object.prototype.toString.call(content) : '';
+  if (ArrayBuffer.isView(content) && tag === '[object Uint8Array]') {
+    return content instanceof Uint8Array ? content : new Uint8Array(content.buffer, content.byteOffset, content.byteLength);
+  }
+  if (tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]') return new Uint8Array(content as ArrayBufferLike);
+  throw new InvalidArgumentError('content', `${caller} needs the file's text (a string) or its bytes (a Uint8Array, Buffer or ArrayBuffer), got ${describeArgument(content)}`);
+}
+
+/** Bytes decoded as UTF-8 (a leading byte-order mark dropped); null where they are not valid UTF-8. */
+export function utf8Text(content: string | Uint8Array): string | null {
+  let text: string;
+  if (typeof content === 'string') text = content;
+  else {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(content);
+    } catch {
+      return null;
+    }
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
