@@ -106,6 +106,34 @@ fn componentStride() -> u32 {
   return DP4 + TRI4 + 1u;
 }
 
+// Diagonal: Σ (x − μ_k)² / σ²_k of the four points whose blocks start at q, for the components
+// g … g + MAX_K_PRIVATE − 1 below K: blocks of dimensions outer, components inner, so that each
+// block's four point vec4s are loaded once for the group.
+fn groupSums(g: u32, q: vec4<u32>, sums: ptr<function, array<vec4f, MAX_K_PRIVATE>>) {
+  let stride = componentStride();
+  for (var j = 0u; j < MAX_K_PRIVATE; j++) {
+    (*sums)[j] = vec4f(0.0);
+  }
+  for (var b = 0u; b < DP4; b++) {
+    let x0 = points[q.x + b];
+    let x1 = points[q.y + b];
+    let x2 = points[q.z + b];
+    let x3 = points[q.w + b];
+    for (var j = 0u; j < MAX_K_PRIVATE; j++) {
+      if (g + j < K) {
+        let base = (g + j) * stride;
+        let mu = param(base + b);
+        let iv = param(base + DP4 + b);
+        let d0 = x0 - mu;
+        let d1 = x1 - mu;
+        let d2 = x2 - mu;
+        let d3 = x3 - mu;
+        (*sums)[j] += vec4f(dot(d0 * d0, iv), dot(d1 * d1, iv), dot(d2 * d2, iv), dot(d3 * d3, iv));
+      }
+    }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   var x: array<vec4f, PPI * MAX_DP4>;
@@ -138,53 +166,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let q1 = min(p0 + 1u, n - 1u) * DP4;
     let q2 = min(p0 + 2u, n - 1u) * DP4;
     let q3 = min(p0 + 3u, n - 1u) * DP4;
-    // DIMS_OUTER (see its definition): blocks of dimensions outer, components inner, each block's
-    // four point vec4s loaded as it is used, every component's sum in a private vec4.
+    let q = vec4<u32>(q0, q1, q2, q3);
+    // DIMS_OUTER and GROUPED (see their definitions): each component's sum in a private vec4.
     var msum: array<vec4f, MAX_K_PRIVATE>;
     if (DIMS_OUTER) {
-      for (var k = 0u; k < K; k++) {
-        msum[min(k, MAX_K_PRIVATE - 1u)] = vec4f(0.0);
-      }
-      for (var b = 0u; b < DP4; b++) {
-        let x0 = points[q0 + b];
-        let x1 = points[q1 + b];
-        let x2 = points[q2 + b];
-        let x3 = points[q3 + b];
-        for (var k = 0u; k < K; k++) {
-          let base = k * stride;
-          let mu = param(base + b);
-          let iv = param(base + DP4 + b);
-          let d0 = x0 - mu;
-          let d1 = x1 - mu;
-          let d2 = x2 - mu;
-          let d3 = x3 - mu;
-          msum[min(k, MAX_K_PRIVATE - 1u)] += vec4f(dot(d0 * d0, iv), dot(d1 * d1, iv), dot(d2 * d2, iv), dot(d3 * d3, iv));
-        }
-      }
+      groupSums(0u, q, &msum);
     }
     if (GROUPED) {
       for (var g = 0u; g < K; g += MAX_K_PRIVATE) {
-        for (var j = 0u; j < MAX_K_PRIVATE; j++) {
-          msum[j] = vec4f(0.0);
-        }
-        for (var b = 0u; b < DP4; b++) {
-          let x0 = points[q0 + b];
-          let x1 = points[q1 + b];
-          let x2 = points[q2 + b];
-          let x3 = points[q3 + b];
-          for (var j = 0u; j < MAX_K_PRIVATE; j++) {
-            if (g + j < K) {
-              let base = (g + j) * stride;
-              let mu = param(base + b);
-              let iv = param(base + DP4 + b);
-              let d0 = x0 - mu;
-              let d1 = x1 - mu;
-              let d2 = x2 - mu;
-              let d3 = x3 - mu;
-              msum[j] += vec4f(dot(d0 * d0, iv), dot(d1 * d1, iv), dot(d2 * d2, iv), dot(d3 * d3, iv));
-            }
-          }
-        }
+        groupSums(g, q, &msum);
         for (var j = 0u; j < MAX_K_PRIVATE; j++) {
           let k = g + j;
           if (k < K) {
