@@ -14,7 +14,7 @@ import {
   writeCsv,
   writeDataFile,
 } from '../src/io/data-files.js';
-import { encodeNpy, parseNpy } from '../src/io/npy.js';
+import { encodeNpy, npyBlocks, parseNpy } from '../src/io/npy.js';
 import { removeTemporaryFiles, writeFileAtomic } from '../src/io/atomic.js';
 import { FIXTURES } from './helpers.js';
 
@@ -599,6 +599,20 @@ const NUMPY_A = [
 ];
 
 describe('.npy', () => {
+  it('writes more than 4 GiB of values in block views (one view over them all exceeded Node\'s largest Uint8Array)', () => {
+    // 2^29 + 8 values: `generate -n 68000000` with D = 8 failed with "Invalid typed array length: 4352000000".
+    const rows = 2 ** 26 + 1, cols = 8;
+    const data = new Float64Array(rows * cols);
+    data[data.length - 1] = 42.5;
+    const blocks = [...npyBlocks(data, rows, cols)];
+    const header = blocks[0]!.length;
+    expect(blocks.slice(1).reduce((sum, b) => sum + b.length, 0)).toBe(rows * cols * 8);
+    expect(Math.max(...blocks.slice(1).map((b) => b.length))).toBe(1 << 23);
+    const last = blocks[blocks.length - 1]!;
+    expect(new Float64Array(last.buffer, last.byteOffset + last.length - 8, 1)[0]).toBe(42.5);
+    expect(header % 64).toBe(0);
+  });
+
   it('npyBlocks: the bytes of encodeNpy, the values as views of the array itself (no copy)', async () => {
     const { npyBlocks } = await import('../src/io/npy.js');
     const rng = { v: 1 };

@@ -250,8 +250,10 @@ export function* npyBlocks(data: Float64Array, rows: number, cols: number, block
     return;
   }
   yield npyHeader(rows, cols, false);
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, count * 8);
-  for (let at = 0; at < bytes.length; at += blockBytes) yield bytes.subarray(at, Math.min(bytes.length, at + blockBytes));
+  // A view per block: one over all the values could not exceed 2^32 bytes (Node 20's largest
+  // Uint8Array), and `generate -n` allows 16 GiB.
+  const total = count * 8;
+  for (let at = 0; at < total; at += blockBytes) yield new Uint8Array(data.buffer, data.byteOffset + at, Math.min(total - at, blockBytes));
 }
 
 /**
