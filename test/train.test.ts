@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { kmeansFromCentroids } from '../src/train/kmeans.js';
 import { meansOfNearest, refinedStartCentroids } from '../src/train/refined-start.js';
 import { Matrix, MatrixTransposeView } from 'ml-matrix';
+import { featureScales, nearestScaled } from '../src/train/feature-scale.js';
+import { modelFromAssignments } from '../src/train/initialize.js';
+import { MLPACK_CONSTRAINT } from '../src/train/constraints.js';
 
 // A known 3-component, 3-D mixture with distinct shapes.
 const TRUTH = {
@@ -678,6 +681,27 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     expect((err as Error).name).toBe('AbortError');
     expect(calls).toBe(0);
   });
+
+  it('assigning every point to the subsample\'s k-means centroids, and the initial model, yield to the event loop and honour an abort', async () => {
+    // 10M × 16 points, K = 100 (k-means on a subsample): the assignment ran 25 s in one synchronous
+    // call, deaf to Ctrl-C and to an AbortSignal. Here a timer due at once aborts; each call runs
+    // long enough (~10⁸ operations) to reach a later yield, where it must reject.
+    const rng = new Rng(31);
+    const n = 400_000, d = 8, k = 100;
+    const data = Float64Array.from({ length: n * d }, () => rng.nextNormal());
+    const scaling = featureScales(data, n, d, null);
+    const centroids = Float64Array.from({ length: k * d }, () => rng.nextFloat());
+    const aborted = async (work: (signal: AbortSignal) => unknown) => {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 0);
+      return Promise.resolve().then(() => work(ac.signal)).then(() => 'finished', (e: Error) => e.name);
+    };
+    expect(await aborted((signal) => nearestScaled(data, n, d, scaling, centroids, k, signal))).toBe('AbortError');
+    const assignments = Int32Array.from({ length: n }, (_, i) => i % k);
+    const wide = { data: Float64Array.from({ length: n * 32 }, () => rng.nextNormal()), n, d: 32 };
+    const options = { covarianceType: 'full' as const, constraint: MLPACK_CONSTRAINT, forcePositive: true, trial: 0 };
+    expect(await aborted((signal) => modelFromAssignments(wide, null, assignments, k, options, signal))).toBe('AbortError');
+  }, 60_000);
 
   it('aborting during training rejects promptly with an AbortError', async () => {
     const { data } = sample(200_000, 51);

@@ -40,7 +40,7 @@ async function roughStart(data: { data: Float64Array; rows: number; cols: number
   const { rows: n, cols: d } = data;
   const scaling = featureScales(data.data, n, d, null);
   const km = await kmeans(scaledData(data.data, n, d, scaling), n, d, k, new Rng(2), { maxIterations: 1000 });
-  const initial = modelFromAssignments({ data: data.data, n, d }, null, km.assignments, k, {
+  const initial = await modelFromAssignments({ data: data.data, n, d }, null, km.assignments, k, {
     covarianceType: diagonal ? 'diagonal' : 'full',
     constraint: { policy: 'unit-invariant', scale: scaling.scale, maxCondition: DEFAULT_MAX_CONDITION, varianceFloor: DEFAULT_VARIANCE_FLOOR, featureFloor: scaling.floor },
     forcePositive: true,

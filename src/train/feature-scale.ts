@@ -16,6 +16,7 @@
 
 import type { Values } from '../data.js';
 import { kmeansDataArray } from './kmeans-parallel.js';
+import { createYielder } from '../util/yield.js';
 
 export interface FeatureScaling {
   /**
@@ -324,10 +325,17 @@ export function standardizedData(data: Values, n: number, d: number, weights: Fl
  * scaled coordinates, computed on the fly with the arithmetic of `scaledData` (no copy of the
  * data); ties go to the lower index.
  */
-export function nearestScaled(data: Values, n: number, d: number, s: FeatureScaling, centroids: Float64Array, k: number): Int32Array {
+export async function nearestScaled(data: Values, n: number, d: number, s: FeatureScaling, centroids: Float64Array, k: number, signal?: AbortSignal): Promise<Int32Array> {
   const out = new Int32Array(n);
   const z = new Float64Array(d);
+  // One call over 10M × 16 points and K = 100 took 25 s: the event loop (Ctrl-C, an abort, the
+  // progress bar) gets its turns between blocks.
+  const yieldNow = createYielder(signal);
   for (let i = 0; i < n; i++) {
+    if ((i & 4095) === 0) {
+      const pause = yieldNow();
+      if (pause) await pause;
+    }
     scaleRow(data, i * d, d, s, z, 0);
     let best = 0;
     let bestDist = Infinity;

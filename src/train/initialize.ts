@@ -11,6 +11,7 @@ import { GaussianMixture, type CovarianceType } from '../model/gaussian-mixture.
 import type { Dataset } from '../data.js';
 import { applyConstraint, type ConstraintSpec } from './constraints.js';
 import { NotPositiveDefiniteError } from '../errors.js';
+import { createYielder } from '../util/yield.js';
 
 export interface InitialModelOptions {
   covarianceType: CovarianceType;
@@ -19,13 +20,14 @@ export interface InitialModelOptions {
   trial: number;
 }
 
-export function modelFromAssignments(
+export async function modelFromAssignments(
   ds: Dataset,
   weights: Float64Array | null,
   assignments: Int32Array,
   k: number,
   options: InitialModelOptions,
-): GaussianMixture {
+  signal?: AbortSignal,
+): Promise<GaussianMixture> {
   const { data, n, d } = ds;
   const diagonal = options.covarianceType === 'diagonal';
   const mass = new Float64Array(k);
@@ -47,7 +49,13 @@ export function modelFromAssignments(
       anchor.set(data.subarray(i * d, (i + 1) * d), c * d);
     }
   }
+  // Two passes over every point (full covariances: D² per point): the event loop gets its turns.
+  const yieldNow = createYielder(signal);
   for (let i = 0; i < n; i++) {
+    if ((i & 4095) === 0) {
+      const pause = yieldNow();
+      if (pause) await pause;
+    }
     const c = assignments[i]!;
     const w = weights ? weights[i]! : 1;
     mass[c] = mass[c]! + w;
@@ -74,6 +82,10 @@ export function modelFromAssignments(
   const covariances = new Float64Array(k * one);
   const diff = new Float64Array(d);
   for (let i = 0; i < n; i++) {
+    if ((i & 4095) === 0) {
+      const pause = yieldNow();
+      if (pause) await pause;
+    }
     const c = assignments[i]!;
     const w = weights ? weights[i]! : 1;
     if (w === 0) continue;

@@ -522,13 +522,13 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
               ? await kmeansFromCentroids(data, kn, ds.d, await sampledStartCentroids(data, kn, ds.d, opts.gaussians, rng, kmOpts), opts.gaussians, kmOpts)
               : await kmeans(data, kn, ds.d, opts.gaussians, rng, kmOpts);
           kmeansIterations = km.iterations;
-          const assignments = seeding ? nearestScaled(ds.data, ds.n, ds.d, seeding.scaling, km.centroids, opts.gaussians) : km.assignments;
-          initial = modelFromAssignments(ds, weights, assignments, opts.gaussians, {
+          const assignments = seeding ? await nearestScaled(ds.data, ds.n, ds.d, seeding.scaling, km.centroids, opts.gaussians, signal) : km.assignments;
+          initial = await modelFromAssignments(ds, weights, assignments, opts.gaussians, {
             covarianceType: opts.covarianceType,
             constraint,
             forcePositive: !opts.noForcePositive,
             trial,
-          });
+          }, signal);
         }
         const tEm = now();
         timings.initialization += tEm - tInit;
