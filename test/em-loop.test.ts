@@ -401,6 +401,33 @@ describe('EM loop: a float64 finish that costs little', () => {
     expect(backend.referencePasses).toBe(1);
   });
 
+  it('after a blind pass\'s float64 redo, a θ that float32 statistics do not resolve moves the trial to float64 (no float32 pass more)', async () => {
+    // Pass 11 blind; from there on `resolves` says no (nearly collinear features). The M-step from
+    // the redo's float64 statistics is kept (not computed again) and the trial continues in float64.
+    class BlindThenUnresolved extends Blind {
+      float32Passes = 0;
+      override async pass(params: MixtureParams): Promise<PassResult> {
+        this.float32Passes++;
+        const r = await CpuBackend.prototype.pass.call(this.reference, params);
+        return { ...r, logLikelihoodUncertainty: (this.float32Passes === 11 ? 1.1 : 0) * ds.n };
+      }
+      resolves(): boolean {
+        return this.float32Passes < 11;
+      }
+    }
+    const backend = new BlindThenUnresolved(11, false);
+    const far = new GaussianMixture({
+      weights: [0.3, 0.3, 0.4],
+      means: [[90, -90], [100, -100], [110, -110]],
+      covariances: [[[900, 0], [0, 900]], [[900, 0], [0, 900]], [[900, 0], [0, 900]]],
+    });
+    const ranOn: string[] = [];
+    await runEM(backend, far, { ...options(16), tolerance: 0, onIteration: (i) => void ranOn.push(i.backend) });
+    expect(backend.float32Passes).toBe(11);
+    expect(ranOn.slice(0, 10)).toEqual(Array(10).fill('webgpu'));
+    expect(ranOn.slice(10).every((b) => b === 'cpu')).toBe(true);
+  });
+
   it('a handover within FLOAT64_RESTART_WITHIN M-steps starts the trial again in float64, reported once, every float64 pass counted', async () => {
     const backend = new Blind(1, false);
     const ranOn: string[] = [];

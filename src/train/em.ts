@@ -314,7 +314,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       active.reference !== undefined &&
       (nextModel === null || nextParams === null ||
         (active.evaluable !== undefined && !active.evaluable(nextParams)) ||
-        (!float64Stats && active.resolves !== undefined && !active.resolves(nextParams, nextModel.covariances)));
+        (active.resolves !== undefined && !active.resolves(nextParams, nextModel.covariances)));
     // Or float32 has stopped resolving the change while the tolerance is finer than even float64
     // resolves (large data): a float64 probe asks whether EM would stop (Float64Probes).
     const probe: boolean = !narrow && tolerance > 0 && active.reference !== undefined && probes.due(iterations);
