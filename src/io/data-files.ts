@@ -280,23 +280,29 @@ async function load(path: string, given: ReadDataFileOptions, nonneg: boolean): 
 const COUNT_LINES_FROM = 16 << 20;
 
 /**
- * Lines in bytes `from` … `to` of the file: line ends (LF, or CR for classic Mac files; a CRLF
- * counts once) plus one, an upper bound on its rows. Positional reads: the file's own position,
- * which the parse reads from, does not move.
+ * Non-blank lines in bytes `from` … `to` of the file, plus one: an upper bound on its rows. A run
+ * of line-break bytes (LF, CRLF, a lone CR of classic Mac files, blank lines between, in any mix)
+ * ends one line. Positional reads: the file's own position, which the parse reads from, does not
+ * move.
  */
 async function linesFrom(fh: FileHandle, from: number, to: number, signal: AbortSignal | undefined): Promise<number> {
   const buffer = Buffer.allocUnsafe(4 * CHUNK_BYTES);
-  let lf = 0, cr = 0;
+  let lines = 1;
+  // Whether the byte before this block's first was a line break.
+  let afterBreak = false;
   for (let at = from; at < to; ) {
     if (signal?.aborted) throw abortError(signal);
     const got = (await fh.read(buffer, 0, Math.min(buffer.length, to - at), at)).bytesRead;
     if (got === 0) break;
     const bytes = got === buffer.length ? buffer : buffer.subarray(0, got);
-    for (let i = bytes.indexOf(LF); i >= 0; i = bytes.indexOf(LF, i + 1)) lf++;
-    if (lf === 0) for (let i = bytes.indexOf(CR); i >= 0; i = bytes.indexOf(CR, i + 1)) cr++;
+    // A break byte ends a line unless the byte before it is a break too.
+    const ends = (i: number): boolean => (i === 0 ? !afterBreak : bytes[i - 1] !== LF && bytes[i - 1] !== CR);
+    for (let i = bytes.indexOf(LF); i >= 0; i = bytes.indexOf(LF, i + 1)) if (ends(i)) lines++;
+    for (let i = bytes.indexOf(CR); i >= 0; i = bytes.indexOf(CR, i + 1)) if (ends(i)) lines++;
+    afterBreak = bytes[got - 1] === LF || bytes[got - 1] === CR;
     at += got;
   }
-  return Math.max(lf, cr) + 1;
+  return lines;
 }
 
 /**
