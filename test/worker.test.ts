@@ -181,7 +181,8 @@ describe('trainInWorker (worker_threads)', () => {
     const once = standIn();
     expect((await inBrowser(blobs, { ...opts, createWorker: () => once })).logLikelihood).toBe(expected);
     await expect(inBrowser(blobs, { ...opts, createWorker: () => once })).rejects.toMatchObject({ parameter: 'createWorker', message: expect.stringMatching(/return a new Worker each time/) });
-    // At once: the second got BUSY, and so did the first (the reply reached both), its worker terminated.
+    // At once: the second is refused, the first trains (before, both got BUSY — the reply reached
+    // both — and the first's worker was terminated).
     const shared = standIn();
     const first = inBrowser(blobs, { ...opts, createWorker: () => shared });
     const second = inBrowser(blobs, { ...opts, createWorker: () => shared });
