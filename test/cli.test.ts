@@ -1006,7 +1006,7 @@ describe('the clamp the model was fitted under (the default policy)', () => {
 
     const warm = webgmm('train', '-i', csv, '-g', '3', '-s', '5', '--backend', 'cpu', '-m', 'rainy.json', '-M', 'rainy2.json');
     expect(warm.code, warm.stderr).toBe(0);
-    expect(warm.stderr).toMatch(/^webgmm: note: --input_model_file needs a sharper covariance clamp than the default: training continues at the level it needs, --max_condition \S+ and --variance_floor \S+ \(pass either to set the clamp yourself\)$/m);
+    expect(warm.stderr).toMatch(/^webgmm: note: --input_model_file needs a sharper covariance clamp than the default: training continues at the level it needs, --max_condition \S+ and --variance_floor \S+ \(pass both to set the clamp yourself: one alone leaves the other at its default\)$/m);
     expect(warm.stderr).toContain(printed![0]);
     const ll = (r: { stderr: string }) => Number(/^log-likelihood (\S+)$/m.exec(r.stderr)![1]);
     expect(relErr(ll(warm), ll(first))).toBeLessThan(1e-9);

@@ -101,7 +101,7 @@ describe('the clamp the model was fitted under', () => {
 
     const warm = await train(data, { ...base, trials: 1, inputModel: wide.model });
     expect([warm.maxCondition, warm.varianceFloor]).toEqual([wide.maxCondition, wide.varianceFloor]);
-    expect(warm.warnings.join('\n')).toMatch(/`inputModel` needs a sharper covariance clamp than the default: training continues at the level it needs, `maxCondition` 1e\+(8|9) and `varianceFloor` 1e-1[01] \(pass either to set the clamp yourself\)/);
+    expect(warm.warnings.join('\n')).toMatch(/`inputModel` needs a sharper covariance clamp than the default: training continues at the level it needs, `maxCondition` 1e\+(8|9) and `varianceFloor` 1e-1[01] \(pass both to set the clamp yourself: one alone leaves the other at its default\)/);
     expect(Math.abs(warm.logLikelihood - wide.logLikelihood)).toBeLessThan(1e-6 * Math.abs(wide.logLikelihood));
     // What the default's clamp does to the same start: every dry-day variance raised.
     const inflated = await train(data, { ...fixedClamp, trials: 1, inputModel: wide.model });
@@ -125,6 +125,19 @@ describe('the clamp the model was fitted under', () => {
     expect(Math.abs(own.logLikelihood - sharp.logLikelihood)).toBeLessThan(1e-6 * Math.abs(sharp.logLikelihood));
   });
 
+  it('where the search cannot run (a rarely deviating feature), a sharper model continues at the default, with a notice saying how to keep it', async () => {
+    // Before: no notice, and the first M-step raised the model's narrowest covariances silently.
+    const data = rainy(new Rng(21), 900, true);
+    const sharp = await train(data, { ...base, maxCondition: 1e9, varianceFloor: 1e-11 });
+    const warm = await train(data, { ...base, trials: 1, inputModel: sharp.model });
+    expect([warm.maxCondition, warm.varianceFloor]).toEqual([1e7, 1e-9]);
+    expect(warm.warnings.join('\n')).toMatch(/`inputModel` needs a sharper covariance clamp than the default, which this data keeps \(the wider search, which may sharpen it, does not run here\): training continues at `maxCondition` 1e\+7 and `varianceFloor` 1e-9, which raises its narrowest covariances; pass `maxCondition` and `varianceFloor`/);
+    expect(warm.logLikelihood).toBeLessThan(sharp.logLikelihood);
+    const own = await train(data, { ...base, trials: 1, inputModel: sharp.model, maxCondition: 1e9, varianceFloor: 1e-11 });
+    expect(own.warnings.join('\n')).not.toMatch(/sharper covariance clamp/);
+    expect(Math.abs(own.logLikelihood - sharp.logLikelihood)).toBeLessThan(1e-6 * Math.abs(sharp.logLikelihood));
+  });
+
   it('is not reported where no clamp acts (noForcePositive, full covariances)', async () => {
     // Three well-separated round clusters: no point mass, so nothing needs the clamp.
     const truth = new GaussianMixture({ weights: [0.3, 0.3, 0.4], means: [[0, 0, 0], [8, 0, 0], [0, 8, 0]], covariances: [[[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[1, 0, 0], [0, 1, 0], [0, 0, 1]]] });
@@ -142,7 +155,8 @@ describe('the clamp the model was fitted under', () => {
     const many = rainy(rng, 100_001);
     const warm = await train(many, { ...base, trials: 1, maxIterations: 1, inputModel: wide.model });
     expect(warm.maxCondition).toBe(1e7);
-    expect(warm.warnings.join('\n')).not.toMatch(/clamp/);
+    // Said, with how to keep the model's own clamp (before: silently).
+    expect(warm.warnings.join('\n')).toMatch(/needs a sharper covariance clamp than the default, which this data keeps/);
     // One point fewer, and it does.
     const fewer = { ...many, data: many.data.subarray(0, 100_000 * 3), rows: 100_000 };
     expect((await train(fewer, { ...base, trials: 1, maxIterations: 1, inputModel: wide.model })).maxCondition).toBe(wide.maxCondition);

@@ -583,6 +583,9 @@ describe('bad input is rejected with a typed error naming the problem', () => {
       const fit = await train(tiny, { gaussians: 2, seed: 1, diagonalCovariance, varianceFloor: 1e-280 });
       expect(Number.isFinite(fit.logLikelihood)).toBe(true);
     }
+    // Not where no clamp acts (full covariances without the constraint): ignored, as any value is there.
+    const unconstrained = await train(base.map((p) => p.map((v) => v * 1e-5)).map((p, i) => [p[0]! + 1e-6 * Math.sin(i), p[1]! + 1e-6 * Math.cos(i)]), { gaussians: 2, seed: 1, noForcePositive: true, varianceFloor: 1e-300 });
+    expect(unconstrained.warnings.join('\n')).toMatch(/ignored with `noForcePositive`/);
     // The value suggested is accepted, though rounded to two digits (up, not down).
     const odd = base.map((p) => [p[0]! * 1.23e-5, p[1]!]);
     const message = (await train(odd, { gaussians: 2, seed: 1, varianceFloor: 1e-300 }).then(() => '', (err: Error) => err.message));

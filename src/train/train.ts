@@ -387,23 +387,28 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       varianceFloor: opts.varianceFloor,
       featureFloor: scaling.floor,
     };
-    if (options.varianceFloor !== undefined) checkFloorInDataUnits(opts.varianceFloor, scaling.constraintScale);
+    // (Not where no clamp acts: full covariances under noForcePositive ignore the knobs.)
+    if (options.varianceFloor !== undefined && clampActs(opts)) checkFloorInDataUnits(opts.varianceFloor, scaling.constraintScale);
     // A warm start from a model fitted under a sharper clamp (the wider search's choice) continues
     // at that clamp, up to the search's × 100 and where the search itself could have chosen it: the
     // default's would raise every covariance the sharper one allowed (seattle's dry days lost 4210
-    // nats in one M-step).
-    if (inputModel && searchable && clampKnobsFree(options, opts)) {
+    // nats in one M-step). Where the search cannot run, the default's clamp applies — said, with
+    // how to keep the model's own (it lost 675 nats in one M-step without a word).
+    if (inputModel && clampKnobsFree(options, opts)) {
       const needed = clampLevelOf(constraint, inputModel.covarianceType === 'diagonal', inputModel.weights, inputModel.covariances, inputModel.gaussians, ds.d);
-      const level = Math.min(needed, CLAMP_LADDER);
+      const level = searchable ? Math.min(needed, CLAMP_LADDER) : 0;
       if (level > 0) constraint = { ...constraint, ...clampAt(opts, level) };
       const knobs = `\`maxCondition\` ${formatKnob(constraint.maxCondition)} and \`varianceFloor\` ${formatKnob(constraint.varianceFloor)}`;
-      if (needed > CLAMP_LADDER) {
+      const keepOwn = "pass `maxCondition` and `varianceFloor` (for a model webgmm trained: its file's `training` records them) to continue at its own";
+      if (needed > 0 && !searchable) {
         warnings.push(
-          `\`inputModel\` needs a sharper covariance clamp than the default even at × ${10 ** CLAMP_LADDER}: training continues at ${knobs}, ` +
-            "which raises its narrowest covariances; pass `maxCondition` and `varianceFloor` (for a model webgmm trained: its file's `training` records them) to continue at its own",
+          `\`inputModel\` needs a sharper covariance clamp than the default, which this data keeps (the wider search, which may sharpen it, does not run here): ` +
+            `training continues at ${knobs}, which raises its narrowest covariances; ${keepOwn}`,
         );
+      } else if (needed > CLAMP_LADDER) {
+        warnings.push(`\`inputModel\` needs a sharper covariance clamp than the default even at × ${10 ** CLAMP_LADDER}: training continues at ${knobs}, which raises its narrowest covariances; ${keepOwn}`);
       } else if (level > 0) {
-        warnings.push(`\`inputModel\` needs a sharper covariance clamp than the default: training continues at the level it needs, ${knobs} (pass either to set the clamp yourself)`);
+        warnings.push(`\`inputModel\` needs a sharper covariance clamp than the default: training continues at the level it needs, ${knobs} (pass both to set the clamp yourself: one alone leaves the other at its default)`);
       }
     }
     if (!inputModel && !opts.refinedStart && ds.n > KMEANS_MAX_POINTS) {
