@@ -337,6 +337,19 @@ describe('warm start', () => {
     expect(r.model.logLikelihood(data)).toBeCloseTo(r.logLikelihood, 6);
   });
 
+  it('a full model with diagonalCovariance starts from its diagonals, noted only where it has off-diagonals to drop', async () => {
+    const { data } = sample(2000, 33);
+    const eye = (s: number) => [[s, 0, 0], [0, s, 0], [0, 0, s]];
+    // What mlpack writes for a diagonal model: full matrices, zero off-diagonals.
+    const storedFull = new GaussianMixture({ weights: [0.2, 0.3, 0.5], means: [[1, 1, 1], [2, 2, 2], [3, 3, 3]], covariances: [1, 2, 3].map(eye) });
+    const diagonal = new GaussianMixture({ weights: [0.2, 0.3, 0.5], means: [[1, 1, 1], [2, 2, 2], [3, 3, 3]], covariances: [[1, 1, 1], [2, 2, 2], [3, 3, 3]], covarianceType: 'diagonal' });
+    const opts = { gaussians: 3, diagonalCovariance: true, maxIterations: 3 };
+    const fromFull = await train(data, { ...opts, inputModel: storedFull });
+    expect(fromFull.warnings.filter((w) => /diagonals/.test(w))).toEqual([]);
+    expect(fromFull.logLikelihood).toBe((await train(data, { ...opts, inputModel: diagonal })).logLikelihood);
+    const correlated = new GaussianMixture({ ...storedFull.toJSON(), covariances: [[[1, 0.5, 0], [0.5, 1, 0], [0, 0, 1]], eye(2), eye(3)] });
+    expect((await train(data, { ...opts, inputModel: correlated })).warnings).toContain('`inputModel` has full covariances but `diagonalCovariance` is set: training starts from their diagonals');
+  });
 });
 
 describe('the k-means stopping rule of each policy', () => {
