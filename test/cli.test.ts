@@ -800,6 +800,8 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     ['probability: output path ending in a slash', () => ['probability', '-i', BLOBS, '-m', join(MODELS, 'blobs3_k3_full.json'), '-o', 'p.csv/'], /--output_file p\.csv\/: cannot write there: the name ends with "\/"/],
     ['weights file of the wrong length', () => ['train', '-i', BLOBS, '-g', '2', '--weights_file', file('short-w.csv', '1\n2\n3\n')], /short-w\.csv: has 3 weights but the data has 3000 points/],
     ['negative weight', () => ['train', '-i', file('tiny.csv', '1\n2\n3\n'), '-g', '1', '--weights_file', file('neg-w.csv', '1\n-2\n3\n')], /neg-w\.csv: line 2/],
+    // Was "--gaussians: gaussians = 3 but only 2 … have a positive weight", the weights file unnamed.
+    ['fewer points of positive weight than gaussians', () => ['train', '-i', file('four.csv', '1\n2\n3\n4\n'), '-g', '3', '--weights_file', file('two-w.csv', '1\n0\n0\n2\n')], /^webgmm: error: --gaussians 3 but only 2 of the 4 points have a positive weight in \S*two-w\.csv \(need at least one per gaussian\)$/m],
     ['probability: model of another dimension', () => ['probability', '-i', file('d1.csv', '1\n2\n'), '-m', join(MODELS, 'blobs3_k3_full.xml')], /has dimensionality 2 but .*d1\.csv has 1 column$/],
     ['generate: negative samples', () => ['generate', '-m', join(MODELS, 'blobs3_k3_full.json'), '-n', '-5'], /--samples must be an integer > 0/],
     // mlpack's gmm_generate: "number of samples must be greater than 0".

@@ -390,6 +390,10 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
     if (e instanceof InvalidArgumentError && e.parameter === 'observationWeights' && weightsFile !== undefined) {
       throw new InvalidDataError(`${weightsFile}: ${e.message.replace(/^observationWeights\b/, 'the weights')}`);
     }
+    // Too few points of positive weight for the Gaussians: the weights file is half the story.
+    if (e instanceof InvalidArgumentError && e.parameter === 'gaussians' && weightsFile !== undefined && /positive weight/.test(e.message)) {
+      throw new InvalidArgumentError('gaussians', e.message.replace(/^gaussians = /, '--gaussians ').replace(/ a positive weight\b/, ` a positive weight in ${weightsFile}`));
+    }
     throw e;
   });
   progress.stop();
