@@ -986,14 +986,27 @@ export function describeArgument(v: unknown): string {
 }
 
 /**
+ * `input` as text, or as a Uint8Array of this realm over its bytes (a Uint8Array or Buffer, an
+ * ArrayBuffer or SharedArrayBuffer); null for anything else — a Float64Array's values are no
+ * bytes. Tags, not instanceof, so buffers from another realm (a worker, an iframe) pass.
+ */
+export function textOrBytes(input: unknown): string | Uint8Array | null {
+  if (typeof input === 'string') return input;
+  const tag = typeof input === 'object' && input !== null ? Object.prototype.toString.call(input) : '';
+  if (ArrayBuffer.isView(input)) {
+    if (tag !== '[object Uint8Array]') return null;
+    return input instanceof Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  }
+  return tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]' ? new Uint8Array(input as ArrayBufferLike) : null;
+}
+
+/**
  * parseDelimited's argument checks, up front: anything else would be parsed as something it is not
  * (a number as no bytes — "no data rows" — a Float64Array as its values cast to bytes) or fall back
- * silently (an unknown format as 'auto'). Tags, not instanceof, so buffers from another realm pass.
+ * silently (an unknown format as 'auto').
  */
 function checkParseDelimitedArguments(input: unknown, options: unknown): void {
-  const tag = typeof input === 'object' && input !== null ? Object.prototype.toString.call(input) : '';
-  const bytes = ArrayBuffer.isView(input) ? tag === '[object Uint8Array]' : tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]';
-  if (typeof input !== 'string' && !bytes) {
+  if (textOrBytes(input) === null) {
     throw new InvalidArgumentError(
       'input',
       `input must be the text as a string, or its UTF-8 bytes as a Uint8Array or an ArrayBuffer, got ${describeArgument(input)}`,
@@ -1029,7 +1042,8 @@ function checkParseDelimitedArguments(input: unknown, options: unknown): void {
 export function parseDelimited(input: string | Uint8Array | ArrayBuffer, options: ParseDelimitedOptions = {}): LoadedData {
   checkParseDelimitedArguments(input, options);
   const name = options.name ?? 'data';
-  const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input instanceof Uint8Array ? input : new Uint8Array(input);
+  const content = textOrBytes(input)!;
+  const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
   const format = options.format ?? 'auto';
   const mode: Mode | -1 = format === 'csv' ? COMMA : format === 'tsv' ? TAB : format === 'whitespace' ? 0 : -1;
   const nonText = describeNonText(bytes);

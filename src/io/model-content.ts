@@ -3,21 +3,17 @@
  * (Node's Buffer is one), or an ArrayBuffer as a browser's `await file.arrayBuffer()` gives it.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { describeArgument } from './delimited.js';
+import { describeArgument, textOrBytes } from './delimited.js';
 
 /**
- * `content` as text or as a Uint8Array of this realm (tags, not instanceof: bytes from a worker or
- * an iframe pass); anything else is an InvalidArgumentError naming `content`, where the parsers
- * would fail with a TypeError deep inside.
+ * `content` as text or as a Uint8Array of this realm (as parseDelimited takes its input); anything
+ * else is an InvalidArgumentError naming `content`, where the parsers would fail with a TypeError
+ * deep inside.
  */
 export function modelContent(content: unknown, caller: string): string | Uint8Array {
-  if (typeof content === 'string') return content;
-  const tag = typeof content === 'object' && content !== null ? Object.prototype.toString.call(content) : '';
-  if (ArrayBuffer.isView(content) && tag === '[object Uint8Array]') {
-    return content instanceof Uint8Array ? content : new Uint8Array(content.buffer, content.byteOffset, content.byteLength);
-  }
-  if (tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]') return new Uint8Array(content as ArrayBufferLike);
-  throw new InvalidArgumentError('content', `${caller} needs the file's text (a string) or its bytes (a Uint8Array, Buffer or ArrayBuffer), got ${describeArgument(content)}`);
+  const got = textOrBytes(content);
+  if (got === null) throw new InvalidArgumentError('content', `${caller} needs the file's text (a string) or its bytes (a Uint8Array, Buffer or ArrayBuffer), got ${describeArgument(content)}`);
+  return got;
 }
 
 /** Bytes decoded as UTF-8 (a leading byte-order mark dropped); null where they are not valid UTF-8. */
