@@ -754,12 +754,20 @@ function resolveInputModel(
     return GaussianMixture.fromArrays('full', Float64Array.from(model.weights), Float64Array.from(model.means), cov);
   }
   // mlpack stores a diagonal model as full with zero off-diagonals: nothing is dropped there.
-  let offDiagonal = false;
-  for (let c = 0; c < k && !offDiagonal; c++) for (let i = 0; i < d && !offDiagonal; i++) for (let j = 0; j < d; j++) if (i !== j && model.covariances[c * d * d + i * d + j] !== 0) offDiagonal = true;
-  if (offDiagonal) warnings.push('`inputModel` has full covariances but `diagonalCovariance` is set: training starts from their diagonals');
+  if (hasOffDiagonals(model.covariances, k, d)) warnings.push('`inputModel` has full covariances but `diagonalCovariance` is set: training starts from their diagonals');
   const vars = new Float64Array(k * d);
   for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) vars[c * d + j] = model.covariances[c * d * d + j * d + j]!;
   return GaussianMixture.fromArrays('diagonal', Float64Array.from(model.weights), Float64Array.from(model.means), vars);
+}
+
+/** Whether any of the k full d×d covariances has a nonzero entry off its diagonal. */
+function hasOffDiagonals(covariances: Float64Array, k: number, d: number): boolean {
+  for (let c = 0; c < k; c++) {
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < d; j++) if (i !== j && covariances[c * d * d + i * d + j] !== 0) return true;
+    }
+  }
+  return false;
 }
 
 /**
