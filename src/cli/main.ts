@@ -466,16 +466,11 @@ async function runProbability(
     if (v === 0) underflows++;
     else if (v === Infinity) overflows++;
   }
-  if (underflows > 0) {
-    process.stderr.write(
-      `webgmm: note: ${underflows} of ${p.length} points ${underflows === 1 ? 'has' : 'have'} a density below float64's smallest (log-density under −745): written as 0\n`,
-    );
-  }
-  if (overflows > 0) {
-    process.stderr.write(
-      `webgmm: note: ${overflows} of ${p.length} points ${overflows === 1 ? 'has' : 'have'} a density beyond float64's largest (log-density over 709.78): written as Infinity\n`,
-    );
-  }
+  const outOfRange = (count: number, where: string, writtenAs: string): void => {
+    if (count > 0) process.stderr.write(`webgmm: note: ${count} of ${p.length} points ${count === 1 ? 'has' : 'have'} a density ${where}: written as ${writtenAs}\n`);
+  };
+  outOfRange(underflows, "below float64's smallest (log-density under −745)", '0');
+  outOfRange(overflows, "beyond float64's largest (log-density over 709.78)", 'Infinity');
   if (flags.output_file !== undefined) await writeMatrixFile(flags.output_file, { data: p, rows: p.length, cols: 1 }, { signal });
   else await printCsv({ data: p, rows: p.length, cols: 1 }, signal);
   if (flags.verbose) process.stderr.write(`webgmm: ${p.length} densities written in ${((performance.now() - t) / 1000).toFixed(2)} s in all\n`);
