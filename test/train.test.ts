@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { kmeansFromCentroids } from '../src/train/kmeans.js';
 import { meansOfNearest, refinedStartCentroids } from '../src/train/refined-start.js';
 import { Matrix, MatrixTransposeView } from 'ml-matrix';
-import { featureScales, nearestScaled } from '../src/train/feature-scale.js';
+import { featureScales, nearestScaled, scaledData } from '../src/train/feature-scale.js';
 import { modelFromAssignments } from '../src/train/initialize.js';
 import { MLPACK_CONSTRAINT } from '../src/train/constraints.js';
 
@@ -718,6 +718,57 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     const options = { covarianceType: 'full' as const, constraint: MLPACK_CONSTRAINT, forcePositive: true, trial: 0 };
     expect(await aborted((signal) => modelFromAssignments(wide, null, assignments, k, options, signal))).toBe('AbortError');
   }, 60_000);
+
+  it('assigning every point to the subsample\'s centroids gives each the nearest in scaledData\'s coordinates, ties to the lower index', async () => {
+    // Lattice data (exact ties) over three blocks of the blocked scan and a remainder, K not a
+    // multiple of four, and two equal centroids (every point nearer them than the others picks the first).
+    const rng = new Rng(5);
+    const n = 3 * 4096 + 7, d = 3, k = 7;
+    const data = Float64Array.from({ length: n * d }, () => Math.floor(rng.nextFloat() * 4) * 2.5 - 1);
+    const scaling = featureScales(data, n, d, null);
+    const scaled = scaledData(data, n, d, scaling);
+    const centroids = new Float64Array(k * d);
+    for (let c = 0; c < k; c++) centroids.set(scaled.subarray((c * 101) * d, (c * 101 + 1) * d), c * d);
+    centroids.set(centroids.subarray(2 * d, 3 * d), 5 * d);
+    const expected = new Int32Array(n);
+    let ties = 0;
+    for (let i = 0; i < n; i++) {
+      const dist = (c: number) => { let s = 0; for (let j = 0; j < d; j++) s += (scaled[i * d + j]! - centroids[c * d + j]!) ** 2; return s; };
+      for (let c = 1; c < k; c++) if (dist(c) < dist(expected[i]!)) expected[i] = c;
+      for (let c = expected[i]! + 1; c < k; c++) if (dist(c) === dist(expected[i]!)) ties++;
+    }
+    expect(ties).toBeGreaterThan(1000);
+    expect(await nearestScaled(data, n, d, scaling, centroids, k)).toEqual(expected);
+  });
+
+  it('the initial model is the clusters\' weighted means and covariances, summed a point at a time in order (bit for bit)', async () => {
+    // Cluster sizes not multiples of four, an empty cluster, weights of 0 between positive ones.
+    const rng = new Rng(8);
+    const n = 1003, d = 5, k = 4;
+    const data = Float64Array.from({ length: n * d }, () => rng.nextNormal() * 3 + 1e3);
+    const assignments = Int32Array.from({ length: n }, (_, i) => (i * 7 + (i >> 3)) % 3);
+    const weights = Float64Array.from({ length: n }, (_, i) => (i % 5 === 2 ? 0 : 0.5 + rng.nextFloat()));
+    for (const covarianceType of ['full', 'diagonal'] as const) {
+      const model = await modelFromAssignments({ data, n, d }, weights, assignments, k, { covarianceType, constraint: MLPACK_CONSTRAINT, forcePositive: true, trial: 0 });
+      for (let c = 0; c < 3; c++) {
+        let mass = 0;
+        const mean = new Float64Array(d);
+        for (let i = 0; i < n; i++) if (assignments[i] === c) { mass += weights[i]!; for (let j = 0; j < d; j++) mean[j] += weights[i]! * data[i * d + j]!; }
+        for (let j = 0; j < d; j++) mean[j] /= mass;
+        const cov = new Float64Array(d * d);
+        for (let i = 0; i < n; i++) {
+          if (assignments[i] !== c || weights[i] === 0) continue;
+          for (let a = 0; a < d; a++) for (let b = a; b < d; b++) cov[a * d + b] += weights[i]! * (data[i * d + a]! - mean[a]!) * (data[i * d + b]! - mean[b]!);
+        }
+        expect(Array.from(model.means.subarray(c * d, (c + 1) * d))).toEqual(Array.from(mean));
+        for (let a = 0; a < d; a++) {
+          if (covarianceType === 'diagonal') expect(model.covariances[c * d + a]).toBe(cov[a * d + a]! / mass);
+          else for (let b = 0; b < d; b++) expect(model.covariances[c * d * d + a * d + b]).toBe(cov[Math.min(a, b) * d + Math.max(a, b)]! / mass);
+        }
+      }
+      expect(model.weights[3]).toBe(0);
+    }
+  });
 
   it('aborting during training rejects promptly with an AbortError', async () => {
     const { data } = sample(200_000, 51);

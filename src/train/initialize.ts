@@ -80,7 +80,14 @@ export async function modelFromAssignments(
   }
   const one = diagonal ? d : d * d;
   const covariances = new Float64Array(k * one);
-  const diff = new Float64Array(d);
+  // Each cluster's points are added four at a time, in their order (those of weight 0 add
+  // nothing): every entry of the covariance gets the same additions in the same order as a point
+  // at a time, bit for bit, with a quarter of the loads and stores of the sums (4M × 16 full,
+  // K = 16: 0.93 s against 1.29 s). A cluster's points wait in a buffer of four, so that the data
+  // is still read in order (grouping the points by cluster first: 1.45 s).
+  const pending = new Float64Array(k * 4 * d);
+  const pendingWeights = new Float64Array(k * 4);
+  const count = new Int32Array(k);
   for (let i = 0; i < n; i++) {
     if ((i & 4095) === 0) {
       const pause = yieldNow();
@@ -89,16 +96,22 @@ export async function modelFromAssignments(
     const c = assignments[i]!;
     const w = weights ? weights[i]! : 1;
     if (w === 0) continue;
-    for (let j = 0; j < d; j++) diff[j] = data[i * d + j]! - anchor[c * d + j]! - offsets[c * d + j]! + rounding[c * d + j]!;
-    const o = c * one;
-    if (diagonal) {
-      for (let j = 0; j < d; j++) covariances[o + j] = covariances[o + j]! + w * diff[j]! * diff[j]!;
-    } else {
-      for (let a = 0; a < d; a++) {
-        const wa = w * diff[a]!;
-        for (let b = a; b < d; b++) covariances[o + a * d + b] = covariances[o + a * d + b]! + wa * diff[b]!;
-      }
+    const slot = c * 4 + count[c]!;
+    const p = slot * d;
+    for (let j = 0; j < d; j++) pending[p + j] = data[i * d + j]! - anchor[c * d + j]! - offsets[c * d + j]! + rounding[c * d + j]!;
+    pendingWeights[slot] = w;
+    if (++count[c]! === 4) {
+      addScatter4(covariances, c * one, pending, c * 4, pendingWeights, d, diagonal);
+      count[c] = 0;
     }
+  }
+  for (let c = 0; c < k; c++) {
+    if (count[c] === 0) continue;
+    // Fewer than four left: the rest of the buffer is zeros, whose products add +0 — a no-op on
+    // these sums, which start at +0 and so are never −0.
+    pending.fill(0, (c * 4 + count[c]!) * d, (c + 1) * 4 * d);
+    pendingWeights.fill(0, c * 4 + count[c]!, (c + 1) * 4);
+    addScatter4(covariances, c * one, pending, c * 4, pendingWeights, d, diagonal);
   }
   let total = 0;
   for (let c = 0; c < k; c++) total += mass[c]!;
@@ -133,5 +146,29 @@ export async function modelFromAssignments(
       );
     }
     throw e;
+  }
+}
+
+/**
+ * Adds four weighted points' outer products (full: the upper triangle) or squares (diagonal) to
+ * the sums at `o`, each entry's four terms in the points' order: (((s + t₀) + t₁) + t₂) + t₃. The
+ * points are rows `first` … `first + 3` of `diffs`, their weights those entries of `weights`.
+ */
+function addScatter4(sums: Float64Array, o: number, diffs: Float64Array, first: number, weights: Float64Array, d: number, diagonal: boolean): void {
+  const w0 = weights[first]!, w1 = weights[first + 1]!, w2 = weights[first + 2]!, w3 = weights[first + 3]!;
+  const p0 = first * d, p1 = p0 + d, p2 = p1 + d, p3 = p2 + d;
+  if (diagonal) {
+    for (let j = 0; j < d; j++) {
+      const x0 = diffs[p0 + j]!, x1 = diffs[p1 + j]!, x2 = diffs[p2 + j]!, x3 = diffs[p3 + j]!;
+      sums[o + j] = sums[o + j]! + w0 * x0 * x0 + w1 * x1 * x1 + w2 * x2 * x2 + w3 * x3 * x3;
+    }
+    return;
+  }
+  for (let a = 0; a < d; a++) {
+    const a0 = w0 * diffs[p0 + a]!, a1 = w1 * diffs[p1 + a]!, a2 = w2 * diffs[p2 + a]!, a3 = w3 * diffs[p3 + a]!;
+    const row = o + a * d;
+    for (let b = a; b < d; b++) {
+      sums[row + b] = sums[row + b]! + a0 * diffs[p0 + b]! + a1 * diffs[p1 + b]! + a2 * diffs[p2 + b]! + a3 * diffs[p3 + b]!;
+    }
   }
 }
