@@ -129,9 +129,9 @@ const M_STEP_WORK_PER_D3 = 8;
  * Roughly how many iterations of a float32 backend one iteration on its float64 reference costs:
  * the passes' ratio (`referencePassCost`) diluted by the host's M-step, which both pay alike, and
  * by the float32 pass's fixed overhead (`passOverhead`). With few points per dimension the M-step
- * dominates (the digits, 1797 × 64: 3.8 for a software adapter, 4.6 for a hardware GPU); with few
+ * dominates (the digits, 1797 × 64: 3.8 for a software adapter, 4.5 for a hardware GPU); with few
  * points, the overhead (4000 × 3, K = 3: 1.9 on lavapipe, where it measured 1.6); with many, the
- * passes' ratio (100 000 × 64: 113 of a hardware GPU's 256). A figure from the problem's shape,
+ * passes' ratio (100 000 × 64: 112 of a hardware GPU's 256). A figure from the problem's shape,
  * not a timing, so that training stays deterministic.
  */
 export function float64IterationCost(n: number, k: number, d: number, covarianceType: CovarianceType, passRatio: number, passOverhead = 0): number {

@@ -13,7 +13,7 @@ import type { Dataset } from '../data.js';
 import type { CovarianceType } from '../model/gaussian-mixture.js';
 import { WebGmmError, unlessAborted } from '../errors.js';
 import { acquireGpu, gpuUnavailableReason } from './webgpu/device.js';
-import { DEVICE_PASS_OVERHEAD, WebGpuBackend } from './webgpu/webgpu-backend.js';
+import { WebGpuBackend, type DeviceCosts } from './webgpu/webgpu-backend.js';
 import type { Residency } from './residency.js';
 
 /**
@@ -58,7 +58,7 @@ export async function selectBackend(
   }
   if (choice === 'auto') {
     // As in autoKeepsCpu, with this adapter's figure (a software adapter's is smaller).
-    const why = mStepOutweighs(ds.n, ds.d, options.k, options.covarianceType, WebGpuBackend.referencePassCostOn(handle), `WebGPU (${handle.adapter})`);
+    const why = mStepOutweighs(ds.n, ds.d, options.k, options.covarianceType, [WebGpuBackend.costsOn(handle)], `WebGPU (${handle.adapter})`);
     if (why) return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${why}` };
   }
   // 'auto' asks for the best backend that works: a device that cannot set this problem up, or run
@@ -148,25 +148,27 @@ export function autoKeepsCpu(n: number, d: number, k: number, covarianceType: Co
   if (work < TINY_PASS_MULTIPLY_ADDS) {
     return `the problem is small (${work.toPrecision(2)} multiply-adds per E-step pass, under ${TINY_PASS_MULTIPLY_ADDS.toExponential(0)}; a GPU's dispatch and read-back alone take longer)`;
   }
-  // Decided before a device is asked for where it holds on any adapter (the cost grows with the
-  // adapter's pass ratio); where it holds only on a software one, selectBackend decides it.
-  return mStepOutweighs(n, d, k, covarianceType, WebGpuBackend.largestReferencePassCost, 'WebGPU') ?? weightsLost(weights);
+  // Decided before a device is asked for where it holds on every kind of adapter; where it holds
+  // only on some, selectBackend decides it with the adapter's own costs.
+  return mStepOutweighs(n, d, k, covarianceType, WebGpuBackend.everyDeviceCosts, 'WebGPU') ?? weightsLost(weights);
 }
 
 /**
- * Why a WebGPU run would gain little here, or undefined: few points per dimension, where the
- * M-step, the same on both backends, outweighs the pass — or a pass too small to pay for the
- * device's round trip — and a float32 run would finish in float64 on the CPU (CHEAP_FINISH_COST)
- * after a start at most that much faster.
+ * Why a WebGPU run on any of `devices` would gain little here, or undefined: few points per
+ * dimension, where the M-step, the same on both backends, outweighs the pass — or a pass too small
+ * to pay for the device's round trip — and a float32 run would finish in float64 on the CPU
+ * (CHEAP_FINISH_COST) after a start at most that much faster.
  */
-function mStepOutweighs(n: number, d: number, k: number, covarianceType: CovarianceType, passRatio: number, gpu: string): string | undefined {
-  const cost = float64IterationCost(n, k, d, covarianceType, passRatio, DEVICE_PASS_OVERHEAD);
-  if (cost > CHEAP_FINISH_COST) return undefined;
+function mStepOutweighs(n: number, d: number, k: number, covarianceType: CovarianceType, devices: readonly DeviceCosts[], gpu: string): string | undefined {
+  const cost = (c: DeviceCosts) => float64IterationCost(n, k, d, covarianceType, c.referencePassCost, c.passOverhead);
+  // The kind of device on which WebGPU would gain the most.
+  const worst = devices.reduce((a, b) => (cost(b) > cost(a) ? b : a));
+  if (cost(worst) > CHEAP_FINISH_COST) return undefined;
   const why =
-    float64IterationCost(n, k, d, covarianceType, passRatio) <= CHEAP_FINISH_COST
+    float64IterationCost(n, k, d, covarianceType, worst.referencePassCost) <= CHEAP_FINISH_COST
       ? 'the M-step outweighs the E-step'
       : "the E-step's work (with the M-step) pays little more than the device's round trip";
-  return `with ${n} points in ${d} dimensions ${why}, so an iteration on ${gpu} would be at most ${cost.toFixed(1)}× faster, and its float32 run would finish in float64 on the CPU`;
+  return `with ${n} points in ${d} dimensions ${why}, so an iteration on ${gpu} would be at most ${cost(worst).toFixed(1)}× faster, and its float32 run would finish in float64 on the CPU`;
 }
 
 /**

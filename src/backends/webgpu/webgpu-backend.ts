@@ -159,23 +159,32 @@ const MAX_STATS_ERROR = 0.1;
 const MAX_UNIT_PRECISION = 1e5;
 
 /**
- * What a float64 CPU pass costs in passes of this backend (EStepBackend.referencePassCost). On a
- * software adapter (lavapipe on two cores, against the CPU backend on one) measured 7.6–27× across
- * `npm run bench`'s cases (100k × 32 full 7.6, 1M × 8 full 15, diagonal 27; 3M × 3, K = 8: ~12);
- * a hardware GPU is one to two orders of magnitude faster still. Fixed figures rather than
- * timings, so that training stays deterministic.
+ * A kind of device's figures for weighing a float64 iteration against its float32 ones
+ * (float64IterationCost): fixed per kind rather than timings, so that training stays deterministic.
  */
-const SOFTWARE_REFERENCE_COST = 16;
-const HARDWARE_REFERENCE_COST = 256;
-
-/**
- * A pass's round trip (upload θ, dispatch, map the statistics back) in multiply-adds of the CPU
- * backend's float64 pass (EStepBackend.passOverhead): on lavapipe an iteration over 1000 × 3
- * points (K = 3) took 0.33 ms whatever the size below that, about what the CPU backend spends on
- * 1e5 multiply-adds (0.5–0.66 ms for 2.2e5 over 4000 points); a hardware GPU's round trip through
- * Dawn is no shorter. The same figure on every device, so that training stays deterministic.
- */
-export const DEVICE_PASS_OVERHEAD = 1e5;
+export interface DeviceCosts {
+  /**
+   * What a float64 CPU pass costs in passes of this backend (EStepBackend.referencePassCost). On a
+   * software adapter (lavapipe on two cores, against the CPU backend on one) measured 7.6–27×
+   * across `npm run bench`'s cases (100k × 32 full 7.6, 1M × 8 full 15, diagonal 27; 3M × 3,
+   * K = 8: ~12); a hardware GPU is one to two orders of magnitude faster still (an H200: 155–1100×).
+   */
+  referencePassCost: number;
+  /**
+   * A pass's round trip (upload θ, dispatch, map the statistics back) in multiply-adds of the CPU
+   * backend's float64 pass (EStepBackend.passOverhead). On lavapipe an iteration over 1000 × 3
+   * points (K = 3) took 0.33 ms whatever the size below that, about what the CPU backend spends
+   * on 1e5 multiply-adds (0.5–0.66 ms for 2.2e5 over 4000 points). On an H200 through Dawn's
+   * Vulkan backend a float32 iteration over a few thousand points took 0.8–0.9 ms beside its
+   * kernels' 0.3 ms (`bench/latency.ts`; the digits, 1797 × 64 diagonal, 250 iterations in
+   * 0.2 s), what its host's CPU backend spends on 5e5 multiply-adds (0.6 G per second on the
+   * digits and breast cancer): with 1e5 a float64 iteration there was costed at 8.9–32 float32
+   * ones where it measured 1.5–7.
+   */
+  passOverhead: number;
+}
+const SOFTWARE_COSTS: DeviceCosts = { referencePassCost: 16, passOverhead: 1e5 };
+const HARDWARE_COSTS: DeviceCosts = { referencePassCost: 256, passOverhead: 5e5 };
 
 /** Per device, the build in progress (see oneAtATime). */
 const building = new WeakMap<GPUDevice, Promise<unknown>>();
@@ -380,7 +389,7 @@ export class WebGpuBackend implements EStepBackend {
   /** The float64 reference on the same data, for changes float32 cannot resolve. */
   readonly reference: CpuBackend;
   readonly referencePassCost: number;
-  readonly passOverhead = DEVICE_PASS_OVERHEAD;
+  readonly passOverhead: number;
   /** How passes spread the points over workgroups. */
   readonly geometry: DispatchGeometry;
 
@@ -418,7 +427,7 @@ export class WebGpuBackend implements EStepBackend {
     this.reach = new Float64Array(ds.d);
     this.unit = new Float64Array(ds.d).fill(1);
     this.reference = new CpuBackend(ds, weights);
-    this.referencePassCost = WebGpuBackend.referencePassCostOn(handle);
+    ({ referencePassCost: this.referencePassCost, passOverhead: this.passOverhead } = WebGpuBackend.costsOn(handle));
     this.geometry = { ...(handle.hostMemory ? SOFTWARE_GEOMETRY : HARDWARE_GEOMETRY) };
     for (const [key, value] of Object.entries(options.geometry ?? {})) {
       if (value === undefined) continue;
@@ -430,13 +439,13 @@ export class WebGpuBackend implements EStepBackend {
     }
   }
 
-  /** The `referencePassCost` of a backend on this device (before one is built). */
-  static referencePassCostOn(handle: GpuHandle): number {
-    return handle.hostMemory ? SOFTWARE_REFERENCE_COST : HARDWARE_REFERENCE_COST;
+  /** The costs of a backend on this device (before one is built). */
+  static costsOn(handle: GpuHandle): DeviceCosts {
+    return handle.hostMemory ? SOFTWARE_COSTS : HARDWARE_COSTS;
   }
 
-  /** The largest `referencePassCost` of any device (a hardware GPU's), before asking for one. */
-  static readonly largestReferencePassCost = HARDWARE_REFERENCE_COST;
+  /** The costs of every kind of device, for deciding before asking for one. */
+  static readonly everyDeviceCosts: readonly DeviceCosts[] = [SOFTWARE_COSTS, HARDWARE_COSTS];
 
   /** Why this backend cannot train such a model, or null when it can. */
   static unsupported(d: number, k: number, type: CovarianceType): string | null {
