@@ -57,7 +57,8 @@ export async function selectBackend(
     return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${gpuUnavailableReason()}` };
   }
   if (choice === 'auto') {
-    // As in autoKeepsCpu, with this adapter's figure (a software adapter's is smaller).
+    // As in autoKeepsCpu, with this adapter's own costs (which may keep the CPU where another kind's
+    // would not: a software adapter's slower passes, a hardware GPU's longer round trip).
     const why = mStepOutweighs(ds.n, ds.d, options.k, options.covarianceType, [WebGpuBackend.costsOn(handle)], `WebGPU (${handle.adapter})`);
     if (why) return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${why}` };
   }
@@ -154,21 +155,21 @@ export function autoKeepsCpu(n: number, d: number, k: number, covarianceType: Co
 }
 
 /**
- * Why a WebGPU run on any of `devices` would gain little here, or undefined: few points per
- * dimension, where the M-step, the same on both backends, outweighs the pass — or a pass too small
- * to pay for the device's round trip — and a float32 run would finish in float64 on the CPU
- * (CHEAP_FINISH_COST) after a start at most that much faster.
+ * Why a WebGPU run would gain little here on every one of `devices` (a non-empty list), or
+ * undefined: few points per dimension, where the M-step, the same on both backends, outweighs the
+ * pass — or a pass too small to pay for the device's round trip — and a float32 run would finish in
+ * float64 on the CPU (CHEAP_FINISH_COST) after a start at most that much faster.
  */
 function mStepOutweighs(n: number, d: number, k: number, covarianceType: CovarianceType, devices: readonly DeviceCosts[], gpu: string): string | undefined {
   const cost = (c: DeviceCosts) => float64IterationCost(n, k, d, covarianceType, c.referencePassCost, c.passOverhead);
   // The kind of device on which WebGPU would gain the most.
-  const worst = devices.reduce((a, b) => (cost(b) > cost(a) ? b : a));
-  if (cost(worst) > CHEAP_FINISH_COST) return undefined;
+  const best = devices.reduce((a, b) => (cost(b) > cost(a) ? b : a));
+  if (cost(best) > CHEAP_FINISH_COST) return undefined;
   const why =
-    float64IterationCost(n, k, d, covarianceType, worst.referencePassCost) <= CHEAP_FINISH_COST
+    float64IterationCost(n, k, d, covarianceType, best.referencePassCost) <= CHEAP_FINISH_COST
       ? 'the M-step outweighs the E-step'
       : "the E-step's work (with the M-step) pays little more than the device's round trip";
-  return `with ${n} points in ${d} dimensions ${why}, so an iteration on ${gpu} would be at most ${cost(worst).toFixed(1)}× faster, and its float32 run would finish in float64 on the CPU`;
+  return `with ${n} points in ${d} dimensions ${why}, so an iteration on ${gpu} would be at most ${cost(best).toFixed(1)}× faster, and its float32 run would finish in float64 on the CPU`;
 }
 
 /**
