@@ -825,6 +825,9 @@ describe('bad input: one line on stderr, exit 1, no output file, inputs untouche
     // the library's `observationWeights`).
     ['weights summing beyond float64', () => ['train', '-i', file('pts.csv', '1,2\n3,4\n5,7\n'), '-g', '1', '--weights_file', file('wbig.csv', '1e308\n1e308\n1e308\n')], /^webgmm: error: \S*\/wbig\.csv: the weights sum to Infinity: too large for float64 arithmetic with the values of data column 1 /],
     ['weights all zero', () => ['train', '-i', file('pts.csv', '1,2\n3,4\n5,7\n'), '-g', '1', '--weights_file', file('wzero.csv', '0\n0\n0\n')], /^webgmm: error: \S*\/wzero\.csv: the weights are all zero$/],
+    // Refused before training (it crashed on saving: "Invalid string length", or V8 out of memory).
+    ['an mlpack model too large for its text format', () => ['train', '-i', file('wide3k.csv', [0, 1, 2].map((r) => Array.from({ length: 3000 }, (_, j) => (r * 7 + j) % 5).join(',')).join('\n')), '-g', '1', '-d', '-M', join(dir, 'wide.xml')], /^webgmm: error: --output_model_file \S*wide\.xml: mlpack's format stores three 3000×3000 matrices per component .*, about \d+ MiB of text, more than a model file can hold .*webgmm's own JSON format holds a diagonal model in K×D values$/],
+    ['a webgmm model too large for its JSON', () => ['train', '-i', file('wide3k.csv', [0, 1, 2].map((r) => Array.from({ length: 3000 }, (_, j) => (r * 7 + j) % 5).join(',')).join('\n')), '-g', '3', '-M', join(dir, 'wide.json')], /^webgmm: error: --output_model_file \S*wide\.json: 2\.70e\+7 values, about \d+ MiB of text, more than a model file can hold .*; diagonal covariances take K×D values$/],
     ['full covariances of wide data', () => ['train', '-i', file('wide.csv', [0, 1].map((r) => Array.from({ length: 100_000 }, (_, j) => (r + j) % 7).join(',')).join('\n')), '-g', '1'], /wide\.csv: 100000 columns: full covariances .* use --diagonal_covariance/],
   ];
 

@@ -7,6 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { GaussianMixture, parseWebgmmModel, parseMlpackModel, serializeWebgmmModel, InvalidArgumentError, InvalidModelError, NotPositiveDefiniteError, WebGmmError } from '../src/index.js';
 import { parseModelFile, readModelFile, writeModelFile } from '../src/node.js';
 import { Rng } from '../src/util/rng.js';
+import { MAX_MODEL_TEXT, typicalModelFileSize, withinModelFileSize } from '../src/io/model-size.js';
+import { serializeMlpackModel } from '../src/io/mlpack-model.js';
 import { FIXTURES, thrown } from './helpers.js';
 
 function randomModel(k: number, d: number, diagonal: boolean, seed: number): GaussianMixture {
@@ -168,6 +170,47 @@ describe('webgmm model JSON', () => {
     const npd = { weights: [1], means: [[0, 0]], covariances: [[[1, 2], [2, 1]]] };
     expect(() => serializeWebgmmModel(npd)).toThrow(NotPositiveDefiniteError);
     expect(() => serializeWebgmmModel(npd)).toThrow(/^serializeWebgmmModel: covariance of component 0 is not positive definite$/);
+  });
+});
+
+describe('model files too large for their format', () => {
+  it('the typical size a file is judged by is within 20% of what the writers write', () => {
+    // Fitted values (17–19 significant characters), a full and a diagonal model; mlpack's
+    // matrices are D×D whatever the covariance type, mostly zeros for a diagonal model.
+    for (const [k, d, diagonal] of [[2, 40, false], [3, 60, true]] as const) {
+      const m = randomModel(k, d, diagonal, 11);
+      const type = diagonal ? 'diagonal' : 'full';
+      const actual = {
+        'webgmm-json': serializeWebgmmModel(m).length,
+        'mlpack-json': serializeMlpackModel(m, 'json').length,
+        'mlpack-xml': serializeMlpackModel(m, 'xml').length,
+        'mlpack-bin': serializeMlpackModel(m, 'bin').length,
+      };
+      for (const [kind, size] of Object.entries(actual)) {
+        const typical = typicalModelFileSize(kind as keyof typeof actual, k, d, type);
+        expect({ kind, type, ratio: Math.abs(typical / size - 1) < 0.2 }).toEqual({ kind, type, ratio: true });
+      }
+    }
+  });
+
+  it('a writer refuses a model beyond its format before building the text, and turns a string too long into the same error', () => {
+    // 3000 dimensions, diagonal: mlpack's JSON would take 2.7e7 values (~850 MiB of text). Before,
+    // the text was built: "Invalid string length", or V8 aborting the process out of memory.
+    const wide = new GaussianMixture({ covarianceType: 'diagonal', weights: [1], means: [new Array(3000).fill(0)], covariances: [new Array(3000).fill(1)] });
+    for (const format of ['json', 'xml'] as const) {
+      expect(thrown(() => serializeMlpackModel(wide, format), WebGmmError, /^serializeMlpackModel: mlpack's format stores three 3000×3000 matrices per component .*512 MiB of text.*webgmm's own JSON format holds a diagonal model/).code).toBe('OUTPUT');
+    }
+    expect(serializeWebgmmModel(wide).length).toBeLessThan(200_000);
+    // What the typical size lets through but the real text exceeds.
+    const e = thrown(() => withinModelFileSize('serializeWebgmmModel', 'webgmm-json', 1, 2, 'full', () => { throw new RangeError('Invalid string length'); }), WebGmmError, /^serializeWebgmmModel: the model's file would be longer than a model file can hold \(512 MiB of text/);
+    expect(e.code).toBe('OUTPUT');
+  });
+
+  it('a reader refuses more bytes of text than one string holds, naming the file (it failed inside TextDecoder, or as "not valid UTF-8")', () => {
+    const bytes = new Uint8Array(MAX_MODEL_TEXT + 1).fill(0x20);
+    thrown(() => parseModelFile(bytes, 'big.json'), InvalidModelError, /^big\.json: 512 MiB of text, more than a model file can hold \(512 MiB: the longest JavaScript string\); it cannot be read$/);
+    thrown(() => parseWebgmmModel(bytes, 'big.json'), InvalidModelError, /^big\.json: 512 MiB of text, more than a model file can hold/);
+    thrown(() => parseMlpackModel(bytes, 'xml', 'big.xml'), InvalidModelError, /^big\.xml: 512 MiB of text, more than a model file can hold/);
   });
 });
 

@@ -20,7 +20,8 @@ import type { DenseMatrix } from '../data.js';
 import { readDataFile, readWeightsFile } from '../io/data-files.js';
 import { DECIMAL } from '../io/delimited.js';
 import { delimitedBlocks, matrixFileFormat, writeMatrixFile } from '../io/matrix-output.js';
-import { readModelFile, writeModelFile, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
+import { readModelFile, writeModelFile, modelFileKindOf, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
+import { modelFileTooLarge } from '../io/model-size.js';
 import { ReaderClosedError, errnoReason, outputPathProblem, removeTemporaryFiles, sameFile } from '../io/atomic.js';
 import { Progress } from './progress.js';
 import { Rng, seedFromClock } from '../util/rng.js';
@@ -313,8 +314,13 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
   if (flags.gaussians > loaded.rows) {
     throw new InvalidArgumentError('gaussians', `--gaussians ${flags.gaussians}: ${flags.input_file} has only ${loaded.rows} point${loaded.rows === 1 ? '' : 's'} (need at least one point per gaussian)`);
   }
+  if (flags.diagonal_covariance !== true) checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
+  // Before training, which may take minutes: a model its file cannot hold (mlpack's stores three
+  // D×D matrices per component, also for diagonal covariances).
+  const kind = flags.output_model_file === undefined ? null : modelFileKindOf(flags.output_model_file, flags.model_format);
+  const tooLarge = kind && modelFileTooLarge(kind, flags.gaussians, loaded.cols, flags.diagonal_covariance === true ? 'diagonal' : 'full');
+  if (tooLarge) throw new InvalidArgumentError('output_model_file', `--output_model_file ${flags.output_model_file}: ${tooLarge}`);
   if (flags.diagonal_covariance !== true) {
-    checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
     // Said before training, which may then take minutes: every covariance is singular, and each
     // M-step eigendecomposes them.
     if (loaded.cols > loaded.rows && loaded.cols >= WIDE_NOTE_COLUMNS) {

@@ -40,6 +40,7 @@
 import { GaussianMixture, modelFrom, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
 import { InvalidModelError, NotPositiveDefiniteError } from '../errors.js';
 import { modelContent, utf8Text } from './model-content.js';
+import { withinModelFileSize } from './model-size.js';
 
 export type MlpackFormat = 'json' | 'xml' | 'bin';
 
@@ -127,7 +128,7 @@ function buildModel(raw: RawModel, name: string): GaussianMixture {
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 
 function decodeText(content: string | Uint8Array, name: string): string {
-  const text = utf8Text(content);
+  const text = utf8Text(content, name);
   if (text === null) fail(name, '', 'the file is not valid UTF-8 text');
   return text;
 }
@@ -949,6 +950,13 @@ export function serializeMlpackModel(model: GaussianMixtureLike, format: 'json' 
 export function serializeMlpackModel(model: GaussianMixtureLike, format: MlpackFormat): string | Uint8Array;
 export function serializeMlpackModel(input: GaussianMixtureLike, format: MlpackFormat): string | Uint8Array {
   const model = modelFrom(input, 'serializeMlpackModel: ');
+  if (format !== 'json' && format !== 'xml' && format !== 'bin') {
+    throw new InvalidModelError(`serializeMlpackModel: unknown format ${JSON.stringify(format)} (expected 'json', 'xml' or 'bin')`);
+  }
+  return withinModelFileSize('serializeMlpackModel', `mlpack-${format}`, model.gaussians, model.dimensionality, model.covarianceType, () => mlpackModelFile(model, format));
+}
+
+function mlpackModelFile(model: GaussianMixture, format: MlpackFormat): string | Uint8Array {
   const k = model.gaussians;
   const d = model.dimensionality;
   const dists: DistFields[] = [];
@@ -981,8 +989,6 @@ export function serializeMlpackModel(input: GaussianMixtureLike, format: MlpackF
       return writeXml(k, d, dists, model.weights);
     case 'bin':
       return writeBin(k, d, dists, model.weights);
-    default:
-      throw new InvalidModelError(`serializeMlpackModel: unknown format ${JSON.stringify(format)} (expected 'json', 'xml' or 'bin')`);
   }
 }
 

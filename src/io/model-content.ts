@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { describeArgument, textOrBytes } from './delimited.js';
+import { checkModelTextSize } from './model-size.js';
 
 /**
  * `content` as text or as a Uint8Array of this realm (as parseDelimited takes its input); anything
@@ -16,11 +17,15 @@ export function modelContent(content: unknown, caller: string): string | Uint8Ar
   return got;
 }
 
-/** Bytes decoded as UTF-8 (a leading byte-order mark dropped); null where they are not valid UTF-8. */
-export function utf8Text(content: string | Uint8Array): string | null {
+/**
+ * Bytes decoded as UTF-8 (a leading byte-order mark dropped); null where they are not valid UTF-8.
+ * More bytes than one string holds are an InvalidModelError naming the file (`name`).
+ */
+export function utf8Text(content: string | Uint8Array, name: string): string | null {
   let text: string;
   if (typeof content === 'string') text = content;
   else {
+    checkModelTextSize(content.length, name);
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(content);
     } catch {

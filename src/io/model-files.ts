@@ -14,13 +14,13 @@ import { writeFileAtomic, errnoReason } from './atomic.js';
 import { describeNonText, describeArgument } from './delimited.js';
 import { checkPathArgument } from './data-files.js';
 import { modelContent } from './model-content.js';
+import { checkModelTextSize, type ModelFileKind } from './model-size.js';
+
+export type { ModelFileKind } from './model-size.js';
 
 /** Which family of files a model is written as. */
 export type ModelFormat = 'webgmm' | 'mlpack';
 export const MODEL_FORMATS: readonly ModelFormat[] = ['webgmm', 'mlpack'];
-
-/** What a model file turned out to be. */
-export type ModelFileKind = 'webgmm-json' | 'mlpack-json' | 'mlpack-xml' | 'mlpack-bin';
 
 /** What a model file held, and what a reader should be told about it (e.g. stale mlpack factors). */
 export interface ModelFileContents {
@@ -67,6 +67,7 @@ export function parseModelFile(content: Uint8Array | ArrayBuffer | string, name:
   // UTF-16, compressed or binary content: say what it looks like instead of echoing its bytes.
   const notText = ext === '.json' || ext === '.xml' ? describeNonText(content) : undefined;
   if (notText !== undefined) throw new InvalidModelError(`${name}: ${notText}`);
+  checkModelTextSize(content.length, name);
   const text = new TextDecoder('utf-8').decode(content);
   if (ext === '.xml') return { model: parseMlpackModel(text, 'xml', name, note), kind: 'mlpack-xml', notes };
   if (ext === '.json') {
@@ -93,6 +94,16 @@ export async function readModelFile(path: string): Promise<ModelFileContents> {
   }
   if (content.length === 0) throw new InvalidModelError(`${path}: the file is empty`);
   return parseModelFile(content, path);
+}
+
+/**
+ * The kind of file `writeModelFile(path, …, format)` writes: by the extension, `.json` being
+ * webgmm's unless `format` is `'mlpack'`; null for another extension.
+ */
+export function modelFileKindOf(path: string, format: ModelFormat | undefined): ModelFileKind | null {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') return format === 'mlpack' ? 'mlpack-json' : 'webgmm-json';
+  return ext === '.xml' ? 'mlpack-xml' : ext === '.bin' ? 'mlpack-bin' : null;
 }
 
 /**

@@ -4,6 +4,7 @@
 import { GaussianMixture, modelFrom, type CovarianceType, type GaussianMixtureJSON, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
 import { InvalidModelError } from '../errors.js';
 import { modelContent, utf8Text } from './model-content.js';
+import { withinModelFileSize } from './model-size.js';
 import { describeValue } from '../data.js';
 
 /** The `format` tag and current version of webgmm's model JSON. */
@@ -37,6 +38,10 @@ export interface WebgmmModelFile extends Required<GaussianMixtureJSON> {
  */
 export function serializeWebgmmModel(input: GaussianMixtureLike, training?: Record<string, unknown>): string {
   const model = modelFrom(input, 'serializeWebgmmModel: ');
+  return withinModelFileSize('serializeWebgmmModel', 'webgmm-json', model.gaussians, model.dimensionality, model.covarianceType, () => webgmmModelText(model, training));
+}
+
+function webgmmModelText(model: GaussianMixture, training: Record<string, unknown> | undefined): string {
   const json = model.toJSON();
   const file: WebgmmModelFile = {
     format: WEBGMM_MODEL_FORMAT,
@@ -68,7 +73,7 @@ function stringifyKeepingNegativeZero(value: unknown): string {
 }
 
 export function parseWebgmmModel(content: string | Uint8Array | ArrayBuffer, name: string): GaussianMixture {
-  const text = utf8Text(modelContent(content, 'parseWebgmmModel'));
+  const text = utf8Text(modelContent(content, 'parseWebgmmModel'), name);
   if (text === null) throw new InvalidModelError(`${name}: the file is not valid UTF-8 text`);
   let parsed: unknown;
   try {
