@@ -37,7 +37,10 @@
  * EM can reach an exact fixed point and stop before its M + 1 iterations (tolerance 0 stops only
  * there): a run then times fewer gaps. The M column and the JSON `m` give the number of iterations
  * actually timed (the fewest over a backend's runs; `mRequested` is the M chosen,
- * `timedIterationsPerRun` the per-run counts), and such cells are marked ‡.
+ * `timedIterationsPerRun` the per-run counts), and such cells are marked ‡. A WebGPU trial whose
+ * components get narrower than float32 resolves continues in float64 on the CPU (the README's
+ * *Mixed precision*): where timed iterations ran there, the WebGPU cell is marked ¶ and left out
+ * of the GFLOP/s, the % of peak and the ratios.
  *
  * Output: a markdown table on stdout (progress goes to stderr) and JSON with every number and
  * per-run value in bench/results/em-<ISO timestamp>.json (rewritten after every case).
@@ -269,6 +272,8 @@ interface RunTiming {
   /** M-steps performed. */
   iterations: number;
   float64Passes: number;
+  /** Timed iterations whose E-step ran on the CPU's float64 reference (a WebGPU trial that moved there). */
+  float64Timed: number;
 }
 
 interface Measurement {
@@ -288,6 +293,12 @@ interface Measurement {
   overBudget?: boolean;
   /** scikit-learn: the median long fit was no slower than the median short one (iterations below the clock's noise): marked §. */
   unresolved?: boolean;
+  /**
+   * WebGPU: some timed iterations ran in float64 on the CPU (the trial moved to its reference, see
+   * the README's *Mixed precision*): the figure is not WebGPU's; marked ¶, and left out of the
+   * GFLOP/s, % of peak and ratios.
+   */
+  float64?: boolean;
   wallSeconds?: number;
   error?: string;
   [extra: string]: unknown;
@@ -298,13 +309,15 @@ async function timeRun(
   onAdapter: (a: string) => void, what: string,
 ): Promise<RunTiming> {
   const stamps: number[] = [];
+  const onCpu: boolean[] = [];
   const t0 = now();
   progress('setup', `${what}: train() with ${m} timed iteration(s) started`);
   const result = await train({ data, rows: n, cols: d }, {
     gaussians: k, inputModel: model, maxIterations: m + 1, tolerance: 0, seed: 1,
     backend, diagonalCovariance: cov === 'diagonal',
-    onIteration: ({ iteration }) => {
+    onIteration: ({ iteration, backend: ran }) => {
       stamps.push(now());
+      onCpu.push(backend === 'webgpu' && ran === 'cpu');
       if (iteration === 0) progress('iterating', `${what}: iteration 0 after ${(stamps[0]! - t0).toFixed(2)} s (setup and first E-step)`);
     },
   });
@@ -322,6 +335,8 @@ async function timeRun(
     wallSeconds: t1 - t0,
     iterations: result.iterations,
     float64Passes: result.trials[0]?.float64Passes ?? 0,
+    // The gap before stamp i + 1 is iteration i + 1's pass (gaps[j]: stamps j + 2).
+    float64Timed: onCpu.slice(2).filter(Boolean).length,
   };
 }
 
@@ -348,6 +363,7 @@ async function measureBackend(
     if (perIteration > opts.budget) {
       return {
         secondsPerIteration: perIteration, ...timedCounts(2, [probe.timedIterations]), runs: [perIteration], overBudget: true,
+        ...(probe.float64Timed > 0 ? { float64: true } : {}),
         runDetails: [probe], wallSeconds: now() - t0,
       };
     }
@@ -359,6 +375,7 @@ async function measureBackend(
     const runs = details.map((x) => x.secondsPerIteration);
     return {
       secondsPerIteration: median(runs), ...timedCounts(m, details.map((x) => x.timedIterations)), runs, overBudget: false,
+      ...(details.some((x) => x.float64Timed > 0) ? { float64: true } : {}),
       probe, runDetails: details, wallSeconds: now() - t0,
     };
   } catch (e) {
@@ -599,7 +616,7 @@ function cell(m: Measurement | undefined, value: (m: Measurement) => number | un
   if (m.error !== undefined) return fullError ? `error: ${m.error.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 100)}` : 'error';
   if (m.unresolved) return '– §';
   const v = value(m);
-  return v === undefined || !Number.isFinite(v) ? '–' : `${fmt(v)}${suffix}${m.overBudget ? ' †' : ''}${m.fewerTimed ? ' ‡' : ''}`;
+  return v === undefined || !Number.isFinite(v) ? '–' : `${fmt(v)}${suffix}${m.overBudget ? ' †' : ''}${m.fewerTimed ? ' ‡' : ''}${m.float64 ? ' ¶' : ''}`;
 }
 
 /** A backend's M for the progress line: the iterations timed, and the M asked for when fewer were timed. */
@@ -737,7 +754,7 @@ async function main(): Promise<void> {
           if (r.timedOutInSetup) setupTimeouts.set(key, name);
           m = r;
         }
-        if (m.secondsPerIteration !== undefined) m.gflops = flops / m.secondsPerIteration / 1e9;
+        if (m.secondsPerIteration !== undefined && !m.float64) m.gflops = flops / m.secondsPerIteration / 1e9;
         if (typeof m.adapter === 'string') adapter ??= m.adapter;
         res[backend] = m;
         console.error(`  ${backend}: ${m.error ?? `${fmt(m.secondsPerIteration)} s/it (${mText(m)}), ${fmt(m.wallSeconds)} s`}`);
@@ -752,14 +769,15 @@ async function main(): Promise<void> {
         console.error(`  sklearn: ${m.error ?? `${fmt(m.secondsPerIteration)} s/it (${mText(m)}), ${fmt(m.wallSeconds)} s`}`);
       }
       rmSync(modelPath, { force: true });
-      const g = res.webgpu?.secondsPerIteration;
+      // A WebGPU figure from float64 iterations on the CPU (¶) is no WebGPU figure to compare.
+      const g = res.webgpu?.float64 ? undefined : res.webgpu?.secondsPerIteration;
       if (g !== undefined && g > 0) {
         res.ratios = {};
         const sks = res.sklearn?.secondsPerIteration, cps = res.cpu?.secondsPerIteration;
         if (sks !== undefined && sks > 0) res.ratios.sklearnOverWebgpu = sks / g;
         if (cps !== undefined && cps > 0) res.ratios.cpuOverWebgpu = cps / g;
       }
-      const best = Math.min(res.webgpu?.secondsPerIteration ?? Infinity, res.cpu?.secondsPerIteration ?? Infinity);
+      const best = Math.min(g ?? Infinity, res.cpu?.secondsPerIteration ?? Infinity);
       const sks = res.sklearn?.secondsPerIteration;
       if (Number.isFinite(best) && sks !== undefined && sks > 0) (res.ratios ??= {}).sklearnOverBest = sks / best;
       if (adapterPeak !== undefined && res.webgpu?.gflops !== undefined) res.webgpu.fractionOfAdapterPeak = res.webgpu.gflops / adapterPeak;
@@ -794,7 +812,10 @@ async function main(): Promise<void> {
       console.log(`| ${r.case} | error: ${r.error.replace(/\|/g, '/').slice(0, 120)} |${' |'.repeat(header.length - 2)}`);
       continue;
     }
-    const ratio = (x: number | undefined): string => (x === undefined ? '–' : `${x.toFixed(2)}×`);
+    // A ratio carries the marks of the figures it divides.
+    const ratio = (x: number | undefined, ...of: (Measurement | undefined)[]): string =>
+      x === undefined ? '–' : `${x.toFixed(2)}×${of.some((m) => m?.overBudget) ? ' †' : ''}${of.some((m) => m?.fewerTimed) ? ' ‡' : ''}`;
+    const faster = r.webgpu && !r.webgpu.float64 && (r.webgpu.secondsPerIteration ?? Infinity) < (r.cpu?.secondsPerIteration ?? Infinity) ? r.webgpu : r.cpu;
     const percent = (x: unknown): string => (typeof x === 'number' ? `${(100 * x).toFixed(0)}%` : '–');
     const ms = [r.webgpu, r.cpu, ...(withSk ? [r.sklearn] : [])].map((m) => (m?.m === undefined ? '–' : `${m.m}${m.fewerTimed ? '‡' : ''}`)).join('/');
     const init = r.initialModel && 'kmeansSeconds' in r.initialModel ? `${fmt(r.initialModel.kmeansSeconds)} (${r.initialModel.kmeansIterations})` : '–';
@@ -805,8 +826,8 @@ async function main(): Promise<void> {
       ...(withSk ? [cell(r.sklearn, (m) => m.secondsPerIteration)] : []),
       cell(r.webgpu, (m) => m.gflops, '', false),
       cell(r.cpu, (m) => m.gflops, '', false),
-      ...(withSk ? [ratio(r.ratios?.sklearnOverWebgpu), ratio(r.ratios?.sklearnOverBest)] : []),
-      ratio(r.ratios?.cpuOverWebgpu),
+      ...(withSk ? [ratio(r.ratios?.sklearnOverWebgpu, r.sklearn, r.webgpu), ratio(r.ratios?.sklearnOverBest, r.sklearn, faster)] : []),
+      ratio(r.ratios?.cpuOverWebgpu, r.cpu, r.webgpu),
       percent(r.webgpu?.fractionOfAdapterPeak),
       percent(r.webgpu?.fractionOfBlasPeak),
       ...(withSk ? [cell(r.sklearn, (m) => m.gflops, '', false)] : []),
@@ -821,8 +842,12 @@ async function main(): Promise<void> {
     console.log('† one iteration exceeded the budget: a single run of 2 timed iterations');
   }
   if (results.some((r) => [r.webgpu, r.cpu, r.sklearn].some((m) => m?.fewerTimed))) {
-    console.log('‡ EM reached a fixed point and stopped before the requested M iterations: the figure comes from fewer timed '
+    console.log('‡ EM reached a fixed point (or a cycle of two) and stopped before the requested M iterations: the figure comes from fewer timed '
       + 'iterations, the number in the M column (the fewest over the runs; the M requested is the JSON\'s mRequested)');
+  }
+  if (results.some((r) => r.webgpu?.float64)) {
+    console.log('¶ some of WebGPU\'s timed iterations ran in float64 on the CPU (the trial moved to its float64 reference: components narrower '
+      + 'than float32 resolves, see the README\'s Mixed precision): the figure is not WebGPU\'s, and its GFLOP/s, % of peak and ratios are left out');
   }
   if (results.some((r) => r.sklearn?.unresolved)) {
     console.log('§ scikit-learn\'s iterations were below the clock\'s noise: the median M-iteration fit took no longer than the median 1-iteration fit (the JSON keeps the runs)');

@@ -9,7 +9,9 @@
  *   and the split statistics kernels without subgroups).
  * --weights: per-point weights (0.25–4.25, every 7th point 0) instead of none.
  * --shader name=file.wgsl (repeatable): a variant of shaders/name.wgsl, for A/B runs.
- * --help: the usage. Prints per-kernel medians and writes JSON under bench/results/.
+ * --help: the usage. Prints per-kernel medians and writes JSON under bench/results/. Its "GFLOP/s
+ * useful" counts the E-step's and the statistics' multiply-adds alone (2·N·K·D(D+1) full,
+ * 4·N·K·D diagonal), not em.ts's per-iteration flop model: the two figures do not compare.
  */
 import { acquireGpu, setGpuProvider } from '../src/backends/webgpu/device.js';
 import { nodeGpuProvider } from '../src/backends/webgpu/node-gpu.js';
