@@ -968,10 +968,9 @@ function mlpackModelFile(model: GaussianMixture, format: MlpackFormat): string |
     } else {
       for (let i = 0; i < d; i++) covariance[i + i * d] = model.covariances[c * d + i]!;
     }
-    const covLower = mlpackCholLower(covariance, d);
-    if (!covLower) throw new NotPositiveDefiniteError(c, `serializeMlpackModel: covariance of component ${c} is not positive definite`);
-    const invLower = armaInvTrimatl(covLower, d);
-    const invCov = armaAtA(invLower, d);
+    const factors = model.covarianceType === 'diagonal' && d > 2 ? diagonalFactors(covariance, d) : generalFactors(covariance, d);
+    if (!factors) throw new NotPositiveDefiniteError(c, `serializeMlpackModel: covariance of component ${c} is not positive definite`);
+    const { covLower, invCov } = factors;
     const logDetCov = armaLogDetTrimat(covLower, d) * 2;
     // mlpack's archive stores Σ⁻¹, which overflows where a variance is below ~1/1.8e308 (webgmm's own
     // evaluation needs only L⁻¹): refused in every format alike, before a file that no reader takes.
@@ -995,6 +994,32 @@ function mlpackModelFile(model: GaussianMixture, format: MlpackFormat): string |
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 // mlpack's derived fields (GaussianDistribution::FactorCovariance), column-major D×D
 // ────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** mlpack's Cholesky factor of a covariance and its inverse covariance; null where it is not positive definite. */
+function generalFactors(covariance: Float64Array, d: number): { covLower: Float64Array; invCov: Float64Array } | null {
+  const covLower = mlpackCholLower(covariance, d);
+  return covLower && { covLower, invCov: armaAtA(armaInvTrimatl(covLower, d), d) };
+}
+
+/**
+ * {@link generalFactors} of a diagonal covariance (D > 2, where Armadillo's inverse takes the
+ * reciprocals; its 2×2 closed form divides by the determinant), in O(D²) rather than O(D³) — the
+ * same bits: every product with an off-diagonal entry is +0, so the Cholesky factor's diagonal is
+ * √Σ_jj and the inverse's (1/√Σ_jj)². 3000 dimensions took 86 s to write.
+ */
+function diagonalFactors(covariance: Float64Array, d: number): { covLower: Float64Array; invCov: Float64Array } | null {
+  const covLower = new Float64Array(d * d);
+  const invCov = new Float64Array(d * d);
+  for (let j = 0; j < d; j++) {
+    const v = covariance[j + j * d]!;
+    if (!(v > 0) || !Number.isFinite(v)) return null;
+    const l = Math.sqrt(v);
+    const inv = 1 / l;
+    covLower[j + j * d] = l;
+    invCov[j + j * d] = inv * inv;
+  }
+  return { covLower, invCov };
+}
 
 /**
  * `arma::chol(L, Σ, "lower")`: LAPACK dpotrf as OpenBLAS runs it for small matrices (`potf2_L`):
