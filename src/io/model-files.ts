@@ -121,16 +121,11 @@ export async function writeModelFile(
     throw new InvalidArgumentError('format', `model format must be 'webgmm' or 'mlpack', got ${typeof format === 'string' ? JSON.stringify(format) : String(format)}`);
   }
   const ext = extname(path).toLowerCase();
-  let content: string | Uint8Array;
-  if (ext === '.json') {
-    content = format === 'mlpack' ? serializeMlpackModel(model, 'json') : serializeWebgmmModel(model, training);
-  } else if (ext === '.xml' || ext === '.bin') {
-    if (format === 'webgmm') {
-      throw new WebGmmError('OUTPUT', `${path}: webgmm models are JSON files; use a .json name, or format 'mlpack' for mlpack's ${ext} archive`);
-    }
-    content = serializeMlpackModel(model, ext.slice(1) as MlpackFormat);
-  } else {
-    throw new WebGmmError('OUTPUT', `${path}: unknown model file extension "${ext}" (use .json, .xml or .bin)`);
+  const kind = modelFileKindOf(path, format);
+  if (kind === null) throw new WebGmmError('OUTPUT', `${path}: unknown model file extension "${ext}" (use .json, .xml or .bin)`);
+  if (kind !== 'webgmm-json' && kind !== 'mlpack-json' && format === 'webgmm') {
+    throw new WebGmmError('OUTPUT', `${path}: webgmm models are JSON files; use a .json name, or format 'mlpack' for mlpack's ${ext} archive`);
   }
+  const content = kind === 'webgmm-json' ? serializeWebgmmModel(model, training) : serializeMlpackModel(model, kind.slice('mlpack-'.length) as MlpackFormat);
   await writeFileAtomic(path, [content]);
 }
