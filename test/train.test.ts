@@ -492,6 +492,16 @@ describe('noise and constraints', () => {
     expect(fine.warnings.join(' ')).not.toMatch(/weight 0/);
   });
 
+  it("a warm start's components of weight 0 keep it, and the warning says so rather than blaming the data", async () => {
+    const rng = new Rng(9);
+    const rows = Array.from({ length: 400 }, (_, i) => [rng.nextNormal() + (i % 2) * 6, rng.nextNormal()]);
+    const inputModel = new GaussianMixture({ weights: [0, 0.5, 0.5], means: [[3, 0], [0, 0], [6, 0]], covariances: [[[1, 0], [0, 1]], [[1, 0], [0, 1]], [[1, 0], [0, 1]]] });
+    const r = await train(rows, { gaussians: 3, inputModel, backend: 'cpu' });
+    expect(r.model.weights[0]).toBe(0);
+    expect(r.warnings.join(' ')).toMatch(/1 of the 3 components \(0\) has weight 0 in `inputModel` and keeps it: EM gives a component of weight 0 no points/);
+    expect(r.warnings.join(' ')).not.toMatch(/fewer distinct points/);
+  });
+
   it('constant features: the warning says which scale they get (the median range, or 1 when every feature is constant)', async () => {
     const some = await train([[1, 5], [2, 5], [4, 5]], { gaussians: 1, seed: 1, backend: 'cpu' });
     expect(some.warnings.join(' ')).toMatch(/feature 2 \(index 1\) is constant in the training data: its scale is taken as the median range of the other features/);

@@ -589,10 +589,14 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
       warnings.push(`${winner.zeroLikelihoodPoints} point(s) have zero likelihood under the final model (outliers); they add nothing to the log-likelihood`);
     }
     const empty = Array.from(winner.model.weights, (w, c) => (w === 0 ? c : -1)).filter((c) => c >= 0);
-    if (empty.length > 0) {
+    const list = (cs: number[]): string => `${cs.slice(0, 10).join(', ')}${cs.length > 10 ? ', …' : ''}`;
+    if (empty.length > 0 && inputModel && empty.every((c) => inputModel.weights[c] === 0)) {
+      // A warm start's components of weight 0 stay so: no point is ever assigned to them.
+      warnings.push(`${empty.length} of the ${opts.gaussians} components (${list(empty)}) ${empty.length === 1 ? 'has' : 'have'} weight 0 in \`inputModel\` and keep${empty.length === 1 ? 's' : ''} it: EM gives a component of weight 0 no points`);
+    } else if (empty.length > 0) {
       // As scikit-learn warns: more components than the data can support (often fewer distinct points than `gaussians`).
       warnings.push(
-        `${empty.length} of the ${opts.gaussians} components (${empty.slice(0, 10).join(', ')}${empty.length > 10 ? ', …' : ''}) ended with weight 0: ` +
+        `${empty.length} of the ${opts.gaussians} components (${list(empty)}) ended with weight 0: ` +
           'no point belongs to them; the data may have fewer distinct points or clusters than `gaussians`',
       );
     }
