@@ -34,6 +34,8 @@ import { findSklearnPython, lastLine, median, parseOptions, PYTHON_CANDIDATES, r
 const USAGE = 'usage: node --import tsx bench/kmeans.ts [--n 1000000] [--d 8] [--k 8] [--spread 4] [--runs 3] [--compare MODULE]';
 reportFailures(USAGE);
 const options = parseOptions(process.argv.slice(2), { n: 'value', d: 'value', k: 'value', spread: 'value', runs: 'value', compare: 'value' }, USAGE);
+/** scikit-learn's runs are killed after this long. */
+const SKLEARN_TIMEOUT_MS = 600_000;
 const N = options.int('n', 1_000_000), D = options.int('d', 8), K = options.int('k', 8), RUNS = options.int('runs', 3), SPREAD = options.positive('spread', 4);
 if (K > N) throw new UsageError(`--k ${K} exceeds --n ${N}`);
 const compareWith = options.string('compare');
@@ -148,8 +150,10 @@ try {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'sklearn_kmeans.py');
   const python = findSklearnPython();
   if (!python) console.log(`notice: no Python with scikit-learn (tried ${PYTHON_CANDIDATES.join(', ')}; Debian: python3-sklearn): its rows are skipped`);
-  const r = python ? spawnSync(python, [script, join(tmp, 'data.npy'), join(tmp, 'centroids.npy'), String(RUNS)], { encoding: 'utf8' }) : null;
+  // A hung Python (a BLAS deadlock, say) should cost its rows, not the bench.
+  const r = python ? spawnSync(python, [script, join(tmp, 'data.npy'), join(tmp, 'centroids.npy'), String(RUNS)], { encoding: 'utf8', timeout: SKLEARN_TIMEOUT_MS }) : null;
   if (r?.status === 0) sk = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  else if (r?.error) console.error(`scikit-learn did not run: ${(r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `killed after ${SKLEARN_TIMEOUT_MS / 1000} s` : r.error.message}`);
   else if (r) console.error(`scikit-learn did not run: ${lastLine(r.stderr ?? '')}`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
@@ -157,6 +161,7 @@ try {
 
 const sameStart = median(times);
 console.log(`k-means, ${N} × ${D}, K = ${K}, centres ${SPREAD}σ·N(0,1), medians of ${RUNS} runs; webgmm with ${helpers} helper thread${helpers === 1 ? '' : 's'} where it says so`);
+const skTimes = sk as { sameStartSeconds: number; sameStartIterations: number; defaultSeconds: number; defaultIterations: number; sameStartInertia: number } | null;
 console.log('| implementation | seconds | Lloyd iterations | s / iteration |');
 console.log('|---|---:|---:|---:|');
 console.log(`| webgmm (Hamerly, float64, ${helpers + 1} threads), same start | ${sameStart.toFixed(3)} | ${iterations} | ${(sameStart / iterations).toFixed(4)} |`);
@@ -166,9 +171,13 @@ for (const v of variants) {
   console.log(`| ${v.label} | ${s.toFixed(3)} | ${its} | ${(s / Math.max(1, its)).toFixed(4)} |`);
 }
 if (sk) {
-  const s = sk as { sameStartSeconds: number; sameStartIterations: number; defaultSeconds: number; defaultIterations: number; sameStartInertia: number };
+  const s = skTimes!;
   console.log(`| scikit-learn ${sk.sklearn} KMeans(n_init=1), same start, tol=0 | ${s.sameStartSeconds.toFixed(3)} | ${s.sameStartIterations} | ${(s.sameStartSeconds / s.sameStartIterations).toFixed(4)} |`);
   console.log(`| scikit-learn KMeans(n_init=1) defaults (k-means++, tol=1e-4) | ${s.defaultSeconds.toFixed(3)} | ${s.defaultIterations} | ${(s.defaultSeconds / s.defaultIterations).toFixed(4)} |`);
+}
+console.log('s / iteration: the row\'s seconds over its Lloyd iterations — for the rows that seed (webgmm\'s default seeding, scikit-learn\'s defaults) the seeding\'s time included; the same-start rows give Lloyd\'s own');
+if (sk) {
+  const s = skTimes!;
   console.log(`inertia: webgmm ${inertia.toExponential(6)}, scikit-learn (same start) ${s.sameStartInertia.toExponential(6)}`);
   console.log(`inertia (defaults, medians of the runs, raw units): webgmm ${median(variants[0]!.inertias).toExponential(6)}, scikit-learn ${Number(sk.defaultInertia).toExponential(6)}`
     + ' (webgmm\'s default k-means minimizes it in range-scaled units, scikit-learn\'s in raw ones: each run\'s seed picks among local optima, per run below)');
