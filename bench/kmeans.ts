@@ -143,7 +143,17 @@ for (let r = -1; r < RUNS; r++) {
 setKMeansThreadProvider(null);
 
 const tmp = mkdtempSync(join(tmpdir(), 'webgmm-kmeans-'));
-let sk: Record<string, number | string> | null = null;
+/** What bench/sklearn_kmeans.py prints (its last line), as read here; the JSON keeps all of it. */
+interface SklearnKMeans {
+  sklearn: string;
+  sameStartSeconds: number;
+  sameStartIterations: number;
+  sameStartInertia: number;
+  defaultSeconds: number;
+  defaultIterations: number;
+  defaultInertia: number;
+}
+let sk: SklearnKMeans | null = null;
 try {
   writeFileSync(join(tmp, 'data.npy'), encodeNpy({ data, rows: N, cols: D }));
   writeFileSync(join(tmp, 'centroids.npy'), encodeNpy({ data: start, rows: K, cols: D }));
@@ -161,7 +171,6 @@ try {
 
 const sameStart = median(times);
 console.log(`k-means, ${N} × ${D}, K = ${K}, centres ${SPREAD}σ·N(0,1), medians of ${RUNS} runs; webgmm with ${helpers} helper thread${helpers === 1 ? '' : 's'} where it says so`);
-const skTimes = sk as { sameStartSeconds: number; sameStartIterations: number; defaultSeconds: number; defaultIterations: number; sameStartInertia: number } | null;
 console.log('| implementation | seconds | Lloyd iterations | s / iteration |');
 console.log('|---|---:|---:|---:|');
 console.log(`| webgmm (Hamerly, float64, ${helpers + 1} threads), same start | ${sameStart.toFixed(3)} | ${iterations} | ${(sameStart / iterations).toFixed(4)} |`);
@@ -171,18 +180,16 @@ for (const v of variants) {
   console.log(`| ${v.label} | ${s.toFixed(3)} | ${its} | ${(s / Math.max(1, its)).toFixed(4)} |`);
 }
 if (sk) {
-  const s = skTimes!;
-  console.log(`| scikit-learn ${sk.sklearn} KMeans(n_init=1), same start, tol=0 | ${s.sameStartSeconds.toFixed(3)} | ${s.sameStartIterations} | ${(s.sameStartSeconds / s.sameStartIterations).toFixed(4)} |`);
-  console.log(`| scikit-learn KMeans(n_init=1) defaults (k-means++, tol=1e-4) | ${s.defaultSeconds.toFixed(3)} | ${s.defaultIterations} | ${(s.defaultSeconds / s.defaultIterations).toFixed(4)} |`);
+  console.log(`| scikit-learn ${sk.sklearn} KMeans(n_init=1), same start, tol=0 | ${sk.sameStartSeconds.toFixed(3)} | ${sk.sameStartIterations} | ${(sk.sameStartSeconds / sk.sameStartIterations).toFixed(4)} |`);
+  console.log(`| scikit-learn KMeans(n_init=1) defaults (k-means++, tol=1e-4) | ${sk.defaultSeconds.toFixed(3)} | ${sk.defaultIterations} | ${(sk.defaultSeconds / sk.defaultIterations).toFixed(4)} |`);
 }
 console.log('s / iteration: the row\'s seconds over its Lloyd iterations — for the rows that seed (webgmm\'s default seeding, scikit-learn\'s defaults) the seeding\'s time included; the same-start rows give Lloyd\'s own');
 if (sk) {
-  const s = skTimes!;
-  console.log(`inertia: webgmm ${inertia.toExponential(6)}, scikit-learn (same start) ${s.sameStartInertia.toExponential(6)}`);
-  console.log(`inertia (defaults, medians of the runs, raw units): webgmm ${median(variants[0]!.inertias).toExponential(6)}, scikit-learn ${Number(sk.defaultInertia).toExponential(6)}`
+  console.log(`inertia: webgmm ${inertia.toExponential(6)}, scikit-learn (same start) ${sk.sameStartInertia.toExponential(6)}`);
+  console.log(`inertia (defaults, medians of the runs, raw units): webgmm ${median(variants[0]!.inertias).toExponential(6)}, scikit-learn ${sk.defaultInertia.toExponential(6)}`
     + ' (webgmm\'s default k-means minimizes it in range-scaled units, scikit-learn\'s in raw ones: each run\'s seed picks among local optima, per run below)');
-  console.log(`scikit-learn (same start) / webgmm: ${(s.sameStartSeconds / sameStart).toFixed(2)}×`);
-  for (const v of variants) console.log(`scikit-learn defaults / ${v.label}: ${(s.defaultSeconds / median(v.seconds)).toFixed(2)}×`);
+  console.log(`scikit-learn (same start) / webgmm: ${(sk.sameStartSeconds / sameStart).toFixed(2)}×`);
+  for (const v of variants) console.log(`scikit-learn defaults / ${v.label}: ${(sk.defaultSeconds / median(v.seconds)).toFixed(2)}×`);
 }
 console.log(`per run (s): ${variants.map((v) => `${v.label.split(' (')[0]}: ${v.seconds.map((x) => x.toFixed(3)).join(' ')} [its ${v.iterations.join(' ')}; inertia ${v.inertias.map((x) => x.toPrecision(4)).join(' ')}]`).join('; ')}`);
 const out = resultsPath('kmeans');
