@@ -10,6 +10,8 @@ import type { CovarianceType } from '../model/gaussian-mixture.js';
 
 /** The most characters of one JavaScript string in V8 (Node's `buffer.constants.MAX_STRING_LENGTH`). */
 export const MAX_MODEL_TEXT = 2 ** 29 - 24;
+/** How the messages name that limit. */
+const TEXT_LIMIT = '512 MiB of text: the longest JavaScript string';
 /** The most bytes of one byte array in Node 20 (`buffer.constants.MAX_LENGTH`). */
 const MAX_MODEL_BYTES = 2 ** 32;
 
@@ -70,12 +72,12 @@ export function modelFileTooLarge(kind: ModelFileKind, k: number, d: number, cov
     return `${what}, ${mib(size)} in the binary archive, more than one file can hold here (4 GiB)${diagonalInstead}`;
   }
   if (size <= MAX_MODEL_TEXT) return null;
-  const instead = !mlpack
-    ? covarianceType === 'full'
+  const instead = mlpack
+    ? diagonalInstead || (8 * values <= MAX_MODEL_BYTES ? "; mlpack's binary archive (a .bin name) holds it in 8 bytes per value" : '')
+    : covarianceType === 'full'
       ? '; diagonal covariances take K×D values'
-      : ''
-    : diagonalInstead || (8 * values <= MAX_MODEL_BYTES ? "; mlpack's binary archive (a .bin name) holds it in 8 bytes per value" : '');
-  return `${what}, about ${mib(size)} of text, more than a model file can hold (512 MiB of text: the longest JavaScript string)${instead}`;
+      : '';
+  return `${what}, about ${mib(size)} of text, more than a model file can hold (${TEXT_LIMIT})${instead}`;
 }
 
 /** Refuses model text of more bytes than one string holds, naming the file, before decoding it. */
@@ -97,7 +99,7 @@ export function withinModelFileSize<T>(caller: string, kind: ModelFileKind, k: n
   } catch (e) {
     // "Invalid string length" (JSON.stringify, join) or "Invalid typed array length".
     if (!(e instanceof RangeError) || !/length/i.test(e.message)) throw e;
-    throw new WebGmmError('OUTPUT', `${caller}: the model's file would be longer than a model file can hold (512 MiB of text: the longest JavaScript string)`);
+    throw new WebGmmError('OUTPUT', `${caller}: the model's file would be longer than a model file can hold (${TEXT_LIMIT})`);
   }
 }
 
