@@ -26,8 +26,9 @@ function blobs(n: number): { data: Float64Array; n: number; d: number } {
  * A float32 backend as the EM loop sees one: the CPU's passes around the means rounded to float32
  * (WebGPU's shift points), with the statistics rounded to float32, a rounding bound far above every change, a float64 reference costing
  * `referencePassCost` of its passes. Jitter moves the first component's weight N_0 on pass p by
- * p parts in 1e7 ('drift': rounding that never settles into a fixed point or a cycle) or by
- * p mod 2 parts ('alternate': a 2-cycle, as float32 covariance entries flipping by one ulp).
+ * p parts in 1e7 ('drift': rounding that never settles into a fixed point or a cycle), by
+ * p mod 2 parts ('alternate': a 2-cycle, as float32 covariance entries flipping by one ulp), or by
+ * 100 + (p mod 7) parts ('offset': float32 settles off float64's fixed point, without repeating).
  */
 class Float32Standin implements EStepBackend {
   readonly kind = 'webgpu' as const;
@@ -38,7 +39,7 @@ class Float32Standin implements EStepBackend {
   constructor(
     ds: { data: Float64Array; n: number; d: number },
     readonly referencePassCost: number,
-    private readonly jitter: 'none' | 'drift' | 'alternate',
+    private readonly jitter: 'none' | 'drift' | 'alternate' | 'offset',
     private readonly uncertainty = 1e3,
   ) {
     this.n = ds.n;
@@ -49,7 +50,7 @@ class Float32Standin implements EStepBackend {
     const shift = params.means.map(Math.fround);
     const r = await this.reference.pass({ ...params, means: shift });
     const p = ++this.passes;
-    const f = this.jitter === 'drift' ? 1 + 1e-7 * p : this.jitter === 'alternate' ? 1 + 1e-7 * (p % 2) : 1;
+    const f = this.jitter === 'drift' ? 1 + 1e-7 * p : this.jitter === 'alternate' ? 1 + 1e-7 * (p % 2) : this.jitter === 'offset' ? 1 + 1e-7 * (100 + (p % 7)) : 1;
     const round = (a: Float64Array): Float64Array => a.map((v) => Math.fround(v));
     const stats = { nk: round(r.stats.nk.map((v, j) => (j === 0 ? v * f : v))), sums: round(r.stats.sums), scatter: round(r.stats.scatter), shift };
     return { ...r, stats, logLikelihoodUncertainty: this.uncertainty };
@@ -123,6 +124,19 @@ function probeRecorder(): { probes: Probe[]; lastBackend: () => string; onIterat
 }
 const end = (p: Probe): number => p.first + p.deltas.length - 1;
 
+/** Two clusters 2.2σ apart, 30 000 points: EM converges linearly, its change falling by 0.78 to 0.88 per iteration. */
+function overlapping(): { overlap: { data: Float64Array; n: number; d: number }; from: GaussianMixture } {
+  const rng = new Rng(9);
+  const n = 30_000;
+  const data = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    data[2 * i] = 2.2 * (i % 2) + rng.nextNormal();
+    data[2 * i + 1] = rng.nextNormal() * (1 + (i % 2));
+  }
+  const from = new GaussianMixture({ weights: [0.5, 0.5], means: [[-1, 0], [3, 0]], covariances: [[[1, 0], [0, 1]], [[1, 0], [0, 1]]] });
+  return { overlap: { data, n, d: 2 }, from };
+}
+
 describe('EM loop with a float32 backend', () => {
   it('stops where the parameters repeat bit for bit (a fixed point), not at maxIterations', async () => {
     const r = await runEM(new Float32Standin(ds, 1e9, 'none'), start, options(100));
@@ -188,15 +202,7 @@ describe('EM loop with a float32 backend', () => {
   it('a probe that finds EM still converging comes back halfway to where its changes, extrapolated at their rate, reach float64’s resolution', async () => {
     // Two clusters 2.2σ apart: EM converges linearly (its change falls by 0.78 to 0.88 per
     // iteration), and float32 stops resolving the change after 9 of the CPU's 146 iterations.
-    const rng = new Rng(9);
-    const n = 30_000;
-    const data = new Float64Array(2 * n);
-    for (let i = 0; i < n; i++) {
-      data[2 * i] = 2.2 * (i % 2) + rng.nextNormal();
-      data[2 * i + 1] = rng.nextNormal() * (1 + (i % 2));
-    }
-    const overlap = { data, n, d: 2 };
-    const from = new GaussianMixture({ weights: [0.5, 0.5], means: [[-1, 0], [3, 0]], covariances: [[[1, 0], [0, 1]], [[1, 0], [0, 1]]] });
+    const { overlap, from } = overlapping();
     const recorder = probeRecorder();
     const r = await runEM(new Float32Standin(overlap, 6, 'none'), from, { ...options(500), onIteration: recorder.onIteration });
     const cpu = await runEM(new CpuBackend(overlap), from, options(500));
@@ -220,6 +226,33 @@ describe('EM loop with a float32 backend', () => {
     }
   });
 
+  it('a probe that finds float32 lost the last one’s ground (settled off float64’s fixed point) is the trial’s float64 finish', async () => {
+    // The same two clusters, with float32's fixed point offset from float64's: each probe starts
+    // again from float32's point. A float64 iteration costs ≈ 8 float32 ones.
+    const { overlap, from } = overlapping();
+    const cost = float64IterationCost(overlap.n, 2, overlap.d, 'full', 8);
+    const recorder = probeRecorder();
+    const r = await runEM(new Float32Standin(overlap, 8, 'offset'), from, { ...options(250), onIteration: recorder.onIteration });
+    const cpu = await runEM(new CpuBackend(overlap), from, options(250));
+    expect(cpu.converged).toBe(true);
+    // Ended by a float64 change within reach, at the CPU's optimum (probes of at most nine float64
+    // iterations alone ran out of budget: 250 iterations, not converged).
+    expect(r.converged).toBe(true);
+    expect(recorder.lastBackend()).toBe('cpu');
+    expect(Math.abs(r.logLikelihood - cpu.logLikelihood)).toBeLessThan(1e-9 * Math.abs(cpu.logLikelihood));
+    // The last float64 stretch is longer than any probe, and it began where the probe's first
+    // judged change was at least the previous probe's last one times its rate.
+    const { probes } = recorder;
+    const finish = probes[probes.length - 1]!;
+    const previous = probes[probes.length - 2]!;
+    expect(finish.deltas.length).toBeGreaterThan(8);
+    expect(probes.slice(0, -1).every((p) => p.deltas.length <= 8)).toBe(true);
+    const [before, last] = previous.deltas.slice(-2) as [number, number];
+    expect(Math.abs(finish.deltas[1]!)).toBeGreaterThanOrEqual(Math.abs(last) * (last / before));
+    // Within the probes' bound: float32 iterations and float64 work at most twice maxIterations.
+    expect(r.iterations + r.float64Passes * cost).toBeLessThanOrEqual(500);
+  });
+
   it('at float64’s own noise (changes that do not shrink) each probe waits twice as long as the one before, and all of them cost at most the run', async () => {
     // The float64 reference's log-likelihood alternates by ±1e-8 (25 times 8ε|log L|), so that its
     // changes never fall within reach; float32 drifts and never repeats itself.
@@ -234,16 +267,19 @@ describe('EM loop with a float32 backend', () => {
     const r = await runEM(backend, start, { ...options(250), onIteration: recorder.onIteration });
     expect(r.converged).toBe(false);
     expect(r.iterations).toBe(250);
-    // Nine float64 passes each (its changes stay within 10⁴ × the tolerance), 8, 16 and 32
-    // iterations apart; a fifth (at iteration 161) would bring the probes' 5 × 9 passes of cost
-    // ≈ 6 beyond the run's 250 (a probe's own 54 fits in the 89 iterations left: sunk cost does
-    // not count there).
+    // The first probe: nine float64 passes (its changes stay within 10⁴ × the tolerance). Each
+    // later one judges a first change as large as the one before it (the noise), so it is a
+    // finish — which stalls at the noise after nine judged changes (eleven passes) and hands back
+    // like a probe. 8, 16 and 32 iterations apart; a fifth (at iteration 168) would bring the
+    // float64 work beyond the run's 250 (a probe's own 54 fits in the 82 iterations left: sunk
+    // cost does not count there).
     const { probes } = recorder;
-    expect(probes.map((p) => p.deltas.length)).toEqual([8, 8, 8, 8]);
+    expect(probes.map((p) => p.deltas.length)).toEqual([8, 10, 10, 10]);
     expect(probes.slice(1).map((p, i) => p.first - 1 - end(probes[i]!))).toEqual([8, 16, 32]);
     const cost = float64IterationCost(ds.n, 3, ds.d, 'full', 6);
-    expect(r.float64Passes).toBe(36);
-    expect(r.float64Passes * cost).toBeLessThanOrEqual(250);
+    expect(r.float64Passes).toBe(9 + 3 * 11);
+    // Float32 iterations and float64 work: at most twice the run.
+    expect(r.iterations - r.float64Passes + r.float64Passes * cost).toBeLessThanOrEqual(500);
     expect((r.float64Passes + 9) * cost).toBeGreaterThan(250);
   });
 });

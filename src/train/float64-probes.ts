@@ -15,6 +15,16 @@
  * float32 stops resolving the change; halfway, because the rate drifts — zipcodes, K = 6: 0.82
  * where float32 stops resolving it, 0.69 on average over the 58 iterations to the CPU's stop), or
  * after a wait doubled each time where they change sign or do not shrink (float64's noise).
+ * Except where float32 has settled at a fixed point of its own rounding, off float64's: each probe
+ * then starts from there again and repeats the last one until the probes' budget is spent (the
+ * digits, K = 2, diagonal, on lavapipe: probes at iterations 67, 83, 98, … each judging a change
+ * of 5.7–9.1e-6 first, the run at 250, not converged, where the CPU backend converged after 86).
+ * A probe that finds the float32 iterations since the last one did less than one float64
+ * iteration would have (lostGround) is the trial's float64 finish: it goes on while the run's
+ * float32 iterations and all its float64 work stay within twice maxIterations — the bound the
+ * probes keep — unless float64's change stops shrinking (its noise, or a cycle). The digits then
+ * converge after 120 iterations, zipcodes (42 049 × 3, K = 2, 'mlpack') after 73 (diagonal) and
+ * 76 (full) where they ran 250, each with the CPU's log-likelihood to 3e-15 relative.
  * A probe is spent only where its longest run costs no more than the float32 iterations still
  * allowed, which it may save, and all the probes' float64 iterations together no more than
  * maxIterations float32 ones — at most doubling a run that reaches maxIterations (a float64
@@ -45,6 +55,10 @@ export class Float64Probes {
   /** The current probe's iterations, and its judged changes in log L. */
   private length = 0;
   private readonly changes: number[] = [];
+  /** The previous probe's first and last judged changes, and the rate of its last two (null: they did not shrink with one sign). */
+  private previous: { first: number; last: number; rate: number | null } | null = null;
+  /** Whether the current probe has become the trial's float64 finish (see next). */
+  private finishing = false;
 
   /**
    * @param float64Cost what one float64 iteration costs in float32 ones (float64IterationCost)
@@ -86,6 +100,7 @@ export class Float64Probes {
   start(): void {
     this.length = 0;
     this.changes.length = 0;
+    this.finishing = false;
     this.work += this.float64Cost;
   }
 
@@ -95,13 +110,17 @@ export class Float64Probes {
    * with θ built from float64 ones, float32's rounding rather than EM's progress (digits, K = 1:
    * 4.4e-5, then 0). It goes on for two judged changes, then while they are within PROBE_REACH ×
    * `tolerance` (an exact fixed point is then a few iterations away); when it ends, the next
-   * probe's time is set from them.
+   * probe's time is set from them. A probe that finds float32 has lost the previous one's ground
+   * (lostGround) is the trial's finish instead: it goes on while finishFits.
    */
   next(change: number, iteration: number, tolerance: number, reach: number): boolean {
     this.length++;
     this.work += this.float64Cost;
     if (this.length > 1) this.changes.push(change);
-    const goOn = this.length < PROBE_MAX_ITERATIONS && (this.changes.length < 2 || Math.abs(this.changes[this.changes.length - 1]!) <= PROBE_REACH * tolerance);
+    if (this.changes.length === 2) this.finishing = this.lostGround();
+    const goOn = this.finishing
+      ? this.finishFits(iteration) && !this.stalled()
+      : this.length < PROBE_MAX_ITERATIONS && (this.changes.length < 2 || Math.abs(this.changes[this.changes.length - 1]!) <= PROBE_REACH * tolerance);
     if (!goOn) {
       const foreseen = iterationsToReach(this.changes, reach);
       if (foreseen !== null) this.nextAt = iteration + Math.ceil(foreseen / 2);
@@ -109,8 +128,48 @@ export class Float64Probes {
         this.nextAt = iteration + this.backoff;
         this.backoff *= 2;
       }
+      const [before, last] = this.changes.slice(-2) as [number, number];
+      this.previous = { first: Math.abs(this.changes[0]!), last: Math.abs(last), rate: foreseen !== null ? last / before : null };
     }
     return goOn;
+  }
+
+  /**
+   * Whether the float32 iterations since the previous probe did less than one float64 iteration
+   * would have: this probe's first judged change is at least half the previous probe's first one
+   * (float32 hardly moved θ toward float64's fixed point; the only test where the previous changes
+   * did not shrink with one sign), or at least the previous probe's last one times its rate.
+   * Float32 has then settled at a fixed point of its own rounding, and every later probe would
+   * start from there again.
+   */
+  private lostGround(): boolean {
+    const previous = this.previous;
+    if (previous === null) return false;
+    const first = Math.abs(this.changes[0]!);
+    return first >= previous.first / 2 || (previous.rate !== null && first >= previous.last * previous.rate);
+  }
+
+  /**
+   * Whether float64's change is more than half the largest of the PROBE_MAX_ITERATIONS before it:
+   * at its own noise, or in a cycle of its arithmetic, a finish would spend its whole budget. (The
+   * largest, not the oldest: from float32's point the first changes may cross zero — zipcodes,
+   * K = 2, diagonal, 'mlpack': 4.8e-6, −7.2e-5, −8.0e-5, −6.6e-5, … — before they shrink.)
+   */
+  private stalled(): boolean {
+    const n = this.changes.length;
+    if (n <= PROBE_MAX_ITERATIONS) return false;
+    const largest = Math.max(...this.changes.slice(n - 1 - PROBE_MAX_ITERATIONS, n - 1).map(Math.abs));
+    return Math.abs(this.changes[n - 1]!) > largest / 2;
+  }
+
+  /**
+   * Whether the finish may spend one more float64 iteration after `iteration`: the run's float32
+   * iterations (at most `iteration`, which counts the float64 ones too) and all its float64 work
+   * stay within twice maxIterations — the bound the probes keep (a float32 run to the cap plus
+   * probes worth as much), here with the float32 iterations the finish replaces spent on it.
+   */
+  private finishFits(iteration: number): boolean {
+    return this.maxIterations === 0 || iteration + this.work + this.float64Cost <= 2 * this.maxIterations;
   }
 
   /**
