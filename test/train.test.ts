@@ -699,6 +699,32 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     expect((e2 as InvalidDataError).row).toBe(1);
   });
 
+  it('awaits async onKmeansIteration and onSearch, and rejects with their rejections (an unhandled rejection ended the process)', async () => {
+    // Blobs with no nearly constant feature, few enough points for the wider search: it announces steps.
+    const rng = new Rng(12);
+    const blobs = Array.from({ length: 300 }, (_, i) => [8 * (i % 3) + rng.nextNormal(), 5 * (i % 2) + rng.nextNormal()]);
+    let running = 0;
+    let most = 0;
+    let calls = 0;
+    const slow = async (): Promise<void> => {
+      calls++;
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 2));
+      running--;
+    };
+    const r = await train(blobs, { gaussians: 3, seed: 1, backend: 'cpu', onKmeansIteration: slow, onSearch: slow });
+    expect(r.model.gaussians).toBe(3);
+    expect(calls).toBeGreaterThan(2);
+    expect(most).toBe(1); // one callback at a time: training waited for each
+    expect(running).toBe(0);
+    for (const name of ['onKmeansIteration', 'onSearch'] as const) {
+      const failing = train(blobs, { gaussians: 3, seed: 1, backend: 'cpu', [name]: async () => {
+        throw new Error(`async ${name} boom`);
+      } });
+      await expect(failing).rejects.toThrow(`async ${name} boom`);
+    }
+  });
+
   it('an already-aborted signal rejects at once with an AbortError: no k-means or EM iteration runs', async () => {
     const ac = new AbortController();
     ac.abort();

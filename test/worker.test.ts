@@ -385,6 +385,14 @@ describe('trainInWorker (worker_threads)', () => {
       if (iteration === 2) throw new Error('async boom');
     } });
     await expect(failing).rejects.toThrow('async boom');
+    // onKmeansIteration and onSearch are not waited for, but their rejections fail the call too
+    // (they were unhandled: the process ended).
+    for (const name of ['onKmeansIteration', 'onSearch'] as const) {
+      const rejecting = trainInWorker(blobs, { gaussians: 3, seed: 3, backend: 'cpu', [name]: async () => {
+        throw new Error(`async ${name} boom`);
+      } });
+      await expect(rejecting).rejects.toThrow(`async ${name} boom`);
+    }
   });
 
   // Dawn aborts the whole process when a worker thread is terminated with a GPU operation in flight:

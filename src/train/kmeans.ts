@@ -27,7 +27,7 @@
  * pass writes per-point, per-block or per-cluster results that one thread computes whole, and the
  * centroid sums stay in point order per cluster (mlpack's results bit for bit).
  */
-import { InvalidArgumentError, throwIfAborted } from '../errors.js';
+import { InvalidArgumentError, throwIfAborted, unlessAborted } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 import { gatherRows, type Values } from '../data.js';
 import { createYielder } from '../util/yield.js';
@@ -42,6 +42,7 @@ export interface KMeansOptions {
   weights?: Float64Array | null;
   signal?: AbortSignal;
   /** Called after every Lloyd iteration with its number (1-based) and the centroid shift. */
+  /** Awaited when it returns a promise (a rejection fails k-means). */
   onIteration?: ((iteration: number, shift: number) => void) | undefined;
   /**
    * scikit-learn's stopping rule (its `tol`): stop once the squared centroid shift Σ_j ‖Δc_j‖² is
@@ -361,7 +362,7 @@ async function lloyd(
     else scheduleBoundUpdate(state);
 
     iteration++;
-    onIteration?.(iteration, cNorm);
+    if (onIteration) await unlessAborted(Promise.resolve(onIteration(iteration, cNorm)), signal);
     if (!Number.isFinite(cNorm)) cNorm = Math.max(1e-4, 2 * shiftLimit); // keep iterating, as mlpack does
     const swap = current;
     current = next;

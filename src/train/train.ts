@@ -8,7 +8,7 @@
  */
 import { checkMagnitudes, checkObservationWeights, columnList, describeValue as describe, gatherRows, toDataset, type DataInput, type Dataset } from '../data.js';
 import { GaussianMixture, type GaussianMixtureLike, type CovarianceType } from '../model/gaussian-mixture.js';
-import { InvalidArgumentError, InvalidModelError, throwIfAborted } from '../errors.js';
+import { InvalidArgumentError, InvalidModelError, throwIfAborted, unlessAborted } from '../errors.js';
 import { Rng, seedFromClock } from '../util/rng.js';
 import {
   COVARIANCE_CONSTRAINTS,
@@ -170,12 +170,17 @@ export interface TrainOptions {
    * the rare case that float64 stops earlier, some were reported past the trial's final count.
    */
   onIteration?: (info: IterationInfo) => void | Promise<void>;
-  /** Called after every Lloyd iteration of a trial's (final) k-means, for progress displays. */
+  /**
+   * Called after every Lloyd iteration of a trial's (final) k-means, for progress displays;
+   * training awaits a returned promise (an `async` function), and a throw or a rejection fails it,
+   * as with `onIteration`.
+   */
   onKmeansIteration?: (info: { trial: number; iteration: number; shift: number }) => void;
   /**
    * Called as each silent step of the `'unit-invariant'` policy's wider search begins (see
    * `covarianceConstraint`), for progress displays: they report no iterations, and take several
-   * times the EM of the trials' first starts.
+   * times the EM of the trials' first starts. Training awaits a returned promise (an `async`
+   * function), and a throw or a rejection fails it, as with `onIteration`.
    */
   onSearch?: (info: SearchInfo) => void;
   /** Cancels training: the promise rejects with the signal's reason (an `AbortError` by default). */
@@ -484,7 +489,7 @@ export async function train(data: DataInput, options: TrainOptions): Promise<Tra
     for (let trial = 0; trial < opts.trials; trial++) {
       let trialBest: Candidate | null = null;
       for (const startKind of startKinds) {
-        if (startKind === 'standardized') options.onSearch?.({ step: 'second start', trial, index: trial + 1, count: opts.trials });
+        if (startKind === 'standardized') await announce(options, { step: 'second start', trial, index: trial + 1, count: opts.trials });
         const tInit = now();
         let initial: GaussianMixture;
         let kmeansIterations = 0;
@@ -1024,7 +1029,7 @@ async function chooseByValidation(
     }
     const scored: { c: Candidate; lp: Float64Array }[] = [];
     for (const c of distinct) {
-      options.onSearch?.({ step: 'validation', trial: c.trial, index: scored.length + 1, count: distinct.length });
+      await announce(options, { step: 'validation', trial: c.trial, index: scored.length + 1, count: distinct.length });
       scored.push({ c, lp: await refit(c.em.model, fitConstraint, c.trial) });
     }
     const inc = scored.find((s) => s.c === incumbent)!;
@@ -1040,7 +1045,7 @@ async function chooseByValidation(
     let level = 0;
     let levelLp = winner.lp;
     for (let j = 1; j <= ladder; j++) {
-      options.onSearch?.({ step: 'clamp', trial: winner.c.trial, index: j, count: ladder });
+      await announce(options, { step: 'clamp', trial: winner.c.trial, index: j, count: ladder });
       const c = { ...fitConstraint, ...clampAt(opts, j) };
       const lp = await refit(winner.c.em.model, c, winner.c.trial);
       if (pairedZ(lp, levelLp, v.checkWeights, margin) > VALIDATION_Z && largestLoss(lp, levelLp, v.checkWeights) <= CLAMP_MAX_LOSS) {
@@ -1106,6 +1111,11 @@ function largestLoss(b: Float64Array, a: Float64Array, w: Float64Array | null): 
     if (!(loss <= worst)) worst = Number.isNaN(loss) ? Infinity : loss;
   }
   return worst;
+}
+
+/** Tells `onSearch` that a silent step of the wider search begins, and awaits what it returns (an abort does not wait). */
+async function announce(options: TrainOptions, info: SearchInfo): Promise<void> {
+  if (options.onSearch) await unlessAborted(Promise.resolve(options.onSearch(info)), options.signal);
 }
 
 /**

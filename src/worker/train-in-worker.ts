@@ -208,6 +208,10 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
     };
     const onAbort = (): void => finish(() => reject(abortError(signal!)), false);
     signal?.addEventListener('abort', onAbort, { once: true });
+    /** A callback's returned promise that rejects fails the call (the worker does not wait for one that fulfils). */
+    const failOnRejection = (returned: unknown): void => {
+      Promise.resolve(returned).catch((e: unknown) => finish(() => reject(e), false));
+    };
     channel.listen(
       (message) => {
         if (message.type === 'result' || message.type === 'error') {
@@ -236,11 +240,13 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
               );
               break;
             }
+            // The worker does not wait for these (one message per Lloyd iteration), but a
+            // rejection fails the call, as a throw does.
             case 'kmeans':
-              onKmeansIteration?.(message.info);
+              failOnRejection(onKmeansIteration?.(message.info));
               break;
             case 'search':
-              onSearch?.(message.info);
+              failOnRejection(onSearch?.(message.info));
               break;
             case 'result':
               finish(() => resolve({ ...message.result, model: modelFromArrays(message.result.model) }), true);
