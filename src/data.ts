@@ -15,11 +15,32 @@ export interface DenseMatrix<T extends Float64Array | Float32Array = Float64Arra
 }
 
 /**
+ * Numbers in a row, a model's weights or a mean: an array, or a typed array of numbers (a
+ * `DataView` or another array-like object is refused; so are a `BigInt64Array`'s values).
+ */
+export type NumberArray =
+  | readonly number[]
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Uint16Array
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray;
+
+/** Whether `v` is an array or a typed array (not a `DataView`): what {@link NumberArray} admits, its values still to check. */
+export function isNumberArray(v: unknown): v is ArrayLike<unknown> {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+}
+
+/**
  * Every form of data `train()` and the model methods accept. Rows are points: arrays of numbers,
  * or typed arrays (`Float64Array[]`, as visualization code often holds them); an ml-matrix `Matrix`
  * or any of its views (`AbstractMatrix`).
  */
-export type DataInput = number[][] | readonly (readonly number[])[] | readonly ArrayLike<number>[] | AbstractMatrix | DenseMatrix;
+export type DataInput = number[][] | readonly NumberArray[] | AbstractMatrix | DenseMatrix;
 
 /** Point values as the hot loops read them: float64, or float32 input kept as given. */
 export type Values = Float64Array | Float32Array;
@@ -272,20 +293,20 @@ export function toDataset(input: DataInput, what = 'data', options: ToDatasetOpt
     return { data, n, d };
   }
   if (Array.isArray(input)) {
-    const rowsArr = input as readonly (readonly number[])[];
+    const rowsArr = input as readonly unknown[];
     const n = rowsArr.length;
     if (n === 0) {
       if (allowEmpty) return { data: new Float64Array(0), n: 0, d: 0 };
       fail(what, 'has no rows');
     }
     const first = rowsArr[0];
-    if (!Array.isArray(first) && !ArrayBuffer.isView(first)) fail(what, `row ${rowLabel(0)} is not an array of numbers`, 0);
+    if (!isNumberArray(first)) fail(what, `row ${rowLabel(0)} is not an array of numbers`, 0);
     const d = first.length;
     if (d === 0) fail(what, `row ${rowLabel(0)} is empty`, 0);
     const data = options.allocate ? options.allocate(n * d) : new Float64Array(n * d);
     for (let i = 0; i < n; i++) {
       const r = rowsArr[i];
-      if (!Array.isArray(r) && !ArrayBuffer.isView(r)) fail(what, `row ${rowLabel(i)} is not an array of numbers`, i);
+      if (!isNumberArray(r)) fail(what, `row ${rowLabel(i)} is not an array of numbers`, i);
       if (r.length !== d) fail(what, `row ${rowLabel(i)} has ${r.length} values but row 1 (index 0) has ${d}`, i);
       for (let j = 0; j < d; j++) {
         const v = r[j];

@@ -21,7 +21,7 @@ export { GaussianMixture } from './model/gaussian-mixture.js';
 export type { GaussianMixtureJSON, GaussianMixtureInput, GaussianMixturePackedInput, GaussianMixtureLike, CovarianceType } from './model/gaussian-mixture.js';
 export { COVARIANCE_CONSTRAINTS } from './train/constraints.js';
 export type { CovarianceConstraint } from './train/constraints.js';
-export type { DataInput, DenseMatrix } from './data.js';
+export type { DataInput, DenseMatrix, NumberArray } from './data.js';
 export { parseDelimited } from './io/delimited.js';
 export type { ParseDelimitedOptions, LoadedData, DataFileFormat } from './io/delimited.js';
 export { parseMlpackModel, serializeMlpackModel } from './io/mlpack-model.js';

@@ -27,6 +27,10 @@ await trainInWorker(loaded, { gaussians: 2, onIteration: ({ logLikelihood }) => 
 // @ts-expect-error createWorker is the browser's option; Node's trainInWorker has none
 await trainInWorker(loaded, { gaussians: 2, createWorker: () => null as never });
 await writeModelFile('m.json', model);
+// @ts-expect-error rows must be arrays or typed arrays (the run time refuses other array-likes)
+await train([{ length: 2, 0: 1, 1: 2 }], { gaussians: 1 });
+// @ts-expect-error so must a model's weights
+new GaussianMixture({ weights: { length: 1, 0: 1 }, means: [[0, 0]], covariances: [[[1, 0], [0, 1]]] });
 export const out = [labels, InvalidArgumentError];
 `;
 

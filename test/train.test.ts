@@ -665,6 +665,8 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     ['invalid input model', good, { gaussians: 1, inputModel: { weights: [0.5], means: [[0, 0]], covariances: [[[1, 0], [0, 1]]] } }, InvalidArgumentError, /inputModel is invalid: .*sum to 0.5/],
     ['refined start sample smaller than K', good, { gaussians: 2, refinedStart: true, percentage: 0.2 }, InvalidArgumentError, /percentage/],
     // Magnitudes float64 cannot square and sum (the covariances would be Inf or NaN).
+    // A DataView is an ArrayBuffer view without indexed values: it read as rows of undefined length.
+    ['rows that are DataViews', [new DataView(new ArrayBuffer(16)), new DataView(new ArrayBuffer(16))], { gaussians: 1 }, InvalidDataError, /^data: row 1 \(index 0\) is not an array of numbers$/],
     ['values too large to square', [[1e160, 0], [-1e160, 1], [3, 2]], { gaussians: 1 }, InvalidDataError, /column 1 \(index 0\) holds values from -1\.00e\+160 to 1\.00e\+160: too large for float64/],
     // A sentinel in a row of weight 0: named as that row (the column's message blamed a column the weighted data do not have).
     ['a value too large to square in a row of weight 0', [[1, 0], [1e200, 1], [3, 2], [4, 1]], { gaussians: 1, observationWeights: [1, 0, 1, 1] }, InvalidDataError, /^data: row 2 \(index 1\), column 1 \(index 0\) holds 1\.00e\+200: too large for float64 arithmetic beside the data's total weight \(Σw·x² would pass 1e280\) — though its observation weight is 0, its values are still computed with; remove the row$/],

@@ -3,7 +3,7 @@
  * with density evaluation, prediction and sampling on the CPU in float64.
  */
 import { InvalidModelError, InvalidArgumentError, InvalidDataError, NotPositiveDefiniteError, prefixModelError } from '../errors.js';
-import { checkObservationWeights, columnLabel, describeValue as describe, toDataset, type DataInput, type DenseMatrix, type Dataset, type Values } from '../data.js';
+import { checkObservationWeights, columnLabel, describeValue as describe, isNumberArray, toDataset, type DataInput, type DenseMatrix, type Dataset, type NumberArray, type Values } from '../data.js';
 import { choleskyInPlace, invertLower, logDetFromCholesky, asymmetry, symmetrizeInPlace } from '../util/linalg.js';
 import { Rng, seedFromClock } from '../util/rng.js';
 
@@ -28,9 +28,9 @@ export interface GaussianMixtureJSON {
  */
 export interface GaussianMixtureInput {
   covarianceType?: CovarianceType;
-  weights: ArrayLike<number>;
-  means: readonly ArrayLike<number>[];
-  covariances: readonly (readonly ArrayLike<number>[])[] | readonly ArrayLike<number>[];
+  weights: NumberArray;
+  means: readonly NumberArray[];
+  covariances: readonly (readonly NumberArray[])[] | readonly NumberArray[];
 }
 
 /**
@@ -44,7 +44,7 @@ export interface GaussianMixturePackedInput {
   covarianceType: CovarianceType;
   gaussians?: number;
   dimensionality?: number;
-  weights: ArrayLike<number>;
+  weights: NumberArray;
   means: Float64Array | Float32Array;
   covariances: Float64Array | Float32Array;
 }
@@ -480,10 +480,6 @@ interface Parsed {
   weights: Float64Array;
   means: Float64Array;
   covariances: Float64Array;
-}
-
-function isNumberArray(v: unknown): v is ArrayLike<number> {
-  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
 }
 
 function checkCovarianceType(type: unknown, name: string): asserts type is CovarianceType {
