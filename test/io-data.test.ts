@@ -721,7 +721,17 @@ describe('.npy', () => {
     await rejects(() => writeCsv(join(dir, 'w.csv'), null as never), 'matrix');
     await rejects(() => writeDataFile(join(dir, 'w.csv'), { data: null, rows: 1, cols: 1 } as never), 'matrix');
     await rejects(() => writeColumn(join(dir, 'w.csv'), null as never), 'values');
+    // Values that are not numbers: written as they print ('1,5' as two fields), as NaN, or a
+    // TypeError from the encoder (BigInt).
+    await rejects(() => writeCsv(join(dir, 'w.csv'), { data: ['1,5', 2], rows: 1, cols: 2 } as never), 'matrix');
+    await rejects(() => writeDataFile(join(dir, 'w.npy'), { data: ['a', 2], rows: 1, cols: 2 } as never), 'matrix');
+    await rejects(() => encodeNpy({ data: new BigInt64Array(4), rows: 2, cols: 2 } as never), 'matrix');
+    await rejects(() => writeDataFile(join(dir, 'w.npy'), { data: new BigInt64Array(4), rows: 2, cols: 2 } as never), 'matrix');
     expect(await readdir(dir)).not.toContain('w.csv');
+    expect(await readdir(dir)).not.toContain('w.npy');
+    // Numbers in any typed array or array are fine.
+    await writeCsv(join(dir, 'ints.csv'), { data: new Int32Array([1, -2]), rows: 1, cols: 2 });
+    expect(await readFile(join(dir, 'ints.csv'), 'utf8')).toBe('1,-2\n');
   });
 
   it('removeTemporaryFiles deletes the temporary file of a write still in progress (for a process about to die of a signal)', async () => {
@@ -947,9 +957,11 @@ describe('writeCsv / writeColumn', () => {
     expect(await readFile(target, 'utf8')).toBe('1,2\n');
 
     // Failure while producing the content: the old file stays, the temporary file is removed.
+    // (The values are read once when the arguments are checked; the second read fails.)
+    let reads = 0;
     const throwing = new Proxy({ length: 4 } as ArrayLike<number>, {
       get(t, key) {
-        if (key === '3') throw new Error('boom');
+        if (key === '3' && ++reads === 2) throw new Error('boom');
         if (typeof key === 'string' && /^\d+$/.test(key)) return Number(key);
         return Reflect.get(t, key);
       },

@@ -1,6 +1,7 @@
 // webgmm's model JSON and the extension-driven model file dispatch.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -37,6 +38,27 @@ describe('webgmm model JSON', () => {
     // The same key in different objects, and key-like text inside strings, are fine.
     const fine = '{"format":"webgmm.GaussianMixture","version":1,"weights":[1],"means":[[0]],"covariances":[[[1]]],"training":{"weights":"\\"weights\\": 1","x":{"weights":2}}}';
     expect(parseWebgmmModel(fine, 'f.json').gaussians).toBe(1);
+  });
+
+  it('refuses a training record JSON cannot write, naming it (a BigInt or a cycle threw a TypeError)', async () => {
+    const m = randomModel(2, 2, false, 1);
+    const cyclic: Record<string, unknown> = { note: 'x' };
+    cyclic.self = cyclic;
+    for (const [training, message] of [
+      [{ n: 1n }, /^training must hold JSON values only: .*BigInt/],
+      [cyclic, /^training must hold JSON values only: .*circular/],
+      ['seed 1', /^training must be an object of JSON values, got "seed 1"/],
+    ] as const) {
+      expect(() => serializeWebgmmModel(m, training as never)).toThrow(InvalidArgumentError);
+      expect(() => serializeWebgmmModel(m, training as never)).toThrow(message);
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'webgmm-training-'));
+    try {
+      await expect(writeModelFile(join(dir, 'm.json'), m, undefined, cyclic)).rejects.toMatchObject({ parameter: 'training' });
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it.each([false, true])('round-trips every parameter bit for bit (diagonal=%s)', (diagonal) => {

@@ -108,7 +108,8 @@ export function modelFileKindOf(path: string, format: ModelFormat | undefined): 
 
 /**
  * Writes `model` atomically. `.xml` and `.bin` are mlpack archives; `.json` is webgmm's format
- * unless `format` is `'mlpack'`.
+ * unless `format` is `'mlpack'`. `training` goes into webgmm's format only (mlpack's archives have
+ * no place for it; see serializeWebgmmModel).
  */
 export async function writeModelFile(
   path: string,

@@ -2,7 +2,7 @@
  * webgmm's own model format: versioned JSON (browser-safe; file access is in model-files.ts).
  */
 import { GaussianMixture, modelFrom, type CovarianceType, type GaussianMixtureJSON, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
-import { InvalidModelError } from '../errors.js';
+import { InvalidArgumentError, InvalidModelError } from '../errors.js';
 import { modelContent, utf8Text } from './model-content.js';
 import { withinModelFileSize } from './model-size.js';
 import { describeValue } from '../data.js';
@@ -33,12 +33,28 @@ export interface WebgmmModelFile extends Required<GaussianMixtureJSON> {
 /**
  * webgmm's model file for `model`: a {@link GaussianMixture}, or anything
  * {@link GaussianMixture.from} accepts (its plain-object form, a structuredClone of a model), which
- * is validated first.
+ * is validated first. `training`, a record of how it was trained (the CLI writes its options and
+ * result there), is written as the file's `training` object.
  * @throws InvalidModelError (or its subclass NotPositiveDefiniteError) for an invalid plain-object model.
+ * @throws InvalidArgumentError (`training`) for a record JSON cannot write (a BigInt, a cycle).
  */
 export function serializeWebgmmModel(input: GaussianMixtureLike, training?: Record<string, unknown>): string {
   const model = modelFrom(input, 'serializeWebgmmModel: ');
+  checkTraining(training);
   return withinModelFileSize('serializeWebgmmModel', 'webgmm-json', model.gaussians, model.dimensionality, model.covarianceType, () => webgmmModelText(model, training));
+}
+
+/** The file's `training` record: a plain object that JSON can write (not a BigInt, not a cycle), or an InvalidArgumentError naming it. */
+function checkTraining(training: unknown): void {
+  if (training === undefined) return;
+  if (typeof training !== 'object' || training === null || Array.isArray(training)) {
+    throw new InvalidArgumentError('training', `training must be an object of JSON values, got ${describeValue(training)}`);
+  }
+  try {
+    JSON.stringify(training);
+  } catch (e) {
+    throw new InvalidArgumentError('training', `training must hold JSON values only: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function webgmmModelText(model: GaussianMixture, training: Record<string, unknown> | undefined): string {
