@@ -211,6 +211,12 @@ describe('webgmm train', () => {
     const plain = webgmm(...args, '-M', 'plain.json');
     expect(threaded.code, threaded.stderr).toBe(0);
     expect(plain.code, plain.stderr).toBe(0);
+    // The run says so, and so does the model file (files of the same seed may differ by it).
+    expect(threaded.stderr).toMatch(/backend cpu, --threads, seed 4/);
+    expect(plain.stderr).toMatch(/backend cpu, seed 4/);
+    const trainingOf = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(dir, name), 'utf8')).training;
+    expect(trainingOf('threads.json').threads).toBe(true);
+    expect(trainingOf('plain.json')).not.toHaveProperty('threads');
     const { useEmThreads, useKMeansThreads, train: trainNode } = await import('../src/node.js');
     useKMeansThreads();
     useEmThreads();
