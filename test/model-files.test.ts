@@ -95,6 +95,11 @@ describe('webgmm model JSON', () => {
       thrown(() => parseModelFile(bad as never, 'm.json'), InvalidArgumentError, /^parseModelFile needs the file's text/);
     }
     thrown(() => parseWebgmmModel(new Uint8Array([0x7b, 0xff, 0x7d]), 'm.json'), InvalidModelError, /^m\.json: the file is not valid UTF-8 text$/);
+    // The name errors call the model by: messages read "undefined: line 1 …" without it.
+    for (const name of [undefined, '', 7]) {
+      thrown(() => parseWebgmmModel('{', name as never), InvalidArgumentError, /^parseWebgmmModel needs the model's name for its messages \(a non-empty string, e\.g\. the file's name\), got /);
+      thrown(() => parseMlpackModel('{', 'json', name as never), InvalidArgumentError, /^parseMlpackModel needs the model's name/);
+    }
   });
 
   it('keeps −0 (JSON.stringify writes 0) and training strings that look like its marker', () => {

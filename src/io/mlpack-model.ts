@@ -39,7 +39,7 @@
  */
 import { GaussianMixture, modelFrom, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
 import { InvalidModelError, NotPositiveDefiniteError } from '../errors.js';
-import { modelContent, utf8Text } from './model-content.js';
+import { checkModelName, modelContent, utf8Text } from './model-content.js';
 import { withinModelFileSize } from './model-size.js';
 
 export type MlpackFormat = 'json' | 'xml' | 'bin';
@@ -868,6 +868,7 @@ function readBin(content: string | Uint8Array, name: string): RawModel {
  */
 export function parseMlpackModel(content: string | Uint8Array | ArrayBuffer, format: MlpackFormat, name: string, onNote?: (note: string) => void): GaussianMixture {
   content = modelContent(content, 'parseMlpackModel');
+  checkModelName(name, 'parseMlpackModel');
   let raw: RawModel;
   try {
     switch (format) {

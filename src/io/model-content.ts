@@ -17,6 +17,13 @@ export function modelContent(content: unknown, caller: string): string | Uint8Ar
   return got;
 }
 
+/** The name a parser calls the model by in its errors (the file's name): a non-empty string, or an InvalidArgumentError. */
+export function checkModelName(name: unknown, caller: string): asserts name is string {
+  if (typeof name !== 'string' || name === '') {
+    throw new InvalidArgumentError('name', `${caller} needs the model's name for its messages (a non-empty string, e.g. the file's name), got ${describeArgument(name)}`);
+  }
+}
+
 /**
  * Bytes decoded as UTF-8 (a leading byte-order mark dropped); null where they are not valid UTF-8.
  * More bytes than one string holds are an InvalidModelError naming the file (`name`).

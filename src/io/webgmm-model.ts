@@ -3,7 +3,7 @@
  */
 import { GaussianMixture, modelFrom, type CovarianceType, type GaussianMixtureJSON, type GaussianMixtureLike } from '../model/gaussian-mixture.js';
 import { InvalidArgumentError, InvalidModelError } from '../errors.js';
-import { modelContent, utf8Text } from './model-content.js';
+import { checkModelName, modelContent, utf8Text } from './model-content.js';
 import { withinModelFileSize } from './model-size.js';
 import { describeValue } from '../data.js';
 
@@ -89,7 +89,9 @@ function stringifyKeepingNegativeZero(value: unknown): string {
 }
 
 export function parseWebgmmModel(content: string | Uint8Array | ArrayBuffer, name: string): GaussianMixture {
-  const text = utf8Text(modelContent(content, 'parseWebgmmModel'), name);
+  const bytesOrText = modelContent(content, 'parseWebgmmModel');
+  checkModelName(name, 'parseWebgmmModel');
+  const text = utf8Text(bytesOrText, name);
   if (text === null) throw new InvalidModelError(`${name}: the file is not valid UTF-8 text`);
   let parsed: unknown;
   try {
