@@ -7,20 +7,28 @@ const TOLERANCE = 1e-12; // PROBE_REACH × tolerance = 1e-8: every change below 
 const REACH = 1e-12;
 
 /**
- * Runs float32 iterations (every change within rounding) until a probe is due, then the probe with
- * `changes` as its float64 passes' changes (the first one unjudged) for as long as it goes on;
- * returns how many it took and the iteration after it.
+ * Drives `probes` as runEM does: float32 iterations from `from` (each change within rounding:
+ * observe, then due) until a probe is due; the probe's first float64 pass at that iteration
+ * (start), then one float64 iteration per entry of `changes` (the first unjudged: observe, then
+ * next) for as long as it goes on. Returns how many entries it took and the first float32
+ * iteration after it.
  */
 function probe(probes: Float64Probes, from: number, changes: number[]): { taken: number; at: number } {
   let iteration = from;
-  while (!probes.due(iteration)) probes.observe(true, iteration++);
+  for (;;) {
+    probes.observe(true, iteration);
+    if (probes.due(iteration)) break;
+    iteration++;
+  }
   probes.start();
   let taken = 0;
   for (const change of changes) {
+    iteration++;
     taken++;
-    if (!probes.next(change, iteration++, TOLERANCE, REACH)) break;
+    probes.observe(false, iteration);
+    if (!probes.next(change, iteration, TOLERANCE, REACH)) break;
   }
-  return { taken, at: iteration };
+  return { taken, at: iteration + 1 };
 }
 
 /** Twenty changes falling by 0.7 per iteration from `first` (after an unjudged one). */
@@ -44,8 +52,8 @@ describe('Float64Probes: the float64 finish', () => {
   it('where the previous probe’s changes did not shrink with one sign, a first judged change at least half the previous probe’s first', async () => {
     const run = (second: number[]): number => {
       const probes = new Float64Probes(2, 1000);
-      // Judged 2e-6, then −3e-6: no rate to extrapolate.
-      const first = probe(probes, 0, [1e-3, 2e-6, -3e-6, -2e-6]);
+      // Judged −2e-6, then 3e-6: no rate to extrapolate.
+      const first = probe(probes, 0, [1e-3, -2e-6, 3e-6, 2e-6]);
       expect(first.taken).toBe(3);
       return probe(probes, first.at, second).taken;
     };
@@ -73,19 +81,19 @@ describe('Float64Probes: the float64 finish', () => {
     expect(probe(probes2, first2.at, crossing).taken).toBe(crossing.length);
   });
 
-  it('a finish spends at most what keeps float32 iterations plus float64 work within twice maxIterations', async () => {
-    // A float64 iteration of 10 float32 ones, maxIterations 250: the first probe (at iteration 8,
-    // four passes: 40) ends at 11; the second starts at 20 (work 50) and goes on while
-    // iteration + work + 10 ≤ 500.
-    const probes = new Float64Probes(10, 250);
+  it('a finish spends at most what keeps its cost beyond the float32 iterations it stands in for, with the probes’, within maxIterations', async () => {
+    // A float64 iteration of 10 float32 ones, maxIterations 250. Beyond the float32 iterations they
+    // stand in for, a probe's first pass costs 10 (θ_t again) and each later one 9: the first probe
+    // 10 + 3 × 9; the finish goes on while everything stays within 250 — so that a run to
+    // maxIterations costs at most 500 float32 iterations, handed back to float32 or not.
+    const c = 10;
+    const probes = new Float64Probes(c, 250);
     const first = probe(probes, 0, [1e-3, 2e-6, 1e-6, 5e-7]);
     const endless = [1e-3, ...Array.from({ length: 100 }, (_, i) => 9e-7 * 0.9 ** i)];
     const second = probe(probes, first.at, endless);
-    const startedAt = second.at - second.taken;
-    const work = 10 * (first.taken + 1) + 10 * (second.taken + 1);
     expect(second.taken).toBeGreaterThan(9);
-    // What ran keeps the bound; one more pass would not.
-    expect(startedAt + second.taken - 1 + work).toBeLessThanOrEqual(500);
-    expect(startedAt + second.taken + work + 10).toBeGreaterThan(500);
+    const excess = c + first.taken * (c - 1) + c + second.taken * (c - 1);
+    expect(excess).toBeLessThanOrEqual(250);
+    expect(excess + c - 1).toBeGreaterThan(250);
   });
 });

@@ -20,11 +20,14 @@
  * digits, K = 2, diagonal, on lavapipe: probes at iterations 67, 83, 98, … each judging a change
  * of 5.7–9.1e-6 first, the run at 250, not converged, where the CPU backend converged after 86).
  * A probe that finds the float32 iterations since the last one did less than one float64
- * iteration would have (lostGround) is the trial's float64 finish: it goes on while the run's
- * float32 iterations and all its float64 work stay within twice maxIterations — the bound the
- * probes keep — unless float64's change stops shrinking (its noise, or a cycle). The digits then
- * converge after 120 iterations, zipcodes (42 049 × 3, K = 2, 'mlpack') after 73 (diagonal) and
- * 76 (full) where they ran 250, each with the CPU's log-likelihood to 3e-15 relative.
+ * iteration would have (lostGround) is the trial's float64 finish: it goes on while the probes'
+ * cost beyond the float32 iterations they stand in for stays within maxIterations (finishFits: a
+ * run to maxIterations at most doubles, whether the finish converges, reaches the cap or hands
+ * back to float32), unless float64's change stops halving over eight iterations (stalled: its
+ * noise, a cycle, or a rate above 0.917). zipcodes (42 049 × 3, K = 2, diagonal, 'mlpack') then
+ * converges after 73 iterations, with the CPU's log-likelihood to 2e-15, where it ran 250; the
+ * digits (K = 2, diagonal) finish one iteration short of the stop, their budget spent by three
+ * earlier probes.
  * A probe is spent only where its longest run costs no more than the float32 iterations still
  * allowed, which it may save, and all the probes' float64 iterations together no more than
  * maxIterations float32 ones — at most doubling a run that reaches maxIterations (a float64
@@ -52,6 +55,13 @@ export class Float64Probes {
   private backoff = PROBE_AFTER;
   /** Float64 iterations spent on probes, in float32 ones. */
   private work = 0;
+  /**
+   * What the probes cost beyond the float32 iterations they stood in for, in float32 ones: a
+   * probe's first float64 pass (θ_t again, after its float32 pass) costs float64Cost, each later
+   * one float64Cost − 1. A run of maxIterations costs at most maxIterations float32 iterations plus
+   * this, however its float64 stretches end.
+   */
+  private excess = 0;
   /** The current probe's iterations, and its judged changes in log L. */
   private length = 0;
   private readonly changes: number[] = [];
@@ -102,6 +112,7 @@ export class Float64Probes {
     this.changes.length = 0;
     this.finishing = false;
     this.work += this.float64Cost;
+    this.excess += this.float64Cost;
   }
 
   /**
@@ -116,10 +127,11 @@ export class Float64Probes {
   next(change: number, iteration: number, tolerance: number, reach: number): boolean {
     this.length++;
     this.work += this.float64Cost;
+    this.excess += this.float64Cost - 1;
     if (this.length > 1) this.changes.push(change);
     if (this.changes.length === 2) this.finishing = this.lostGround();
     const goOn = this.finishing
-      ? this.finishFits(iteration) && !this.stalled()
+      ? this.finishFits() && !this.stalled()
       : this.length < PROBE_MAX_ITERATIONS && (this.changes.length < 2 || Math.abs(this.changes[this.changes.length - 1]!) <= PROBE_REACH * tolerance);
     if (!goOn) {
       const foreseen = iterationsToReach(this.changes, reach);
@@ -151,7 +163,8 @@ export class Float64Probes {
 
   /**
    * Whether float64's change is more than half the largest of the PROBE_MAX_ITERATIONS before it:
-   * at its own noise, or in a cycle of its arithmetic, a finish would spend its whole budget. (The
+   * at its own noise, or in a cycle of its arithmetic, a finish would spend its whole budget (so
+   * would one converging slower than 2^(−1/8) ≈ 0.917 per iteration, which it may not afford). (The
    * largest, not the oldest: from float32's point the first changes may cross zero — zipcodes,
    * K = 2, diagonal, 'mlpack': 4.8e-6, −7.2e-5, −8.0e-5, −6.6e-5, … — before they shrink.)
    */
@@ -163,13 +176,13 @@ export class Float64Probes {
   }
 
   /**
-   * Whether the finish may spend one more float64 iteration after `iteration`: the run's float32
-   * iterations (at most `iteration`, which counts the float64 ones too) and all its float64 work
-   * stay within twice maxIterations — the bound the probes keep (a float32 run to the cap plus
-   * probes worth as much), here with the float32 iterations the finish replaces spent on it.
+   * Whether the finish may spend one more float64 iteration: the probes' cost beyond the float32
+   * iterations they stand in for (`excess`) stays within maxIterations, so that a run that reaches
+   * maxIterations — in float64, or handed back to float32 — costs at most twice its float32
+   * iterations, the bound the probes keep.
    */
-  private finishFits(iteration: number): boolean {
-    return this.maxIterations === 0 || iteration + this.work + this.float64Cost <= 2 * this.maxIterations;
+  private finishFits(): boolean {
+    return this.maxIterations === 0 || this.excess + this.float64Cost - 1 <= this.maxIterations;
   }
 
   /**
