@@ -249,15 +249,22 @@ export function checkMatrixArgument(caller: string, m: unknown): asserts m is { 
   }
   const need = (rows as number) * (cols as number);
   if ((o.data.length as number) < need) throw new InvalidArgumentError('matrix', `${caller}: data has ${String(o.data.length)} values but ${String(rows)}×${String(cols)} needs ${need}`);
-  // Values that are not numbers were written as they print ('1,5' as two CSV fields) or as NaN,
-  // or threw a TypeError (BigInt) in the encoder.
-  const data = o.data as ArrayLike<unknown>;
+  checkNumberValues(caller, 'matrix', 'data', o.data as ArrayLike<unknown>, need);
+}
+
+/**
+ * The first `count` entries of a writer's values are numbers (a typed array's are, but a BigInt
+ * array's): values that are not were written as they print ('1,5' as two CSV fields, a hole as
+ * "undefined") or as NaN, or threw a TypeError (BigInt) in the encoder.
+ * @internal
+ */
+export function checkNumberValues(caller: string, parameter: string, what: string, data: ArrayLike<unknown>, count: number): void {
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
-    throw new InvalidArgumentError('matrix', `${caller}: data is a ${data.constructor.name}; write numbers (a Float64Array, a Float32Array or an array)`);
+    throw new InvalidArgumentError(parameter, `${caller}: ${what} is a ${data.constructor.name}; write numbers (a Float64Array, a Float32Array or an array)`);
   }
   if (ArrayBuffer.isView(data)) return;
-  for (let i = 0; i < need; i++) {
-    if (typeof data[i] !== 'number') throw new InvalidArgumentError('matrix', `${caller}: data[${i}] is ${describeValue(data[i])}, not a number`);
+  for (let i = 0; i < count; i++) {
+    if (typeof data[i] !== 'number') throw new InvalidArgumentError(parameter, `${caller}: ${what}[${i}] is ${describeValue(data[i])}, not a number`);
   }
 }
 

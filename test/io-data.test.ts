@@ -727,6 +727,9 @@ describe('.npy', () => {
     await rejects(() => writeDataFile(join(dir, 'w.npy'), { data: ['a', 2], rows: 1, cols: 2 } as never), 'matrix');
     await rejects(() => encodeNpy({ data: new BigInt64Array(4), rows: 2, cols: 2 } as never), 'matrix');
     await rejects(() => writeDataFile(join(dir, 'w.npy'), { data: new BigInt64Array(4), rows: 2, cols: 2 } as never), 'matrix');
+    await rejects(() => writeColumn(join(dir, 'w.csv'), ['1,5', 2] as never), 'values');
+    await rejects(() => writeColumn(join(dir, 'w.csv'), [1, , 3] as never), 'values');
+    await rejects(() => writeColumn(join(dir, 'w.csv'), new BigInt64Array(2) as never), 'values');
     expect(await readdir(dir)).not.toContain('w.csv');
     expect(await readdir(dir)).not.toContain('w.npy');
     // Numbers in any typed array or array are fine.

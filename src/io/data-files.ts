@@ -12,7 +12,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from '../errors.js';
-import { checkMatrixArgument } from '../data.js';
+import { checkMatrixArgument, checkNumberValues } from '../data.js';
 import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, isNpyMagic, type NpyHeader } from './npy.js';
 import {
   TextParser, LF, CR, plural, byteOrderMarkLength, describeNonText, describeArgument, checkOptionsObject, type LoadedData,
@@ -524,5 +524,6 @@ export async function writeColumn(path: string, values: ArrayLike<number>): Prom
   if (typeof values !== 'object' || values === null || !Number.isInteger(values.length)) {
     throw new InvalidArgumentError('values', `writeColumn needs an array or typed array of numbers, got ${values === null ? 'null' : typeof values}`);
   }
+  checkNumberValues('writeColumn', 'values', 'values', values, values.length);
   await writeCsvText('writeColumn', path, { data: values, rows: values.length, cols: 1 });
 }
