@@ -393,6 +393,19 @@ describe('trainInWorker (worker_threads)', () => {
       } });
       await expect(rejecting).rejects.toThrow(`async ${name} boom`);
     }
+    // A rejection that comes after the worker's result still fails the call (it resolved), and the
+    // call waits for these promises before it resolves.
+    const late = trainInWorker(blobs, { gaussians: 3, seed: 3, backend: 'cpu', onKmeansIteration: async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      throw new Error('late boom');
+    } });
+    await expect(late).rejects.toThrow('late boom');
+    let settledCallbacks = 0;
+    const waited = await trainInWorker(blobs, { gaussians: 3, seed: 3, backend: 'cpu', onKmeansIteration: async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      settledCallbacks++;
+    } });
+    expect(settledCallbacks).toBe(waited.trials[0]!.kmeansIterations);
   });
 
   // Dawn aborts the whole process when a worker thread is terminated with a GPU operation in flight:

@@ -208,9 +208,16 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
     };
     const onAbort = (): void => finish(() => reject(abortError(signal!)), false);
     signal?.addEventListener('abort', onAbort, { once: true });
-    /** A callback's returned promise that rejects fails the call (the worker does not wait for one that fulfils). */
+    /**
+     * The promises onKmeansIteration and onSearch returned: the worker does not wait for them,
+     * but the call settles only once they have, and the first to reject fails it.
+     */
+    const pending: Promise<unknown>[] = [];
     const failOnRejection = (returned: unknown): void => {
-      Promise.resolve(returned).catch((e: unknown) => finish(() => reject(e), false));
+      if (typeof (returned as { then?: unknown } | null | undefined)?.then !== 'function') return;
+      const p = Promise.resolve(returned);
+      p.catch((e: unknown) => finish(() => reject(e), false));
+      pending.push(p);
     };
     channel.listen(
       (message) => {
@@ -248,9 +255,19 @@ export function runInWorker(openChannel: () => WorkerChannel, data: DataInput, o
             case 'search':
               failOnRejection(onSearch?.(message.info));
               break;
-            case 'result':
-              finish(() => resolve({ ...message.result, model: modelFromArrays(message.result.model) }), true);
+            case 'result': {
+              const result = { ...message.result, model: modelFromArrays(message.result.model) };
+              // A rejection among them fails the call as it comes (p.catch above); the worker, done,
+              // goes once they have all settled.
+              if (pending.length === 0) finish(() => resolve(result), true);
+              else {
+                void Promise.allSettled(pending).then(() => {
+                  finish(() => resolve(result), true);
+                  stop();
+                });
+              }
               break;
+            }
             case 'error':
               finish(() => reject(deserializeError(message.error)), true);
               break;
