@@ -31,9 +31,9 @@
  * A probe is spent only where its longest run costs no more than the float32 iterations still
  * allowed, which it may save, and all the probes' float64 iterations together no more than
  * maxIterations float32 ones (a finish: beyond the float32 iterations they stand in for) — at
- * most doubling a run that reaches maxIterations (a float64
- * iteration costs float64IterationCost float32 ones: on lavapipe a 20-iteration run of 3M × 3,
- * K = 8 spent 10 s in a probe against 0.8 s for its float32 passes). Probes already spent do not
+ * most doubling a run that reaches maxIterations (a float64 iteration costs float64IterationCost
+ * float32 ones: on lavapipe a 20-iteration run of 3M × 3, K = 8 spent 10 s in a probe against
+ * 0.8 s for its float32 passes). Probes already spent do not
  * count in the first condition: flights (20 000 × 3, diagonal, K = 3) converged on WebGPU (202
  * iterations; the CPU 188) only once probes at iterations 180 and 196 no longer had to fit beside
  * the earlier ones in the iterations left.
