@@ -125,6 +125,21 @@ function probeRecorder(): { probes: Probe[]; lastBackend: () => string; onIterat
 }
 const end = (p: Probe): number => p.first + p.deltas.length - 1;
 
+/**
+ * The stand-in's run from `from` ends by a float64 change within reach (its last iteration on the
+ * CPU), at the optimum the CPU backend converges to from there, to 1e-9 relative; its probes.
+ */
+async function expectProbedEnd(standin: Float32Standin, data: { data: Float64Array; n: number; d: number }, from: GaussianMixture, maxIterations: number): Promise<{ r: EmResult; probes: Probe[] }> {
+  const recorder = probeRecorder();
+  const r = await runEM(standin, from, { ...options(maxIterations), onIteration: recorder.onIteration });
+  const cpu = await runEM(new CpuBackend(data), from, options(maxIterations));
+  expect(cpu.converged).toBe(true);
+  expect(r.converged).toBe(true);
+  expect(recorder.lastBackend()).toBe('cpu');
+  expect(Math.abs(r.logLikelihood - cpu.logLikelihood)).toBeLessThan(1e-9 * Math.abs(cpu.logLikelihood));
+  return { r, probes: recorder.probes };
+}
+
 /** Two clusters 2.2σ apart, 30 000 points: EM converges linearly, its change falling by 0.78 to 0.88 per iteration. */
 function overlapping(): { overlap: { data: Float64Array; n: number; d: number }; from: GaussianMixture } {
   const rng = new Rng(9);
@@ -203,19 +218,12 @@ describe('EM loop with a float32 backend', () => {
   it('a probe that finds EM still converging comes back halfway to where its changes, extrapolated at their rate, reach float64’s resolution', async () => {
     // Two clusters 2.2σ apart: EM converges linearly (its change falls by 0.78 to 0.88 per
     // iteration), and float32 stops resolving the change after 9 of the CPU's 146 iterations.
-    const { overlap, from } = overlapping();
-    const recorder = probeRecorder();
-    const r = await runEM(new Float32Standin(overlap, 6, 'none'), from, { ...options(500), onIteration: recorder.onIteration });
-    const cpu = await runEM(new CpuBackend(overlap), from, options(500));
-    expect(cpu.converged).toBe(true);
     // Ended by a float64 change within reach (float32 alone repeats itself only at iteration 175).
-    expect(r.converged).toBe(true);
-    expect(recorder.lastBackend()).toBe('cpu');
-    expect(Math.abs(r.logLikelihood - cpu.logLikelihood)).toBeLessThan(1e-9 * Math.abs(cpu.logLikelihood));
+    const { overlap, from } = overlapping();
+    const { probes } = await expectProbedEnd(new Float32Standin(overlap, 6, 'none'), overlap, from, 500);
     // Each probe after the first starts halfway to where the previous one's last two changes,
     // extrapolated geometrically, fall within 8ε|log L|, and no sooner than eight float32 changes
     // within rounding after it.
-    const { probes } = recorder;
     expect(probes.length).toBeGreaterThanOrEqual(3);
     for (let p = 1; p < probes.length; p++) {
       const previous = probes[p - 1]!;
@@ -230,21 +238,14 @@ describe('EM loop with a float32 backend', () => {
   it('a probe that finds float32 lost the last one’s ground (settled off float64’s fixed point) is the trial’s float64 finish', async () => {
     // The same two clusters, with float32's fixed point offset from float64's: each probe starts
     // again from float32's point. A float64 iteration costs ≈ 8 float32 ones.
-    const { overlap, from } = overlapping();
-    const cost = float64IterationCost(overlap.n, 2, overlap.d, 'full', 8);
-    const recorder = probeRecorder();
-    const standin = new Float32Standin(overlap, 8, 'offset');
-    const r = await runEM(standin, from, { ...options(250), onIteration: recorder.onIteration });
-    const cpu = await runEM(new CpuBackend(overlap), from, options(250));
-    expect(cpu.converged).toBe(true);
     // Ended by a float64 change within reach, at the CPU's optimum (probes of at most nine float64
     // iterations alone ran out of budget: 250 iterations, not converged).
-    expect(r.converged).toBe(true);
-    expect(recorder.lastBackend()).toBe('cpu');
-    expect(Math.abs(r.logLikelihood - cpu.logLikelihood)).toBeLessThan(1e-9 * Math.abs(cpu.logLikelihood));
+    const { overlap, from } = overlapping();
+    const cost = float64IterationCost(overlap.n, 2, overlap.d, 'full', 8);
+    const standin = new Float32Standin(overlap, 8, 'offset');
+    const { r, probes } = await expectProbedEnd(standin, overlap, from, 250);
     // The last float64 stretch is longer than any probe, and it began where the probe's first
     // judged change was at least the previous probe's last one times its rate.
-    const { probes } = recorder;
     const finish = probes[probes.length - 1]!;
     const previous = probes[probes.length - 2]!;
     expect(finish.deltas.length).toBeGreaterThan(8);
