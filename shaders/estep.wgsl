@@ -11,8 +11,9 @@
 // (a storage buffer where they exceed its 64 KiB: LARGE_PARAMS),
 // per component: [mean: DP4 vec4][full: P's rows packed (row r: r/4 + 1 vec4) | diagonal: DP4
 // vec4 of 1/σ²][vec4(log w − ½(D log 2π + log det Σ), 0, 0, 0)]. Points are centred on upload
-// (design §2) and padded to vec4 blocks with zeros. Diagonal covariance with D ≥ 45 walks the
-// dimension blocks outside the components instead (DIMS_OUTER); beyond 64 dimensions with
+// (float32 then keeps its precision however far the data lie from the origin) and padded to vec4
+// blocks with zeros. Diagonal covariance with D ≥ 45 and K ≤ 32 walks the dimension blocks
+// outside the components instead (DIMS_OUTER); beyond 64 dimensions with
 // K > 32 it reads the points' blocks from storage for every group of 32 components (GROUPED), or
 // for every component where it stages them (DIRECT).
 

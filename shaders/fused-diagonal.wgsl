@@ -23,7 +23,8 @@
 // r_nk (x − μ_k), r_nk (x − μ_k)² and r_nk of the four points (summed across them) into plain sums
 // over SUB points, which then join Kahan-compensated totals; so do each lane's w log p and
 // w |log p| (one float32 running sum over a whole range drifts on data with repeated values).
-// Statistics are taken around μ_k (design §2), in the centred frame the points were uploaded in.
+// Statistics are taken around μ_k (shifted sums: no E[xxᵀ] − μμᵀ cancellation in float32), in the
+// centred frame the points were uploaded in.
 //
 // Points are read four at a time from each workgroup's first point; those at or past the range's
 // end are masked out, whatever their weights. Reads past the buffer (the last step of a chunk

@@ -16,7 +16,8 @@
 // into plain sums over SUB points, which then join Kahan-compensated totals (two-level summation
 // keeps float32 accurate over long ranges); so do w log p and w |log p| (one float32 running sum
 // over a workgroup's whole range drifts on data with repeated values: 1e-5 of log L at N = 2e5).
-// Statistics are taken around μ_k (design §2), in the centred frame the points were uploaded in.
+// Statistics are taken around μ_k (shifted sums: no E[xxᵀ] − μμᵀ cancellation in float32), in the
+// centred frame the points were uploaded in.
 //
 // Output per workgroup g: partials[(g·K + k)·SLOTS·4 …] = [S packed row by row] [s] [N] as
 // consecutive floats, padded to SLOTS vec4s; llPartials[g] =

@@ -79,7 +79,7 @@ export interface EStepBackend {
   readonly reference?: Float64Backend;
   /**
    * Roughly how many of this backend's passes one pass of `reference` costs: with the M-step that
-   * both pay (em.ts, float64IterationCost), what the EM loop weighs before it spends float64
+   * both pay (float64IterationCost, below; the EM loop, em.ts), what the EM loop weighs before it spends float64
    * iterations on a question float32 cannot answer. A fixed figure per kind of device, not a
    * timing, so that training stays deterministic. Absent: 1.
    */

@@ -9,7 +9,8 @@
  * metres changes what it does.
  *
  * `'unit-invariant'` (the default) applies a rule of the same shape in per-feature scaled
- * coordinates: with S = diag(s_1 … s_D), s_d the range of feature d in the training data (see
+ * coordinates: with S = diag(s_1 … s_D), s_d the range of feature d in the training data, or
+ * 1000 interquartile ranges where outliers stretch the range beyond that (`constraintScale` of
  * `featureScales` in feature-scale.ts), it constrains Σ_s = S⁻¹ Σ S⁻¹ — the diagonal entry of a
  * nearly constant feature raised to its floor, then every eigenvalue raised to at least
  * max(λmax(Σ_s) / maxCondition, varianceFloor) — and maps back Σ = S Σ_s S. Rescaling a feature by

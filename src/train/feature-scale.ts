@@ -1,9 +1,10 @@
 /**
  * What the `'unit-invariant'` covariance policy measures on the training data, once per `train()`
- * call: per feature d an origin (its least value), a scale s_d (the range), and a variance floor
- * for nearly constant features. k-means runs on (x − origin) / scale; the covariance constraint
- * acts on S⁻¹ Σ S⁻¹ with S = diag(scale) and keeps every component's variance of a nearly constant
- * feature at least its floor.
+ * call: per feature d an origin (its least value), a scale s_d (the range), the constraint's unit
+ * (the range, or 1000 interquartile ranges where a few extreme values stretch the range beyond
+ * that: constraintScale), and a variance floor for nearly constant features. k-means runs on
+ * (x − origin) / scale; the covariance constraint acts on S⁻¹ Σ S⁻¹ with S = diag(constraintScale)
+ * and keeps every component's variance of a nearly constant feature at least its floor.
  *
  * Everything here moves with the units: x_d → c_d·x_d + b_d (c_d > 0) gives origin → c·origin + b,
  * scale → c·scale, floor → c²·floor, so the scaled quantities — and the fit — do not change. The one

@@ -615,8 +615,11 @@ export function kmRunTask(kind: number, a: unknown[], t: number, tasks: number, 
     for (let i = 0; i < (x[0] as number); i++) acc += Math.sqrt(i + acc * 1e-300);
     return acc > 0 ? 0 : 1;
   }
-  kmAccumulate(x[0], x[1], 0, x[2], x[3], x[4], x[5], x[6], x[7], x[8], t, tasks);
-  return 0;
+  if (kind === 3) {
+    kmAccumulate(x[0], x[1], 0, x[2], x[3], x[4], x[5], x[6], x[7], x[8], t, tasks);
+    return 0;
+  }
+  throw new Error(`kmRunTask: no kernel of kind ${kind}`);
 }
 
 /**

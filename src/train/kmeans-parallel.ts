@@ -1,6 +1,6 @@
 /**
  * Optional helper threads for k-means and k-means++ (kmeans.ts), behind an injectable provider,
- * as WebGPU is (backends/webgpu/device.ts): this module is browser-safe and imports nothing from
+ * as WebGPU is (backends/webgpu/gpu-provider.ts): this module is browser-safe and imports nothing from
  * Node; the Node entry's `useKMeansThreads()` installs the `worker_threads` pool
  * (worker/kmeans-threads.ts) with {@link setKMeansThreadProvider}. Without a provider (the default) everything runs on the
  * calling thread.

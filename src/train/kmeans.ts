@@ -41,8 +41,10 @@ export interface KMeansOptions {
   /** Optional non-negative observation weights (length n): centroid = weighted mean; a weight-0 point is assigned but moves nothing. */
   weights?: Float64Array | null;
   signal?: AbortSignal;
-  /** Called after every Lloyd iteration with its number (1-based) and the centroid shift. */
-  /** Awaited when it returns a promise (a rejection fails k-means). */
+  /**
+   * Called after every Lloyd iteration with its number (1-based) and the centroid shift; awaited
+   * when it returns a promise (a rejection fails k-means).
+   */
   onIteration?: ((iteration: number, shift: number) => void) | undefined;
   /**
    * scikit-learn's stopping rule (its `tol`): stop once the squared centroid shift Σ_j ‖Δc_j‖² is

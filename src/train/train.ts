@@ -104,7 +104,7 @@ export interface TrainOptions {
    * Covariance policy. `'unit-invariant'` (default): k-means (seeded by k-means++) runs on per-feature scaled data
    * (above `KMEANS_MAX_POINTS` points, on a uniform subsample, with every point then assigned) and the
    * covariance constraint acts in scaled coordinates (scale of feature d = its range in the training
-   * data), so changing a feature's units changes nothing but the model's units. `'mlpack'`:
+   * data, or 1000 interquartile ranges where a few extreme values stretch the range beyond that), so changing a feature's units changes nothing but the model's units. `'mlpack'`:
    * mlpack's eigenvalue rule in the data's own units and k-means on the raw data, exactly as mlpack.
    *
    * `'unit-invariant'` widens its search when every feature deviates from its most common value in

@@ -74,7 +74,7 @@ export class Rng {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** Uniform integer in [0, n), without modulo bias; n ≤ 2^32. */
+  /** Uniform integer in [0, n): without modulo bias for n ≤ 2^32; beyond, ⌊nextFloat() · n⌋ (53 random bits). */
   nextInt(n: number): number {
     if (n <= 0) throw new RangeError(`nextInt needs n > 0, got ${n}`);
     if (n > 0x100000000) return Math.floor(this.nextFloat() * n);

@@ -358,7 +358,7 @@ export function cpuAccumulateDiagonal4(
 }
 
 /**
- * Task t of a threaded pass (kmRunTask's kind 6): points [(first + t)·chunk, …) below `limit`,
+ * Task t of a threaded pass (the thread pool's kind 6, beside kmRunTask's: worker/kmeans-threads.ts): points [(first + t)·chunk, …) below `limit`,
  * summed from zero into out[t·stride…]. `a`: data, weights, full, k, d, logWeights, means,
  * precisions, logDets, withStats, first, stride, out.
  */

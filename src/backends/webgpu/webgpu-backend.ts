@@ -99,7 +99,11 @@ export const SOFTWARE_GEOMETRY: Readonly<DispatchGeometry> = Object.freeze({ sta
  * Frozen, as SOFTWARE_GEOMETRY: overrides go through WebGpuBackendOptions.geometry.
  */
 export const HARDWARE_GEOMETRY: Readonly<DispatchGeometry> = Object.freeze({ statsPointsPerGroup: 64, maxStatsGroups: 4096, estepIterations: 1, maxEstepGroups: 4096, wideReduce: true, stageParams: true });
-/** Point ranges of the statistics kernels are multiples of this (BLOCK in stats-*.wgsl). */
+/**
+ * Point ranges of the statistics kernels are multiples of this: the diagonal kernels' BLOCK (their
+ * vec4 walk needs whole blocks), which the subgroup kernels' SG divides. (The full kernels fold
+ * their sums every 64 points, their BLOCK, and take ranges of any multiple of 32.)
+ */
 const STATS_BLOCK = 32;
 
 /** Point ranges (workgroups along x) of the statistics kernels for a chunk of n points. */
