@@ -15,9 +15,11 @@
  * - `'NUMERICAL'`: training broke down numerically (no point with a non-zero likelihood, a NaN
  *   log-likelihood, a covariance that overflowed);
  * - `'GPU_OUT_OF_MEMORY'`, `'GPU_DEVICE_LOST'`, `'GPU_ERROR'`: the WebGPU device failed;
- * - `'OUTPUT'`: an output file cannot be written as asked (its extension or format).
+ * - `'OUTPUT'`: an output file cannot be written as asked (its extension or format) or at all (the
+ *   system's reason);
+ * - `'BUSY'`: a `trainInWorker` worker was given a second request while it trains.
  *
- * The last seven are plain `WebGmmError`s (no subclass).
+ * The last eight are plain `WebGmmError`s (no subclass).
  */
 export type WebGmmErrorCode =
   | 'INVALID_ARGUMENT'

@@ -20,7 +20,7 @@ import type { DenseMatrix } from '../data.js';
 import { readDataFile, readWeightsFile } from '../io/data-files.js';
 import { DECIMAL } from '../io/delimited.js';
 import { delimitedBlocks, matrixFileFormat, writeMatrixFile } from '../io/matrix-output.js';
-import { readModelFile, writeModelFile, modelFileKindOf, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
+import { readModelFile, writeModelFile, modelFileKindOf, modelOutputKind, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
 import { modelFileTooLarge } from '../io/model-size.js';
 import { ReaderClosedError, errnoReason, outputPathProblem, removeTemporaryFiles, sameFile } from '../io/atomic.js';
 import { Progress } from './progress.js';
@@ -105,17 +105,9 @@ function filePath(name: string) {
  */
 const MAX_SAMPLE_VALUES = 2 ** 31 - 1;
 
-/** The format is chosen by the extension (as writeModelFile does), so a bad name fails before training, not after it. */
+/** The format is chosen by the extension (writeModelFile's rule), so a bad name fails before training, not after it. */
 function checkModelFileName(path: string, format: ModelFormat | undefined): void {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.json') return;
-  if (ext === '.xml' || ext === '.bin') {
-    if (format === 'webgmm') {
-      throw new WebGmmError('OUTPUT', `${path}: webgmm models are JSON files; use a .json name, or --model_format mlpack for mlpack's ${ext} archive`);
-    }
-    return;
-  }
-  throw new WebGmmError('OUTPUT', `${path}: unknown model file extension "${ext}" (use .json, .xml or .bin)`);
+  modelOutputKind(path, format, '--model_format mlpack');
 }
 
 /** Refuses an output that would replace one of the inputs (`[path, flag]`; unset ones are skipped). */

@@ -479,7 +479,9 @@ export class TextParser {
 
   /**
    * Detects the separator (when asked to) and whether the first non-empty line is a header: it is
-   * when none of its cells is a number (and one is not empty). Returns true to skip it. When the
+   * when it reads as column names — no numeric cell and at least one name, or numbers among names
+   * ("id,2019"); a line whose non-numeric cells are no names ("NA,NA", "1,2,NA") is data, which
+   * then fails. Returns true to skip it. When the
    * separator is being detected, a header only suggests one: the first data line decides.
    */
   private firstLine(b: Uint8Array, s: number, e: number): boolean {

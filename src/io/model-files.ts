@@ -107,6 +107,20 @@ export function modelFileKindOf(path: string, format: ModelFormat | undefined): 
 }
 
 /**
+ * The kind of file writeModelFile writes at `path`, or the OUTPUT error it gives for that name
+ * (`mlpackFormat`: how the caller asks for format 'mlpack', for the message).
+ */
+export function modelOutputKind(path: string, format: ModelFormat | undefined, mlpackFormat = "format 'mlpack'"): ModelFileKind {
+  const ext = extname(path).toLowerCase();
+  const kind = modelFileKindOf(path, format);
+  if (kind === null) throw new WebGmmError('OUTPUT', `${path}: unknown model file extension "${ext}" (use .json, .xml or .bin)`);
+  if (kind !== 'webgmm-json' && kind !== 'mlpack-json' && format === 'webgmm') {
+    throw new WebGmmError('OUTPUT', `${path}: webgmm models are JSON files; use a .json name, or ${mlpackFormat} for mlpack's ${ext} archive`);
+  }
+  return kind;
+}
+
+/**
  * Writes `model` atomically. `.xml` and `.bin` are mlpack archives; `.json` is webgmm's format
  * unless `format` is `'mlpack'`. `training` goes into webgmm's format only (mlpack's archives have
  * no place for it; see serializeWebgmmModel).
@@ -121,12 +135,7 @@ export async function writeModelFile(
   if (format !== undefined && format !== 'webgmm' && format !== 'mlpack') {
     throw new InvalidArgumentError('format', `model format must be 'webgmm' or 'mlpack', got ${typeof format === 'string' ? JSON.stringify(format) : String(format)}`);
   }
-  const ext = extname(path).toLowerCase();
-  const kind = modelFileKindOf(path, format);
-  if (kind === null) throw new WebGmmError('OUTPUT', `${path}: unknown model file extension "${ext}" (use .json, .xml or .bin)`);
-  if (kind !== 'webgmm-json' && kind !== 'mlpack-json' && format === 'webgmm') {
-    throw new WebGmmError('OUTPUT', `${path}: webgmm models are JSON files; use a .json name, or format 'mlpack' for mlpack's ${ext} archive`);
-  }
+  const kind = modelOutputKind(path, format);
   const content = kind === 'webgmm-json' ? serializeWebgmmModel(model, training) : serializeMlpackModel(model, kind.slice('mlpack-'.length) as MlpackFormat);
   await writeFileAtomic(path, [content]);
 }

@@ -99,7 +99,8 @@ export function withinModelFileSize<T>(caller: string, kind: ModelFileKind, k: n
   } catch (e) {
     // "Invalid string length" (JSON.stringify, join) or "Invalid typed array length".
     if (!(e instanceof RangeError) || !/length/i.test(e.message)) throw e;
-    throw new WebGmmError('OUTPUT', `${caller}: the model's file would be longer than a model file can hold (${TEXT_LIMIT})`);
+    const limit = kind === 'mlpack-bin' ? '4 GiB, the largest byte array here' : TEXT_LIMIT;
+    throw new WebGmmError('OUTPUT', `${caller}: the model's file would be longer than a model file can hold (${limit})`);
   }
 }
 

@@ -217,10 +217,7 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
   return { data, rows, cols };
 }
 
-/**
- * The .npy format 1.0 header (magic, version, length, dict padded to 64 bytes) of a C-order
- * rows×cols array, whose `length` values are checked to be enough.
- */
+/** The .npy format 1.0 header (magic, version, length, dict padded to 64 bytes) of a C-order rows×cols array. */
 function npyHeader(rows: number, cols: number, f32: boolean): Uint8Array {
   let dict = `{'descr': '<${f32 ? 'f4' : 'f8'}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
   const unpadded = 10 + dict.length + 1; // preamble + dict + '\n'

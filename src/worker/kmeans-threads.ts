@@ -1,6 +1,7 @@
 /**
- * The Node helper threads of k-means (see train/kmeans-parallel.ts): `worker_threads` workers that
- * run the kernels of train/kmeans-kernels.ts on shared memory while the calling thread takes its
+ * The Node helper threads of k-means (see train/kmeans-parallel.ts) — and, as kind 6 of their jobs,
+ * of the CPU backend's EM pass (backends/cpu/pass-threads.ts): `worker_threads` workers that
+ * run the kernels of train/kmeans-kernels.ts and backends/cpu/pass-kernels.ts on shared memory while the calling thread takes its
  * own share and then blocks on `Atomics.wait` — so the k-means API stays synchronous where it is.
  * Node only: install with `setKMeansThreadProvider(nodeKMeansThreads)` (the Node entry's `useKMeansThreads()` does).
  *

@@ -1,7 +1,8 @@
 /**
- * The `worker_threads` script of the Node `trainInWorker`: Dawn provides WebGPU (imported for its
- * side effect of installing the provider and keeping Dawn's instance alive in this thread), and
- * helper threads join k-means and the CPU backend's EM where the starting thread has them.
+ * The `worker_threads` script of the Node `trainInWorker`: Dawn provides WebGPU (its provider is
+ * installed here; node-gpu.ts loads Dawn on first use and keeps its instance alive in this
+ * thread), and helper threads join k-means and the CPU backend's EM where the starting thread has
+ * them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { setGpuProvider } from '../backends/webgpu/device.js';

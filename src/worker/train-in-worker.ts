@@ -1,8 +1,8 @@
 /**
  * `trainInWorker()`: `train()` in a Web Worker, so the page never blocks. The data moves to the
  * worker as one buffer (shared memory or a structured clone, see packData); iterations stream back
- * as they happen; an `AbortSignal`
- * rejects the promise at once and terminates the worker.
+ * as they happen; an `AbortSignal` rejects the promise at once, and the worker is told to stop and
+ * terminated when it has (at most STOP_GRACE_MS later).
  */
 import { checkObservationWeights, toDataset, type DataInput } from '../data.js';
 import { abortError, InvalidArgumentError } from '../errors.js';
