@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { useEmThreads, useKMeansThreads } from '../node.js';
-import { train, MAX_FULL_COVARIANCE_VALUES, type TrainOptions } from '../train/train.js';
+import { train, MAX_FULL_COVARIANCE_VALUES, TRAIN_DEFAULTS, type TrainOptions } from '../train/train.js';
 import { startTrainingWorker } from '../worker/node-train-in-worker.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 import { passMultiplyAdds } from '../backends/backend.js';
@@ -567,17 +567,17 @@ function buildProgram(signal: AbortSignal): Command {
     .description('Train a Gaussian mixture model with EM (mlpack gmm_train)')
     .requiredOption('-i, --input_file <file>', 'data: CSV, TSV or whitespace-separated text (a header row is skipped), .npy, Armadillo text / .bin, or a .pgm image (a point per image row); one point per row', filePath('--input_file'))
     .requiredOption('-g, --gaussians <n>', 'number of Gaussian components', integer('--gaussians', 1, 'an integer > 0'))
-    .option('-t, --trials <n>', 'independent initializations + EM runs; the best log-likelihood wins', integer('--trials', 1, 'an integer > 0'), 1)
-    .option('-T, --tolerance <x>', 'stop when |Δ log-likelihood| ≤ tolerance', real('--tolerance', (v) => v >= 0, 'a number ≥ 0'), 1e-10)
-    .option('-n, --max_iterations <n>', 'maximum EM iterations per trial (the default policy\'s wider search: per EM run; a refit at a sharper clamp may add as many); 0 = until convergence', integer('--max_iterations', 0), 250)
+    .option('-t, --trials <n>', 'independent initializations + EM runs; the best log-likelihood wins', integer('--trials', 1, 'an integer > 0'), TRAIN_DEFAULTS.trials)
+    .option('-T, --tolerance <x>', 'stop when |Δ log-likelihood| ≤ tolerance', real('--tolerance', (v) => v >= 0, 'a number ≥ 0'), TRAIN_DEFAULTS.tolerance)
+    .option('-n, --max_iterations <n>', 'maximum EM iterations per trial (the default policy\'s wider search: per EM run; a refit at a sharper clamp may add as many); 0 = until convergence', integer('--max_iterations', 0), TRAIN_DEFAULTS.maxIterations)
     .option('-P, --no_force_positive', 'full covariance: do not force covariances to be positive definite')
     .option('-d, --diagonal_covariance', 'diagonal covariances')
-    .option('-N, --noise <variance>', 'variance of Gaussian noise added to the data before training', real('--noise', (v) => v >= 0, 'a variance ≥ 0'), 0)
-    .option('-k, --kmeans_max_iterations <n>', 'k-means iteration cap; 0 = until convergence', integer('--kmeans_max_iterations', 0), 1000)
+    .option('-N, --noise <variance>', 'variance of Gaussian noise added to the data before training', real('--noise', (v) => v >= 0, 'a variance ≥ 0'), TRAIN_DEFAULTS.noise)
+    .option('-k, --kmeans_max_iterations <n>', 'k-means iteration cap; 0 = until convergence', integer('--kmeans_max_iterations', 0), TRAIN_DEFAULTS.kmeansMaxIterations)
     .option('-r, --refined_start', 'seed k-means with the Bradley–Fayyad refined start')
-    .option('-S, --samplings <n>', 'refined start: number of subsamples', integer('--samplings', 1, 'an integer > 0'), 100)
-    .option('-p, --percentage <x>', 'refined start: fraction of the points per subsample, in (0, 1]', real('--percentage', (v) => v > 0 && v <= 1, 'in (0, 1]'), 0.02)
-    .option('-s, --seed <n>', 'random seed; 0 = from the clock (reported)', integer('--seed', 0), 0)
+    .option('-S, --samplings <n>', 'refined start: number of subsamples', integer('--samplings', 1, 'an integer > 0'), TRAIN_DEFAULTS.samplings)
+    .option('-p, --percentage <x>', 'refined start: fraction of the points per subsample, in (0, 1]', real('--percentage', (v) => v > 0 && v <= 1, 'in (0, 1]'), TRAIN_DEFAULTS.percentage)
+    .option('-s, --seed <n>', 'random seed; 0 = from the clock (reported)', integer('--seed', 0), TRAIN_DEFAULTS.seed)
     .option('-m, --input_model_file <file>', 'start EM from this model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
     .option('-M, --output_model_file <file>', 'write the trained model here (.json, or mlpack .xml / .bin)', filePath('--output_model_file'))
     .option('-v, --verbose', 'print one line per k-means and EM iteration to stderr')
@@ -592,13 +592,13 @@ function buildProgram(signal: AbortSignal): Command {
     )
     .option('--max_condition <x>', `unit-invariant: largest condition number of a covariance in scaled units (default: ${DEFAULT_MAX_CONDITION.toExponential().replace("+", "")})`, real('--max_condition', (v) => v >= 1, 'a number ≥ 1'))
     .option('--variance_floor <x>', `unit-invariant: smallest eigenvalue of a covariance in scaled units, i.e. relative to each feature's squared range (default: ${DEFAULT_VARIANCE_FLOOR})`, real('--variance_floor', (v) => v > 0 && v <= 1, 'a number > 0 and ≤ 1'))
-    .addOption(new Option('--backend <backend>', 'E-step backend; auto: the CPU for a small problem, else the faster of WebGPU and the CPU, measured on this problem').choices(BACKEND_CHOICES).default('auto'))
+    .addOption(new Option('--backend <backend>', 'E-step backend; auto: the CPU for a small problem, else the faster of WebGPU and the CPU, measured on this problem').choices(BACKEND_CHOICES).default(TRAIN_DEFAULTS.backend))
     .addOption(new Option('--model_format <format>', 'format of a .json output model (webgmm, or mlpack\'s cereal JSON)').choices(MODEL_FORMATS))
     .option('--max_chunk_points <n>', 'WebGPU: at most this many points per chunk', integer('--max_chunk_points', 1, 'an integer > 0'))
     .addOption(
       new Option('--data_residency <where>', 'WebGPU: keep the points on the device, or stream them every iteration; auto: streamed on software adapters above 256 MiB and when the device is out of memory')
         .choices(RESIDENCIES)
-        .default('auto'),
+        .default(TRAIN_DEFAULTS.dataResidency),
     )
     .option('--threads', 'the CPU backend\'s EM (32768 points or more) and k-means on worker threads too, one per further core (at most 7): about 1.9x faster EM on 2 cores without a GPU; the model is the same for any number of threads, but may differ from a run without threads (~1e-6 relative: rounding can move the iteration where EM converges); the model file records it')
     .addHelpText(

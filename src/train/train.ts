@@ -276,6 +276,23 @@ export interface TrainResult {
   timings: { setup: number; initialization: number; em: number; total: number };
 }
 
+/**
+ * train()'s defaults for the options that have one (mlpack gmm_train's, where it has the option;
+ * the covariance policy's are in constraints.ts). The CLI shows and passes the same values.
+ */
+export const TRAIN_DEFAULTS = Object.freeze({
+  trials: 1,
+  tolerance: 1e-10,
+  maxIterations: 250,
+  noise: 0,
+  kmeansMaxIterations: 1000,
+  samplings: 100,
+  percentage: 0.02,
+  seed: 0,
+  backend: 'auto',
+  dataResidency: 'auto',
+} as const);
+
 const KNOWN_OPTIONS = new Set<string>([
   'gaussians', 'trials', 'tolerance', 'maxIterations', 'noForcePositive', 'diagonalCovariance', 'noise',
   'kmeansMaxIterations', 'refinedStart', 'samplings', 'percentage', 'seed', 'inputModel',
@@ -664,17 +681,17 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
   const get = <T>(name: string, dflt: T): unknown => (o[name] === undefined ? dflt : o[name]);
   if (o.gaussians === undefined) throw new InvalidArgumentError('gaussians', 'gaussians is required (the number of components, > 0)');
   const gaussians = checkInteger('gaussians', o.gaussians, 1, 'an integer > 0');
-  const trials = checkInteger('trials', get('trials', 1), 1, 'an integer > 0');
-  const tolerance = checkNumber('tolerance', get('tolerance', 1e-10), (x) => x >= 0, 'a finite number ≥ 0');
-  const maxIterations = checkInteger('maxIterations', get('maxIterations', 250), 0, 'an integer ≥ 0 (0 = until convergence)');
+  const trials = checkInteger('trials', get('trials', TRAIN_DEFAULTS.trials), 1, 'an integer > 0');
+  const tolerance = checkNumber('tolerance', get('tolerance', TRAIN_DEFAULTS.tolerance), (x) => x >= 0, 'a finite number ≥ 0');
+  const maxIterations = checkInteger('maxIterations', get('maxIterations', TRAIN_DEFAULTS.maxIterations), 0, 'an integer ≥ 0 (0 = until convergence)');
   const noForcePositive = checkBoolean('noForcePositive', get('noForcePositive', false));
   const diagonal = checkBoolean('diagonalCovariance', get('diagonalCovariance', false));
-  const noise = checkNumber('noise', get('noise', 0), (x) => x >= 0, 'a finite variance ≥ 0');
-  const kmeansMaxIterations = checkInteger('kmeansMaxIterations', get('kmeansMaxIterations', 1000), 0, 'an integer ≥ 0 (0 = until convergence)');
+  const noise = checkNumber('noise', get('noise', TRAIN_DEFAULTS.noise), (x) => x >= 0, 'a finite variance ≥ 0');
+  const kmeansMaxIterations = checkInteger('kmeansMaxIterations', get('kmeansMaxIterations', TRAIN_DEFAULTS.kmeansMaxIterations), 0, 'an integer ≥ 0 (0 = until convergence)');
   const refinedStart = checkBoolean('refinedStart', get('refinedStart', false));
-  const samplings = checkInteger('samplings', get('samplings', 100), 1, 'an integer > 0');
-  const percentage = checkNumber('percentage', get('percentage', 0.02), (x) => x > 0 && x <= 1, 'in (0, 1]');
-  let seed = checkNumber('seed', get('seed', 0), (x) => Number.isInteger(x) && Math.abs(x) <= Number.MAX_SAFE_INTEGER, 'an integer of magnitude ≤ 2^53 − 1 (0 = from the clock)');
+  const samplings = checkInteger('samplings', get('samplings', TRAIN_DEFAULTS.samplings), 1, 'an integer > 0');
+  const percentage = checkNumber('percentage', get('percentage', TRAIN_DEFAULTS.percentage), (x) => x > 0 && x <= 1, 'in (0, 1]');
+  let seed = checkNumber('seed', get('seed', TRAIN_DEFAULTS.seed), (x) => Number.isInteger(x) && Math.abs(x) <= Number.MAX_SAFE_INTEGER, 'an integer of magnitude ≤ 2^53 − 1 (0 = from the clock)');
   if (seed === 0) seed = seedFromClock();
   const constraint = get('covarianceConstraint', DEFAULT_COVARIANCE_CONSTRAINT);
   if (!COVARIANCE_CONSTRAINTS.includes(constraint as CovarianceConstraint)) {
@@ -682,12 +699,12 @@ function resolveOptions(options: TrainOptions): ResolvedOptions {
   }
   const maxCondition = checkNumber('maxCondition', get('maxCondition', DEFAULT_MAX_CONDITION), (x) => x >= 1, 'a finite number ≥ 1');
   const varianceFloor = checkNumber('varianceFloor', get('varianceFloor', DEFAULT_VARIANCE_FLOOR), (x) => x > 0 && x <= 1, 'a finite number > 0 and ≤ 1 (a variance relative to the feature\'s squared range)');
-  const backend = get('backend', 'auto');
+  const backend = get('backend', TRAIN_DEFAULTS.backend);
   if (!BACKEND_CHOICES.includes(backend as BackendChoice)) {
     throw new InvalidArgumentError('backend', `backend must be one of ${BACKEND_CHOICES.map((c) => `'${c}'`).join(', ')}, got ${describe(backend)}`);
   }
   const maxChunkPoints = o.maxChunkPoints === undefined ? undefined : checkInteger('maxChunkPoints', o.maxChunkPoints, 1, 'an integer > 0');
-  const dataResidency = get('dataResidency', 'auto');
+  const dataResidency = get('dataResidency', TRAIN_DEFAULTS.dataResidency);
   if (!RESIDENCIES.includes(dataResidency as Residency)) {
     throw new InvalidArgumentError('dataResidency', `dataResidency must be one of ${RESIDENCIES.map((c) => `'${c}'`).join(', ')}, got ${describe(dataResidency)}`);
   }
