@@ -13,9 +13,9 @@ import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from '../errors.js';
 import { checkMatrixArgument, checkNumberValues } from '../data.js';
-import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, isNpyMagic, type NpyHeader } from './npy.js';
+import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, isNpyMagic, plural, HOST_LITTLE_ENDIAN, type NpyHeader } from './npy.js';
 import {
-  TextParser, LF, CR, plural, byteOrderMarkLength, describeNonText, describeArgument, checkOptionsObject, type LoadedData,
+  TextParser, LF, CR, byteOrderMarkLength, describeNonText, describeArgument, checkOptionsObject, type LoadedData,
 } from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
 import { delimitedBlocks, writeMatrixFile } from './matrix-output.js';
@@ -29,7 +29,6 @@ const CHUNK_BYTES = 1 << 20;
 const PROGRESS_EVERY = 64 * 1024 * 1024;
 /** Bytes read before deciding whether the input is text (enough for every magic number checked). */
 const SNIFF_BYTES = ARMA_HEADER_BYTES;
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** @internal Bytes of `.npy` data read at a time (64 MiB); tests make it small. */
 export const npyReading = { chunkBytes: 64 * 1024 * 1024 };

@@ -5,7 +5,7 @@
  * Numbers are parsed exactly: every value equals `Number(token)` bit for bit.
  */
 import { InvalidArgumentError, InvalidDataError } from '../errors.js';
-import { isNpyMagic } from './npy.js';
+import { isNpyMagic, plural } from './npy.js';
 
 export type DataFileFormat = 'csv' | 'tsv' | 'whitespace' | 'npy' | 'arma_ascii' | 'arma_binary' | 'pgm';
 
@@ -244,10 +244,6 @@ function parsePrefix(b: Uint8Array, start: number, end: number): number {
 
 function quote(text: string): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
-}
-
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** Where the cell that `slowCell` / `slowWord` read ends (its separator or the line end). */

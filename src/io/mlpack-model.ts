@@ -41,6 +41,7 @@ import { GaussianMixture, modelFrom, type GaussianMixtureLike } from '../model/g
 import { InvalidModelError, NotPositiveDefiniteError } from '../errors.js';
 import { checkModelName, modelContent, utf8Text } from './model-content.js';
 import { withinModelFileSize } from './model-size.js';
+import { DECIMAL } from './delimited.js';
 
 export type MlpackFormat = 'json' | 'xml' | 'bin';
 
@@ -647,9 +648,6 @@ class XmlParser {
   }
 }
 
-/** C-style decimal floating point (what `std::stod` accepts, minus hex, inf and nan). */
-const DECIMAL_RE = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
-
 class XmlElementReader {
   constructor(
     readonly el: XmlElement,
@@ -692,7 +690,7 @@ class XmlElementReader {
 
   numberOf(e: XmlElement, path: string): number {
     const t = this.leafText(e, path);
-    if (!DECIMAL_RE.test(t)) this.ctx.fail(e.pos, `${path} must be a number, found ${JSON.stringify(t.length > 30 ? t.slice(0, 30) + '…' : t)}`);
+    if (!DECIMAL.test(t)) this.ctx.fail(e.pos, `${path} must be a number, found ${JSON.stringify(t.length > 30 ? t.slice(0, 30) + '…' : t)}`);
     const v = Number(t);
     if (!Number.isFinite(v)) this.ctx.fail(e.pos, `${path}: ${t} is out of the range of a double`);
     return v;
