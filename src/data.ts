@@ -89,10 +89,15 @@ function checkFinite(data: Values, n: number, d: number, what: string): void {
 
 /** A value as an error message shows it: strings quoted (so `"1"` is told from 1), objects by their kind. */
 export function describeValue(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  if (typeof v === 'bigint') return `${v}n`;
   if (Array.isArray(v)) return 'an array';
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (typeof v === 'object') {
+    // The tag, not the constructor, so that objects from another realm (a worker) read the same.
+    const tag = Object.prototype.toString.call(v).slice(8, -1);
+    return tag === 'Object' ? 'an object' : `${/^[AEIOU]/.test(tag) ? 'an' : 'a'} ${tag}`;
+  }
   return typeof v;
 }
 

@@ -466,7 +466,7 @@ describe('GaussianMixture from a model, or a structuredClone of one', () => {
       [{ ...packed(), covariances: full.toJSON().covariances }, /^model\.means is a Float64Array of 6 values .*, but model\.covariances is an array: packed means go with packed covariances \(a typed array of 18 values, K×D×D\); or pass the model itself/],
       [{ ...packed(), covariances: new Float64Array(6) }, /^model\.covariances has 6 values but full covariances of 2 components in 3 dimensions need 18 \(K×D×D\)$/],
       [{ ...packed(), means: Float64Array.from([0, 1, NaN, 4, 4, 2]) }, /^model\.means\[0\]\[2\] = NaN is not a finite number$/],
-      [{ ...packed(), means: new BigInt64Array(6) }, /^model\.means\[0\]\[0\] = bigint is not a number$/],
+      [{ ...packed(), means: new BigInt64Array(6) }, /^model\.means\[0\]\[0\] = 0n is not a number$/],
       [{ ...packed(), weights: Float64Array.from([0.5, 0.4]) }, /^model\.weights sum to 0\.9/],
     ];
     for (const [input, message] of cases) thrown(() => new GaussianMixture(input as never), InvalidModelError, message);

@@ -12,10 +12,10 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from '../errors.js';
-import { checkMatrixArgument, checkNumberValues } from '../data.js';
+import { checkMatrixArgument, checkNumberValues, describeValue } from '../data.js';
 import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, isNpyMagic, plural, HOST_LITTLE_ENDIAN, type NpyHeader } from './npy.js';
 import {
-  TextParser, LF, CR, byteOrderMarkLength, describeNonText, describeArgument, checkOptionsObject, type LoadedData,
+  TextParser, LF, CR, byteOrderMarkLength, describeNonText, checkOptionsObject, type LoadedData,
 } from './delimited.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
 import { delimitedBlocks, writeMatrixFile } from './matrix-output.js';
@@ -224,7 +224,7 @@ const WRITE_OPTIONS = ['signal'];
 /** A path argument: a non-empty string (a number or a URL would reach fs as something else). */
 export function checkPathArgument(caller: string, path: unknown): asserts path is string {
   if (typeof path !== 'string' || path === '') {
-    throw new InvalidArgumentError('path', `${caller} needs a file name (a non-empty string), got ${describeArgument(path)}`);
+    throw new InvalidArgumentError('path', `${caller} needs a file name (a non-empty string), got ${describeValue(path)}`);
   }
 }
 
@@ -233,10 +233,10 @@ function checkFileOptions(options: unknown, known: readonly string[]): asserts o
   checkOptionsObject(options, known);
   const { signal, onProgress } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new InvalidArgumentError('signal', `signal must be an AbortSignal, got ${describeArgument(signal)}`);
+    throw new InvalidArgumentError('signal', `signal must be an AbortSignal, got ${describeValue(signal)}`);
   }
   if (onProgress !== undefined && typeof onProgress !== 'function') {
-    throw new InvalidArgumentError('onProgress', `onProgress must be a function, got ${describeArgument(onProgress)}`);
+    throw new InvalidArgumentError('onProgress', `onProgress must be a function, got ${describeValue(onProgress)}`);
   }
 }
 
@@ -448,10 +448,10 @@ export async function readDataFile(path: string, options: ReadDataFileOptions = 
 export async function readWeightsFile(path: string, expectedRows: number, onHeaderSkipped?: () => void, signal?: AbortSignal): Promise<Float64Array> {
   checkPathArgument('readWeightsFile', path);
   if (!Number.isSafeInteger(expectedRows) || expectedRows < 0) {
-    throw new InvalidArgumentError('expectedRows', `expectedRows must be a non-negative integer, got ${describeArgument(expectedRows)}`);
+    throw new InvalidArgumentError('expectedRows', `expectedRows must be a non-negative integer, got ${describeValue(expectedRows)}`);
   }
   if (onHeaderSkipped !== undefined && typeof onHeaderSkipped !== 'function') {
-    throw new InvalidArgumentError('onHeaderSkipped', `onHeaderSkipped must be a function, got ${describeArgument(onHeaderSkipped)}`);
+    throw new InvalidArgumentError('onHeaderSkipped', `onHeaderSkipped must be a function, got ${describeValue(onHeaderSkipped)}`);
   }
   checkFileOptions(signal === undefined ? {} : { signal }, READ_OPTIONS);
   const loaded = await load(path, signal ? { signal } : {}, true);

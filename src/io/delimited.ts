@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError, InvalidDataError } from '../errors.js';
 import { isNpyMagic, plural } from './npy.js';
+import { describeValue } from '../data.js';
 
 export type DataFileFormat = 'csv' | 'tsv' | 'whitespace' | 'npy' | 'arma_ascii' | 'arma_binary' | 'pgm';
 
@@ -965,7 +966,7 @@ const PARSE_DELIMITED_OPTIONS = ['name', 'format'];
 /** An options argument: an object (not null or an array) whose own keys are all among `known`. */
 export function checkOptionsObject(options: unknown, known: readonly string[]): asserts options is Record<string, unknown> {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError('options', `options must be an object { ${known.map((k) => `${k}?`).join(', ')} }, got ${describeArgument(options)}`);
+    throw new InvalidArgumentError('options', `options must be an object { ${known.map((k) => `${k}?`).join(', ')} }, got ${describeValue(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
@@ -974,14 +975,6 @@ export function checkOptionsObject(options: unknown, known: readonly string[]): 
   }
 }
 
-/** A value as an error message names it: short strings quoted, objects by their kind. */
-export function describeArgument(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return `a ${Object.prototype.toString.call(v).slice(8, -1)}`;
-  return typeof v;
-}
 
 /**
  * `input` as text, or as a Uint8Array of this realm over its bytes (a Uint8Array or Buffer, an
@@ -1007,18 +1000,18 @@ function checkParseDelimitedArguments(input: unknown, options: unknown): void {
   if (textOrBytes(input) === null) {
     throw new InvalidArgumentError(
       'input',
-      `input must be the text as a string, or its UTF-8 bytes as a Uint8Array or an ArrayBuffer, got ${describeArgument(input)}`,
+      `input must be the text as a string, or its UTF-8 bytes as a Uint8Array or an ArrayBuffer, got ${describeValue(input)}`,
     );
   }
   checkOptionsObject(options, PARSE_DELIMITED_OPTIONS);
   const { name, format } = options;
   if (name !== undefined && typeof name !== 'string') {
-    throw new InvalidArgumentError('name', `name must be a string (naming the input in error messages), got ${describeArgument(name)}`);
+    throw new InvalidArgumentError('name', `name must be a string (naming the input in error messages), got ${describeValue(name)}`);
   }
   if (format !== undefined && !PARSE_DELIMITED_FORMATS.includes(format as string)) {
     throw new InvalidArgumentError(
       'format',
-      `format must be one of ${PARSE_DELIMITED_FORMATS.map((f) => `'${f}'`).join(', ')}, got ${describeArgument(format)}`,
+      `format must be one of ${PARSE_DELIMITED_FORMATS.map((f) => `'${f}'`).join(', ')}, got ${describeValue(format)}`,
     );
   }
 }

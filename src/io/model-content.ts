@@ -3,7 +3,8 @@
  * (Node's Buffer is one), or an ArrayBuffer as a browser's `await file.arrayBuffer()` gives it.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { describeArgument, textOrBytes } from './delimited.js';
+import { textOrBytes } from './delimited.js';
+import { describeValue } from '../data.js';
 import { checkModelTextSize } from './model-size.js';
 
 /**
@@ -13,14 +14,14 @@ import { checkModelTextSize } from './model-size.js';
  */
 export function modelContent(content: unknown, caller: string): string | Uint8Array {
   const got = textOrBytes(content);
-  if (got === null) throw new InvalidArgumentError('content', `${caller} needs the file's text (a string) or its bytes (a Uint8Array, Buffer or ArrayBuffer), got ${describeArgument(content)}`);
+  if (got === null) throw new InvalidArgumentError('content', `${caller} needs the file's text (a string) or its bytes (a Uint8Array, Buffer or ArrayBuffer), got ${describeValue(content)}`);
   return got;
 }
 
 /** The name a parser calls the model by in its errors (the file's name): a non-empty string, or an InvalidArgumentError. */
 export function checkModelName(name: unknown, caller: string): asserts name is string {
   if (typeof name !== 'string' || name === '') {
-    throw new InvalidArgumentError('name', `${caller} needs the model's name for its messages (a non-empty string, e.g. the file's name), got ${describeArgument(name)}`);
+    throw new InvalidArgumentError('name', `${caller} needs the model's name for its messages (a non-empty string, e.g. the file's name), got ${describeValue(name)}`);
   }
 }
 

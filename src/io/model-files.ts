@@ -11,7 +11,8 @@ import { InvalidArgumentError, InvalidModelError, WebGmmError } from '../errors.
 import { parseWebgmmModel, serializeWebgmmModel } from './webgmm-model.js';
 import { parseMlpackModel, serializeMlpackModel, type MlpackFormat } from './mlpack-model.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
-import { describeNonText, describeArgument } from './delimited.js';
+import { describeNonText } from './delimited.js';
+import { describeValue } from '../data.js';
 import { checkPathArgument } from './data-files.js';
 import { modelContent } from './model-content.js';
 import { checkModelTextSize, type ModelFileKind } from './model-size.js';
@@ -33,7 +34,7 @@ export interface ModelFileContents {
 export function parseModelFile(content: Uint8Array | ArrayBuffer | string, name: string): ModelFileContents {
   // The name picks the format (by its extension) and names the model in errors.
   if (typeof name !== 'string' || name === '') {
-    throw new InvalidArgumentError('name', `parseModelFile needs the file's name (a non-empty string: its extension picks the format), got ${describeArgument(name)}`);
+    throw new InvalidArgumentError('name', `parseModelFile needs the file's name (a non-empty string: its extension picks the format), got ${describeValue(name)}`);
   }
   // Text (a JSON or XML model already read as a string) is taken as its UTF-8 bytes.
   content = modelContent(content, 'parseModelFile');
