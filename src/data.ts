@@ -61,7 +61,7 @@ export function columnLabel(j: number): string {
 }
 
 /** How messages name row (point) i: counted from 1 with its 0-based index, as columns are. */
-export function rowLabel(i: number): string {
+function rowLabel(i: number): string {
   return `${i + 1} (index ${i})`;
 }
 

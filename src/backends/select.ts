@@ -24,7 +24,7 @@ import type { Residency } from './residency.js';
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'cpu'];
 
-export const HOW_TO_GET_WEBGPU =
+const HOW_TO_GET_WEBGPU =
   'WebGPU needs a GPU adapter: in a browser, a WebGPU-enabled one (Chrome or Edge ≥ 113, Firefox ≥ 141, Safari ≥ 26); in Node, ' +
   'the package\'s Node entry (import from "webgmm" in Node, or "webgmm/node") with a GPU driver, or on Linux ' +
   'without a GPU Mesa\'s lavapipe CPU driver (Debian 12: apt-get install -t bookworm-backports mesa-vulkan-drivers)';

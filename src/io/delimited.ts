@@ -903,7 +903,7 @@ export function byteOrderMarkLength(bytes: Uint8Array): number {
 
 
 /** How many leading bytes {@link describeNonText} looks at for a NUL byte. */
-export const SNIFF_NUL_BYTES = 1 << 20;
+const SNIFF_NUL_BYTES = 1 << 20;
 
 /** How much of the input is searched for ARFF's "@relation" past its comments. */
 const ARFF_SNIFF_BYTES = 1 << 16;

@@ -40,7 +40,7 @@ const ZERO_NUMBER = { 'mlpack-json': 3, 'mlpack-xml': 1 } as const;
  * type (for a diagonal model all three are diagonal; the factor is always triangular), and a
  * log-determinant.
  */
-export function modelFileValues(kind: ModelFileKind, k: number, d: number, covarianceType: CovarianceType): { values: number; zeros: number } {
+function modelFileValues(kind: ModelFileKind, k: number, d: number, covarianceType: CovarianceType): { values: number; zeros: number } {
   if (kind === 'webgmm-json') return { values: k * (1 + d + (covarianceType === 'full' ? d * d : d)), zeros: 0 };
   const offDiagonal = d * (d - 1);
   return { values: k * (2 + d + 3 * d * d), zeros: k * (covarianceType === 'diagonal' ? 3 * offDiagonal : offDiagonal / 2) };

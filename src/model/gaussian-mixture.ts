@@ -56,9 +56,9 @@ export interface GaussianMixturePackedInput {
 export type GaussianMixtureLike = GaussianMixture | GaussianMixtureInput | GaussianMixturePackedInput;
 
 /** Relative tolerance for symmetry of covariances from files or other programs (rounding ~1e-16). */
-export const SYMMETRY_TOLERANCE = 1e-8;
+const SYMMETRY_TOLERANCE = 1e-8;
 /** Weights must sum to 1 within this. */
-export const WEIGHT_SUM_TOLERANCE = 1e-6;
+const WEIGHT_SUM_TOLERANCE = 1e-6;
 
 const LOG_2PI = Math.log(2 * Math.PI);
 

@@ -97,7 +97,7 @@ export function applyMlpackFull(cov: Float64Array, d: number, off = 0): void {
 }
 
 /** mlpack's PositiveDefiniteConstraint for a diagonal covariance (d variances at `v[off…]`), in place. */
-export function applyMlpackDiagonal(v: Float64Array, d: number, off = 0): void {
+function applyMlpackDiagonal(v: Float64Array, d: number, off = 0): void {
   let vmax = -Number.MAX_VALUE;
   for (let j = 0; j < d; j++) if (v[off + j]! > vmax) vmax = v[off + j]!;
   const floor = Math.max(vmax / MAX_CONDITION, MIN_EIGENVALUE);
@@ -129,7 +129,7 @@ function rebuild(cov: Float64Array, d: number, off: number, values: Float64Array
  * max(λmax / maxCondition, varianceFloor) is raised to it, and Σ = S Σ_s S. A covariance that
  * already satisfies the rule is only symmetrized. `work` is d×d scratch.
  */
-export function applyUnitInvariantFull(
+function applyUnitInvariantFull(
   cov: Float64Array,
   d: number,
   off: number,
@@ -177,7 +177,7 @@ export function applyUnitInvariantFull(
 }
 
 /** The unit-invariant constraint for a diagonal covariance (d variances at `v[off…]`), in place: the same rule per variance. */
-export function applyUnitInvariantDiagonal(
+function applyUnitInvariantDiagonal(
   v: Float64Array,
   d: number,
   off: number,

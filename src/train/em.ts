@@ -405,7 +405,7 @@ function mStepModelOrNull(model: GaussianMixture, stats: Parameters<typeof mStep
   }
 }
 
-export function notPositiveDefinite(component: number, iteration: number, options: { forcePositive: boolean; trial: number }): NotPositiveDefiniteError {
+function notPositiveDefinite(component: number, iteration: number, options: { forcePositive: boolean; trial: number }): NotPositiveDefiniteError {
   const hint = options.forcePositive
     ? 'the data may be degenerate (duplicated points or a constant column); try `noise`'
     : 'drop `noForcePositive` (mlpack: --no_force_positive) so the positive-definite constraint applies, or add `noise`';

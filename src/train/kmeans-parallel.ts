@@ -42,9 +42,9 @@ export type KMeansThreadProvider = () => KMeansThreadPool | null;
  * Below this much work (points × dimensions × max(clusters, 8)) k-means stays on the calling
  * thread: starting the helpers (once, ~25 ms) and sharing the data would cost more than they save.
  */
-export const KMEANS_PARALLEL_MIN_WORK = 1 << 23;
+const KMEANS_PARALLEL_MIN_WORK = 1 << 23;
 /** … and below this many points. */
-export const KMEANS_PARALLEL_MIN_POINTS = 16384;
+const KMEANS_PARALLEL_MIN_POINTS = 16384;
 
 let provider: KMeansThreadProvider | null = null;
 let minWork = KMEANS_PARALLEL_MIN_WORK;

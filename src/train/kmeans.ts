@@ -736,7 +736,7 @@ function maxVarianceNewCluster(
  * so that a block's coordinates stay in cache while several candidates are scored against it.
  * It depends on d only, never on how many threads run, so results do not either.
  */
-export function plusPlusBlockPoints(d: number): number {
+function plusPlusBlockPoints(d: number): number {
   let b = 256;
   while (b < 16384 && b * 2 * d <= 32768) b *= 2;
   return b;

@@ -859,12 +859,12 @@ type StartKind = 'range' | 'standardized';
  * multiplies, tenfold per decade, what a held-out point pays for deviating where the training
  * points never did, while such points are too rare to show up in the validation part.
  */
-export const WIDE_SEARCH_MIN_DEVIATING = 7 * RARE_DEVIATIONS;
+const WIDE_SEARCH_MIN_DEVIATING = 7 * RARE_DEVIATIONS;
 /**
  * The wider search costs several times the EM work of the narrow one: above this many points it is
  * skipped, so that large problems (where a pass over the data dominates) keep one fit per trial.
  */
-export const WIDE_SEARCH_MAX_POINTS = 100_000; // ≤ KMEANS_MAX_POINTS: the standardized start has no subsample path
+const WIDE_SEARCH_MAX_POINTS = 100_000; // ≤ KMEANS_MAX_POINTS: the standardized start has no subsample path
 /**
  * The wider search needs, in the part of the points its refits are fitted on, enough points for
  * every component's covariance to be nonsingular on average: K·(D + 1) for full covariances (a
@@ -894,9 +894,9 @@ export function wideSearchWork(n: number, k: number, d: number, covarianceType: 
   return passMultiplyAdds(n, d, k, covarianceType) + (covarianceType === 'full' ? k * d ** 3 : 0);
 }
 /** Fraction of the training points held out (internally) to check candidate fits. */
-export const VALIDATION_FRACTION = 0.2;
+const VALIDATION_FRACTION = 0.2;
 /** A candidate overrules the incumbent when the held-out points prefer it with a paired z above this. */
-export const VALIDATION_Z = 2;
+const VALIDATION_Z = 2;
 /**
  * The least variance floor in a feature's own units that an explicit `varianceFloor` below the
  * library's own may set (checkFloorInDataUnits): much below it a variance has no finite reciprocal
@@ -931,9 +931,9 @@ function checkFloorInDataUnits(varianceFloor: number, scale: Float64Array): void
 }
 
 /** Sharper clamps tried: maxCondition × 10^j and varianceFloor / 10^j for j = 1 … CLAMP_LADDER. */
-export const CLAMP_LADDER = 2;
+const CLAMP_LADDER = 2;
 /** A sharper clamp is refused if it makes any held-out point less likely by more than this (nats). */
-export const CLAMP_MAX_LOSS = 0.5 * Math.LN10;
+const CLAMP_MAX_LOSS = 0.5 * Math.LN10;
 
 /** The clamp's knobs at ladder level j: maxCondition × 10^j, varianceFloor / 10^j. */
 function clampAt(opts: ResolvedOptions, level: number): { maxCondition: number; varianceFloor: number } {

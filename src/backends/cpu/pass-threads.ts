@@ -15,7 +15,7 @@ import type { KMeansThreadPool, KMeansThreadProvider } from '../../train/kmeans-
 /** Points per task of a threaded pass. Fixed: the sums' rounding follows it. */
 export const CPU_PASS_TASK_POINTS = 8192;
 /** Passes over fewer points stay one running sum on the calling thread. */
-export const CPU_PASS_THREADED_MIN_POINTS = 4 * CPU_PASS_TASK_POINTS;
+const CPU_PASS_THREADED_MIN_POINTS = 4 * CPU_PASS_TASK_POINTS;
 
 let provider: KMeansThreadProvider | null = null;
 let minPoints = CPU_PASS_THREADED_MIN_POINTS;

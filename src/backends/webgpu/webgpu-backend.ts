@@ -32,9 +32,9 @@ function deviceLostError(info: GPUDeviceLostInfo): WebGmmError {
 }
 
 /** Largest dimensionality the kernels support with full covariances (their private arrays are sized for it). */
-export const WEBGPU_MAX_DIMENSIONS = 64;
+const WEBGPU_MAX_DIMENSIONS = 64;
 /** Largest with diagonal covariances: the statistics dispatch one workgroup row per 4 dimensions, at most 65 535. */
-export const WEBGPU_MAX_DIAGONAL_DIMENSIONS = 4 * 65535;
+const WEBGPU_MAX_DIAGONAL_DIMENSIONS = 4 * 65535;
 
 const WG = 64;
 const LOG_2PI = Math.log(2 * Math.PI);
