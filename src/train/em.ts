@@ -19,8 +19,9 @@
  * data) EM goes on in float32 until then or to `maxIterations`, with float64 probes (three passes
  * or more) that catch what the float64 backend would stop at — the exact fixed point of
  * well-separated clusters, or, probe by probe, where EM's linear convergence brings the change
- * within float64's resolution — while their longest runs cost no more than the float32 iterations
- * still allowed (a 20-iteration run stays in float32). With `maxIterations` 0 ("until
+ * within float64's resolution; where float32 has stopped approaching float64's fixed point, a
+ * probe becomes a float64 finish — while their longest runs cost no more than the float32
+ * iterations still allowed (a 20-iteration run stays in float32; Float64Probes). With `maxIterations` 0 ("until
  * convergence") a change below float64's resolution of log L counts as convergence, on either
  * backend, so that such a run ends. A model the float32 backend cannot evaluate faithfully
  * (a component narrower than float32 resolves the points, e.g. mlpack's 1e-50 variance floor on
