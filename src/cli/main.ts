@@ -20,7 +20,7 @@ import type { DenseMatrix } from '../data.js';
 import { readDataFile, readWeightsFile } from '../io/data-files.js';
 import { DECIMAL } from '../io/delimited.js';
 import { delimitedBlocks, matrixFileFormat, writeMatrixFile } from '../io/matrix-output.js';
-import { readModelFile, writeModelFile, modelFileKindOf, modelOutputKind, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
+import { readModelFile, writeModelFile, modelOutputKind, MODEL_FORMATS, type ModelFormat } from '../io/model-files.js';
 import { modelFileTooLarge } from '../io/model-size.js';
 import { ReaderClosedError, errnoReason, outputPathProblem, removeTemporaryFiles, sameFile } from '../io/atomic.js';
 import { Progress } from './progress.js';
@@ -104,11 +104,6 @@ function filePath(name: string) {
  * this bound) before they are written.
  */
 const MAX_SAMPLE_VALUES = 2 ** 31 - 1;
-
-/** The format is chosen by the extension (writeModelFile's rule), so a bad name fails before training, not after it. */
-function checkModelFileName(path: string, format: ModelFormat | undefined): void {
-  modelOutputKind(path, format, '--model_format mlpack');
-}
 
 /** Refuses an output that would replace one of the inputs (`[path, flag]`; unset ones are skipped). */
 async function checkNotAnInput(output: string, outputFlag: string, inputs: [string | undefined, string][]): Promise<void> {
@@ -277,8 +272,10 @@ async function runTrain(flags: TrainFlags, signal: AbortSignal, given: (name: st
 }
 
 async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name: string) => boolean, progress: Progress): Promise<void> {
+  // The format is chosen by the extension (writeModelFile's rule), so a bad name fails before
+  // training, not after it.
+  const outputKind = flags.output_model_file === undefined ? null : modelOutputKind(flags.output_model_file, flags.model_format, '--model_format mlpack');
   if (flags.output_model_file !== undefined) {
-    checkModelFileName(flags.output_model_file, flags.model_format);
     await checkNotAnInput(flags.output_model_file, '--output_model_file', [
       [flags.input_file, '--input_file'],
       [flags.input_model_file, '--input_model_file'],
@@ -309,8 +306,7 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
   if (flags.diagonal_covariance !== true) checkFullCovarianceSize(flags.gaussians, loaded.cols, flags.input_file);
   // Before training, which may take minutes: a model its file cannot hold (mlpack's stores three
   // D×D matrices per component, also for diagonal covariances).
-  const kind = flags.output_model_file === undefined ? null : modelFileKindOf(flags.output_model_file, flags.model_format);
-  const tooLarge = kind && modelFileTooLarge(kind, flags.gaussians, loaded.cols, flags.diagonal_covariance === true ? 'diagonal' : 'full');
+  const tooLarge = outputKind && modelFileTooLarge(outputKind, flags.gaussians, loaded.cols, flags.diagonal_covariance === true ? 'diagonal' : 'full');
   if (tooLarge) throw new InvalidArgumentError('output_model_file', `--output_model_file ${flags.output_model_file}: ${tooLarge}`);
   if (flags.diagonal_covariance !== true) {
     // Said before training, which may then take minutes: every covariance is singular, and each

@@ -101,7 +101,7 @@ export async function readModelFile(path: string): Promise<ModelFileContents> {
  * The kind of file `writeModelFile(path, …, format)` writes: by the extension, `.json` being
  * webgmm's unless `format` is `'mlpack'`; null for another extension.
  */
-export function modelFileKindOf(path: string, format: ModelFormat | undefined): ModelFileKind | null {
+function modelFileKindOf(path: string, format: ModelFormat | undefined): ModelFileKind | null {
   const ext = extname(path).toLowerCase();
   if (ext === '.json') return format === 'mlpack' ? 'mlpack-json' : 'webgmm-json';
   return ext === '.xml' ? 'mlpack-xml' : ext === '.bin' ? 'mlpack-bin' : null;
