@@ -99,6 +99,7 @@ describe('webgmm model JSON', () => {
     for (const name of [undefined, '', 7]) {
       thrown(() => parseWebgmmModel('{', name as never), InvalidArgumentError, /^parseWebgmmModel needs the model's name for its messages \(a non-empty string, e\.g\. the file's name\), got /);
       thrown(() => parseMlpackModel('{', 'json', name as never), InvalidArgumentError, /^parseMlpackModel needs the model's name/);
+      thrown(() => parseModelFile('{', name as never), InvalidArgumentError, /^parseModelFile needs the file's name \(a non-empty string: its extension picks the format\), got /);
     }
   });
 

@@ -18,11 +18,16 @@ export function modelContent(content: unknown, caller: string): string | Uint8Ar
   return got;
 }
 
-/** The name a parser calls the model by in its errors (the file's name): a non-empty string, or an InvalidArgumentError. */
-export function checkModelName(name: unknown, caller: string): asserts name is string {
-  if (typeof name !== 'string' || name === '') {
-    throw new InvalidArgumentError('name', `${caller} needs the model's name for its messages (a non-empty string, e.g. the file's name), got ${describeValue(name)}`);
-  }
+/**
+ * The name a parser calls the model by in its errors (the file's name): a non-empty string, or an
+ * InvalidArgumentError saying what `caller` needs it for.
+ */
+export function checkModelName(
+  name: unknown,
+  caller: string,
+  needs = "the model's name for its messages (a non-empty string, e.g. the file's name)",
+): asserts name is string {
+  if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('name', `${caller} needs ${needs}, got ${describeValue(name)}`);
 }
 
 /**

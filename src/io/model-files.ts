@@ -12,9 +12,8 @@ import { parseWebgmmModel, serializeWebgmmModel } from './webgmm-model.js';
 import { parseMlpackModel, serializeMlpackModel, type MlpackFormat } from './mlpack-model.js';
 import { writeFileAtomic, errnoReason } from './atomic.js';
 import { describeNonText } from './delimited.js';
-import { describeValue } from '../data.js';
 import { checkPathArgument } from './data-files.js';
-import { modelContent } from './model-content.js';
+import { checkModelName, modelContent } from './model-content.js';
 import { checkModelTextSize, type ModelFileKind } from './model-size.js';
 
 export type { ModelFileKind } from './model-size.js';
@@ -33,9 +32,7 @@ export interface ModelFileContents {
 /** Parses model file content (bytes, or text) of either family; `name` (the file name) picks the format by extension. */
 export function parseModelFile(content: Uint8Array | ArrayBuffer | string, name: string): ModelFileContents {
   // The name picks the format (by its extension) and names the model in errors.
-  if (typeof name !== 'string' || name === '') {
-    throw new InvalidArgumentError('name', `parseModelFile needs the file's name (a non-empty string: its extension picks the format), got ${describeValue(name)}`);
-  }
+  checkModelName(name, 'parseModelFile', "the file's name (a non-empty string: its extension picks the format)");
   // Text (a JSON or XML model already read as a string) is taken as its UTF-8 bytes.
   content = modelContent(content, 'parseModelFile');
   if (typeof content === 'string') content = new TextEncoder().encode(content);
