@@ -9,8 +9,11 @@ import { InvalidArgumentError, InvalidDataError } from './errors.js';
 
 /** Row-major matrix in a typed array: `rows` points of `cols` dimensions. */
 export interface DenseMatrix<T extends Float64Array | Float32Array = Float64Array | Float32Array> {
+  /** rows × cols values, row-major: point i's coordinates at [i·cols, (i+1)·cols). */
   data: T;
+  /** Number of points. */
   rows: number;
+  /** Number of dimensions per point. */
   cols: number;
 }
 

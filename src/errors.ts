@@ -36,6 +36,11 @@ export type WebGmmErrorCode =
   /** A `trainInWorker` worker given a second request while it trains (a `createWorker` that reuses one). */
   | 'BUSY';
 
+/**
+ * The base class of the errors webgmm reports (bad arguments, data, models or files, numerical
+ * failure, the GPU, output): `code` tells them apart without `instanceof` (which fails across
+ * two copies of the library, e.g. two bundles). An abort rejects with the signal's reason instead.
+ */
 export class WebGmmError extends Error {
   /** Stable machine-readable code (see {@link WebGmmErrorCode}). */
   readonly code: WebGmmErrorCode;
@@ -55,6 +60,7 @@ export class WebGmmError extends Error {
 
 /** An option or argument is out of range or of the wrong kind. `parameter` names it. */
 export class InvalidArgumentError extends WebGmmError {
+  /** The option's or argument's name (e.g. `'gaussians'`, `'seed'`, `'matrix'`). */
   readonly parameter: string;
   constructor(parameter: string, message: string) {
     super('INVALID_ARGUMENT', message);
@@ -65,7 +71,9 @@ export class InvalidArgumentError extends WebGmmError {
 
 /** The data matrix is malformed: ragged, empty, or holds NaN / ±Infinity. `row` / `column` are 0-based. */
 export class InvalidDataError extends WebGmmError {
+  /** 0-based index of the offending point (data row, not file line: the message names the line), where one is to blame. */
   readonly row: number | undefined;
+  /** 0-based index of the offending column, where one is to blame. */
   readonly column: number | undefined;
   constructor(message: string, row?: number, column?: number) {
     super('INVALID_DATA', message);
@@ -94,6 +102,7 @@ export class InvalidModelError extends WebGmmError {
  * (the model is invalid), with its own code `'NOT_POSITIVE_DEFINITE'`.
  */
 export class NotPositiveDefiniteError extends InvalidModelError {
+  /** 0-based index of the component whose covariance is not positive definite (−1 where unknown). */
   readonly component: number;
   constructor(component: number, message: string) {
     super(message);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -93,4 +94,45 @@ describe('published types (dist/*.d.ts through package.json exports)', () => {
     expect(r.status).not.toBe(0);
     expect(r.output).toMatch(/gausians/);
   }, 60_000);
+});
+
+/**
+ * Every name the published entries export, with every public member of its classes and
+ * interfaces: those that carry no TSDoc in dist/*.d.ts (what an editor shows on hover).
+ */
+function undocumentedExports(entry: string): string[] {
+  const program = ts.createProgram([entry], { strict: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, noEmit: true, types: [] });
+  const checker = program.getTypeChecker();
+  const documented = (s: ts.Symbol): boolean => ts.displayPartsToString(s.getDocumentationComment(checker)).trim() !== '';
+  const missing: string[] = [];
+  for (const exported of checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!)) {
+    const s = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+    if (!documented(s)) missing.push(exported.name);
+    const declaration = s.declarations?.[0];
+    if (!declaration || !(ts.isClassDeclaration(declaration) || ts.isInterfaceDeclaration(declaration))) continue;
+    for (const member of checker.getDeclaredTypeOfSymbol(s).getProperties()) {
+      const d = member.declarations?.[0];
+      // Members inherited from the platform (Error's message, …) are documented there.
+      if (!d || !d.getSourceFile().fileName.startsWith(join(ROOT, 'dist'))) continue;
+      if (ts.getCombinedModifierFlags(d) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) continue;
+      if (!documented(member)) missing.push(`${exported.name}.${member.name}`);
+    }
+  }
+  return missing;
+}
+
+describe('published API documentation', () => {
+  it('every export of the root and node entries, and every public member of their classes and interfaces, has TSDoc', () => {
+    for (const entry of ['index.d.ts', 'node.d.ts']) expect(undocumentedExports(join(ROOT, 'dist', entry)), entry).toEqual([]);
+  }, 60_000);
+
+  it('finds an undocumented export (the check can fail)', () => {
+    const dir = mkdtempSync(join(ROOT, 'dist', 'undocumented-'));
+    try {
+      writeFileSync(join(dir, 'entry.d.ts'), 'export declare const bare: number;\n/** Documented. */\nexport interface Shape {\n  /** Documented. */\n  a: number;\n  b: number;\n}\n');
+      expect(undocumentedExports(join(dir, 'entry.d.ts'))).toEqual(['bare', 'Shape.b']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

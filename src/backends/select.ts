@@ -22,6 +22,7 @@ import type { Residency } from './residency.js';
  * pass, else the faster of WebGPU (when an adapter exists) and the CPU, measured.
  */
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
+/** Every {@link BackendChoice}, for option parsing and menus. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'cpu'];
 
 const HOW_TO_GET_WEBGPU =

@@ -33,6 +33,7 @@ const SNIFF_BYTES = ARMA_HEADER_BYTES;
 /** @internal Bytes of `.npy` data read at a time (64 MiB); tests make it small. */
 export const npyReading = { chunkBytes: 64 * 1024 * 1024 };
 
+/** Options of {@link readDataFile}. */
 export interface ReadDataFileOptions {
   /** Checked between chunks; when aborted, the read rejects with `signal.reason`. */
   signal?: AbortSignal;

@@ -8,13 +8,22 @@ import { InvalidArgumentError, InvalidDataError } from '../errors.js';
 import { isNpyMagic, plural } from './npy.js';
 import { describeValue } from '../data.js';
 
+/**
+ * How a data file was read: delimited text (`'csv'`, `'tsv'`, `'whitespace'`-separated), NumPy
+ * `.npy`, Armadillo's text or binary matrix (`arma_ascii`, `arma_binary`), or a Netpbm grey image
+ * (`'pgm'`).
+ */
 export type DataFileFormat = 'csv' | 'tsv' | 'whitespace' | 'npy' | 'arma_ascii' | 'arma_binary' | 'pgm';
 
 /** A data file's contents: `rows` points of `cols` values, row-major. */
 export interface LoadedData {
+  /** rows × cols values, row-major: Float32Array only for a float32 `.npy` (kept as stored), else Float64Array. */
   data: Float64Array | Float32Array;
+  /** Number of points (data rows; a skipped header not counted). */
   rows: number;
+  /** Values per point. */
   cols: number;
+  /** How the file was read. */
   format: DataFileFormat;
   /** The first non-empty row read as column names (no numeric cell, or numbers among names) and was skipped as a header. */
   headerSkipped: boolean;

@@ -43,6 +43,7 @@ import { checkModelName, modelContent, utf8Text } from './model-content.js';
 import { withinModelFileSize } from './model-size.js';
 import { DECIMAL } from './delimited.js';
 
+/** mlpack's three serializations of a model (cereal's JSON, XML and portable binary archives), as its `.json`, `.xml` and `.bin` file names pick them. */
 export type MlpackFormat = 'json' | 'xml' | 'bin';
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────

@@ -20,12 +20,16 @@ export type { ModelFileKind } from './model-size.js';
 
 /** Which family of files a model is written as. */
 export type ModelFormat = 'webgmm' | 'mlpack';
+/** Every {@link ModelFormat}, for option parsing and menus. */
 export const MODEL_FORMATS: readonly ModelFormat[] = ['webgmm', 'mlpack'];
 
 /** What a model file held, and what a reader should be told about it (e.g. stale mlpack factors). */
 export interface ModelFileContents {
+  /** The model, validated. */
   model: GaussianMixture;
+  /** Which format the file was in (decided by its extension and, for `.json`, its first key). */
   kind: ModelFileKind;
+  /** Remarks for the user, e.g. that an mlpack file's stored Cholesky factors disagreed with its covariances and were recomputed; empty when there are none. */
   notes: string[];
 }
 

@@ -7,8 +7,9 @@ import { checkModelName, modelContent, utf8Text } from './model-content.js';
 import { withinModelFileSize } from './model-size.js';
 import { describeValue } from '../data.js';
 
-/** The `format` tag and current version of webgmm's model JSON. */
+/** The `format` tag of webgmm's model JSON. */
 export const WEBGMM_MODEL_FORMAT = 'webgmm.GaussianMixture';
+/** The version this library writes; the reader accepts it and refuses later ones. */
 export const WEBGMM_MODEL_VERSION = 1;
 
 /**
@@ -23,10 +24,15 @@ export const WEBGMM_MODEL_VERSION = 1;
  * bit-for-bit the model written.
  */
 export interface WebgmmModelFile extends Required<GaussianMixtureJSON> {
+  /** Always {@link WEBGMM_MODEL_FORMAT}: tells the file from mlpack's JSON (whose first key is `model`). */
   format: typeof WEBGMM_MODEL_FORMAT;
+  /** {@link WEBGMM_MODEL_VERSION} when written by this library. */
   version: number;
+  /** K (informative: where a file has it, the reader checks it against the weights' count). */
   gaussians: number;
+  /** D (informative: where a file has it, the reader checks it against the means' length). */
   dimensionality: number;
+  /** How the model was trained (options, log-likelihood, backend, …), as the CLI writes it; informative only, never read back into the model. */
   training?: Record<string, unknown>;
 }
 
@@ -88,6 +94,12 @@ function stringifyKeepingNegativeZero(value: unknown): string {
   return text.split(JSON.stringify(marker)).join('-0');
 }
 
+/**
+ * Reads webgmm's model file ({@link WebgmmModelFile}) from its text or UTF-8 bytes. `name` (the
+ * file's name) only prefixes messages. The model is validated as the {@link GaussianMixture}
+ * constructor validates it; `training` is ignored.
+ * @throws InvalidModelError (or NotPositiveDefiniteError) naming `name` and what is wrong.
+ */
 export function parseWebgmmModel(content: string | Uint8Array | ArrayBuffer, name: string): GaussianMixture {
   const bytesOrText = modelContent(content, 'parseWebgmmModel');
   checkModelName(name, 'parseWebgmmModel');

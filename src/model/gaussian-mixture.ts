@@ -7,6 +7,7 @@ import { checkObservationWeights, columnLabel, describeValue as describe, isNumb
 import { choleskyInPlace, invertLower, logDetFromCholesky, asymmetry, symmetrizeInPlace } from '../util/linalg.js';
 import { Rng, seedFromClock } from '../util/rng.js';
 
+/** A model's covariance structure: `'full'` D×D matrices, or `'diagonal'` (D variances per component, mlpack's `--diagonal_covariance`). */
 export type CovarianceType = 'full' | 'diagonal';
 
 /**
@@ -15,9 +16,13 @@ export type CovarianceType = 'full' | 'diagonal';
  * omitted it is inferred from the nesting depth.
  */
 export interface GaussianMixtureJSON {
+  /** `'full'` or `'diagonal'`; inferred from `covariances`' nesting depth when omitted. */
   covarianceType?: CovarianceType;
+  /** K mixing weights, each ≥ 0, summing to 1 (within 1e-6; renormalized when off by more than rounding). */
   weights: number[];
+  /** K means of D values each. */
   means: number[][];
+  /** K symmetric positive-definite D×D matrices (`'full'`), or K vectors of D positive variances (`'diagonal'`). */
   covariances: number[][][] | number[][];
 }
 
@@ -27,9 +32,13 @@ export interface GaussianMixtureJSON {
  * visualization code often holds them).
  */
 export interface GaussianMixtureInput {
+  /** As {@link GaussianMixtureJSON.covarianceType}. */
   covarianceType?: CovarianceType;
+  /** As {@link GaussianMixtureJSON.weights}. */
   weights: NumberArray;
+  /** As {@link GaussianMixtureJSON.means}. */
   means: readonly NumberArray[];
+  /** As {@link GaussianMixtureJSON.covariances}. */
   covariances: readonly (readonly NumberArray[])[] | readonly NumberArray[];
 }
 
@@ -41,11 +50,17 @@ export interface GaussianMixtureInput {
  * given, must agree with the arrays (D is otherwise the means' length / K).
  */
 export interface GaussianMixturePackedInput {
+  /** Required here: the packed arrays do not show the structure. */
   covarianceType: CovarianceType;
+  /** K, where given: must equal `weights.length`. */
   gaussians?: number;
+  /** D, where given: must equal `means.length / K`. */
   dimensionality?: number;
+  /** K mixing weights. */
   weights: NumberArray;
+  /** K×D means, row-major (component k's mean at [k·D, (k+1)·D)). */
   means: Float64Array | Float32Array;
+  /** K×D×D covariances (`'full'`) or K×D variances (`'diagonal'`), row-major per component. */
   covariances: Float64Array | Float32Array;
 }
 
@@ -91,6 +106,7 @@ export class GaussianMixture {
   readonly gaussians: number;
   /** Dimensionality D. */
   readonly dimensionality: number;
+  /** `'full'` (K×D×D `covariances`) or `'diagonal'` (K×D variances). */
   readonly covarianceType: CovarianceType;
   /**
    * K weights. The model's own array, read-only: writing into it is unsupported (it bypasses

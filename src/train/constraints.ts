@@ -21,6 +21,7 @@ import { choleskyInPlace, symmetricEigen } from '../util/linalg.js';
 
 /** Which covariance constraint policy to apply. */
 export type CovarianceConstraint = 'unit-invariant' | 'mlpack';
+/** Every {@link CovarianceConstraint}, for option parsing and menus. */
 export const COVARIANCE_CONSTRAINTS: readonly CovarianceConstraint[] = ['unit-invariant', 'mlpack'];
 /** The policy `train()` and the CLI use when none is named. */
 export const DEFAULT_COVARIANCE_CONSTRAINT: CovarianceConstraint = 'unit-invariant';

@@ -38,11 +38,13 @@ import { RESIDENCIES, type Residency } from '../backends/residency.js';
  * (index of count levels).
  */
 export interface SearchInfo {
+  /** Which kind of step is about to run (see above). */
   step: 'second start' | 'validation' | 'clamp';
   /** 0-based trial the step belongs to. */
   trial: number;
   /** 1-based position of the step among `count` of its kind. */
   index: number;
+  /** How many steps of this kind the search runs (trials, candidates or clamp levels). */
   count: number;
 }
 
@@ -187,6 +189,7 @@ export interface TrainOptions {
   signal?: AbortSignal;
 }
 
+/** One trial of {@link train}: its own k-means start and EM run. */
 export interface TrialResult {
   /** Training log-likelihood of this trial's final model. */
   logLikelihood: number;
@@ -196,6 +199,7 @@ export interface TrialResult {
    * the one the cap would leave (onIteration was not called for the iterations skipped).
    */
   iterations: number;
+  /** Whether EM stopped on `tolerance` (false: at `maxIterations`). */
   converged: boolean;
   /** Lloyd iterations of the final k-means on all the points it clusters (0 with `inputModel`). */
   kmeansIterations: number;
@@ -210,6 +214,7 @@ export interface TrialResult {
   float64Passes: number;
 }
 
+/** What {@link train} resolves to: the chosen model and how every trial went. */
 export interface TrainResult {
   /** The model of the best trial. */
   model: GaussianMixture;

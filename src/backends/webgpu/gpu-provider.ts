@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../../errors.js';
  * The part of WebGPU's `GPU` that webgmm calls; `navigator.gpu` and Dawn's `create()` result fit it.
  */
 export interface GpuLike {
+  /** WebGPU's `GPU.requestAdapter`: resolves to a `GPUAdapter`, or null where there is none. */
   requestAdapter(options?: { powerPreference?: 'low-power' | 'high-performance' }): Promise<unknown>;
 }
 
