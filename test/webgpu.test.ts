@@ -591,6 +591,117 @@ describe.skipIf(!GPU_AVAILABLE)('GPU memory', () => {
   }, 120_000);
 });
 
+describe.skipIf(!GPU_AVAILABLE)('the shared device in a long-lived process', () => {
+  const data = dataset(3000, 31);
+
+  it("holds the GPU object its provider returned for as long as the device lives (Dawn's instance dies with it)", async () => {
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const dawn = (await nodeGpuProvider())!;
+    let given: WeakRef<object> | undefined;
+    // A fresh object per request, as `async () => create([])` returns: nothing but the device's
+    // handle can keep it.
+    setGpuProvider(async () => {
+      const gpu = { requestAdapter: (o?: GPURequestAdapterOptions) => dawn.requestAdapter(o) };
+      given = new WeakRef(gpu);
+      return gpu;
+    });
+    try {
+      const first = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu' });
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      expect(given!.deref()).toBeDefined();
+      // …and the cached device still trains.
+      const again = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu' });
+      expect(again.logLikelihood).toBe(first.logLikelihood);
+    } finally {
+      setGpuProvider(nodeGpuProvider);
+    }
+  });
+
+  it('leaves no device-loss listener behind: not per training, per streamed chunk or per timed pass', async () => {
+    const handle = (await acquireGpu())!;
+    const original = handle.onLost;
+    let live = 0;
+    let added = 0;
+    handle.onLost = (listener) => {
+      live++;
+      added++;
+      const off = original.call(handle, listener);
+      return () => {
+        live--;
+        off();
+      };
+    };
+    try {
+      await train(data, { gaussians: 3, seed: 2, maxIterations: 5, backend: 'webgpu' });
+      await train(data, { gaussians: 3, seed: 2, maxIterations: 5, backend: 'webgpu', dataResidency: 'streamed', maxChunkPoints: 700 });
+      const ds = toDataset(data);
+      const backend = await WebGpuBackend.create(handle, ds, null, { k: 3, covarianceType: 'full' });
+      try {
+        const model = (await train(data, { gaussians: 3, seed: 2, maxIterations: 1, backend: 'cpu' })).model;
+        await backend.timePass(mixtureParams(model));
+        await backend.pass(mixtureParams(model));
+      } finally {
+        backend.dispose();
+      }
+    } finally {
+      handle.onLost = original;
+    }
+    expect(added).toBeGreaterThan(10); // the mappings did listen while they waited
+    expect(live).toBe(0);
+  }, 60_000);
+
+  it('an abort while the WebGPU backend builds rejects at once, not after the build', async () => {
+    const handle = (await acquireGpu())!;
+    const device = handle.device;
+    const ac = new AbortController();
+    let abortedAt = 0;
+    const compile = device.createComputePipelineAsync;
+    // The build's shader compilation: the abort arrives as it starts, and it takes 1.5 s.
+    device.createComputePipelineAsync = (descriptor) => {
+      if (!ac.signal.aborted) {
+        abortedAt = performance.now();
+        ac.abort();
+      }
+      return new Promise((r) => setTimeout(r, 1500)).then(() => compile.call(device, descriptor));
+    };
+    let rejectedAfter: number;
+    try {
+      const err = await train(data, { gaussians: 2, seed: 1, backend: 'webgpu', signal: ac.signal }).catch((e: unknown) => e);
+      rejectedAfter = performance.now() - abortedAt;
+      expect((err as Error).name).toBe('AbortError');
+    } finally {
+      // The abandoned build finishes (and disposes its backend) before the device is used again: a
+      // compilation still pending when the process ends, or when a later test destroys the
+      // device, aborts the process inside Dawn (what a worker thread waits for, `settled`).
+      const waited = performance.now();
+      await handle.settled();
+      device.createComputePipelineAsync = compile;
+      expect(performance.now() - waited).toBeGreaterThan(500);
+    }
+    expect(rejectedAfter).toBeLessThan(500);
+    const after = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu' });
+    expect(after.backend).toBe('webgpu');
+  }, 30_000);
+
+  it("'auto' trains on the CPU when the cached device was lost just before (its loss not yet reported), and the next training gets a new device", async () => {
+    const big = dataset(20000, 32);
+    const options: TrainOptions = { gaussians: 4, seed: 1, maxIterations: 5, backend: 'auto' };
+    const before = await train(big, options);
+    expect(before.backend).toBe('webgpu'); // a problem 'auto' asks a device for and keeps WebGPU on
+    (await acquireGpu())!.device.destroy();
+    const r = await train(big, options);
+    expect(r.backend).toBe('cpu');
+    expect(r.warnings.join('\n')).toMatch(/using the CPU backend: WebGPU \(.*\) could not .*lost/);
+    expect((await train(big, options)).backend).toBe('webgpu');
+  }, 60_000);
+});
+
 describe.skipIf(!GPU_AVAILABLE)('setGpuProvider during a training', () => {
   it('affects the next training only: the running one (its wider search included) keeps its device', async () => {
     // Data on which the default policy's wider search runs (its validation refits build backends of their own).

@@ -11,8 +11,8 @@ import { CHEAP_FINISH_COST, float64IterationCost, passMultiplyAdds, type EStepBa
 import { CpuBackend } from './cpu/cpu-backend.js';
 import type { Dataset } from '../data.js';
 import type { CovarianceType } from '../model/gaussian-mixture.js';
-import { WebGmmError, unlessAborted } from '../errors.js';
-import { acquireGpu, gpuUnavailableReason } from './webgpu/device.js';
+import { WebGmmError, throwIfAborted, unlessAborted } from '../errors.js';
+import { acquireGpu, gpuUnavailableReason, type GpuHandle } from './webgpu/device.js';
 import { WebGpuBackend, type DeviceCosts } from './webgpu/webgpu-backend.js';
 import type { Residency } from './residency.js';
 
@@ -64,16 +64,17 @@ export async function selectBackend(
     if (why) return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: ${why}` };
   }
   // 'auto' asks for the best backend that works: a device that cannot set this problem up, or run
-  // its first pass (out of memory, a limit the kernels did not foresee), leaves the CPU, which can.
+  // its first pass (out of memory, a limit the kernels did not foresee, lost — the cached device
+  // may have been lost just before, before its loss was reported), leaves the CPU, which can.
   const cpuInstead = (e: unknown, what: string): SelectedBackend => {
-    if (choice === 'auto' && e instanceof WebGmmError && (e.code === 'GPU_ERROR' || e.code === 'GPU_OUT_OF_MEMORY')) {
+    if (choice === 'auto' && e instanceof WebGmmError && (e.code === 'GPU_ERROR' || e.code === 'GPU_OUT_OF_MEMORY' || e.code === 'GPU_DEVICE_LOST')) {
       return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: WebGPU (${handle.adapter}) could not ${what}: ${e.message.split('\n')[0]}` };
     }
     throw e;
   };
   let backend: WebGpuBackend;
   try {
-    backend = await WebGpuBackend.create(handle, ds, weights, options);
+    backend = await builtUnlessAborted(handle, WebGpuBackend.create(handle, ds, weights, options), options.signal);
   } catch (e) {
     return cpuInstead(e, 'set this problem up');
   }
@@ -82,10 +83,14 @@ export async function selectBackend(
     return { backend, adapter: handle.adapter, ...(lost ? { note: `${lost}: on WebGPU those points count as weight 0 (backend 'cpu' keeps them)` } : {}) };
   }
   let speed: { gpuSeconds: number; cpuSeconds: number; sample: number };
+  const measuring = measurePasses(backend, ds, weights, options);
   try {
-    speed = await measurePasses(backend, ds, weights, options);
+    speed = await unlessAborted(measuring, options.signal);
   } catch (e) {
-    backend.dispose();
+    // After an abort the pass being timed may still be in flight: the backend goes when it ends.
+    const built = backend;
+    if (options.signal?.aborted) handle.abandon(measuring.then(() => built.dispose(), () => built.dispose()));
+    else backend.dispose();
     return cpuInstead(e, 'run this problem');
   }
   if (fasterBackend(speed.gpuSeconds, speed.cpuSeconds) === 'webgpu') return { backend, adapter: handle.adapter };
@@ -107,10 +112,23 @@ export async function sameBackendFor(
   backend: EStepBackend,
   ds: Dataset,
   weights: Float64Array | null,
-  options: { k: number; covarianceType: CovarianceType; maxChunkPoints?: number | undefined; residency?: Residency | undefined },
+  options: { k: number; covarianceType: CovarianceType; maxChunkPoints?: number | undefined; residency?: Residency | undefined; signal?: AbortSignal | undefined },
 ): Promise<EStepBackend> {
-  if (backend instanceof WebGpuBackend) return WebGpuBackend.create(backend.handle, ds, weights, options);
+  if (backend instanceof WebGpuBackend) return builtUnlessAborted(backend.handle, WebGpuBackend.create(backend.handle, ds, weights, options), options.signal);
   return new CpuBackend(ds, weights);
+}
+
+/**
+ * The backend `building` resolves to, or the abort's rejection as soon as `signal` aborts: an abort
+ * does not wait for the upload and the shaders' compilation (hundreds of milliseconds on lavapipe,
+ * more where the build queues behind another training's on the shared device). A backend built
+ * after the abort is disposed.
+ */
+function builtUnlessAborted<T extends EStepBackend>(handle: GpuHandle, building: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  return unlessAborted(building, signal).catch((e: unknown) => {
+    if (signal?.aborted) handle.abandon(building.then((b) => b.dispose(), () => undefined));
+    throw e;
+  });
 }
 
 /**
@@ -207,15 +225,17 @@ export async function measurePasses(
   gpu: EStepBackend,
   ds: Dataset,
   weights: Float64Array | null,
-  options: { k: number; covarianceType: CovarianceType },
+  options: { k: number; covarianceType: CovarianceType; signal?: AbortSignal | undefined },
 ): Promise<{ gpuSeconds: number; cpuSeconds: number; sample: number }> {
   const { n, d } = ds;
-  const { k, covarianceType } = options;
+  const { k, covarianceType, signal } = options;
   const params = probeParams(ds, k, covarianceType);
   const timePass = async (backend: EStepBackend): Promise<number> => {
+    // After an abort no further pass starts (the caller has moved on; see selectBackend).
+    throwIfAborted(signal);
     const t0 = performance.now();
-    if (backend.timePass) await backend.timePass(params);
-    else await backend.pass(params);
+    if (backend.timePass) await backend.timePass(params, signal);
+    else await backend.pass(params, signal);
     return (performance.now() - t0) / 1000;
   };
   const sample = Math.min(n, Math.max(256, Math.floor(CPU_PROBE_FLOPS / passMultiplyAdds(1, d, k, covarianceType))));

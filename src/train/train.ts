@@ -1036,6 +1036,7 @@ async function chooseByValidation(
     covarianceType: opts.covarianceType,
     maxChunkPoints: opts.maxChunkPoints,
     residency: opts.dataResidency,
+    signal,
   });
   const checkInput = { data: v.check.data, rows: v.check.n, cols: v.check.d };
   const margin = 1e-9 * v.checkWeight;

@@ -85,9 +85,11 @@ async function serve(request: TrainRequest, signal: AbortSignal, post: Post, ack
     last = { type: 'error', error: serializeError(e) };
   }
   // The caller terminates this worker on the last message. Dawn aborts the process if a thread
-  // goes while one of its promises is pending (an aborted training leaves a mapping or a pipeline
-  // compilation in flight): let the device's queue and callbacks drain first.
+  // goes while one of its promises is pending (an aborted training leaves a mapping, a pipeline
+  // compilation or a whole build in flight): let the abandoned builds, the device's queue and the
+  // callbacks drain first.
   if (gpu) {
+    await gpu.settled();
     await gpu.device.queue.onSubmittedWorkDone().catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 0));
   }

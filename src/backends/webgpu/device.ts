@@ -12,8 +12,26 @@ export interface GpuHandle {
   device: GPUDevice;
   /** Human-readable adapter description, e.g. "llvmpipe (LLVM 19.1.7, 256 bits) (lavapipe)". */
   adapter: string;
-  /** Resolves when the device is lost. */
-  lost: Promise<GPUDeviceLostInfo>;
+  /** Why the device was lost, once it is (set before any {@link GpuHandle.onLost} listener runs); null while it works. */
+  readonly lostInfo: GPUDeviceLostInfo | null;
+  /**
+   * Calls `listener` when the device is lost (at once, in a microtask, if it already is); returns
+   * the function that removes it. One handler on the device's `lost` serves them all: that promise
+   * never settles while the device works, so each handler attached to it stayed for the process's
+   * life (two per WebGPU training, a few more per `'auto'` measurement: about 1 KB each).
+   */
+  onLost(listener: (info: GPUDeviceLostInfo) => void): () => void;
+  /**
+   * Counts `work` on this device that no training awaits any more (a build or a timing abandoned
+   * at an abort) until it settles, and returns it.
+   */
+  abandon(work: Promise<unknown>): void;
+  /**
+   * Resolves once the work given to {@link GpuHandle.abandon} has settled: Dawn aborts the process
+   * when a thread ends while one of its promises (a pipeline's compilation, a mapping) is pending,
+   * so a worker thread waits for this before it ends.
+   */
+  settled(): Promise<void>;
   /**
    * The smallest subgroup the device may run a shader with, when it has the `subgroups` feature
    * (enabled on the device); 0 without it.
@@ -24,6 +42,13 @@ export interface GpuHandle {
    * is the process's own memory, so data kept on the device costs host memory a second time.
    */
   hostMemory: boolean;
+  /**
+   * The GPU object and adapter the device came from, held for as long as the device is: Dawn
+   * destroys its instance when the object its `create()` returned is collected, and the process then
+   * crashes in Dawn's event processing (a provider returning a fresh `create([])` each time crashed
+   * within two trainings, since the device is cached beyond the call that made it).
+   */
+  readonly origin: readonly unknown[];
 }
 
 let cached: Promise<GpuHandle | null> | null = null;
@@ -91,12 +116,43 @@ async function requestGpu(generation: number): Promise<GpuHandle | string> {
       maxBufferSize: adapter.limits.maxBufferSize,
     },
   });
-  const lost = device.lost;
-  lost.then(() => {
-    // Only this provider's device: a lost device of a replaced provider leaves the current one be.
-    if (cachedGeneration === generation) cached = null;
-  });
+  const listeners = new Set<(info: GPUDeviceLostInfo) => void>();
+  const abandoned = new Set<Promise<unknown>>();
   // `isFallbackAdapter` moved from the adapter to its info in the spec; browsers have either.
   const fallback = (adapter.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
-  return { device, adapter: describeAdapter(adapter), lost, subgroupMinSize, hostMemory: fallback === true };
+  const handle: GpuHandle = {
+    device,
+    adapter: describeAdapter(adapter),
+    lostInfo: null,
+    onLost(listener) {
+      if (handle.lostInfo) {
+        const info = handle.lostInfo;
+        queueMicrotask(() => listener(info));
+        return () => undefined;
+      }
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    abandon(work) {
+      const settled: Promise<unknown> = work.then(
+        () => abandoned.delete(settled),
+        () => abandoned.delete(settled),
+      );
+      abandoned.add(settled);
+    },
+    async settled() {
+      while (abandoned.size > 0) await Promise.allSettled([...abandoned]);
+    },
+    subgroupMinSize,
+    hostMemory: fallback === true,
+    origin: [gpu, adapter],
+  };
+  void device.lost.then((info) => {
+    (handle as { lostInfo: GPUDeviceLostInfo | null }).lostInfo = info;
+    // Only this provider's device: a lost device of a replaced provider leaves the current one be.
+    if (cachedGeneration === generation) cached = null;
+    for (const listener of [...listeners]) listener(info);
+    listeners.clear();
+  });
+  return handle;
 }

@@ -27,6 +27,20 @@ import type { Residency } from '../residency.js';
 import { SHADERS } from './shaders.generated.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
 
+/** The device's loss, if it is lost within `ms` milliseconds (or already is); else null. */
+function lostWithin(handle: GpuHandle, ms: number): Promise<GPUDeviceLostInfo | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      stop();
+      resolve(null);
+    }, ms);
+    const stop = handle.onLost((info) => {
+      clearTimeout(timer);
+      resolve(info);
+    });
+  });
+}
+
 function deviceLostError(info: GPUDeviceLostInfo): WebGmmError {
   return new WebGmmError('GPU_DEVICE_LOST', `the GPU device was lost during training (${info.reason}: ${info.message || 'no message'}); retry, or use backend 'cpu'`);
 }
@@ -357,9 +371,6 @@ export class WebGpuBackend implements EStepBackend {
   /** The device this backend runs on (another backend for the same training uses it too: see select.ts's sameBackendFor). */
   readonly handle: GpuHandle;
   private readonly device: GPUDevice;
-  private readonly lost: Promise<GPUDeviceLostInfo>;
-  /** Pending mappings, told when the device is lost (one listener on `lost`, not one per mapping). */
-  private readonly waiting = new Set<(info: GPUDeviceLostInfo) => void>();
   private readonly layout: Layout;
   private readonly centre: Float64Array;
   /** Per feature the largest |x_d − centre_d| over the data: the largest point value uploaded, times u_d. */
@@ -400,12 +411,6 @@ export class WebGpuBackend implements EStepBackend {
   private constructor(handle: GpuHandle, ds: Dataset, options: WebGpuBackendOptions, weights: Float64Array | null) {
     this.handle = handle;
     this.device = handle.device;
-    this.lost = handle.lost;
-    // The device (and its `lost`) outlives this backend: the listener holds only the set, not `this`.
-    const waiting = this.waiting;
-    void this.lost.then((info) => {
-      for (const onLost of [...waiting]) onLost(info);
-    });
     this.adapter = handle.adapter;
     this.ds = ds;
     this.n = ds.n;
@@ -870,8 +875,7 @@ export class WebGpuBackend implements EStepBackend {
     const { shift, scopes } = await this.submitPass(params, signal);
     await this.device.queue.onSubmittedWorkDone();
     // A lost device finishes no work but resolves onSubmittedWorkDone: report it, as pass() does.
-    const lost = await Promise.race([this.lost, Promise.resolve(null)]);
-    if (lost) throw deviceLostError(lost);
+    if (this.handle.lostInfo) throw deviceLostError(this.handle.lostInfo);
     const rejected = await WebGpuBackend.rejection(scopes);
     if (rejected) throw rejected;
     const standIn = new Float32Array(this.staging.size / 4).fill(1);
@@ -1002,18 +1006,17 @@ export class WebGpuBackend implements EStepBackend {
         reject(abortError(signal));
         return;
       }
-      const onLost = (info: GPUDeviceLostInfo) => settle(() => reject(deviceLostError(info)))();
       const onAbort = () => settle(() => reject(abortError(signal!)))();
       const settle = (fn: () => void) => () => {
         signal?.removeEventListener('abort', onAbort);
-        this.waiting.delete(onLost);
+        stopListening();
         fn();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.add(onLost);
+      const stopListening = this.handle.onLost((info) => settle(() => reject(deviceLostError(info)))());
       buffer.mapAsync(mode).then(settle(resolve), async (e: unknown) => {
         // A lost device fails the mapping first; report the loss, not the failed mapping.
-        const info = await Promise.race([this.lost, new Promise<null>((r) => setTimeout(() => r(null), 200))]);
+        const info = await lostWithin(this.handle, 200);
         settle(() => reject(info ? deviceLostError(info) : new WebGmmError('GPU_ERROR', `${what} failed: ${e instanceof Error ? e.message : String(e)}`)))();
       });
     });
