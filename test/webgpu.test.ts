@@ -7,7 +7,7 @@ import { sampleMixture, relErr, maxRelErr, rainy } from './helpers.js';
 import { GPU_AVAILABLE } from './gpu.js';
 import { acquireGpu, setGpuProvider } from '../src/backends/webgpu/device.js';
 import { nodeGpuProvider } from '../src/backends/webgpu/node-gpu.js';
-import { WebGpuBackend, streamsPoints } from '../src/backends/webgpu/webgpu-backend.js';
+import { WebGpuBackend, cachedPipeline, PIPELINE_CACHE_SIZE, streamsPoints } from '../src/backends/webgpu/webgpu-backend.js';
 import { float64IterationCost } from '../src/backends/backend.js';
 import { toDataset } from '../src/data.js';
 import { mixtureParams } from '../src/train/em.js';
@@ -661,14 +661,15 @@ describe.skipIf(!GPU_AVAILABLE)('the shared device in a long-lived process', () 
     const device = handle.device;
     const ac = new AbortController();
     let abortedAt = 0;
-    const compile = device.createComputePipelineAsync;
-    // The build's shader compilation: the abort arrives as it starts, and it takes 1.5 s.
-    device.createComputePipelineAsync = (descriptor) => {
+    const queue = device.queue;
+    const workDone = queue.onSubmittedWorkDone;
+    // The build's upload of the points: the abort arrives as it starts, and it takes 1.5 s.
+    queue.onSubmittedWorkDone = () => {
       if (!ac.signal.aborted) {
         abortedAt = performance.now();
         ac.abort();
       }
-      return new Promise((r) => setTimeout(r, 1500)).then(() => compile.call(device, descriptor));
+      return new Promise((r) => setTimeout(r, 1500)).then(() => workDone.call(queue));
     };
     let rejectedAfter: number;
     try {
@@ -677,17 +678,64 @@ describe.skipIf(!GPU_AVAILABLE)('the shared device in a long-lived process', () 
       expect((err as Error).name).toBe('AbortError');
     } finally {
       // The abandoned build finishes (and disposes its backend) before the device is used again: a
-      // compilation still pending when the process ends, or when a later test destroys the
+      // GPU operation still pending when the process ends, or when a later test destroys the
       // device, aborts the process inside Dawn (what a worker thread waits for, `settled`).
       const waited = performance.now();
       await handle.settled();
-      device.createComputePipelineAsync = compile;
+      queue.onSubmittedWorkDone = workDone;
       expect(performance.now() - waited).toBeGreaterThan(500);
     }
     expect(rejectedAfter).toBeLessThan(500);
     const after = await train(data, { gaussians: 2, seed: 1, maxIterations: 3, backend: 'webgpu' });
     expect(after.backend).toBe('webgpu');
   }, 30_000);
+
+  it('a training of a shape trained before compiles no pipeline again, and gives the same bits', async () => {
+    const device = (await acquireGpu())!.device;
+    const compile = device.createComputePipelineAsync;
+    let compiled = 0;
+    device.createComputePipelineAsync = (descriptor) => {
+      compiled++;
+      return compile.call(device, descriptor);
+    };
+    try {
+      const options: TrainOptions = { gaussians: 3, seed: 4, maxIterations: 4, backend: 'webgpu', diagonalCovariance: true };
+      const first = await train(data, options);
+      const again = await train(data, options);
+      expect(again.logLikelihood).toBe(first.logLikelihood);
+      expect(Array.from(again.model.covariances)).toEqual(Array.from(first.model.covariances));
+      compiled = 0;
+      await train(data, options);
+      expect(compiled).toBe(0);
+      // Another shape compiles its own.
+      await train(data, { ...options, gaussians: 5 });
+      expect(compiled).toBeGreaterThan(0);
+    } finally {
+      device.createComputePipelineAsync = compile;
+    }
+  }, 60_000);
+
+  it('the pipeline cache keeps the most recently used, up to its size, and not a failed compilation', async () => {
+    const device = {} as GPUDevice; // a key only
+    const made: string[] = [];
+    const get = (key: string, fail = false) =>
+      cachedPipeline(device, key, () => {
+        made.push(key);
+        return fail ? Promise.reject(new Error('invalid shader')) : Promise.resolve({ key } as unknown as GPUComputePipeline);
+      });
+    await expect(get('bad', true)).rejects.toThrow('invalid shader');
+    await expect(get('bad', true)).rejects.toThrow('invalid shader');
+    expect(made).toEqual(['bad', 'bad']); // tried again, not the failure kept
+    for (let i = 0; i < PIPELINE_CACHE_SIZE; i++) await get(`k${i}`);
+    await get('k0'); // used again: now the most recent
+    await get('new'); // evicts the least recently used, k1
+    made.length = 0;
+    await get('k0');
+    await get('k2');
+    expect(made).toEqual([]);
+    await get('k1');
+    expect(made).toEqual(['k1']);
+  });
 
   it("'auto' trains on the CPU when the cached device was lost just before (its loss not yet reported), and the next training gets a new device", async () => {
     const big = dataset(20000, 32);
