@@ -690,6 +690,19 @@ describe.skipIf(!GPU_AVAILABLE)('the shared device in a long-lived process', () 
     expect(after.backend).toBe('webgpu');
   }, 30_000);
 
+  it('installing the provider already installed keeps its device; another provider gets a new one', async () => {
+    const before = (await acquireGpu())!;
+    setGpuProvider(nodeGpuProvider); // the one gpu.ts installed
+    expect(await acquireGpu()).toBe(before);
+    const other = async () => nodeGpuProvider();
+    setGpuProvider(other);
+    try {
+      expect(await acquireGpu()).not.toBe(before);
+    } finally {
+      setGpuProvider(nodeGpuProvider);
+    }
+  });
+
   it('a training of a shape trained before compiles no pipeline again, and gives the same bits', async () => {
     const device = (await acquireGpu())!.device;
     const compile = device.createComputePipelineAsync;

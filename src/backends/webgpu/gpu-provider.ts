@@ -31,11 +31,17 @@ export function missingGpuReason(p: GpuProvider): string {
   return why ?? 'the GPU provider given to setGpuProvider returned no GPU object';
 }
 
-/** Replaces the source of the `GPU` object (the Node entry installs Dawn's); the next training asks it for a device. */
+/**
+ * Replaces the source of the `GPU` object (the Node entry installs Dawn's); the next training asks
+ * it for a device. Installing the provider already installed changes nothing: the device it gave
+ * stays in use (a component that installs its provider each time it mounts would otherwise make a
+ * device per mount, and the earlier ones are not destroyed).
+ */
 export function setGpuProvider(p: GpuProvider): void {
   if (typeof p !== 'function') {
     throw new InvalidArgumentError('provider', `setGpuProvider needs a function returning a promise of the GPU object (or of undefined), got ${p === null ? 'null' : typeof p}`);
   }
+  if (p === provider) return;
   provider = p;
   generation++;
 }
