@@ -14,6 +14,7 @@ export type { BackendChoice } from './backends/select.js';
 export { RESIDENCIES } from './backends/residency.js';
 export type { Residency } from './backends/residency.js';
 export { setGpuProvider } from './backends/webgpu/gpu-provider.js';
+export { gpuIdle } from './backends/webgpu/idle.js';
 export type { GpuProvider, GpuLike } from './backends/webgpu/gpu-provider.js';
 export type { IterationInfo } from './train/em.js';
 export type { SearchInfo } from './train/train.js';

@@ -163,6 +163,29 @@ describe('setGpuProvider', () => {
   });
 });
 
+describe('installing the same provider again', () => {
+  it('asks it again where it gave no device (a device it gave is kept: webgpu.test.ts)', async () => {
+    let asked = 0;
+    const none = async () => {
+      asked++;
+      return undefined;
+    };
+    // Large enough (100 000 × 2, K = 2) for 'auto' to ask for a device.
+    const many = Array.from({ length: 100_000 }, (_, i) => [i % 7, (i * 7919) % 13]);
+    setGpuProvider(none);
+    try {
+      await train(many, { gaussians: 2, seed: 1, maxIterations: 1 });
+      await train(many, { gaussians: 2, seed: 1, maxIterations: 1 });
+      expect(asked).toBe(1); // "none" is kept while the provider stays
+      setGpuProvider(none);
+      await train(many, { gaussians: 2, seed: 1, maxIterations: 1 });
+      expect(asked).toBe(2);
+    } finally {
+      setGpuProvider(async () => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu);
+    }
+  });
+});
+
 describe('an adapter request that never answers', () => {
   it("'auto' rejects on abort instead of waiting for it", async () => {
     // A provider whose requestAdapter() never settles (a browser's can hang so): train() used to

@@ -68,7 +68,8 @@ export async function selectBackend(
   // may have been lost just before, before its loss was reported), leaves the CPU, which can.
   const cpuInstead = (e: unknown, what: string): SelectedBackend => {
     if (choice === 'auto' && e instanceof WebGmmError && (e.code === 'GPU_ERROR' || e.code === 'GPU_OUT_OF_MEMORY' || e.code === 'GPU_DEVICE_LOST')) {
-      return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: WebGPU (${handle.adapter}) could not ${what}: ${e.message.split('\n')[0]}` };
+      const why = e.message.split('\n')[0]!.replace(/; retry, or use backend 'cpu'$/, '');
+      return { backend: new CpuBackend(ds, weights), note: `using the CPU backend: WebGPU (${handle.adapter}) could not ${what}: ${why}` };
     }
     throw e;
   };

@@ -13,6 +13,7 @@ import { startTrainingWorker } from '../worker/node-train-in-worker.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backends/select.js';
 import { passMultiplyAdds } from '../backends/backend.js';
 import { RESIDENCIES, type Residency } from '../backends/residency.js';
+import { gpuIdle } from '../backends/webgpu/device.js';
 import { COVARIANCE_CONSTRAINTS, DEFAULT_COVARIANCE_CONSTRAINT, DEFAULT_MAX_CONDITION, DEFAULT_VARIANCE_FLOOR, formatKnob, type CovarianceConstraint } from '../train/constraints.js';
 import { InvalidArgumentError, InvalidDataError, WebGmmError } from '../errors.js';
 import { sampleArray, sampleRows, type GaussianMixture } from '../model/gaussian-mixture.js';
@@ -371,9 +372,12 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
     : { result: train(loaded, options), exited: Promise.resolve() };
   const result = await training.result.catch(async (e: unknown) => {
     if (e instanceof DOMException && e.name === 'AbortError') {
-      // The worker is still stopping (its GPU work must drain before the process may exit); one
-      // stuck in a long synchronous step is ended by the signal's grace period in main().
+      // The worker is still stopping (its GPU work must drain before the process may exit), or,
+      // here, the driver may still run work the training left (a shader's first compilation,
+      // seconds on lavapipe), which bin/webgmm.js's process.exit() must not cut short; anything
+      // stuck beyond the signal's grace period in main() is ended there.
       await training.exited;
+      await gpuIdle();
       throw e;
     }
     // The library calls the points "data" and the weights "observationWeights"; here they are the

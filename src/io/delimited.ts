@@ -17,7 +17,7 @@ export type DataFileFormat = 'csv' | 'tsv' | 'whitespace' | 'npy' | 'arma_ascii'
 
 /** A data file's contents: `rows` points of `cols` values, row-major. */
 export interface LoadedData {
-  /** rows × cols values, row-major: Float32Array only for a float32 `.npy` (kept as stored), else Float64Array. */
+  /** rows × cols values, row-major: a Float32Array for float32 files (`.npy`, Armadillo's binary `FN004`), kept as stored; else a Float64Array. */
   data: Float64Array | Float32Array;
   /** Number of points (data rows; a skipped header not counted). */
   rows: number;

@@ -3,7 +3,7 @@
  * and aborts when asked. Environment-neutral; the entry scripts plug in their `postMessage`.
  */
 import { train, type TrainOptions } from '../train/train.js';
-import { acquireGpu } from '../backends/webgpu/device.js';
+import { acquireGpu, gpuIdle } from '../backends/webgpu/device.js';
 import { asksForGpu } from '../backends/select.js';
 import { modelFromArrays, modelToArrays, serializeError, type FromWorker, type ToWorker, type TrainRequest } from './protocol.js';
 
@@ -41,7 +41,6 @@ export function createTrainingServer(post: Post): (message: ToWorker) => void {
 }
 
 async function serve(request: TrainRequest, signal: AbortSignal, post: Post, acks: { release: (() => void) | null }): Promise<void> {
-  let gpu: Awaited<ReturnType<typeof acquireGpu>> = null;
   let last: FromWorker;
   let transfer: Transferable[] = [];
   try {
@@ -75,7 +74,7 @@ async function serve(request: TrainRequest, signal: AbortSignal, post: Post, ack
     const backend = request.options.backend ?? 'auto';
     const covarianceType = request.options.diagonalCovariance === true ? 'diagonal' : 'full';
     const weights = request.options.observationWeights ?? null;
-    gpu = asksForGpu(backend, rows, cols, request.options.gaussians, covarianceType, weights) ? await acquireGpu() : null;
+    const gpu = asksForGpu(backend, rows, cols, request.options.gaussians, covarianceType, weights) ? await acquireGpu() : null;
     post({ type: 'started', backendRequested: backend, ...(gpu ? { adapter: gpu.adapter } : {}) });
     const result = await train({ data: values, rows, cols }, options);
     const model = modelToArrays(result.model, true);
@@ -88,10 +87,6 @@ async function serve(request: TrainRequest, signal: AbortSignal, post: Post, ack
   // goes while one of its promises is pending (an aborted training leaves a mapping, a pipeline
   // compilation or a whole build in flight): let the abandoned builds, the device's queue and the
   // callbacks drain first.
-  if (gpu) {
-    await gpu.settled();
-    await gpu.device.queue.onSubmittedWorkDone().catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
+  await gpuIdle();
   post(last, transfer);
 }

@@ -5,7 +5,7 @@
  * (`webgpu` package). One device is shared by all training calls of a process and recreated after
  * it is lost.
  */
-import { currentGpuProvider, missingGpuReason } from './gpu-provider.js';
+import { currentGpuProvider, missingGpuReason, providerGaveNoDevice } from './gpu-provider.js';
 export { setGpuProvider, type GpuProvider } from './gpu-provider.js';
 
 export interface GpuHandle {
@@ -15,15 +15,15 @@ export interface GpuHandle {
   /** Why the device was lost, once it is (set before any {@link GpuHandle.onLost} listener runs); null while it works. */
   readonly lostInfo: GPUDeviceLostInfo | null;
   /**
-   * Calls `listener` when the device is lost (at once, in a microtask, if it already is); returns
-   * the function that removes it. One handler on the device's `lost` serves them all: that promise
+   * Calls `listener` when the device is lost (in a microtask if it already is); returns the
+   * function that removes it (which does nothing once the device is lost). One handler on the device's `lost` serves them all: that promise
    * never settles while the device works, so each handler attached to it stayed for the process's
    * life (two per WebGPU training, a few more per `'auto'` measurement: about 1 KB each).
    */
   onLost(listener: (info: GPUDeviceLostInfo) => void): () => void;
   /**
-   * Counts `work` on this device that no training awaits any more (a build or a timing abandoned
-   * at an abort) until it settles, and returns it.
+   * Counts `work` on this device that no training awaits any more (a build or a timed pass
+   * abandoned at an abort) until it settles.
    */
   abandon(work: Promise<unknown>): void;
   /**
@@ -52,9 +52,20 @@ export interface GpuHandle {
 }
 
 let cached: Promise<GpuHandle | null> | null = null;
+/** The devices with abandoned work still running (see GpuHandle.abandon), and the newest device. */
+const busy = new Set<GpuHandle>();
+let newest: GpuHandle | null = null;
 /** The provider generation `cached` came from. */
 let cachedGeneration = -1;
 let lastFailure = '';
+
+/** See idle.ts (the public gpuIdle). */
+export async function gpuIdle(): Promise<void> {
+  while (busy.size > 0) await Promise.all([...busy].map((handle) => handle.settled()));
+  if (newest && !newest.lostInfo) await newest.device.queue.onSubmittedWorkDone().catch(() => undefined);
+  // The callbacks of what just settled run before the caller goes on.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
 
 /** Why the last acquisition found no device (empty when it found one or has not run). */
 export function gpuUnavailableReason(): string {
@@ -74,6 +85,7 @@ export function acquireGpu(): Promise<GpuHandle | null> {
     const request: Promise<GpuHandle | null> = requestGpu(generation).then(
       (got) => {
         if (current()) lastFailure = typeof got === 'string' ? got : '';
+        if (typeof got === 'string') providerGaveNoDevice(generation);
         return typeof got === 'string' ? null : got;
       },
       (e: unknown) => {
@@ -81,6 +93,7 @@ export function acquireGpu(): Promise<GpuHandle | null> {
           lastFailure = `requesting a WebGPU device failed: ${e instanceof Error ? e.message : String(e)}`;
           if (cached === request) cached = null;
         }
+        providerGaveNoDevice(generation);
         return null;
       },
     );
@@ -134,11 +147,13 @@ async function requestGpu(generation: number): Promise<GpuHandle | string> {
       return () => void listeners.delete(listener);
     },
     abandon(work) {
-      const settled: Promise<unknown> = work.then(
-        () => abandoned.delete(settled),
-        () => abandoned.delete(settled),
-      );
+      const done = (): void => {
+        abandoned.delete(settled);
+        if (abandoned.size === 0) busy.delete(handle);
+      };
+      const settled: Promise<unknown> = work.then(done, done);
       abandoned.add(settled);
+      busy.add(handle);
     },
     async settled() {
       while (abandoned.size > 0) await Promise.allSettled([...abandoned]);
@@ -147,6 +162,7 @@ async function requestGpu(generation: number): Promise<GpuHandle | string> {
     hostMemory: fallback === true,
     origin: [gpu, adapter],
   };
+  newest = handle;
   void device.lost.then((info) => {
     (handle as { lostInfo: GPUDeviceLostInfo | null }).lostInfo = info;
     // Only this provider's device: a lost device of a replaced provider leaves the current one be.

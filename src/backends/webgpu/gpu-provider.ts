@@ -20,6 +20,13 @@ export type GpuProvider = () => Promise<GpuLike | undefined>;
 export const browserGpuProvider: GpuProvider = async () => (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
 let provider: GpuProvider = browserGpuProvider;
 let generation = 0;
+/** The generation whose provider was last asked and gave no device (device.ts says so). */
+let emptyGeneration = -1;
+
+/** @internal device.ts: the provider of `gen` was asked and gave no device. */
+export function providerGaveNoDevice(gen: number): void {
+  emptyGeneration = gen;
+}
 
 /**
  * Why `p` gave no GPU object: the browser's default has no navigator.gpu, a provider of webgmm's
@@ -33,15 +40,15 @@ export function missingGpuReason(p: GpuProvider): string {
 
 /**
  * Replaces the source of the `GPU` object (the Node entry installs Dawn's); the next training asks
- * it for a device. Installing the provider already installed changes nothing: the device it gave
- * stays in use (a component that installs its provider each time it mounts would otherwise make a
- * device per mount, and the earlier ones are not destroyed).
+ * it for a device. Installing the provider already installed keeps the device it gave (a
+ * component that installs its provider each time it mounts would otherwise make a device per
+ * mount, and the earlier ones are not destroyed); where it gave none, it is asked again.
  */
 export function setGpuProvider(p: GpuProvider): void {
   if (typeof p !== 'function') {
     throw new InvalidArgumentError('provider', `setGpuProvider needs a function returning a promise of the GPU object (or of undefined), got ${p === null ? 'null' : typeof p}`);
   }
-  if (p === provider) return;
+  if (p === provider && emptyGeneration !== generation) return;
   provider = p;
   generation++;
 }
