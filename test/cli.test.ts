@@ -87,6 +87,26 @@ describe('webgmm train', () => {
     expect(Number(/iterations (\d+)/.exec(loose.stderr)![1])).toBeLessThan(Number(/iterations (\d+)/.exec(tight.stderr)![1]));
   });
 
+  it('-k caps k-means: the library\'s model for kmeansMaxIterations 1, one k-means line per trial', async () => {
+    const overlap = join(FIXTURES, 'mlpack-em', 'overlap_N6000_D4_K4.csv');
+    const r = webgmm('train', '-i', overlap, '-g', '4', '-s', '5', '-n', '1', '-k', '1', '-v', '--backend', 'cpu', '-M', 'k1.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => /^trial 1\/1 k-means iteration/.test(l))).toHaveLength(1);
+    const data = readCsv(overlap);
+    const expected = await train(data, { gaussians: 4, seed: 5, maxIterations: 1, kmeansMaxIterations: 1, backend: 'cpu' });
+    expect(Array.from(modelOf(join(dir, 'k1.json')).means)).toEqual(Array.from(expected.model.means));
+    // …which k-means run to convergence does not give (the cap is what is tested).
+    const unbounded = await train(data, { gaussians: 4, seed: 5, maxIterations: 1, backend: 'cpu' });
+    expect(Array.from(unbounded.model.means)).not.toEqual(Array.from(expected.model.means));
+  });
+
+  it('takes the boundary values its ranges include: --max_condition 1, --percentage 1', () => {
+    for (const extra of [['--max_condition', '1'], ['-r', '-p', '1']]) {
+      const r = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '1', '-n', '2', '--backend', 'cpu', ...extra);
+      expect(r.code, `${extra.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+  });
+
   it('-v also names the default policy\'s wider-search steps, which report no iterations', () => {
     const r = webgmm('train', '-i', BLOBS, '-g', '3', '-s', '42', '-t', '2', '-v', '--backend', 'cpu', '-M', 'searched.json');
     expect(r.code, r.stderr).toBe(0);

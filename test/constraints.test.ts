@@ -1,7 +1,7 @@
 // The covariance constraints in isolation: 'unit-invariant' is S·clamp(S⁻¹ Σ S⁻¹)·S, commutes with
 // rescaling, leaves a covariance that satisfies it alone, and the feature scales move with the units.
 import { describe, it, expect } from 'vitest';
-import { applyConstraint, applyMlpackFull, clampLevelOf, type ConstraintSpec } from '../src/train/constraints.js';
+import { applyConstraint, applyMlpackFull, clampLevelOf, MLPACK_CONSTRAINT, type ConstraintSpec } from '../src/train/constraints.js';
 import { featureScales, snap, OUTLIER_SPREAD, RARE_DEVIATIONS } from '../src/train/feature-scale.js';
 import { jacobiEigen, symmetricEigen } from '../src/util/linalg.js';
 import { Rng } from '../src/util/rng.js';
@@ -355,5 +355,33 @@ describe('feature scales', () => {
     expect(h.floor[0]).toBeCloseTo(f.floor[0]!, 14);
     for (let j = 0; j < d; j++) expect(f.mean[j]).toBeCloseTo(g.mean[j]!, 12);
     for (let j = 0; j < d; j++) expect(f.origin[j]).toBe(g.origin[j]);
+  });
+});
+
+describe('rules pinned by a mutation audit', () => {
+  it("'mlpack', diagonal: variances below the largest / 1e5 rise to it (mlpack's PositiveDefiniteConstraint)", () => {
+    const v = Float64Array.of(4, 1e-7, 2);
+    applyConstraint(MLPACK_CONSTRAINT, true, v, 1, 3);
+    expect(Array.from(v)).toEqual([4, 4e-5, 2]);
+  });
+
+  it("a constant feature's constraint unit is the median of the others' (outlier-stretched ones included)", () => {
+    const rng = new Rng(8);
+    const n = 5000;
+    const d = 3;
+    const data = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      data[i * d] = rng.nextNormal();
+      data[i * d + 1] = rng.nextNormal();
+      data[i * d + 2] = 5;
+    }
+    data[17 * d + 1] = 1e6; // feature 1's unit becomes 1000 IQRs, not its range
+    const f = featureScales(data, n, d, null);
+    expect(f.constraintScale[1]).toBeLessThan(f.scale[1]!);
+    expect(f.constraintScale[2]).toBe(0.5 * (f.constraintScale[0]! + f.constraintScale[1]!));
+  });
+
+  it('a feature without a value holding more than half of the weight gets no near-constant floor', () => {
+    expect(featureScales(Float64Array.of(0, 0, 1, 1), 4, 1, null).floor[0]).toBe(0);
   });
 });

@@ -765,3 +765,38 @@ describe('EM loop: exact cycles where probes repeat', () => {
     }
   });
 });
+
+describe('the stopping rule at the tolerance (pinned by a mutation audit)', () => {
+  /** The CPU's passes, reporting a scripted log-likelihood sequence instead of their own. */
+  class Scripted implements EStepBackend {
+    readonly kind = 'cpu' as const;
+    readonly n: number;
+    readonly d: number;
+    private i = 0;
+    private readonly cpu: CpuBackend;
+    constructor(ds: { data: Float64Array; n: number; d: number }, private readonly lls: number[]) {
+      this.n = ds.n;
+      this.d = ds.d;
+      this.cpu = new CpuBackend(ds);
+    }
+    async pass(p: MixtureParams): Promise<PassResult> {
+      const r = await this.cpu.pass(p);
+      return { ...r, logLikelihood: this.lls[Math.min(this.i++, this.lls.length - 1)]! };
+    }
+    async logLikelihood(): Promise<number> {
+      return this.lls[this.i]!;
+    }
+    dispose(): void {}
+  }
+
+  it('a change exactly equal to the tolerance ends EM (mlpack: while |Δ| > tolerance)', async () => {
+    const data = Float64Array.from({ length: 200 }, (_, i) => (i % 2 ? 5 : 0) + Math.sin(i));
+    const ds = { data, n: 100, d: 2 };
+    const start = new GaussianMixture({ weights: [0.5, 0.5], means: [[0, 0], [5, 5]], covariances: [[1, 1], [1, 1]] });
+    const options = { maxIterations: 10, constraint: MLPACK_CONSTRAINT, forcePositive: true, trial: 0 };
+    const r = await runEM(new Scripted(ds, [-100, -50, -25, -24, -23.5]), start, { ...options, tolerance: 25 });
+    expect([r.iterations, r.converged]).toEqual([2, true]);
+    const z = await runEM(new Scripted(ds, [-100, -50, -50, -24, -23.5]), start, { ...options, tolerance: 0 });
+    expect([z.iterations, z.converged]).toEqual([2, true]);
+  });
+});

@@ -1020,3 +1020,31 @@ console.log(JSON.stringify(Array.from(km.centroids)));
     }
   });
 });
+
+describe("mlpack's empty-cluster rules and the refined start's weights (pinned by a mutation audit)", () => {
+  it('of clusters with tied largest variances the first gives a point to the empty one (arma index_max)', async () => {
+    // Points 0, 2 | 10, 12 around centroids 1 and 11 (both variance 1), centroid 100 empty: the
+    // first cluster's farthest point (from 1: 0 and 2 tie, the first) is taken.
+    const r = await kmeansFromCentroids(Float64Array.of(0, 2, 10, 12), 4, 1, Float64Array.of(1, 11, 100), 3, { maxIterations: 100 });
+    expect(Array.from(r.centroids)).toEqual([2, 11, 0]);
+  });
+
+  it('a one-point cluster has variance 0 and never gives its point away', async () => {
+    const r = await kmeansFromCentroids(Float64Array.of(5, 20, 21), 3, 1, Float64Array.of(8, 20.5, 100), 3, { maxIterations: 100 });
+    expect(Array.from(r.centroids)).toEqual([5, 21, 20]);
+  });
+
+  it('the refined start clusters its subsamples with their weights: points of weight 0 pull nothing', async () => {
+    const n = 400;
+    const data = new Float64Array(n);
+    const w = new Float64Array(n);
+    const rng = new Rng(3);
+    for (let i = 0; i < n; i++) {
+      const far = i % 2 === 1;
+      data[i] = (far ? 100 : 0) + rng.nextNormal();
+      w[i] = far ? 0 : 1;
+    }
+    const c = await refinedStartCentroids(data, n, 1, 1, new Rng(1), { samplings: 10, percentage: 0.5, weights: w });
+    expect(Math.abs(c[0]!)).toBeLessThan(1);
+  });
+});

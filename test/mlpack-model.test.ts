@@ -683,3 +683,27 @@ describe('serializeMlpackModel inputs', () => {
     expect(err.message).toBe('serializeMlpackModel: covariance of component 1 is not positive definite');
   });
 });
+
+describe('factors (pinned by a mutation audit)', () => {
+  it('a 2-D diagonal model is written with the factors of its full equivalent, byte for byte', () => {
+    const rng = new Rng(5);
+    for (let t = 0; t < 50; t++) {
+      const variances = Array.from({ length: 2 }, () => Array.from({ length: 2 }, () => 0.1 + 10 * rng.nextFloat()));
+      const means = [[0, 0], [1, 1]];
+      const diagonal = new GaussianMixture({ covarianceType: 'diagonal', weights: [0.5, 0.5], means, covariances: variances });
+      const full = new GaussianMixture({ weights: [0.5, 0.5], means, covariances: variances.map((v) => v.map((x, i) => v.map((_, j) => (i === j ? x : 0)))) });
+      expect(Buffer.from(serializeMlpackModel(diagonal, 'bin') as Uint8Array).equals(Buffer.from(serializeMlpackModel(full, 'bin') as Uint8Array)), `model ${t}`).toBe(true);
+    }
+  });
+
+  it('stored factors 2e-4 off their covariance are noted (a file edited by hand)', () => {
+    const m = new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[2, 0.3], [0.3, 1]]] });
+    const edited = new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[2.0004, 0.3], [0.3, 1]]] });
+    const element = /<covariance>[\s\S]*?<\/covariance>/;
+    // The edited covariance with the original's factors.
+    const spliced = (serializeMlpackModel(m, 'xml') as string).replace(element, (serializeMlpackModel(edited, 'xml') as string).match(element)![0]);
+    const notes: string[] = [];
+    parseMlpackModel(spliced, 'xml', 'x.xml', (n) => notes.push(n));
+    expect(notes.length).toBe(1);
+  });
+});

@@ -522,3 +522,32 @@ describe('non-positive-definite covariances', () => {
     expect(codes).toEqual(['INVALID_ARGUMENT', 'INVALID_DATA', 'INVALID_MODEL', 'NOT_POSITIVE_DEFINITE', 'NO_WEBGPU']);
   });
 });
+
+// Behaviour a mutation audit found unpinned: each expectation from the documented rule or an
+// analytic result.
+describe('GaussianMixture: rules pinned by a mutation audit', () => {
+  it('predict gives a tie to the lower component index (mlpack: index_max)', () => {
+    const m = new GaussianMixture({ weights: [0.5, 0.5], means: [[-1], [1]], covariances: [[1], [1]] });
+    expect(Array.from(m.predict([[0]]))).toEqual([0]);
+  });
+
+  it('sample() of a diagonal model draws with the standard deviations (variances 4 and 0.25)', () => {
+    const m = new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[4, 0.25]] });
+    const s = m.sample(100_000, 3);
+    let v0 = 0;
+    let v1 = 0;
+    for (let i = 0; i < s.rows; i++) {
+      v0 += s.data[2 * i]! ** 2;
+      v1 += s.data[2 * i + 1]! ** 2;
+    }
+    // Standard errors of these means of squares: 4·√(2/N) ≈ 0.018, 0.25·√(2/N) ≈ 0.0011.
+    expect(Math.abs(v0 / s.rows - 4)).toBeLessThan(0.1);
+    expect(Math.abs(v1 / s.rows - 0.25)).toBeLessThan(0.006);
+  });
+
+  it('renormalizes weights off by more than rounding but within 1e-6, and refuses a covariance asymmetric beyond 1e-8', () => {
+    const m = new GaussianMixture({ weights: [0.3, 0.7000004], means: [[0], [1]], covariances: [[1], [1]] });
+    expect(m.weights[0]).toBe(0.3 / 1.0000004);
+    expect(() => new GaussianMixture({ weights: [1], means: [[0, 0]], covariances: [[[1, 0.5 + 1e-6], [0.5, 1]]] })).toThrow(/not symmetric/);
+  });
+});

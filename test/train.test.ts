@@ -856,3 +856,36 @@ describe('bad input is rejected with a typed error naming the problem', () => {
     expect((err as Error).name).toMatch(/AbortError|TimeoutError/);
   }, 60_000);
 });
+
+describe('rules pinned by a mutation audit', () => {
+  it('diagonal covariances ignore noForcePositive (as mlpack does): the same model, under both policies', async () => {
+    const rng = new Rng(5);
+    const rows: number[][] = [];
+    for (let i = 0; i < 300; i++) {
+      const c = i % 2 ? 5 : 0;
+      rows.push([c + rng.nextNormal(), c + rng.nextNormal(), 7]); // a constant column
+    }
+    for (const policy of ['mlpack', 'unit-invariant'] as const) {
+      const options: TrainOptions = { gaussians: 2, seed: 3, diagonalCovariance: true, backend: 'cpu', covarianceConstraint: policy };
+      const a = await train(rows, options);
+      const b = await train(rows, { ...options, noForcePositive: true });
+      expect(Array.from(b.model.covariances), policy).toEqual(Array.from(a.model.covariances));
+    }
+  });
+
+  it('bestTrial follows the documented rule: a later trial wins when higher by more than 1e-9 nat per point', async () => {
+    // A constant column keeps the wider search off; tolerance 1e-4 leaves trials that reach one
+    // optimum a little apart, some by 1e-9 to 1e-6 nat per point.
+    for (let seed = 1; seed <= 25; seed++) {
+      const rng = new Rng(seed);
+      const rows: number[][] = [];
+      for (let i = 0; i < 400; i++) rows.push([(i % 3) * 2 + rng.nextNormal(), rng.nextNormal(), 3]);
+      const r = await train(rows, { gaussians: 3, seed, trials: 4, tolerance: 1e-4, backend: 'cpu' });
+      expect(r.overruled).toBe(false);
+      const lls = r.trials.map((t) => t.logLikelihood);
+      let best = 0;
+      for (let t = 1; t < lls.length; t++) if ((lls[t]! - lls[best]!) / 400 > 1e-9) best = t;
+      expect(r.bestTrial, `seed ${seed}`).toBe(best);
+    }
+  }, 60_000);
+});

@@ -243,6 +243,37 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU kernel paths, one pass against the CPU',
   });
 });
 
+describe.skipIf(!GPU_AVAILABLE)('WebGPU: data far from the origin', () => {
+  it('one pass at 1e8 from the origin, spread 1, gives the CPU\'s means (the points are centred on upload), on both kernel paths', async () => {
+    // Uncentred, float32 holds 1e8 to ±4: the means came out 2σ off (a mutation audit).
+    const n = 4000, d = 2, off = 1e8;
+    const rng = new Rng(2);
+    const data = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      data[i * d] = off + (i % 2 ? 4 : 0) + rng.nextNormal();
+      data[i * d + 1] = off + rng.nextNormal();
+    }
+    const model = new GaussianMixture({ weights: [0.5, 0.5], means: [[off, off], [off + 4, off]], covariances: [[[1, 0], [0, 1]], [[1, 0], [0, 1]]] });
+    const params = mixtureParams(model);
+    const cpu = await new CpuBackend({ data, n, d }, null).pass(params);
+    for (const variant of [{}, { fused: false }]) {
+      const backend = await WebGpuBackend.create((await acquireGpu())!, { data, n, d }, null, { k: 2, covarianceType: 'full', ...variant });
+      try {
+        const r = await backend.pass(params);
+        for (let c = 0; c < 2; c++) {
+          for (let j = 0; j < d; j++) {
+            const gpuMean = r.stats.sums[c * d + j]! / r.stats.nk[c]! + r.stats.shift![c * d + j]!;
+            const cpuMean = cpu.stats.sums[c * d + j]! / cpu.stats.nk[c]! + params.means[c * d + j]!;
+            expect(Math.abs(gpuMean - cpuMean), `${JSON.stringify(variant)} component ${c}, feature ${j}`).toBeLessThan(1e-4);
+          }
+        }
+      } finally {
+        backend.dispose();
+      }
+    }
+  });
+});
+
 describe.skipIf(!GPU_AVAILABLE)('WebGPU: diagonal covariance in 190 000 dimensions', () => {
   it('one pass against the CPU (the full-covariance row count TRI4, ~D²/8, once overflowed u32 here)', async () => {
     const n = 6, d = 190_000, k = 2;
@@ -379,6 +410,10 @@ describe.skipIf(!GPU_AVAILABLE)('WebGPU log-likelihood within its reported bound
     const handle = (await acquireGpu())!;
     expect(r.kernels).toBe(handle.subgroupMinSize > 0 ? 'fused+reduce' : 'estep+stats+reduce');
     expect(r.error, `error ${r.error}, bound ${r.bound}`).toBeLessThanOrEqual(r.bound / 10);
+    // The two-kernel path (the E-step kernel's own Σ w|log p|) reports a bound as honest.
+    const split = await llAgainstBound(name === 'binary features' ? binary : repeated, n, d, models[type], { fused: false });
+    expect(split.kernels).toBe('estep+stats+reduce');
+    expect(split.error, `two kernels: error ${split.error}, bound ${split.bound}`).toBeLessThanOrEqual(split.bound / 10);
   });
 
   // Strongly correlated components (ρ = 1 − 1e-7: condition number 2e7, precision factors ~2e4 in
