@@ -157,26 +157,42 @@ describe('determinism and trials', () => {
     expect(r.model.logLikelihood(data)).toBeCloseTo(r.logLikelihood, 6);
   });
 
-  it("'unit-invariant': where the wider search's held-out points overrule the training likelihood, the result says so", async () => {
-    // Found by an audit: 600 points of 5 overlapping components, fitted with 4; trial 2 reaches a
-    // training log-likelihood 1.25e-3 nat above trial 0's, and the held-out points prefer trial 0's.
+  /**
+   * Found by an audit: 600 points of 5 overlapping components, fitted with 4; trial 2 reaches a
+   * training log-likelihood 1.25e-3 nat above trial 0's, and the held-out points prefer trial 0's.
+   */
+  const overruledCase = () => {
     const K = 5;
     const truth = new GaussianMixture({
       weights: Array(K).fill(1 / K),
       means: Array.from({ length: K }, (_, k) => Array.from({ length: 3 }, (_, j) => Math.sin(k * 3.1 + j * 1.7 + 16) * 3)),
       covariances: Array.from({ length: K }, (_, k) => Array.from({ length: 3 }, (_, i) => Array.from({ length: 3 }, (_, j) => (i === j ? 1 + k * 0.3 : 0.2)))),
     });
-    const points = truth.sample(600, 16);
-    const r = await train(points, { gaussians: 4, seed: 16, trials: 3, backend: 'cpu' });
+    return { points: truth.sample(600, 16), options: { gaussians: 4, seed: 16, trials: 3, backend: 'cpu' } satisfies TrainOptions };
+  };
+
+  it("'unit-invariant': where the wider search's held-out points overrule the training likelihood, the result says so", async () => {
+    const { points, options } = overruledCase();
+    const r = await train(points, options);
     const best = Math.max(...r.trials.map((t) => t.logLikelihood));
     expect(r.overruled).toBe(true);
     expect(r.logLikelihood).toBeLessThan(best - 1e-9 * 600);
     expect(r.trials[r.bestTrial]!.logLikelihood).toBe(r.logLikelihood);
     // mlpack's rule on the same points: the best training log-likelihood, never overruled.
-    const m = await train(points, { gaussians: 4, seed: 16, trials: 3, backend: 'cpu', covarianceConstraint: 'mlpack' });
+    const m = await train(points, { ...options, covarianceConstraint: 'mlpack' });
     expect(m.overruled).toBe(false);
     expect(m.logLikelihood).toBe(Math.max(...m.trials.map((t) => t.logLikelihood)));
   });
+
+  it("the wider search decides alike for weights all 1, all 1e-3 and all 50: only their ratios count (pinned by a mutation audit)", async () => {
+    const { points, options } = overruledCase();
+    const r = await train(points, options);
+    expect(r.overruled).toBe(true); // a case where the held-out points decide
+    for (const c of [1e-3, 50]) {
+      const w = await train(points, { ...options, observationWeights: new Float64Array(600).fill(c) });
+      expect([c, w.overruled, w.bestTrial]).toEqual([c, r.overruled, r.bestTrial]);
+    }
+  }, 60_000);
 
   it("'unit-invariant': a later trial must beat the best by more than 1e-9 nat per point (ties keep the earliest)", async () => {
     // Well-separated components: every k-means++ start reaches the same optimum.
