@@ -690,6 +690,28 @@ describe.skipIf(!GPU_AVAILABLE)('the shared device in a long-lived process', () 
     expect(after.backend).toBe('webgpu');
   }, 30_000);
 
+  it('a build whose compilation fails fails once its other compilations have ended (none left pending)', async () => {
+    const device = (await acquireGpu())!.device;
+    const compile = device.createComputePipelineAsync;
+    let pending = 0;
+    let calls = 0;
+    device.createComputePipelineAsync = (descriptor) => {
+      calls++;
+      if (calls === 1) return Promise.reject(new Error('injected compile failure'));
+      pending++;
+      return new Promise((r) => setTimeout(r, 300)).then(() => compile.call(device, descriptor)).finally(() => pending--);
+    };
+    try {
+      // A shape no other test compiles, so that its pipelines are not cached.
+      const err = await train(dataset(900, 33), { gaussians: 7, seed: 1, maxIterations: 2, backend: 'webgpu', diagonalCovariance: true }).catch((e: unknown) => e);
+      expect(String(err)).toMatch(/injected compile failure/);
+      expect(calls).toBeGreaterThan(1);
+      expect(pending).toBe(0);
+    } finally {
+      device.createComputePipelineAsync = compile;
+    }
+  });
+
   it('installing the provider already installed keeps its device; another provider gets a new one', async () => {
     const before = (await acquireGpu())!;
     setGpuProvider(nodeGpuProvider); // the one gpu.ts installed

@@ -16,9 +16,10 @@ export interface GpuHandle {
   readonly lostInfo: GPUDeviceLostInfo | null;
   /**
    * Calls `listener` when the device is lost (in a microtask if it already is); returns the
-   * function that removes it (which does nothing once the device is lost). One handler on the device's `lost` serves them all: that promise
-   * never settles while the device works, so each handler attached to it stayed for the process's
-   * life (two per WebGPU training, a few more per `'auto'` measurement: about 1 KB each).
+   * function that removes it (which does nothing once the device is lost). One handler on the
+   * device's `lost` serves them all: that promise never settles while the device works, so each
+   * handler attached to it stayed for the process's life (two per WebGPU training, a few more per
+   * `'auto'` measurement: about 1 KB each).
    */
   onLost(listener: (info: GPUDeviceLostInfo) => void): () => void;
   /**
@@ -29,7 +30,7 @@ export interface GpuHandle {
   /**
    * Resolves once the work given to {@link GpuHandle.abandon} has settled: Dawn aborts the process
    * when a thread ends while one of its promises (a pipeline's compilation, a mapping) is pending,
-   * so a worker thread waits for this before it ends.
+   * so a thread waits for this (through gpuIdle) before it ends.
    */
   settled(): Promise<void>;
   /**

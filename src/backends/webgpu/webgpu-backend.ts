@@ -249,6 +249,18 @@ export function cachedPipeline(device: GPUDevice, key: string, compile: () => Pr
   return pipeline;
 }
 
+/**
+ * The pipelines, once every compilation has ended: where one fails, the build fails only then, so
+ * that no compilation is still pending when its failure ends the training (and perhaps the
+ * thread, which Dawn aborts the process for).
+ */
+async function allCompiled<T extends readonly Promise<GPUComputePipeline>[]>(compiling: T): Promise<{ -readonly [I in keyof T]: GPUComputePipeline }> {
+  const settled = await Promise.allSettled(compiling);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<GPUComputePipeline>).value) as { -readonly [I in keyof T]: GPUComputePipeline };
+}
+
 /** 2^-126: the smallest normal float32. */
 const FLOAT32_MIN_NORMAL = 2 ** -126;
 
@@ -777,7 +789,7 @@ export class WebGpuBackend implements EStepBackend {
       };
       // Diagonal: fused-diagonal.wgsl (four points per loop step as vec4 lanes); full: fused.wgsl.
       const code = L.diagonal ? SHADERS['fused-diagonal'] : SHADERS.fused;
-      [this.fusedPipeline, this.reducePipeline] = await Promise.all([pipeline(code, constants, 'fused'), reduce]);
+      [this.fusedPipeline, this.reducePipeline] = await allCompiled([pipeline(code, constants, 'fused'), reduce]);
       return;
     }
     // With subgroups, the statistics kernels share each point's loads across a subgroup.
@@ -793,7 +805,7 @@ export class WebGpuBackend implements EStepBackend {
       LARGE_PARAMS: L.largeParams ? 1 : 0,
       ...(stages ? { STAGE_PARAMS: 1, STAGE_VEC4S: L.stride } : {}),
     };
-    [this.estepPipeline, this.reducePipeline, this.statsPipeline] = await Promise.all([
+    [this.estepPipeline, this.reducePipeline, this.statsPipeline] = await allCompiled([
       pipeline(SHADERS.estep, estepConstants, 'estep'),
       reduce,
       pipeline(statsKernel, statsConstants, 'stats'),
