@@ -12,6 +12,7 @@ import { Matrix, MatrixTransposeView } from 'ml-matrix';
 import { featureScales, nearestScaled, scaledData } from '../src/train/feature-scale.js';
 import { modelFromAssignments } from '../src/train/initialize.js';
 import { MLPACK_CONSTRAINT } from '../src/train/constraints.js';
+import { sharperClampAccepted } from '../src/train/train.js';
 
 // A known 3-component, 3-D mixture with distinct shapes.
 const TRUTH = {
@@ -904,4 +905,23 @@ describe('rules pinned by a mutation audit', () => {
       expect(r.bestTrial, `seed ${seed}`).toBe(best);
     }
   }, 60_000);
+});
+
+describe("the wider search's sharper-clamp rule (pinned by a mutation audit)", () => {
+  it('takes a sharper clamp on clear evidence only while no held-out point loses more than ½ ln 10', () => {
+    const level = new Float64Array(100).fill(-5);
+    const sharper = level.map((v) => v + 1);
+    expect(sharperClampAccepted(sharper, level, null, 1e-9)).toBe(true);
+    sharper[7] = level[7]! - 1.0; // a point loses 1 nat (< 1.151): still taken
+    expect(sharperClampAccepted(sharper, level, null, 1e-9)).toBe(true);
+    sharper[7] = level[7]! - 2.0; // 2 nats: refused, though z is far above 2
+    expect(sharperClampAccepted(sharper, level, null, 1e-9)).toBe(false);
+    const weights = new Float64Array(100).fill(1);
+    weights[7] = 0; // a point of weight 0 does not count
+    expect(sharperClampAccepted(sharper, level, weights, 1e-9)).toBe(true);
+    // Gains without evidence (one point of 100 gains): refused.
+    const one = Float64Array.from(level);
+    one[3] = level[3]! + 1;
+    expect(sharperClampAccepted(one, level, null, 1e-9)).toBe(false);
+  });
 });

@@ -1073,7 +1073,7 @@ async function chooseByValidation(
       await announce(options, { step: 'clamp', trial: winner.c.trial, index: j, count: ladder });
       const c = { ...fitConstraint, ...clampAt(opts, j) };
       const lp = await refit(winner.c.em.model, c, winner.c.trial);
-      if (pairedZ(lp, levelLp, v.checkWeights, margin) > VALIDATION_Z && largestLoss(lp, levelLp, v.checkWeights) <= CLAMP_MAX_LOSS) {
+      if (sharperClampAccepted(lp, levelLp, v.checkWeights, margin)) {
         level = j;
         levelLp = lp;
       }
@@ -1125,6 +1125,16 @@ function ignoredOptions(options: TrainOptions, warmStart: boolean): string[] {
     if (gpu.length > 0) notes.push(`${list(gpu)} ${gpu.length > 1 ? 'apply' : 'applies'} to the WebGPU backend only; backend 'cpu' ignores ${gpu.length > 1 ? 'them' : 'it'}`);
   }
   return notes;
+}
+
+/**
+ * Whether the held-out log-densities `sharper` of a sharper clamp's refit beat those of the level
+ * so far, `level`: a paired z above VALIDATION_Z, and no point (of positive weight) losing more
+ * than CLAMP_MAX_LOSS.
+ * @internal Exported for tests.
+ */
+export function sharperClampAccepted(sharper: Float64Array, level: Float64Array, weights: Float64Array | null, margin: number): boolean {
+  return pairedZ(sharper, level, weights, margin) > VALIDATION_Z && largestLoss(sharper, level, weights) <= CLAMP_MAX_LOSS;
 }
 
 /** The largest log p_a(x) − log p_b(x) over the points of positive weight. */
