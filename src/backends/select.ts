@@ -89,8 +89,7 @@ export async function selectBackend(
     speed = await unlessAborted(measuring, options.signal);
   } catch (e) {
     // After an abort the pass being timed may still be in flight: the backend goes when it ends.
-    const built = backend;
-    if (options.signal?.aborted) handle.abandon(measuring.then(() => built.dispose(), () => built.dispose()));
+    if (options.signal?.aborted) handle.abandon(measuring.then(() => backend.dispose(), () => backend.dispose()));
     else backend.dispose();
     return cpuInstead(e, 'run this problem');
   }
