@@ -757,6 +757,23 @@ describe('output files: format by extension, links, devices, permissions, interr
     const quiet = webgmm('train', '-i', BLOBS, '-g', '3', '-r', '-S', '5', '-n', '2', '--backend', 'cpu', '-s', '1', '-M', 'plain.json');
     expect(quiet.stderr).not.toMatch(/ignore/);
   });
+
+  it('notes --model_format where it chooses nothing (an .xml or .bin name, no -M), not for a .json name', () => {
+    const xml = webgmm('train', '-i', BLOBS, '-g', '3', '-n', '2', '--backend', 'cpu', '-s', '1', '--model_format', 'mlpack', '-M', 'fmt.xml');
+    expect(xml.code, xml.stderr).toBe(0);
+    expect(xml.stderr).toMatch(/^webgmm: note: --model_format is ignored: it chooses the format of a \.json model, and fmt\.xml is mlpack's \.xml archive either way$/m);
+    const none = webgmm('train', '-i', BLOBS, '-g', '3', '-n', '2', '--backend', 'cpu', '-s', '1', '--model_format', 'mlpack');
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stderr).toMatch(/^webgmm: note: --model_format is ignored: no model is saved$/m);
+    for (const format of ['mlpack', 'webgmm']) {
+      const json = webgmm('train', '-i', BLOBS, '-g', '3', '-n', '2', '--backend', 'cpu', '-s', '1', '--model_format', format, '-M', 'fmt.json');
+      expect(json.code, json.stderr).toBe(0);
+      expect(json.stderr).not.toMatch(/ignore/);
+    }
+    const help = webgmm('train', '--help').stdout.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--model_format <format> [^-]*\(default: webgmm;/);
+    expect(help).toMatch(/--max_chunk_points <n> [^-]*\(default: /);
+  });
 });
 
 /** The parameters of an mlpack JSON model via the CLI's own reader would be circular; parse elem values here. */

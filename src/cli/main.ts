@@ -286,6 +286,13 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
   } else {
     process.stderr.write('webgmm: warning: --output_model_file (-M) is not given, so no model will be saved\n');
   }
+  if (given('model_format') && outputKind !== 'webgmm-json' && outputKind !== 'mlpack-json') {
+    // Only a .json name has two formats; an .xml or .bin name is mlpack's archive whatever the flag.
+    const why = flags.output_model_file === undefined
+      ? 'no model is saved'
+      : `it chooses the format of a .json model, and ${flags.output_model_file} is mlpack's ${extname(flags.output_model_file).toLowerCase()} archive either way`;
+    process.stderr.write(`webgmm: note: --model_format is ignored: ${why}\n`);
+  }
   if (flags.input_model_file !== undefined) {
     // mlpack's gmm_train would still run k-means with them; here EM starts from the model itself.
     const ignored = ['refined_start', 'samplings', 'percentage', 'kmeans_max_iterations'].filter(given).map((n) => `--${n}`);
@@ -593,8 +600,8 @@ function buildProgram(signal: AbortSignal): Command {
     .option('--max_condition <x>', `unit-invariant: largest condition number of a covariance in scaled units (default: ${DEFAULT_MAX_CONDITION.toExponential().replace("+", "")})`, real('--max_condition', (v) => v >= 1, 'a number ≥ 1'))
     .option('--variance_floor <x>', `unit-invariant: smallest eigenvalue of a covariance in scaled units, i.e. relative to each feature's squared range (default: ${DEFAULT_VARIANCE_FLOOR})`, real('--variance_floor', (v) => v > 0 && v <= 1, 'a number > 0 and ≤ 1'))
     .addOption(new Option('--backend <backend>', 'E-step backend; auto: the CPU for a small problem, else the faster of WebGPU and the CPU, measured on this problem').choices(BACKEND_CHOICES).default(TRAIN_DEFAULTS.backend))
-    .addOption(new Option('--model_format <format>', 'format of a .json output model (webgmm, or mlpack\'s cereal JSON)').choices(MODEL_FORMATS))
-    .option('--max_chunk_points <n>', 'WebGPU: at most this many points per chunk', integer('--max_chunk_points', 1, 'an integer > 0'))
+    .addOption(new Option('--model_format <format>', 'format of a .json output model: webgmm, or mlpack\'s cereal JSON (default: webgmm; an .xml or .bin name is mlpack\'s archive)').choices(MODEL_FORMATS))
+    .option('--max_chunk_points <n>', 'WebGPU: at most this many points per chunk (default: what one storage binding of the adapter holds)', integer('--max_chunk_points', 1, 'an integer > 0'))
     .addOption(
       new Option('--data_residency <where>', 'WebGPU: keep the points on the device, or stream them every iteration; auto: streamed on software adapters above 256 MiB and when the device is out of memory')
         .choices(RESIDENCIES)
@@ -603,7 +610,7 @@ function buildProgram(signal: AbortSignal): Command {
     .option('--threads', 'the CPU backend\'s EM (32768 points or more) and k-means on worker threads too, one per further core (at most 7): about 1.9x faster EM on 2 cores without a GPU; the model is the same for any number of threads, but may differ from a run without threads (~1e-6 relative: rounding can move the iteration where EM converges); the model file records it')
     .addHelpText(
       'after',
-      '\nExamples:\n  webgmm train -i data.csv -g 6 -t 3 -s 42 -M gmm.json\n  webgmm train -i data.npy -g 8 --backend webgpu -M gmm.xml --model_format mlpack -v\n' +
+      '\nExamples:\n  webgmm train -i data.csv -g 6 -t 3 -s 42 -M gmm.json\n  webgmm train -i data.npy -g 8 --backend webgpu -M gmm.json --model_format mlpack -v\n' +
         '  webgmm train -i data.csv -g 6 -t 3 -s 42 --covariance_constraint mlpack -M gmm.xml   # exactly mlpack_gmm_train\n',
     )
     .action((flags: TrainFlags, cmd: Command) => runTrain(flags, signal, (name) => cmd.getOptionValueSource(name) === 'cli'));
