@@ -855,6 +855,20 @@ describe('.npy', () => {
     expect(bad(handmade(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 3), }\n", new Uint8Array(0)))).toBe(
       'x.npy: the array is empty (shape (0, 3))',
     );
+    // The header is a Python literal, parsed as one (it was matched key by key: the first of two
+    // shapes, a 'descr' inside another key's string, and junk around the dict were taken).
+    const header = (dict: string, data = new Uint8Array(32)) => bad(handmade(1, `${dict}\n`, data));
+    expect(header("{'shape': (4, 1), 'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }")).toMatch(/^x\.npy: malformed \.npy header \('shape' is given twice\)/);
+    expect(header(`{'x': "'descr': '>f8'", 'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }`)).toMatch(/^x\.npy: malformed \.npy header \(expected the keys 'descr', 'fortran_order' and 'shape'; unexpected "x"\)/);
+    expect(header("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), } junk")).toMatch(/^x\.npy: malformed \.npy header \("junk" follows the dict\)/);
+    expect(header("({'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), },)")).toMatch(/^x\.npy: malformed \.npy header \(expected a dict\)/);
+    expect(header("{'descr': '<f8', 'fortran_order': False, 'shape': (4), }")).toMatch(/^x\.npy: malformed \.npy header: 'shape' is not a tuple of integers/);
+    expect(header("{'descr': '<f8', 'fortran_order': 0, 'shape': (4,), }")).toMatch(/^x\.npy: malformed \.npy header: 'fortran_order' is not True or False/);
+    expect(header("{'descr': '<f8', 'fortran_order': False, 'shape': (4, 'a'), }")).toMatch(/^x\.npy: malformed \.npy header: 'shape' is not a tuple of integers/);
+    expect(header("{'descr': '<f8, 'fortran_order': False, 'shape': (4,), }")).toMatch(/^x\.npy: malformed \.npy header \(expected ',' or '}'\)/);
+    // What Python accepts is read: keys in any order, a line break inside the tuple, Python 2's 4L.
+    const ok = parseNpy(handmade(1, "{'shape': (2,\n 2L), 'fortran_order': False, \"descr\": '<f8'}   \n", new Uint8Array(new Float64Array([1, 2, 3, 4]).buffer)), 'ok.npy');
+    expect([ok.rows, ok.cols, ...ok.data]).toEqual([2, 2, 1, 2, 3, 4]);
     const v9 = good.slice();
     v9[6] = 9;
     expect(bad(v9)).toBe('x.npy: unsupported .npy format version 9.0 (expected 1.0, 2.0 or 3.0)');

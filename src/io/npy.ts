@@ -35,6 +35,104 @@ function decodeHeader(bytes: Uint8Array, major: number): string {
   return s;
 }
 
+/** A tuple or list of a header's values, with where it stands in the header text (for messages). */
+type HeaderSequence = HeaderValue[] & { kind: 'tuple' | 'list'; start: number; end: number };
+type HeaderValue = string | boolean | null | bigint | HeaderSequence | Map<string, HeaderValue>;
+
+/** The header's text from a sequence's opening bracket to its closing one. */
+function headerText(header: string, v: HeaderSequence): string {
+  const t = header.slice(v.start, v.end);
+  return t.length > 120 ? `${t.slice(0, 119)}…` : t;
+}
+
+/**
+ * The header's Python dict literal, parsed as NumPy's `ast.literal_eval` does for what a `.npy`
+ * header may hold (strings, True / False / None, integers, tuples, lists, dicts), with NumPy's
+ * rule that the keys are exactly 'descr', 'fortran_order' and 'shape'. A key given twice is
+ * refused (Python keeps the last: which of two shapes the writer meant is not knowable), and only
+ * whitespace may follow the dict (the padding).
+ */
+function parseHeaderDict(header: string, name: string): Map<string, HeaderValue> {
+  let i = 0;
+  const malformed = (why: string): never => fail(name, `malformed .npy header (${why}): ${header.trim().slice(0, 200)}`);
+  const space = (): void => {
+    while (i < header.length && ' \t\n\r\f'.includes(header[i]!)) i++;
+  };
+  const value = (depth: number): HeaderValue => {
+    if (depth > 32) malformed('nested too deeply');
+    space();
+    const c = header[i];
+    if (c === undefined) return malformed('it ends inside a value');
+    if (c === "'" || c === '"') {
+      let s = '';
+      for (i++; header[i] !== c; i++) {
+        if (i >= header.length || header[i] === '\n') return malformed('a string is not closed');
+        if (header[i] === '\\') return malformed('a string holds an escape sequence');
+        s += header[i];
+      }
+      i++;
+      return s;
+    }
+    const word = /^(?:True|False|None|\d+L?)(?![\w.])/.exec(header.slice(i, i + 40));
+    if (word) {
+      i += word[0].length;
+      return word[0] === 'True' ? true : word[0] === 'False' ? false : word[0] === 'None' ? null : BigInt(word[0].replace('L', ''));
+    }
+    if (c === '(' || c === '[') {
+      const start = i++;
+      const close = c === '(' ? ')' : ']';
+      const items: HeaderValue[] = [];
+      let comma = false;
+      for (;;) {
+        space();
+        if (header[i] === close) break;
+        items.push(value(depth + 1));
+        space();
+        comma = header[i] === ',';
+        if (comma) i++;
+        else if (header[i] !== close) return malformed(`expected ',' or '${close}'`);
+      }
+      i++;
+      // (3) is the number 3 in Python, not a tuple: NumPy refuses it as a shape.
+      if (c === '(' && items.length === 1 && !comma) return items[0]!;
+      return Object.assign(items, { kind: c === '(' ? 'tuple' as const : 'list' as const, start, end: i });
+    }
+    if (c === '{') {
+      i++;
+      const map = new Map<string, HeaderValue>();
+      for (;;) {
+        space();
+        if (header[i] === '}') break;
+        const key = value(depth + 1);
+        if (typeof key !== 'string') return malformed('a key is not a string');
+        space();
+        if (header[i] !== ':') return malformed(`expected ':' after '${key}'`);
+        i++;
+        if (map.has(key)) return malformed(`'${key}' is given twice`);
+        map.set(key, value(depth + 1));
+        space();
+        if (header[i] === ',') i++;
+        else if (header[i] !== '}') return malformed("expected ',' or '}'");
+      }
+      i++;
+      return map;
+    }
+    return malformed(`unexpected ${JSON.stringify(c)}`);
+  };
+  space();
+  if (header[i] !== '{') malformed('expected a dict');
+  const dict = value(0) as Map<string, HeaderValue>;
+  space();
+  if (i < header.length) malformed(`${JSON.stringify(header.slice(i, i + 20).trimEnd())} follows the dict`);
+  const keys = [...dict.keys()];
+  const expected = ['descr', 'fortran_order', 'shape'];
+  if (keys.length !== 3 || !expected.every((k) => dict.has(k))) {
+    const missing = expected.filter((k) => !dict.has(k)), extra = keys.filter((k) => !expected.includes(k));
+    malformed(`expected the keys 'descr', 'fortran_order' and 'shape'${missing.length ? `; missing ${missing.map((k) => `'${k}'`).join(', ')}` : ''}${extra.length ? `; unexpected ${extra.map((k) => JSON.stringify(k)).join(', ')}` : ''}`);
+  }
+  return dict;
+}
+
 /** What a `.npy` header says about the array that follows it. */
 export interface NpyHeader {
   /** The dtype, e.g. `<f8`. */
@@ -92,27 +190,25 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
   }
   const header = decodeHeader(bytes.subarray(headerStart, dataOffset), major);
 
-  const descrM = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header);
-  const fortranM = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header);
-  const shapeM = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header);
-  if (/['"]descr['"]\s*:\s*\[/.test(header)) {
+  const dict = parseHeaderDict(header, name);
+  const descrValue = dict.get('descr'), fortranValue = dict.get('fortran_order'), shapeValue = dict.get('shape');
+  if (Array.isArray(descrValue) && descrValue.kind === 'list') {
     // np.save of a record array (df.to_records()): named fields, one value of each per row.
-    fail(name, `unsupported dtype: a structured array of named fields (${/['"]descr['"]\s*:\s*(\[[^\]]*\])/.exec(header)?.[1]?.slice(0, 120) ?? '…'}); save the values as a plain 2-D float64 array (e.g. np.save(f, df.to_numpy(float)))`);
+    fail(name, `unsupported dtype: a structured array of named fields (${headerText(header, descrValue)}); save the values as a plain 2-D float64 array (e.g. np.save(f, df.to_numpy(float)))`);
   }
-  if (!descrM || !fortranM || !shapeM) {
-    fail(name, `malformed .npy header (expected 'descr', 'fortran_order' and 'shape'): ${header.trim().slice(0, 200)}`);
+  if (typeof descrValue !== 'string') fail(name, `malformed .npy header: 'descr' is not a string: ${header.trim().slice(0, 200)}`);
+  if (typeof fortranValue !== 'boolean') fail(name, `malformed .npy header: 'fortran_order' is not True or False: ${header.trim().slice(0, 200)}`);
+  if (!Array.isArray(shapeValue) || shapeValue.kind !== 'tuple' || !shapeValue.every((v) => typeof v === 'bigint')) {
+    fail(name, `malformed .npy header: 'shape' is not a tuple of integers: ${header.trim().slice(0, 200)}`);
   }
-  const descr = descrM[1]!;
-  const fortran = fortranM[1] === 'True';
+  const descr = descrValue;
+  const fortran = fortranValue;
+  const shapeText = headerText(header, shapeValue).slice(1, -1);
   const dims: number[] = [];
-  for (const part of shapeM[1]!.split(',')) {
-    const t = part.trim();
-    if (t === '') continue;
-    if (!/^\d+L?$/.test(t)) fail(name, `malformed shape (${shapeM[1]}) in .npy header`);
-    const dim = Number.parseInt(t, 10);
+  for (const d of shapeValue as bigint[]) {
     // Beyond 2^53 a dimension would be read rounded (9007199254740993 as …992): no file is that large.
-    if (!Number.isSafeInteger(dim)) fail(name, `shape (${shapeM[1]}) in the .npy header has a dimension of 2^53 or more`);
-    dims.push(dim);
+    if (d > BigInt(Number.MAX_SAFE_INTEGER)) fail(name, `shape (${shapeText}) in the .npy header has a dimension of 2^53 or more`);
+    dims.push(Number(d));
   }
 
   const dt = /^([<>|=])f([48])$/.exec(descr);
