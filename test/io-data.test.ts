@@ -869,6 +869,10 @@ describe('.npy', () => {
     // What Python accepts is read: keys in any order, a line break inside the tuple, Python 2's 4L.
     const ok = parseNpy(handmade(1, "{'shape': (2,\n 2L), 'fortran_order': False, \"descr\": '<f8'}   \n", new Uint8Array(new Float64Array([1, 2, 3, 4]).buffer)), 'ok.npy');
     expect([ok.rows, ok.cols, ...ok.data]).toEqual([2, 2, 1, 2, 3, 4]);
+    // Longer than the shape (NumPy reads the shape's bytes and ignores the rest): a shape smaller
+    // than its data, one byte inserted, a second array saved into the same file.
+    expect(bad(new Uint8Array([...good, 0]))).toBe('x.npy: shape (2, 2) of <f8 needs 32 bytes of data, but 33 bytes follow the header (the header does not describe the data)');
+    expect(bad(new Uint8Array([...good, ...good]))).toMatch(/^x\.npy: shape \(2, 2\) of <f8 needs 32 bytes of data, but 192 bytes follow the header: the file holds more than one array/);
     const v9 = good.slice();
     v9[6] = 9;
     expect(bad(v9)).toBe('x.npy: unsupported .npy format version 9.0 (expected 1.0, 2.0 or 3.0)');
@@ -1329,6 +1333,10 @@ describe('readDataFile: input that is not UTF-8 text', () => {
     const e = await throughFifo(cut).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(InvalidDataError);
     expect((e as Error).message).toMatch(/: data is truncated: shape \(3, 2\) of <f8 needs 48 bytes but the file has 36 bytes$/);
+    // Longer than its shape: a pipe's length is known once the shape's bytes are read.
+    const two = await throughFifo(new Uint8Array([...whole, ...whole])).catch((err: unknown) => err);
+    expect(two).toBeInstanceOf(InvalidDataError);
+    expect((two as Error).message).toMatch(/: shape \(3, 2\) of <f8 needs 48 bytes of data, but more than 48 bytes follow the header: the file holds more than one array \(np\.save called twice on one file\?\); save one array per file$/);
   });
 });
 
@@ -1509,6 +1517,10 @@ describe('Armadillo matrix files (mlpack data::Load\'s arma_ascii and arma_binar
       // Sizes padded past the bytes looked at are refused, not read cut short.
       ['padded.txt', `ARMA_MAT_TXT_FN008\n1 ${'0'.repeat(42)}12\n`, /malformed Armadillo header: no end to the matrix size within its first 64 bytes/],
       ['crlf.bin', new Uint8Array([...new TextEncoder().encode('ARMA_MAT_BIN_FN008\r\n1 1\r\n'), ...new Uint8Array(8)]), /the Armadillo header ends in CR LF/],
+      // A blank after the column count: Armadillo takes it for the newline and reads the data a byte off.
+      ['blank.bin', new Uint8Array([...new TextEncoder().encode('ARMA_MAT_BIN_FN008\n1 1 \n'), ...new Uint8Array(8)]), /: shape \(1, 1\) of float64 \(ARMA_MAT_BIN_FN008\) needs 8 bytes of data, but 9 bytes follow the header: the matrix size's line ends in " " before its newline, so the data would be read a byte off$/],
+      ['third.bin', new Uint8Array([...new TextEncoder().encode('ARMA_MAT_BIN_FN008\n1 1 1\n'), ...new Uint8Array(8)]), /: shape \(1, 1\) of float64 \(ARMA_MAT_BIN_FN008\) needs 8 bytes of data, but 10 bytes follow the header: the matrix size's line ends in " "/],
+      ['long.bin', new Uint8Array([...binary('ARMA_MAT_BIN_FN008', columnMajor, 8), 0]), /: shape \(4, 3\) of float64 \(ARMA_MAT_BIN_FN008\) needs 96 bytes of data, but 97 bytes follow the header \(the header does not describe the data\)$/],
       // A file cut off in its size line: not "no end … within its first 64 bytes" of a 22-byte file.
       ['cut.txt', 'ARMA_MAT_TXT_FN008\n4 2', /: the file ends in its Armadillo header, after "ARMA_MAT_TXT_FN008 4 2" \(truncated\?\)$/],
       ['cut.bin', 'ARMA_MAT_BIN_FN008\n4 2', /: the file ends in its Armadillo header, after "ARMA_MAT_BIN_FN008 4 2" \(truncated\?\)$/],
@@ -1584,6 +1596,13 @@ describe('PGM images (mlpack data::Load reads .pgm: one point per image row)', (
     await expectDataError(readDataFile(huge), `${huge}: the PGM header says 40000 × 40000 = 1600000000 pixels, but the 4 bytes after it cannot hold that many values (truncated?)`);
     const hugeBinary = await file('huge5.pgm', Buffer.concat([Buffer.from('P5 40000 40000 255\n', 'latin1'), Buffer.from([1, 2, 3])]));
     await expectDataError(readDataFile(hugeBinary), `${hugeBinary}: the PGM image of 40000 × 40000 pixels needs 1600000000 bytes of samples after its header, but the file has 3 (truncated?)`);
+    // Longer than the header says: a CR LF header (every sample a byte off), a second image, a stray byte.
+    const crlf = await file('crlf.pgm', Buffer.concat([Buffer.from('P5\r\n2 1\r\n255\r\n', 'latin1'), Buffer.from([10, 20])]));
+    await expectDataError(readDataFile(crlf), `${crlf}: the PGM image of 2 × 1 pixels needs 2 bytes of samples after its header, but the file has 3: its header ends in CR LF where P5 has one whitespace byte before the samples (converted to Windows line endings?), so every sample would be read a byte off`);
+    const two = await file('two.pgm', Buffer.concat([Buffer.from('P5 2 1 255\n', 'latin1'), Buffer.from([1, 2]), Buffer.from('P5 2 1 255\n', 'latin1'), Buffer.from([3, 4])]));
+    await expectDataError(readDataFile(two), `${two}: the PGM image of 2 × 1 pixels needs 2 bytes of samples after its header, but the file has 15: another image follows the first; webgmm reads a file of one image`);
+    const stray = await file('stray.pgm', Buffer.concat([Buffer.from('P5 2 1 255\n', 'latin1'), Buffer.from([1, 2, 3])]));
+    await expectDataError(readDataFile(stray), `${stray}: the PGM image of 2 × 1 pixels needs 2 bytes of samples after its header, but the file has 3 (the header does not describe the samples)`);
     const word = await file('word.pgm', 'P2 2 1 9\n1 x\n');
     await expectDataError(readDataFile(word), `${word}: pixel row 1, column 2: "x" is not a sample (a decimal integer)`);
     const colour = await file('rgb.ppm', Buffer.concat([Buffer.from('P6\n1 1\n255\n', 'latin1'), Buffer.from([1, 2, 3])]));

@@ -13,7 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InvalidArgumentError, InvalidDataError, WebGmmError, abortError } from '../errors.js';
 import { checkMatrixArgument, checkNumberValues, describeValue } from '../data.js';
-import { parseNpyHeader, npyDataOffset, npyTruncated, decodeNpyValues, isNpyMagic, plural, HOST_LITTLE_ENDIAN, type NpyHeader } from './npy.js';
+import { parseNpyHeader, npyDataOffset, npyTruncated, npyTrailing, decodeNpyValues, isNpyMagic, plural, HOST_LITTLE_ENDIAN, type NpyHeader } from './npy.js';
 import {
   TextParser, LF, CR, byteOrderMarkLength, describeNonText, checkOptionsObject, type LoadedData,
 } from './delimited.js';
@@ -147,6 +147,17 @@ class ByteSource {
     }
     return got;
   }
+
+  /** Reads into `dst` at an absolute position of a regular file, leaving the sequential reads where they are. */
+  async readAt(dst: Uint8Array, position: number): Promise<Uint8Array> {
+    let got = 0;
+    while (got < dst.length) {
+      const { bytesRead } = await this.fh.read(dst, got, dst.length - got, position + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return dst.subarray(0, got);
+  }
 }
 
 /**
@@ -184,10 +195,17 @@ async function loadNpy(path: string, source: ByteSource, size: number | undefine
  */
 async function readBinaryMatrix(
   path: string, source: ByteSource, h: NpyHeader, size: number | undefined, options: ReadDataFileOptions, nonneg: boolean, format: 'npy' | 'arma_binary',
+  trailingHint = '',
 ): Promise<LoadedData> {
   const { signal, onProgress } = options;
   const dataOffset = h.dataOffset;
   if (size !== undefined && size - dataOffset < h.byteLength) npyTruncated(path, h, size - dataOffset);
+  // Refused before the values are allocated and read where the size says so already; the bytes
+  // right after the shape's data tell whether a second array follows.
+  if (size !== undefined && size - dataOffset > h.byteLength) {
+    const after = await source.readAt(new Uint8Array(6), dataOffset + h.byteLength);
+    npyTrailing(path, h, size - dataOffset, false, after, trailingHint);
+  }
 
   let data: Float64Array | Float32Array;
   try {
@@ -212,6 +230,12 @@ async function readBinaryMatrix(
     progress(dataOffset + done);
   }
   if (signal?.aborted) throw abortError(signal);
+  if (size === undefined) {
+    // A pipe's length is known only now.
+    const after = new Uint8Array(6);
+    const n = await source.fill(after);
+    if (n > 0) npyTrailing(path, h, h.byteLength, true, after.subarray(0, n), trailingHint);
+  }
   const m = { data, rows: h.rows, cols: h.cols };
   checkValues(m, path, nonneg);
   const end = Math.max(total, dataOffset + done);
@@ -330,7 +354,10 @@ async function loadText(
   const arma = isArmaMagic(head.subarray(bom)) ? parseArmaHeader(head.subarray(bom), path) : undefined;
   if (arma) arma.dataOffset += bom;
   if (arma?.kind === 'binary') {
-    return readBinaryMatrix(path, new ByteSource(fh, head.subarray(arma.dataOffset)), armaBinaryAsNpy(arma), regular ? total : undefined, options, nonneg, 'arma_binary');
+    // Armadillo's reader takes the one byte after the column count as the newline, whatever it is.
+    const end = head[arma.dataOffset - 1]!;
+    const hint = end !== 0x0a ? `the matrix size's line ends in ${JSON.stringify(String.fromCharCode(end))} before its newline, so the data would be read a byte off` : '';
+    return readBinaryMatrix(path, new ByteSource(fh, head.subarray(arma.dataOffset)), armaBinaryAsNpy(arma), regular ? total : undefined, options, nonneg, 'arma_binary', hint);
   }
   // Images by their extension, as mlpack goes by it: a table whose first cell is "P5" stays a table.
   if (NETPBM_EXTENSIONS.includes(extname(path).toLowerCase())) {

@@ -246,6 +246,19 @@ export function npyTruncated(name: string, h: NpyHeader, available: number): nev
 }
 
 /**
+ * The error for data longer than the header's shape needs: more than `available` bytes after the
+ * header when `atLeast`, else exactly `available`. `after` holds the first bytes past the shape's
+ * data (a second array's magic string says what happened). NumPy and Armadillo read the shape's
+ * bytes and ignore the rest; here a header that does not describe its data is refused, since the
+ * values it does describe are then as likely to be shifted as to be whole.
+ */
+export function npyTrailing(name: string, h: NpyHeader, available: number, atLeast: boolean, after: Uint8Array, hint = ''): never {
+  const what = isNpyMagic(after) ? ': the file holds more than one array (np.save called twice on one file?); save one array per file'
+    : hint !== '' ? `: ${hint}` : ' (the header does not describe the data)';
+  fail(name, `shape ${h.shape} of ${h.descr} needs ${plural(h.byteLength, 'byte')} of data, but ${atLeast ? 'more than ' : ''}${plural(available, 'byte')} follow the header${what}`);
+}
+
+/**
  * Decodes raw values in file order — `src` holds whole values, the first being value number `first`
  * of the file — into their row-major places in `dst` (byte order converted, Fortran order transposed).
  */
@@ -289,7 +302,7 @@ export function decodeNpyValues(src: Uint8Array, h: NpyHeader, dst: Float64Array
  * When the data is little-endian float in C order and suitably aligned, the result is a view
  * over `bytes`' buffer (no copy); otherwise it is a new array.
  * @throws InvalidDataError for a bad magic string, a truncated or malformed header, an unsupported
- *   dtype, more than two dimensions, or data shorter than the shape requires.
+ *   dtype, more than two dimensions, or data shorter or longer than the shape requires.
  */
 export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
   if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes', `parseNpy needs the file's bytes as a Uint8Array (a Node Buffer is one), got ${bytes === null ? 'null' : typeof bytes}`);
@@ -297,6 +310,7 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
   const { rows, cols, count, itemSize, dataOffset } = h;
   const available = bytes.length - dataOffset;
   if (available < h.byteLength) npyTruncated(name, h, available);
+  if (available > h.byteLength) npyTrailing(name, h, available, false, bytes.subarray(dataOffset + h.byteLength, dataOffset + h.byteLength + 6));
   const raw = bytes.subarray(dataOffset, dataOffset + h.byteLength);
   const byteStart = bytes.byteOffset + dataOffset;
   if (!h.transpose && h.bigEndian === !HOST_LITTLE_ENDIAN) {

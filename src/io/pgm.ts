@@ -72,6 +72,16 @@ export function parsePgm(bytes: Uint8Array, header: PnmHeader, path: string): { 
       ? `${path}: the PGM image of ${width} × ${height} pixels needs ${needed} bytes of samples after its header, but the file has ${have} (truncated?)`
       : `${path}: the PGM header says ${width} × ${height} = ${count} pixels, but the ${have} bytes after it cannot hold that many values (truncated?)`);
   }
+  if (magic === 'P5' && have > needed) {
+    // Netpbm allows images one after another in a file, and its readers take the first; a CR LF
+    // header (a Windows line-end conversion) also leaves one byte too many, every sample shifted.
+    const crlf = bytes[dataOffset - 1] === 0x0d && bytes[dataOffset] === 0x0a;
+    const next = bytes[dataOffset + needed] === 0x50 && (bytes[dataOffset + needed + 1] === 0x35 || bytes[dataOffset + needed + 1] === 0x32);
+    throw new InvalidDataError(`${path}: the PGM image of ${width} × ${height} pixels needs ${needed} bytes of samples after its header, but the file has ${have}` + (
+      crlf ? ": its header ends in CR LF where P5 has one whitespace byte before the samples (converted to Windows line endings?), so every sample would be read a byte off"
+        : next ? ': another image follows the first; webgmm reads a file of one image'
+          : ' (the header does not describe the samples)'));
+  }
   const data = new Float64Array(count);
   if (magic === 'P5') {
     for (let k = 0; k < count; k++) {
