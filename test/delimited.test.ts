@@ -80,6 +80,10 @@ describe('parseDelimited', () => {
 
   it('names the input, line and column of bad cells and ragged rows', () => {
     expect(() => parseDelimited('1,2\n3,abc\n', { name: 'upload.csv' })).toThrow(/upload\.csv: line 2, column 2: "abc" is not a number/);
+    // Characters a terminal does not show are escaped, or the message would say "4" is not a number.
+    expect(() => parseDelimited('1,2\n3,4\x7f\n')).toThrow(/line 2, column 2: "4\\u007f" is not a number/);
+    expect(() => parseDelimited('1,2\n3,4\u200b5\n')).toThrow(/line 2, column 2: "4\\u200b5" is not a number/);
+    expect(() => parseDelimited('1,2\n3,4\u00865\n')).toThrow(/line 2, column 2: "4\\u00865" is not a number/);
     expect(() => parseDelimited('1,2\n3\n', { name: 'f' })).toThrow(/f: line 2 has 1 value but line 1 has 2/);
     expect(() => parseDelimited('1,NaN\n')).toThrow(InvalidDataError);
     expect(() => parseDelimited('\n\n')).toThrow(/empty/);

@@ -1209,7 +1209,7 @@ describe('readDataFile: another separator than the one read', () => {
       ['one.csv', '1;2\n', 1, '"1;2"', '";"', 'commas, tabs or spaces'],
       ['pipes.txt', '1.5|2\n3|4\n', 1, '"1.5|2"', '"|"', 'commas, tabs or spaces'],
       ['named.csv', 'a;b\n1;2\n', 2, '"1;2"', '";"', 'commas, tabs or spaces'],
-      ['nbsp.tsv', '1\u00a02\n', 1, '"1\u00a02"', 'a no-break space', 'commas, tabs or spaces'],
+      ['nbsp.tsv', '1\u00a02\n', 1, '"1\\u00a02"', 'a no-break space', 'commas, tabs or spaces'],
     ] as const) {
       const p = await file(name, text);
       const e = await expectDataError(readDataFile(p), `${p}: line ${line}, column 1: ${cell} is not a number (numbers separated by ${sep}? columns are read separated by ${read})`);
