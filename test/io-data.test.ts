@@ -718,6 +718,10 @@ describe('.npy', () => {
     await rejects(() => encodeNpy(null as never), 'matrix');
     await rejects(() => encodeNpy({ data: new Float64Array(3), rows: 2, cols: 2 }), 'matrix');
     await rejects(() => parseNpy(undefined as never, 'x.npy'), 'bytes');
+    // A name that is no string: was a TypeError ("Cannot convert a Symbol value to a string") from the first message.
+    const npyBytes = encodeNpy({ data: new Float64Array(2), rows: 2, cols: 1 });
+    for (const name of [Symbol('x'), Object.create(null), '', undefined]) await rejects(() => parseNpy(new Uint8Array([1, 2, 3]), name as never), 'name');
+    await rejects(() => parseNpy(npyBytes, 7 as never), 'name');
     await rejects(() => writeCsv(join(dir, 'w.csv'), null as never), 'matrix');
     await rejects(() => writeDataFile(join(dir, 'w.csv'), { data: null, rows: 1, cols: 1 } as never), 'matrix');
     await rejects(() => writeColumn(join(dir, 'w.csv'), null as never), 'values');

@@ -6,7 +6,7 @@
  * float32 in C order with a version 1.0 header. No Node APIs: this module works on bytes only.
  */
 import { InvalidArgumentError, InvalidDataError } from '../errors.js';
-import { checkMatrixArgument } from '../data.js';
+import { checkMatrixArgument, describeValue } from '../data.js';
 
 /** A row-major float matrix as read from or written to a `.npy` file. */
 export interface NpyMatrix {
@@ -300,12 +300,15 @@ export function decodeNpyValues(src: Uint8Array, h: NpyHeader, dst: Float64Array
 /**
  * Parses a `.npy` file's bytes. `name` (usually the file path) prefixes every error message.
  * When the data is little-endian float in C order and suitably aligned, the result is a view
- * over `bytes`' buffer (no copy); otherwise it is a new array.
+ * over `bytes`' buffer (no copy); otherwise it is a new array. The values are returned as stored,
+ * NaN and infinities included (`readDataFile` refuses them, naming the row and column; `train`
+ * refuses them too).
  * @throws InvalidDataError for a bad magic string, a truncated or malformed header, an unsupported
  *   dtype, more than two dimensions, or data shorter or longer than the shape requires.
  */
 export function parseNpy(bytes: Uint8Array, name: string): NpyMatrix {
   if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes', `parseNpy needs the file's bytes as a Uint8Array (a Node Buffer is one), got ${bytes === null ? 'null' : typeof bytes}`);
+  if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('name', `parseNpy needs the data's name for its messages (a non-empty string, e.g. the file's name), got ${describeValue(name)}`);
   const h = parseNpyHeader(bytes, name);
   const { rows, cols, count, itemSize, dataOffset } = h;
   const available = bytes.length - dataOffset;
