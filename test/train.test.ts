@@ -585,6 +585,53 @@ describe('noise and constraints', () => {
   });
 });
 
+describe('a single component', () => {
+  /** A seeded random walk of daily prices: open, high, low, close, and close again (an "adjusted close" equal to it). */
+  function prices(n: number, seed: number): number[][] {
+    let s = seed >>> 0;
+    const u = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+    const rows: number[][] = [];
+    let p = 1000;
+    for (let i = 0; i < n; i++) {
+      const open = p;
+      p = Math.round(p * (1 + 0.02 * (u() - 0.49)) * 100) / 100;
+      const high = Math.round(Math.max(open, p) * (1 + 0.01 * u()) * 100) / 100;
+      const low = Math.round(Math.min(open, p) * (1 - 0.01 * u()) * 100) / 100;
+      rows.push([open, high, low, p, p]);
+    }
+    return rows;
+  }
+
+  it('converges after its second M-step, where a sharp clamp magnifies rounding past the stop rule (ran to maxIterations)', async () => {
+    // Every responsibility is 1 whatever θ: the first M-step is EM's fixed point. The duplicated
+    // column makes the covariance singular; the clamp's condition number (1e7, the wider search's
+    // 1e9) multiplies log L's rounding, and the means (sums of residuals about a trending series)
+    // move by ulps each iteration: Δ ±4e-7 before, 251 or 500 iterations, converged false.
+    for (const [n, seed] of [[2000, 1], [2000, 2], [5000, 1]] as const) {
+      const rows = prices(n, seed);
+      for (const covarianceConstraint of ['unit-invariant', 'mlpack'] as const) {
+        const r = await train(rows, { gaussians: 1, seed: 1, backend: 'cpu', covarianceConstraint });
+        expect(r.converged, `${n}/${seed} ${covarianceConstraint}`).toBe(true);
+        expect(r.iterations, `${n}/${seed} ${covarianceConstraint}`).toBeLessThanOrEqual(covarianceConstraint === 'mlpack' ? 2 : 4);
+        // The fit is the data's mean (the covariance is the clamped scatter about it).
+        const mean = [0, 1, 2, 3, 4].map((j) => rows.reduce((t, row) => t + row[j]!, 0) / n);
+        expect(maxRelErr(r.model.means, mean)).toBeLessThan(1e-12);
+      }
+    }
+    // A warm start far from the data: the first M-step moves all the way, the second only
+    // rounds — two iterations, the count mlpack's own test gives.
+    const rows = prices(2000, 1);
+    const far = await train(rows, {
+      gaussians: 1, backend: 'cpu', covarianceConstraint: 'mlpack',
+      inputModel: { weights: [1], means: [[0, 0, 0, 0, 0]], covariances: [[[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1]]] },
+    });
+    expect([far.iterations, far.converged]).toEqual([2, true]);
+    // Tolerance 0 asks for an exact repeat only: the rule does not stop it.
+    const exact = await train(rows, { gaussians: 1, seed: 1, backend: 'cpu', covarianceConstraint: 'mlpack', tolerance: 0, maxIterations: 6 });
+    expect(exact.iterations).toBeGreaterThan(2);
+  });
+});
+
 describe("the refined start under 'mlpack' runs mlpack's KMeans<SquaredEuclideanDistance, RefinedStart>", () => {
   it('its final k-means starts from the means of the points nearest the refined centroids and stops on the squared metric', async () => {
     const overlap = readFileSync(join(FIXTURES, 'mlpack-em', 'overlap_N6000_D4_K4.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').map(Number));
