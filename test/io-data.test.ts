@@ -1152,6 +1152,16 @@ describe('readDataFile: the first line', () => {
     // index header is ",x,2"; a value with a unit ("12kg") or a hex literal is no name.
     const sklearnCsv = await readDataFile(await file('iris.csv', '150,4,setosa,versicolor,virginica\n5.1,3.5,1.4,0.2,0\n4.9,3,1.4,0.2,0\n'));
     expect([sklearnCsv.headerSkipped, sklearnCsv.rows, sklearnCsv.cols]).toEqual([true, 2, 5]);
+    // …whatever the number of classes: "n_samples,n_features,<classes>" over n_features + 1 values
+    // (wine: 5 cells over 14 values was "line 2 has 14 values but the header (line 1) has 5 columns").
+    const wine = await readDataFile(await file('wine.csv', '2,5,class_0,class_1,class_2\n1,2,3,4,5,0\n6,7,8,9,10,2\n'));
+    expect([wine.headerSkipped, wine.rows, wine.cols, ...wine.data]).toEqual([true, 2, 6, 1, 2, 3, 4, 5, 0, 6, 7, 8, 9, 10, 2]);
+    expect(wine.header).toEqual(['2', '5', 'class_0', 'class_1', 'class_2']);
+    const cancer = await readDataFile(await file('cancer.csv', '1,6,malignant,benign\n1,2,3,4,5,6,0\n'));
+    expect([cancer.headerSkipped, cancer.rows, cancer.cols]).toEqual([true, 1, 7]);
+    // Only that layout: a feature count that is not the values' less one is still a mismatch.
+    const off = await file('off.csv', '2,5,class_0,class_1\n1,2,3,4,0\n');
+    await expectDataError(readDataFile(off), `${off}: line 2 has 5 values but the header (line 1) has 4 columns`);
     const pandas = await readDataFile(await file('data.csv', ',x,2\n0,1,2\n'));
     expect([pandas.headerSkipped, pandas.rows, pandas.cols]).toEqual([true, 1, 3]);
     const unit = await file('data.csv', '1,12kg\n3,4\n');
