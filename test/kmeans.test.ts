@@ -789,8 +789,15 @@ describe('refinedStartCentroids', () => {
     await expect(p).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(refinedStartCentroids(data, 1000, 1, 5, new Rng(1), { samplings: 10, percentage: 0.002 })).rejects.toMatchObject({
       parameter: 'percentage',
-      message: expect.stringMatching(/gives 2 points.*fewer than the 5 gaussians/),
+      message: expect.stringMatching(/gives 2 points.*fewer than the 5 gaussians; a percentage of 0\.005 or more gives 5$/),
     });
+    // The suggested percentage is the smallest (to 4 decimals) that works: 3 / 44 = 0.06818… → 0.0682.
+    const { refinedSampleSize } = await import('../src/train/refined-start.js');
+    expect(() => refinedSampleSize(44, 3, 0.02)).toThrow(/; a percentage of 0\.0682 or more gives 3$/);
+    expect(refinedSampleSize(44, 3, 0.0682)).toBe(3);
+    expect(() => refinedSampleSize(44, 3, 0.0681)).toThrow(/0\.0682/);
+    // More gaussians than points: no percentage helps, and none is suggested.
+    expect(() => refinedSampleSize(4, 5, 1)).toThrow(/fewer than the 5 gaussians$/);
   });
 });
 

@@ -27,9 +27,13 @@ export interface RefinedStartOptions {
 export function refinedSampleSize(n: number, k: number, percentage: number): number {
   const m = Math.floor(percentage * n);
   if (m < k) {
+    // The smallest percentage (to 4 decimals, ≤ 1) that gives k points, for the message.
+    let enough = Math.ceil((k / n) * 1e4) / 1e4;
+    if (Math.floor(enough * n) < k) enough += 1e-4;
+    const remedy = enough <= 1 ? `; a percentage of ${Number(enough.toFixed(4))} or more gives ${k}` : '';
     throw new InvalidArgumentError(
       'percentage',
-      `refined start percentage × n = ${percentage} × ${n} gives ${m} point${m === 1 ? '' : 's'} per sampling, fewer than the ${k} gaussians`,
+      `refined start percentage × n = ${percentage} × ${n} gives ${m} point${m === 1 ? '' : 's'} per sampling, fewer than the ${k} gaussians${remedy}`,
     );
   }
   return m;
