@@ -720,8 +720,28 @@ describe('output files: format by extension, links, devices, permissions, interr
     const p = far.stdout.trim().split('\n').map(Number);
     expect(p[0]).toBeGreaterThan(0);
     expect(p.slice(1)).toEqual([0, 0]);
-    expect(far.stderr).toMatch(/^webgmm: note: 2 of 3 points have a density below float64's smallest \(log-density under −745\): written as 0$/m);
+    expect(far.stderr).toMatch(/^webgmm: note: 2 of 3 points have a density below float64's smallest \(log-density under −745\): written as 0 \(--log writes log-densities, finite for every point\)$/m);
     expect(webgmm('probability', '-i', BLOBS, '-m', model).stderr).not.toMatch(/below float64/);
+  });
+
+  it('probability --log writes log p(x): the log of what it writes without, and finite where p(x) leaves float64', async () => {
+    const points = file('far-log.csv', '0,0\n1e3,1e3\n1e4,-1e4\n');
+    const lp = webgmm('probability', '-i', points, '-m', model, '--log');
+    expect(lp.code, lp.stderr).toBe(0);
+    expect(lp.stderr).not.toMatch(/note/);
+    const logs = lp.stdout.trim().split('\n').map(Number);
+    const p = webgmm('probability', '-i', points, '-m', model).stdout.trim().split('\n').map(Number);
+    expect(relErr(logs[0]!, Math.log(p[0]!))).toBeLessThan(1e-14);
+    // The two points whose density underflows: their log-densities, as the library scores them.
+    const want = new GaussianMixture(JSON.parse(JSON.stringify(readMlpackJsonAsPlain(model)))).scoreSamples([[1e3, 1e3], [1e4, -1e4]]);
+    expect(logs.slice(1)).toEqual(Array.from(want));
+    for (const v of logs.slice(1)) expect(v).toBeLessThan(-745);
+    // On the fixture, the sum is the log-likelihood, as the densities' log-sum is.
+    const blobs = webgmm('probability', '-i', BLOBS, '-m', join(MODELS, 'blobs3_k3_full.json'), '--log', '-o', 'lp.npy');
+    expect(blobs.code, blobs.stderr).toBe(0);
+    const { readDataFile } = await import('../src/node.js');
+    const col = await readDataFile(join(dir, 'lp.npy'));
+    expect(relErr(Array.from(col.data).reduce((t, v) => t + v, 0), -10911.399478194)).toBeLessThan(1e-9);
   });
 
   it('probability says how many densities overflow float64 (written as Infinity)', async () => {
@@ -732,7 +752,7 @@ describe('output files: format by extension, links, devices, permissions, interr
     const r = webgmm('probability', '-i', file('at-mean.csv', '0,0,0,0\n1,1,1,1\n'), '-m', 'narrow.json');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(['Infinity', '0']);
-    expect(r.stderr).toMatch(/^webgmm: note: 1 of 2 points has a density beyond float64's largest \(log-density over 709\.78\): written as Infinity$/m);
+    expect(r.stderr).toMatch(/^webgmm: note: 1 of 2 points has a density beyond float64's largest \(log-density over 709\.78\): written as Infinity \(--log writes log-densities, finite for every point\)$/m);
     expect(r.stderr).toMatch(/^webgmm: note: 1 of 2 points has a density below float64's smallest/m);
   });
 

@@ -446,7 +446,7 @@ async function trainAndSave(flags: TrainFlags, signal: AbortSignal, given: (name
 }
 
 async function runProbability(
-  flags: { input_file: string; input_model_file: string; output_file?: string; verbose?: boolean },
+  flags: { input_file: string; input_model_file: string; output_file?: string; log?: boolean; verbose?: boolean },
   signal: AbortSignal,
 ): Promise<void> {
   if (flags.output_file !== undefined) {
@@ -464,23 +464,23 @@ async function runProbability(
     process.stderr.write(`webgmm: ${flags.input_model_file}: ${describeModel(model)}\n`);
     process.stderr.write(`webgmm: ${flags.input_file}: ${loaded.rows} points loaded in ${seconds.toFixed(2)} s\n`);
   }
-  const p = await densitiesInterruptibly(model, loaded, signal);
+  const p = await densitiesInterruptibly(model, loaded, signal, flags.log === true);
   // A density is never 0: a 0 here is one below float64's range, which a reader should not take
   // for "impossible" (its log, which the library's scoreSamples gives, is finite).
   // Likewise a density above float64's range (a very narrow component) is written as Infinity.
   let underflows = 0, overflows = 0;
-  for (const v of p) {
+  if (flags.log !== true) for (const v of p) {
     if (v === 0) underflows++;
     else if (v === Infinity) overflows++;
   }
   const outOfRange = (count: number, where: string, writtenAs: string): void => {
-    if (count > 0) process.stderr.write(`webgmm: note: ${count} of ${p.length} points ${count === 1 ? 'has' : 'have'} a density ${where}: written as ${writtenAs}\n`);
+    if (count > 0) process.stderr.write(`webgmm: note: ${count} of ${p.length} points ${count === 1 ? 'has' : 'have'} a density ${where}: written as ${writtenAs} (--log writes log-densities, finite for every point)\n`);
   };
   outOfRange(underflows, "below float64's smallest (log-density under −745)", '0');
   outOfRange(overflows, "beyond float64's largest (log-density over 709.78)", 'Infinity');
   if (flags.output_file !== undefined) await writeMatrixFile(flags.output_file, { data: p, rows: p.length, cols: 1 }, { signal });
   else await printCsv({ data: p, rows: p.length, cols: 1 }, signal);
-  if (flags.verbose) process.stderr.write(`webgmm: ${p.length} densities written in ${((performance.now() - t) / 1000).toFixed(2)} s in all\n`);
+  if (flags.verbose) process.stderr.write(`webgmm: ${p.length} ${flags.log === true ? 'log-densities' : 'densities'} written in ${((performance.now() - t) / 1000).toFixed(2)} s in all\n`);
 }
 
 async function runGenerate(
@@ -529,12 +529,15 @@ const DENSITY_SLICE_WORK = 1e7;
  * loop let in between, so that Ctrl-C stops a long scoring at once (100k × 16 with K = 500 took
  * 14 s to notice it, and the 3 s grace period could not fire either).
  */
-async function densitiesInterruptibly(model: GaussianMixture, m: DenseMatrix<Float64Array | Float32Array>, signal: AbortSignal): Promise<Float64Array> {
+async function densitiesInterruptibly(model: GaussianMixture, m: DenseMatrix<Float64Array | Float32Array>, signal: AbortSignal, log: boolean): Promise<Float64Array> {
   const { rows, cols } = m;
   const out = new Float64Array(rows);
   const perPoint = passMultiplyAdds(1, cols, model.gaussians, model.covarianceType) + 1;
   const slice = Math.max(1, Math.floor(DENSITY_SLICE_WORK / perPoint));
-  await inSlices(rows, slice, signal, (from, to) => out.set(model.probabilities({ data: m.data.subarray(from * cols, to * cols), rows: to - from, cols }), from));
+  await inSlices(rows, slice, signal, (from, to) => {
+    const part = { data: m.data.subarray(from * cols, to * cols), rows: to - from, cols };
+    out.set(log ? model.scoreSamples(part) : model.probabilities(part), from);
+  });
   return out;
 }
 
@@ -621,8 +624,9 @@ function buildProgram(signal: AbortSignal): Command {
     .requiredOption('-i, --input_file <file>', 'points: CSV, TSV, whitespace text, .npy, Armadillo text / .bin, or a .pgm image', filePath('--input_file'))
     .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
     .option('-o, --output_file <file>', 'write the densities here, one per line: .csv, .txt, .tsv, .npy or .bin (Armadillo) (default: stdout)', filePath('--output_file'))
+    .option('--log', 'write natural log-densities log p(x) instead (finite where p(x) under- or overflows float64; not in mlpack)')
     .option('-v, --verbose', 'print what was loaded and the time taken to stderr')
-    .addHelpText('after', '\nExample:\n  webgmm probability -i points.csv -m gmm.json -o p.csv\n')
+    .addHelpText('after', '\nExamples:\n  webgmm probability -i points.csv -m gmm.json -o p.csv\n  webgmm probability -i points.csv -m gmm.json --log -o logp.npy\n')
     .action((flags) => runProbability(flags, signal));
 
   program
