@@ -626,6 +626,21 @@ describe('a single component', () => {
       inputModel: { weights: [1], means: [[0, 0, 0, 0, 0]], covariances: [[[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1]]] },
     });
     expect([far.iterations, far.converged]).toEqual([2, true]);
+    // The rule checks that the second step moved the model by rounding only. From a start 1e20
+    // away, the first step's mean carries ε·1e20 of rounding — far beyond points 1e-3 wide — and
+    // the second moves it back: EM goes on to the fit it would reach without the rule (stopped at
+    // the second step, the covariance came out 2.2e-3 where the points' is 1e-6).
+    let z = 7;
+    const gauss = () => {
+      const u = () => (z = (Math.imul(z, 1664525) + 1013904223) >>> 0) / 4294967296;
+      return Math.sqrt(-2 * Math.log(u() + 1e-300)) * Math.cos(2 * Math.PI * u());
+    };
+    const tight = Array.from({ length: 1000 }, () => [1e-3 * gauss(), 1e-3 * gauss()]);
+    const near = await train(tight, { gaussians: 1, seed: 1, backend: 'cpu', covarianceConstraint: 'mlpack' });
+    const away = await train(tight, { gaussians: 1, backend: 'cpu', covarianceConstraint: 'mlpack', inputModel: { weights: [1], means: [[1e20, 1e20]], covariances: [[[1, 0], [0, 1]]] } });
+    expect(away.converged).toBe(true);
+    expect(away.iterations).toBeGreaterThan(2);
+    expect(maxRelErr(away.model.covariances, near.model.covariances)).toBeLessThan(1e-9);
     // Tolerance 0 asks for an exact repeat only: the rule does not stop it.
     const exact = await train(rows, { gaussians: 1, seed: 1, backend: 'cpu', covarianceConstraint: 'mlpack', tolerance: 0, maxIterations: 6 });
     expect(exact.iterations).toBeGreaterThan(2);

@@ -175,8 +175,9 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
   const float64Work = passMultiplyAdds(backend.n, params.d, params.k, params.covarianceType) + mStepMultiplyAdds(params.k, params.d, params.covarianceType);
   // When a float32 run asks float64 whether EM would stop (see below).
   const probes = new Float64Probes(float64Cost, maxIterations);
-  // Consecutive M-steps built from float64 statistics of every point (K = 1's rule, see below).
+  // Consecutive M-steps built from float64 statistics of every point, and θ_{t−1} (K = 1's rule, see below).
   let exactSteps = 0;
+  let previousModel: GaussianMixture | null = null;
   for (;;) {
     throwIfAborted(signal);
     if (active.reference && active.evaluable && !active.evaluable(params)) {
@@ -269,14 +270,18 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
     // which a sharply clamped covariance magnifies past `reach` (log L's rounding grows with the
     // condition number: K = 1 on 5105 S&P 500 days, whose close and adjusted close are one column,
     // ran to maxIterations with Δ ±4e-7 under a 1e9 clamp). From the second such step EM has
-    // converged; mlpack's count is kept wherever its own test would have stopped there.
-    const singleSettled = params.k === 1 && exactSteps >= 2 && ranOn.reference === undefined && (tolerance > 0 || maxIterations === 0);
+    // converged; mlpack's count is kept wherever its own test would have stopped there. (That the
+    // step moved θ by rounding only is checked, not assumed: a backend whose statistics do not
+    // come from responsibilities — a scripted stand-in — is left to the other rules.)
+    const singleSettled = params.k === 1 && exactSteps >= 2 && ranOn.reference === undefined && (tolerance > 0 || maxIterations === 0) &&
+      previousModel !== null && movedByRoundingOnly(previousModel, model, backend.n);
     const converged = repeats || singleSettled || (!unresolved && Math.abs(logLikelihood - previous) <= reach);
     if (converged || (maxIterations > 0 && iterations >= maxIterations)) {
       return { model, logLikelihood, iterations, converged, zeroLikelihoodPoints, float64Passes, logLikelihoodBackend: ranOn.kind };
     }
     // EM can settle into an exact cycle of its arithmetic whose changes exceed the tolerance —
-    // float64 under a sharp clamp on a nearly singular covariance (K = 1 on 120 × 23 employment
+    // float64 under a sharp clamp on a nearly singular covariance (Boston house prices, K = 2:
+    // period 6, Δ up to 2.6e-8; before the single-component rule, K = 1 on 120 × 23 employment
     // series, period 6, Δ up to 4e-6), float32 at its rounding (zipcodes, 42 049 × 3, K = 3: period
     // 10 from iteration 80) — which no further iteration leaves. Once a cycle is seen, the run stops
     // at the iteration whose θ is the one maxIterations would end with — the same model, bit for
@@ -349,6 +354,7 @@ export async function runEM(backend: EStepBackend, initial: GaussianMixture, opt
       }
     }
     exactSteps = exactStep ? exactSteps + 1 : 0;
+    previousModel = model;
     model = nextModel!;
     previousParams = params;
     params = nextParams!;
@@ -395,6 +401,27 @@ function modelCycleDetector(): CycleDetector<{ model: GaussianMixture; run: numb
     },
     ({ model: m, run }, b) => run === b.run && sameValues(m.weights, b.weights) && sameValues(m.means, b.means) && sameValues(m.covariances, b.covariances),
   );
+}
+
+/**
+ * Whether one component's mean and covariance moved from `a` to `b` by no more than the rounding
+ * of float64 sums over `n` points could (bounded generously: 8nε, at least 1e-9), in units of
+ * the component's own spread (√Σ_dd for a mean, √(Σ_ii Σ_jj) for a covariance entry).
+ */
+function movedByRoundingOnly(a: GaussianMixture, b: GaussianMixture, n: number): boolean {
+  const d = a.dimensionality, full = a.covarianceType === 'full';
+  const bound = Math.max(1e-9, 8 * n * Number.EPSILON);
+  const variance = (m: GaussianMixture, i: number) => m.covariances[full ? i * d + i : i]!;
+  for (let i = 0; i < d; i++) {
+    const si = Math.sqrt(Math.max(variance(a, i), variance(b, i)));
+    if (!(Math.abs(a.means[i]! - b.means[i]!) <= bound * si)) return false;
+    for (let j = full ? 0 : i; j < (full ? d : i + 1); j++) {
+      const at = full ? i * d + j : i;
+      const sj = Math.sqrt(Math.max(variance(a, j), variance(b, j)));
+      if (!(Math.abs(a.covariances[at]! - b.covariances[at]!) <= bound * si * sj)) return false;
+    }
+  }
+  return true;
 }
 
 /** θ_{t+1} from θ_t's statistics: the M-step, its constraint, and the model's own checks. */

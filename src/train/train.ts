@@ -57,7 +57,8 @@ export interface TrainOptions {
   /**
    * EM stops when |Δ log-likelihood| ≤ tolerance, or when the change is below float64's
    * resolution of log L (8ε·|log L|; with tolerance 0 only an exact repeat counts, unless
-   * `maxIterations` is 0). Default 1e-10. With `observationWeights` the
+   * `maxIterations` is 0), or — one component — when its second M-step from float64 statistics
+   * moved the model by rounding only (the first is EM's fixed point). Default 1e-10. With `observationWeights` the
    * log-likelihood is Σ w·log p and the tolerance is multiplied by the mean positive weight, so
    * that rescaling all weights (e.g. to sum to 1) changes nothing but the reported log-likelihood.
    */
@@ -199,7 +200,7 @@ export interface TrialResult {
    * the one the cap would leave (onIteration was not called for the iterations skipped).
    */
   iterations: number;
-  /** Whether EM stopped on `tolerance` (false: at `maxIterations`). */
+  /** Whether EM stopped on `tolerance` or its other convergence rules (false: at `maxIterations`, or in a cycle of its arithmetic). */
   converged: boolean;
   /** Lloyd iterations of the final k-means on all the points it clusters (0 with `inputModel`). */
   kmeansIterations: number;
@@ -228,7 +229,7 @@ export interface TrainResult {
   logLikelihood: number;
   /** M-steps of the best trial (as its `iterations` counts them: a cycle cut short counts to the cap). */
   iterations: number;
-  /** Whether the best trial stopped on the tolerance (rather than on `maxIterations`). */
+  /** Whether the best trial stopped on the tolerance or its other convergence rules (rather than on `maxIterations` or in a cycle). */
   converged: boolean;
   /**
    * One entry per trial, in order. With the wider search of `'unit-invariant'`, a trial's entry is
