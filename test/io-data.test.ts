@@ -1159,6 +1159,9 @@ describe('readDataFile: the first line', () => {
     expect(wine.header).toEqual(['2', '5', 'class_0', 'class_1', 'class_2']);
     const cancer = await readDataFile(await file('cancer.csv', '1,6,malignant,benign\n1,2,3,4,5,6,0\n'));
     expect([cancer.headerSkipped, cancer.rows, cancer.cols]).toEqual([true, 1, 7]);
+    // Wider than the rows too: more classes than features.
+    const wide = await readDataFile(await file('wide.csv', '2,2,a,b,c\n1,2,0\n3,4,2\n'));
+    expect([wide.headerSkipped, wide.rows, wide.cols]).toEqual([true, 2, 3]);
     // Only that layout: a feature count that is not the values' less one is still a mismatch.
     const off = await file('off.csv', '2,5,class_0,class_1\n1,2,3,4,0\n');
     await expectDataError(readDataFile(off), `${off}: line 2 has 5 values but the header (line 1) has 4 columns`);

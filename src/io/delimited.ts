@@ -902,16 +902,16 @@ function fitHeader(text: string, mode: Mode, count: number): string[] | undefine
     const untrimmed = splitCells(text, mode, false);
     if (untrimmed.length === count) return untrimmed;
   }
+  // scikit-learn's bundled CSVs: "n_samples,n_features,<class names>" above rows of the features
+  // and the class (wine: "178,13,class_0,class_1,class_2" over rows of 14 values).
+  const sizes = cells.length > 2 && cells.slice(0, 2).every((c) => /^\d+$/.test(c.trim()));
+  if (sizes && Number(cells[1]) + 1 === count && cells.slice(2).every((c) => c.trim() !== '' && Number.isNaN(Number(c)))) return cells;
   if (cells.length > count && mode !== 0) return undefined;
   for (const other of [COMMA, TAB, 0] as const) {
     if (other === mode) continue;
     const alt = splitCells(text, other);
     if (alt.length === count) return alt;
   }
-  // scikit-learn's bundled CSVs: "n_samples,n_features,<class names>" above rows of the features
-  // and the class (wine: "178,13,class_0,class_1,class_2" over rows of 14 values).
-  const sizes = cells.length > 2 && cells.slice(0, 2).every((c) => /^\d+$/.test(c.trim()));
-  if (sizes && Number(cells[1]) + 1 === count && cells.slice(2).every((c) => c.trim() !== '' && Number.isNaN(Number(c)))) return cells;
   return undefined;
 }
 
