@@ -720,7 +720,7 @@ describe('output files: format by extension, links, devices, permissions, interr
     const p = far.stdout.trim().split('\n').map(Number);
     expect(p[0]).toBeGreaterThan(0);
     expect(p.slice(1)).toEqual([0, 0]);
-    expect(far.stderr).toMatch(/^webgmm: note: 2 of 3 points have a density below float64's smallest \(log-density under −745\): written as 0 \(--log writes log-densities, finite for every point\)$/m);
+    expect(far.stderr).toMatch(/^webgmm: note: 2 of 3 points have a density below float64's smallest \(log-density under −745\): written as 0 \(--log writes log-densities\)$/m);
     expect(webgmm('probability', '-i', BLOBS, '-m', model).stderr).not.toMatch(/below float64/);
   });
 
@@ -742,6 +742,11 @@ describe('output files: format by extension, links, devices, permissions, interr
     const { readDataFile } = await import('../src/node.js');
     const col = await readDataFile(join(dir, 'lp.npy'));
     expect(relErr(Array.from(col.data).reduce((t, v) => t + v, 0), -10911.399478194)).toBeLessThan(1e-9);
+    // Only a squared distance beyond float64 gives −Infinity, and a note says so.
+    const out = webgmm('probability', '-i', file('out.csv', '0,0\n1e200,0\n'), '-m', model, '--log');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout.trim().split('\n')[1]).toBe('-Infinity');
+    expect(out.stderr).toMatch(/^webgmm: note: 1 of 2 points has a log-density below float64's range \(a squared distance that overflows it\): written as -Infinity$/m);
   });
 
   it('probability says how many densities overflow float64 (written as Infinity)', async () => {
@@ -752,7 +757,7 @@ describe('output files: format by extension, links, devices, permissions, interr
     const r = webgmm('probability', '-i', file('at-mean.csv', '0,0,0,0\n1,1,1,1\n'), '-m', 'narrow.json');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(['Infinity', '0']);
-    expect(r.stderr).toMatch(/^webgmm: note: 1 of 2 points has a density beyond float64's largest \(log-density over 709\.78\): written as Infinity \(--log writes log-densities, finite for every point\)$/m);
+    expect(r.stderr).toMatch(/^webgmm: note: 1 of 2 points has a density beyond float64's largest \(log-density over 709\.78\): written as Infinity \(--log writes log-densities\)$/m);
     expect(r.stderr).toMatch(/^webgmm: note: 1 of 2 points has a density below float64's smallest/m);
   });
 

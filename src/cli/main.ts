@@ -469,15 +469,20 @@ async function runProbability(
   // for "impossible" (its log, which the library's scoreSamples gives, is finite).
   // Likewise a density above float64's range (a very narrow component) is written as Infinity.
   let underflows = 0, overflows = 0;
-  if (flags.log !== true) for (const v of p) {
-    if (v === 0) underflows++;
+  for (const v of p) {
+    if (flags.log === true ? v === -Infinity : v === 0) underflows++;
     else if (v === Infinity) overflows++;
   }
   const outOfRange = (count: number, where: string, writtenAs: string): void => {
-    if (count > 0) process.stderr.write(`webgmm: note: ${count} of ${p.length} points ${count === 1 ? 'has' : 'have'} a density ${where}: written as ${writtenAs} (--log writes log-densities, finite for every point)\n`);
+    if (count > 0) process.stderr.write(`webgmm: note: ${count} of ${p.length} points ${count === 1 ? 'has' : 'have'} a ${where}: written as ${writtenAs}\n`);
   };
-  outOfRange(underflows, "below float64's smallest (log-density under −745)", '0');
-  outOfRange(overflows, "beyond float64's largest (log-density over 709.78)", 'Infinity');
+  if (flags.log === true) {
+    // Only a point so far out that its squared distance overflows float64 (|x − μ| beyond ~1e154 standard deviations).
+    outOfRange(underflows, "log-density below float64's range (a squared distance that overflows it)", '-Infinity');
+  } else {
+    outOfRange(underflows, "density below float64's smallest (log-density under −745)", '0 (--log writes log-densities)');
+    outOfRange(overflows, "density beyond float64's largest (log-density over 709.78)", 'Infinity (--log writes log-densities)');
+  }
   if (flags.output_file !== undefined) await writeMatrixFile(flags.output_file, { data: p, rows: p.length, cols: 1 }, { signal });
   else await printCsv({ data: p, rows: p.length, cols: 1 }, signal);
   if (flags.verbose) process.stderr.write(`webgmm: ${p.length} ${flags.log === true ? 'log-densities' : 'densities'} written in ${((performance.now() - t) / 1000).toFixed(2)} s in all\n`);
@@ -624,7 +629,7 @@ function buildProgram(signal: AbortSignal): Command {
     .requiredOption('-i, --input_file <file>', 'points: CSV, TSV, whitespace text, .npy, Armadillo text / .bin, or a .pgm image', filePath('--input_file'))
     .requiredOption('-m, --input_model_file <file>', 'model (webgmm or mlpack: .json, .xml, .bin)', filePath('--input_model_file'))
     .option('-o, --output_file <file>', 'write the densities here, one per line: .csv, .txt, .tsv, .npy or .bin (Armadillo) (default: stdout)', filePath('--output_file'))
-    .option('--log', 'write natural log-densities log p(x) instead (finite where p(x) under- or overflows float64; not in mlpack)')
+    .option('--log', 'write natural log-densities log p(x) instead (finite where p(x) under- or overflows float64, unless a point is so far out that its squared distance does; not in mlpack)')
     .option('-v, --verbose', 'print what was loaded and the time taken to stderr')
     .addHelpText('after', '\nExamples:\n  webgmm probability -i points.csv -m gmm.json -o p.csv\n  webgmm probability -i points.csv -m gmm.json --log -o logp.npy\n')
     .action((flags) => runProbability(flags, signal));
