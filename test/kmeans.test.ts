@@ -796,6 +796,19 @@ describe('refinedStartCentroids', () => {
     expect(() => refinedSampleSize(44, 3, 0.02)).toThrow(/; a percentage of 0\.0682 or more gives 3$/);
     expect(refinedSampleSize(44, 3, 0.0682)).toBe(3);
     expect(() => refinedSampleSize(44, 3, 0.0681)).toThrow(/0\.0682/);
+    // 7/25·1e4 rounds to 2800.0000000000005: the suggestion is still 0.28, and 0.28 works.
+    expect(() => refinedSampleSize(25, 7, 0.02)).toThrow(/; a percentage of 0\.28 or more gives 7$/);
+    expect(refinedSampleSize(25, 7, 0.28)).toBe(7);
+    // Over many sizes, the suggestion works and one step less does not.
+    for (let n = 5; n <= 400; n += 7) {
+      for (let k = 1; k <= Math.min(n, 40); k += 3) {
+        if (Math.floor(0.0001 * n) >= k) continue;
+        const m = /a percentage of ([\d.]+) or more/.exec((() => { try { refinedSampleSize(n, k, 0.0001); return ''; } catch (e) { return (e as Error).message; } })());
+        const p = Number(m![1]);
+        expect(refinedSampleSize(n, k, p), `${n}, ${k}`).toBe(Math.floor(p * n));
+        expect(Math.floor((Math.round(p * 1e4) - 1) / 1e4 * n), `${n}, ${k}`).toBeLessThan(k);
+      }
+    }
     // More gaussians than points: no percentage helps, and none is suggested.
     expect(() => refinedSampleSize(4, 5, 1)).toThrow(/fewer than the 5 gaussians$/);
   });

@@ -608,8 +608,8 @@ function buildProgram(signal: AbortSignal): Command {
     .option('--max_condition <x>', `unit-invariant: largest condition number of a covariance in scaled units (default: ${DEFAULT_MAX_CONDITION.toExponential().replace("+", "")})`, real('--max_condition', (v) => v >= 1, 'a number ≥ 1'))
     .option('--variance_floor <x>', `unit-invariant: smallest eigenvalue of a covariance in scaled units, i.e. relative to each feature's squared range (default: ${DEFAULT_VARIANCE_FLOOR})`, real('--variance_floor', (v) => v > 0 && v <= 1, 'a number > 0 and ≤ 1'))
     .addOption(new Option('--backend <backend>', 'E-step backend; auto: the CPU for a small problem, else the faster of WebGPU and the CPU, measured on this problem').choices(BACKEND_CHOICES).default(TRAIN_DEFAULTS.backend))
-    .addOption(new Option('--model_format <format>', 'format of a .json output model: webgmm, or mlpack\'s cereal JSON (default: webgmm; an .xml or .bin name is mlpack\'s archive)').choices(MODEL_FORMATS))
-    .option('--max_chunk_points <n>', 'WebGPU: at most this many points per chunk (default: what one storage binding of the adapter holds)', integer('--max_chunk_points', 1, 'an integer > 0'))
+    .addOption(new Option('--model_format <format>', 'format of a .json output model: webgmm, or mlpack\'s cereal JSON (default: webgmm; an .xml or .bin name is mlpack\'s archive: with mlpack or no format)').choices(MODEL_FORMATS))
+    .option('--max_chunk_points <n>', 'WebGPU: at most this many points per chunk (default: what one storage binding of the adapter holds; fewer when the points are streamed)', integer('--max_chunk_points', 1, 'an integer > 0'))
     .addOption(
       new Option('--data_residency <where>', 'WebGPU: keep the points on the device, or stream them every iteration; auto: streamed on software adapters above 256 MiB and when the device is out of memory')
         .choices(RESIDENCIES)

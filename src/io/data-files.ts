@@ -354,9 +354,16 @@ async function loadText(
   const arma = isArmaMagic(head.subarray(bom)) ? parseArmaHeader(head.subarray(bom), path) : undefined;
   if (arma) arma.dataOffset += bom;
   if (arma?.kind === 'binary') {
-    // Armadillo's reader takes the one byte after the column count as the newline, whatever it is.
-    const end = head[arma.dataOffset - 1]!;
-    const hint = end !== 0x0a ? `the matrix size's line ends in ${JSON.stringify(String.fromCharCode(end))} before its newline, so the data would be read a byte off` : '';
+    // Armadillo's reader takes the one byte after the column count as the newline, whatever it is:
+    // what else is on that line says how the data would be misread.
+    let hint = '';
+    if (head[arma.dataOffset - 1] !== 0x0a) {
+      const newline = head.indexOf(0x0a, arma.dataOffset - 1);
+      const rest = new TextDecoder('latin1').decode(head.subarray(arma.dataOffset - 1, newline < 0 ? Math.min(head.length, arma.dataOffset + 20) : Math.min(newline, arma.dataOffset + 20)));
+      hint = /^[ \t\r]*$/.test(rest)
+        ? `the matrix size's line ends in ${JSON.stringify(rest)} before its newline, so the data would be read ${rest.length === 1 ? 'a byte' : `${rest.length} bytes`} off`
+        : `the matrix size's line goes on after the column count (${JSON.stringify(rest.trim())}), so the data would be read from there`;
+    }
     return readBinaryMatrix(path, new ByteSource(fh, head.subarray(arma.dataOffset)), armaBinaryAsNpy(arma), regular ? total : undefined, options, nonneg, 'arma_binary', hint);
   }
   // Images by their extension, as mlpack goes by it: a table whose first cell is "P5" stays a table.

@@ -255,11 +255,15 @@ function parsePrefix(b: Uint8Array, start: number, end: number): number {
 /**
  * A cell's text for a message, in double quotes, with the characters a terminal does not show
  * escaped: JSON's escapes cover only those below U+0020, so `"4"` could be a cell "4\x7f" that is
- * no number (DEL, C1 controls, no-break and zero-width spaces, soft hyphen, byte-order mark).
+ * no number (DEL, C1 controls, no-break and zero-width spaces, soft hyphen, bidirectional
+ * controls, variation selectors, tag characters, byte-order mark).
  */
 function quote(text: string): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)
-    .replace(/[\x7f-\xa0\xad\u200b-\u200f\u2028-\u202f\u2060-\u2064\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    .replace(/[\x7f-\xa0\xad\u180e\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufe00-\ufe0f\ufeff\u{e0000}-\u{e007f}]/gu, (c) => {
+      const cp = c.codePointAt(0)!;
+      return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+    });
 }
 
 /** Where the cell that `slowCell` / `slowWord` read ends (its separator or the line end). */

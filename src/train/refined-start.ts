@@ -27,10 +27,13 @@ export interface RefinedStartOptions {
 export function refinedSampleSize(n: number, k: number, percentage: number): number {
   const m = Math.floor(percentage * n);
   if (m < k) {
-    // The smallest percentage (to 4 decimals, ≤ 1) that gives k points, for the message.
-    let enough = Math.ceil((k / n) * 1e4) / 1e4;
-    if (Math.floor(enough * n) < k) enough += 1e-4;
-    const remedy = enough <= 1 ? `; a percentage of ${Number(enough.toFixed(4))} or more gives ${k}` : '';
+    // The smallest percentage (to 4 decimals, ≤ 1) that gives k points, for the message, tested
+    // as it is printed (k/n·1e4 may round up past a whole number: 7/25 → 2800.0000000000005).
+    const gives = (c: number): boolean => Math.floor((c / 1e4) * n) >= k;
+    let c = Math.ceil((k * 1e4) / n);
+    while (c > 1 && gives(c - 1)) c--;
+    while (c <= 1e4 && !gives(c)) c++;
+    const remedy = c <= 1e4 ? `; a percentage of ${c / 1e4} or more gives ${k}` : '';
     throw new InvalidArgumentError(
       'percentage',
       `refined start percentage × n = ${percentage} × ${n} gives ${m} point${m === 1 ? '' : 's'} per sampling, fewer than the ${k} gaussians${remedy}`,
