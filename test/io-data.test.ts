@@ -702,6 +702,14 @@ describe('.npy', () => {
     records.set(header, 10);
     const rec = await file('records.npy', records);
     await expectDataError(readDataFile(rec), `${rec}: unsupported dtype: a structured array of named fields ([('x', '<f8'), ('y', '<f8')]); save the values as a plain 2-D float64 array (e.g. np.save(f, df.to_numpy(float)))`);
+    // A field name with quotes, as NumPy escapes it: the same message, not a malformed header.
+    const quotedDict = `{'descr': [('a\\'b"', '<f8'), ('y', '<f8')], 'fortran_order': False, 'shape': (2,), }`;
+    const quotedHeader = new TextEncoder().encode(quotedDict + ' '.repeat((64 - ((10 + quotedDict.length + 1) % 64)) % 64) + '\n');
+    const quoted = new Uint8Array(10 + quotedHeader.length + 32);
+    quoted.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0, quotedHeader.length & 0xff, quotedHeader.length >> 8]);
+    quoted.set(quotedHeader, 10);
+    const q = await file('quoted.npy', quoted);
+    await expectDataError(readDataFile(q), `${q}: unsupported dtype: a structured array of named fields ([('a\\'b"', '<f8'), ('y', '<f8')]); save the values as a plain 2-D float64 array (e.g. np.save(f, df.to_numpy(float)))`);
   });
 
   it('the Node entry\'s writers and npy codec refuse arguments of the wrong kind with InvalidArgumentError, not a TypeError', async () => {
