@@ -3,7 +3,7 @@ import { Matrix, inverse, determinant } from 'ml-matrix';
 import { GaussianMixture, InvalidModelError, InvalidArgumentError, InvalidDataError, NotPositiveDefiniteError, WebGmmError, train } from '../src/index.js';
 import type { WebGmmErrorCode } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
-import { thrown } from './helpers.js';
+import { thrown, relErr } from './helpers.js';
 
 const full = new GaussianMixture({
   weights: [0.3, 0.7],
@@ -91,6 +91,30 @@ describe('GaussianMixture densities', () => {
     expect(Array.from(proba.data.subarray(0, 2))).toEqual([0.3, 0.7]);
     expect(full.predict(far)[0]).toBe(1); // the heavier component (weight 0.7)
     expect(Array.from(proba.data.subarray(2, 4))).toEqual(Array.from(full.predictProba([[0, 1, -1]]).data));
+  });
+
+  it('far out, a row of predictProba still sums to 1, and a tie stays a tie (log p was ~−5e15: its rounding scaled every entry)', () => {
+    const twins = new GaussianMixture({ weights: [0.5, 0.5], means: [[-1, 0], [1, 0]], covariances: [[[1, 0], [0, 1]], [[1, 0], [0, 1]]] });
+    // [0, y] is equidistant from both means: the posterior is [½, ½] exactly, however far.
+    const far = [[0, 1e5], [0, 3e7], [0, 1e8], [0, 2e8]];
+    const proba = twins.predictProba(far);
+    for (let i = 0; i < far.length; i++) expect(Array.from(proba.data.subarray(2 * i, 2 * i + 2)), `y = ${far[i]![1]}`).toEqual([0.5, 0.5]);
+    // One component far ahead of the other: the row still sums to 1 (to rounding).
+    const ahead = twins.predictProba([[3e7, 1e8]]).data;
+    expect(ahead[0]! + ahead[1]!).toBeCloseTo(1, 15);
+  });
+
+  it("a diagonal component's distance is finite wherever a full one's is (x − μ beyond 1.3e154: its square overflowed)", () => {
+    const spec = { weights: [0.5, 0.5], means: [[0], [1e160]] };
+    const diagonal = new GaussianMixture({ ...spec, covariances: [[1e200], [1e200]] });
+    const asFull = new GaussianMixture({ ...spec, covariances: [[[1e200]], [[1e200]]] });
+    const points = [[2e155], [9.9e159]];
+    const d = diagonal.scoreSamples(points), f = asFull.scoreSamples(points);
+    for (let i = 0; i < 2; i++) {
+      expect(Number.isFinite(d[i]!)).toBe(true);
+      expect(relErr(d[i]!, f[i]!)).toBeLessThan(1e-14);
+    }
+    expect(Array.from(diagonal.predict(points))).toEqual([0, 1]);
   });
 
   it('bic and aic follow their definitions', () => {

@@ -466,7 +466,8 @@ export class GaussianMixture {
           m += y * y;
         }
       } else {
-        for (let j = 0; j < d; j++) m += diff[j]! * diff[j]! * this.precisionFactors[mo + j]!;
+        // diff · (diff · 1/σ²): (diff²) would overflow for |x − μ| > 1.3e154 where the term does not.
+        for (let j = 0; j < d; j++) m += diff[j]! * (diff[j]! * this.precisionFactors[mo + j]!);
       }
       // x − μ beyond float64's range (means near ±1e308) makes 0·∞ or ∞ − ∞ in the product: the
       // distance overflowed, so this component's density is 0, not NaN for the whole mixture.
@@ -484,7 +485,9 @@ export class GaussianMixture {
     let s = 0;
     for (let c = 0; c < k; c++) s += Math.exp(scratch[c]! - max);
     const logp = max + Math.log(s);
-    if (posterior) for (let c = 0; c < k; c++) posterior[c] = Math.exp(scratch[c]! - logp);
+    // Not exp(lp − log p): log p's rounding (an ulp of |log p|, 4 at log p = −5e15) would scale
+    // every posterior alike, and far out a row would stop summing to 1.
+    if (posterior) for (let c = 0; c < k; c++) posterior[c] = Math.exp(scratch[c]! - max) / s;
     return logp;
   }
 }

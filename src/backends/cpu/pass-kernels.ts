@@ -187,7 +187,8 @@ export function cpuLogDensitiesDiagonal(
     for (let j = 0; j < d; j++) {
       const t = data[xo + j]! - means[mo + j]!;
       diff[mo + j] = t;
-      m += t * t * precisions[mo + j]!;
+      // t · (t · 1/σ²): t² would overflow for |t| > 1.3e154 where the term does not (as the model's logPdf).
+      m += t * (t * precisions[mo + j]!);
     }
     const v = logWeights[c]! - 0.5 * (constTerm + logDets[c]! + m);
     lp[c] = v;
@@ -237,10 +238,10 @@ export function cpuLogDensitiesDiagonal4(
       diff[kd + mo + j] = t1;
       diff[2 * kd + mo + j] = t2;
       diff[3 * kd + mo + j] = t3;
-      m0 += t0 * t0 * iv;
-      m1 += t1 * t1 * iv;
-      m2 += t2 * t2 * iv;
-      m3 += t3 * t3 * iv;
+      m0 += t0 * (t0 * iv);
+      m1 += t1 * (t1 * iv);
+      m2 += t2 * (t2 * iv);
+      m3 += t3 * (t3 * iv);
     }
     cpuStoreFour(lp, k, c, logWeights[c]!, constTerm + logDets[c]!, m0, m1, m2, m3);
   }
