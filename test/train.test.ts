@@ -588,8 +588,8 @@ describe('noise and constraints', () => {
 describe('a single component', () => {
   /** A seeded random walk of daily prices: open, high, low, close, and close again (an "adjusted close" equal to it). */
   function prices(n: number, seed: number): number[][] {
-    let s = seed >>> 0;
-    const u = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+    const rng = new Rng(seed);
+    const u = () => rng.nextFloat();
     const rows: number[][] = [];
     let p = 1000;
     for (let i = 0; i < n; i++) {
@@ -606,8 +606,9 @@ describe('a single component', () => {
     // Every responsibility is 1 whatever θ: the first M-step is EM's fixed point. The duplicated
     // column makes the covariance singular; the clamp's condition number (1e7, the wider search's
     // 1e9) multiplies log L's rounding, and the means (sums of residuals about a trending series)
-    // move by ulps each iteration: Δ ±4e-7 before, 251 or 500 iterations, converged false.
-    for (const [n, seed] of [[2000, 1], [2000, 2], [5000, 1]] as const) {
+    // move by ulps each iteration. Before: 251 iterations under the default policy (2000/2, 5000/1),
+    // the cap under 'mlpack' (5000/4), converged false.
+    for (const [n, seed] of [[2000, 2], [5000, 1], [5000, 4]] as const) {
       const rows = prices(n, seed);
       for (const covarianceConstraint of ['unit-invariant', 'mlpack'] as const) {
         const r = await train(rows, { gaussians: 1, seed: 1, backend: 'cpu', covarianceConstraint });
@@ -630,12 +631,8 @@ describe('a single component', () => {
     // away, the first step's mean carries ε·1e20 of rounding — far beyond points 1e-3 wide — and
     // the second moves it back: EM goes on to the fit it would reach without the rule (stopped at
     // the second step, the covariance came out 2.2e-3 where the points' is 1e-6).
-    let z = 7;
-    const gauss = () => {
-      const u = () => (z = (Math.imul(z, 1664525) + 1013904223) >>> 0) / 4294967296;
-      return Math.sqrt(-2 * Math.log(u() + 1e-300)) * Math.cos(2 * Math.PI * u());
-    };
-    const tight = Array.from({ length: 1000 }, () => [1e-3 * gauss(), 1e-3 * gauss()]);
+    const rng = new Rng(7);
+    const tight = Array.from({ length: 1000 }, () => [1e-3 * rng.nextNormal(), 1e-3 * rng.nextNormal()]);
     const near = await train(tight, { gaussians: 1, seed: 1, backend: 'cpu', covarianceConstraint: 'mlpack' });
     const away = await train(tight, { gaussians: 1, backend: 'cpu', covarianceConstraint: 'mlpack', inputModel: { weights: [1], means: [[1e20, 1e20]], covariances: [[[1, 0], [0, 1]]] } });
     expect(away.converged).toBe(true);
